@@ -1,0 +1,155 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Every service library gets the same plumbing; listing it once keeps the targets readable.
+let serviceDependencies: [Target.Dependency] = [
+    "TrellisCore", "TrellisStore", "TrellisHTTP",
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+]
+
+/// A thin executable over one service library.
+func serviceExecutable(_ name: String, _ library: String) -> Target {
+    .executableTarget(name: name, dependencies: [.target(name: library), "TrellisHTTP"], path: "Sources/\(name)")
+}
+
+let package = Package(
+    name: "Trellis",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trellis", targets: ["trellis"]),
+        .executable(name: "trellis-identity", targets: ["trellis-identity"]),
+        .executable(name: "trellis-templates", targets: ["trellis-templates"]),
+        .executable(name: "trellis-pipelines", targets: ["trellis-pipelines"]),
+        .executable(name: "trellis-orchestrator", targets: ["trellis-orchestrator"]),
+        .executable(name: "trellis-cluster-gateway", targets: ["trellis-cluster-gateway"]),
+        .executable(name: "trellis-metrics", targets: ["trellis-metrics"]),
+        .executable(name: "trellis-gateway", targets: ["trellis-gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML", "CommandLineArguments"]),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // Pure domain: no I/O, no clock reads.
+        .target(name: "TrellisCore"),
+        .target(
+            name: "TrellisStore",
+            dependencies: [
+                "TrellisCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "TrellisHTTP",
+            dependencies: [
+                "TrellisCore", "TrellisStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "Identity",
+            dependencies: serviceDependencies + [
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            plugins: ["EmbedFiles"]
+        ),
+        .target(name: "TemplateRegistry", dependencies: serviceDependencies),
+        .target(name: "PipelineStore", dependencies: serviceDependencies),
+        .target(name: "RunOrchestrator", dependencies: serviceDependencies),
+        .target(name: "ClusterGateway", dependencies: serviceDependencies),
+        .target(name: "MetricsCollector", dependencies: serviceDependencies),
+        .target(
+            name: "Gateway",
+            dependencies: serviceDependencies + [
+                "Identity", "TemplateRegistry", "PipelineStore", "RunOrchestrator", "ClusterGateway",
+                "MetricsCollector",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            plugins: ["EmbedFiles"]
+        ),
+        .executableTarget(
+            name: "trellis",
+            dependencies: [
+                "Gateway", "TrellisHTTP", "TrellisStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        serviceExecutable("trellis-identity", "Identity"),
+        serviceExecutable("trellis-templates", "TemplateRegistry"),
+        serviceExecutable("trellis-pipelines", "PipelineStore"),
+        serviceExecutable("trellis-orchestrator", "RunOrchestrator"),
+        serviceExecutable("trellis-cluster-gateway", "ClusterGateway"),
+        serviceExecutable("trellis-metrics", "MetricsCollector"),
+        .executableTarget(name: "trellis-gateway", dependencies: ["Gateway"]),
+
+        // Build tooling: SQL migrations and the portal are compiled into the binaries.
+        .executableTarget(name: "embed-files", path: "Plugins/embed-files"),
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"]),
+
+        // Tests
+        .target(
+            name: "TrellisTestSupport",
+            dependencies: [
+                "TrellisStore", "TrellisHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tests/TrellisTestSupport"
+        ),
+        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"]),
+        .testTarget(name: "TrellisStoreTests", dependencies: ["TrellisStore", "TrellisTestSupport"]),
+        .testTarget(
+            name: "TrellisHTTPTests",
+            dependencies: [
+                "TrellisHTTP", "TrellisTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: [
+                "Identity", "TrellisTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "TrellisTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["TrellisTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

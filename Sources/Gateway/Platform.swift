@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import ClusterGateway
+import Foundation
+import Hummingbird
+import Identity
+import Logging
+import MetricsCollector
+import PipelineStore
+import Prometheus
+import RunOrchestrator
+import TemplateRegistry
+import TrellisHTTP
+import TrellisStore
+
+/// Composes Trellis's two modes from the same service libraries.
+public enum Platform {
+    /// Every service module, in the order their migrations apply.
+    public static let modules: [any ServiceModule.Type] = [
+        IdentityModule.self, TemplateRegistryModule.self, PipelineStoreModule.self, RunOrchestratorModule.self,
+        ClusterGatewayModule.self, MetricsCollectorModule.self,
+    ]
+
+    /// The migration sets of every service, for `trellis migrate`.
+    public static func migrationSets() throws -> [MigrationSet] {
+        try modules.compactMap { try $0.migrations() }
+    }
+
+    /// The embedded platform (`trellis serve`): every service and the portal in one process, on one port.
+    /// With `demo`, the project `demo` is created on start when missing.
+    public static func embeddedApplication(environment: ServiceEnvironment, demo: Bool) async throws -> some ApplicationProtocol {
+        var modules: [any ServiceModule] = []
+        for type in Self.modules {
+            modules.append(try await type.init(environment: environment))
+        }
+        let identity = modules.compactMap { $0 as? IdentityModule }.first!
+        let router = ServiceHost.makeRouter(
+            service: "trellis", modules: modules, verifier: TokenVerifier(identity: identity.identityClient!),
+            registry: PrometheusCollectorRegistry(), extraMiddleware: [WebMiddleware(files: EmbeddedWeb.files)]
+        )
+        var app = try ServiceHost.makeApplication(modules: modules, router: router, environment: environment)
+        let configuration = environment.configuration
+        app.beforeServerStarts {
+            if demo { try await identity.seedDemoProject() }
+            let notice = "Trellis is serving on http://\(configuration.host):\(configuration.port) (data: \(configuration.databaseURL))\n"
+            FileHandle.standardOutput.write(Data(notice.utf8))
+        }
+        return app
+    }
+
+    /// The gateway of split mode: the portal, plus a token check and a reverse proxy to each service's own process.
+    public static func gatewayApplication(configuration: TrellisConfiguration, logger: Logger) throws -> some ApplicationProtocol {
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        var upstreams: [ServiceName: String] = [:]
+        for service in ServiceName.allCases {
+            upstreams[service] = try configuration.serviceURL(service.rawValue, defaultPort: service.defaultPort)
+        }
+        let identity = HTTPIdentityClient(baseURL: upstreams[.identity]!, httpClient: httpClient)
+        let router = Router(context: TrellisRequestContext.self)
+        let registry = PrometheusCollectorRegistry()
+        ServiceHost.addCommonMiddleware(to: router, service: "gateway", registry: registry)
+        router.add(middleware: ProxyMiddleware(upstreams: upstreams, httpClient: httpClient, verifier: TokenVerifier(identity: identity)))
+        router.add(middleware: WebMiddleware(files: EmbeddedWeb.files))
+        OperationalRoutes(service: "gateway", registry: registry).addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: [HTTPClientService(client: httpClient)],
+            logger: logger
+        )
+    }
+
+    /// `trellis-gateway`: reads flags and `TRELLIS_*` settings and serves until SIGTERM.
+    public static func runGateway(arguments: [String] = CommandLine.arguments) async throws {
+        let configuration: TrellisConfiguration
+        do {
+            configuration = try await TrellisConfiguration.load(defaultPort: ServiceName.gatewayPort, arguments: Array(arguments.dropFirst()))
+        } catch {
+            FileHandle.standardError.write(Data("trellis-gateway: \(error)\n".utf8))
+            exit(2)
+        }
+        let logger = JSONLogHandler.logger(label: "trellis-gateway", level: configuration.logLevel)
+        try await gatewayApplication(configuration: configuration, logger: logger).runService()
+    }
+}

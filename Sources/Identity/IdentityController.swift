@@ -1,0 +1,263 @@
+import Foundation
+import Hummingbird
+import HummingbirdBcrypt
+import JWTKit
+import NIOPosix
+import TrellisCore
+import TrellisHTTP
+
+/// The identity service's HTTP API: login, the current user, users, projects and their members.
+struct IdentityController<Repository: IdentityRepository>: Sendable {
+    let repository: Repository
+    let issuer: TokenIssuer
+    let now: @Sendable () -> Date
+    /// A bcrypt hash of a random string: a login for an unknown user still pays one bcrypt verify, so response
+    /// time does not reveal which user names exist.
+    let decoyHash: String
+
+    func addRoutes(public publicRoutes: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
+        publicRoutes.post("auth/login", use: login)
+        publicRoutes.get("auth/jwks") { _, _ in JWKSResponse(jwks: try await issuer.publicKeys()) }
+        authenticated.get("me", use: me)
+        authenticated.get("users", use: listUsers)
+        authenticated.post("users", use: createUser)
+        authenticated.get("projects", use: listProjects)
+        authenticated.post("projects", use: createProject)
+        authenticated.get("projects/:project", use: getProject)
+        authenticated.patch("projects/:project", use: updateProject)
+        authenticated.delete("projects/:project", use: deleteProject)
+        authenticated.get("projects/:project/members", use: listMembers)
+        authenticated.post("projects/:project/members", use: addMember)
+        authenticated.delete("projects/:project/members/:username", use: removeMember)
+    }
+
+    // MARK: Login and me
+
+    struct LoginRequest: Decodable {
+        let username: String
+        let password: String
+    }
+
+    struct LoginResponse: ResponseEncodable {
+        let token: String
+        let user: User
+    }
+
+    @Sendable func login(_ request: Request, context: TrellisRequestContext) async throws -> LoginResponse {
+        let body = try await request.decode(as: LoginRequest.self, context: context)
+        let found = try await repository.user(named: body.username)
+        let valid = try await Self.verify(body.password, hash: found?.passwordHash ?? decoyHash)
+        guard let found, found.passwordHash != nil, valid else {
+            context.logger.notice("login failed", metadata: ["username": .string(body.username)])
+            throw IdentityError.invalidCredentials
+        }
+        let user = found.user
+        let token = try await issuer.issue(for: AuthenticatedUser(id: user.id.rawValue, username: user.username, isAdmin: user.isAdmin))
+        return LoginResponse(token: token, user: user)
+    }
+
+    struct MeResponse: ResponseEncodable {
+        let id: String
+        let username: String
+        let isAdmin: Bool
+        let projects: [ProjectSummary]
+    }
+
+    struct ProjectSummary: Codable {
+        let name: String
+        let role: ProjectRole
+    }
+
+    @Sendable func me(_ request: Request, context: TrellisRequestContext) async throws -> MeResponse {
+        let caller = try context.requireUser()
+        let projects = try await repository.projects(of: .init(caller.id), all: false)
+        return MeResponse(
+            id: caller.id, username: caller.username, isAdmin: caller.isAdmin,
+            projects: projects.map { ProjectSummary(name: $0.project.name, role: $0.role) }
+        )
+    }
+
+    // MARK: Users
+
+    struct CreateUserRequest: Decodable {
+        let username: String
+        let password: String
+        let isAdmin: Bool?
+    }
+
+    struct UserList: ResponseEncodable {
+        let users: [User]
+    }
+
+    @Sendable func listUsers(_ request: Request, context: TrellisRequestContext) async throws -> UserList {
+        guard try context.requireUser().isAdmin else { throw IdentityError.adminRequired }
+        return UserList(users: try await repository.users())
+    }
+
+    @Sendable func createUser(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<User> {
+        guard try context.requireUser().isAdmin else { throw IdentityError.adminRequired }
+        let body = try await request.decode(as: CreateUserRequest.self, context: context)
+        let user = try await createLocalUser(username: body.username, password: body.password, isAdmin: body.isAdmin ?? false)
+        return EditedResponse(status: .created, response: user)
+    }
+
+    func createLocalUser(username: String, password: String, isAdmin: Bool) async throws -> User {
+        try Names.validateUsername(username)
+        try Names.validatePassword(password)
+        let user = User(id: .init(UUID().uuidString.lowercased()), username: username, isAdmin: isAdmin, source: "local", createdAt: now())
+        try await repository.createUser(user, passwordHash: try await Self.hash(password))
+        return user
+    }
+
+    // MARK: Projects
+
+    struct ProjectView: ResponseEncodable {
+        let id: String
+        let name: String
+        let description: String
+        let createdBy: String
+        let createdAt: Date
+        let updatedAt: Date
+        /// The caller's role in it.
+        let role: ProjectRole
+
+        init(_ project: Project, role: ProjectRole) {
+            (id, name, description, createdBy) = (project.id.rawValue, project.name, project.description, project.createdBy)
+            (createdAt, updatedAt, self.role) = (project.createdAt, project.updatedAt, role)
+        }
+    }
+
+    struct ProjectList: ResponseEncodable {
+        let projects: [ProjectView]
+    }
+
+    struct CreateProjectRequest: Decodable {
+        let name: String
+        let description: String?
+    }
+
+    struct UpdateProjectRequest: Decodable {
+        let description: String?
+    }
+
+    @Sendable func listProjects(_ request: Request, context: TrellisRequestContext) async throws -> ProjectList {
+        let caller = try context.requireUser()
+        let projects = try await repository.projects(of: .init(caller.id), all: caller.isAdmin)
+        return ProjectList(projects: projects.map { ProjectView($0.project, role: $0.role) })
+    }
+
+    @Sendable func createProject(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<ProjectView> {
+        let caller = try context.requireUser()
+        let body = try await request.decode(as: CreateProjectRequest.self, context: context)
+        try Names.validateResourceName(body.name, field: "name")
+        let description = body.description ?? ""
+        guard description.count <= 2000 else { throw ValidationError(field: "description", "must be at most 2000 characters") }
+        let date = now()
+        let project = Project(
+            id: .init(UUID().uuidString.lowercased()), name: body.name, description: description, createdBy: caller.username,
+            createdAt: date, updatedAt: date
+        )
+        try await repository.createProject(project, owner: .init(caller.id))
+        context.logger.info("project created", metadata: ["project": .string(project.name)])
+        return EditedResponse(status: .created, response: ProjectView(project, role: .owner))
+    }
+
+    @Sendable func getProject(_ request: Request, context: TrellisRequestContext) async throws -> ProjectView {
+        let (project, role) = try await access(context, needs: .viewer)
+        return ProjectView(project, role: role)
+    }
+
+    @Sendable func updateProject(_ request: Request, context: TrellisRequestContext) async throws -> ProjectView {
+        var (project, role) = try await access(context, needs: .owner)
+        let body = try await request.decode(as: UpdateProjectRequest.self, context: context)
+        if let description = body.description {
+            guard description.count <= 2000 else { throw ValidationError(field: "description", "must be at most 2000 characters") }
+            project.description = description
+        }
+        project.updatedAt = now()
+        try await repository.updateProject(project)
+        return ProjectView(project, role: role)
+    }
+
+    @Sendable func deleteProject(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
+        let (project, _) = try await access(context, needs: .owner)
+        try await repository.deleteProject(project.id)
+        context.logger.info("project deleted", metadata: ["project": .string(project.name)])
+        return .noContent
+    }
+
+    // MARK: Members
+
+    struct MemberList: ResponseEncodable {
+        let members: [Member]
+    }
+
+    struct AddMemberRequest: Decodable {
+        let username: String
+        let role: String
+    }
+
+    @Sendable func listMembers(_ request: Request, context: TrellisRequestContext) async throws -> MemberList {
+        let (project, _) = try await access(context, needs: .viewer)
+        return MemberList(members: try await repository.members(of: project.id))
+    }
+
+    @Sendable func addMember(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<Member> {
+        let (project, _) = try await access(context, needs: .owner)
+        let body = try await request.decode(as: AddMemberRequest.self, context: context)
+        let role = try ProjectRole.parse(body.role)
+        guard let user = try await repository.user(named: body.username)?.user else { throw IdentityError.userNotFound(body.username) }
+        let date = now()
+        let added = try await repository.setMember(user.id, role: role, in: project.id, at: date)
+        let member = try await repository.members(of: project.id).first { $0.username == user.username }
+            ?? Member(username: user.username, role: role, addedAt: date)
+        return EditedResponse(status: added ? .created : .ok, response: member)
+    }
+
+    @Sendable func removeMember(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
+        let (project, _) = try await access(context, needs: .owner)
+        let username = try context.parameters.require("username")
+        guard let user = try await repository.user(named: username)?.user,
+            try await repository.role(of: user.id, in: project.id) != nil
+        else { throw IdentityError.userNotFound(username) }
+        try await repository.removeMember(user.id, from: project.id, projectName: project.name)
+        return .noContent
+    }
+
+    // MARK: Access
+
+    /// The project named in the path and the caller's role in it. A project the caller is not a member of is
+    /// "not found" to them, so project names do not leak; platform admins act as owners everywhere.
+    func access(_ context: TrellisRequestContext, needs required: ProjectRole) async throws -> (Project, ProjectRole) {
+        let caller = try context.requireUser()
+        let name = try context.parameters.require("project")
+        guard let project = try await repository.project(named: name) else { throw IdentityError.projectNotFound(name) }
+        let role = caller.isAdmin ? .owner : try await repository.role(of: .init(caller.id), in: project.id)
+        guard let role else { throw IdentityError.projectNotFound(name) }
+        guard role >= required else { throw IdentityError.roleRequired(required, project: name) }
+        return (project, role)
+    }
+
+    // MARK: Passwords
+
+    /// bcrypt is deliberately slow: run it on the thread pool, never on an event loop.
+    static func hash(_ password: String) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: 12) }
+    }
+
+    static func verify(_ password: String, hash: String) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+}
+
+extension User: ResponseEncodable {}
+extension Member: ResponseEncodable {}
+
+/// `GET /api/v1/auth/jwks`.
+struct JWKSResponse: ResponseGenerator {
+    let jwks: JWKS
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        try context.responseEncoder.encode(jwks, from: request, context: context)
+    }
+}

@@ -1,0 +1,16 @@
+import TrellisHTTP
+
+extension IdentityError: APIErrorConvertible {
+    public var apiError: APIError {
+        switch self {
+        case .invalidCredentials: .unauthorized("invalid username or password")
+        case .userExists(let name): .conflict("a user named \"\(name)\" already exists")
+        case .userNotFound(let name): .notFound("no user named \"\(name)\"")
+        case .projectExists(let name): .conflict("a project named \"\(name)\" already exists")
+        case .projectNotFound(let name): .notFound("no project named \"\(name)\"")
+        case .roleRequired(let role, let project): .forbidden("this needs the \(role.rawValue) role in project \"\(project)\"")
+        case .adminRequired: .forbidden("this needs a platform admin")
+        case .lastOwner(let project): .failedPrecondition("project \"\(project)\" must keep at least one owner")
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+import Logging
+import TrellisCore
+import TrellisHTTP
+import TrellisStore
+
+/// The identity service: users, login and access tokens, projects and memberships.
+public struct IdentityModule: ServiceModule {
+    public static let name = ServiceName.identity
+
+    public static func migrations() throws -> MigrationSet? {
+        try MigrationSet(service: name.rawValue, files: EmbeddedMigrations.files)
+    }
+
+    let controller: IdentityController<SQLIdentityRepository>
+    let adminPassword: String?
+    let logger: Logger
+    public let identityClient: (any IdentityClient)?
+
+    public init(environment: ServiceEnvironment) async throws {
+        try await self.init(environment: environment, now: Date.init)
+    }
+
+    init(environment: ServiceEnvironment, now: @escaping @Sendable () -> Date) async throws {
+        let repository = SQLIdentityRepository(database: environment.database)
+        let issuer = TokenIssuer(repository: repository, lifetime: environment.configuration.tokenLifetime, now: now)
+        let decoy = try await IdentityController<SQLIdentityRepository>.hash(UUID().uuidString)
+        controller = IdentityController(repository: repository, issuer: issuer, now: now, decoyHash: decoy)
+        identityClient = InProcessIdentityClient(issuer: issuer)
+        adminPassword = environment.configuration.adminPassword
+        logger = environment.logger
+        if let adminPassword {
+            do {
+                try Names.validatePassword(adminPassword, field: "admin.password")
+            } catch {
+                throw ConfigurationError(key: "admin.password", value: "(hidden)", reason: error.message)
+            }
+        }
+    }
+
+    public func addRoutes(public publicRoutes: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
+        controller.addRoutes(public: publicRoutes, authenticated: authenticated)
+    }
+
+    /// On the very first start, creates the platform admin `admin`, with `TRELLIS_ADMIN_PASSWORD` or a generated
+    /// password printed once; and makes sure a token signing key exists.
+    public func bootstrap() async throws {
+        _ = try await controller.issuer.publicKeys()
+        guard try await controller.repository.userCount() == 0 else { return }
+        let password = adminPassword ?? Self.generatePassword()
+        _ = try await controller.createLocalUser(username: "admin", password: password, isAdmin: true)
+        let notice = adminPassword == nil
+            ? "Trellis: created the platform admin. Log in as admin with password \(password) (shown once).\n"
+            : "Trellis: created the platform admin. Log in as admin with the password from TRELLIS_ADMIN_PASSWORD.\n"
+        FileHandle.standardOutput.write(Data(notice.utf8))
+        logger.notice("created platform admin", metadata: ["username": "admin"])
+    }
+
+    /// Creates the project `demo`, owned by `admin`, unless it exists (`trellis serve --demo`, used by `make run`).
+    public func seedDemoProject() async throws {
+        let repository = controller.repository
+        guard try await repository.project(named: "demo") == nil, let admin = try await repository.user(named: "admin")?.user else {
+            return
+        }
+        let date = Date()
+        let project = Project(
+            id: .init(UUID().uuidString.lowercased()), name: "demo", description: "A demo project to try Trellis in.",
+            createdBy: admin.username, createdAt: date, updatedAt: date
+        )
+        try await repository.createProject(project, owner: admin.id)
+    }
+
+    /// 20 characters from an alphabet without look-alikes (no 0/O, 1/l/I).
+    static func generatePassword() -> String {
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+}

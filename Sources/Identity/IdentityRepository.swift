@@ -1,0 +1,263 @@
+import Foundation
+import SQLKit
+import TrellisCore
+import TrellisStore
+
+/// The identity service's tables: `identity_users`, `identity_projects`, `identity_memberships`,
+/// `identity_signing_keys` (migrations/identity).
+public protocol IdentityRepository: Sendable {
+    func userCount() async throws -> Int
+    func createUser(_ user: User, passwordHash: String?) async throws
+    func user(named username: String) async throws -> (user: User, passwordHash: String?)?
+    func users() async throws -> [User]
+
+    func createProject(_ project: Project, owner: Identifier<User>) async throws
+    func project(named name: String) async throws -> Project?
+    /// The projects `user` is a member of, with the role; every project (as owner) when `all` is set.
+    func projects(of user: Identifier<User>, all: Bool) async throws -> [(project: Project, role: ProjectRole)]
+    func updateProject(_ project: Project) async throws
+    func deleteProject(_ id: Identifier<Project>) async throws
+
+    func role(of user: Identifier<User>, in project: Identifier<Project>) async throws -> ProjectRole?
+    func members(of project: Identifier<Project>) async throws -> [Member]
+    /// Adds the member or changes their role; true when they were added.
+    func setMember(_ user: Identifier<User>, role: ProjectRole, in project: Identifier<Project>, at date: Date) async throws -> Bool
+    /// Removes the member unless that would leave the project without an owner.
+    func removeMember(_ user: Identifier<User>, from project: Identifier<Project>, projectName: String) async throws
+
+    /// The signing key in use (the oldest), creating `candidate` when there is none.
+    func signingKey(orCreate candidate: SigningKey) async throws -> SigningKey
+    func signingKeys() async throws -> [SigningKey]
+}
+
+/// A token signing key as stored.
+public struct SigningKey: Sendable, Equatable {
+    public let kid: String
+    public let privateKeyPEM: String
+    public let createdAt: Date
+}
+
+/// ``IdentityRepository`` in SQL, the same on SQLite and PostgreSQL.
+public struct SQLIdentityRepository: IdentityRepository {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    struct UserRow: Decodable {
+        let id: String
+        let username: String
+        let password_hash: String?
+        let is_admin: Bool
+        let source: String
+        let created_at: Int64
+
+        var user: User {
+            User(id: .init(id), username: username, isAdmin: is_admin, source: source, createdAt: .fromMilliseconds(created_at))
+        }
+    }
+
+    struct ProjectRow: Decodable {
+        let id: String
+        let name: String
+        let description: String
+        let created_by: String
+        let created_at: Int64
+        let updated_at: Int64
+
+        var project: Project {
+            Project(
+                id: .init(id), name: name, description: description, createdBy: created_by,
+                createdAt: .fromMilliseconds(created_at), updatedAt: .fromMilliseconds(updated_at)
+            )
+        }
+    }
+
+    public func userCount() async throws -> Int {
+        try await database.read { sql in
+            try await sql.raw("SELECT COUNT(*) AS n FROM identity_users").first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    public func createUser(_ user: User, passwordHash: String?) async throws {
+        try await database.transaction { sql in
+            let existing = try await sql.select().column("id").from("identity_users").where("username", .equal, user.username).first()
+            guard existing == nil else { throw IdentityError.userExists(user.username) }
+            try await sql.insert(into: "identity_users")
+                .columns("id", "username", "password_hash", "is_admin", "source", "created_at")
+                .values(
+                    SQLBind(user.id.rawValue), SQLBind(user.username), SQLBind(passwordHash), SQLBind(user.isAdmin),
+                    SQLBind(user.source), SQLBind(user.createdAt.milliseconds)
+                )
+                .run()
+        }
+    }
+
+    public func user(named username: String) async throws -> (user: User, passwordHash: String?)? {
+        try await database.read { sql in
+            let row = try await sql.select().column("*").from("identity_users").where("username", .equal, username)
+                .first(decoding: UserRow.self)
+            return row.map { ($0.user, $0.password_hash) }
+        }
+    }
+
+    public func users() async throws -> [User] {
+        try await database.read { sql in
+            try await sql.select().column("*").from("identity_users").orderBy("username").all(decoding: UserRow.self).map(\.user)
+        }
+    }
+
+    public func createProject(_ project: Project, owner: Identifier<User>) async throws {
+        try await database.transaction { sql in
+            let existing = try await sql.select().column("id").from("identity_projects").where("name", .equal, project.name).first()
+            guard existing == nil else { throw IdentityError.projectExists(project.name) }
+            try await sql.insert(into: "identity_projects")
+                .columns("id", "name", "description", "created_by", "created_at", "updated_at")
+                .values(
+                    SQLBind(project.id.rawValue), SQLBind(project.name), SQLBind(project.description), SQLBind(project.createdBy),
+                    SQLBind(project.createdAt.milliseconds), SQLBind(project.updatedAt.milliseconds)
+                )
+                .run()
+            try await sql.insert(into: "identity_memberships")
+                .columns("project_id", "user_id", "role", "created_at")
+                .values(
+                    SQLBind(project.id.rawValue), SQLBind(owner.rawValue), SQLBind(ProjectRole.owner.rawValue),
+                    SQLBind(project.createdAt.milliseconds)
+                )
+                .run()
+        }
+    }
+
+    public func project(named name: String) async throws -> Project? {
+        try await database.read { sql in
+            try await sql.select().column("*").from("identity_projects").where("name", .equal, name)
+                .first(decoding: ProjectRow.self)?.project
+        }
+    }
+
+    public func projects(of user: Identifier<User>, all: Bool) async throws -> [(project: Project, role: ProjectRole)] {
+        struct Row: Decodable {
+            let id: String, name: String, description: String, created_by: String, created_at: Int64, updated_at: Int64
+            let role: String?
+        }
+        let rows = try await database.read { sql in
+            try await sql.raw(
+                """
+                SELECT p.id, p.name, p.description, p.created_by, p.created_at, p.updated_at, m.role
+                FROM identity_projects p
+                LEFT JOIN identity_memberships m ON m.project_id = p.id AND m.user_id = \(bind: user.rawValue)
+                WHERE m.role IS NOT NULL OR \(bind: all)
+                ORDER BY p.name
+                """
+            ).all(decoding: Row.self)
+        }
+        return rows.map { row in
+            let project = ProjectRow(
+                id: row.id, name: row.name, description: row.description, created_by: row.created_by,
+                created_at: row.created_at, updated_at: row.updated_at
+            ).project
+            return (project, row.role.flatMap(ProjectRole.init(rawValue:)) ?? .owner)
+        }
+    }
+
+    public func updateProject(_ project: Project) async throws {
+        try await database.read { sql in
+            try await sql.update("identity_projects")
+                .set("description", to: SQLBind(project.description))
+                .set("updated_at", to: SQLBind(project.updatedAt.milliseconds))
+                .where("id", .equal, project.id.rawValue)
+                .run()
+        }
+    }
+
+    public func deleteProject(_ id: Identifier<Project>) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "identity_memberships").where("project_id", .equal, id.rawValue).run()
+            try await sql.delete(from: "identity_projects").where("id", .equal, id.rawValue).run()
+        }
+    }
+
+    public func role(of user: Identifier<User>, in project: Identifier<Project>) async throws -> ProjectRole? {
+        try await database.read { sql in
+            let row = try await sql.select().column("role").from("identity_memberships")
+                .where("project_id", .equal, project.rawValue).where("user_id", .equal, user.rawValue).first()
+            return try row.flatMap { ProjectRole(rawValue: try $0.decode(column: "role", as: String.self)) }
+        }
+    }
+
+    public func members(of project: Identifier<Project>) async throws -> [Member] {
+        struct Row: Decodable {
+            let username: String, role: String, created_at: Int64
+        }
+        return try await database.read { sql in
+            try await sql.raw(
+                """
+                SELECT u.username, m.role, m.created_at FROM identity_memberships m
+                JOIN identity_users u ON u.id = m.user_id
+                WHERE m.project_id = \(bind: project.rawValue) ORDER BY u.username
+                """
+            ).all(decoding: Row.self)
+        }.map { Member(username: $0.username, role: ProjectRole(rawValue: $0.role) ?? .viewer, addedAt: .fromMilliseconds($0.created_at)) }
+    }
+
+    public func setMember(_ user: Identifier<User>, role: ProjectRole, in project: Identifier<Project>, at date: Date) async throws -> Bool {
+        try await database.transaction { sql in
+            let current = try await sql.select().column("role").from("identity_memberships")
+                .where("project_id", .equal, project.rawValue).where("user_id", .equal, user.rawValue).first()
+            if current == nil {
+                try await sql.insert(into: "identity_memberships")
+                    .columns("project_id", "user_id", "role", "created_at")
+                    .values(SQLBind(project.rawValue), SQLBind(user.rawValue), SQLBind(role.rawValue), SQLBind(date.milliseconds))
+                    .run()
+                return true
+            }
+            try await sql.update("identity_memberships").set("role", to: SQLBind(role.rawValue))
+                .where("project_id", .equal, project.rawValue).where("user_id", .equal, user.rawValue).run()
+            try await Self.requireOwner(sql, project: project)
+            return false
+        }
+    }
+
+    public func removeMember(_ user: Identifier<User>, from project: Identifier<Project>, projectName: String) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "identity_memberships")
+                .where("project_id", .equal, project.rawValue).where("user_id", .equal, user.rawValue).run()
+            do {
+                try await Self.requireOwner(sql, project: project)
+            } catch IdentityError.lastOwner {
+                throw IdentityError.lastOwner(project: projectName)
+            }
+        }
+    }
+
+    /// Inside a transaction: the project still has an owner, or the change is rolled back.
+    static func requireOwner(_ sql: any SQLDatabase, project: Identifier<Project>) async throws {
+        let owners = try await sql.raw(
+            "SELECT COUNT(*) AS n FROM identity_memberships WHERE project_id = \(bind: project.rawValue) AND role = \(bind: ProjectRole.owner.rawValue)"
+        ).first()?.decode(column: "n", as: Int.self) ?? 0
+        if owners == 0 { throw IdentityError.lastOwner(project: project.rawValue) }
+    }
+
+    public func signingKey(orCreate candidate: SigningKey) async throws -> SigningKey {
+        if let key = try await signingKeys().first { return key }
+        try await database.read { sql in
+            try await sql.insert(into: "identity_signing_keys")
+                .columns("kid", "algorithm", "private_key_pem", "created_at")
+                .values(SQLBind(candidate.kid), SQLBind("EdDSA"), SQLBind(candidate.privateKeyPEM), SQLBind(candidate.createdAt.milliseconds))
+                .run()
+        }
+        // Two identity replicas starting together may both insert: both then use the oldest.
+        return try await signingKeys().first ?? candidate
+    }
+
+    public func signingKeys() async throws -> [SigningKey] {
+        struct Row: Decodable {
+            let kid: String, private_key_pem: String, created_at: Int64
+        }
+        return try await database.read { sql in
+            try await sql.raw("SELECT kid, private_key_pem, created_at FROM identity_signing_keys ORDER BY created_at, kid")
+                .all(decoding: Row.self)
+        }.map { SigningKey(kid: $0.kid, privateKeyPEM: $0.private_key_pem, createdAt: .fromMilliseconds($0.created_at)) }
+    }
+}

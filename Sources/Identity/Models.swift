@@ -1,0 +1,41 @@
+import Foundation
+import TrellisCore
+
+/// A person who can log in: a local account (bcrypt hash) or, later, an LDAP one.
+public struct User: Codable, Sendable, Equatable {
+    public let id: Identifier<User>
+    public let username: String
+    public let isAdmin: Bool
+    public let source: String
+    public let createdAt: Date
+}
+
+/// A team space: pipelines, runs and templates live in a project; members have a role in it.
+public struct Project: Codable, Sendable, Equatable {
+    public let id: Identifier<Project>
+    public let name: String
+    public var description: String
+    public let createdBy: String
+    public let createdAt: Date
+    public var updatedAt: Date
+}
+
+/// A member of a project with their role.
+public struct Member: Codable, Sendable, Equatable {
+    public let username: String
+    public let role: ProjectRole
+    public let addedAt: Date
+}
+
+/// What can go wrong in the identity service, with the names involved.
+public enum IdentityError: Error, Sendable, Equatable {
+    case invalidCredentials
+    case userExists(String)
+    case userNotFound(String)
+    case projectExists(String)
+    /// Also what a non-member sees: a project they cannot see does not exist for them.
+    case projectNotFound(String)
+    case roleRequired(ProjectRole, project: String)
+    case adminRequired
+    case lastOwner(project: String)
+}

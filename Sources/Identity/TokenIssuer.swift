@@ -1,0 +1,63 @@
+import Foundation
+import JWTKit
+import TrellisHTTP
+
+/// Signs access tokens with the identity service's EdDSA key (kept in `identity_signing_keys`, so tokens outlive
+/// restarts) and publishes its public half as a JWKS for the other services.
+actor TokenIssuer {
+    private let repository: any IdentityRepository
+    private let lifetime: Duration
+    private let now: @Sendable () -> Date
+    private var loaded: (keys: JWTKeyCollection, kid: String, jwks: JWKS)?
+
+    init(repository: any IdentityRepository, lifetime: Duration, now: @escaping @Sendable () -> Date) {
+        self.repository = repository
+        self.lifetime = lifetime
+        self.now = now
+    }
+
+    func issue(for user: AuthenticatedUser) async throws -> String {
+        let (keys, kid, _) = try await load()
+        return try await keys.sign(TrellisClaims(user: user, issuedAt: now(), lifetime: lifetime), kid: JWKIdentifier(string: kid))
+    }
+
+    func publicKeys() async throws -> JWKS {
+        try await load().jwks
+    }
+
+    /// Reads the signing key, creating it on the very first start.
+    private func load() async throws -> (keys: JWTKeyCollection, kid: String, jwks: JWKS) {
+        if let loaded { return loaded }
+        let candidate = try EdDSA.PrivateKey(curve: .ed25519)
+        let stored = try await repository.signingKey(
+            orCreate: SigningKey(kid: UUID().uuidString.lowercased(), privateKeyPEM: candidate.pemRepresentation, createdAt: now())
+        )
+        let key = try EdDSA.PrivateKey(pem: stored.privateKeyPEM)
+        let keys = JWTKeyCollection()
+        await keys.add(eddsa: key, kid: JWKIdentifier(string: stored.kid))
+        let jwk = JWK.octetKeyPair(
+            .eddsa, identifier: JWKIdentifier(string: stored.kid), x: key.publicKey.rawRepresentation.base64URLEncoded(), y: nil,
+            curve: .ed25519
+        )
+        let result = (keys, stored.kid, JWKS(keys: [jwk]))
+        loaded = result
+        return result
+    }
+}
+
+/// The identity service answering other modules in the same process.
+struct InProcessIdentityClient: IdentityClient {
+    let issuer: TokenIssuer
+
+    func publicKeys() async throws -> JWKS {
+        try await issuer.publicKeys()
+    }
+}
+
+extension Data {
+    /// Base64url without padding (RFC 7515), as JWK coordinates are written.
+    func base64URLEncoded() -> String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

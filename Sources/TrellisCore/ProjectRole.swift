@@ -1,0 +1,28 @@
+/// A member's role in a project (cube-studio's dev/ops/creator). Each role can do what the ones below it can.
+public enum ProjectRole: String, Codable, Sendable, CaseIterable, Comparable {
+    /// Sees the project's pipelines, runs and logs.
+    case viewer
+    /// Also edits pipelines and starts, cancels and resumes runs.
+    case developer
+    /// Also manages members, settings and deletes the project.
+    case owner
+
+    private var rank: Int {
+        switch self {
+        case .viewer: 0
+        case .developer: 1
+        case .owner: 2
+        }
+    }
+
+    public static func < (lhs: ProjectRole, rhs: ProjectRole) -> Bool { lhs.rank < rhs.rank }
+
+    /// Parses a role named in a request, naming the field and the accepted values when it is not one.
+    public static func parse(_ text: String, field: String = "role") throws(ValidationError) -> ProjectRole {
+        guard let role = ProjectRole(rawValue: text) else {
+            let accepted = allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError(field: field, "must be one of \(accepted), got \"\(text)\"")
+        }
+        return role
+    }
+}

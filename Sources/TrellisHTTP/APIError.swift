@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+
+/// An error a client sees: `{"error": {"code", "message", "requestId"}}` with `status`. The message names the
+/// field, task or edge at fault; it never carries SQL, LDAP or stack text.
+public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    public static func invalidField(_ field: String, _ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_argument", "\(field): \(message)")
+    }
+    public static func badRequest(_ message: String) -> APIError {
+        APIError(.badRequest, code: "bad_request", message)
+    }
+    public static func unauthorized(_ message: String) -> APIError {
+        APIError(.unauthorized, code: "unauthenticated", message)
+    }
+    public static func forbidden(_ message: String) -> APIError {
+        APIError(.forbidden, code: "permission_denied", message)
+    }
+    public static func notFound(_ message: String) -> APIError {
+        APIError(.notFound, code: "not_found", message)
+    }
+    public static func conflict(_ message: String) -> APIError {
+        APIError(.conflict, code: "already_exists", message)
+    }
+    public static func failedPrecondition(_ message: String) -> APIError {
+        APIError(.conflict, code: "failed_precondition", message)
+    }
+    public static func payloadTooLarge(limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "payload_too_large", "request body is larger than the limit of \(limit) bytes")
+    }
+    public static func unsupportedMediaType(_ contentType: String) -> APIError {
+        APIError(
+            .unsupportedMediaType, code: "unsupported_media_type",
+            "Content-Type \"\(contentType)\" is not supported; send application/json or application/yaml"
+        )
+    }
+    public static func unavailable(_ message: String) -> APIError {
+        APIError(.serviceUnavailable, code: "unavailable", message)
+    }
+    public static let `internal` = APIError(
+        .internalServerError, code: "internal", "internal error; the server log has the details under this request id"
+    )
+
+    /// The wire form.
+    struct Body: Codable, Sendable {
+        struct Detail: Codable, Sendable {
+            let code: String
+            let message: String
+            let requestId: String
+        }
+        let error: Detail
+    }
+
+    func response(requestID: String) -> Response {
+        let body = Body(error: .init(code: code, message: message, requestId: requestID))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = (try? encoder.encode(body)) ?? Data()
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}
+
+/// A module error that knows how clients should see it; ``ErrorMiddleware`` maps it once, at the edge.
+public protocol APIErrorConvertible: Error {
+    var apiError: APIError { get }
+}

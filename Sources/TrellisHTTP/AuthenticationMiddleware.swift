@@ -1,0 +1,29 @@
+import Hummingbird
+
+/// Requires a valid `Authorization: Bearer …` token and puts the caller in the context; 401 otherwise.
+public struct AuthenticationMiddleware: RouterMiddleware {
+    public typealias Context = TrellisRequestContext
+    let verifier: TokenVerifier
+
+    public init(verifier: TokenVerifier) {
+        self.verifier = verifier
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.user = try await authenticate(request)
+        context.logger[metadataKey: "user"] = context.user.map { .string($0.username) }
+        return try await next(request, context)
+    }
+
+    public func authenticate(_ request: Request) async throws(APIError) -> AuthenticatedUser {
+        guard let authorization = request.headers[.authorization] else {
+            throw APIError.unauthorized("a bearer token is required: send Authorization: Bearer <token> from POST \(APIPaths.login)")
+        }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
+            throw APIError.unauthorized("the Authorization header must be \"Bearer <token>\"")
+        }
+        return try await verifier.verify(String(parts[1]))
+    }
+}

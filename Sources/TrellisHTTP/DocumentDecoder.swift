@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Yams
+
+/// Decodes request bodies sent as JSON (the default) or YAML (`application/yaml`), turning every failure into an
+/// ``APIError`` that names the field: 400 for malformed or mistyped documents, 413 over the size limit, 415 for
+/// other media types.
+public struct DocumentDecoder: RequestDecoder {
+    public init() {}
+
+    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+        let contentType = request.headers[.contentType] ?? "application/json"
+        let format = try Format(contentType: contentType)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch is NIOTooManyBytesError {
+            throw APIError.payloadTooLarge(limit: context.maxUploadSize)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.payloadTooLarge(limit: context.maxUploadSize)
+        }
+        return try Self.decode(type, from: Data(buffer: buffer), format: format)
+    }
+
+    public enum Format: Sendable {
+        case json
+        case yaml
+
+        init(contentType: String) throws(APIError) {
+            let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            switch mediaType {
+            case "application/json", "text/json": self = .json
+            case "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml": self = .yaml
+            default: throw APIError.unsupportedMediaType(contentType)
+            }
+        }
+    }
+
+    /// Decodes `data`, naming the offending field in the error.
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, format: Format) throws(APIError) -> T {
+        guard !data.isEmpty else { throw APIError.badRequest("the request body is empty; a \(format == .json ? "JSON" : "YAML") document is required") }
+        do {
+            switch format {
+            case .json:
+                return try JSONDecoder().decode(type, from: data)
+            case .yaml:
+                guard let text = String(data: data, encoding: .utf8) else { throw APIError.badRequest("the YAML body is not UTF-8") }
+                return try YAMLDecoder().decode(type, from: text)
+            }
+        } catch let error as APIError {
+            throw error
+        } catch let error as DecodingError {
+            throw describe(error, format: format)
+        } catch let error as YamlError {
+            throw APIError.badRequest("malformed YAML: \(error)")
+        } catch {
+            throw APIError.badRequest("malformed \(format == .json ? "JSON" : "YAML"): \(error)")
+        }
+    }
+
+    static func describe(_ error: DecodingError, format: Format) -> APIError {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .invalidField(path(context.codingPath + [key]), "is required")
+        case .typeMismatch(let type, let context):
+            return .invalidField(path(context.codingPath), "must be \(typeName(type))")
+        case .valueNotFound(let type, let context):
+            return .invalidField(path(context.codingPath), "must be \(typeName(type)), not null")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                let detail = (context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription
+                return .badRequest("malformed \(format == .json ? "JSON" : "YAML"): \(detail)")
+            }
+            return .invalidField(path(context.codingPath), context.debugDescription)
+        @unknown default:
+            return .badRequest("the document could not be read: \(error)")
+        }
+    }
+
+    /// `spec.tasks[2].name` from a coding path.
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text.isEmpty ? "(document)" : text
+    }
+
+    static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type, is Int32.Type: "a whole number"
+        case is Double.Type, is Float.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is [Any].Type: "a list"
+        case is [String: Any].Type: "an object"
+        default: "of type \(type)"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Hummingbird
+import Logging
+import NIOCore
+import TrellisCore
+import TrellisStore
+
+/// Turns every error into the JSON error body, once, at the edge. Unexpected errors are logged with the request
+/// id and shown to the client only as "internal".
+public struct ErrorMiddleware: RouterMiddleware {
+    public typealias Context = TrellisRequestContext
+
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = Self.apiError(for: error, request: request, context: context)
+            return apiError.response(requestID: context.requestID)
+        }
+    }
+
+    static func apiError(for error: any Error, request: Request, context: Context) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as any APIErrorConvertible:
+            return error.apiError
+        case let error as ValidationError:
+            return .invalidField(error.field, error.message)
+        case is NIOTooManyBytesError:
+            return .payloadTooLarge(limit: context.maxUploadSize)
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound:
+                return .notFound("no route for \(request.method) \(request.uri.path)")
+            case .methodNotAllowed:
+                return APIError(.methodNotAllowed, code: "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
+            case .contentTooLarge:
+                return .payloadTooLarge(limit: context.maxUploadSize)
+            default:
+                return APIError(error.status, code: Self.code(for: error.status), error.body ?? error.status.reasonPhrase)
+            }
+        default:
+            context.logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error))])
+            return .internal
+        }
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        status.reasonPhrase.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.reduce(into: "") { $0.append($1) }
+    }
+}

@@ -1,0 +1,40 @@
+import AsyncHTTPClient
+import Foundation
+import JWTKit
+import NIOCore
+
+/// What other services ask of the identity service. In embedded mode the identity service answers in process;
+/// in split mode ``HTTPIdentityClient`` asks it over HTTP.
+public protocol IdentityClient: Sendable {
+    /// The public keys that verify access tokens (a JWKS), served at `GET /api/v1/auth/jwks`.
+    func publicKeys() async throws -> JWKS
+}
+
+/// ``IdentityClient`` over HTTP, for services running as their own processes.
+public struct HTTPIdentityClient: IdentityClient {
+    public let baseURL: String
+    let httpClient: HTTPClient
+
+    public init(baseURL: String, httpClient: HTTPClient) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.httpClient = httpClient
+    }
+
+    public func publicKeys() async throws -> JWKS {
+        let request = HTTPClientRequest(url: baseURL + APIPaths.jwks)
+        let response = try await httpClient.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok else {
+            throw APIError.unavailable("identity service answered \(response.status.code) for its public keys")
+        }
+        return try JSONDecoder().decode(JWKS.self, from: Data(buffer: body))
+    }
+}
+
+/// Paths that several modules need to agree on.
+public enum APIPaths {
+    public static let login = "/api/v1/auth/login"
+    public static let jwks = "/api/v1/auth/jwks"
+    /// Reached without a token.
+    public static let publicPaths: Set<String> = [login, jwks]
+}

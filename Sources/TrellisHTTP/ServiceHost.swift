@@ -1,0 +1,107 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+import ServiceLifecycle
+import TrellisStore
+
+/// Builds routers and applications with the common plumbing, and runs a service as its own executable.
+public enum ServiceHost {
+    /// A router with request ids, metrics, JSON errors, `/healthz`, `/metrics` and the modules' routes under
+    /// `/api/v1`. `extraMiddleware` runs after the common middleware (the gateway serves the portal there).
+    public static func makeRouter(
+        service: String,
+        modules: [any ServiceModule],
+        verifier: TokenVerifier,
+        registry: PrometheusCollectorRegistry,
+        extraMiddleware: [any MiddlewareProtocol<Request, Response, TrellisRequestContext>] = []
+    ) -> Router<TrellisRequestContext> {
+        let router = Router(context: TrellisRequestContext.self)
+        addCommonMiddleware(to: router, service: service, registry: registry)
+        for middleware in extraMiddleware { router.add(middleware: middleware) }
+        OperationalRoutes(service: service, registry: registry).addRoutes(to: router)
+        let publicRoutes = router.group("api/v1")
+        let authenticated = router.group("api/v1").add(middleware: AuthenticationMiddleware(verifier: verifier))
+        for module in modules {
+            module.addRoutes(public: publicRoutes, authenticated: authenticated)
+        }
+        return router
+    }
+
+    /// Request id (outermost, so every response carries it), metrics, then errors into JSON bodies.
+    public static func addCommonMiddleware(
+        to router: Router<TrellisRequestContext>, service: String, registry: PrometheusCollectorRegistry
+    ) {
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: HTTPMetricsMiddleware(registry: registry, service: service))
+        router.add(middleware: ErrorMiddleware())
+    }
+
+    /// The application for `modules` on one port. Before the server accepts requests it applies the modules'
+    /// migrations and runs their bootstrap; at shutdown the server drains first and the database closes last.
+    public static func makeApplication(
+        modules: [any ServiceModule],
+        router: Router<TrellisRequestContext>,
+        environment: ServiceEnvironment
+    ) throws -> Application<RouterResponder<TrellisRequestContext>> {
+        let configuration = environment.configuration
+        let migrationSets = try modules.compactMap { try type(of: $0).migrations() }
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: [environment.database, HTTPClientService(client: environment.httpClient)] + modules.flatMap(\.services),
+            logger: environment.logger
+        )
+        app.beforeServerStarts {
+            let migrator = Migrator(database: environment.database)
+            for set in migrationSets {
+                let applied = try await migrator.apply(set)
+                if !applied.isEmpty {
+                    environment.logger.info(
+                        "applied migrations", metadata: ["service": .string(set.service), "versions": .string(applied.map { String($0.version) }.joined(separator: ","))]
+                    )
+                }
+            }
+            for module in modules { try await module.bootstrap() }
+        }
+        return app
+    }
+
+    /// Runs one service as its own process: reads flags and `TRELLIS_*` settings, opens its database, applies its
+    /// own migrations, serves until SIGTERM or SIGINT and then drains gracefully.
+    public static func runStandalone<Module: ServiceModule>(
+        _ module: Module.Type,
+        arguments: [String] = CommandLine.arguments,
+        environment variables: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws {
+        let name = "trellis-\(Module.name.rawValue)"
+        let configuration: TrellisConfiguration
+        do {
+            configuration = try await TrellisConfiguration.load(
+                defaultPort: Module.name.defaultPort, arguments: Array(arguments.dropFirst()), environment: variables
+            )
+        } catch {
+            FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+            exit(2)
+        }
+        let logger = JSONLogHandler.logger(label: name, level: configuration.logLevel)
+        let environment = ServiceEnvironment(
+            configuration: configuration,
+            database: try await Database.open(configuration.databaseURL, logger: logger),
+            httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
+            logger: logger
+        )
+        let module = try await Module(environment: environment)
+        let identity = module.identityClient
+            ?? HTTPIdentityClient(
+                baseURL: configuration.identityURL ?? "http://127.0.0.1:\(ServiceName.identity.defaultPort)",
+                httpClient: environment.httpClient
+            )
+        let router = makeRouter(
+            service: Module.name.rawValue, modules: [module], verifier: TokenVerifier(identity: identity),
+            registry: PrometheusCollectorRegistry()
+        )
+        try await makeApplication(modules: [module], router: router, environment: environment).runService()
+    }
+}

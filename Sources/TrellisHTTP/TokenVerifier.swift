@@ -1,0 +1,56 @@
+import Foundation
+import JWTKit
+import Logging
+
+/// Verifies access tokens with the identity service's public keys, fetched once and again when a token names a
+/// key id it has not seen (key rotation), at most once per `refreshInterval`.
+public actor TokenVerifier {
+    private let identity: any IdentityClient
+    private let keys = JWTKeyCollection()
+    private var knownKeyIDs: Set<String> = []
+    private var lastFetch: ContinuousClock.Instant?
+    private let refreshInterval: Duration
+
+    public init(identity: any IdentityClient, refreshInterval: Duration = .seconds(10)) {
+        self.identity = identity
+        self.refreshInterval = refreshInterval
+    }
+
+    /// The caller named by a valid token, or 401 naming what is wrong with it.
+    public func verify(_ token: String) async throws(APIError) -> AuthenticatedUser {
+        guard let header = Self.header(of: token) else { throw APIError.unauthorized("the bearer token is malformed") }
+        if knownKeyIDs.isEmpty || header.kid.map({ !knownKeyIDs.contains($0) }) == true {
+            try await refreshKeys()
+        }
+        do {
+            return try await keys.verify(token, as: TrellisClaims.self).user
+        } catch let error as JWTError where error.errorType == .claimVerificationFailure {
+            throw APIError.unauthorized("the bearer token has expired or was not issued by Trellis; log in again")
+        } catch {
+            throw APIError.unauthorized("the bearer token is not valid")
+        }
+    }
+
+    /// The token's header (`kid` names the signing key), read before the signature is checked.
+    static func header(of token: String) -> JWTHeader? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return nil }
+        var base64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64) else { return nil }
+        return try? JSONDecoder().decode(JWTHeader.self, from: data)
+    }
+
+    private func refreshKeys() async throws(APIError) {
+        let now = ContinuousClock.now
+        if let lastFetch, now - lastFetch < refreshInterval, !knownKeyIDs.isEmpty { return }
+        lastFetch = now
+        do {
+            let jwks = try await identity.publicKeys()
+            try await keys.add(jwks: jwks)
+            knownKeyIDs.formUnion(jwks.keys.compactMap { $0.keyIdentifier?.string })
+        } catch {
+            throw APIError.unavailable("cannot fetch the token keys from the identity service: \(error)")
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Configuration
+import Foundation
+import Logging
+import SystemPackage
+import TrellisStore
+
+/// Settings shared by every executable, read from (highest first) flags, `TRELLIS_*` environment variables and an
+/// optional YAML file (`--config FILE` / `TRELLIS_CONFIG`), and validated at start.
+///
+/// | key | flag | environment | default |
+/// |---|---|---|---|
+/// | host | --host | TRELLIS_HOST | 127.0.0.1 |
+/// | port | --port | TRELLIS_PORT | the executable's own |
+/// | data.dir | --data-dir | TRELLIS_DATA_DIR | ./.trellis |
+/// | database.url | --database-url | TRELLIS_DATABASE_URL | sqlite in data.dir |
+/// | admin.password | | TRELLIS_ADMIN_PASSWORD | generated at first start |
+/// | identity.url | --identity-url | TRELLIS_IDENTITY_URL | in process (embedded) |
+/// | services.NAME.url | --services-NAME-url | TRELLIS_SERVICES_NAME_URL | http://127.0.0.1:default port |
+/// | token.lifetime | --token-lifetime | TRELLIS_TOKEN_LIFETIME | 43200 (seconds) |
+/// | log.level | --log-level | TRELLIS_LOG_LEVEL | info |
+public struct TrellisConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    public var databaseURL: DatabaseURL
+    public var adminPassword: String?
+    public var identityURL: String?
+    public var tokenLifetime: Duration
+    public var logLevel: Logger.Level
+    let reader: ConfigReader
+
+    /// Reads and validates. `flags` are values given on a command line (keys as in the table).
+    public static func load(
+        defaultPort: Int,
+        flags: [String: String] = [:],
+        arguments: [String]? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> TrellisConfiguration {
+        var providers: [any ConfigProvider] = []
+        if !flags.isEmpty {
+            providers.append(
+                InMemoryProvider(
+                    name: "flags",
+                    values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)), ConfigValue(.string($0.value), isSecret: false)) })
+                )
+            )
+        }
+        if let arguments {
+            providers.append(CommandLineArgumentsProvider(arguments: arguments))
+        }
+        let secrets: SecretsSpecifier<String, String> = .specific(["TRELLIS_ADMIN_PASSWORD", "TRELLIS_DATABASE_URL"])
+        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secrets).prefixKeys(with: "trellis"))
+        let early = ConfigReader(providers: providers)
+        if let file = early.string(forKey: "config") {
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw ConfigurationError(key: "config", value: file, reason: "the configuration file does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
+            } catch {
+                throw ConfigurationError(key: "config", value: file, reason: "cannot read it as YAML: \(error)")
+            }
+        }
+        return try TrellisConfiguration(reader: ConfigReader(providers: providers), defaultPort: defaultPort)
+    }
+
+    init(reader: ConfigReader, defaultPort: Int) throws(ConfigurationError) {
+        self.reader = reader
+        host = reader.string(forKey: "host") ?? "127.0.0.1"
+        port = try Self.integer(reader, "port", default: defaultPort, range: 0...65535)
+        dataDirectory = reader.string(forKey: "data.dir") ?? ".trellis"
+        if let text = reader.string(forKey: "database.url", isSecret: true) {
+            do {
+                databaseURL = try DatabaseURL(text)
+            } catch {
+                throw ConfigurationError(key: "database.url", value: "(hidden)", reason: error.description)
+            }
+        } else {
+            databaseURL = .sqlite(inDataDirectory: dataDirectory)
+        }
+        adminPassword = reader.string(forKey: "admin.password", isSecret: true)
+        identityURL = try Self.url(reader, "identity.url")
+        tokenLifetime = .seconds(try Self.integer(reader, "token.lifetime", default: 12 * 3600, range: 60...(90 * 86400)))
+        let level = reader.string(forKey: "log.level") ?? "info"
+        guard let logLevel = Logger.Level(rawValue: level) else {
+            let accepted = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigurationError(key: "log.level", value: level, reason: "must be one of \(accepted)")
+        }
+        self.logLevel = logLevel
+    }
+
+    /// The base URL of another service (split mode), `services.NAME.url`, defaulting to its port on this host.
+    public func serviceURL(_ name: String, defaultPort: Int) throws(ConfigurationError) -> String {
+        try Self.url(reader, "services.\(name).url") ?? "http://127.0.0.1:\(defaultPort)"
+    }
+
+    static func integer(_ reader: ConfigReader, _ key: String, default value: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init))) else { return value }
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw ConfigurationError(key: key, value: text, reason: "must be a whole number")
+        }
+        guard range.contains(number) else {
+            throw ConfigurationError(key: key, value: text, reason: "must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func url(_ reader: ConfigReader, _ key: String) throws(ConfigurationError) -> String? {
+        guard let text = reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init))) else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ConfigurationError(key: key, value: text, reason: "must be an http:// or https:// URL")
+        }
+        return text
+    }
+}
+
+/// A bad setting, named by key with the flag and environment variable that set it.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let key: String
+    public let value: String
+    public let reason: String
+
+    public init(key: String, value: String, reason: String) {
+        self.key = key
+        self.value = value
+        self.reason = reason
+    }
+
+    public var description: String {
+        let flag = "--" + key.replacingOccurrences(of: ".", with: "-")
+        let variable = "TRELLIS_" + key.uppercased().replacingOccurrences(of: ".", with: "_").replacingOccurrences(of: "-", with: "_")
+        return "configuration \(key) (\(flag) / \(variable)) = \"\(value)\": \(reason)"
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import PostgresKit
+import SQLiteKit
+import ServiceLifecycle
+
+/// The one SQL layer over SQLite (embedded) and PostgreSQL (at scale). Services get SQL through
+/// `read`/`transaction` and never touch a driver.
+///
+/// It is a `Service`: PostgreSQL's connection pool works while `run()` runs; SQLite's connection is closed when
+/// `run()` returns at graceful shutdown. Use ``withOpened(_:logger:_:)`` for short-lived commands and tests.
+public final class Database: Service, Sendable {
+    public enum Dialect: String, Sendable {
+        case sqlite
+        case postgres
+    }
+
+    private enum Backend: Sendable {
+        /// One connection, serialized: statements of concurrent callers never interleave inside a transaction.
+        case sqlite(SQLiteConnection, AsyncLock)
+        case postgres(PostgresClient)
+    }
+
+    public let url: DatabaseURL
+    public let logger: Logger
+    private let backend: Backend
+
+    public var dialect: Dialect {
+        switch backend {
+        case .sqlite: .sqlite
+        case .postgres: .postgres
+        }
+    }
+
+    private init(url: DatabaseURL, logger: Logger, backend: Backend) {
+        self.url = url
+        self.logger = logger
+        self.backend = backend
+    }
+
+    /// Opens the database. A SQLite file's folder is created when missing.
+    public static func open(_ url: DatabaseURL, logger: Logger) async throws -> Database {
+        switch url {
+        case .sqliteFile(let path):
+            do {
+                let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                try await configureSQLite(connection)
+                return Database(url: url, logger: logger, backend: .sqlite(connection, AsyncLock()))
+            } catch {
+                throw StoreError.cannotOpen(url.description, underlying: String(describing: error))
+            }
+        case .sqliteMemory:
+            let connection = try await SQLiteConnection.open(storage: .memory, logger: logger)
+            try await configureSQLite(connection)
+            return Database(url: url, logger: logger, backend: .sqlite(connection, AsyncLock()))
+        case .postgres(let text):
+            let configuration: SQLPostgresConfiguration
+            do {
+                configuration = try SQLPostgresConfiguration(url: text)
+            } catch {
+                throw StoreError.invalidURL(url.description, reason: String(describing: error))
+            }
+            let core = configuration.coreConfiguration
+            guard let host = core.host else {
+                throw StoreError.invalidURL(url.description, reason: "a host is required")
+            }
+            var clientConfiguration = PostgresClient.Configuration(
+                host: host, port: core.port ?? 5432, username: core.username, password: core.password,
+                database: core.database, tls: .disable
+            )
+            // Enough for a service's request concurrency on 2 cores; each executable has its own pool.
+            clientConfiguration.options.maximumConnections = 10
+            return Database(url: url, logger: logger, backend: .postgres(PostgresClient(configuration: clientConfiguration)))
+        }
+    }
+
+    private static func configureSQLite(_ connection: SQLiteConnection) async throws {
+        let sql = connection.sql()
+        do {
+            // Another process on the same file (`trellis migrate` beside a server) waits for its lock, not fails.
+            try await sql.raw("PRAGMA busy_timeout = 10000").run()
+            try await sql.raw("PRAGMA foreign_keys = ON").run()
+            try await sql.raw("PRAGMA journal_mode = WAL").run()
+        } catch {
+            try? await connection.close().get()
+            throw error
+        }
+    }
+
+    /// Runs `body` with SQL outside any transaction.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch backend {
+        case .sqlite(let connection, let lock):
+            return try await lock.withLock { try await body(connection.sql()) }
+        case .postgres(let client):
+            return try await client.withConnection { connection in try await body(connection.sql()) }
+        }
+    }
+
+    /// Runs `body` in one transaction: all of it is committed, or none of it when it throws.
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        switch backend {
+        case .sqlite(let connection, let lock):
+            // IMMEDIATE takes the write lock up front: two processes never deadlock upgrading read locks.
+            return try await lock.withLock { try await Self.inTransaction(connection.sql(), begin: "BEGIN IMMEDIATE", body) }
+        case .postgres(let client):
+            return try await client.withConnection { connection in
+                try await Self.inTransaction(connection.sql(), begin: "BEGIN", body)
+            }
+        }
+    }
+
+    private static func inTransaction<T>(
+        _ sql: any SQLDatabase, begin: SQLQueryString, _ body: (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        try await sql.raw(begin).run()
+        do {
+            let result = try await body(sql)
+            try await sql.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await sql.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
+    public func run() async throws {
+        switch backend {
+        case .sqlite(let connection, _):
+            try? await gracefulShutdown()
+            try await connection.close().get()
+        case .postgres(let client):
+            await cancelWhenGracefulShutdown { await client.run() }
+        }
+    }
+
+    /// Opens the database, keeps it working while `body` runs, then closes it, also when `body` throws.
+    public static func withOpened<T: Sendable>(
+        _ url: DatabaseURL, logger: Logger, _ body: @escaping @Sendable (Database) async throws -> T
+    ) async throws -> T {
+        let database = try await open(url, logger: logger)
+        let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { group in
+            if case .postgres(let client) = database.backend {
+                group.addTask { await client.run() }
+            }
+            defer { group.cancelAll() }
+            do {
+                return .success(try await body(database))
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case .sqlite(let connection, _) = database.backend { try await connection.close().get() }
+        return try result.get()
+    }
+}

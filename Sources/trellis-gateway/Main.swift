@@ -1,0 +1,8 @@
+import Gateway
+
+@main
+struct Main {
+    static func main() async throws {
+        try await Platform.runGateway()
+    }
+}

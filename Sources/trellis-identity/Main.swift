@@ -1,0 +1,9 @@
+import Identity
+import TrellisHTTP
+
+@main
+struct Main {
+    static func main() async throws {
+        try await ServiceHost.runStandalone(IdentityModule.self)
+    }
+}

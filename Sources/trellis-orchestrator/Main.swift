@@ -1,0 +1,9 @@
+import RunOrchestrator
+import TrellisHTTP
+
+@main
+struct Main {
+    static func main() async throws {
+        try await ServiceHost.runStandalone(RunOrchestratorModule.self)
+    }
+}

@@ -1,0 +1,9 @@
+import PipelineStore
+import TrellisHTTP
+
+@main
+struct Main {
+    static func main() async throws {
+        try await ServiceHost.runStandalone(PipelineStoreModule.self)
+    }
+}

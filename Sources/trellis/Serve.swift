@@ -1,0 +1,37 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Gateway
+import TrellisHTTP
+import TrellisStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the whole platform in one process: SQLite, local task processes, the portal on one port."
+    )
+
+    @Option(help: "Port for the portal and the API (TRELLIS_PORT).")
+    var port: Int?
+
+    @Option(help: "Address to listen on (TRELLIS_HOST).")
+    var host: String?
+
+    @Flag(help: "Create the demo project on start when it is missing.")
+    var demo = false
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        var more: [String: String] = [:]
+        more["port"] = port.map(String.init)
+        more["host"] = host
+        let configuration = try await storage.load(defaultPort: ServiceName.gatewayPort, more: more)
+        let logger = JSONLogHandler.logger(label: "trellis", level: configuration.logLevel)
+        let environment = ServiceEnvironment(
+            configuration: configuration,
+            database: try await Database.open(configuration.databaseURL, logger: logger),
+            httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
+            logger: logger
+        )
+        try await Platform.embeddedApplication(environment: environment, demo: demo).runService()
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Trellis: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trellis",
+        abstract: "Build, run and schedule ML and data pipelines.",
+        subcommands: [Serve.self, Migrate.self]
+    )
+}

@@ -1,0 +1,68 @@
+import Foundation
+import SQLKit
+import Testing
+import TrellisStore
+import TrellisTestSupport
+
+@Suite struct DatabaseTests {
+    struct Boom: Error {}
+
+    @Test(arguments: DatabaseKind.allCases)
+    func aThrowingTransactionIsRolledBack(_ kind: DatabaseKind) async throws {
+        try await TestDatabases.withFresh(kind) { url in
+            try await Database.withOpened(url, logger: TestDatabases.logger) { database in
+                try await database.read { try await $0.raw("CREATE TABLE t (id TEXT PRIMARY KEY, flag BOOLEAN NOT NULL, at BIGINT NOT NULL)").run() }
+                await #expect(throws: Boom.self) {
+                    try await database.transaction { sql in
+                        try await sql.insert(into: "t").columns("id", "flag", "at").values(SQLBind("a"), SQLBind(true), SQLBind(Int64(1))).run()
+                        throw Boom()
+                    }
+                }
+                try await database.transaction { sql in
+                    try await sql.insert(into: "t").columns("id", "flag", "at")
+                        .values(SQLBind("b"), SQLBind(false), SQLBind(Date(timeIntervalSince1970: 1_700_000_000.123).milliseconds)).run()
+                }
+                struct Row: Decodable, Equatable {
+                    let id: String, flag: Bool, at: Int64
+                }
+                let rows = try await database.read { try await $0.select().columns("*").from("t").all(decoding: Row.self) }
+                #expect(rows == [Row(id: "b", flag: false, at: 1_700_000_000_123)])
+            }
+        }
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func concurrentTransactionsDoNotInterleave(_ kind: DatabaseKind) async throws {
+        try await TestDatabases.withFresh(kind) { url in
+            try await Database.withOpened(url, logger: TestDatabases.logger) { database in
+                try await database.read { try await $0.raw("CREATE TABLE counter (n BIGINT NOT NULL)").run() }
+                try await database.read { try await $0.raw("INSERT INTO counter (n) VALUES (0)").run() }
+                // Read-modify-write in a transaction; on PostgreSQL the row lock (FOR UPDATE) serializes writers.
+                let lock = database.dialect == .postgres ? " FOR UPDATE" : ""
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<20 {
+                        group.addTask {
+                            try await database.transaction { sql in
+                                let n = try await sql.raw("SELECT n FROM counter\(unsafeRaw: lock)").first()!.decode(column: "n", as: Int.self)
+                                try await sql.raw("UPDATE counter SET n = \(bind: n + 1)").run()
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let n = try await database.read { try await $0.raw("SELECT n FROM counter").first()!.decode(column: "n", as: Int.self) }
+                #expect(n == 20)
+            }
+        }
+    }
+
+    @Test func databaseURLsAreParsedAndPasswordsMasked() throws {
+        #expect(try DatabaseURL("sqlite:///var/lib/trellis/t.db") == .sqliteFile(path: "/var/lib/trellis/t.db"))
+        #expect(try DatabaseURL("sqlite:data/t.db") == .sqliteFile(path: "data/t.db"))
+        #expect(try DatabaseURL("sqlite::memory:") == .sqliteMemory)
+        let postgres = try DatabaseURL("postgres://trellis:s3cret@db:5432/trellis")
+        #expect(postgres.description == "postgres://trellis:***@db:5432/trellis")
+        #expect(throws: StoreError.self) { try DatabaseURL("mysql://x") }
+        #expect(throws: StoreError.self) { try DatabaseURL("sqlite://") }
+    }
+}

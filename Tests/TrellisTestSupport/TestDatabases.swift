@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import TrellisStore
+
+/// The two stores every store-touching test runs against: the same test body for both.
+public enum DatabaseKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite
+    case postgres
+
+    public var description: String { rawValue }
+}
+
+public enum TestDatabases {
+    /// The private PostgreSQL that `make test` starts (scripts/with-postgres.sh), as a URL to its `postgres` database.
+    public static let postgresVariable = "TRELLIS_TEST_POSTGRES_URL"
+
+    public static let logger: Logger = {
+        var logger = Logger(label: "trellis.test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// A new, empty database of `kind` for one test, removed afterwards. PostgreSQL tests fail (they are not
+    /// skipped) when no server is configured, so a green run always covers both stores.
+    public static func withFresh<T: Sendable>(
+        _ kind: DatabaseKind, _ body: @Sendable (DatabaseURL) async throws -> T
+    ) async throws -> T {
+        switch kind {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-test-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            return try await body(.sqliteFile(path: folder.appendingPathComponent("trellis.db").path))
+        case .postgres:
+            let admin = try postgresAdminURL()
+            let name = "trellis_test_\(UUID().uuidString.prefix(8).lowercased())"
+            try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
+                try await database.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+            }
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body(try DatabaseURL(replacingDatabase(in: admin, with: name))))
+            } catch {
+                result = .failure(error)
+            }
+            try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
+                try await database.read { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+            }
+            return try result.get()
+        }
+    }
+
+    public static func postgresAdminURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment[postgresVariable], !url.isEmpty else {
+            throw MissingPostgres()
+        }
+        return url
+    }
+
+    public static func replacingDatabase(in url: String, with name: String) -> String {
+        var components = URLComponents(string: url)!
+        components.path = "/" + name
+        return components.string!
+    }
+
+    struct MissingPostgres: Error, CustomStringConvertible {
+        var description: String {
+            "\(TestDatabases.postgresVariable) is not set: run the tests with `make test`, which starts a private PostgreSQL"
+        }
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs a command with a private PostgreSQL on 127.0.0.1, then stops it by PID.
+#   scripts/with-postgres.sh COMMAND...
+# The command sees TRELLIS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:PORT/postgres (trust auth, throwaway data).
+set -euo pipefail
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+[ -x "$PGBIN/initdb" ] || { echo "with-postgres: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
+PORT=${TRELLIS_TEST_POSTGRES_PORT:-55432}
+DATA=$(mktemp -d /tmp/trellis-pg.XXXXXX)
+chmod 755 "$DATA"
+as_postgres() { if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$DATA"; runuser -u postgres -- "$@"; else "$@"; fi; }
+
+stop() {
+  if [ -f "$DATA/postmaster.pid" ]; then
+    pid=$(head -n 1 "$DATA/postmaster.pid")
+    kill -INT "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$DATA"
+}
+trap stop EXIT
+
+as_postgres "$PGBIN/initdb" -D "$DATA/db" -U postgres -A trust --no-sync -E UTF8 >"$DATA/initdb.log" 2>&1 \
+  || { cat "$DATA/initdb.log" >&2; exit 1; }
+as_postgres "$PGBIN/pg_ctl" -D "$DATA/db" -l "$DATA/server.log" -w \
+  -o "-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null \
+  || { cat "$DATA/server.log" >&2; exit 1; }
+cp "$DATA/db/postmaster.pid" "$DATA/postmaster.pid"
+export TRELLIS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
+echo "with-postgres: PostgreSQL on 127.0.0.1:$PORT (pid $(head -n 1 "$DATA/postmaster.pid"))" >&2
+"$@"
