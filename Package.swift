@@ -123,6 +123,8 @@ let package = Package(
                 "TrellisStore", "TrellisHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Tests/TrellisTestSupport"
         ),
@@ -140,6 +142,7 @@ let package = Package(
             dependencies: [
                 "Identity", "TrellisTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(

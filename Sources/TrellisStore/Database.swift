@@ -17,7 +17,8 @@ public final class Database: Service, Sendable {
 
     private enum Backend: Sendable {
         /// One connection, serialized: statements of concurrent callers never interleave inside a transaction.
-        case sqlite(SQLiteConnection, AsyncLock)
+        /// Its own thread: a statement waiting on another process's lock blocks no one else's database.
+        case sqlite(SQLiteConnection, AsyncLock, NIOThreadPool)
         case postgres(PostgresClient)
     }
 
@@ -45,16 +46,12 @@ public final class Database: Service, Sendable {
             do {
                 let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-                try await configureSQLite(connection)
-                return Database(url: url, logger: logger, backend: .sqlite(connection, AsyncLock()))
+                return Database(url: url, logger: logger, backend: try await openSQLite(.file(path: path), logger: logger))
             } catch {
                 throw StoreError.cannotOpen(url.description, underlying: String(describing: error))
             }
         case .sqliteMemory:
-            let connection = try await SQLiteConnection.open(storage: .memory, logger: logger)
-            try await configureSQLite(connection)
-            return Database(url: url, logger: logger, backend: .sqlite(connection, AsyncLock()))
+            return Database(url: url, logger: logger, backend: try await openSQLite(.memory, logger: logger))
         case .postgres(let text):
             let configuration: SQLPostgresConfiguration
             do {
@@ -76,6 +73,21 @@ public final class Database: Service, Sendable {
         }
     }
 
+    private static func openSQLite(_ storage: SQLiteConnection.Storage, logger: Logger) async throws -> Backend {
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        do {
+            let connection = try await SQLiteConnection.open(
+                storage: storage, threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
+            )
+            try await configureSQLite(connection)
+            return .sqlite(connection, AsyncLock(), threadPool)
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
     private static func configureSQLite(_ connection: SQLiteConnection) async throws {
         let sql = connection.sql()
         do {
@@ -92,7 +104,7 @@ public final class Database: Service, Sendable {
     /// Runs `body` with SQL outside any transaction.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let connection, let lock):
+        case .sqlite(let connection, let lock, _):
             return try await lock.withLock { try await body(connection.sql()) }
         case .postgres(let client):
             return try await client.withConnection { connection in try await body(connection.sql()) }
@@ -104,7 +116,7 @@ public final class Database: Service, Sendable {
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         switch backend {
-        case .sqlite(let connection, let lock):
+        case .sqlite(let connection, let lock, _):
             // IMMEDIATE takes the write lock up front: two processes never deadlock upgrading read locks.
             return try await lock.withLock { try await Self.inTransaction(connection.sql(), begin: "BEGIN IMMEDIATE", body) }
         case .postgres(let client):
@@ -130,9 +142,9 @@ public final class Database: Service, Sendable {
 
     public func run() async throws {
         switch backend {
-        case .sqlite(let connection, _):
+        case .sqlite:
             try? await gracefulShutdown()
-            try await connection.close().get()
+            try await close()
         case .postgres(let client):
             await cancelWhenGracefulShutdown { await client.run() }
         }
@@ -154,7 +166,15 @@ public final class Database: Service, Sendable {
                 return .failure(error)
             }
         }
-        if case .sqlite(let connection, _) = database.backend { try await connection.close().get() }
+        try await database.close()
         return try result.get()
+    }
+
+    /// Closes SQLite's connection and thread (PostgreSQL's pool closes when `run()` ends). Not cancellable, so it
+    /// also completes in a task that was cancelled.
+    private func close() async throws {
+        guard case .sqlite(let connection, _, let threadPool) = backend else { return }
+        try await connection.close().get()
+        try await threadPool.shutdownGracefully()
     }
 }

@@ -1,0 +1,44 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Prometheus
+import TrellisHTTP
+import TrellisStore
+import TrellisTestSupport
+
+@testable import Identity
+
+/// The identity service in process, on a fresh database of the given kind, exactly as its executable composes it.
+enum IdentityHarness {
+    static let adminPassword = "admin-password"
+
+    static func with(
+        _ kind: DatabaseKind,
+        adminPassword: String? = IdentityHarness.adminPassword,
+        now: @escaping @Sendable () -> Date = Date.init,
+        _ body: @escaping @Sendable (TestClientTransport, IdentityModule) async throws -> Void
+    ) async throws {
+        try await TestDatabases.withFresh(kind) { url in
+            var flags = ["port": "0"]
+            flags["admin.password"] = adminPassword
+            var configuration = try await TrellisConfiguration.load(defaultPort: 0, flags: flags, environment: [:])
+            configuration.databaseURL = url
+            let environment = ServiceEnvironment(
+                configuration: configuration,
+                database: try await Database.open(url, logger: TestDatabases.logger),
+                httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
+                logger: TestDatabases.logger
+            )
+            let module = try await IdentityModule(environment: environment, now: now)
+            let router = ServiceHost.makeRouter(
+                service: "identity", modules: [module], verifier: TokenVerifier(identity: module.identityClient!),
+                registry: PrometheusCollectorRegistry()
+            )
+            let app = try ServiceHost.makeApplication(modules: [module], router: router, environment: environment)
+            try await app.test(.router) { client in
+                try await body(TestClientTransport(client), module)
+            }
+        }
+    }
+}
