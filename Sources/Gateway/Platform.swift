@@ -73,7 +73,7 @@ public enum Platform {
     public static func runGateway(arguments: [String] = CommandLine.arguments) async throws {
         let configuration: TrellisConfiguration
         do {
-            configuration = try await TrellisConfiguration.load(defaultPort: ServiceName.gatewayPort, arguments: Array(arguments.dropFirst()))
+            configuration = try await TrellisConfiguration.load(defaultPort: ServiceName.gatewayPort, arguments: arguments)
         } catch {
             FileHandle.standardError.write(Data("trellis-gateway: \(error)\n".utf8))
             exit(2)

@@ -79,7 +79,7 @@ public enum ServiceHost {
         let configuration: TrellisConfiguration
         do {
             configuration = try await TrellisConfiguration.load(
-                defaultPort: Module.name.defaultPort, arguments: Array(arguments.dropFirst()), environment: variables
+                defaultPort: Module.name.defaultPort, arguments: arguments, environment: variables
             )
         } catch {
             FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))

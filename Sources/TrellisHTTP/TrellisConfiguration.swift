@@ -29,7 +29,11 @@ public struct TrellisConfiguration: Sendable {
     public var logLevel: Logger.Level
     let reader: ConfigReader
 
-    /// Reads and validates. `flags` are values given on a command line (keys as in the table).
+    /// Every key Trellis reads (`services.NAME.url` aside).
+    static let knownKeys = ["host", "port", "data.dir", "database.url", "admin.password", "identity.url", "token.lifetime", "log.level", "config"]
+
+    /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
+    /// `arguments` is a whole command line (program name first) whose `--flags` are read here.
     public static func load(
         defaultPort: Int,
         flags: [String: String] = [:],
@@ -46,6 +50,7 @@ public struct TrellisConfiguration: Sendable {
             )
         }
         if let arguments {
+            try checkFlags(arguments)
             providers.append(CommandLineArgumentsProvider(arguments: arguments))
         }
         let secrets: SecretsSpecifier<String, String> = .specific(["TRELLIS_ADMIN_PASSWORD", "TRELLIS_DATABASE_URL"])
@@ -62,6 +67,21 @@ public struct TrellisConfiguration: Sendable {
             }
         }
         return try TrellisConfiguration(reader: ConfigReader(providers: providers), defaultPort: defaultPort)
+    }
+
+    /// A mistyped flag is an error, not silently ignored.
+    static func checkFlags(_ arguments: [String]) throws(ConfigurationError) {
+        let known = Set(knownKeys.map { "--" + $0.replacingOccurrences(of: ".", with: "-") })
+        for argument in arguments.dropFirst() where argument.hasPrefix("--") {
+            let flag = String(argument.split(separator: "=", maxSplits: 1)[0])
+            let isServiceURL = flag.hasPrefix("--services-") && flag.hasSuffix("-url")
+            guard known.contains(flag) || isServiceURL else {
+                throw ConfigurationError(
+                    key: String(flag.dropFirst(2)).replacingOccurrences(of: "-", with: "."), value: argument,
+                    reason: "unknown flag; known flags: " + known.sorted().joined(separator: ", ") + ", --services-NAME-url"
+                )
+            }
+        }
     }
 
     init(reader: ConfigReader, defaultPort: Int) throws(ConfigurationError) {

@@ -1,0 +1,38 @@
+import Testing
+import TrellisHTTP
+
+@Suite struct ServiceNameTests {
+    @Test(arguments: [
+        ("/api/v1/auth/login", ServiceName.identity),
+        ("/api/v1/me", .identity),
+        ("/api/v1/users", .identity),
+        ("/api/v1/projects", .identity),
+        ("/api/v1/projects/ml", .identity),
+        ("/api/v1/projects/ml/members/bob", .identity),
+        ("/api/v1/templates/shell/versions/1.0.0", .templates),
+        ("/api/v1/projects/ml/templates", .templates),
+        ("/api/v1/projects/ml/pipelines", .pipelines),
+        ("/api/v1/projects/ml/pipelines/train", .pipelines),
+        ("/api/v1/projects/ml/pipelines/train/export", .pipelines),
+        ("/api/v1/projects/ml/pipelines/train/runs", .orchestrator),
+        ("/api/v1/projects/ml/pipelines/train/tasks/prep/run", .orchestrator),
+        ("/api/v1/projects/ml/pipelines/train/schedule-records", .orchestrator),
+        ("/api/v1/projects/ml/runs/r1/tasks/prep/logs", .orchestrator),
+        ("/api/v1/projects/ml/clusters", .clusterGateway),
+        ("/api/v1/clusters", .clusterGateway),
+        ("/api/v1/projects/ml/metrics", .metrics),
+    ])
+    func eachAPIPathHasOneOwner(_ path: String, _ owner: ServiceName) {
+        #expect(ServiceName.owner(ofPath: path) == owner)
+    }
+
+    @Test(arguments: ["/", "/api", "/api/v2/me", "/api/v1/unknown", "/api/v1/projects/ml/unknown", "/index.html"])
+    func otherPathsHaveNoOwner(_ path: String) {
+        #expect(ServiceName.owner(ofPath: path) == nil)
+    }
+
+    @Test func everyServiceHasItsOwnPort() {
+        let ports = ServiceName.allCases.map(\.defaultPort) + [ServiceName.gatewayPort]
+        #expect(Set(ports).count == ports.count)
+    }
+}
