@@ -148,13 +148,12 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "GatewayTests",
+            name: "EndToEndTests",
             dependencies: [
-                "Gateway", "TrellisTestSupport",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "TrellisTestSupport", "TrellisStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["TrellisTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

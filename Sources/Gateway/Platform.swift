@@ -57,7 +57,9 @@ public enum Platform {
         let identity = HTTPIdentityClient(baseURL: upstreams[.identity]!, httpClient: httpClient)
         let router = Router(context: TrellisRequestContext.self)
         let registry = PrometheusCollectorRegistry()
-        ServiceHost.addCommonMiddleware(to: router, service: "gateway", registry: registry)
+        ServiceHost.addCommonMiddleware(to: router, service: "gateway", registry: registry) { request in
+            ServiceName.owner(ofPath: request.uri.path).map { "proxy:\($0.rawValue)" } ?? "unmatched"
+        }
         router.add(middleware: ProxyMiddleware(upstreams: upstreams, httpClient: httpClient, verifier: TokenVerifier(identity: identity)))
         router.add(middleware: WebMiddleware(files: EmbeddedWeb.files))
         OperationalRoutes(service: "gateway", registry: registry).addRoutes(to: router)

@@ -8,6 +8,8 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
     public typealias Context = TrellisRequestContext
     let registry: PrometheusCollectorRegistry
     let service: String
+    /// The `route` label of requests no route matched (the gateway labels what it proxies by service).
+    let unmatchedRoute: @Sendable (Request) -> String
 
     /// Request latency buckets: from a cache hit to a slow proxied call.
     static let buckets: [Duration] = [
@@ -15,15 +17,18 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
     ]
 
-    public init(registry: PrometheusCollectorRegistry, service: String) {
+    public init(
+        registry: PrometheusCollectorRegistry, service: String, unmatchedRoute: @escaping @Sendable (Request) -> String = { _ in "unmatched" }
+    ) {
         self.registry = registry
         self.service = service
+        self.unmatchedRoute = unmatchedRoute
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
-        let route = context.endpointPath ?? "unmatched"
+        let route = context.endpointPath ?? unmatchedRoute(request)
         let method = request.method.rawValue
         registry.makeCounter(
             name: "trellis_http_requests_total",

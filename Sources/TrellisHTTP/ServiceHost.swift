@@ -31,10 +31,11 @@ public enum ServiceHost {
 
     /// Request id (outermost, so every response carries it), metrics, then errors into JSON bodies.
     public static func addCommonMiddleware(
-        to router: Router<TrellisRequestContext>, service: String, registry: PrometheusCollectorRegistry
+        to router: Router<TrellisRequestContext>, service: String, registry: PrometheusCollectorRegistry,
+        unmatchedRoute: @escaping @Sendable (Request) -> String = { _ in "unmatched" }
     ) {
         router.add(middleware: RequestIDMiddleware())
-        router.add(middleware: HTTPMetricsMiddleware(registry: registry, service: service))
+        router.add(middleware: HTTPMetricsMiddleware(registry: registry, service: service, unmatchedRoute: unmatchedRoute))
         router.add(middleware: ErrorMiddleware())
     }
 

@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+import TrellisStore
+import TrellisTestSupport
+
+/// The two deployment shapes, as an operator and a user meet them: real executables, real ports, the gateway only.
+@Suite(.serialized) struct DeploymentTests {
+    static let adminPassword = "e2e-admin-password"
+
+    @Test func embeddedServeOnSQLite() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-e2e-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let port = try Processes.freePorts(1)
+        let log = dataDir.appendingPathExtension("log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let server = try Processes.start(
+            Processes.binDirectory.appendingPathComponent("trellis"),
+            ["serve", "--port", String(port), "--data-dir", dataDir.path, "--demo"],
+            environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword], log: log
+        )
+        defer { if server.isRunning { server.terminate() } }
+        let client = HTTPClient.shared
+        let base = "http://127.0.0.1:\(port)"
+        try await Processes.waitHealthy(base + "/healthz", client: client, process: server, log: log)
+        let api = HTTPTransport(baseURL: base, client: client)
+
+        #expect(try await AccessFlow.run(api, adminPassword: Self.adminPassword) == [])
+        // The demo project exists, the portal is served, metrics count requests.
+        let admin = try await api.login("admin", Self.adminPassword)
+        #expect(try await api.call("GET", "/api/v1/projects/demo", token: admin).status == 200)
+        let portal = try await api.call("GET", "/")
+        #expect(portal.status == 200 && portal.text.contains("<title>Trellis</title>"))
+        #expect(try await api.call("GET", "/metrics").text.contains("trellis_http_requests_total"))
+        #expect(FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("trellis.db").path))
+
+        // SIGTERM drains and exits cleanly.
+        server.terminate()
+        server.waitUntilExit()
+        #expect(server.terminationStatus == 0)
+
+        // A second start on the same data keeps users and does not create admin again.
+        let secondLog = dataDir.appendingPathExtension("2.log")
+        defer { try? FileManager.default.removeItem(at: secondLog) }
+        let again = try Processes.start(
+            Processes.binDirectory.appendingPathComponent("trellis"), ["serve", "--port", String(port), "--data-dir", dataDir.path],
+            environment: ["TRELLIS_ADMIN_PASSWORD": "another-password"], log: secondLog
+        )
+        defer { if again.isRunning { again.terminate() } }
+        try await Processes.waitHealthy(base + "/healthz", client: client, process: again, log: secondLog)
+        _ = try await api.login("admin", Self.adminPassword)
+        again.terminate()
+        again.waitUntilExit()
+        #expect(try String(contentsOf: log, encoding: .utf8).contains("created the platform admin"))
+        #expect(try !String(contentsOf: secondLog, encoding: .utf8).contains("created the platform admin"))
+    }
+
+    @Test func splitModeOnPostgreSQLBehindTheGateway() async throws {
+        try await TestDatabases.withFresh(.postgres) { url in
+            let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-split-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: stateDir) }
+            let basePort = try Processes.freePorts(7)
+            let launcher = Processes.repository.appendingPathComponent("deploy/local/trellis-local")
+            let common = ["--state-dir", stateDir.path]
+            let started = try Processes.run(
+                launcher,
+                ["start", "--database-url", Self.plainURL(url), "--base-port", String(basePort), "--bin-dir", Processes.binDirectory.path] + common,
+                environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword]
+            )
+            let pids = Self.pids(in: stateDir)
+            defer { _ = try? Processes.run(launcher, ["stop"] + common) }
+            try #require(started.status == 0, "launcher failed:\n\(started.output)")
+            #expect(pids.count == 7)
+
+            let client = HTTPClient.shared
+            let gateway = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort)", client: client)
+            #expect(try await AccessFlow.run(gateway, adminPassword: Self.adminPassword) == [])
+
+            // Each service is its own process with its own health and metrics.
+            for offset in 0...6 {
+                let service = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort + offset)", client: client)
+                #expect(try await service.call("GET", "/healthz").status == 200)
+                #expect(try await service.call("GET", "/metrics").text.contains("trellis_http_requests_total"))
+            }
+            // The gateway answers for routes no service owns, and proxies the rest with the caller's token checked.
+            let admin = try await gateway.login("admin", Self.adminPassword)
+            #expect(try await gateway.call("GET", "/api/v1/nowhere", token: admin).status == 404)
+            #expect(try await gateway.call("GET", "/api/v1/templates").status == 401)
+            let metrics = try await gateway.call("GET", "/metrics").text
+            #expect(metrics.contains(#"route="proxy:identity""#))
+
+            let stopped = try Processes.run(launcher, ["stop"] + common)
+            #expect(stopped.status == 0)
+            #expect(pids.allSatisfy { !Processes.isAlive($0) })
+        }
+    }
+
+    static func pids(in stateDir: URL) -> [Int32] {
+        let text = (try? String(contentsOf: stateDir.appendingPathComponent("pids"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { $0.split(separator: " ").last.flatMap { Int32($0) } }
+    }
+
+    static func plainURL(_ url: DatabaseURL) -> String {
+        if case .postgres(let text) = url { return text }
+        return url.description
+    }
+}

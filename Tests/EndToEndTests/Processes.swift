@@ -1,0 +1,97 @@
+import AsyncHTTPClient
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import NIOPosix
+import TrellisTestSupport
+
+/// Finds the built executables and the repository, and runs processes for the end-to-end tests.
+enum Processes {
+    /// `TRELLIS_BIN_DIR` (set by `make test`), else the folder of the running test bundle, which SwiftPM builds
+    /// beside the executables.
+    static var binDirectory: URL {
+        if let dir = ProcessInfo.processInfo.environment["TRELLIS_BIN_DIR"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// A run of `count` consecutive ports that are free right now, from the ephemeral-safe range.
+    static func freePorts(_ count: Int) throws -> Int {
+        for _ in 0..<50 {
+            let base = Int.random(in: 20000...40000)
+            if (base..<base + count).allSatisfy(isFree) { return base }
+        }
+        throw TransportError("no run of \(count) free ports found")
+    }
+
+    static func isFree(_ port: Int) -> Bool {
+        guard let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: port).wait()
+        else { return false }
+        try? channel.close().wait()
+        return true
+    }
+
+    /// Runs a command to completion and returns its exit status and output. posix_spawn and waitpid, not
+    /// Foundation's `Process`: `waitUntilExit` never returns for a script that leaves daemons behind (the launcher).
+    @discardableResult
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-run-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: outputFile) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable.path, &actions, nil, argv, envp)
+        guard spawned == 0 else { throw TransportError("cannot start \(executable.path): error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+        return ((status >> 8) & 0xff, output)
+    }
+
+    /// Starts a long-running process with its output in `log`.
+    static func start(_ executable: URL, _ arguments: [String], environment: [String: String], log: URL) throws -> Process {
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    /// Waits until `url` answers 200, failing early when `process` exits.
+    static func waitHealthy(_ url: String, client: HTTPClient, process: Process? = nil, log: URL? = nil) async throws {
+        for _ in 0..<300 {
+            if let process, !process.isRunning {
+                let tail = log.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? ""
+                throw TransportError("process exited with \(process.terminationStatus) before \(url) answered:\n\(tail)")
+            }
+            if let response = try? await client.execute(HTTPClientRequest(url: url), timeout: .seconds(1)), response.status == .ok {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TransportError("\(url) did not answer within 30 s")
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0
+    }
+}
