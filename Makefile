@@ -1,0 +1,28 @@
+# The two commands of the README: `make run` (the embedded platform with a demo project) and `make test`.
+SHELL := /bin/bash
+TRELLIS_ADMIN_PASSWORD ?= trellis-admin
+PORT ?= 8080
+DATA_DIR ?= .trellis
+
+.PHONY: run test build deps-run deps-test
+
+## make run: build and start Trellis on http://127.0.0.1:$(PORT) with the demo project (SQLite in $(DATA_DIR)).
+run: deps-run
+	swift build --product trellis
+	@echo "Trellis: http://127.0.0.1:$(PORT) — log in as admin with password $(TRELLIS_ADMIN_PASSWORD)"
+	@echo "         (the password is set when $(DATA_DIR) is first created; Ctrl-C stops the server)"
+	TRELLIS_ADMIN_PASSWORD='$(TRELLIS_ADMIN_PASSWORD)' "$$(swift build --show-bin-path)/trellis" serve --demo --port $(PORT) --data-dir $(DATA_DIR)
+
+## make test: build once, then run every test with a private PostgreSQL on 127.0.0.1.
+test: deps-test
+	swift build --build-tests
+	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" scripts/with-postgres.sh swift test --skip-build
+
+build:
+	swift build
+
+deps-run:
+	@scripts/install-deps.sh run
+
+deps-test:
+	@scripts/install-deps.sh test

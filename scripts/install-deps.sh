@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system packages `make run` and `make test` need, from Debian's registry, when they are missing.
+#   scripts/install-deps.sh run|test
+set -euo pipefail
+need=()
+command -v swift >/dev/null || { echo "install-deps: the Swift toolchain (6.2 or later) is required and not on PATH" >&2; exit 1; }
+command -v curl >/dev/null || need+=(curl)
+if [ "${1:-run}" = test ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${need[*]}"
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${need[@]}" >/dev/null
