@@ -15,6 +15,7 @@ run: deps-run
 
 ## make test: build once, then run every test with a private PostgreSQL on 127.0.0.1.
 test: deps-test
+	swift format lint --strict -r Sources Tests Plugins Package.swift
 	swift build --build-tests
 	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" scripts/with-postgres.sh swift test --skip-build
 

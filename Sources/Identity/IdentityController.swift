@@ -209,7 +209,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         guard let user = try await repository.user(named: body.username)?.user else { throw IdentityError.userNotFound(body.username) }
         let date = now()
         let added = try await repository.setMember(user.id, role: role, in: project.id, at: date)
-        let member = try await repository.members(of: project.id).first { $0.username == user.username }
+        let member =
+            try await repository.members(of: project.id).first { $0.username == user.username }
             ?? Member(username: user.username, role: role, addedAt: date)
         return EditedResponse(status: added ? .created : .ok, response: member)
     }

@@ -50,7 +50,8 @@ public struct IdentityModule: ServiceModule {
         guard try await controller.repository.userCount() == 0 else { return }
         let password = adminPassword ?? Self.generatePassword()
         _ = try await controller.createLocalUser(username: "admin", password: password, isAdmin: true)
-        let notice = adminPassword == nil
+        let notice =
+            adminPassword == nil
             ? "Trellis: created the platform admin. Log in as admin with password \(password) (shown once).\n"
             : "Trellis: created the platform admin. Log in as admin with the password from TRELLIS_ADMIN_PASSWORD.\n"
         FileHandle.standardOutput.write(Data(notice.utf8))

@@ -201,7 +201,8 @@ public struct SQLIdentityRepository: IdentityRepository {
         }.map { Member(username: $0.username, role: ProjectRole(rawValue: $0.role) ?? .viewer, addedAt: .fromMilliseconds($0.created_at)) }
     }
 
-    public func setMember(_ user: Identifier<User>, role: ProjectRole, in project: Identifier<Project>, at date: Date) async throws -> Bool {
+    public func setMember(_ user: Identifier<User>, role: ProjectRole, in project: Identifier<Project>, at date: Date) async throws -> Bool
+    {
         try await database.transaction { sql in
             let current = try await sql.select().column("role").from("identity_memberships")
                 .where("project_id", .equal, project.rawValue).where("user_id", .equal, user.rawValue).first()
@@ -233,9 +234,10 @@ public struct SQLIdentityRepository: IdentityRepository {
 
     /// Inside a transaction: the project still has an owner, or the change is rolled back.
     static func requireOwner(_ sql: any SQLDatabase, project: Identifier<Project>) async throws {
-        let owners = try await sql.raw(
-            "SELECT COUNT(*) AS n FROM identity_memberships WHERE project_id = \(bind: project.rawValue) AND role = \(bind: ProjectRole.owner.rawValue)"
-        ).first()?.decode(column: "n", as: Int.self) ?? 0
+        let owners =
+            try await sql.raw(
+                "SELECT COUNT(*) AS n FROM identity_memberships WHERE project_id = \(bind: project.rawValue) AND role = \(bind: ProjectRole.owner.rawValue)"
+            ).first()?.decode(column: "n", as: Int.self) ?? 0
         if owners == 0 { throw IdentityError.lastOwner(project: project.rawValue) }
     }
 
@@ -244,7 +246,9 @@ public struct SQLIdentityRepository: IdentityRepository {
         try await database.read { sql in
             try await sql.insert(into: "identity_signing_keys")
                 .columns("kid", "algorithm", "private_key_pem", "created_at")
-                .values(SQLBind(candidate.kid), SQLBind("EdDSA"), SQLBind(candidate.privateKeyPEM), SQLBind(candidate.createdAt.milliseconds))
+                .values(
+                    SQLBind(candidate.kid), SQLBind("EdDSA"), SQLBind(candidate.privateKeyPEM), SQLBind(candidate.createdAt.milliseconds)
+                )
                 .run()
         }
         // Two identity replicas starting together may both insert: both then use the oldest.

@@ -39,7 +39,9 @@ public struct DocumentDecoder: RequestDecoder {
 
     /// Decodes `data`, naming the offending field in the error.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data, format: Format) throws(APIError) -> T {
-        guard !data.isEmpty else { throw APIError.badRequest("the request body is empty; a \(format == .json ? "JSON" : "YAML") document is required") }
+        guard !data.isEmpty else {
+            throw APIError.badRequest("the request body is empty; a \(format == .json ? "JSON" : "YAML") document is required")
+        }
         do {
             switch format {
             case .json:

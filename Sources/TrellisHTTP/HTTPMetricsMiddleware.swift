@@ -18,7 +18,8 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
     ]
 
     public init(
-        registry: PrometheusCollectorRegistry, service: String, unmatchedRoute: @escaping @Sendable (Request) -> String = { _ in "unmatched" }
+        registry: PrometheusCollectorRegistry, service: String,
+        unmatchedRoute: @escaping @Sendable (Request) -> String = { _ in "unmatched" }
     ) {
         self.registry = registry
         self.service = service

@@ -60,7 +60,10 @@ public enum ServiceHost {
                 let applied = try await migrator.apply(set)
                 if !applied.isEmpty {
                     environment.logger.info(
-                        "applied migrations", metadata: ["service": .string(set.service), "versions": .string(applied.map { String($0.version) }.joined(separator: ","))]
+                        "applied migrations",
+                        metadata: [
+                            "service": .string(set.service), "versions": .string(applied.map { String($0.version) }.joined(separator: ",")),
+                        ]
                     )
                 }
             }
@@ -94,7 +97,8 @@ public enum ServiceHost {
             logger: logger
         )
         let module = try await Module(environment: environment)
-        let identity = module.identityClient
+        let identity =
+            module.identityClient
             ?? HTTPIdentityClient(
                 baseURL: configuration.identityURL ?? "http://127.0.0.1:\(ServiceName.identity.defaultPort)",
                 httpClient: environment.httpClient

@@ -30,7 +30,9 @@ public struct TrellisConfiguration: Sendable {
     let reader: ConfigReader
 
     /// Every key Trellis reads (`services.NAME.url` aside).
-    static let knownKeys = ["host", "port", "data.dir", "database.url", "admin.password", "identity.url", "token.lifetime", "log.level", "config"]
+    static let knownKeys = [
+        "host", "port", "data.dir", "database.url", "admin.password", "identity.url", "token.lifetime", "log.level", "config",
+    ]
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
     /// `arguments` is a whole command line (program name first) whose `--flags` are read here.
@@ -45,7 +47,13 @@ public struct TrellisConfiguration: Sendable {
             providers.append(
                 InMemoryProvider(
                     name: "flags",
-                    values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)), ConfigValue(.string($0.value), isSecret: false)) })
+                    values: Dictionary(
+                        uniqueKeysWithValues: flags.map {
+                            (
+                                AbsoluteConfigKey($0.key.split(separator: ".").map(String.init)),
+                                ConfigValue(.string($0.value), isSecret: false)
+                            )
+                        })
                 )
             )
         }
@@ -54,7 +62,8 @@ public struct TrellisConfiguration: Sendable {
             providers.append(CommandLineArgumentsProvider(arguments: arguments))
         }
         let secrets: SecretsSpecifier<String, String> = .specific(["TRELLIS_ADMIN_PASSWORD", "TRELLIS_DATABASE_URL"])
-        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secrets).prefixKeys(with: "trellis"))
+        providers.append(
+            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secrets).prefixKeys(with: "trellis"))
         let early = ConfigReader(providers: providers)
         if let file = early.string(forKey: "config") {
             guard FileManager.default.fileExists(atPath: file) else {
@@ -114,7 +123,9 @@ public struct TrellisConfiguration: Sendable {
         try Self.url(reader, "services.\(name).url") ?? "http://127.0.0.1:\(defaultPort)"
     }
 
-    static func integer(_ reader: ConfigReader, _ key: String, default value: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    static func integer(_ reader: ConfigReader, _ key: String, default value: Int, range: ClosedRange<Int>) throws(ConfigurationError)
+        -> Int
+    {
         guard let text = reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init))) else { return value }
         guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
             throw ConfigurationError(key: key, value: text, reason: "must be a whole number")

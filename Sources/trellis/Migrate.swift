@@ -21,7 +21,8 @@ struct Migrate: AsyncParsableCommand {
                 lines.append(
                     applied.isEmpty
                         ? "\(set.service): up to date"
-                        : "\(set.service): applied " + applied.map { String(format: "%03d_%@", $0.version, $0.name) }.joined(separator: ", ")
+                        : "\(set.service): applied "
+                            + applied.map { String(format: "%03d_%@", $0.version, $0.name) }.joined(separator: ", ")
                 )
             }
             return lines

@@ -35,6 +35,18 @@ import TrellisTestSupport
         #expect(try await api.call("GET", "/metrics").text.contains("trellis_http_requests_total"))
         #expect(FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("trellis.db").path))
 
+        // Logs are JSON lines carrying the request id the caller (or the gateway) sent.
+        let traced = try await api.send(
+            "POST", "/api/v1/projects",
+            headers: ["Authorization": "Bearer \(admin)", "Content-Type": "application/json", "X-Request-ID": "e2e-trace-1"],
+            body: Data(#"{"name": "traced"}"#.utf8)
+        )
+        #expect(traced.status == 201)
+        let logLine = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").first { $0.contains("e2e-trace-1") }
+        let fields = logLine.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(fields?["request_id"] as? String == "e2e-trace-1")
+        #expect(fields?["msg"] as? String == "project created")
+
         // SIGTERM drains and exits cleanly.
         server.terminate()
         server.waitUntilExit()
@@ -65,7 +77,8 @@ import TrellisTestSupport
             let common = ["--state-dir", stateDir.path]
             let started = try Processes.run(
                 launcher,
-                ["start", "--database-url", Self.plainURL(url), "--base-port", String(basePort), "--bin-dir", Processes.binDirectory.path] + common,
+                ["start", "--database-url", Self.plainURL(url), "--base-port", String(basePort), "--bin-dir", Processes.binDirectory.path]
+                    + common,
                 environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword]
             )
             let pids = Self.pids(in: stateDir)
@@ -94,6 +107,21 @@ import TrellisTestSupport
             #expect(stopped.status == 0)
             #expect(pids.allSatisfy { !Processes.isAlive($0) })
         }
+    }
+
+    @Test func migrateWorksFromAnyDirectoryAndTwiceIsANoOp() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-migrate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let trellis = Processes.binDirectory.appendingPathComponent("trellis")
+        let first = try Processes.run(trellis, ["migrate", "--data-dir", dataDir.path], directory: "/")
+        #expect(first.status == 0)
+        #expect(first.output.contains("identity: applied 001_users_projects"))
+        let second = try Processes.run(trellis, ["migrate", "--data-dir", dataDir.path], directory: "/")
+        #expect(second.status == 0)
+        #expect(second.output.contains("identity: up to date"))
+        let bad = try Processes.run(trellis, ["migrate", "--database-url", "mysql://db/trellis"], directory: "/")
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("database.url"))
     }
 
     static func pids(in stateDir: URL) -> [Int32] {

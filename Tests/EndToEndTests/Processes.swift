@@ -1,11 +1,12 @@
 import AsyncHTTPClient
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import NIOPosix
 import TrellisTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Finds the built executables and the repository, and runs processes for the end-to-end tests.
 enum Processes {
@@ -29,9 +30,10 @@ enum Processes {
     }
 
     static func isFree(_ port: Int) -> Bool {
-        guard let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: port).wait()
+        guard
+            let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: "127.0.0.1", port: port).wait()
         else { return false }
         try? channel.close().wait()
         return true
@@ -40,7 +42,9 @@ enum Processes {
     /// Runs a command to completion and returns its exit status and output. posix_spawn and waitpid, not
     /// Foundation's `Process`: `waitUntilExit` never returns for a script that leaves daemons behind (the launcher).
     @discardableResult
-    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    static func run(
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil
+    ) throws -> (status: Int32, output: String) {
         let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-run-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: outputFile) }
         var actions = posix_spawn_file_actions_t()
@@ -49,12 +53,14 @@ enum Processes {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
+        // A working directory through the shell: glibc's posix_spawn_file_actions_addchdir_np is not visible to Swift.
+        let command = directory.map { ["/bin/sh", "-c", #"cd "$0" && exec "$@""#, $0, executable.path] } ?? [executable.path]
+        let argv = (command + arguments).map { strdup($0) } + [nil]
         let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable.path, &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
         guard spawned == 0 else { throw TransportError("cannot start \(executable.path): error \(spawned)") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1, errno == EINTR {}
@@ -64,7 +70,7 @@ enum Processes {
 
     /// Starts a long-running process with its output in `log`.
     static func start(_ executable: URL, _ arguments: [String], environment: [String: String], log: URL) throws -> Process {
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         let process = Process()
         process.executableURL = executable

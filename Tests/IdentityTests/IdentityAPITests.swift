@@ -20,28 +20,36 @@ import TrellisTestSupport
         try await IdentityHarness.with(kind) { api, _ in
             let admin = try await api.login("admin", IdentityHarness.adminPassword)
             for name in ["dora", "vic"] {
-                #expect(try await api.call("POST", "/api/v1/users", token: admin, json: ["username": name, "password": "\(name)-password"]).status == 201)
+                #expect(
+                    try await api.call("POST", "/api/v1/users", token: admin, json: ["username": name, "password": "\(name)-password"])
+                        .status == 201)
             }
             let dora = try await api.login("dora", "dora-password")
             let vic = try await api.login("vic", "vic-password")
             #expect(try await api.call("POST", "/api/v1/projects", token: dora, json: ["name": "vision"]).status == 201)
 
             // The creator owns it and can add a viewer; the viewer can read but not manage.
-            #expect(try await api.call("POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "vic", "role": "viewer"]).status == 201)
+            #expect(
+                try await api.call("POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "vic", "role": "viewer"])
+                    .status == 201)
             #expect(try await api.call("GET", "/api/v1/projects/vision/members", token: vic).status == 200)
-            let denied = try await api.call("POST", "/api/v1/projects/vision/members", token: vic, json: ["username": "admin", "role": "viewer"])
+            let denied = try await api.call(
+                "POST", "/api/v1/projects/vision/members", token: vic, json: ["username": "admin", "role": "viewer"])
             #expect(denied.status == 403)
             #expect(denied.errorMessage == "this needs the owner role in project \"vision\"")
             #expect(try await api.call("PATCH", "/api/v1/projects/vision", token: vic, json: ["description": "x"]).status == 403)
 
             // Changing a role answers 200, not 201; an unknown role names the accepted ones.
-            let promoted = try await api.call("POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "vic", "role": "developer"])
+            let promoted = try await api.call(
+                "POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "vic", "role": "developer"])
             #expect(promoted.status == 200)
             #expect(promoted.json["role"] as? String == "developer")
-            let badRole = try await api.call("POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "vic", "role": "boss"])
+            let badRole = try await api.call(
+                "POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "vic", "role": "boss"])
             #expect(badRole.status == 400)
             #expect(badRole.errorMessage == "role: must be one of viewer, developer, owner, got \"boss\"")
-            let nobody = try await api.call("POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "zed", "role": "viewer"])
+            let nobody = try await api.call(
+                "POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "zed", "role": "viewer"])
             #expect(nobody.status == 404)
             #expect(nobody.errorMessage == "no user named \"zed\"")
 
@@ -49,7 +57,9 @@ import TrellisTestSupport
             let leave = try await api.call("DELETE", "/api/v1/projects/vision/members/dora", token: dora)
             #expect(leave.status == 409)
             #expect(leave.errorCode == "failed_precondition")
-            #expect(try await api.call("POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "dora", "role": "viewer"]).status == 409)
+            #expect(
+                try await api.call("POST", "/api/v1/projects/vision/members", token: dora, json: ["username": "dora", "role": "viewer"])
+                    .status == 409)
 
             // Members can be removed; then the project is hidden from them.
             #expect(try await api.call("DELETE", "/api/v1/projects/vision/members/vic", token: dora).status == 204)
@@ -69,14 +79,19 @@ import TrellisTestSupport
     func onlyAdminsManageUsers(_ kind: DatabaseKind) async throws {
         try await IdentityHarness.with(kind) { api, _ in
             let admin = try await api.login("admin", IdentityHarness.adminPassword)
-            #expect(try await api.call("POST", "/api/v1/users", token: admin, json: ["username": "eve", "password": "eve-password"]).status == 201)
-            let duplicate = try await api.call("POST", "/api/v1/users", token: admin, json: ["username": "eve", "password": "eve-password"])
+            #expect(
+                try await api.call("POST", "/api/v1/users", token: admin, json: ["username": "eve", "password": "eve-password"]).status
+                    == 201)
+            let duplicate = try await api.call(
+                "POST", "/api/v1/users", token: admin, json: ["username": "eve", "password": "eve-password"])
             #expect(duplicate.status == 409)
             #expect(duplicate.errorMessage == "a user named \"eve\" already exists")
             let short = try await api.call("POST", "/api/v1/users", token: admin, json: ["username": "fay", "password": "short"])
             #expect(short.errorMessage == "password: must be at least 8 characters")
             let eve = try await api.login("eve", "eve-password")
-            #expect(try await api.call("POST", "/api/v1/users", token: eve, json: ["username": "mal", "password": "mal-password"]).status == 403)
+            #expect(
+                try await api.call("POST", "/api/v1/users", token: eve, json: ["username": "mal", "password": "mal-password"]).status == 403
+            )
             #expect(try await api.call("GET", "/api/v1/users", token: eve).status == 403)
             let users = try await api.call("GET", "/api/v1/users", token: admin).json["users"] as? [[String: Any]] ?? []
             #expect(users.compactMap { $0["username"] as? String } == ["admin", "eve"])
@@ -102,7 +117,9 @@ import TrellisTestSupport
             #expect(badName.errorMessage == "name: must start with a lowercase letter, got \"ML Team\"")
 
             let auth = ["Authorization": "Bearer \(admin)"]
-            let malformed = try await api.send("POST", "/api/v1/projects", headers: auth.merging(["Content-Type": "application/json"]) { $1 }, body: Data("{\"name\":".utf8))
+            let malformed = try await api.send(
+                "POST", "/api/v1/projects", headers: auth.merging(["Content-Type": "application/json"]) { $1 },
+                body: Data("{\"name\":".utf8))
             #expect(malformed.status == 400)
             #expect(malformed.errorMessage?.hasPrefix("malformed JSON") == true)
             let yaml = try await api.send(
@@ -111,9 +128,12 @@ import TrellisTestSupport
             )
             #expect(yaml.status == 201)
             #expect(yaml.json["description"] as? String == "sent as YAML")
-            let badYAML = try await api.send("POST", "/api/v1/projects", headers: auth.merging(["Content-Type": "application/yaml"]) { $1 }, body: Data("name: [unclosed".utf8))
+            let badYAML = try await api.send(
+                "POST", "/api/v1/projects", headers: auth.merging(["Content-Type": "application/yaml"]) { $1 },
+                body: Data("name: [unclosed".utf8))
             #expect(badYAML.status == 400)
-            let form = try await api.send("POST", "/api/v1/projects", headers: auth.merging(["Content-Type": "text/plain"]) { $1 }, body: Data("name".utf8))
+            let form = try await api.send(
+                "POST", "/api/v1/projects", headers: auth.merging(["Content-Type": "text/plain"]) { $1 }, body: Data("name".utf8))
             #expect(form.status == 415)
             #expect(form.errorCode == "unsupported_media_type")
             let huge = try await api.send(
@@ -132,7 +152,8 @@ import TrellisTestSupport
             let users = try await module.controller.repository.users()
             #expect(users.map(\.username) == ["admin"])
             #expect(users.first?.isAdmin == true)
-            #expect(try await api.call("POST", "/api/v1/auth/login", json: ["username": "admin", "password": "admin-password"]).status == 401)
+            #expect(
+                try await api.call("POST", "/api/v1/auth/login", json: ["username": "admin", "password": "admin-password"]).status == 401)
             try await module.bootstrap()
             #expect(try await module.controller.repository.userCount() == 1)
         }
@@ -154,10 +175,12 @@ import TrellisTestSupport
         try await TestDatabases.withFresh(kind) { url in
             let first = try await TrellisStore.Database.withOpened(url, logger: TestDatabases.logger) { database in
                 try await TrellisStore.Migrator(database: database).apply(try IdentityModule.migrations()!)
-                return try await TokenIssuer(repository: SQLIdentityRepository(database: database), lifetime: .seconds(60), now: Date.init).publicKeys()
+                return try await TokenIssuer(repository: SQLIdentityRepository(database: database), lifetime: .seconds(60), now: Date.init)
+                    .publicKeys()
             }
             let second = try await TrellisStore.Database.withOpened(url, logger: TestDatabases.logger) { database in
-                try await TokenIssuer(repository: SQLIdentityRepository(database: database), lifetime: .seconds(60), now: Date.init).publicKeys()
+                try await TokenIssuer(repository: SQLIdentityRepository(database: database), lifetime: .seconds(60), now: Date.init)
+                    .publicKeys()
             }
             #expect(first.keys.count == 1)
             #expect(first.keys.first?.keyIdentifier == second.keys.first?.keyIdentifier)

@@ -15,7 +15,8 @@ import TrellisStore
 
     @Test func flagsBeatEnvironmentWhichBeatsTheFile() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-\(UUID().uuidString).yaml")
-        try "port: 7001\nhost: 0.0.0.0\ndata:\n  dir: /srv/trellis\nlog:\n  level: debug\n".write(to: file, atomically: true, encoding: .utf8)
+        try "port: 7001\nhost: 0.0.0.0\ndata:\n  dir: /srv/trellis\nlog:\n  level: debug\n".write(
+            to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let configuration = try await TrellisConfiguration.load(
             defaultPort: 8080,
@@ -31,7 +32,8 @@ import TrellisStore
 
     @Test func commandLineFlagsOfServiceExecutablesAreRead() async throws {
         let configuration = try await TrellisConfiguration.load(
-            defaultPort: 8081, arguments: ["trellis-identity", "--port", "9001", "--database-url", "postgres://u:p@db:5432/trellis"], environment: [:]
+            defaultPort: 8081, arguments: ["trellis-identity", "--port", "9001", "--database-url", "postgres://u:p@db:5432/trellis"],
+            environment: [:]
         )
         #expect(configuration.port == 9001)
         #expect(configuration.databaseURL == .postgres(url: "postgres://u:p@db:5432/trellis"))
@@ -42,8 +44,14 @@ import TrellisStore
         (["TRELLIS_PORT": "70000"], "configuration port (--port / TRELLIS_PORT) = \"70000\": must be between 0 and 65535"),
         (["TRELLIS_LOG_LEVEL": "loud"], "configuration log.level (--log-level / TRELLIS_LOG_LEVEL) = \"loud\": must be one of"),
         (["TRELLIS_IDENTITY_URL": "identity:8081"], "configuration identity.url (--identity-url / TRELLIS_IDENTITY_URL)"),
-        (["TRELLIS_DATABASE_URL": "mysql://db"], "configuration database.url (--database-url / TRELLIS_DATABASE_URL) = \"(hidden)\": invalid database URL"),
-        (["TRELLIS_CONFIG": "/nonexistent/trellis.yaml"], "configuration config (--config / TRELLIS_CONFIG) = \"/nonexistent/trellis.yaml\": the configuration file does not exist"),
+        (
+            ["TRELLIS_DATABASE_URL": "mysql://db"],
+            "configuration database.url (--database-url / TRELLIS_DATABASE_URL) = \"(hidden)\": invalid database URL"
+        ),
+        (
+            ["TRELLIS_CONFIG": "/nonexistent/trellis.yaml"],
+            "configuration config (--config / TRELLIS_CONFIG) = \"/nonexistent/trellis.yaml\": the configuration file does not exist"
+        ),
     ])
     func badSettingsAreRefusedNamingTheKey(_ environment: [String: String], _ expected: String) async {
         await #expect {

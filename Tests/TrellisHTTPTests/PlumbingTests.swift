@@ -59,7 +59,8 @@ struct SigningKeyPair {
         let router = ServiceHost.makeRouter(
             service: "test", modules: [], verifier: TokenVerifier(identity: identity, refreshInterval: .zero), registry: registry
         )
-        let api = router.group("api/v1").add(middleware: AuthenticationMiddleware(verifier: TokenVerifier(identity: identity, refreshInterval: .zero)))
+        let api = router.group("api/v1").add(
+            middleware: AuthenticationMiddleware(verifier: TokenVerifier(identity: identity, refreshInterval: .zero)))
         api.get("whoami") { _, context in try context.requireUser().username }
         api.post("echo") { request, context in try await request.decode(as: Echo.self, context: context) }
         api.get("explode") { _, _ -> String in throw CancellationError() }

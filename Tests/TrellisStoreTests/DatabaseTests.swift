@@ -11,10 +11,13 @@ import TrellisTestSupport
     func aThrowingTransactionIsRolledBack(_ kind: DatabaseKind) async throws {
         try await TestDatabases.withFresh(kind) { url in
             try await Database.withOpened(url, logger: TestDatabases.logger) { database in
-                try await database.read { try await $0.raw("CREATE TABLE t (id TEXT PRIMARY KEY, flag BOOLEAN NOT NULL, at BIGINT NOT NULL)").run() }
+                try await database.read {
+                    try await $0.raw("CREATE TABLE t (id TEXT PRIMARY KEY, flag BOOLEAN NOT NULL, at BIGINT NOT NULL)").run()
+                }
                 await #expect(throws: Boom.self) {
                     try await database.transaction { sql in
-                        try await sql.insert(into: "t").columns("id", "flag", "at").values(SQLBind("a"), SQLBind(true), SQLBind(Int64(1))).run()
+                        try await sql.insert(into: "t").columns("id", "flag", "at").values(SQLBind("a"), SQLBind(true), SQLBind(Int64(1)))
+                            .run()
                         throw Boom()
                     }
                 }
@@ -43,7 +46,8 @@ import TrellisTestSupport
                     for _ in 0..<20 {
                         group.addTask {
                             try await database.transaction { sql in
-                                let n = try await sql.raw("SELECT n FROM counter\(unsafeRaw: lock)").first()!.decode(column: "n", as: Int.self)
+                                let n = try await sql.raw("SELECT n FROM counter\(unsafeRaw: lock)").first()!.decode(
+                                    column: "n", as: Int.self)
                                 try await sql.raw("UPDATE counter SET n = \(bind: n + 1)").run()
                             }
                         }

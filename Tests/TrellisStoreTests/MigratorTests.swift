@@ -29,7 +29,10 @@ import TrellisTestSupport
                 #expect(try await migrator.pending(set).isEmpty)
                 let recorded = try await database.read { sql in
                     try await sql.select().columns("service", "version", "name").from("trellis_migrations").orderBy("version").all()
-                        .map { try "\($0.decode(column: "service", as: String.self))/\($0.decode(column: "version", as: Int.self))_\($0.decode(column: "name", as: String.self))" }
+                        .map {
+                            try
+                                "\($0.decode(column: "service", as: String.self))/\($0.decode(column: "version", as: Int.self))_\($0.decode(column: "name", as: String.self))"
+                        }
                 }
                 #expect(recorded == ["things/1_create_things", "things/2_more"])
                 // The migrated table is usable, label column included.

@@ -17,7 +17,8 @@ public enum AccessFlow {
         check(me.status == 200 && me.json["username"] as? String == "admin", "GET /me as admin: \(me.status) \(me.text)")
 
         for name in ["member-\(suffix)", "outsider-\(suffix)"] {
-            let created = try await api.call("POST", "/api/v1/users", token: admin, json: ["username": name, "password": "password-\(name)"])
+            let created = try await api.call(
+                "POST", "/api/v1/users", token: admin, json: ["username": name, "password": "password-\(name)"])
             check(created.status == 201, "POST /users \(name): \(created.status) \(created.text)")
         }
         let member = try await api.login("member-\(suffix)", "password-member-\(suffix)")
