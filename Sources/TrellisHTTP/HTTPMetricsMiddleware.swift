@@ -17,6 +17,20 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
     ]
 
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "trellis", subsystem: "http", metricName: "requests", unitName: "total",
+            helpText: "HTTP requests answered, by route and status."
+        )
+    }
+
+    static var duration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "trellis", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+            helpText: "Time to the response head, by route."
+        )
+    }
+
     public init(
         registry: PrometheusCollectorRegistry, service: String,
         unmatchedRoute: @escaping @Sendable (Request) -> String = { _ in "unmatched" }
@@ -32,11 +46,11 @@ public struct HTTPMetricsMiddleware: RouterMiddleware {
         let route = context.endpointPath ?? unmatchedRoute(request)
         let method = request.method.rawValue
         registry.makeCounter(
-            name: "trellis_http_requests_total",
+            descriptor: Self.requests,
             labels: [("service", service), ("method", method), ("route", route), ("status", String(response.status.code))]
         ).increment()
         registry.makeDurationHistogram(
-            name: "trellis_http_request_duration_seconds",
+            descriptor: Self.duration,
             labels: [("service", service), ("method", method), ("route", route)],
             buckets: Self.buckets
         ).recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
