@@ -111,19 +111,24 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     // MARK: Projects
 
+    /// A project with the caller's role in it.
     struct ProjectView: ResponseEncodable {
-        let id: String
-        let name: String
-        let description: String
-        let createdBy: String
-        let createdAt: Date
-        let updatedAt: Date
-        /// The caller's role in it.
+        let project: Project
         let role: ProjectRole
 
         init(_ project: Project, role: ProjectRole) {
-            (id, name, description, createdBy) = (project.id.rawValue, project.name, project.description, project.createdBy)
-            (createdAt, updatedAt, self.role) = (project.createdAt, project.updatedAt, role)
+            self.project = project
+            self.role = role
+        }
+
+        enum CodingKeys: CodingKey {
+            case role
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try project.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(role, forKey: .role)
         }
     }
 

@@ -137,27 +137,20 @@ public struct SQLIdentityRepository: IdentityRepository {
     }
 
     public func projects(of user: Identifier<User>, all: Bool) async throws -> [(project: Project, role: ProjectRole)] {
-        struct Row: Decodable {
-            let id: String, name: String, description: String, created_by: String, created_at: Int64, updated_at: Int64
-            let role: String?
-        }
-        let rows = try await database.read { sql in
+        try await database.read { sql in
             try await sql.raw(
                 """
-                SELECT p.id, p.name, p.description, p.created_by, p.created_at, p.updated_at, m.role
+                SELECT p.*, m.role
                 FROM identity_projects p
                 LEFT JOIN identity_memberships m ON m.project_id = p.id AND m.user_id = \(bind: user.rawValue)
                 WHERE m.role IS NOT NULL OR \(bind: all)
                 ORDER BY p.name
                 """
-            ).all(decoding: Row.self)
-        }
-        return rows.map { row in
-            let project = ProjectRow(
-                id: row.id, name: row.name, description: row.description, created_by: row.created_by,
-                created_at: row.created_at, updated_at: row.updated_at
-            ).project
-            return (project, row.role.flatMap(ProjectRole.init(rawValue:)) ?? .owner)
+            ).all().map { row in
+                // Admins listing every project see the ones they are not a member of as owners.
+                let role = try row.decode(column: "role", as: String?.self).flatMap(ProjectRole.init(rawValue:)) ?? .owner
+                return (try row.decode(model: ProjectRow.self).project, role)
+            }
         }
     }
 
