@@ -82,7 +82,9 @@ let package = Package(
             ],
             plugins: ["EmbedFiles"]
         ),
-        .target(name: "TemplateRegistry", dependencies: serviceDependencies),
+        .target(
+            name: "TemplateRegistry", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], plugins: ["EmbedFiles"]
+        ),
         .target(name: "PipelineStore", dependencies: serviceDependencies),
         .target(name: "RunOrchestrator", dependencies: serviceDependencies),
         .target(name: "ClusterGateway", dependencies: serviceDependencies),
@@ -145,6 +147,14 @@ let package = Package(
                 "Identity", "TrellisTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .testTarget(
+            name: "TemplateRegistryTests",
+            dependencies: [
+                "Gateway", "TrellisTestSupport", "TrellisHTTP", "TrellisStore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

@@ -9,6 +9,7 @@ struct EmbedFiles: BuildToolPlugin {
     /// Target → (folder of the package, generated type name).
     static let folders: [String: (path: String, typeName: String)] = [
         "Identity": ("migrations/identity", "EmbeddedMigrations"),
+        "TemplateRegistry": ("migrations/templates", "EmbeddedMigrations"),
         "Gateway": ("Web", "EmbeddedWeb"),
     ]
 

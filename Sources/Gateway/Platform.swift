@@ -27,14 +27,17 @@ public enum Platform {
 
     /// The embedded platform (`trellis serve`): every service and the portal in one process, on one port.
     /// With `demo`, the project `demo` is created on start when missing.
-    public static func embeddedApplication(environment: ServiceEnvironment, demo: Bool) async throws -> some ApplicationProtocol {
-        var modules: [any ServiceModule] = []
-        for type in Self.modules {
+    public static func embeddedApplication(environment base: ServiceEnvironment, demo: Bool) async throws -> some ApplicationProtocol {
+        // Identity first: every other module asks it, in process, about projects and members.
+        let identity = try await IdentityModule(environment: base)
+        var environment = base
+        environment.identity = identity.identityClient
+        var modules: [any ServiceModule] = [identity]
+        for type in Self.modules where type != IdentityModule.self {
             modules.append(try await type.init(environment: environment))
         }
-        let identity = modules.compactMap { $0 as? IdentityModule }.first!
         let router = ServiceHost.makeRouter(
-            service: "trellis", modules: modules, verifier: TokenVerifier(identity: identity.identityClient!),
+            service: "trellis", modules: modules, verifier: TokenVerifier(identity: try environment.requireIdentity(for: .identity)),
             registry: PrometheusCollectorRegistry(), extraMiddleware: [WebMiddleware(files: EmbeddedWeb.files)]
         )
         var app = try ServiceHost.makeApplication(modules: modules, router: router, environment: environment)

@@ -27,7 +27,7 @@ public struct IdentityModule: ServiceModule {
         let issuer = TokenIssuer(repository: repository, lifetime: environment.configuration.tokenLifetime, now: now)
         let decoy = try await IdentityController<SQLIdentityRepository>.hash(UUID().uuidString)
         controller = IdentityController(repository: repository, issuer: issuer, now: now, decoyHash: decoy)
-        identityClient = InProcessIdentityClient(issuer: issuer)
+        identityClient = InProcessIdentityClient(issuer: issuer, repository: repository)
         adminPassword = environment.configuration.adminPassword
         logger = environment.logger
         if let adminPassword {

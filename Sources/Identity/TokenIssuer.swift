@@ -45,15 +45,6 @@ actor TokenIssuer {
     }
 }
 
-/// The identity service answering other modules in the same process.
-struct InProcessIdentityClient: IdentityClient {
-    let issuer: TokenIssuer
-
-    func publicKeys() async throws -> JWKS {
-        try await issuer.publicKeys()
-    }
-}
-
 extension Data {
     /// Base64url without padding (RFC 7515), as JWK coordinates are written.
     func base64URLEncoded() -> String {

@@ -1,14 +1,50 @@
+import Foundation
 import Hummingbird
+import Logging
 import TrellisHTTP
+import TrellisStore
 
-/// The template registry: task templates, their versions and the marketplace of published ones.
-///
-/// Its API and tables arrive with their own issue; it already runs as a service, alone or inside `trellis serve`,
-/// with `/healthz`, `/metrics` and token checks.
+/// The template registry: task templates, their versions, and the marketplace of published ones.
 public struct TemplateRegistryModule: ServiceModule {
     public static let name = ServiceName.templates
 
-    public init(environment: ServiceEnvironment) async throws {}
+    public static func migrations() throws -> MigrationSet? {
+        try MigrationSet(service: name.rawValue, files: EmbeddedMigrations.files)
+    }
 
-    public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {}
+    let controller: TemplateController<SQLTemplateRepository>
+    let logger: Logger
+
+    public init(environment: ServiceEnvironment) async throws {
+        controller = TemplateController(
+            repository: SQLTemplateRepository(database: environment.database), identity: try environment.requireIdentity(for: Self.name),
+            now: Date.init
+        )
+        logger = environment.logger
+    }
+
+    public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
+        controller.addRoutes(to: authenticated)
+    }
+
+    /// Registers and publishes the built-in templates that are missing (a new Trellis version may add versions).
+    public func bootstrap() async throws {
+        let repository = controller.repository
+        for spec in try BuiltinTemplates.all() {
+            let existing = try await repository.template(named: spec.name)
+            if let existing, try await repository.versions(of: existing).contains(where: { $0.version.version == spec.version }) {
+                continue
+            }
+            let record = existing ?? TemplateRecord(id: UUID().uuidString.lowercased(), name: spec.name, project: nil, builtin: true)
+            let date = Date()
+            try await repository.save(
+                TemplateVersion(
+                    template: spec.name, version: spec.version, status: .published, deprecated: nil, createdBy: "trellis", createdAt: date,
+                    publishedAt: date, spec: spec
+                ),
+                template: record
+            )
+            logger.info("built-in template registered", metadata: ["template": .string("\(spec.name)@\(spec.version)")])
+        }
+    }
 }

@@ -12,18 +12,25 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.user = try await authenticate(request)
+        context.bearerToken = Self.token(in: request)
         context.logger[metadataKey: "user"] = context.user.map { .string($0.username) }
         return try await next(request, context)
     }
 
     public func authenticate(_ request: Request) async throws(APIError) -> AuthenticatedUser {
-        guard let authorization = request.headers[.authorization] else {
+        guard request.headers[.authorization] != nil else {
             throw APIError.unauthorized("a bearer token is required: send Authorization: Bearer <token> from POST \(APIPaths.login)")
         }
-        let parts = authorization.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
+        guard let token = Self.token(in: request) else {
             throw APIError.unauthorized("the Authorization header must be \"Bearer <token>\"")
         }
-        return try await verifier.verify(String(parts[1]))
+        return try await verifier.verify(token)
+    }
+
+    static func token(in request: Request) -> String? {
+        guard let authorization = request.headers[.authorization] else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else { return nil }
+        return String(parts[1])
     }
 }

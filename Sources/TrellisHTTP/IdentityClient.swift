@@ -2,12 +2,17 @@ import AsyncHTTPClient
 import Foundation
 import JWTKit
 import NIOCore
+import TrellisCore
 
 /// What other services ask of the identity service. In embedded mode the identity service answers in process;
 /// in split mode ``HTTPIdentityClient`` asks it over HTTP.
 public protocol IdentityClient: Sendable {
     /// The public keys that verify access tokens (a JWKS), served at `GET /api/v1/auth/jwks`.
     func publicKeys() async throws -> JWKS
+
+    /// The caller's role in a project, nil when they are not a member (platform admins are owners everywhere).
+    /// `token` is the caller's own bearer token: over HTTP the question is asked as the caller.
+    func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole?
 }
 
 /// ``IdentityClient`` over HTTP, for services running as their own processes.
@@ -28,6 +33,23 @@ public struct HTTPIdentityClient: IdentityClient {
             throw APIError.unavailable("identity service answered \(response.status.code) for its public keys")
         }
         return try JSONDecoder().decode(JWKS.self, from: Data(buffer: body))
+    }
+
+    public func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole? {
+        var request = HTTPClientRequest(
+            url: baseURL + "/api/v1/projects/" + (project.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? project))
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let response = try await httpClient.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        switch response.status {
+        case .ok:
+            struct Membership: Decodable { let role: ProjectRole }
+            return try JSONDecoder().decode(Membership.self, from: Data(buffer: body)).role
+        case .notFound:
+            return nil
+        default:
+            throw APIError.unavailable("identity service answered \(response.status.code) for project \(project)")
+        }
     }
 }
 

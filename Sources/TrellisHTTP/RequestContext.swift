@@ -21,11 +21,14 @@ public struct TrellisRequestContext: RequestContext {
     public var requestID: String
     /// Set by ``AuthenticationMiddleware`` on authenticated routes.
     public var user: AuthenticatedUser?
+    /// The caller's bearer token, to ask other services on their behalf.
+    public var bearerToken: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.user = nil
+        self.bearerToken = nil
     }
 
     public var requestDecoder: DocumentDecoder { DocumentDecoder() }

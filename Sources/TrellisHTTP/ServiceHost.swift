@@ -90,19 +90,22 @@ public enum ServiceHost {
             exit(2)
         }
         let logger = JSONLogHandler.logger(label: name, level: configuration.logLevel)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let remoteIdentity: (any IdentityClient)? =
+            Module.name == .identity
+            ? nil
+            : HTTPIdentityClient(
+                baseURL: configuration.identityURL ?? "http://127.0.0.1:\(ServiceName.identity.defaultPort)", httpClient: httpClient
+            )
         let environment = ServiceEnvironment(
             configuration: configuration,
             database: try await Database.open(configuration.databaseURL, logger: logger),
-            httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
-            logger: logger
+            httpClient: httpClient,
+            logger: logger,
+            identity: remoteIdentity
         )
         let module = try await Module(environment: environment)
-        let identity =
-            module.identityClient
-            ?? HTTPIdentityClient(
-                baseURL: configuration.identityURL ?? "http://127.0.0.1:\(ServiceName.identity.defaultPort)",
-                httpClient: environment.httpClient
-            )
+        let identity = try module.identityClient ?? environment.requireIdentity(for: Module.name)
         let router = makeRouter(
             service: Module.name.rawValue, modules: [module], verifier: TokenVerifier(identity: identity),
             registry: PrometheusCollectorRegistry()

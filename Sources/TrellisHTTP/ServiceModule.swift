@@ -39,12 +39,27 @@ public struct ServiceEnvironment: Sendable {
     public let database: Database
     public let httpClient: HTTPClient
     public let logger: Logger
+    /// How to ask the identity service about projects and members: in process in embedded mode, over HTTP in
+    /// split mode; nil only while the identity module itself is being built.
+    public var identity: (any IdentityClient)?
 
-    public init(configuration: TrellisConfiguration, database: Database, httpClient: HTTPClient, logger: Logger) {
+    public init(
+        configuration: TrellisConfiguration, database: Database, httpClient: HTTPClient, logger: Logger,
+        identity: (any IdentityClient)? = nil
+    ) {
         self.configuration = configuration
         self.database = database
         self.httpClient = httpClient
         self.logger = logger
+        self.identity = identity
+    }
+
+    /// The identity client, for modules that check project membership.
+    public func requireIdentity(for service: ServiceName) throws -> any IdentityClient {
+        guard let identity else {
+            throw ConfigurationError(key: "identity.url", value: "", reason: "the \(service.rawValue) service needs the identity service")
+        }
+        return identity
     }
 }
 

@@ -100,6 +100,20 @@ import TrellisTestSupport
             let admin = try await gateway.login("admin", Self.adminPassword)
             #expect(try await gateway.call("GET", "/api/v1/nowhere", token: admin).status == 404)
             #expect(try await gateway.call("GET", "/api/v1/templates").status == 401)
+            // The templates service asks the identity service, over HTTP and as the caller, about project roles.
+            #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": "tmpl"]).status == 201)
+            let template: [String: Any] = ["name": "split-echo", "version": "1.0.0", "image": "busybox", "command": ["echo"]]
+            #expect(try await gateway.call("POST", "/api/v1/projects/tmpl/templates", token: admin, json: template).status == 201)
+            #expect(try await gateway.call("POST", "/api/v1/templates/split-echo/versions/1.0.0/publish", token: admin).status == 200)
+            let outsider = try await gateway.call(
+                "POST", "/api/v1/users", token: admin, json: ["username": "tmpl-outsider", "password": "outsider-pw"])
+            #expect(outsider.status == 201)
+            let stranger = try await gateway.login("tmpl-outsider", "outsider-pw")
+            #expect(try await gateway.call("POST", "/api/v1/projects/tmpl/templates", token: stranger, json: template).status == 404)
+            let marketplace = try await gateway.call("GET", "/api/v1/templates?published=true", token: stranger)
+            let names = (marketplace.json["templates"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            #expect(names == ["distributed-shell", "noop", "python", "shell", "split-echo"])
+
             let metrics = try await gateway.call("GET", "/metrics").text
             #expect(metrics.contains(#"route="proxy:identity""#))
 

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import JWTKit
 import Prometheus
 import Testing
+import TrellisCore
 import TrellisHTTP
 import TrellisTestSupport
 
@@ -24,6 +25,8 @@ actor RotatingIdentity: IdentityClient {
         fetches += 1
         return jwks
     }
+
+    func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole? { nil }
 }
 
 struct SigningKeyPair {

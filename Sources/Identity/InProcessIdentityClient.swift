@@ -1,0 +1,19 @@
+import JWTKit
+import TrellisCore
+import TrellisHTTP
+
+/// The identity service answering the other modules of the same process (embedded mode).
+struct InProcessIdentityClient: IdentityClient {
+    let issuer: TokenIssuer
+    let repository: any IdentityRepository
+
+    func publicKeys() async throws -> JWKS {
+        try await issuer.publicKeys()
+    }
+
+    func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole? {
+        guard let found = try await repository.project(named: project) else { return nil }
+        if user.isAdmin { return .owner }
+        return try await repository.role(of: .init(user.id), in: found.id)
+    }
+}

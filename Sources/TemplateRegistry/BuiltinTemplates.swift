@@ -1,0 +1,86 @@
+import TrellisCore
+import Yams
+
+/// The templates every Trellis has from its first start, published to everyone.
+enum BuiltinTemplates {
+    static func all() throws -> [TemplateSpec] {
+        try [shell, python, distributedShell, noop].map { try YAMLDecoder().decode(TemplateSpec.self, from: $0) }
+    }
+
+    /// A POSIX sh prologue that reads `--command` and `--workdir` and runs the command there.
+    static let shellRunner =
+        #"while [ $# -gt 0 ]; do case "$1" in --command) c=$2; shift 2;; --workdir) cd "$2" || exit 1; shift 2;; *) shift;; esac; done; eval "$c""#
+
+    static let shell = """
+        name: shell
+        version: 1.0.0
+        category: basic
+        description: Run a shell command.
+        readme: |
+          # shell
+          Runs `command` with `sh` in `workdir`. The task's environment has the `TRELLIS_*` variables
+          (project, pipeline, run, task, attempt, execution date) and every env of the template, pipeline and task.
+
+          ```yaml
+          - name: prepare
+            template: shell
+            args: {command: "echo {{execution_date}} > /tmp/marker", workdir: /tmp}
+          ```
+        image: debian:bookworm-slim
+        command: [sh, -c, '\(shellRunner)', shell]
+        parameters:
+          - group: shell
+            params:
+              - {name: command, type: text, label: Command, required: true, placeholder: "echo hello", help: "Run with sh -c."}
+              - {name: workdir, type: str, label: Working directory, default: /tmp, regex: "/.*"}
+        """
+
+    static let python = """
+        name: python
+        version: 1.0.0
+        category: basic
+        description: Run an inline Python script with python3.
+        readme: |
+          # python
+          Runs `script` with `python3`. `sys.argv` is empty; read settings from the environment
+          (`TRELLIS_*` and the env of the template, pipeline and task).
+        image: python:3.12-slim
+        command: [python3, -c, 'import sys; s = sys.argv[sys.argv.index("--script") + 1]; sys.argv = ["script"]; exec(compile(s, "<script>", "exec"))']
+        env: {PYTHONUNBUFFERED: "1"}
+        parameters:
+          - group: python
+            params:
+              - {name: script, type: text, label: Script, required: true, placeholder: "print('hello')"}
+        """
+
+    static let distributedShell = """
+        name: distributed-shell
+        version: 1.0.0
+        category: distributed
+        description: Run a shell command in N replicas that know their rank.
+        readme: |
+          # distributed-shell
+          Runs `command` in every replica of the task (`replicas: N` on the task). Each replica gets
+          `TRELLIS_REPLICA` (its rank, from 0), `TRELLIS_REPLICAS` (the world size), `TRELLIS_MASTER_ADDR` and
+          `TRELLIS_MASTER_PORT` (where rank 0 listens), as torchrun and similar launchers expect.
+        image: debian:bookworm-slim
+        command: [sh, -c, '\(shellRunner)', distributed-shell]
+        parameters:
+          - group: shell
+            params:
+              - {name: command, type: text, label: Command, required: true, placeholder: "echo rank $TRELLIS_REPLICA of $TRELLIS_REPLICAS"}
+              - {name: workdir, type: str, label: Working directory, default: /tmp, regex: "/.*"}
+        """
+
+    static let noop = """
+        name: noop
+        version: 1.0.0
+        category: basic
+        description: Do nothing and succeed; for tests, benchmarks and joining branches.
+        readme: |
+          # noop
+          Exits 0 at once. Useful to join branches of a DAG or to measure the scheduler's own overhead.
+        image: busybox:1.36
+        command: ["true"]
+        """
+}

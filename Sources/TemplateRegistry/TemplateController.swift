@@ -1,0 +1,214 @@
+import Foundation
+import Hummingbird
+import TrellisCore
+import TrellisHTTP
+
+/// The registry's HTTP API: register in a project, the marketplace, versions, publish, unpublish, deprecate.
+///
+/// Who may do what: a project's developers and owners register templates and versions in it; its owners (the
+/// template's owners) publish, unpublish and deprecate them; platform admins may do everything but change
+/// built-ins. Everyone sees published versions; a project's members also see its drafts and unpublished ones.
+struct TemplateController<Repository: TemplateRepository>: Sendable {
+    let repository: Repository
+    let identity: any IdentityClient
+    let now: @Sendable () -> Date
+
+    func addRoutes(to routes: RouterGroup<TrellisRequestContext>) {
+        routes.post("projects/:project/templates", use: register)
+        routes.get("projects/:project/templates", use: listProject)
+        routes.get("templates", use: search)
+        routes.get("templates/:name", use: get)
+        routes.get("templates/:name/versions/:version", use: getVersion)
+        routes.post("templates/:name/versions/:version/publish", use: publish)
+        routes.post("templates/:name/versions/:version/unpublish", use: unpublish)
+        routes.post("templates/:name/versions/:version/deprecate", use: deprecate)
+    }
+
+    // MARK: Register
+
+    @Sendable func register(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<TemplateVersion> {
+        let project = try context.parameters.require("project")
+        try await require(.developer, in: project, context: context)
+        let spec = try await request.decode(as: TemplateSpec.self, context: context)
+        let problems = spec.problems()
+        guard problems.isEmpty else { throw TemplateError.invalid(problems) }
+        let version = try SemanticVersion(parsing: spec.version).description
+        let user = try context.requireUser()
+        let record: TemplateRecord
+        if let existing = try await repository.template(named: spec.name) {
+            guard !existing.builtin else { throw TemplateError.builtinIsReadOnly(spec.name) }
+            guard existing.project == project else { throw TemplateError.nameTaken(spec.name, project: existing.project) }
+            if let current = try await repository.versions(of: existing).first(where: { $0.version.version == version })?.version {
+                if current.spec == spec { return EditedResponse(status: .ok, response: current) }
+                guard current.status == .draft else { throw TemplateError.publishedIsImmutable(spec.name, version: version) }
+            }
+            record = existing
+        } else {
+            record = TemplateRecord(id: UUID().uuidString.lowercased(), name: spec.name, project: project, builtin: false)
+        }
+        let saved = TemplateVersion(
+            template: spec.name, version: version, status: .draft, deprecated: nil, createdBy: user.username, createdAt: now(),
+            publishedAt: nil, spec: spec
+        )
+        try await repository.save(saved, template: record)
+        context.logger.info("template registered", metadata: ["template": .string("\(spec.name)@\(version)"), "project": .string(project)])
+        return EditedResponse(status: .created, response: saved)
+    }
+
+    // MARK: Read
+
+    struct TemplateList: ResponseEncodable {
+        let templates: [TemplateSummary]
+    }
+
+    @Sendable func listProject(_ request: Request, context: TrellisRequestContext) async throws -> TemplateList {
+        let project = try context.parameters.require("project")
+        try await require(.viewer, in: project, context: context)
+        var summaries: [TemplateSummary] = []
+        for record in try await repository.templates(inProject: project) {
+            if let summary = Self.summary(record, versions: try await repository.versions(of: record).map(\.version)) {
+                summaries.append(summary)
+            }
+        }
+        return TemplateList(templates: summaries)
+    }
+
+    /// `GET /templates?q=&category=&published=true&mine=true`: what the caller's palette offers.
+    @Sendable func search(_ request: Request, context: TrellisRequestContext) async throws -> TemplateList {
+        let query = request.uri.queryParameters
+        let text = query["q"].map { String($0).lowercased() }
+        let category = query["category"].map { String($0).lowercased() }
+        let publishedOnly = query["published"].map { $0 == "true" } ?? false
+        let mineOnly = query["mine"].map { $0 == "true" } ?? false
+        var access = AccessCache(controller: self, context: context)
+        var summaries: [TemplateSummary] = []
+        for record in try await repository.templates() {
+            let member = try await access.isMember(of: record)
+            if mineOnly && !member { continue }
+            let versions = try await repository.versions(of: record).map(\.version).filter {
+                $0.status == .published || (member && !publishedOnly)
+            }
+            guard let summary = Self.summary(record, versions: versions) else { continue }
+            if let category, summary.category.lowercased() != category { continue }
+            if let text, ![summary.name, summary.description, summary.category].contains(where: { $0.lowercased().contains(text) }) {
+                continue
+            }
+            summaries.append(summary)
+        }
+        return TemplateList(templates: summaries)
+    }
+
+    @Sendable func get(_ request: Request, context: TrellisRequestContext) async throws -> TemplateSummary {
+        let (record, versions) = try await visibleVersions(context)
+        guard let summary = Self.summary(record, versions: versions) else { throw TemplateError.notFound(record.name) }
+        return summary
+    }
+
+    @Sendable func getVersion(_ request: Request, context: TrellisRequestContext) async throws -> TemplateVersion {
+        let (record, versions) = try await visibleVersions(context)
+        let version = try context.parameters.require("version")
+        guard let found = versions.first(where: { $0.version == version }) else {
+            throw TemplateError.versionNotFound(record.name, version: version)
+        }
+        return found
+    }
+
+    // MARK: Lifecycle
+
+    @Sendable func publish(_ request: Request, context: TrellisRequestContext) async throws -> TemplateVersion {
+        let (record, version) = try await ownedVersion(context)
+        guard version.status != .published else { return version }
+        try await repository.setStatus(.published, template: record, version: version.version, at: now())
+        context.logger.notice("template published", metadata: ["template": .string("\(record.name)@\(version.version)")])
+        return try await reload(record, version.version)
+    }
+
+    @Sendable func unpublish(_ request: Request, context: TrellisRequestContext) async throws -> TemplateVersion {
+        let (record, version) = try await ownedVersion(context)
+        guard version.status == .published else { throw TemplateError.notPublished(record.name, version: version.version) }
+        try await repository.setStatus(.unpublished, template: record, version: version.version, at: now())
+        return try await reload(record, version.version)
+    }
+
+    struct DeprecateRequest: Decodable {
+        let message: String?
+    }
+
+    @Sendable func deprecate(_ request: Request, context: TrellisRequestContext) async throws -> TemplateVersion {
+        let (record, version) = try await ownedVersion(context)
+        let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? false
+        let message = hasBody ? try await request.decode(as: DeprecateRequest.self, context: context).message : nil
+        try await repository.setDeprecated(message ?? "deprecated", template: record, version: version.version)
+        return try await reload(record, version.version)
+    }
+
+    // MARK: Access
+
+    /// The template named in the path with the versions the caller may see; 404 when they may see none.
+    func visibleVersions(_ context: TrellisRequestContext) async throws -> (TemplateRecord, [TemplateVersion]) {
+        let name = try context.parameters.require("name")
+        guard let record = try await repository.template(named: name) else { throw TemplateError.notFound(name) }
+        var access = AccessCache(controller: self, context: context)
+        let member = try await access.isMember(of: record)
+        let versions = try await repository.versions(of: record).map(\.version).filter { $0.status == .published || member }
+        guard !versions.isEmpty else { throw TemplateError.notFound(name) }
+        return (record, versions)
+    }
+
+    /// The version named in the path, for its template's owners.
+    func ownedVersion(_ context: TrellisRequestContext) async throws -> (TemplateRecord, TemplateVersion) {
+        let (record, versions) = try await visibleVersions(context)
+        guard !record.builtin, let project = record.project else { throw TemplateError.builtinIsReadOnly(record.name) }
+        try await require(.owner, in: project, context: context)
+        let version = try context.parameters.require("version")
+        guard let found = versions.first(where: { $0.version == version }) else {
+            throw TemplateError.versionNotFound(record.name, version: version)
+        }
+        return (record, found)
+    }
+
+    func reload(_ record: TemplateRecord, _ version: String) async throws -> TemplateVersion {
+        guard let found = try await repository.versions(of: record).first(where: { $0.version.version == version })?.version else {
+            throw TemplateError.versionNotFound(record.name, version: version)
+        }
+        return found
+    }
+
+    func role(in project: String, context: TrellisRequestContext) async throws -> ProjectRole? {
+        try await identity.role(of: context.requireUser(), inProject: project, token: context.bearerToken ?? "")
+    }
+
+    /// 404 for non-members (the project does not exist for them), 403 for members whose role is too low.
+    func require(_ needed: ProjectRole, in project: String, context: TrellisRequestContext) async throws {
+        guard let role = try await role(in: project, context: context) else { throw APIError.notFound("no project named \"\(project)\"") }
+        guard role >= needed else { throw TemplateError.roleRequired(needed, project: project) }
+    }
+
+    /// Memberships asked once per project within a request.
+    struct AccessCache {
+        let controller: TemplateController
+        let context: TrellisRequestContext
+        var roles: [String: ProjectRole?] = [:]
+
+        mutating func isMember(of record: TemplateRecord) async throws -> Bool {
+            guard let project = record.project else { return false }
+            if let known = roles[project] { return known != nil }
+            let role = try await controller.role(in: project, context: context)
+            roles[project] = role
+            return role != nil
+        }
+    }
+
+    /// Newest visible version first; nil when none is visible.
+    static func summary(_ record: TemplateRecord, versions: [TemplateVersion]) -> TemplateSummary? {
+        guard let latest = versions.first else { return nil }
+        return TemplateSummary(
+            name: record.name, project: record.project, builtin: record.builtin, category: latest.spec.category ?? "",
+            description: latest.spec.description ?? "", latestVersion: latest.version,
+            versions: versions.map { .init(version: $0.version, status: $0.status, deprecated: $0.deprecated) }
+        )
+    }
+}
+
+extension TemplateVersion: ResponseEncodable {}
+extension TemplateSummary: ResponseEncodable {}

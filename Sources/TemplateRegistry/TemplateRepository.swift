@@ -1,0 +1,140 @@
+import Foundation
+import SQLKit
+import TrellisCore
+import TrellisStore
+
+/// A template row: its name and where it belongs.
+public struct TemplateRecord: Sendable, Equatable {
+    public let id: String
+    public let name: String
+    public let project: String?
+    public let builtin: Bool
+}
+
+/// A version row with its template's name.
+public struct VersionRecord: Sendable, Equatable {
+    public let templateID: String
+    public let version: TemplateVersion
+}
+
+/// The registry's tables: `templates_templates` and `templates_versions` (migrations/templates).
+public protocol TemplateRepository: Sendable {
+    func template(named name: String) async throws -> TemplateRecord?
+    func templates() async throws -> [TemplateRecord]
+    func templates(inProject project: String) async throws -> [TemplateRecord]
+    func versions(of template: TemplateRecord) async throws -> [VersionRecord]
+    /// Creates the template when it is new, and inserts or replaces the version `version` (a draft).
+    func save(_ version: TemplateVersion, template: TemplateRecord) async throws
+    func setStatus(_ status: VersionStatus, template: TemplateRecord, version: String, at date: Date) async throws
+    func setDeprecated(_ message: String?, template: TemplateRecord, version: String) async throws
+}
+
+/// ``TemplateRepository`` in SQL, the same on SQLite and PostgreSQL.
+public struct SQLTemplateRepository: TemplateRepository {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    struct TemplateRow: Decodable {
+        let id: String, name: String, project: String?, builtin: Bool
+        var record: TemplateRecord { TemplateRecord(id: id, name: name, project: project, builtin: builtin) }
+    }
+
+    struct VersionRow: Decodable {
+        let template_id: String, version: String, spec: String, status: String, deprecated: String?
+        let created_by: String, created_at: Int64, published_at: Int64?
+    }
+
+    public func template(named name: String) async throws -> TemplateRecord? {
+        try await database.read { sql in
+            try await sql.select().columns("id", "name", "project", "builtin").from("templates_templates")
+                .where("name", .equal, name).first(decoding: TemplateRow.self)?.record
+        }
+    }
+
+    public func templates() async throws -> [TemplateRecord] {
+        try await database.read { sql in
+            try await sql.select().columns("id", "name", "project", "builtin").from("templates_templates")
+                .orderBy("name").all(decoding: TemplateRow.self).map(\.record)
+        }
+    }
+
+    public func templates(inProject project: String) async throws -> [TemplateRecord] {
+        try await database.read { sql in
+            try await sql.select().columns("id", "name", "project", "builtin").from("templates_templates")
+                .where("project", .equal, project).orderBy("name").all(decoding: TemplateRow.self).map(\.record)
+        }
+    }
+
+    public func versions(of template: TemplateRecord) async throws -> [VersionRecord] {
+        let rows = try await database.read { sql in
+            try await sql.select().columns("*").from("templates_versions").where("template_id", .equal, template.id)
+                .all(decoding: VersionRow.self)
+        }
+        return try rows.map { row in
+            let spec = try JSONDecoder().decode(TemplateSpec.self, from: Data(row.spec.utf8))
+            return VersionRecord(
+                templateID: row.template_id,
+                version: TemplateVersion(
+                    template: template.name, version: row.version, status: VersionStatus(rawValue: row.status) ?? .draft,
+                    deprecated: row.deprecated, createdBy: row.created_by, createdAt: .fromMilliseconds(row.created_at),
+                    publishedAt: row.published_at.map(Date.fromMilliseconds), spec: spec
+                )
+            )
+        }
+        .sorted {
+            (try? SemanticVersion(parsing: $0.version.version)) ?? .zero > (try? SemanticVersion(parsing: $1.version.version)) ?? .zero
+        }
+    }
+
+    public func save(_ version: TemplateVersion, template: TemplateRecord) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let spec = String(decoding: try encoder.encode(version.spec), as: UTF8.self)
+        try await database.transaction { sql in
+            let existing = try await sql.select().columns("id", "name", "project", "builtin").from("templates_templates")
+                .where("name", .equal, template.name).first(decoding: TemplateRow.self)
+            if existing == nil {
+                try await sql.insert(into: "templates_templates")
+                    .columns("id", "name", "project", "builtin", "created_by", "created_at")
+                    .values(
+                        SQLBind(template.id), SQLBind(template.name), SQLBind(template.project), SQLBind(template.builtin),
+                        SQLBind(version.createdBy), SQLBind(version.createdAt.milliseconds)
+                    ).run()
+            }
+            try await sql.delete(from: "templates_versions").where("template_id", .equal, template.id)
+                .where("version", .equal, version.version).where("status", .equal, VersionStatus.draft.rawValue).run()
+            try await sql.insert(into: "templates_versions")
+                .columns(
+                    "template_id", "version", "spec", "category", "description", "status", "deprecated", "created_by", "created_at",
+                    "published_at"
+                )
+                .values(
+                    SQLBind(template.id), SQLBind(version.version), SQLBind(spec), SQLBind(version.spec.category ?? ""),
+                    SQLBind(version.spec.description ?? ""), SQLBind(version.status.rawValue), SQLBind(version.deprecated),
+                    SQLBind(version.createdBy), SQLBind(version.createdAt.milliseconds), SQLBind(version.publishedAt?.milliseconds)
+                ).run()
+        }
+    }
+
+    public func setStatus(_ status: VersionStatus, template: TemplateRecord, version: String, at date: Date) async throws {
+        try await database.read { sql in
+            var update = sql.update("templates_versions").set("status", to: SQLBind(status.rawValue))
+            if status == .published { update = update.set("published_at", to: SQLBind(date.milliseconds)) }
+            try await update.where("template_id", .equal, template.id).where("version", .equal, version).run()
+        }
+    }
+
+    public func setDeprecated(_ message: String?, template: TemplateRecord, version: String) async throws {
+        try await database.read { sql in
+            try await sql.update("templates_versions").set("deprecated", to: SQLBind(message))
+                .where("template_id", .equal, template.id).where("version", .equal, version).run()
+        }
+    }
+}
+
+extension SemanticVersion {
+    static let zero = try! SemanticVersion(parsing: "0.0.0")
+}

@@ -1,0 +1,49 @@
+import AsyncHTTPClient
+import Foundation
+import Gateway
+import HummingbirdTesting
+import TrellisHTTP
+import TrellisStore
+import TrellisTestSupport
+
+/// The whole embedded platform in process, on a fresh database of the given kind, as `trellis serve` composes it.
+enum EmbeddedHarness {
+    static let adminPassword = "admin-password"
+
+    static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport) async throws -> Void) async throws {
+        try await TestDatabases.withFresh(kind) { url in
+            var configuration = try await TrellisConfiguration.load(
+                defaultPort: 0, flags: ["port": "0", "admin.password": adminPassword], environment: [:]
+            )
+            configuration.databaseURL = url
+            let environment = ServiceEnvironment(
+                configuration: configuration,
+                database: try await Database.open(url, logger: TestDatabases.logger),
+                httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
+                logger: TestDatabases.logger
+            )
+            let app = try await Platform.embeddedApplication(environment: environment, demo: false)
+            try await app.test(.router) { client in try await body(TestClientTransport(client)) }
+        }
+    }
+}
+
+extension APITransport {
+    /// Creates users (password `<name>-password`) and a project owned by the first, with the others as members.
+    func team(project: String, owner: String, members: [(String, String)], admin: String) async throws -> [String: String] {
+        var tokens: [String: String] = [:]
+        for name in [owner] + members.map(\.0) {
+            let created = try await call("POST", "/api/v1/users", token: admin, json: ["username": name, "password": "\(name)-password"])
+            guard created.status == 201 || created.status == 409 else { throw TransportError("user \(name): \(created.text)") }
+            tokens[name] = try await login(name, "\(name)-password")
+        }
+        let made = try await call("POST", "/api/v1/projects", token: tokens[owner], json: ["name": project])
+        guard made.status == 201 else { throw TransportError("project \(project): \(made.text)") }
+        for (name, role) in members {
+            let added = try await call(
+                "POST", "/api/v1/projects/\(project)/members", token: tokens[owner], json: ["username": name, "role": role])
+            guard added.status == 201 else { throw TransportError("member \(name): \(added.text)") }
+        }
+        return tokens
+    }
+}
