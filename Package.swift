@@ -102,8 +102,9 @@ let package = Package(
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "Gateway", "TrellisHTTP", "TrellisStore",
+                "Gateway", "TemplateRegistry", "TrellisHTTP", "TrellisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         serviceExecutable("trellis-identity", "Identity"),
@@ -152,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "TemplateRegistryTests",
             dependencies: [
-                "Gateway", "TrellisTestSupport", "TrellisHTTP", "TrellisStore",
+                "Gateway", "TemplateRegistry", "TrellisCore", "TrellisTestSupport", "TrellisHTTP", "TrellisStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

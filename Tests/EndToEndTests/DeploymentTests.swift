@@ -47,6 +47,23 @@ import TrellisTestSupport
         #expect(fields?["request_id"] as? String == "e2e-trace-1")
         #expect(fields?["msg"] as? String == "project created")
 
+        // cube-studio templates convert to files the API takes as they are.
+        let cubeFile = dataDir.appendingPathComponent("cube.json")
+        try
+            #"{"job_template_name": "自定义镜像", "image_name": "ubuntu:20.04", "job_template_args": {"任务": {"command": {"type": "str", "require": 1, "default": "echo hi"}}}}"#
+            .write(to: cubeFile, atomically: true, encoding: .utf8)
+        let imported = try Processes.run(
+            Processes.binDirectory.appendingPathComponent("trellis"), ["template", "import-cube", cubeFile.path, "--out", dataDir.path]
+        )
+        #expect(imported.status == 0)
+        #expect(imported.output.contains("name 自定义镜像 became custom-image"))
+        let yaml = try Data(contentsOf: dataDir.appendingPathComponent("custom-image.yaml"))
+        let registered = try await api.send(
+            "POST", "/api/v1/projects/demo/templates", headers: ["Authorization": "Bearer \(admin)", "Content-Type": "application/yaml"],
+            body: yaml
+        )
+        #expect(registered.status == 201)
+
         // SIGTERM drains and exits cleanly.
         server.terminate()
         server.waitUntilExit()

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import TrellisCore
+
+@testable import TemplateRegistry
+
+/// The built-in templates' commands, run here as a local task would run them: command + flags from the arguments.
+@Suite struct BuiltinTemplateTests {
+    static func template(_ name: String) throws -> TemplateSpec {
+        try #require(try BuiltinTemplates.all().first { $0.name == name })
+    }
+
+    /// Runs the template's command with the task's flags and returns (exit status, output).
+    static func run(_ spec: TemplateSpec, args: [String: JSONValue], env: [String: String] = [:]) throws -> (Int32, String) {
+        let flags = TaskInvocation.flags(try spec.schema.resolve(args, field: "args"))
+        let command = (spec.command ?? []) + flags
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        process.environment = ProcessInfo.processInfo.environment.merging(spec.env ?? [:]) { $1 }.merging(env) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func everyBuiltInIsAValidTemplateWithAReadme() throws {
+        for spec in try BuiltinTemplates.all() {
+            #expect(spec.problems() == [], "\(spec.name)")
+            #expect(spec.readme?.hasPrefix("# \(spec.name)") == true)
+        }
+    }
+
+    @Test func shellRunsTheCommandInTheWorkdir() throws {
+        let (status, output) = try Self.run(
+            try Self.template("shell"), args: ["command": .string("pwd; echo \"a b\" | wc -w; exit 3"), "workdir": .string("/usr")])
+        #expect(status == 3)
+        #expect(output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["/usr", "2"])
+    }
+
+    @Test func distributedShellSeesItsRank() throws {
+        let (status, output) = try Self.run(
+            try Self.template("distributed-shell"), args: ["command": .string("echo rank $TRELLIS_REPLICA of $TRELLIS_REPLICAS")],
+            env: ["TRELLIS_REPLICA": "1", "TRELLIS_REPLICAS": "3"]
+        )
+        #expect(status == 0)
+        #expect(output == "rank 1 of 3\n")
+    }
+
+    @Test func pythonRunsTheInlineScript() throws {
+        let (status, output) = try Self.run(
+            try Self.template("python"), args: ["script": .string("import os, sys\nprint(len(sys.argv), os.environ['PYTHONUNBUFFERED'])")])
+        #expect(status == 0)
+        #expect(output == "1 1\n")
+    }
+
+    @Test func noopSucceeds() throws {
+        #expect(try Self.run(try Self.template("noop"), args: [:]).0 == 0)
+    }
+}
