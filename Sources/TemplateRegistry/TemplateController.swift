@@ -10,7 +10,7 @@ import TrellisHTTP
 /// built-ins. Everyone sees published versions; a project's members also see its drafts and unpublished ones.
 struct TemplateController<Repository: TemplateRepository>: Sendable {
     let repository: Repository
-    let identity: any IdentityClient
+    let access: ProjectAccess
     let now: @Sendable () -> Date
 
     func addRoutes(to routes: RouterGroup<TrellisRequestContext>) {
@@ -28,7 +28,7 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
 
     @Sendable func register(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<TemplateVersion> {
         let project = try context.parameters.require("project")
-        try await require(.developer, in: project, context: context)
+        try await access.require(.developer, in: project, context: context)
         let spec = try await request.decode(as: TemplateSpec.self, context: context)
         let problems = spec.problems()
         guard problems.isEmpty else { throw TemplateError.invalid(problems) }
@@ -63,7 +63,7 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
 
     @Sendable func listProject(_ request: Request, context: TrellisRequestContext) async throws -> TemplateList {
         let project = try context.parameters.require("project")
-        try await require(.viewer, in: project, context: context)
+        try await access.require(.viewer, in: project, context: context)
         var summaries: [TemplateSummary] = []
         for record in try await repository.templates(inProject: project) {
             if let summary = Self.summary(record, versions: try await repository.versions(of: record).map(\.version)) {
@@ -80,10 +80,10 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
         let category = query["category"].map { String($0).lowercased() }
         let publishedOnly = query["published"].map { $0 == "true" } ?? false
         let mineOnly = query["mine"].map { $0 == "true" } ?? false
-        var access = AccessCache(controller: self, context: context)
+        var memberships = MembershipCache(access: access, context: context)
         var summaries: [TemplateSummary] = []
         for record in try await repository.templates() {
-            let member = try await access.isMember(of: record)
+            let member = try await memberships.isMember(of: record)
             if mineOnly && !member { continue }
             let versions = try await repository.versions(of: record).map(\.version).filter {
                 $0.status == .published || (member && !publishedOnly)
@@ -148,8 +148,8 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
     func visibleVersions(_ context: TrellisRequestContext) async throws -> (TemplateRecord, [TemplateVersion]) {
         let name = try context.parameters.require("name")
         guard let record = try await repository.template(named: name) else { throw TemplateError.notFound(name) }
-        var access = AccessCache(controller: self, context: context)
-        let member = try await access.isMember(of: record)
+        var memberships = MembershipCache(access: access, context: context)
+        let member = try await memberships.isMember(of: record)
         let versions = try await repository.versions(of: record).map(\.version).filter { $0.status == .published || member }
         guard !versions.isEmpty else { throw TemplateError.notFound(name) }
         return (record, versions)
@@ -159,7 +159,7 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
     func ownedVersion(_ context: TrellisRequestContext) async throws -> (TemplateRecord, TemplateVersion) {
         let (record, versions) = try await visibleVersions(context)
         guard !record.builtin, let project = record.project else { throw TemplateError.builtinIsReadOnly(record.name) }
-        try await require(.owner, in: project, context: context)
+        try await access.require(.owner, in: project, context: context)
         let version = try context.parameters.require("version")
         guard let found = versions.first(where: { $0.version == version }) else {
             throw TemplateError.versionNotFound(record.name, version: version)
@@ -174,26 +174,16 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
         return found
     }
 
-    func role(in project: String, context: TrellisRequestContext) async throws -> ProjectRole? {
-        try await identity.role(of: context.requireUser(), inProject: project, token: context.bearerToken ?? "")
-    }
-
-    /// 404 for non-members (the project does not exist for them), 403 for members whose role is too low.
-    func require(_ needed: ProjectRole, in project: String, context: TrellisRequestContext) async throws {
-        guard let role = try await role(in: project, context: context) else { throw APIError.notFound("no project named \"\(project)\"") }
-        guard role >= needed else { throw TemplateError.roleRequired(needed, project: project) }
-    }
-
     /// Memberships asked once per project within a request.
-    struct AccessCache {
-        let controller: TemplateController
+    struct MembershipCache {
+        let access: ProjectAccess
         let context: TrellisRequestContext
         var roles: [String: ProjectRole?] = [:]
 
         mutating func isMember(of record: TemplateRecord) async throws -> Bool {
             guard let project = record.project else { return false }
             if let known = roles[project] { return known != nil }
-            let role = try await controller.role(in: project, context: context)
+            let role = try await access.role(in: project, context: context)
             roles[project] = role
             return role != nil
         }

@@ -13,18 +13,24 @@ public struct TemplateRegistryModule: ServiceModule {
     }
 
     let controller: TemplateController<SQLTemplateRepository>
+    let images: ImageController<SQLImageRepository>
     let logger: Logger
 
     public init(environment: ServiceEnvironment) async throws {
-        controller = TemplateController(
-            repository: SQLTemplateRepository(database: environment.database), identity: try environment.requireIdentity(for: Self.name),
-            now: Date.init
+        let access = ProjectAccess(identity: try environment.requireIdentity(for: Self.name))
+        controller = TemplateController(repository: SQLTemplateRepository(database: environment.database), access: access, now: Date.init)
+        let configuration = environment.configuration
+        images = ImageController(
+            repository: SQLImageRepository(database: environment.database),
+            secrets: try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory),
+            access: access, now: Date.init
         )
         logger = environment.logger
     }
 
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(to: authenticated)
+        images.addRoutes(to: authenticated)
     }
 
     /// Registers and publishes the built-in templates that are missing (a new Trellis version may add versions).

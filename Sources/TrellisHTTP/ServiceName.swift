@@ -41,7 +41,7 @@ public enum ServiceName: String, Sendable, CaseIterable {
         guard rest.count >= 2 else { return .identity }  // the project list and one project
         switch rest[1] {
         case "members": return .identity
-        case "templates": return .templates
+        case "templates", "images": return .templates
         case "pipelines":
             // Runs, single-task runs and schedule records of a pipeline belong to the orchestrator.
             if rest.count >= 4, ["runs", "tasks", "schedule-records"].contains(rest[3]) { return .orchestrator }

@@ -16,6 +16,7 @@ import TrellisStore
 /// | admin.password | | TRELLIS_ADMIN_PASSWORD | generated at first start |
 /// | identity.url | --identity-url | TRELLIS_IDENTITY_URL | in process (embedded) |
 /// | services.NAME.url | --services-NAME-url | TRELLIS_SERVICES_NAME_URL | http://127.0.0.1:default port |
+/// | secrets.key | --secrets-key | TRELLIS_SECRETS_KEY | `<data dir>/secrets.key`, created |
 /// | token.lifetime | --token-lifetime | TRELLIS_TOKEN_LIFETIME | 43200 (seconds) |
 /// | log.level | --log-level | TRELLIS_LOG_LEVEL | info |
 public struct TrellisConfiguration: Sendable {
@@ -24,6 +25,8 @@ public struct TrellisConfiguration: Sendable {
     public var dataDirectory: String
     public var databaseURL: DatabaseURL
     public var adminPassword: String?
+    /// Base64 of the 32-byte key that encrypts stored secrets; nil: `<data dir>/secrets.key`.
+    public var secretsKey: String?
     public var identityURL: String?
     public var tokenLifetime: Duration
     public var logLevel: Logger.Level
@@ -61,7 +64,7 @@ public struct TrellisConfiguration: Sendable {
             try checkFlags(arguments)
             providers.append(CommandLineArgumentsProvider(arguments: arguments))
         }
-        let secrets: SecretsSpecifier<String, String> = .specific(["TRELLIS_ADMIN_PASSWORD", "TRELLIS_DATABASE_URL"])
+        let secrets: SecretsSpecifier<String, String> = .specific(["TRELLIS_ADMIN_PASSWORD", "TRELLIS_DATABASE_URL", "TRELLIS_SECRETS_KEY"])
         providers.append(
             EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secrets).prefixKeys(with: "trellis"))
         let early = ConfigReader(providers: providers)
@@ -108,6 +111,7 @@ public struct TrellisConfiguration: Sendable {
             databaseURL = .sqlite(inDataDirectory: dataDirectory)
         }
         adminPassword = reader.string(forKey: "admin.password", isSecret: true)
+        secretsKey = reader.string(forKey: "secrets.key", isSecret: true)
         identityURL = try Self.url(reader, "identity.url")
         tokenLifetime = .seconds(try Self.integer(reader, "token.lifetime", default: 12 * 3600, range: 60...(90 * 86400)))
         let level = reader.string(forKey: "log.level") ?? "info"

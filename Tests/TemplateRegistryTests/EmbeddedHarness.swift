@@ -9,11 +9,19 @@ import TrellisTestSupport
 /// The whole embedded platform in process, on a fresh database of the given kind, as `trellis serve` composes it.
 enum EmbeddedHarness {
     static let adminPassword = "admin-password"
+    /// The secrets key the platform under test seals stored secrets with.
+    static let secretsKey = Data(repeating: 7, count: 32).base64EncodedString()
 
     static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport) async throws -> Void) async throws {
+        try await with(kind) { api, _ in try await body(api) }
+    }
+
+    /// Also hands the test the database's URL, to look at what is stored.
+    static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport, DatabaseURL) async throws -> Void) async throws
+    {
         try await TestDatabases.withFresh(kind) { url in
             var configuration = try await TrellisConfiguration.load(
-                defaultPort: 0, flags: ["port": "0", "admin.password": adminPassword], environment: [:]
+                defaultPort: 0, flags: ["port": "0", "admin.password": adminPassword, "secrets.key": secretsKey], environment: [:]
             )
             configuration.databaseURL = url
             let environment = ServiceEnvironment(
@@ -23,7 +31,7 @@ enum EmbeddedHarness {
                 logger: TestDatabases.logger
             )
             let app = try await Platform.embeddedApplication(environment: environment, demo: false)
-            try await app.test(.router) { client in try await body(TestClientTransport(client)) }
+            try await app.test(.router) { client in try await body(TestClientTransport(client), url) }
         }
     }
 }

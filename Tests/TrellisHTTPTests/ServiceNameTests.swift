@@ -11,6 +11,7 @@ import TrellisHTTP
         ("/api/v1/projects/ml/members/bob", .identity),
         ("/api/v1/templates/shell/versions/1.0.0", .templates),
         ("/api/v1/projects/ml/templates", .templates),
+        ("/api/v1/projects/ml/images/trainer", .templates),
         ("/api/v1/projects/ml/pipelines", .pipelines),
         ("/api/v1/projects/ml/pipelines/train", .pipelines),
         ("/api/v1/projects/ml/pipelines/train/export", .pipelines),
