@@ -106,6 +106,7 @@ let package = Package(
             dependencies: [
                 "Gateway", "TemplateRegistry", "TrellisHTTP", "TrellisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -6,7 +6,7 @@ import Yams
 struct Template: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with task templates.",
-        subcommands: [ImportCube.self]
+        subcommands: [ListTemplates.self, PublishTemplate.self, ImportCube.self]
     )
 }
 

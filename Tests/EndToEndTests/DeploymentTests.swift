@@ -64,6 +64,26 @@ import TrellisTestSupport
         )
         #expect(registered.status == 201)
 
+        // The CLI: log in, apply a template file (twice: the second is a no-op), list, publish, and a bad file.
+        let cli = Processes.binDirectory.appendingPathComponent("trellis")
+        let cliEnvironment = [
+            "TRELLIS_SERVER": base, "TRELLIS_HOME": dataDir.appendingPathComponent("cli").path, "TRELLIS_PASSWORD": Self.adminPassword,
+        ]
+        #expect(try Processes.run(cli, ["login", "--username", "admin"], environment: cliEnvironment).status == 0)
+        let templateFile = dataDir.appendingPathComponent("echo.yaml")
+        try "name: cli-echo\nversion: 0.1.0\nimage: busybox\ncommand: [echo]\n".write(to: templateFile, atomically: true, encoding: .utf8)
+        let applied = try Processes.run(cli, ["apply", "-f", templateFile.path, "--project", "demo"], environment: cliEnvironment)
+        #expect(applied.output == "template cli-echo@0.1.0 registered in project demo (draft)\n")
+        let reapplied = try Processes.run(cli, ["apply", "-f", templateFile.path, "--project", "demo"], environment: cliEnvironment)
+        #expect(reapplied.output == "template cli-echo@0.1.0 unchanged in project demo (draft)\n")
+        #expect(try Processes.run(cli, ["template", "publish", "cli-echo@0.1.0"], environment: cliEnvironment).status == 0)
+        let listed = try Processes.run(cli, ["template", "list", "--published", "--query", "cli"], environment: cliEnvironment)
+        #expect(listed.output.hasPrefix("cli-echo\t0.1.0\t"))
+        try "name: cli-echo\nversion: one\nimage: busybox\n".write(to: templateFile, atomically: true, encoding: .utf8)
+        let bad = try Processes.run(cli, ["apply", "-f", templateFile.path, "--project", "demo"], environment: cliEnvironment)
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("version: \"one\" is not a semantic version"))
+
         // SIGTERM drains and exits cleanly.
         server.terminate()
         server.waitUntilExit()

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import TrellisCore
+import Yams
+
+struct Login: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Log in and save the access token for the other commands.")
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(help: "The user name.")
+    var username: String
+
+    func run() async throws {
+        guard let password = ProcessInfo.processInfo.environment["TRELLIS_PASSWORD"] ?? readLine(strippingNewline: true) else {
+            throw ValidationError("give the password on standard input or in TRELLIS_PASSWORD")
+        }
+        let body = try JSONSerialization.data(withJSONObject: ["username": username, "password": password])
+        let (_, data) = try await APIClient(options: server).send(.POST, "/api/v1/auth/login", body: body, authenticated: false)
+        struct Login: Decodable { let token: String }
+        let token = try JSONDecoder().decode(Login.self, from: data).token
+        let file = ServerOptions.tokenFile
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: file.path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write \(file.path)")
+        }
+        print("Logged in to \(server.serverURL) as \(username); token saved in \(file.path)")
+    }
+}
+
+struct Apply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or update what a file describes: a template (registered in --project).",
+        discussion: "Applying the same file twice changes nothing. A published template version cannot change: bump its version."
+    )
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(name: .customShort("f"), help: "A template file, YAML or JSON.")
+    var file: String
+
+    @Option(help: "The project to register a template in.")
+    var project: String?
+
+    func run() async throws {
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+        let text = String(decoding: data, as: UTF8.self)
+        let document = try? Yams.load(yaml: text) as? [String: Any]
+        if document?["kind"] as? String == "Pipeline" {
+            throw ValidationError("\(file) is a pipeline; applying pipelines arrives with the pipeline store")
+        }
+        guard let project else { throw ValidationError("--project is required to register a template") }
+        let (status, response) = try await APIClient(options: server).send(
+            .POST, "/api/v1/projects/\(project)/templates", body: data,
+            contentType: file.hasSuffix(".json") ? "application/json" : "application/yaml"
+        )
+        struct Saved: Decodable { let template: String, version: String, status: String }
+        let saved = try JSONDecoder().decode(Saved.self, from: response)
+        print(
+            "template \(saved.template)@\(saved.version) \(status == 201 ? "registered" : "unchanged") in project \(project) (\(saved.status))"
+        )
+    }
+}
+
+struct ListTemplates: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the templates your palette offers.")
+
+    @OptionGroup var server: ServerOptions
+
+    @Flag(help: "Only published templates (the marketplace).")
+    var published = false
+
+    @Option(help: "Search names, descriptions and categories.")
+    var query: String?
+
+    func run() async throws {
+        var items = [URLQueryItem(name: "published", value: String(published))]
+        if let query { items.append(URLQueryItem(name: "q", value: query)) }
+        var components = URLComponents()
+        components.queryItems = items
+        let (_, data) = try await APIClient(options: server).send(.GET, "/api/v1/templates" + (components.string ?? ""))
+        struct List: Decodable {
+            struct Item: Decodable { let name: String, latestVersion: String, category: String, description: String, project: String? }
+            let templates: [Item]
+        }
+        for item in try JSONDecoder().decode(List.self, from: data).templates {
+            print([item.name, item.latestVersion, item.category, item.project ?? "built-in", item.description].joined(separator: "\t"))
+        }
+    }
+}
+
+struct PublishTemplate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "publish", abstract: "Publish NAME@VERSION to every user.")
+
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "NAME@VERSION")
+    var template: String
+
+    func run() async throws {
+        let parts = template.split(separator: "@", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw ValidationError("expected NAME@VERSION, got \(template)") }
+        _ = try await APIClient(options: server).send(.POST, "/api/v1/templates/\(parts[0])/versions/\(parts[1])/publish")
+        print("published \(template)")
+    }
+}
