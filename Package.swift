@@ -159,7 +159,6 @@ let package = Package(
                 "Gateway", "TemplateRegistry", "TrellisCore", "TrellisTestSupport", "TrellisHTTP", "TrellisStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

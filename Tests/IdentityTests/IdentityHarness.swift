@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -20,16 +19,9 @@ enum IdentityHarness {
         _ body: @escaping @Sendable (TestClientTransport, IdentityModule) async throws -> Void
     ) async throws {
         try await TestDatabases.withFresh(kind) { url in
-            var flags = ["port": "0"]
+            var flags: [String: String] = [:]
             flags["admin.password"] = adminPassword
-            var configuration = try await TrellisConfiguration.load(defaultPort: 0, flags: flags, environment: [:])
-            configuration.databaseURL = url
-            let environment = ServiceEnvironment(
-                configuration: configuration,
-                database: try await Database.open(url, logger: TestDatabases.logger),
-                httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
-                logger: TestDatabases.logger
-            )
+            let environment = try await TestDatabases.serviceEnvironment(url, flags: flags)
             let module = try await IdentityModule(environment: environment, now: now)
             let router = ServiceHost.makeRouter(
                 service: "identity", modules: [module], verifier: TokenVerifier(identity: module.identityClient!),

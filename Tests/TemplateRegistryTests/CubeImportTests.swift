@@ -94,16 +94,9 @@ import TrellisCore
         #expect(custom.spec.schema.parameters.map(\.name) == ["workdir", "command"])
         #expect(custom.notes.contains("name 自定义镜像 became custom-image"))
 
-        let args = try custom.spec.schema.resolve(["workdir": .string("/usr"), "command": .string("pwd && echo 'test'")], field: "args")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = (custom.spec.command ?? []) + TaskInvocation.flags(args)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let (status, output) = try BuiltinTemplateTests.run(
+            custom.spec, args: ["workdir": .string("/usr"), "command": .string("pwd && echo 'test'")])
+        #expect(status == 0)
         #expect(output == "/usr\ntest\n")
     }
 

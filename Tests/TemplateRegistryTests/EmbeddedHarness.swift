@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Gateway
 import HummingbirdTesting
@@ -20,15 +19,8 @@ enum EmbeddedHarness {
     static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport, DatabaseURL) async throws -> Void) async throws
     {
         try await TestDatabases.withFresh(kind) { url in
-            var configuration = try await TrellisConfiguration.load(
-                defaultPort: 0, flags: ["port": "0", "admin.password": adminPassword, "secrets.key": secretsKey], environment: [:]
-            )
-            configuration.databaseURL = url
-            let environment = ServiceEnvironment(
-                configuration: configuration,
-                database: try await Database.open(url, logger: TestDatabases.logger),
-                httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
-                logger: TestDatabases.logger
+            let environment = try await TestDatabases.serviceEnvironment(
+                url, flags: ["admin.password": adminPassword, "secrets.key": secretsKey]
             )
             let app = try await Platform.embeddedApplication(environment: environment, demo: false)
             try await app.test(.router) { client in try await body(TestClientTransport(client), url) }

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
+import TrellisHTTP
 import TrellisStore
 
 /// The two stores every store-touching test runs against: the same test body for both.
@@ -66,5 +68,21 @@ public enum TestDatabases {
         var description: String {
             "\(TestDatabases.postgresVariable) is not set: run the tests with `make test`, which starts a private PostgreSQL"
         }
+    }
+}
+
+extension TestDatabases {
+    /// What a service module is built with in tests: `flags` as configuration, the database at `url` opened (the
+    /// application under test runs and closes it).
+    public static func serviceEnvironment(_ url: DatabaseURL, flags: [String: String]) async throws -> ServiceEnvironment {
+        var configuration = try await TrellisConfiguration.load(
+            defaultPort: 0, flags: flags.merging(["port": "0"]) { $1 }, environment: [:])
+        configuration.databaseURL = url
+        return ServiceEnvironment(
+            configuration: configuration,
+            database: try await Database.open(url, logger: logger),
+            httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
+            logger: logger
+        )
     }
 }
