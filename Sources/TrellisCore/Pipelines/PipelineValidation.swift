@@ -1,0 +1,156 @@
+extension PipelineSpec {
+    /// Every problem with the pipeline, each naming its task, field or cycle. `template` finds a template by
+    /// reference (nil: unknown or not usable by this project); args are checked against its parameter schema.
+    public func problems(template: (TemplateReference) -> TemplateSpec?) -> [ValidationError] {
+        var problems: [ValidationError] = []
+        func record(_ check: () throws(ValidationError) -> Void) {
+            do { try check() } catch { problems.append(error) }
+        }
+        if apiVersion != "trellis.dev/v1" {
+            problems.append(ValidationError(field: "apiVersion", "must be trellis.dev/v1, got \"\(apiVersion)\""))
+        }
+        if kind != "Pipeline" { problems.append(ValidationError(field: "kind", "must be Pipeline, got \"\(kind)\"")) }
+        record { () throws(ValidationError) in try Names.validateResourceName(metadata.name, field: "metadata.name") }
+        if let parallelism = spec.parallelism, parallelism < 1 {
+            problems.append(ValidationError(field: "spec.parallelism", "must be at least 1"))
+        }
+        for key in (spec.env ?? [:]).keys.sorted() where !TemplateSpec.isEnvironmentName(key) {
+            problems.append(ValidationError(field: "spec.env.\(key)", "is not a valid environment variable name"))
+        }
+        if spec.tasks.isEmpty { problems.append(ValidationError(field: "spec.tasks", "a pipeline needs at least one task")) }
+
+        var seen: Set<String> = []
+        for (index, task) in spec.tasks.enumerated() {
+            if !seen.insert(task.name).inserted {
+                problems.append(ValidationError(field: "spec.tasks[\(index)].name", "duplicate task name \"\(task.name)\""))
+            }
+            record { () throws(ValidationError) in try Names.validateResourceName(task.name, field: "spec.tasks[\(index)].name") }
+        }
+        let names = Set(spec.tasks.map(\.name))
+        for task in spec.tasks {
+            problems += task.problems(at: "spec.tasks[\(task.name)]", taskNames: names, template: template)
+        }
+        if let cycle = dependencyCycle() {
+            problems.append(ValidationError(field: "spec.tasks", "dependency cycle: \(cycle.joined(separator: " → "))"))
+        }
+        return problems
+    }
+
+    /// A cycle of tasks in run order (`a → b → c → a`), or nil when the graph is a DAG.
+    public func dependencyCycle() -> [String]? {
+        var downstream: [String: [String]] = [:]
+        for task in spec.tasks {
+            for upstream in task.dependsOn ?? [] { downstream[upstream, default: []].append(task.name) }
+        }
+        enum Mark { case visiting, done }
+        var marks: [String: Mark] = [:]
+        var path: [String] = []
+        func visit(_ name: String) -> [String]? {
+            switch marks[name] {
+            case .done: return nil
+            case .visiting:
+                let start = path.firstIndex(of: name)!
+                return Array(path[start...]) + [name]
+            case nil: break
+            }
+            marks[name] = .visiting
+            path.append(name)
+            for next in downstream[name] ?? [] {
+                if let cycle = visit(next) { return cycle }
+            }
+            path.removeLast()
+            marks[name] = .done
+            return nil
+        }
+        for task in spec.tasks {
+            if let cycle = visit(task.name) { return cycle }
+        }
+        return nil
+    }
+}
+
+extension PipelineSpec.Task {
+    func problems(at field: String, taskNames: Set<String>, template find: (TemplateReference) -> TemplateSpec?) -> [ValidationError] {
+        var problems: [ValidationError] = []
+        func record(_ check: () throws(ValidationError) -> Void) {
+            do { try check() } catch { problems.append(error) }
+        }
+        for upstream in dependsOn ?? [] {
+            if upstream == name {
+                problems.append(ValidationError(field: "\(field).dependsOn", "a task cannot depend on itself"))
+            } else if !taskNames.contains(upstream) {
+                problems.append(ValidationError(field: "\(field).dependsOn", "unknown task \"\(upstream)\""))
+            }
+        }
+        let reference = TemplateReference(parsing: template)
+        if let found = find(reference) {
+            do {
+                _ = try found.schema.resolve(args ?? [:], field: "\(field).args")
+            } catch {
+                problems += error.errors
+            }
+            record { () throws(ValidationError) in
+                var mounts: [Mount] = []
+                for (index, mount) in (self.mounts ?? []).enumerated() {
+                    mounts.append(try Mount(parsing: mount, field: "\(field).mounts[\(index)]"))
+                }
+                _ = try Mount.merge(template: try found.parsedMounts(), task: mounts, field: "\(field).mounts")
+            }
+        } else {
+            problems.append(ValidationError(field: "\(field).template", "no template \"\(reference)\" is available to this project"))
+        }
+        if let retry {
+            if !(0...100).contains(retry.limit) {
+                problems.append(ValidationError(field: "\(field).retry.limit", "must be between 0 and 100"))
+            }
+            if let backoff = retry.backoff {
+                var duration: Duration?
+                if let text = backoff.duration {
+                    record { () throws(ValidationError) in duration = try DurationText.parse(text, field: "\(field).retry.backoff.duration")
+                    }
+                }
+                if let factor = backoff.factor, !(1...10).contains(factor) {
+                    problems.append(ValidationError(field: "\(field).retry.backoff.factor", "must be between 1 and 10"))
+                }
+                if let text = backoff.maxDuration {
+                    record { () throws(ValidationError) in
+                        let maximum = try DurationText.parse(text, field: "\(field).retry.backoff.maxDuration")
+                        if let duration, maximum < duration {
+                            throw ValidationError(
+                                field: "\(field).retry.backoff.maxDuration", "must not be shorter than the backoff duration")
+                        }
+                    }
+                }
+            }
+        }
+        if let timeout {
+            record { () throws(ValidationError) in
+                if try DurationText.parse(timeout, field: "\(field).timeout") <= .zero {
+                    throw ValidationError(field: "\(field).timeout", "must be longer than zero")
+                }
+            }
+        }
+        if let replicas, !(1...1000).contains(replicas) {
+            problems.append(ValidationError(field: "\(field).replicas", "must be between 1 and 1000"))
+        }
+        if let resources {
+            if let cpu = resources.cpu {
+                record { () throws(ValidationError) in
+                    _ = try ResourceQuantity.range(cpu, field: "\(field).resources.cpu", parse: ResourceQuantity.cpu)
+                }
+            }
+            if let memory = resources.memory {
+                record { () throws(ValidationError) in
+                    _ = try ResourceQuantity.range(memory, field: "\(field).resources.memory", parse: ResourceQuantity.memory)
+                }
+            }
+            if let gpu = resources.gpu, gpu < 0 {
+                problems.append(ValidationError(field: "\(field).resources.gpu", "must not be negative"))
+            }
+        }
+        for key in (env ?? [:]).keys.sorted() where !TemplateSpec.isEnvironmentName(key) {
+            problems.append(ValidationError(field: "\(field).env.\(key)", "is not a valid environment variable name"))
+        }
+        return problems
+    }
+}
