@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "Gateway", "TemplateRegistry", "TrellisHTTP", "TrellisStore",
+                "Gateway", "TemplateRegistry", "TrellisCore", "TrellisHTTP", "TrellisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),

@@ -89,18 +89,82 @@ struct ListTemplates: AsyncParsableCommand {
     }
 }
 
-struct PublishTemplate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "publish", abstract: "Publish NAME@VERSION to every user.")
-
+/// `publish`, `unpublish` and `deprecate` of one template version.
+struct VersionAction: ParsableArguments {
     @OptionGroup var server: ServerOptions
 
     @Argument(help: "NAME@VERSION")
     var template: String
 
-    func run() async throws {
+    func perform(_ action: String, body: Data? = nil) async throws {
         let parts = template.split(separator: "@", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw ValidationError("expected NAME@VERSION, got \(template)") }
-        _ = try await APIClient(options: server).send(.POST, "/api/v1/templates/\(parts[0])/versions/\(parts[1])/publish")
-        print("published \(template)")
+        _ = try await APIClient(options: server).send(.POST, "/api/v1/templates/\(parts[0])/versions/\(parts[1])/\(action)", body: body)
+    }
+}
+
+struct PublishTemplate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "publish", abstract: "Publish NAME@VERSION to every user.")
+    @OptionGroup var version: VersionAction
+
+    func run() async throws {
+        try await version.perform("publish")
+        print("published \(version.template)")
+    }
+}
+
+struct UnpublishTemplate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unpublish", abstract: "Take NAME@VERSION out of palettes; pipelines that use it keep working."
+    )
+    @OptionGroup var version: VersionAction
+
+    func run() async throws {
+        try await version.perform("unpublish")
+        print("unpublished \(version.template)")
+    }
+}
+
+struct DeprecateTemplate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "deprecate", abstract: "Mark NAME@VERSION as deprecated, with a message.")
+    @OptionGroup var version: VersionAction
+
+    @Option(help: "What to use instead.")
+    var message: String = "deprecated"
+
+    func run() async throws {
+        try await version.perform("deprecate", body: try JSONSerialization.data(withJSONObject: ["message": message]))
+        print("deprecated \(version.template): \(message)")
+    }
+}
+
+struct GetTemplate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "Show a template's versions (NAME) or one version's template file (NAME@VERSION)."
+    )
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "NAME or NAME@VERSION")
+    var template: String
+
+    func run() async throws {
+        let parts = template.split(separator: "@", maxSplits: 1).map(String.init)
+        let client = APIClient(options: server)
+        if parts.count == 2 {
+            let (_, data) = try await client.send(.GET, "/api/v1/templates/\(parts[0])/versions/\(parts[1])")
+            struct Version: Decodable { let spec: TemplateSpec }
+            let encoder = YAMLEncoder()
+            encoder.options.allowUnicode = true
+            print(try encoder.encode(try JSONDecoder().decode(Version.self, from: data).spec), terminator: "")
+        } else {
+            let (_, data) = try await client.send(.GET, "/api/v1/templates/\(template)")
+            struct Summary: Decodable {
+                struct Version: Decodable { let version: String, status: String, deprecated: String? }
+                let versions: [Version]
+            }
+            for version in try JSONDecoder().decode(Summary.self, from: data).versions {
+                print([version.version, version.status, version.deprecated ?? ""].joined(separator: "\t"))
+            }
+        }
     }
 }

@@ -6,7 +6,9 @@ import Yams
 struct Template: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with task templates.",
-        subcommands: [ListTemplates.self, PublishTemplate.self, ImportCube.self]
+        subcommands: [
+            ListTemplates.self, GetTemplate.self, PublishTemplate.self, UnpublishTemplate.self, DeprecateTemplate.self, ImportCube.self,
+        ]
     )
 }
 
