@@ -87,7 +87,8 @@ let package = Package(
         .target(
             name: "TemplateRegistry", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], plugins: ["EmbedFiles"]
         ),
-        .target(name: "PipelineStore", dependencies: serviceDependencies),
+        .target(
+            name: "PipelineStore", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], plugins: ["EmbedFiles"]),
         .target(name: "RunOrchestrator", dependencies: serviceDependencies),
         .target(name: "ClusterGateway", dependencies: serviceDependencies),
         .target(name: "MetricsCollector", dependencies: serviceDependencies),
@@ -126,7 +127,7 @@ let package = Package(
         .target(
             name: "TrellisTestSupport",
             dependencies: [
-                "TrellisStore", "TrellisHTTP",
+                "TrellisStore", "TrellisHTTP", "Gateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -160,6 +161,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "PipelineStoreTests",
+            dependencies: ["PipelineStore", "TrellisCore", "TrellisTestSupport"]
         ),
         .testTarget(
             name: "EndToEndTests",

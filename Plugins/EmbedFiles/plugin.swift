@@ -10,6 +10,7 @@ struct EmbedFiles: BuildToolPlugin {
     static let folders: [String: (path: String, typeName: String)] = [
         "Identity": ("migrations/identity", "EmbeddedMigrations"),
         "TemplateRegistry": ("migrations/templates", "EmbeddedMigrations"),
+        "PipelineStore": ("migrations/pipelines", "EmbeddedMigrations"),
         "Gateway": ("Web", "EmbeddedWeb"),
     ]
 

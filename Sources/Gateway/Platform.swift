@@ -34,7 +34,10 @@ public enum Platform {
         environment.identity = identity.identityClient
         var modules: [any ServiceModule] = [identity]
         for type in Self.modules where type != IdentityModule.self {
-            modules.append(try await type.init(environment: environment))
+            let module = try await type.init(environment: environment)
+            // The registry answers the modules built after it (pipelines resolve templates) in process.
+            environment.templates = environment.templates ?? module.templateClient
+            modules.append(module)
         }
         let router = ServiceHost.makeRouter(
             service: "trellis", modules: modules, verifier: TokenVerifier(identity: try environment.requireIdentity(for: .identity)),

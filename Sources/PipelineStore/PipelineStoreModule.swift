@@ -1,14 +1,28 @@
+import Foundation
 import Hummingbird
 import TrellisHTTP
+import TrellisStore
 
-/// The pipeline store: pipelines, their versions and editor layout, validated against templates.
-///
-/// Its API and tables arrive with their own issue; it already runs as a service, alone or inside `trellis serve`,
-/// with `/healthz`, `/metrics` and token checks.
+/// The pipeline store: pipelines, their versions and editor layout, validated against the templates they use.
 public struct PipelineStoreModule: ServiceModule {
     public static let name = ServiceName.pipelines
 
-    public init(environment: ServiceEnvironment) async throws {}
+    public static func migrations() throws -> MigrationSet? {
+        try MigrationSet(service: name.rawValue, files: EmbeddedMigrations.files)
+    }
 
-    public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {}
+    let controller: PipelineController<SQLPipelineRepository>
+
+    public init(environment: ServiceEnvironment) async throws {
+        controller = PipelineController(
+            repository: SQLPipelineRepository(database: environment.database),
+            access: ProjectAccess(identity: try environment.requireIdentity(for: Self.name)),
+            templates: try environment.requireTemplates(for: Self.name),
+            now: Date.init
+        )
+    }
+
+    public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
+        controller.addRoutes(to: authenticated)
+    }
 }

@@ -50,6 +50,5 @@ public enum TemplateError: Error, Sendable, Equatable {
     case nameTaken(String, project: String?)
     case publishedIsImmutable(String, version: String)
     case notPublished(String, version: String)
-    case roleRequired(ProjectRole, project: String)
     case builtinIsReadOnly(String)
 }

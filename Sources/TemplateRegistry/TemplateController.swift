@@ -80,7 +80,7 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
         let category = query["category"].map { String($0).lowercased() }
         let publishedOnly = query["published"].map { $0 == "true" } ?? false
         let mineOnly = query["mine"].map { $0 == "true" } ?? false
-        var memberships = MembershipCache(access: access, context: context)
+        var memberships = MembershipCache(access: access, caller: try context.caller())
         var summaries: [TemplateSummary] = []
         for record in try await repository.templates() {
             let member = try await memberships.isMember(of: record)
@@ -146,11 +146,17 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
 
     /// The template named in the path with the versions the caller may see; 404 when they may see none.
     func visibleVersions(_ context: TrellisRequestContext) async throws -> (TemplateRecord, [TemplateVersion]) {
-        let name = try context.parameters.require("name")
+        try await visibleVersions(of: try context.parameters.require("name"), caller: try context.caller())
+    }
+
+    /// The versions of `name` that `caller` may read: published and unpublished ones, and drafts too when they
+    /// are a member of the template's project. 404 when there are none.
+    func visibleVersions(of name: String, caller: Caller) async throws -> (TemplateRecord, [TemplateVersion]) {
         guard let record = try await repository.template(named: name) else { throw TemplateError.notFound(name) }
-        var memberships = MembershipCache(access: access, context: context)
+        var memberships = MembershipCache(access: access, caller: caller)
         let member = try await memberships.isMember(of: record)
-        let versions = try await repository.versions(of: record).map(\.version).filter { $0.status == .published || member }
+        // Unpublished versions stay readable (pipelines that use them keep working); palettes leave them out.
+        let versions = try await repository.versions(of: record).map(\.version).filter { $0.status != .draft || member }
         guard !versions.isEmpty else { throw TemplateError.notFound(name) }
         return (record, versions)
     }
@@ -177,13 +183,13 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
     /// Memberships asked once per project within a request.
     struct MembershipCache {
         let access: ProjectAccess
-        let context: TrellisRequestContext
+        let caller: Caller
         var roles: [String: ProjectRole?] = [:]
 
         mutating func isMember(of record: TemplateRecord) async throws -> Bool {
             guard let project = record.project else { return false }
             if let known = roles[project] { return known != nil }
-            let role = try await access.role(in: project, context: context)
+            let role = try await access.role(in: project, caller: caller)
             roles[project] = role
             return role != nil
         }

@@ -12,7 +12,6 @@ extension TemplateError: APIErrorConvertible {
         case .publishedIsImmutable(let name, let version):
             .failedPrecondition("\(name)@\(version) is published and cannot change; register a new version")
         case .notPublished(let name, let version): .failedPrecondition("\(name)@\(version) is not published")
-        case .roleRequired(let role, let project): .forbidden("this needs the \(role.rawValue) role in project \"\(project)\"")
         case .builtinIsReadOnly(let name): .forbidden("\"\(name)\" is a built-in template and cannot be changed")
         }
     }

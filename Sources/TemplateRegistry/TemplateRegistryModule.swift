@@ -28,6 +28,8 @@ public struct TemplateRegistryModule: ServiceModule {
         logger = environment.logger
     }
 
+    public var templateClient: (any TemplateClient)? { InProcessTemplateClient(controller: controller) }
+
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(to: authenticated)
         images.addRoutes(to: authenticated)

@@ -39,8 +39,14 @@ public struct HTTPIdentityClient: IdentityClient {
         var request = HTTPClientRequest(
             url: baseURL + "/api/v1/projects/" + (project.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? project))
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        let response = try await httpClient.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 20)
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await httpClient.execute(request, timeout: .seconds(10))
+            body = try await response.body.collect(upTo: 1 << 20)
+        } catch {
+            throw APIError.unavailable("the identity service is unreachable at \(baseURL)")
+        }
         switch response.status {
         case .ok:
             struct Membership: Decodable { let role: ProjectRole }

@@ -97,12 +97,20 @@ public enum ServiceHost {
             : HTTPIdentityClient(
                 baseURL: configuration.identityURL ?? "http://127.0.0.1:\(ServiceName.identity.defaultPort)", httpClient: httpClient
             )
+        let remoteTemplates: (any TemplateClient)? =
+            Module.name == .templates
+            ? nil
+            : HTTPTemplateClient(
+                baseURL: try configuration.serviceURL(ServiceName.templates.rawValue, defaultPort: ServiceName.templates.defaultPort),
+                httpClient: httpClient
+            )
         let environment = ServiceEnvironment(
             configuration: configuration,
             database: try await Database.open(configuration.databaseURL, logger: logger),
             httpClient: httpClient,
             logger: logger,
-            identity: remoteIdentity
+            identity: remoteIdentity,
+            templates: remoteTemplates
         )
         let module = try await Module(environment: environment)
         let identity = try module.identityClient ?? environment.requireIdentity(for: Module.name)

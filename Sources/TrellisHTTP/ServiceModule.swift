@@ -24,6 +24,9 @@ public protocol ServiceModule: Sendable {
 
     /// Set by the identity module, which verifies tokens in process; others ask it over HTTP in split mode.
     var identityClient: (any IdentityClient)? { get }
+
+    /// Set by the template registry, which answers other modules in process in embedded mode.
+    var templateClient: (any TemplateClient)? { get }
 }
 
 extension ServiceModule {
@@ -31,6 +34,7 @@ extension ServiceModule {
     public var services: [any Service] { [] }
     public func bootstrap() async throws {}
     public var identityClient: (any IdentityClient)? { nil }
+    public var templateClient: (any TemplateClient)? { nil }
 }
 
 /// What a module is built with.
@@ -42,16 +46,19 @@ public struct ServiceEnvironment: Sendable {
     /// How to ask the identity service about projects and members: in process in embedded mode, over HTTP in
     /// split mode; nil only while the identity module itself is being built.
     public var identity: (any IdentityClient)?
+    /// How to ask the template registry; nil until it exists (embedded) or for the registry itself.
+    public var templates: (any TemplateClient)?
 
     public init(
         configuration: TrellisConfiguration, database: Database, httpClient: HTTPClient, logger: Logger,
-        identity: (any IdentityClient)? = nil
+        identity: (any IdentityClient)? = nil, templates: (any TemplateClient)? = nil
     ) {
         self.configuration = configuration
         self.database = database
         self.httpClient = httpClient
         self.logger = logger
         self.identity = identity
+        self.templates = templates
     }
 
     /// The identity client, for modules that check project membership.
@@ -60,6 +67,15 @@ public struct ServiceEnvironment: Sendable {
             throw ConfigurationError(key: "identity.url", value: "", reason: "the \(service.rawValue) service needs the identity service")
         }
         return identity
+    }
+
+    /// The template registry client, for modules that resolve templates.
+    public func requireTemplates(for service: ServiceName) throws -> any TemplateClient {
+        guard let templates else {
+            throw ConfigurationError(
+                key: "services.templates.url", value: "", reason: "the \(service.rawValue) service needs the templates service")
+        }
+        return templates
     }
 }
 

@@ -159,6 +159,20 @@ import TrellisTestSupport
             let names = (marketplace.json["templates"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
             #expect(names == ["distributed-shell", "noop", "python", "shell", "split-echo"])
 
+            // The pipelines service resolves templates through the templates service, over HTTP, as the caller.
+            let pipeline: [String: Any] = [
+                "apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": ["name": "split-daily"],
+                "spec": [
+                    "tasks": [
+                        ["name": "hello", "template": "split-echo"],
+                        ["name": "after", "template": "shell", "args": ["command": "true"], "dependsOn": ["hello"]],
+                    ]
+                ],
+            ]
+            let saved = try await gateway.call("POST", "/api/v1/projects/tmpl/pipelines", token: admin, json: pipeline)
+            #expect(saved.status == 201)
+            #expect((saved.json["templates"] as? [String: String]) == ["hello": "split-echo@1.0.0", "after": "shell@1.0.0"])
+
             let metrics = try await gateway.call("GET", "/metrics").text
             #expect(metrics.contains(#"route="proxy:identity""#))
 

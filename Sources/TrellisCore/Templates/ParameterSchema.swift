@@ -246,8 +246,8 @@ public struct ParameterSchema: Sendable, Equatable {
                 default: nil
                 }
             if let number, number < range[0] || number > range[1] {
-                throw ValidationError(
-                    field: field, "must be between \(JSONValue.number(range[0])) and \(JSONValue.number(range[1])), got \(value)")
+                let bounds = parameter.type == .int ? range.map { String(Int($0)) } : range.map(JSONValue.number)
+                throw ValidationError(field: field, "must be between \(bounds[0]) and \(bounds[1]), got \(value)")
             }
         }
         if checkRegex, let pattern = parameter.regex, let regex = try? Regex(pattern) {

@@ -3,20 +3,20 @@ import Gateway
 import HummingbirdTesting
 import TrellisHTTP
 import TrellisStore
-import TrellisTestSupport
 
 /// The whole embedded platform in process, on a fresh database of the given kind, as `trellis serve` composes it.
-enum EmbeddedHarness {
-    static let adminPassword = "admin-password"
+public enum EmbeddedHarness {
+    public static let adminPassword = "admin-password"
     /// The secrets key the platform under test seals stored secrets with.
-    static let secretsKey = Data(repeating: 7, count: 32).base64EncodedString()
+    public static let secretsKey = Data(repeating: 7, count: 32).base64EncodedString()
 
-    static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport) async throws -> Void) async throws {
+    public static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport) async throws -> Void) async throws {
         try await with(kind) { api, _ in try await body(api) }
     }
 
     /// Also hands the test the database's URL, to look at what is stored.
-    static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport, DatabaseURL) async throws -> Void) async throws
+    public static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport, DatabaseURL) async throws -> Void)
+        async throws
     {
         try await TestDatabases.withFresh(kind) { url in
             let environment = try await TestDatabases.serviceEnvironment(
@@ -30,7 +30,7 @@ enum EmbeddedHarness {
 
 extension APITransport {
     /// Creates users (password `<name>-password`) and a project owned by the first, with the others as members.
-    func team(project: String, owner: String, members: [(String, String)], admin: String) async throws -> [String: String] {
+    public func team(project: String, owner: String, members: [(String, String)], admin: String) async throws -> [String: String] {
         var tokens: [String: String] = [:]
         for name in [owner] + members.map(\.0) {
             let created = try await call("POST", "/api/v1/users", token: admin, json: ["username": name, "password": "\(name)-password"])

@@ -1,0 +1,190 @@
+import Foundation
+import Hummingbird
+import TrellisCore
+import TrellisHTTP
+import Yams
+
+/// The pipeline store's HTTP API: apply (create or new version), list, get, delete, versions, layout, export.
+/// Members read; developers and owners change.
+struct PipelineController<Repository: PipelineRepository>: Sendable {
+    let repository: Repository
+    let access: ProjectAccess
+    let templates: any TemplateClient
+    let now: @Sendable () -> Date
+
+    func addRoutes(to routes: RouterGroup<TrellisRequestContext>) {
+        routes.post("projects/:project/pipelines", use: apply)
+        routes.get("projects/:project/pipelines", use: list)
+        routes.get("projects/:project/pipelines/:pipeline", use: get)
+        routes.delete("projects/:project/pipelines/:pipeline", use: delete)
+        routes.get("projects/:project/pipelines/:pipeline/versions", use: versions)
+        routes.get("projects/:project/pipelines/:pipeline/versions/:version", use: version)
+        routes.get("projects/:project/pipelines/:pipeline/layout", use: layout)
+        routes.put("projects/:project/pipelines/:pipeline/layout", use: setLayout)
+        routes.get("projects/:project/pipelines/:pipeline/export", use: export)
+    }
+
+    // MARK: Apply
+
+    /// Creates the pipeline (201), saves a new version when the document changed (200), or changes nothing.
+    @Sendable func apply(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<PipelineVersion> {
+        let project = try context.parameters.require("project")
+        try await access.require(.developer, in: project, context: context)
+        var spec = try await request.decode(as: PipelineSpec.self, context: context)
+        if let named = spec.metadata.project, named != project {
+            throw ValidationError(field: "metadata.project", "is \"\(named)\" but the pipeline is applied to project \"\(project)\"")
+        }
+        spec.metadata.project = project
+        let existing = try await repository.pipeline(named: spec.metadata.name, project: project)
+        var current: PipelineVersion?
+        if let existing { current = try await repository.version(existing.currentVersion, of: existing) }
+        let pinned = try await resolveTemplates(spec, previous: current, caller: context.caller())
+        let problems = spec.problems { pinned.specs[$0] }
+        guard problems.isEmpty else { throw PipelineError.invalid(problems) }
+        if let current, current.spec == spec, current.templates == pinned.versions {
+            return EditedResponse(status: .ok, response: current)
+        }
+        var taskIDs: [String: String] = [:]
+        for task in spec.spec.tasks { taskIDs[task.name] = current?.taskIDs[task.name] ?? UUID().uuidString.lowercased() }
+        let saved = PipelineVersion(
+            pipeline: spec.metadata.name, version: (current?.version ?? 0) + 1, spec: spec, taskIDs: taskIDs, templates: pinned.versions,
+            createdBy: try context.requireUser().username, createdAt: now()
+        )
+        try await repository.save(saved, project: project, existing: existing)
+        context.logger.info(
+            "pipeline saved", metadata: ["pipeline": .string(spec.metadata.name), "version": .stringConvertible(saved.version)])
+        return EditedResponse(status: existing == nil ? .created : .ok, response: saved)
+    }
+
+    /// Each task's template, pinned to a version: the one named, or the newest usable one. Unpublished versions
+    /// cannot be newly chosen; a version the pipeline already used stays usable.
+    func resolveTemplates(_ spec: PipelineSpec, previous: PipelineVersion?, caller: Caller) async throws -> (
+        specs: [TemplateReference: TemplateSpec], versions: [String: String]
+    ) {
+        var specs: [TemplateReference: TemplateSpec] = [:]
+        var versions: [String: String] = [:]
+        let alreadyUsed = Set(previous?.templates.values.map { $0 } ?? [])
+        for task in spec.spec.tasks {
+            let reference = TemplateReference(parsing: task.template)
+            let available = try await templates.versions(of: reference.name, caller: caller).filter {
+                $0.status != "unpublished" || alreadyUsed.contains("\(reference.name)@\($0.version)")
+            }
+            let chosen = reference.version.map { wanted in available.first { $0.version == wanted } } ?? available.first
+            guard let chosen, let template = try await templates.template(reference.name, version: chosen.version, caller: caller) else {
+                continue
+            }
+            specs[reference] = template
+            versions[task.name] = "\(reference.name)@\(chosen.version)"
+        }
+        return (specs, versions)
+    }
+
+    // MARK: Read
+
+    struct PipelineList: ResponseEncodable {
+        let pipelines: [PipelineSummary]
+    }
+
+    @Sendable func list(_ request: Request, context: TrellisRequestContext) async throws -> PipelineList {
+        let project = try context.parameters.require("project")
+        try await access.require(.viewer, in: project, context: context)
+        var summaries: [PipelineSummary] = []
+        for record in try await repository.pipelines(inProject: project) {
+            guard let current = try await repository.version(record.currentVersion, of: record) else { continue }
+            summaries.append(
+                PipelineSummary(
+                    name: record.name, description: current.spec.metadata.description ?? "", version: current.version,
+                    tasks: current.spec.spec.tasks.count, updatedAt: record.updatedAt
+                )
+            )
+        }
+        return PipelineList(pipelines: summaries)
+    }
+
+    @Sendable func get(_ request: Request, context: TrellisRequestContext) async throws -> PipelineVersion {
+        let (record, _) = try await pipeline(context, needs: .viewer)
+        guard let current = try await repository.version(record.currentVersion, of: record) else {
+            throw PipelineError.versionNotFound(record.name, version: record.currentVersion)
+        }
+        return current
+    }
+
+    @Sendable func delete(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
+        let (record, _) = try await pipeline(context, needs: .developer)
+        try await repository.delete(record)
+        return .noContent
+    }
+
+    struct VersionList: ResponseEncodable {
+        struct Item: Codable {
+            let version: Int
+            let createdBy: String
+            let createdAt: Date
+        }
+        let versions: [Item]
+    }
+
+    @Sendable func versions(_ request: Request, context: TrellisRequestContext) async throws -> VersionList {
+        let (record, _) = try await pipeline(context, needs: .viewer)
+        return VersionList(
+            versions: try await repository.versions(of: record).map {
+                .init(version: $0.version, createdBy: $0.createdBy, createdAt: $0.createdAt)
+            })
+    }
+
+    @Sendable func version(_ request: Request, context: TrellisRequestContext) async throws -> PipelineVersion {
+        let (record, _) = try await pipeline(context, needs: .viewer)
+        let number = try context.parameters.require("version", as: Int.self)
+        guard let found = try await repository.version(number, of: record) else {
+            throw PipelineError.versionNotFound(record.name, version: number)
+        }
+        return found
+    }
+
+    // MARK: Layout and export
+
+    struct Layout: ResponseCodable {
+        let layout: JSONValue
+    }
+
+    @Sendable func layout(_ request: Request, context: TrellisRequestContext) async throws -> Layout {
+        let (record, _) = try await pipeline(context, needs: .viewer)
+        return Layout(layout: try await repository.layout(of: record) ?? .object([:]))
+    }
+
+    /// The editor's node positions, any JSON object; kept apart from the DAG, so moving a node makes no version.
+    @Sendable func setLayout(_ request: Request, context: TrellisRequestContext) async throws -> Layout {
+        let (record, _) = try await pipeline(context, needs: .developer)
+        let body = try await request.decode(as: Layout.self, context: context)
+        guard case .object = body.layout else { throw ValidationError(field: "layout", "must be an object") }
+        try await repository.setLayout(body.layout, of: record, at: now())
+        return body
+    }
+
+    /// The pipeline file of the current version, as YAML.
+    @Sendable func export(_ request: Request, context: TrellisRequestContext) async throws -> Response {
+        let current = try await get(request, context: context)
+        let encoder = YAMLEncoder()
+        encoder.options.allowUnicode = true
+        let yaml = try encoder.encode(current.spec)
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/yaml; charset=utf-8", .contentDisposition: "attachment; filename=\"\(current.pipeline).yaml\"",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: yaml))
+        )
+    }
+
+    func pipeline(_ context: TrellisRequestContext, needs role: ProjectRole) async throws -> (PipelineRecord, String) {
+        let project = try context.parameters.require("project")
+        try await access.require(role, in: project, context: context)
+        let name = try context.parameters.require("pipeline")
+        guard let record = try await repository.pipeline(named: name, project: project) else {
+            throw PipelineError.notFound(name, project: project)
+        }
+        return (record, project)
+    }
+}
+
+extension PipelineVersion: ResponseEncodable {}

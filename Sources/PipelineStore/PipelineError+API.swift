@@ -1,0 +1,12 @@
+import TrellisHTTP
+
+extension PipelineError: APIErrorConvertible {
+    public var apiError: APIError {
+        switch self {
+        case .invalid(let problems):
+            APIError(.badRequest, code: "invalid_argument", problems.map(\.description).joined(separator: "; "))
+        case .notFound(let name, let project): .notFound("project \(project) has no pipeline named \"\(name)\"")
+        case .versionNotFound(let name, let version): .notFound("pipeline \"\(name)\" has no version \(version)")
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import SQLKit
+import TrellisCore
+import TrellisStore
+
+/// A pipeline row.
+public struct PipelineRecord: Sendable, Equatable {
+    public let id: String
+    public let project: String
+    public let name: String
+    public let currentVersion: Int
+    public let updatedAt: Date
+}
+
+/// The store's tables: `pipelines_pipelines`, `pipelines_versions`, `pipelines_layouts` (migrations/pipelines).
+public protocol PipelineRepository: Sendable {
+    func pipeline(named name: String, project: String) async throws -> PipelineRecord?
+    func pipelines(inProject project: String) async throws -> [PipelineRecord]
+    func versions(of pipeline: PipelineRecord) async throws -> [PipelineVersion]
+    func version(_ number: Int, of pipeline: PipelineRecord) async throws -> PipelineVersion?
+    /// Saves `version` as the pipeline's newest, creating the pipeline when `existing` is nil.
+    func save(_ version: PipelineVersion, project: String, existing: PipelineRecord?) async throws
+    func delete(_ pipeline: PipelineRecord) async throws
+    func layout(of pipeline: PipelineRecord) async throws -> JSONValue?
+    func setLayout(_ layout: JSONValue, of pipeline: PipelineRecord, at date: Date) async throws
+}
+
+public struct SQLPipelineRepository: PipelineRepository {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    struct Row: Decodable {
+        let id: String, project: String, name: String, current_version: Int, updated_at: Int64
+        var record: PipelineRecord {
+            PipelineRecord(id: id, project: project, name: name, currentVersion: current_version, updatedAt: .fromMilliseconds(updated_at))
+        }
+    }
+
+    struct VersionRow: Decodable {
+        let version: Int, document: String, task_ids: String, templates: String, created_by: String, created_at: Int64
+    }
+
+    public func pipeline(named name: String, project: String) async throws -> PipelineRecord? {
+        try await database.read { sql in
+            try await sql.select().columns("id", "project", "name", "current_version", "updated_at").from("pipelines_pipelines")
+                .where("project", .equal, project).where("name", .equal, name).first(decoding: Row.self)?.record
+        }
+    }
+
+    public func pipelines(inProject project: String) async throws -> [PipelineRecord] {
+        try await database.read { sql in
+            try await sql.select().columns("id", "project", "name", "current_version", "updated_at").from("pipelines_pipelines")
+                .where("project", .equal, project).orderBy("name").all(decoding: Row.self).map(\.record)
+        }
+    }
+
+    public func versions(of pipeline: PipelineRecord) async throws -> [PipelineVersion] {
+        let rows = try await database.read { sql in
+            try await sql.select().columns("version", "document", "task_ids", "templates", "created_by", "created_at")
+                .from("pipelines_versions").where("pipeline_id", .equal, pipeline.id).orderBy("version", .descending)
+                .all(decoding: VersionRow.self)
+        }
+        return try rows.map { try Self.version($0, pipeline: pipeline.name) }
+    }
+
+    public func version(_ number: Int, of pipeline: PipelineRecord) async throws -> PipelineVersion? {
+        let row = try await database.read { sql in
+            try await sql.select().columns("version", "document", "task_ids", "templates", "created_by", "created_at")
+                .from("pipelines_versions").where("pipeline_id", .equal, pipeline.id).where("version", .equal, number)
+                .first(decoding: VersionRow.self)
+        }
+        return try row.map { try Self.version($0, pipeline: pipeline.name) }
+    }
+
+    static func version(_ row: VersionRow, pipeline: String) throws -> PipelineVersion {
+        let decoder = JSONDecoder()
+        return PipelineVersion(
+            pipeline: pipeline, version: row.version, spec: try decoder.decode(PipelineSpec.self, from: Data(row.document.utf8)),
+            taskIDs: try decoder.decode([String: String].self, from: Data(row.task_ids.utf8)),
+            templates: try decoder.decode([String: String].self, from: Data(row.templates.utf8)),
+            createdBy: row.created_by, createdAt: .fromMilliseconds(row.created_at)
+        )
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    public func save(_ version: PipelineVersion, project: String, existing: PipelineRecord?) async throws {
+        let (document, taskIDs, templates) = (try Self.json(version.spec), try Self.json(version.taskIDs), try Self.json(version.templates))
+        try await database.transaction { sql in
+            let id: String
+            if let existing {
+                id = existing.id
+                try await sql.update("pipelines_pipelines").set("current_version", to: SQLBind(version.version))
+                    .set("updated_at", to: SQLBind(version.createdAt.milliseconds)).where("id", .equal, id).run()
+            } else {
+                id = UUID().uuidString.lowercased()
+                try await sql.insert(into: "pipelines_pipelines")
+                    .columns("id", "project", "name", "current_version", "created_by", "created_at", "updated_at")
+                    .values(
+                        SQLBind(id), SQLBind(project), SQLBind(version.pipeline), SQLBind(version.version), SQLBind(version.createdBy),
+                        SQLBind(version.createdAt.milliseconds), SQLBind(version.createdAt.milliseconds)
+                    ).run()
+            }
+            try await sql.insert(into: "pipelines_versions")
+                .columns("pipeline_id", "version", "document", "task_ids", "templates", "created_by", "created_at")
+                .values(
+                    SQLBind(id), SQLBind(version.version), SQLBind(document), SQLBind(taskIDs), SQLBind(templates),
+                    SQLBind(version.createdBy),
+                    SQLBind(version.createdAt.milliseconds)
+                ).run()
+        }
+    }
+
+    public func delete(_ pipeline: PipelineRecord) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "pipelines_layouts").where("pipeline_id", .equal, pipeline.id).run()
+            try await sql.delete(from: "pipelines_versions").where("pipeline_id", .equal, pipeline.id).run()
+            try await sql.delete(from: "pipelines_pipelines").where("id", .equal, pipeline.id).run()
+        }
+    }
+
+    public func layout(of pipeline: PipelineRecord) async throws -> JSONValue? {
+        let text = try await database.read { sql in
+            try await sql.select().column("layout").from("pipelines_layouts").where("pipeline_id", .equal, pipeline.id).first()?
+                .decode(column: "layout", as: String.self)
+        }
+        return try text.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+    }
+
+    public func setLayout(_ layout: JSONValue, of pipeline: PipelineRecord, at date: Date) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "pipelines_layouts").where("pipeline_id", .equal, pipeline.id).run()
+            try await sql.insert(into: "pipelines_layouts").columns("pipeline_id", "layout", "updated_at")
+                .values(SQLBind(pipeline.id), SQLBind(layout.jsonText), SQLBind(date.milliseconds)).run()
+        }
+    }
+}
