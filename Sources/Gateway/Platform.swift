@@ -45,8 +45,12 @@ public enum Platform {
         )
         var app = try ServiceHost.makeApplication(modules: modules, router: router, environment: environment)
         let configuration = environment.configuration
+        let pipelines = modules.compactMap { $0 as? PipelineStoreModule }.first
         app.beforeServerStarts {
-            if demo { try await identity.seedDemoProject() }
+            if demo {
+                try await identity.seedDemoProject()
+                try await pipelines?.seedDemoPipeline(project: "demo", owner: "admin")
+            }
             let notice = "Trellis is serving on http://\(configuration.host):\(configuration.port) (data: \(configuration.databaseURL))\n"
             FileHandle.standardOutput.write(Data(notice.utf8))
         }

@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
+import TrellisCore
 import TrellisHTTP
 import TrellisStore
+import Yams
 
 /// The pipeline store: pipelines, their versions and editor layout, validated against the templates they use.
 public struct PipelineStoreModule: ServiceModule {
@@ -22,7 +24,40 @@ public struct PipelineStoreModule: ServiceModule {
         )
     }
 
+    /// The demo pipeline `hello-trellis` in `project`, when missing (`trellis serve --demo`, used by `make run`).
+    public func seedDemoPipeline(project: String, owner: String) async throws {
+        let repository = controller.repository
+        guard try await repository.pipeline(named: DemoPipeline.name, project: project) == nil else { return }
+        var spec = try YAMLDecoder().decode(PipelineSpec.self, from: DemoPipeline.yaml)
+        spec.metadata.project = project
+        let ids = Dictionary(uniqueKeysWithValues: spec.spec.tasks.map { ($0.name, UUID().uuidString.lowercased()) })
+        let templates = Dictionary(uniqueKeysWithValues: spec.spec.tasks.map { ($0.name, "\($0.template)@1.0.0") })
+        try await repository.save(
+            PipelineVersion(
+                pipeline: DemoPipeline.name, version: 1, spec: spec, taskIDs: ids, templates: templates, createdBy: owner, createdAt: Date()
+            ),
+            project: project, existing: nil
+        )
+    }
+
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(to: authenticated)
     }
+}
+
+/// A small diamond of the built-in templates, to try the editor and runs on.
+enum DemoPipeline {
+    static let name = "hello-trellis"
+    static let yaml = """
+        apiVersion: trellis.dev/v1
+        kind: Pipeline
+        metadata: {name: hello-trellis, description: "A first pipeline: prepare, two branches, join."}
+        spec:
+          parallelism: 2
+          tasks:
+            - {name: prepare, template: shell, args: {command: "echo preparing {{execution_date}}"}}
+            - {name: left, template: shell, args: {command: "echo left branch"}, dependsOn: [prepare]}
+            - {name: right, template: python, args: {script: "print('right branch')"}, dependsOn: [prepare]}
+            - {name: join, template: noop, dependsOn: [left, right]}
+        """
 }

@@ -30,30 +30,37 @@ struct Login: AsyncParsableCommand {
 
 struct Apply: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create or update what a file describes: a template (registered in --project).",
-        discussion: "Applying the same file twice changes nothing. A published template version cannot change: bump its version."
+        abstract: "Create or update what a file describes: a pipeline (kind: Pipeline) or a template (registered in --project).",
+        discussion:
+            "Applying the same file twice changes nothing; a changed pipeline gets a new version. A published template version cannot change: bump its version."
     )
 
     @OptionGroup var server: ServerOptions
 
-    @Option(name: .customShort("f"), help: "A template file, YAML or JSON.")
+    @Option(name: .customShort("f"), help: "A pipeline or template file, YAML or JSON.")
     var file: String
 
-    @Option(help: "The project to register a template in.")
+    @Option(help: "The project (a pipeline's default: its metadata.project).")
     var project: String?
 
     func run() async throws {
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
         let text = String(decoding: data, as: UTF8.self)
         let document = try? Yams.load(yaml: text) as? [String: Any]
+        let contentType = file.hasSuffix(".json") ? "application/json" : "application/yaml"
+        let client = APIClient(options: server)
         if document?["kind"] as? String == "Pipeline" {
-            throw ValidationError("\(file) is a pipeline; applying pipelines arrives with the pipeline store")
+            let named = (document?["metadata"] as? [String: Any])?["project"] as? String
+            guard let project = project ?? named else { throw ValidationError("set metadata.project in \(file) or give --project") }
+            let (status, response) = try await client.send(
+                .POST, "/api/v1/projects/\(project)/pipelines", body: data, contentType: contentType)
+            struct Saved: Decodable { let pipeline: String, version: Int }
+            let saved = try JSONDecoder().decode(Saved.self, from: response)
+            print("pipeline \(saved.pipeline) \(status == 201 ? "created" : "at") version \(saved.version) in project \(project)")
+            return
         }
         guard let project else { throw ValidationError("--project is required to register a template") }
-        let (status, response) = try await APIClient(options: server).send(
-            .POST, "/api/v1/projects/\(project)/templates", body: data,
-            contentType: file.hasSuffix(".json") ? "application/json" : "application/yaml"
-        )
+        let (status, response) = try await client.send(.POST, "/api/v1/projects/\(project)/templates", body: data, contentType: contentType)
         struct Saved: Decodable { let template: String, version: String, status: String }
         let saved = try JSONDecoder().decode(Saved.self, from: response)
         print(

@@ -30,6 +30,8 @@ import TrellisTestSupport
         // The demo project exists, the portal is served, metrics count requests.
         let admin = try await api.login("admin", Self.adminPassword)
         #expect(try await api.call("GET", "/api/v1/projects/demo", token: admin).status == 200)
+        let demoPipeline = try await api.call("GET", "/api/v1/projects/demo/pipelines/hello-trellis", token: admin)
+        #expect((demoPipeline.json["templates"] as? [String: String])?["right"] == "python@1.0.0")
         let portal = try await api.call("GET", "/")
         #expect(portal.status == 200 && portal.text.contains("<title>Trellis</title>"))
         #expect(try await api.call("GET", "/metrics").text.contains("trellis_http_requests_total"))
@@ -87,6 +89,21 @@ import TrellisTestSupport
         let file = try Processes.run(cli, ["template", "get", "cli-echo@0.1.0"], environment: cliEnvironment)
         #expect(file.output.contains("name: cli-echo\n") && file.output.contains("image: busybox\n"))
         #expect(try Processes.run(cli, ["template", "unpublish", "cli-echo@0.1.0"], environment: cliEnvironment).status == 0)
+        let pipelineFile = dataDir.appendingPathComponent("pipeline.yaml")
+        try """
+        apiVersion: trellis.dev/v1
+        kind: Pipeline
+        metadata: {name: hello, project: demo}
+        spec:
+          tasks:
+            - {name: greet, template: shell, args: {command: "echo hello"}}
+            - {name: done, template: noop, dependsOn: [greet]}
+        """.write(to: pipelineFile, atomically: true, encoding: .utf8)
+        let pipelineApplied = try Processes.run(cli, ["apply", "-f", pipelineFile.path], environment: cliEnvironment)
+        #expect(pipelineApplied.output == "pipeline hello created version 1 in project demo\n")
+        #expect(
+            try Processes.run(cli, ["apply", "-f", pipelineFile.path], environment: cliEnvironment).output
+                == "pipeline hello at version 1 in project demo\n")
         try "name: cli-echo\nversion: one\nimage: busybox\n".write(to: templateFile, atomically: true, encoding: .utf8)
         let bad = try Processes.run(cli, ["apply", "-f", templateFile.path, "--project", "demo"], environment: cliEnvironment)
         #expect(bad.status != 0)
