@@ -58,12 +58,9 @@ public enum Platform {
     }
 
     /// The gateway of split mode: the portal, plus a token check and a reverse proxy to each service's own process.
-    public static func gatewayApplication(configuration: TrellisConfiguration, logger: Logger) throws -> some ApplicationProtocol {
+    public static func gatewayApplication(configuration: TrellisConfiguration, logger: Logger) -> some ApplicationProtocol {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        var upstreams: [ServiceName: String] = [:]
-        for service in ServiceName.allCases {
-            upstreams[service] = try configuration.serviceURL(service.rawValue, defaultPort: service.defaultPort)
-        }
+        let upstreams = configuration.serviceURLs
         let identity = HTTPIdentityClient(baseURL: upstreams[.identity]!, httpClient: httpClient)
         let router = Router(context: TrellisRequestContext.self)
         let registry = PrometheusCollectorRegistry()

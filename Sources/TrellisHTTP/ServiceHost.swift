@@ -94,16 +94,11 @@ public enum ServiceHost {
         let remoteIdentity: (any IdentityClient)? =
             Module.name == .identity
             ? nil
-            : HTTPIdentityClient(
-                baseURL: configuration.identityURL ?? "http://127.0.0.1:\(ServiceName.identity.defaultPort)", httpClient: httpClient
-            )
+            : HTTPIdentityClient(baseURL: configuration.serviceURL(.identity), httpClient: httpClient)
         let remoteTemplates: (any TemplateClient)? =
             Module.name == .templates
             ? nil
-            : HTTPTemplateClient(
-                baseURL: try configuration.serviceURL(ServiceName.templates.rawValue, defaultPort: ServiceName.templates.defaultPort),
-                httpClient: httpClient
-            )
+            : HTTPTemplateClient(baseURL: configuration.serviceURL(.templates), httpClient: httpClient)
         let environment = ServiceEnvironment(
             configuration: configuration,
             database: try await Database.open(configuration.databaseURL, logger: logger),

@@ -64,7 +64,8 @@ public struct ServiceEnvironment: Sendable {
     /// The identity client, for modules that check project membership.
     public func requireIdentity(for service: ServiceName) throws -> any IdentityClient {
         guard let identity else {
-            throw ConfigurationError(key: "identity.url", value: "", reason: "the \(service.rawValue) service needs the identity service")
+            throw ConfigurationError(
+                key: "services.identity.url", value: "", reason: "the \(service.rawValue) service needs the identity service")
         }
         return identity
     }

@@ -14,7 +14,6 @@ import TrellisStore
 /// | data.dir | --data-dir | TRELLIS_DATA_DIR | ./.trellis |
 /// | database.url | --database-url | TRELLIS_DATABASE_URL | sqlite in data.dir |
 /// | admin.password | | TRELLIS_ADMIN_PASSWORD | generated at first start |
-/// | identity.url | --identity-url | TRELLIS_IDENTITY_URL | in process (embedded) |
 /// | services.NAME.url | --services-NAME-url | TRELLIS_SERVICES_NAME_URL | http://127.0.0.1:default port |
 /// | secrets.key | --secrets-key | TRELLIS_SECRETS_KEY | `<data dir>/secrets.key`, created |
 /// | token.lifetime | --token-lifetime | TRELLIS_TOKEN_LIFETIME | 43200 (seconds) |
@@ -27,14 +26,15 @@ public struct TrellisConfiguration: Sendable {
     public var adminPassword: String?
     /// Base64 of the 32-byte key that encrypts stored secrets; nil: `<data dir>/secrets.key`.
     public var secretsKey: String?
-    public var identityURL: String?
+    /// Where split mode's services reach each other (`services.NAME.url`), validated at start.
+    public var serviceURLs: [ServiceName: String]
     public var tokenLifetime: Duration
     public var logLevel: Logger.Level
     let reader: ConfigReader
 
     /// Every key Trellis reads (`services.NAME.url` aside).
     static let knownKeys = [
-        "host", "port", "data.dir", "database.url", "admin.password", "identity.url", "token.lifetime", "log.level", "config",
+        "host", "port", "data.dir", "database.url", "admin.password", "token.lifetime", "log.level", "config",
     ]
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
@@ -112,7 +112,11 @@ public struct TrellisConfiguration: Sendable {
         }
         adminPassword = reader.string(forKey: "admin.password", isSecret: true)
         secretsKey = reader.string(forKey: "secrets.key", isSecret: true)
-        identityURL = try Self.url(reader, "identity.url")
+        var serviceURLs: [ServiceName: String] = [:]
+        for service in ServiceName.allCases {
+            serviceURLs[service] = try Self.url(reader, "services.\(service.rawValue).url") ?? "http://127.0.0.1:\(service.defaultPort)"
+        }
+        self.serviceURLs = serviceURLs
         tokenLifetime = .seconds(try Self.integer(reader, "token.lifetime", default: 12 * 3600, range: 60...(90 * 86400)))
         let level = reader.string(forKey: "log.level") ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else {
@@ -122,9 +126,9 @@ public struct TrellisConfiguration: Sendable {
         self.logLevel = logLevel
     }
 
-    /// The base URL of another service (split mode), `services.NAME.url`, defaulting to its port on this host.
-    public func serviceURL(_ name: String, defaultPort: Int) throws(ConfigurationError) -> String {
-        try Self.url(reader, "services.\(name).url") ?? "http://127.0.0.1:\(defaultPort)"
+    /// The base URL of another service in split mode.
+    public func serviceURL(_ service: ServiceName) -> String {
+        serviceURLs[service] ?? "http://127.0.0.1:\(service.defaultPort)"
     }
 
     static func integer(_ reader: ConfigReader, _ key: String, default value: Int, range: ClosedRange<Int>) throws(ConfigurationError)

@@ -10,7 +10,7 @@ import TrellisStore
         #expect(configuration.host == "127.0.0.1")
         #expect(configuration.databaseURL == .sqliteFile(path: URL(fileURLWithPath: ".trellis/trellis.db").path))
         #expect(configuration.tokenLifetime == .seconds(43200))
-        #expect(configuration.identityURL == nil)
+        #expect(configuration.serviceURL(.identity) == "http://127.0.0.1:8081")
     }
 
     @Test func flagsBeatEnvironmentWhichBeatsTheFile() async throws {
@@ -43,7 +43,10 @@ import TrellisStore
         (["TRELLIS_PORT": "eighty"], "configuration port (--port / TRELLIS_PORT) = \"eighty\": must be a whole number"),
         (["TRELLIS_PORT": "70000"], "configuration port (--port / TRELLIS_PORT) = \"70000\": must be between 0 and 65535"),
         (["TRELLIS_LOG_LEVEL": "loud"], "configuration log.level (--log-level / TRELLIS_LOG_LEVEL) = \"loud\": must be one of"),
-        (["TRELLIS_IDENTITY_URL": "identity:8081"], "configuration identity.url (--identity-url / TRELLIS_IDENTITY_URL)"),
+        (
+            ["TRELLIS_SERVICES_IDENTITY_URL": "identity:8081"],
+            "configuration services.identity.url (--services-identity-url / TRELLIS_SERVICES_IDENTITY_URL)"
+        ),
         (
             ["TRELLIS_DATABASE_URL": "mysql://db"],
             "configuration database.url (--database-url / TRELLIS_DATABASE_URL) = \"(hidden)\": invalid database URL"
@@ -73,7 +76,7 @@ import TrellisStore
         let configuration = try await TrellisConfiguration.load(
             defaultPort: 8080, environment: ["TRELLIS_SERVICES_IDENTITY_URL": "http://identity.trellis:8081"]
         )
-        #expect(try configuration.serviceURL("identity", defaultPort: 8081) == "http://identity.trellis:8081")
-        #expect(try configuration.serviceURL("templates", defaultPort: 8082) == "http://127.0.0.1:8082")
+        #expect(configuration.serviceURL(.identity) == "http://identity.trellis:8081")
+        #expect(configuration.serviceURL(.templates) == "http://127.0.0.1:8082")
     }
 }
