@@ -10,3 +10,10 @@ public struct ValidationError: Error, Equatable, Sendable, CustomStringConvertib
 
     public var description: String { "\(field): \(message)" }
 }
+
+extension Array where Element == ValidationError {
+    /// Runs a check and keeps its error, so a document's validation reports every problem, not the first.
+    public mutating func record(_ check: () throws(ValidationError) -> Void) {
+        do { try check() } catch { append(error) }
+    }
+}

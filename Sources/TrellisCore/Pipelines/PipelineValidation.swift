@@ -3,14 +3,11 @@ extension PipelineSpec {
     /// reference (nil: unknown or not usable by this project); args are checked against its parameter schema.
     public func problems(template: (TemplateReference) -> TemplateSpec?) -> [ValidationError] {
         var problems: [ValidationError] = []
-        func record(_ check: () throws(ValidationError) -> Void) {
-            do { try check() } catch { problems.append(error) }
-        }
         if apiVersion != "trellis.dev/v1" {
             problems.append(ValidationError(field: "apiVersion", "must be trellis.dev/v1, got \"\(apiVersion)\""))
         }
         if kind != "Pipeline" { problems.append(ValidationError(field: "kind", "must be Pipeline, got \"\(kind)\"")) }
-        record { () throws(ValidationError) in try Names.validateResourceName(metadata.name, field: "metadata.name") }
+        problems.record { () throws(ValidationError) in try Names.validateResourceName(metadata.name, field: "metadata.name") }
         if let parallelism = spec.parallelism, parallelism < 1 {
             problems.append(ValidationError(field: "spec.parallelism", "must be at least 1"))
         }
@@ -24,7 +21,7 @@ extension PipelineSpec {
             if !seen.insert(task.name).inserted {
                 problems.append(ValidationError(field: "spec.tasks[\(index)].name", "duplicate task name \"\(task.name)\""))
             }
-            record { () throws(ValidationError) in try Names.validateResourceName(task.name, field: "spec.tasks[\(index)].name") }
+            problems.record { () throws(ValidationError) in try Names.validateResourceName(task.name, field: "spec.tasks[\(index)].name") }
         }
         let names = Set(spec.tasks.map(\.name))
         for task in spec.tasks {
@@ -72,9 +69,6 @@ extension PipelineSpec {
 extension PipelineSpec.Task {
     func problems(at field: String, taskNames: Set<String>, template find: (TemplateReference) -> TemplateSpec?) -> [ValidationError] {
         var problems: [ValidationError] = []
-        func record(_ check: () throws(ValidationError) -> Void) {
-            do { try check() } catch { problems.append(error) }
-        }
         for upstream in dependsOn ?? [] {
             if upstream == name {
                 problems.append(ValidationError(field: "\(field).dependsOn", "a task cannot depend on itself"))
@@ -89,7 +83,7 @@ extension PipelineSpec.Task {
             } catch {
                 problems += error.errors
             }
-            record { () throws(ValidationError) in
+            problems.record { () throws(ValidationError) in
                 var mounts: [Mount] = []
                 for (index, mount) in (self.mounts ?? []).enumerated() {
                     mounts.append(try Mount(parsing: mount, field: "\(field).mounts[\(index)]"))
@@ -106,14 +100,15 @@ extension PipelineSpec.Task {
             if let backoff = retry.backoff {
                 var duration: Duration?
                 if let text = backoff.duration {
-                    record { () throws(ValidationError) in duration = try DurationText.parse(text, field: "\(field).retry.backoff.duration")
+                    problems.record { () throws(ValidationError) in
+                        duration = try DurationText.parse(text, field: "\(field).retry.backoff.duration")
                     }
                 }
                 if let factor = backoff.factor, !(1...10).contains(factor) {
                     problems.append(ValidationError(field: "\(field).retry.backoff.factor", "must be between 1 and 10"))
                 }
                 if let text = backoff.maxDuration {
-                    record { () throws(ValidationError) in
+                    problems.record { () throws(ValidationError) in
                         let maximum = try DurationText.parse(text, field: "\(field).retry.backoff.maxDuration")
                         if let duration, maximum < duration {
                             throw ValidationError(
@@ -124,7 +119,7 @@ extension PipelineSpec.Task {
             }
         }
         if let timeout {
-            record { () throws(ValidationError) in
+            problems.record { () throws(ValidationError) in
                 if try DurationText.parse(timeout, field: "\(field).timeout") <= .zero {
                     throw ValidationError(field: "\(field).timeout", "must be longer than zero")
                 }
@@ -135,12 +130,12 @@ extension PipelineSpec.Task {
         }
         if let resources {
             if let cpu = resources.cpu {
-                record { () throws(ValidationError) in
+                problems.record { () throws(ValidationError) in
                     _ = try ResourceQuantity.range(cpu, field: "\(field).resources.cpu", parse: ResourceQuantity.cpu)
                 }
             }
             if let memory = resources.memory {
-                record { () throws(ValidationError) in
+                problems.record { () throws(ValidationError) in
                     _ = try ResourceQuantity.range(memory, field: "\(field).resources.memory", parse: ResourceQuantity.memory)
                 }
             }

@@ -47,11 +47,8 @@ public struct TemplateSpec: Codable, Sendable, Equatable {
     /// Every problem with the template, each naming its field.
     public func problems() -> [ValidationError] {
         var problems: [ValidationError] = []
-        func record(_ check: () throws(ValidationError) -> Void) {
-            do { try check() } catch { problems.append(error) }
-        }
-        record { () throws(ValidationError) in try Names.validateResourceName(name, field: "name") }
-        record { () throws(ValidationError) in _ = try SemanticVersion(parsing: version) }
+        problems.record { () throws(ValidationError) in try Names.validateResourceName(name, field: "name") }
+        problems.record { () throws(ValidationError) in _ = try SemanticVersion(parsing: version) }
         if image.trimmingCharacters(in: .whitespaces).isEmpty || image.contains(" ") {
             problems.append(ValidationError(field: "image", "must be an image reference such as python:3.12"))
         }
@@ -65,10 +62,10 @@ public struct TemplateSpec: Codable, Sendable, Equatable {
             problems.append(ValidationError(field: "env.\(key)", "is not a valid environment variable name"))
         }
         for (index, mount) in (mounts ?? []).enumerated() {
-            record { () throws(ValidationError) in _ = try Mount(parsing: mount, field: "mounts[\(index)]") }
+            problems.record { () throws(ValidationError) in _ = try Mount(parsing: mount, field: "mounts[\(index)]") }
         }
         if let account = serviceAccount {
-            record { () throws(ValidationError) in try Names.validateResourceName(account, field: "serviceAccount") }
+            problems.record { () throws(ValidationError) in try Names.validateResourceName(account, field: "serviceAccount") }
         }
         if let gpu = resources?.gpu, gpu < 0 {
             problems.append(ValidationError(field: "resources.gpu", "must not be negative"))
