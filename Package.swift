@@ -164,7 +164,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineStoreTests",
-            dependencies: ["PipelineStore", "TrellisCore", "TrellisTestSupport"]
+            dependencies: ["PipelineStore", "TrellisCore", "TrellisStore", "TrellisTestSupport"]
         ),
         .testTarget(
             name: "EndToEndTests",

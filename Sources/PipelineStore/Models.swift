@@ -27,4 +27,6 @@ public enum PipelineError: Error, Sendable, Equatable {
     case invalid([ValidationError])
     case notFound(String, project: String)
     case versionNotFound(String, version: Int)
+    /// Someone else saved the pipeline between our read and our write.
+    case concurrentChange(String)
 }

@@ -18,7 +18,8 @@ public protocol PipelineRepository: Sendable {
     func pipelines(inProject project: String) async throws -> [PipelineRecord]
     func versions(of pipeline: PipelineRecord) async throws -> [PipelineVersion]
     func version(_ number: Int, of pipeline: PipelineRecord) async throws -> PipelineVersion?
-    /// Saves `version` as the pipeline's newest, creating the pipeline when `existing` is nil.
+    /// Saves `version` as the pipeline's newest, creating the pipeline when `existing` is nil. Throws
+    /// ``PipelineError/concurrentChange(_:)`` when another save got there first.
     func save(_ version: PipelineVersion, project: String, existing: PipelineRecord?) async throws
     func delete(_ pipeline: PipelineRecord) async throws
     func layout(of pipeline: PipelineRecord) async throws -> JSONValue?
@@ -93,7 +94,17 @@ public struct SQLPipelineRepository: PipelineRepository {
 
     public func save(_ version: PipelineVersion, project: String, existing: PipelineRecord?) async throws {
         let (document, taskIDs, templates) = (try Self.json(version.spec), try Self.json(version.taskIDs), try Self.json(version.templates))
+        let lock: SQLQueryString = database.dialect == .postgres ? " FOR UPDATE" : ""
         try await database.transaction { sql in
+            // Read the current version again inside the transaction (row-locked on PostgreSQL; SQLite transactions
+            // are serialized): a save based on an older version loses with a clear conflict, never a duplicate.
+            let current = try await sql.raw(
+                "SELECT id, current_version FROM pipelines_pipelines WHERE project = \(bind: project) AND name = \(bind: version.pipeline)\(lock)"
+            ).first()
+            let currentVersion = try current?.decode(column: "current_version", as: Int.self)
+            guard currentVersion == existing?.currentVersion, version.version == (currentVersion ?? 0) + 1 else {
+                throw PipelineError.concurrentChange(version.pipeline)
+            }
             let id: String
             if let existing {
                 id = existing.id

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+import TrellisCore
+import TrellisStore
 import TrellisTestSupport
+
+@testable import PipelineStore
 
 @Suite struct PipelineStoreTests {
     static func pipeline(_ name: String = "daily-train", tasks: [[String: Any]]) -> [String: Any] {
@@ -146,6 +150,41 @@ import TrellisTestSupport
                 "POST", "/api/v1/projects/team-b/pipelines", token: b["bob"], json: Self.pipeline(tasks: existingUse))
             #expect(kept.status == 200)
             #expect(kept.json["version"] as? Int == 2)
+        }
+    }
+}
+
+@Suite struct PipelineRepositoryTests {
+    @Test(arguments: DatabaseKind.allCases)
+    func aSaveBasedOnAnOlderVersionIsAConflict(_ kind: DatabaseKind) async throws {
+        try await TestDatabases.withFresh(kind) { url in
+            try await Database.withOpened(url, logger: TestDatabases.logger) { database in
+                try await Migrator(database: database).apply(try PipelineStoreModule.migrations()!)
+                let repository = SQLPipelineRepository(database: database)
+                let spec = try JSONDecoder().decode(
+                    PipelineSpec.self,
+                    from: Data(
+                        #"{"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": "p"}, "spec": {"tasks": []}}"#.utf8)
+                )
+                func version(_ number: Int) -> PipelineVersion {
+                    PipelineVersion(
+                        pipeline: "p", version: number, spec: spec, taskIDs: [:], templates: [:], createdBy: "u", createdAt: Date())
+                }
+                try await repository.save(version(1), project: "ml", existing: nil)
+                // A second creator lost the race.
+                await #expect(throws: PipelineError.concurrentChange("p")) {
+                    try await repository.save(version(1), project: "ml", existing: nil)
+                }
+                let record = try #require(try await repository.pipeline(named: "p", project: "ml"))
+                try await repository.save(version(2), project: "ml", existing: record)
+                // Another writer also read version 1 and tries to save its version 2.
+                await #expect(throws: PipelineError.concurrentChange("p")) {
+                    try await repository.save(version(2), project: "ml", existing: record)
+                }
+                #expect(
+                    try await repository.versions(of: try #require(try await repository.pipeline(named: "p", project: "ml"))).map(\.version)
+                        == [2, 1])
+            }
         }
     }
 }
