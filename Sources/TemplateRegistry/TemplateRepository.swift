@@ -84,9 +84,10 @@ public struct SQLTemplateRepository: TemplateRepository {
                 )
             )
         }
-        .sorted {
-            (try? SemanticVersion(parsing: $0.version.version)) ?? .zero > (try? SemanticVersion(parsing: $1.version.version)) ?? .zero
-        }
+        // Newest first; each version string is parsed once.
+        .map { ((try? SemanticVersion(parsing: $0.version.version)) ?? .zero, $0) }
+        .sorted { $0.0 > $1.0 }
+        .map(\.1)
     }
 
     public func save(_ version: TemplateVersion, template: TemplateRecord) async throws {

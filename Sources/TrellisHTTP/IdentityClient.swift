@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import JWTKit
-import NIOCore
 import TrellisCore
 
 /// What other services ask of the identity service. In embedded mode the identity service answers in process;
@@ -17,45 +16,23 @@ public protocol IdentityClient: Sendable {
 
 /// ``IdentityClient`` over HTTP, for services running as their own processes.
 public struct HTTPIdentityClient: IdentityClient {
-    public let baseURL: String
-    let httpClient: HTTPClient
+    let requests: ServiceRequests
 
     public init(baseURL: String, httpClient: HTTPClient) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.httpClient = httpClient
+        requests = ServiceRequests(service: .identity, baseURL: baseURL, httpClient: httpClient)
     }
 
     public func publicKeys() async throws -> JWKS {
-        let request = HTTPClientRequest(url: baseURL + APIPaths.jwks)
-        let response = try await httpClient.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .ok else {
-            throw APIError.unavailable("identity service answered \(response.status.code) for its public keys")
+        guard let jwks = try await requests.get(APIPaths.jwks, as: JWKS.self, token: nil, limit: 1 << 20) else {
+            throw APIError.unavailable("the identity service has no public keys at \(APIPaths.jwks)")
         }
-        return try JSONDecoder().decode(JWKS.self, from: Data(buffer: body))
+        return jwks
     }
 
     public func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole? {
-        var request = HTTPClientRequest(
-            url: baseURL + "/api/v1/projects/" + (project.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? project))
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await httpClient.execute(request, timeout: .seconds(10))
-            body = try await response.body.collect(upTo: 1 << 20)
-        } catch {
-            throw APIError.unavailable("the identity service is unreachable at \(baseURL)")
-        }
-        switch response.status {
-        case .ok:
-            struct Membership: Decodable { let role: ProjectRole }
-            return try JSONDecoder().decode(Membership.self, from: Data(buffer: body)).role
-        case .notFound:
-            return nil
-        default:
-            throw APIError.unavailable("identity service answered \(response.status.code) for project \(project)")
-        }
+        struct Membership: Decodable { let role: ProjectRole }
+        return try await requests.get(
+            "/api/v1/projects/" + ServiceRequests.escaped(project), as: Membership.self, token: token, limit: 1 << 20)?.role
     }
 }
 

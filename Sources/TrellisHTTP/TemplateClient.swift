@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import NIOCore
 import TrellisCore
 
 /// Who asks another service, on whose behalf: the caller and their bearer token.
@@ -43,43 +42,21 @@ public protocol TemplateClient: Sendable {
 
 /// ``TemplateClient`` over HTTP, asking as the caller.
 public struct HTTPTemplateClient: TemplateClient {
-    public let baseURL: String
-    let httpClient: HTTPClient
+    let requests: ServiceRequests
 
     public init(baseURL: String, httpClient: HTTPClient) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.httpClient = httpClient
+        requests = ServiceRequests(service: .templates, baseURL: baseURL, httpClient: httpClient)
     }
 
     public func versions(of name: String, caller: Caller) async throws -> [TemplateVersionStatus] {
         struct Summary: Decodable { let versions: [TemplateVersionStatus] }
-        return try await get("/api/v1/templates/\(escaped(name))", as: Summary.self, caller: caller)?.versions ?? []
+        let path = "/api/v1/templates/\(ServiceRequests.escaped(name))"
+        return try await requests.get(path, as: Summary.self, token: caller.token)?.versions ?? []
     }
 
     public func template(_ name: String, version: String, caller: Caller) async throws -> TemplateSpec? {
         struct Version: Decodable { let spec: TemplateSpec }
-        return try await get("/api/v1/templates/\(escaped(name))/versions/\(escaped(version))", as: Version.self, caller: caller)?.spec
-    }
-
-    func escaped(_ segment: String) -> String {
-        segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? segment
-    }
-
-    func get<T: Decodable>(_ path: String, as type: T.Type, caller: Caller) async throws -> T? {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.headers.add(name: "Authorization", value: "Bearer \(caller.token)")
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await httpClient.execute(request, timeout: .seconds(10))
-            body = try await response.body.collect(upTo: 8 << 20)
-        } catch {
-            throw APIError.unavailable("the templates service is unreachable at \(baseURL)")
-        }
-        switch response.status {
-        case .ok: return try JSONDecoder().decode(type, from: Data(buffer: body))
-        case .notFound: return nil
-        default: throw APIError.unavailable("the templates service answered \(response.status.code) for \(path)")
-        }
+        let path = "/api/v1/templates/\(ServiceRequests.escaped(name))/versions/\(ServiceRequests.escaped(version))"
+        return try await requests.get(path, as: Version.self, token: caller.token)?.spec
     }
 }
