@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "trellis-cluster-gateway", targets: ["trellis-cluster-gateway"]),
         .executable(name: "trellis-metrics", targets: ["trellis-metrics"]),
         .executable(name: "trellis-gateway", targets: ["trellis-gateway"]),
+        .executable(name: "trellis-shim", targets: ["trellis-shim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -44,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // Pure domain: no I/O, no clock reads.
@@ -89,8 +91,14 @@ let package = Package(
         ),
         .target(
             name: "PipelineStore", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], plugins: ["EmbedFiles"]),
-        .target(name: "RunOrchestrator", dependencies: serviceDependencies),
-        .target(name: "ClusterGateway", dependencies: serviceDependencies),
+        .target(name: "RunOrchestrator", dependencies: serviceDependencies, plugins: ["EmbedFiles"]),
+        .target(
+            name: "ClusterGateway",
+            dependencies: serviceDependencies + [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .target(name: "MetricsCollector", dependencies: serviceDependencies),
         .target(
             name: "Gateway",
@@ -118,6 +126,7 @@ let package = Package(
         serviceExecutable("trellis-cluster-gateway", "ClusterGateway"),
         serviceExecutable("trellis-metrics", "MetricsCollector"),
         .executableTarget(name: "trellis-gateway", dependencies: ["Gateway"]),
+        .executableTarget(name: "trellis-shim", dependencies: ["ClusterGateway"]),
 
         // Build tooling: SQL migrations and the portal are compiled into the binaries.
         .executableTarget(name: "embed-files", path: "Plugins/embed-files"),
@@ -166,6 +175,7 @@ let package = Package(
             name: "PipelineStoreTests",
             dependencies: ["PipelineStore", "TrellisCore", "TrellisStore", "TrellisTestSupport"]
         ),
+        .testTarget(name: "RunOrchestratorTests", dependencies: ["TrellisTestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -11,6 +11,7 @@ struct EmbedFiles: BuildToolPlugin {
         "Identity": ("migrations/identity", "EmbeddedMigrations"),
         "TemplateRegistry": ("migrations/templates", "EmbeddedMigrations"),
         "PipelineStore": ("migrations/pipelines", "EmbeddedMigrations"),
+        "RunOrchestrator": ("migrations/orchestrator", "EmbeddedMigrations"),
         "Gateway": ("Web", "EmbeddedWeb"),
     ]
 

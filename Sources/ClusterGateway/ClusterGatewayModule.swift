@@ -1,14 +1,68 @@
+import Foundation
 import Hummingbird
+import ServiceLifecycle
 import TrellisHTTP
 
-/// The cluster gateway: where tasks run (local processes, Kubernetes through Argo), their logs and status.
-///
-/// Its API and tables arrive with their own issue; it already runs as a service, alone or inside `trellis serve`,
-/// with `/healthz`, `/metrics` and token checks.
+/// The cluster gateway: where tasks run, their logs and their process status. Its backend today is local processes
+/// (``LocalBackend``), each attempt under a `trellis-shim` supervisor with its files in `<data dir>/executions`.
 public struct ClusterGatewayModule: ServiceModule {
     public static let name = ServiceName.clusterGateway
 
-    public init(environment: ServiceEnvironment) async throws {}
+    let backend: LocalBackend
+    let serviceToken: ServiceToken
 
-    public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {}
+    public init(environment: ServiceEnvironment) async throws {
+        serviceToken = try ServiceToken(configuration: environment.configuration)
+        let root = URL(fileURLWithPath: environment.configuration.dataDirectory, isDirectory: true).appendingPathComponent("executions")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        backend = LocalBackend(root: root, shimPath: LocalBackend.defaultShimPath(), logger: environment.logger)
+    }
+
+    public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
+        let internalRoutes = `public`.group("internal/executions").add(middleware: ServiceTokenMiddleware(token: serviceToken))
+        ExecutionController(executor: InProcessExecutorClient(backend: backend)).addRoutes(to: internalRoutes)
+    }
+
+    public var services: [any Service] { [AdoptionService(backend: backend)] }
+
+    public var executorClient: (any ExecutorClient)? { InProcessExecutorClient(backend: backend) }
+}
+
+/// Finds the executions a previous server left running and follows them until they end.
+struct AdoptionService: Service {
+    let backend: LocalBackend
+
+    func run() async throws {
+        await backend.adoptRunning()
+        while !Task.isShuttingDownGracefully, await backend.hasAdopted {
+            await backend.pollAdopted()
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        try? await gracefulShutdown()
+    }
+}
+
+/// The local backend answering the orchestrator of the same process (embedded mode).
+struct InProcessExecutorClient: ExecutorClient {
+    let backend: LocalBackend
+
+    func launch(_ request: ExecutionRequest) async throws { try await backend.launch(request) }
+
+    func status(of ids: [String]) async throws -> [ExecutionStatus] {
+        var statuses: [ExecutionStatus] = []
+        for id in ids { statuses.append(await backend.status(of: id)) }
+        return statuses
+    }
+
+    func stop(_ id: String) async throws { await backend.stop(id) }
+
+    func changes(after cursor: UInt64, wait: Duration) async throws -> ExecutionChanges {
+        await backend.feed.changes(after: cursor, wait: wait)
+    }
+
+    func logs(of id: String, replica: Int?, follow: Bool) async throws -> LogStream? {
+        await backend.logs(of: id, replica: replica, follow: follow)
+    }
+
+    func samples(of id: String) async throws -> [ResourceSample] { await backend.samples(of: id) }
 }

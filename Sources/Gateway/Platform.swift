@@ -16,8 +16,8 @@ import TrellisStore
 public enum Platform {
     /// Every service module, in the order their migrations apply.
     public static let modules: [any ServiceModule.Type] = [
-        IdentityModule.self, TemplateRegistryModule.self, PipelineStoreModule.self, RunOrchestratorModule.self,
-        ClusterGatewayModule.self, MetricsCollectorModule.self,
+        IdentityModule.self, TemplateRegistryModule.self, PipelineStoreModule.self, ClusterGatewayModule.self,
+        RunOrchestratorModule.self, MetricsCollectorModule.self,
     ]
 
     /// The migration sets of every service, for `trellis migrate`.
@@ -35,8 +35,11 @@ public enum Platform {
         var modules: [any ServiceModule] = [identity]
         for type in Self.modules where type != IdentityModule.self {
             let module = try await type.init(environment: environment)
-            // The registry answers the modules built after it (pipelines resolve templates) in process.
+            // Each module answers the modules built after it in process: the registry resolves templates for the
+            // pipeline store and the orchestrator, the store and the cluster gateway serve the orchestrator.
             environment.templates = environment.templates ?? module.templateClient
+            environment.pipelines = environment.pipelines ?? module.pipelineClient
+            environment.executor = environment.executor ?? module.executorClient
             modules.append(module)
         }
         let router = ServiceHost.makeRouter(

@@ -64,7 +64,7 @@ public struct SQLPipelineRepository: PipelineRepository {
                 .from("pipelines_versions").where("pipeline_id", .equal, pipeline.id).orderBy("version", .descending)
                 .all(decoding: VersionRow.self)
         }
-        return try rows.map { try Self.version($0, pipeline: pipeline.name) }
+        return try rows.map { try Self.version($0, pipeline: pipeline) }
     }
 
     public func version(_ number: Int, of pipeline: PipelineRecord) async throws -> PipelineVersion? {
@@ -73,17 +73,19 @@ public struct SQLPipelineRepository: PipelineRepository {
                 .from("pipelines_versions").where("pipeline_id", .equal, pipeline.id).where("version", .equal, number)
                 .first(decoding: VersionRow.self)
         }
-        return try row.map { try Self.version($0, pipeline: pipeline.name) }
+        return try row.map { try Self.version($0, pipeline: pipeline) }
     }
 
-    static func version(_ row: VersionRow, pipeline: String) throws -> PipelineVersion {
+    static func version(_ row: VersionRow, pipeline: PipelineRecord) throws -> PipelineVersion {
         let decoder = JSONDecoder()
-        return PipelineVersion(
-            pipeline: pipeline, version: row.version, spec: try decoder.decode(PipelineSpec.self, from: Data(row.document.utf8)),
+        var version = PipelineVersion(
+            pipeline: pipeline.name, version: row.version, spec: try decoder.decode(PipelineSpec.self, from: Data(row.document.utf8)),
             taskIDs: try decoder.decode([String: String].self, from: Data(row.task_ids.utf8)),
             templates: try decoder.decode([String: String].self, from: Data(row.templates.utf8)),
             createdBy: row.created_by, createdAt: .fromMilliseconds(row.created_at)
         )
+        version.pipelineID = pipeline.id
+        return version
     }
 
     static func json(_ value: some Encodable) throws -> String {

@@ -40,6 +40,10 @@ public struct PipelineStoreModule: ServiceModule {
         )
     }
 
+    public var pipelineClient: (any PipelineClient)? {
+        InProcessPipelineClient(repository: controller.repository, access: controller.access)
+    }
+
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(to: authenticated)
     }

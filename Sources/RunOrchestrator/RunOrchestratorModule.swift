@@ -1,14 +1,87 @@
+import Foundation
 import Hummingbird
+import Logging
+import ServiceLifecycle
+import TrellisCore
 import TrellisHTTP
+import TrellisStore
 
-/// The run orchestrator: runs, task attempts, retries, timeouts, resume and the cron scheduler.
-///
-/// Its API and tables arrive with their own issue; it already runs as a service, alone or inside `trellis serve`,
-/// with `/healthz`, `/metrics` and token checks.
+/// The run orchestrator: runs, task attempts, retries, timeouts, cancel, resume and single-task runs, executed
+/// through the cluster gateway.
 public struct RunOrchestratorModule: ServiceModule {
     public static let name = ServiceName.orchestrator
 
-    public init(environment: ServiceEnvironment) async throws {}
+    public static func migrations() throws -> MigrationSet? {
+        try MigrationSet(service: name.rawValue, files: EmbeddedMigrations.files)
+    }
 
-    public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {}
+    let controller: RunController
+    let engineService: EngineService
+
+    public init(environment: ServiceEnvironment) async throws {
+        let repository = RunRepository(database: environment.database)
+        let executor = try environment.requireExecutor(for: Self.name)
+        let engine = RunEngine(
+            repository: repository, executor: executor, logger: environment.logger,
+            stopGrace: environment.configuration.taskStopGrace, now: Date.init
+        )
+        controller = RunController(
+            engine: engine, repository: repository, access: ProjectAccess(identity: try environment.requireIdentity(for: Self.name)),
+            pipelines: try environment.requirePipelines(for: Self.name), templates: try environment.requireTemplates(for: Self.name),
+            executor: executor, now: Date.init
+        )
+        engineService = EngineService(engine: engine, executor: executor, ready: environment.ready, logger: environment.logger)
+    }
+
+    public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
+        controller.addRoutes(to: authenticated)
+    }
+
+    public var services: [any Service] { [engineService] }
+}
+
+/// Drives the engine: once the tables are ready it reconciles unfinished runs, then follows executions as they end
+/// (long-polling the executor) and checks every unfinished run again every few seconds, in case a notice was lost.
+struct EngineService: Service {
+    let engine: RunEngine
+    let executor: any ExecutorClient
+    let ready: Readiness
+    let logger: Logger
+
+    static let sweepInterval = Duration.seconds(3)
+
+    func run() async throws {
+        await ready.wait()
+        await engine.reconcile()
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await follow() }
+                group.addTask { await sweep() }
+            }
+        }
+    }
+
+    private func follow() async {
+        var cursor: UInt64 = 0
+        while !Task.isCancelled {
+            do {
+                let changes = try await executor.changes(after: cursor, wait: .seconds(10))
+                cursor = changes.cursor
+                if changes.reset { await engine.reconcile() }
+                for id in changes.ids { await engine.executionEnded(id) }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("cannot follow executions; retrying", metadata: ["error": .string("\(error)")])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func sweep() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.sweepInterval)
+            if Task.isCancelled { return }
+            await engine.reconcile()
+        }
+    }
 }

@@ -45,7 +45,7 @@ public struct DocumentDecoder: RequestDecoder {
         do {
             switch format {
             case .json:
-                return try JSONDecoder().decode(type, from: data)
+                return try APICoding.decoder().decode(type, from: data)
             case .yaml:
                 guard let text = String(data: data, encoding: .utf8) else { throw APIError.badRequest("the YAML body is not UTF-8") }
                 return try YAMLDecoder().decode(type, from: text)

@@ -28,6 +28,8 @@ public struct ErrorMiddleware: RouterMiddleware {
             return error.apiError
         case let error as ValidationError:
             return .invalidField(error.field, error.message)
+        case let error as ValidationErrors:
+            return APIError(.badRequest, code: "invalid_argument", error.description)
         case is NIOTooManyBytesError:
             return .payloadTooLarge(limit: context.maxUploadSize)
         case let error as HTTPError:

@@ -23,7 +23,7 @@ public struct HTTPIdentityClient: IdentityClient {
     }
 
     public func publicKeys() async throws -> JWKS {
-        guard let jwks = try await requests.get(APIPaths.jwks, as: JWKS.self, token: nil, limit: 1 << 20) else {
+        guard let jwks = try await requests.get(APIPaths.jwks, as: JWKS.self, token: nil) else {
             throw APIError.unavailable("the identity service has no public keys at \(APIPaths.jwks)")
         }
         return jwks
@@ -32,7 +32,7 @@ public struct HTTPIdentityClient: IdentityClient {
     public func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole? {
         struct Membership: Decodable { let role: ProjectRole }
         return try await requests.get(
-            "/api/v1/projects/" + ServiceRequests.escaped(project), as: Membership.self, token: token, limit: 1 << 20)?.role
+            "/api/v1/projects/" + ServiceRequests.escaped(project), as: Membership.self, token: token)?.role
     }
 }
 

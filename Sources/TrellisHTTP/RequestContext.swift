@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 
@@ -32,6 +33,8 @@ public struct TrellisRequestContext: RequestContext {
     }
 
     public var requestDecoder: DocumentDecoder { DocumentDecoder() }
+
+    public var responseEncoder: JSONEncoder { APICoding.encoder() }
 
     /// The body limit for decoded documents (pipelines, templates): generous for a DAG of hundreds of tasks.
     public var maxUploadSize: Int { 1 << 20 }

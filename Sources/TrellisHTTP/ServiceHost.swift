@@ -68,6 +68,7 @@ public enum ServiceHost {
                 }
             }
             for module in modules { try await module.bootstrap() }
+            await environment.ready.open()
         }
         return app
     }
@@ -99,13 +100,25 @@ public enum ServiceHost {
             Module.name == .templates
             ? nil
             : HTTPTemplateClient(baseURL: configuration.serviceURL(.templates), httpClient: httpClient)
+        let remotePipelines: (any PipelineClient)? =
+            Module.name == .pipelines
+            ? nil
+            : HTTPPipelineClient(baseURL: configuration.serviceURL(.pipelines), httpClient: httpClient)
+        let remoteExecutor: (any ExecutorClient)? =
+            Module.name == .clusterGateway
+            ? nil
+            : HTTPExecutorClient(
+                baseURL: configuration.serviceURL(.clusterGateway), httpClient: httpClient,
+                token: try ServiceToken(configuration: configuration))
         let environment = ServiceEnvironment(
             configuration: configuration,
             database: try await Database.open(configuration.databaseURL, logger: logger),
             httpClient: httpClient,
             logger: logger,
             identity: remoteIdentity,
-            templates: remoteTemplates
+            templates: remoteTemplates,
+            pipelines: remotePipelines,
+            executor: remoteExecutor
         )
         let module = try await Module(environment: environment)
         let identity = try module.identityClient ?? environment.requireIdentity(for: Module.name)

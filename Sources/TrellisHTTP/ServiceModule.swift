@@ -27,6 +27,12 @@ public protocol ServiceModule: Sendable {
 
     /// Set by the template registry, which answers other modules in process in embedded mode.
     var templateClient: (any TemplateClient)? { get }
+
+    /// Set by the pipeline store (the orchestrator reads pipeline versions through it).
+    var pipelineClient: (any PipelineClient)? { get }
+
+    /// Set by the cluster gateway (the orchestrator runs task attempts through it).
+    var executorClient: (any ExecutorClient)? { get }
 }
 
 extension ServiceModule {
@@ -35,6 +41,8 @@ extension ServiceModule {
     public func bootstrap() async throws {}
     public var identityClient: (any IdentityClient)? { nil }
     public var templateClient: (any TemplateClient)? { nil }
+    public var pipelineClient: (any PipelineClient)? { nil }
+    public var executorClient: (any ExecutorClient)? { nil }
 }
 
 /// What a module is built with.
@@ -48,10 +56,18 @@ public struct ServiceEnvironment: Sendable {
     public var identity: (any IdentityClient)?
     /// How to ask the template registry; nil until it exists (embedded) or for the registry itself.
     public var templates: (any TemplateClient)?
+    /// How to read pipeline versions; nil until the pipeline store exists.
+    public var pipelines: (any PipelineClient)?
+    /// Where task attempts run; nil until the cluster gateway exists.
+    public var executor: (any ExecutorClient)?
+    /// Opened once the migrations are applied and the modules bootstrapped: long-running services wait for it
+    /// before they touch their tables.
+    public let ready = Readiness()
 
     public init(
         configuration: TrellisConfiguration, database: Database, httpClient: HTTPClient, logger: Logger,
-        identity: (any IdentityClient)? = nil, templates: (any TemplateClient)? = nil
+        identity: (any IdentityClient)? = nil, templates: (any TemplateClient)? = nil, pipelines: (any PipelineClient)? = nil,
+        executor: (any ExecutorClient)? = nil
     ) {
         self.configuration = configuration
         self.database = database
@@ -59,24 +75,56 @@ public struct ServiceEnvironment: Sendable {
         self.logger = logger
         self.identity = identity
         self.templates = templates
+        self.pipelines = pipelines
+        self.executor = executor
     }
 
     /// The identity client, for modules that check project membership.
     public func requireIdentity(for service: ServiceName) throws -> any IdentityClient {
-        guard let identity else {
-            throw ConfigurationError(
-                key: "services.identity.url", value: "", reason: "the \(service.rawValue) service needs the identity service")
-        }
-        return identity
+        try require(identity, from: .identity, for: service)
     }
 
     /// The template registry client, for modules that resolve templates.
     public func requireTemplates(for service: ServiceName) throws -> any TemplateClient {
-        guard let templates else {
+        try require(templates, from: .templates, for: service)
+    }
+
+    /// The pipeline store client, for the orchestrator.
+    public func requirePipelines(for service: ServiceName) throws -> any PipelineClient {
+        try require(pipelines, from: .pipelines, for: service)
+    }
+
+    /// The cluster gateway client, for the orchestrator.
+    public func requireExecutor(for service: ServiceName) throws -> any ExecutorClient {
+        try require(executor, from: .clusterGateway, for: service)
+    }
+
+    private func require<Client>(_ client: Client?, from provider: ServiceName, for service: ServiceName) throws -> Client {
+        guard let client else {
             throw ConfigurationError(
-                key: "services.templates.url", value: "", reason: "the \(service.rawValue) service needs the templates service")
+                key: "services.\(provider.rawValue).url", value: "",
+                reason: "the \(service.rawValue) service needs the \(provider.rawValue) service")
         }
-        return templates
+        return client
+    }
+}
+
+/// A gate that opens once; waiters resume when it does.
+public actor Readiness {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init() {}
+
+    public func open() {
+        isOpen = true
+        for waiter in waiters { waiter.resume() }
+        waiters.removeAll()
+    }
+
+    public func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiters.append($0) }
     }
 }
 

@@ -31,6 +31,8 @@ public enum ServiceName: String, Sendable, CaseIterable {
         case "auth", "me", "users": return .identity
         case "templates": return .templates
         case "clusters": return .clusterGateway
+        // A run by its id alone (the CLI's `trellis run logs RUN`).
+        case "runs": return .orchestrator
         case "projects": return owner(ofProjectPath: Array(rest.dropFirst()))
         default: return nil
         }

@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 
-/// GET requests from one service to another's public API, as the caller: 200 is decoded, 404 is nil, and an
-/// unreachable service or any other answer is a 503 naming the service. Shared by the HTTP service clients.
+/// Requests from one service to another: 200 is decoded, 204 is empty, 404 is nil, and an unreachable service or
+/// any other answer is a 503 naming the service. Shared by the HTTP service clients.
 struct ServiceRequests: Sendable {
     let service: ServiceName
     let baseURL: String
@@ -15,21 +15,48 @@ struct ServiceRequests: Sendable {
         self.httpClient = httpClient
     }
 
-    func get<T: Decodable>(_ path: String, as type: T.Type, token: String?, limit: Int = 8 << 20) async throws -> T? {
-        var request = HTTPClientRequest(url: baseURL + path)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let response: HTTPClientResponse
-        let body: ByteBuffer
+    func get<T: Decodable>(_ path: String, as type: T.Type, token: String?, timeout: TimeAmount = .seconds(10)) async throws -> T? {
+        guard let body = try await send("GET", path, body: Optional<Data>.none, token: token, timeout: timeout) else { return nil }
+        return try APICoding.decoder().decode(type, from: body)
+    }
+
+    func post<T: Decodable>(_ path: String, json: some Encodable, as type: T.Type, token: String?) async throws -> T? {
+        guard let body = try await send("POST", path, body: try APICoding.encoder().encode(json), token: token) else { return nil }
+        return try APICoding.decoder().decode(type, from: body)
+    }
+
+    /// Sends and returns the body of a 200 or 204 (empty), nil on 404.
+    @discardableResult
+    func send(_ method: String, _ path: String, body: Data?, token: String?, timeout: TimeAmount = .seconds(10)) async throws -> Data? {
+        let response = try await open(method, path, body: body, token: token, timeout: timeout)
+        let bytes: ByteBuffer
         do {
-            response = try await httpClient.execute(request, timeout: .seconds(10))
-            body = try await response.body.collect(upTo: limit)
+            bytes = try await response.body.collect(upTo: 8 << 20)
         } catch {
-            throw APIError.unavailable("the \(service.rawValue) service is unreachable at \(baseURL)")
+            throw APIError.unavailable("the \(service.rawValue) service broke off its answer to \(method) \(path)")
         }
         switch response.status {
-        case .ok: return try JSONDecoder().decode(type, from: Data(buffer: body))
+        case .ok, .created, .noContent: return Data(buffer: bytes)
         case .notFound: return nil
-        default: throw APIError.unavailable("the \(service.rawValue) service answered \(response.status.code) for \(path)")
+        default: throw APIError.unavailable("the \(service.rawValue) service answered \(response.status.code) for \(method) \(path)")
+        }
+    }
+
+    /// The response, its body not yet read (streamed logs).
+    func open(_ method: String, _ path: String, body: Data?, token: String?, timeout: TimeAmount = .seconds(10)) async throws
+        -> HTTPClientResponse
+    {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .init(rawValue: method)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            return try await httpClient.execute(request, timeout: timeout)
+        } catch {
+            throw APIError.unavailable("the \(service.rawValue) service is unreachable at \(baseURL)")
         }
     }
 

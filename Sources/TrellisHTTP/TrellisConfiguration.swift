@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Logging
 import SystemPackage
+import TrellisCore
 import TrellisStore
 
 /// Settings shared by every executable, read from (highest first) flags, `TRELLIS_*` environment variables and an
@@ -18,6 +19,7 @@ import TrellisStore
 /// | secrets.key | --secrets-key | TRELLIS_SECRETS_KEY | `<data dir>/secrets.key`, created |
 /// | token.lifetime | --token-lifetime | TRELLIS_TOKEN_LIFETIME | 43200 (seconds) |
 /// | log.level | --log-level | TRELLIS_LOG_LEVEL | info |
+/// | task.stop.grace | --task-stop-grace | TRELLIS_TASK_STOP_GRACE | 10s (SIGTERM → SIGKILL on cancel, timeout) |
 public struct TrellisConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -30,11 +32,13 @@ public struct TrellisConfiguration: Sendable {
     public var serviceURLs: [ServiceName: String]
     public var tokenLifetime: Duration
     public var logLevel: Logger.Level
+    /// How long a stopped task's processes get between SIGTERM and SIGKILL.
+    public var taskStopGrace: Duration
     let reader: ConfigReader
 
     /// Every key Trellis reads (`services.NAME.url` aside).
     static let knownKeys = [
-        "host", "port", "data.dir", "database.url", "admin.password", "token.lifetime", "log.level", "config",
+        "host", "port", "data.dir", "database.url", "admin.password", "token.lifetime", "log.level", "config", "task.stop.grace",
     ]
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
@@ -124,6 +128,12 @@ public struct TrellisConfiguration: Sendable {
             throw ConfigurationError(key: "log.level", value: level, reason: "must be one of \(accepted)")
         }
         self.logLevel = logLevel
+        let grace = reader.string(forKey: "task.stop.grace") ?? "10s"
+        do {
+            taskStopGrace = try DurationText.parse(grace, field: "task.stop.grace")
+        } catch {
+            throw ConfigurationError(key: "task.stop.grace", value: grace, reason: error.message)
+        }
     }
 
     /// The base URL of another service in split mode.

@@ -36,6 +36,11 @@ public struct SecretBox: Sendable {
         return SecretBox(key: key)
     }
 
+    /// A token for `purpose` derived from the key (HMAC-SHA256, base64): services sharing the key share it.
+    public func derivedToken(purpose: String) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data(purpose.utf8), using: key)).base64EncodedString()
+    }
+
     /// `v1:` + base64(nonce ‖ ciphertext ‖ tag).
     public func seal(_ plaintext: String) throws -> String {
         let box = try AES.GCM.seal(Data(plaintext.utf8), using: key)

@@ -7,6 +7,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case migrationFailed(service: String, version: Int, name: String, underlying: String)
     case migrationsPending(service: String, versions: [Int])
     case unknownMigrations(service: String, versions: [Int])
+    /// A stored value this binary cannot read.
+    case corrupt(String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "service \(service) has migrations not yet applied: \(versions.map(String.init).joined(separator: ", ")); run `trellis migrate`"
         case .unknownMigrations(let service, let versions):
             "the database has \(service) migrations this binary does not know (\(versions.map(String.init).joined(separator: ", "))): it is newer than this binary"
+        case .corrupt(let what):
+            what
         }
     }
 }

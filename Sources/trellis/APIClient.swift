@@ -46,6 +46,31 @@ struct APIClient {
     func send(
         _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json", authenticated: Bool = true
     ) async throws -> (Int, Data) {
+        var collected = Data()
+        let status = try await exchange(method, path, body: body, contentType: contentType, authenticated: authenticated) { response in
+            collected = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        }
+        try Self.check(status, collected, method: method, path: path)
+        return (status, collected)
+    }
+
+    /// Hands each chunk of a successful answer to `chunk` as it arrives (logs, followed logs).
+    func stream(_ method: HTTPMethod, _ path: String, chunk: @escaping (ByteBuffer) -> Void) async throws {
+        var failure = Data()
+        let status = try await exchange(method, path, body: nil, contentType: "application/json", authenticated: true) { response in
+            if response.status.code >= 400 {
+                failure = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+                return
+            }
+            for try await buffer in response.body { chunk(buffer) }
+        }
+        try Self.check(status, failure, method: method, path: path)
+    }
+
+    private func exchange(
+        _ method: HTTPMethod, _ path: String, body: Data?, contentType: String, authenticated: Bool,
+        read: (HTTPClientResponse) async throws -> Void
+    ) async throws -> Int {
         var request = HTTPClientRequest(url: options.serverURL + path)
         request.method = method
         if authenticated { request.headers.add(name: "Authorization", value: "Bearer \(try options.bearerToken())") }
@@ -54,15 +79,19 @@ struct APIClient {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let result: Result<(Int, Data), any Error>
+        let result: Result<Int, any Error>
         do {
-            let response = try await client.execute(request, timeout: .seconds(60))
-            result = .success((Int(response.status.code), Data(buffer: try await response.body.collect(upTo: 64 << 20))))
+            let response = try await client.execute(request, timeout: .hours(24))
+            try await read(response)
+            result = .success(Int(response.status.code))
         } catch {
             result = .failure(Failure(description: "cannot reach \(options.serverURL): \(error)"))
         }
         try await client.shutdown()
-        let (status, data) = try result.get()
+        return try result.get()
+    }
+
+    static func check(_ status: Int, _ data: Data, method: HTTPMethod, path: String) throws {
         if status >= 400 {
             struct ErrorBody: Decodable {
                 struct Detail: Decodable { let code: String, message: String }
@@ -71,6 +100,5 @@ struct APIClient {
             let detail = (try? JSONDecoder().decode(ErrorBody.self, from: data)).map { "\($0.error.message) (\($0.error.code))" }
             throw Failure(description: "\(method.rawValue) \(path): \(status) \(detail ?? String(decoding: data, as: UTF8.self))")
         }
-        return (status, data)
     }
 }

@@ -190,6 +190,20 @@ import TrellisTestSupport
             #expect(saved.status == 201)
             #expect((saved.json["templates"] as? [String: String]) == ["hello": "split-echo@1.0.0", "after": "shell@1.0.0"])
 
+            // The orchestrator reads the pipeline from the pipelines service and runs it through the cluster gateway's
+            // executor API, over HTTP with the service token; logs stream back through the gateway.
+            let runID = try await gateway.startRun("split-daily", project: "tmpl", token: admin)
+            let run = try await gateway.waitForRun(runID, project: "tmpl", token: admin)
+            #expect(run["state"] as? String == "succeeded")
+            #expect(RunJSON.attempts(run, "after").count == 1)
+            let followed = try await gateway.call("GET", "/api/v1/projects/tmpl/runs/\(runID)/tasks/after/logs?follow=true", token: admin)
+            #expect(followed.text.hasSuffix("event: end\ndata: succeeded\n\n"))
+            #expect(try await gateway.call("GET", "/api/v1/runs/\(runID)", token: admin).json["project"] as? String == "tmpl")
+            // The executor API is reachable neither through the gateway nor without the service token.
+            #expect(try await gateway.call("GET", "/api/v1/internal/executions/changes?after=0", token: admin).status == 404)
+            let clusterGateway = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort + 5)", client: client)
+            #expect(try await clusterGateway.call("GET", "/api/v1/internal/executions/changes?after=0", token: admin).status == 401)
+
             let metrics = try await gateway.call("GET", "/metrics").text
             #expect(metrics.contains(#"route="proxy:identity""#))
 

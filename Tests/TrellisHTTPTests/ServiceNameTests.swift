@@ -22,12 +22,16 @@ import TrellisHTTP
         ("/api/v1/projects/ml/clusters", .clusterGateway),
         ("/api/v1/clusters", .clusterGateway),
         ("/api/v1/projects/ml/metrics", .metrics),
+        ("/api/v1/runs/r1", .orchestrator),
     ])
     func eachAPIPathHasOneOwner(_ path: String, _ owner: ServiceName) {
         #expect(ServiceName.owner(ofPath: path) == owner)
     }
 
-    @Test(arguments: ["/", "/api", "/api/v2/me", "/api/v1/unknown", "/api/v1/projects/ml/unknown", "/index.html"])
+    @Test(arguments: [
+        "/", "/api", "/api/v2/me", "/api/v1/unknown", "/api/v1/projects/ml/unknown", "/index.html",
+        "/api/v1/internal/executions",
+    ])
     func otherPathsHaveNoOwner(_ path: String) {
         #expect(ServiceName.owner(ofPath: path) == nil)
     }

@@ -19,8 +19,11 @@ public enum EmbeddedHarness {
         async throws
     {
         try await TestDatabases.withFresh(kind) { url in
+            // Task executions (logs, working directories) live in the data directory.
+            let data = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-data-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: data) }
             let environment = try await TestDatabases.serviceEnvironment(
-                url, flags: ["admin.password": adminPassword, "secrets.key": secretsKey]
+                url, flags: ["admin.password": adminPassword, "secrets.key": secretsKey, "data.dir": data.path, "task.stop.grace": "1s"]
             )
             let app = try await Platform.embeddedApplication(environment: environment, demo: false)
             try await app.test(.router) { client in try await body(TestClientTransport(client), url) }

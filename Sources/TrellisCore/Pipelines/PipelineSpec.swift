@@ -16,6 +16,8 @@ public struct PipelineSpec: Codable, Sendable, Equatable {
         public var parallelism: Int?
         /// Rendered and given to every task.
         public var env: [String: String]?
+        /// A whole run ends failed after this long (Argo's workflow `activeDeadlineSeconds`).
+        public var timeout: String?
         public var schedule: Schedule?
         public var tasks: [Task]
     }

@@ -14,6 +14,13 @@ extension PipelineSpec {
         for key in (spec.env ?? [:]).keys.sorted() where !TemplateSpec.isEnvironmentName(key) {
             problems.append(ValidationError(field: "spec.env.\(key)", "is not a valid environment variable name"))
         }
+        if let timeout = spec.timeout {
+            problems.record { () throws(ValidationError) in
+                if try DurationText.parse(timeout, field: "spec.timeout") <= .zero {
+                    throw ValidationError(field: "spec.timeout", "must be longer than zero")
+                }
+            }
+        }
         if spec.tasks.isEmpty { problems.append(ValidationError(field: "spec.tasks", "a pipeline needs at least one task")) }
 
         var seen: Set<String> = []

@@ -1,0 +1,45 @@
+import Foundation
+import TrellisHTTP
+
+/// Executions that ended, in order, for the orchestrator to long-poll (`changes(after:wait:)`). Kept in memory:
+/// after a restart the cursor starts again and a caller ahead of it is told to `reset` (check everything).
+actor ChangeFeed {
+    private var sequence: UInt64 = 0
+    private var recent: [(sequence: UInt64, id: String)] = []
+    private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+    static let kept = 10_000
+
+    func record(_ id: String) {
+        sequence += 1
+        recent.append((sequence, id))
+        if recent.count > Self.kept { recent.removeFirst(recent.count - Self.kept) }
+        let ready = waiters
+        waiters.removeAll()
+        for waiter in ready.values { waiter.resume() }
+    }
+
+    func changes(after cursor: UInt64, wait: Duration) async -> ExecutionChanges {
+        if let answer = answer(after: cursor) { return answer }
+        let token = UUID()
+        let timer = Task {
+            try? await Task.sleep(for: wait)
+            self.wake(token)
+        }
+        await withCheckedContinuation { waiters[token] = $0 }
+        timer.cancel()
+        return answer(after: cursor) ?? ExecutionChanges(cursor: sequence, ids: [], reset: false)
+    }
+
+    private func wake(_ token: UUID) {
+        waiters.removeValue(forKey: token)?.resume()
+    }
+
+    private func answer(after cursor: UInt64) -> ExecutionChanges? {
+        let oldest = recent.first?.sequence ?? sequence + 1
+        if cursor > sequence || cursor + 1 < oldest && cursor < sequence {
+            return ExecutionChanges(cursor: sequence, ids: [], reset: true)
+        }
+        let ids = recent.filter { $0.sequence > cursor }.map(\.id)
+        return ids.isEmpty ? nil : ExecutionChanges(cursor: sequence, ids: ids, reset: false)
+    }
+}

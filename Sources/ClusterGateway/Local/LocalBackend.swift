@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import NIOCore
+import Subprocess
+import SystemPackage
+import TrellisHTTP
+
+/// Runs executions as local processes, each under its own supervisor (`trellis-shim`, see ``Shim``) in its own
+/// session, with its files in `<data dir>/executions/<id>/`. The server keeps no state the files do not: after a
+/// restart it finds the supervisors still running and follows them again (``adoptRunning()``).
+actor LocalBackend {
+    let root: URL
+    let shimPath: String
+    let logger: Logger
+    let feed = ChangeFeed()
+    /// Launched by this process and awaited as children.
+    private var children: Set<String> = []
+    /// Found running at start; polled until they end.
+    private var adopted: Set<String> = []
+
+    init(root: URL, shimPath: String, logger: Logger) {
+        self.root = root
+        self.shimPath = shimPath
+        self.logger = logger
+    }
+
+    /// `trellis-shim` next to the running executable (the same build products folder in tests).
+    static func defaultShimPath() -> String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("trellis-shim").path
+    }
+
+    func directory(_ id: String) -> ExecutionDirectory { ExecutionDirectory(root: root, id: id) }
+
+    // MARK: Launch
+
+    func launch(_ request: ExecutionRequest) throws {
+        guard !request.command.isEmpty else { throw APIError.invalidField("command", "an execution needs a command") }
+        guard request.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+            throw APIError.invalidField("id", "\"\(request.id)\" may only hold letters, digits and -")
+        }
+        let directory = directory(request.id)
+        guard !directory.exists else { return }
+        try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true)
+        try directory.write(request, to: directory.request)
+        children.insert(request.id)
+        let shimPath = shimPath
+        // Unstructured on purpose: a server shutting down must not take the supervisor (and the task) with it.
+        Task.detached {
+            let outcome = await Self.supervise(directory, shimPath: shimPath)
+            await self.childEnded(request.id, directory: directory, failure: outcome)
+        }
+    }
+
+    /// Runs the supervisor to its end; returns why it failed, when it did without writing a status.
+    private static func supervise(_ directory: ExecutionDirectory, shimPath: String) async -> String? {
+        var options = PlatformOptions()
+        options.createSession = true
+        do {
+            let errors = try FileDescriptor.open(
+                FilePath(directory.supervisorLog.path), .writeOnly, options: [.create, .append], permissions: [.ownerReadWrite])
+            let result = try await Subprocess.run(
+                .path(FilePath(shimPath)), arguments: [directory.url.path], platformOptions: options, input: .none,
+                output: .discarded, error: .fileDescriptor(errors, closeAfterSpawningProcess: true)
+            )
+            return result.terminationStatus.isSuccess ? nil : "the supervisor ended with \(result.terminationStatus)"
+        } catch {
+            return "the supervisor \(shimPath) could not start: \(error)"
+        }
+    }
+
+    private func childEnded(_ id: String, directory: ExecutionDirectory, failure: String?) {
+        children.remove(id)
+        if directory.read(ExecutionStatus.self, from: directory.status) == nil {
+            markLost(id, directory: directory, reason: failure ?? "the supervisor ended without reporting a status")
+        }
+        Task { await feed.record(id) }
+    }
+
+    /// The supervisor is gone without a status: its processes, orphaned, are killed, and the execution is lost.
+    private func markLost(_ id: String, directory: ExecutionDirectory, reason: String) {
+        let running = directory.read(ExecutionStatus.self, from: directory.running)
+        for group in running?.replicas.compactMap(\.pid) ?? [] where ProcStat(pid: group)?.processGroup == group {
+            _ = kill(-group, SIGKILL)
+        }
+        let status = ExecutionStatus(
+            id: id, phase: .lost, reason: reason, startedAt: running?.startedAt, finishedAt: Date(), replicas: running?.replicas ?? [])
+        try? directory.write(status, to: directory.status)
+        logger.warning("execution lost", metadata: ["execution": .string(id), "reason": .string(reason)])
+    }
+
+    // MARK: Status
+
+    func status(of id: String) -> ExecutionStatus {
+        let directory = directory(id)
+        if let final = directory.read(ExecutionStatus.self, from: directory.status) { return final }
+        guard directory.exists else { return ExecutionStatus(id: id, phase: .unknown) }
+        let running = directory.read(ExecutionStatus.self, from: directory.running) ?? ExecutionStatus(id: id, phase: .running)
+        if children.contains(id) { return running }
+        if let shim = directory.read(ProcessIdentity.self, from: directory.shim), shim.isAlive { return running }
+        // Not ours and no live supervisor: give a supervisor that is just starting a moment, then call it lost.
+        let created = (try? FileManager.default.attributesOfItem(atPath: directory.request.path)[.modificationDate] as? Date) ?? nil
+        if let created, Date().timeIntervalSince(created) < 10, directory.read(ProcessIdentity.self, from: directory.shim) == nil {
+            return running
+        }
+        markLost(id, directory: directory, reason: "its supervisor is gone (the machine or the supervisor was killed)")
+        return directory.read(ExecutionStatus.self, from: directory.status) ?? ExecutionStatus(id: id, phase: .lost)
+    }
+
+    // MARK: Stop
+
+    /// Asks the supervisor to stop the processes (SIGTERM, then SIGKILL after the grace period) through the `stop`
+    /// file it watches.
+    func stop(_ id: String) {
+        let directory = directory(id)
+        guard directory.exists, directory.read(ExecutionStatus.self, from: directory.status) == nil else { return }
+        _ = FileManager.default.createFile(atPath: directory.stop.path, contents: Data())
+    }
+
+    // MARK: Restart
+
+    /// Executions without a final status when the server starts: followed until they end.
+    func adoptRunning() {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        for id in entries where !children.contains(id) {
+            let directory = directory(id)
+            if directory.read(ExecutionStatus.self, from: directory.status) == nil { adopted.insert(id) }
+        }
+        if !adopted.isEmpty { logger.info("following executions still running", metadata: ["count": .stringConvertible(adopted.count)]) }
+    }
+
+    /// Checks the adopted executions; each that ended is announced once.
+    func pollAdopted() async {
+        for id in adopted where status(of: id).phase.isFinished {
+            adopted.remove(id)
+            await feed.record(id)
+        }
+    }
+
+    var hasAdopted: Bool { !adopted.isEmpty }
+
+    // MARK: Logs and samples
+
+    func isFinished(_ id: String) -> Bool { status(of: id).phase.isFinished }
+
+    func logs(of id: String, replica: Int?, follow: Bool) -> LogStream? {
+        let directory = directory(id)
+        guard directory.exists else { return nil }
+        let file = replica.map(directory.replicaLog) ?? directory.output
+        let reader = LogFileReader(path: file.path)
+        return LogStream(unfolding: { [self] in
+            while true {
+                if let chunk = try reader.next() { return chunk }
+                guard follow else { return nil }
+                // At the end of what is written: done once the execution ended and the rest was read.
+                if await isFinished(id) { return try reader.next() }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        })
+    }
+
+    func samples(of id: String) -> [ResourceSample] {
+        let directory = directory(id)
+        guard let text = try? String(contentsOf: directory.samples, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap {
+            try? ExecutionDirectory.decoder.decode(ResourceSample.self, from: Data($0.utf8))
+        }
+    }
+}
+
+/// Reads a file that may still grow, 64 KiB at a time, from where it stopped.
+final class LogFileReader: @unchecked Sendable {
+    let path: String
+    private var handle: FileHandle?
+    private let lock = NSLock()
+
+    init(path: String) {
+        self.path = path
+    }
+
+    /// The next chunk, or nil at the current end of the file (it may grow later).
+    func next() throws -> ByteBuffer? {
+        try lock.withLock {
+            if handle == nil {
+                guard FileManager.default.fileExists(atPath: path) else { return nil }
+                handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            }
+            guard let data = try handle?.read(upToCount: 64 * 1024), !data.isEmpty else { return nil }
+            return ByteBuffer(bytes: data)
+        }
+    }
+
+    deinit {
+        try? handle?.close()
+    }
+}

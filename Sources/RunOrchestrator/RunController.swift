@@ -1,0 +1,294 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TrellisCore
+import TrellisHTTP
+import TrellisStore
+
+/// The orchestrator's HTTP API: start runs (whole pipeline or one task), list and read them, cancel, resume,
+/// logs (live as server-sent events) and an attempt's processes and resource samples. Members read; developers
+/// and owners start, cancel and resume.
+struct RunController: Sendable {
+    let engine: RunEngine
+    let repository: RunRepository
+    let access: ProjectAccess
+    let pipelines: any PipelineClient
+    let templates: any TemplateClient
+    let executor: any ExecutorClient
+    let now: @Sendable () -> Date
+
+    func addRoutes(to routes: RouterGroup<TrellisRequestContext>) {
+        routes.post("projects/:project/pipelines/:pipeline/runs", use: start)
+        routes.get("projects/:project/pipelines/:pipeline/runs", use: listOfPipeline)
+        routes.post("projects/:project/pipelines/:pipeline/tasks/:task/run", use: startSingle)
+        routes.get("projects/:project/runs", use: list)
+        routes.get("projects/:project/runs/:run", use: get)
+        routes.get("runs/:run", use: getByID)
+        routes.post("projects/:project/runs/:run/cancel", use: cancel)
+        routes.post("projects/:project/runs/:run/resume", use: resume)
+        routes.get("projects/:project/runs/:run/tasks/:task/logs", use: logs)
+        routes.get("projects/:project/runs/:run/tasks/:task/attempts/:number", use: attempt)
+    }
+
+    // MARK: Starting
+
+    struct StartRequest: Decodable {
+        /// Keep the working directory and show the exact command and env (single-task debug).
+        var debug: Bool?
+    }
+
+    @Sendable func start(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<RunView> {
+        let project = try context.parameters.require("project")
+        try await access.require(.developer, in: project, context: context)
+        let plan = try await plan(project: project, pipeline: try context.parameters.require("pipeline"), caller: context.caller())
+        return try await create(plan: plan, project: project, trigger: .manual, debug: false, context: context)
+    }
+
+    /// One task alone, without its upstreams, with the pipeline's env (`{"debug": true}` keeps its working directory).
+    @Sendable func startSingle(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<RunView> {
+        let project = try context.parameters.require("project")
+        try await access.require(.developer, in: project, context: context)
+        let body = try await optionalBody(request, context: context, as: StartRequest.self)
+        let pipeline = try context.parameters.require("pipeline")
+        let task = try context.parameters.require("task")
+        guard let plan = try await plan(project: project, pipeline: pipeline, caller: context.caller()).single(task) else {
+            throw APIError.notFound("pipeline \"\(pipeline)\" has no task named \"\(task)\"")
+        }
+        return try await create(plan: plan, project: project, trigger: .single, debug: body?.debug ?? false, context: context)
+    }
+
+    func create(plan: RunPlan, project: String, trigger: RunTrigger, debug: Bool, context: TrellisRequestContext) async throws
+        -> EditedResponse<RunView>
+    {
+        let created = now().milliseconds
+        let run = RunRecord(
+            id: UUID().uuidString.lowercased(), project: project, pipeline: plan.pipeline, pipelineVersion: plan.version, trigger: trigger,
+            state: .pending, plan: plan, debug: debug, executionDate: created, startedBy: try context.requireUser().username,
+            createdAt: created,
+            tasks: Dictionary(
+                uniqueKeysWithValues: plan.tasks.map { ($0.name, TaskRecord(name: $0.name, state: .pending, attempts: 0, roundStart: 1)) }),
+            attempts: []
+        )
+        try await engine.create(run)
+        return EditedResponse(status: .created, response: RunView(try await stored(run.id, project: project)))
+    }
+
+    /// The current version of the pipeline resolved against its pinned templates (each fetched once).
+    func plan(project: String, pipeline name: String, caller: Caller) async throws -> RunPlan {
+        guard let version = try await pipelines.pipeline(name, project: project, version: nil, caller: caller) else {
+            throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
+        }
+        var fetched: [String: TemplateSpec] = [:]
+        var specs: [String: TemplateSpec] = [:]
+        for task in version.spec.spec.tasks {
+            let pinned = version.templates[task.name] ?? task.template
+            if fetched[pinned] == nil {
+                let reference = TemplateReference(parsing: pinned)
+                fetched[pinned] = try await templates.template(reference.name, version: reference.version ?? "", caller: caller)
+            }
+            specs[task.name] = fetched[pinned]
+        }
+        return try RunPlan(pipeline: version, templates: specs)
+    }
+
+    // MARK: Reading
+
+    @Sendable func get(_ request: Request, context: TrellisRequestContext) async throws -> RunView {
+        let project = try context.parameters.require("project")
+        try await access.require(.viewer, in: project, context: context)
+        return RunView(try await stored(try context.parameters.require("run"), project: project))
+    }
+
+    /// A run by its id alone, for members of its project (404 for everyone else, as for the project's own routes).
+    @Sendable func getByID(_ request: Request, context: TrellisRequestContext) async throws -> RunView {
+        let id = try context.parameters.require("run")
+        guard let run = try await repository.run(id), try await access.role(in: run.project, caller: context.caller()) != nil else {
+            throw APIError.notFound("no run \(id)")
+        }
+        return RunView(run)
+    }
+
+    @Sendable func list(_ request: Request, context: TrellisRequestContext) async throws -> RunList {
+        let project = try context.parameters.require("project")
+        try await access.require(.viewer, in: project, context: context)
+        return try await list(project: project, pipeline: request.uri.queryParameters.get("pipeline"), request: request)
+    }
+
+    @Sendable func listOfPipeline(_ request: Request, context: TrellisRequestContext) async throws -> RunList {
+        let project = try context.parameters.require("project")
+        try await access.require(.viewer, in: project, context: context)
+        return try await list(project: project, pipeline: try context.parameters.require("pipeline"), request: request)
+    }
+
+    func list(project: String, pipeline: String?, request: Request) async throws -> RunList {
+        let query = request.uri.queryParameters
+        var filter = RunRepository.Filter(pipeline: pipeline, limit: 100)
+        if let text = query.get("state") {
+            guard let state = RunState(rawValue: text) else {
+                throw APIError.invalidField("state", "must be one of \(RunState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.state = state
+        }
+        if let text = query.get("trigger") {
+            guard let trigger = RunTrigger(rawValue: text) else {
+                throw APIError.invalidField("trigger", "must be one of \(RunTrigger.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.trigger = trigger
+        }
+        if let text = query.get("limit") {
+            guard let limit = Int(text), (1...1000).contains(limit) else { throw APIError.invalidField("limit", "must be 1 to 1000") }
+            filter.limit = limit
+        }
+        return RunList(runs: try await repository.runs(inProject: project, matching: filter).map(RunSummary.init))
+    }
+
+    func stored(_ id: String, project: String) async throws -> RunRecord {
+        guard let run = try await repository.run(id), run.project == project else {
+            throw APIError.notFound("project \(project) has no run \(id)")
+        }
+        return run
+    }
+
+    // MARK: Cancel and resume
+
+    @Sendable func cancel(_ request: Request, context: TrellisRequestContext) async throws -> RunView {
+        let project = try context.parameters.require("project")
+        try await access.require(.developer, in: project, context: context)
+        let run = try await stored(try context.parameters.require("run"), project: project)
+        guard try await engine.cancel(run.id) else {
+            throw APIError.failedPrecondition("run \(run.id) already ended \(run.state.rawValue)")
+        }
+        return RunView(try await stored(run.id, project: project))
+    }
+
+    struct ResumeRequest: Decodable {
+        /// Re-run this task and everything downstream of it (succeeded or not); without it, what did not succeed.
+        var task: String?
+    }
+
+    @Sendable func resume(_ request: Request, context: TrellisRequestContext) async throws -> RunView {
+        let project = try context.parameters.require("project")
+        try await access.require(.developer, in: project, context: context)
+        let run = try await stored(try context.parameters.require("run"), project: project)
+        let body = try await optionalBody(request, context: context, as: ResumeRequest.self)
+        do {
+            _ = try await engine.resume(run.id, from: body?.task)
+        } catch RunEngine.ResumeError.stillRunning {
+            throw APIError.failedPrecondition("run \(run.id) is still \(run.state.rawValue); cancel it or wait for it to end")
+        } catch RunEngine.ResumeError.nothingToResume {
+            throw APIError.failedPrecondition("run \(run.id) has nothing to resume: every task succeeded (name a task to re-run it)")
+        } catch RunEngine.ResumeError.unknownTask(let task) {
+            throw APIError.invalidField("task", "run \(run.id) has no task named \"\(task)\"")
+        }
+        return RunView(try await stored(run.id, project: project))
+    }
+
+    // MARK: Logs and process status
+
+    /// The attempt's log (`attempt`, default the latest; `replica` for one replica's): plain text, or with
+    /// `follow=true` server-sent events (`data: <line>` per line, then `event: end` with the attempt's state).
+    @Sendable func logs(_ request: Request, context: TrellisRequestContext) async throws -> Response {
+        let (run, attempt) = try await attempt(of: request, context: context)
+        let query = request.uri.queryParameters
+        var replica: Int?
+        if let text = query.get("replica") {
+            guard let rank = Int(text), rank >= 0, rank < attempt.invocation.replicas else {
+                throw APIError.invalidField("replica", "must be a rank from 0 to \(attempt.invocation.replicas - 1)")
+            }
+            replica = rank
+        }
+        let follow = query.get("follow") == "true"
+        guard let stream = try await executor.logs(of: attempt.executionID, replica: replica, follow: follow) else {
+            throw APIError.notFound("the log of attempt \(attempt.number) of task \(attempt.task) is gone")
+        }
+        if !follow {
+            var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+            if query.get("download") == "true" {
+                headers[.contentDisposition] = "attachment; filename=\"\(run.pipeline)-\(attempt.task)-\(attempt.number).log\""
+            }
+            return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: stream))
+        }
+        let executor = executor
+        let (executionID, stopping) = (attempt.executionID, run.stopping)
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                var framer = EventStreamFramer()
+                for try await chunk in stream {
+                    let framed = framer.frame(chunk)
+                    if framed.readableBytes > 0 { try await writer.write(framed) }
+                }
+                try await writer.write(framer.finish())
+                // How the attempt ended, from the executor (the run's record of it may be a moment behind).
+                let ended = try await executor.status(of: [executionID]).first
+                let state = ended.map { RunEngine.outcome(of: $0, stopping: stopping).state.rawValue } ?? "unknown"
+                try await writer.write(ByteBuffer(string: "event: end\ndata: \(state)\n\n"))
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    @Sendable func attempt(_ request: Request, context: TrellisRequestContext) async throws -> AttemptDetail {
+        let (_, attempt) = try await attempt(of: request, context: context)
+        return AttemptDetail(
+            attempt: AttemptView(attempt, showInvocation: true),
+            process: try await executor.status(of: [attempt.executionID]).first
+                ?? ExecutionStatus(id: attempt.executionID, phase: .unknown),
+            samples: try await executor.samples(of: attempt.executionID)
+        )
+    }
+
+    /// The run and the attempt a logs or status request names (`:number` or `?attempt=`, default the latest).
+    func attempt(of request: Request, context: TrellisRequestContext) async throws -> (RunRecord, AttemptRecord) {
+        let project = try context.parameters.require("project")
+        try await access.require(.viewer, in: project, context: context)
+        let run = try await stored(try context.parameters.require("run"), project: project)
+        let task = try context.parameters.require("task")
+        guard run.plan.task(named: task) != nil else { throw APIError.notFound("run \(run.id) has no task named \"\(task)\"") }
+        let attempts = run.attempts(of: task)
+        let wanted = context.parameters.get("number") ?? request.uri.queryParameters.get("attempt")
+        if let wanted {
+            guard let number = Int(wanted), let found = attempts.first(where: { $0.number == number }) else {
+                throw APIError.notFound("task \(task) of run \(run.id) has no attempt \(wanted)")
+            }
+            return (run, found)
+        }
+        guard let latest = attempts.last else { throw APIError.notFound("task \(task) of run \(run.id) has not started yet") }
+        return (run, latest)
+    }
+
+    func optionalBody<T: Decodable>(_ request: Request, context: TrellisRequestContext, as type: T.Type) async throws -> T? {
+        guard let length = request.headers[.contentLength].flatMap(Int.init), length > 0 else { return nil }
+        return try await request.decode(as: type, context: context)
+    }
+}
+
+/// Turns log bytes into server-sent events: one `data:` event per line, lines cut across chunks joined again.
+struct EventStreamFramer {
+    private var pending: [UInt8] = []
+
+    mutating func frame(_ chunk: ByteBuffer) -> ByteBuffer {
+        var output = ByteBuffer()
+        for byte in chunk.readableBytesView {
+            if byte == UInt8(ascii: "\n") {
+                emit(into: &output)
+            } else if byte != UInt8(ascii: "\r") {
+                pending.append(byte)
+            }
+        }
+        return output
+    }
+
+    mutating func finish() -> ByteBuffer {
+        var output = ByteBuffer()
+        if !pending.isEmpty { emit(into: &output) }
+        return output
+    }
+
+    private mutating func emit(into output: inout ByteBuffer) {
+        output.writeString("data: ")
+        output.writeBytes(pending)
+        output.writeString("\n\n")
+        pending.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,295 @@
+import Foundation
+import Logging
+import TrellisCore
+import TrellisHTTP
+
+/// Moves runs forward: starts the tasks the planner says may start, records how attempts end, retries with
+/// backoff, stops runs on cancel or timeout, resumes them, and after a restart reconciles every unfinished run
+/// with what the executor reports. Every change is one transaction on the run's rows; one engine per process
+/// serialises them.
+actor RunEngine {
+    let repository: RunRepository
+    let executor: any ExecutorClient
+    let logger: Logger
+    let stopGraceMilliseconds: Int64
+    let now: @Sendable () -> Date
+    /// Runs with a timer already set for their next retry or deadline, and when.
+    private var timers: [String: Int64] = [:]
+
+    init(repository: RunRepository, executor: any ExecutorClient, logger: Logger, stopGrace: Duration, now: @escaping @Sendable () -> Date)
+    {
+        self.repository = repository
+        self.executor = executor
+        self.logger = logger
+        self.stopGraceMilliseconds = stopGrace.milliseconds
+        self.now = now
+    }
+
+    var nowMilliseconds: Int64 { Int64((now().timeIntervalSince1970 * 1000).rounded()) }
+
+    // MARK: Commands
+
+    func create(_ run: RunRecord) async throws {
+        try await repository.insert(run)
+        logger.info(
+            "run created", metadata: ["run": .string(run.id), "pipeline": .string(run.pipeline), "trigger": .string(run.trigger.rawValue)])
+        await advance(run.id)
+    }
+
+    /// Stops a run: its running attempts get SIGTERM (then SIGKILL), what has not started is cancelled.
+    func cancel(_ id: String) async throws -> Bool {
+        let stops = try await repository.update(id) { run -> [String]? in
+            guard !run.state.isFinished else { return nil }
+            run.stopping = run.stopping ?? .cancelled
+            run.reason = run.reason ?? "cancelled"
+            return run.runningAttempts.map(\.executionID)
+        }
+        guard let stops = stops ?? nil else { return false }
+        for execution in stops { try? await executor.stop(execution) }
+        await advance(id)
+        return true
+    }
+
+    enum ResumeError: Error {
+        case stillRunning
+        case nothingToResume
+        case unknownTask(String)
+    }
+
+    /// Runs again what did not succeed (or `task` and its downstream); succeeded tasks keep their attempts.
+    func resume(_ id: String, from task: String?) async throws -> Bool {
+        let now = nowMilliseconds
+        let found = try await repository.update(id) { run -> Bool in
+            guard run.state.isFinished else { throw ResumeError.stillRunning }
+            if let task, run.plan.task(named: task) == nil { throw ResumeError.unknownTask(task) }
+            let rerun = RunPlanner.tasksToRerun(plan: run.plan, states: run.tasks.mapValues(\.state), from: task)
+            guard !rerun.isEmpty else { throw ResumeError.nothingToResume }
+            for name in rerun {
+                guard var record = run.tasks[name] else { continue }
+                record.state = .pending
+                record.notBefore = nil
+                record.roundStart = record.attempts + 1
+                run.tasks[name] = record
+            }
+            run.state = .running
+            run.reason = nil
+            run.stopping = nil
+            run.finishedAt = nil
+            run.deadlineAt = run.plan.timeoutMilliseconds.map { now + $0 }
+            return true
+        }
+        guard found != nil else { return false }
+        logger.info("run resumed", metadata: ["run": .string(id), "from": .string(task ?? "failures")])
+        await advance(id)
+        return true
+    }
+
+    // MARK: Advancing
+
+    /// Applies the planner's decision to the run and launches what it starts.
+    func advance(_ id: String) async {
+        let now = nowMilliseconds
+        let grace = stopGraceMilliseconds
+        let outcome: (launches: [ExecutionRequest], stops: [String], wakeAt: Int64?)?
+        do {
+            outcome = try await repository.update(id) { run in
+                guard !run.state.isFinished else { return ([], [], nil) }
+                var stops: [String] = []
+                if let deadline = run.deadlineAt, deadline <= now, run.stopping == nil {
+                    run.stopping = .failed
+                    run.reason = "the run timed out after \(Duration.milliseconds(run.plan.timeoutMilliseconds ?? 0).formatted())"
+                    stops = run.runningAttempts.map(\.executionID)
+                }
+                let decision = RunPlanner.decide(
+                    plan: run.plan,
+                    progress: run.tasks.mapValues { RunPlanner.TaskProgress(state: $0.state, notBefore: $0.notBefore) },
+                    now: now, stopping: run.stopping
+                )
+                for (name, state) in decision.settle { run.tasks[name]?.state = state }
+                var launches: [ExecutionRequest] = []
+                for name in decision.start {
+                    guard let task = run.plan.task(named: name), var record = run.tasks[name] else { continue }
+                    record.attempts += 1
+                    record.state = .running
+                    record.notBefore = nil
+                    run.tasks[name] = record
+                    let request = Self.request(run: run, task: task, attempt: record.attempts, grace: grace)
+                    launches.append(request)
+                    run.attempts.append(
+                        AttemptRecord(
+                            task: name, number: record.attempts, executionID: request.id, state: .running, createdAt: now,
+                            invocation: Invocation(
+                                command: request.command, environment: request.environment, image: request.image, replicas: request.replicas
+                            )
+                        ))
+                }
+                if run.state == .pending {
+                    run.state = .running
+                    run.startedAt = now
+                    run.deadlineAt = run.plan.timeoutMilliseconds.map { now + $0 }
+                }
+                if let finished = decision.finished {
+                    run.state = finished
+                    run.finishedAt = now
+                    if finished == .failed, run.reason == nil {
+                        let failed = run.plan.tasks.map(\.name).filter { [.failed, .timedOut].contains(run.tasks[$0]?.state) }
+                        run.reason = "failed tasks: \(failed.joined(separator: ", "))"
+                    }
+                }
+                let wakeAt = [decision.wakeAt, run.state.isFinished ? nil : run.deadlineAt].compactMap { $0 }.min()
+                return (launches, stops, wakeAt)
+            }
+        } catch {
+            logger.error("cannot advance run", metadata: ["run": .string(id), "error": .string("\(error)")])
+            return
+        }
+        guard let outcome else { return }
+        for execution in outcome.stops { try? await executor.stop(execution) }
+        for request in outcome.launches { await launch(request) }
+        if let wakeAt = outcome.wakeAt { schedule(id, at: wakeAt) }
+    }
+
+    private func launch(_ request: ExecutionRequest) async {
+        do {
+            try await executor.launch(request)
+        } catch {
+            // A launch that fails is a platform error of the attempt: the retry policy decides what comes next.
+            await record(
+                ExecutionStatus(id: request.id, phase: .lost, reason: "could not launch: \(error)", finishedAt: now()), run: request.run)
+        }
+    }
+
+    /// Wakes the run at `instant` (a retry's backoff or the run's deadline).
+    private func schedule(_ id: String, at instant: Int64) {
+        if let existing = timers[id], existing <= instant { return }
+        timers[id] = instant
+        let delay = max(0, instant - nowMilliseconds)
+        Task {
+            try? await Task.sleep(for: .milliseconds(delay))
+            await self.timerFired(id, instant: instant)
+        }
+    }
+
+    private func timerFired(_ id: String, instant: Int64) async {
+        if timers[id] == instant { timers[id] = nil }
+        await advance(id)
+    }
+
+    // MARK: Attempts ending
+
+    /// An execution ended: records the attempt's outcome, applies the retry policy, advances the run.
+    func executionEnded(_ executionID: String) async {
+        do {
+            guard let runID = try await repository.runID(ofExecution: executionID),
+                let status = try await executor.status(of: [executionID]).first, status.phase.isFinished
+            else { return }
+            await record(status, run: runID)
+        } catch {
+            logger.error("cannot read an execution's end", metadata: ["execution": .string(executionID), "error": .string("\(error)")])
+        }
+    }
+
+    private func record(_ status: ExecutionStatus, run id: String) async {
+        let now = nowMilliseconds
+        do {
+            _ = try await repository.update(id) { run in
+                guard let index = run.attemptIndex(execution: status.id), run.attempts[index].state == .running else { return }
+                var attempt = run.attempts[index]
+                let outcome = Self.outcome(of: status, stopping: run.stopping)
+                attempt.state = outcome.state
+                attempt.exitCode = status.exitCode
+                attempt.reason = status.reason
+                attempt.startedAt = status.startedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? attempt.createdAt
+                attempt.finishedAt = status.finishedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? now
+                attempt.invocation.workingDirectory = status.workingDirectory
+                run.attempts[index] = attempt
+                guard var task = run.tasks[attempt.task], let planned = run.plan.task(named: attempt.task) else { return }
+                if run.stopping == nil, let delay = planned.retry.delay(after: outcome, attempt: attempt.number - task.roundStart + 1) {
+                    task.state = .pending
+                    task.notBefore = now + delay.milliseconds
+                } else {
+                    task.state = outcome.state
+                }
+                run.tasks[attempt.task] = task
+            }
+        } catch {
+            logger.error("cannot record an attempt", metadata: ["execution": .string(status.id), "error": .string("\(error)")])
+        }
+        await advance(id)
+    }
+
+    static func outcome(of status: ExecutionStatus, stopping: RunState?) -> AttemptOutcome {
+        switch status.phase {
+        case .succeeded: .succeeded
+        case .failed: .failed(exitCode: status.exitCode)
+        case .timedOut: .timedOut
+        // Stopped because the whole run timed out: the attempt timed out with it.
+        case .cancelled: stopping == .failed ? .timedOut : .cancelled
+        case .lost, .unknown, .running: .error(status.reason ?? "the execution was lost")
+        }
+    }
+
+    // MARK: Reconciling
+
+    /// After a start: every unfinished run is checked against the executor. Attempts that ended while nobody
+    /// watched are recorded, attempts never launched are launched (launching is idempotent), stops that were asked
+    /// for are asked again, and each run advances.
+    func reconcile() async {
+        let ids: [String]
+        do {
+            ids = try await repository.activeRunIDs()
+        } catch {
+            logger.error("cannot list unfinished runs", metadata: ["error": .string("\(error)")])
+            return
+        }
+        for id in ids {
+            guard let run = try? await repository.run(id) else { continue }
+            let running = run.runningAttempts
+            let statuses = (try? await executor.status(of: running.map(\.executionID))) ?? []
+            for (attempt, status) in zip(running, statuses) {
+                if status.phase.isFinished {
+                    await record(status, run: id)
+                } else if status.phase == .unknown, let task = run.plan.task(named: attempt.task) {
+                    await launch(Self.request(run: run, task: task, attempt: attempt.number, grace: stopGraceMilliseconds))
+                } else if run.stopping != nil {
+                    try? await executor.stop(attempt.executionID)
+                }
+            }
+            await advance(id)
+        }
+    }
+
+    // MARK: Requests
+
+    /// What an attempt runs: the plan's command and env plus the `TRELLIS_*` variables of DESIGN.md.
+    static func request(run: RunRecord, task: RunPlan.Task, attempt: Int, grace: Int64) -> ExecutionRequest {
+        var environment = task.environment
+        environment["TRELLIS_PROJECT"] = run.project
+        environment["TRELLIS_PIPELINE_ID"] = run.plan.pipelineID ?? run.pipeline
+        environment["TRELLIS_PIPELINE_NAME"] = run.pipeline
+        environment["TRELLIS_RUN_ID"] = run.id
+        environment["TRELLIS_TASK_NAME"] = task.name
+        environment["TRELLIS_TASK_ATTEMPT"] = String(attempt)
+        environment["TRELLIS_EXECUTION_DATE"] = ExecutionDate.text(milliseconds: run.executionDate)
+        environment["TRELLIS_CREATOR"] = run.plan.creator ?? run.startedBy
+        environment["TRELLIS_RUNNER"] = run.startedBy
+        return ExecutionRequest(
+            id: "\(run.id)-\(task.name)-\(attempt)", project: run.project, pipeline: run.pipeline, run: run.id, task: task.name,
+            attempt: attempt, command: task.command, environment: environment, image: task.image, workingDirectory: task.workingDirectory,
+            replicas: task.replicas, timeoutMilliseconds: task.timeoutMilliseconds, stopGraceMilliseconds: grace,
+            keepWorkingDirectory: run.debug
+        )
+    }
+}
+
+/// `execution_date` as the seed writes it: `%Y-%m-%d %H:%M:%S`, in UTC.
+enum ExecutionDate {
+    static func text(milliseconds: Int64) -> String {
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32) -> String { value < 10 ? "0\(value)" : String(value) }
+        return
+            "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday)) \(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))"
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import SQLKit
+import TrellisCore
+import TrellisStore
+
+/// The orchestrator's tables: `orchestrator_runs`, `orchestrator_tasks`, `orchestrator_attempts` (migrations/orchestrator).
+struct RunRepository: Sendable {
+    let database: Database
+
+    struct RunRow: Codable {
+        var id: String, project: String, pipeline: String, pipeline_version: Int, run_trigger: String, state: String
+        var reason: String?, plan: String, debug: Bool, execution_date: Int64, started_by: String, created_at: Int64
+        var started_at: Int64?, finished_at: Int64?, deadline_at: Int64?, stopping: String?
+    }
+
+    struct TaskRow: Codable {
+        var run_id: String, name: String, state: String, attempts: Int, round_start: Int, not_before: Int64?
+    }
+
+    struct AttemptRow: Codable {
+        var run_id: String, task: String, number: Int, execution_id: String, state: String, exit_code: Int?, reason: String?
+        var created_at: Int64, started_at: Int64?, finished_at: Int64?, invocation: String
+    }
+
+    // MARK: Reading
+
+    func run(_ id: String) async throws -> RunRecord? {
+        try await database.read { try await Self.load(id, sql: $0) }
+    }
+
+    /// Runs not finished yet, oldest first.
+    func activeRunIDs() async throws -> [String] {
+        try await database.read { sql in
+            try await sql.select().column("id").from("orchestrator_runs")
+                .where("state", .in, [RunState.pending.rawValue, RunState.running.rawValue]).orderBy("created_at")
+                .all().map { try $0.decode(column: "id", as: String.self) }
+        }
+    }
+
+    func runID(ofExecution executionID: String) async throws -> String? {
+        try await database.read { sql in
+            try await sql.select().column("run_id").from("orchestrator_attempts").where("execution_id", .equal, executionID).first()?
+                .decode(column: "run_id", as: String.self)
+        }
+    }
+
+    struct Filter: Sendable {
+        var pipeline: String?
+        var state: RunState?
+        var trigger: RunTrigger?
+        var limit: Int
+    }
+
+    /// Runs of a project, newest first, without their tasks.
+    func runs(inProject project: String, matching filter: Filter) async throws -> [RunRow] {
+        try await database.read { sql in
+            var query = sql.select().columns("*").from("orchestrator_runs").where("project", .equal, project)
+            if let pipeline = filter.pipeline { query = query.where("pipeline", .equal, pipeline) }
+            if let state = filter.state { query = query.where("state", .equal, state.rawValue) }
+            if let trigger = filter.trigger { query = query.where("run_trigger", .equal, trigger.rawValue) }
+            return try await query.orderBy("created_at", .descending).limit(filter.limit).all(decoding: RunRow.self)
+        }
+    }
+
+    static func load(_ id: String, sql: any SQLDatabase) async throws -> RunRecord? {
+        guard let row = try await sql.select().columns("*").from("orchestrator_runs").where("id", .equal, id).first(decoding: RunRow.self)
+        else { return nil }
+        let tasks = try await sql.select().columns("*").from("orchestrator_tasks").where("run_id", .equal, id).all(decoding: TaskRow.self)
+        let attempts = try await sql.select().columns("*").from("orchestrator_attempts").where("run_id", .equal, id)
+            .orderBy("task").orderBy("number").all(decoding: AttemptRow.self)
+        return try record(row, tasks: tasks, attempts: attempts)
+    }
+
+    static func record(_ row: RunRow, tasks: [TaskRow], attempts: [AttemptRow]) throws -> RunRecord {
+        let decoder = JSONDecoder()
+        return RunRecord(
+            id: row.id, project: row.project, pipeline: row.pipeline, pipelineVersion: row.pipeline_version,
+            trigger: try parse(RunTrigger.self, row.run_trigger), state: try parse(RunState.self, row.state), reason: row.reason,
+            plan: try decoder.decode(RunPlan.self, from: Data(row.plan.utf8)), debug: row.debug, executionDate: row.execution_date,
+            startedBy: row.started_by, createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
+            deadlineAt: row.deadline_at, stopping: try row.stopping.map { try parse(RunState.self, $0) },
+            tasks: Dictionary(
+                uniqueKeysWithValues: try tasks.map {
+                    (
+                        $0.name,
+                        TaskRecord(
+                            name: $0.name, state: try parse(TaskState.self, $0.state), attempts: $0.attempts, roundStart: $0.round_start,
+                            notBefore: $0.not_before)
+                    )
+                }),
+            attempts: try attempts.map {
+                AttemptRecord(
+                    task: $0.task, number: $0.number, executionID: $0.execution_id, state: try parse(TaskState.self, $0.state),
+                    exitCode: $0.exit_code, reason: $0.reason, createdAt: $0.created_at, startedAt: $0.started_at,
+                    finishedAt: $0.finished_at, invocation: try decoder.decode(Invocation.self, from: Data($0.invocation.utf8)))
+            }
+        )
+    }
+
+    static func parse<T: RawRepresentable<String>>(_ type: T.Type, _ text: String) throws -> T {
+        guard let value = T(rawValue: text) else { throw StoreError.corrupt("unknown \(T.self) \"\(text)\" in the orchestrator's tables") }
+        return value
+    }
+
+    // MARK: Writing
+
+    func insert(_ run: RunRecord) async throws {
+        try await database.transaction { sql in
+            try await sql.insert(into: "orchestrator_runs").model(try Self.row(run)).run()
+            for task in run.plan.tasks {
+                guard let record = run.tasks[task.name] else { continue }
+                try await sql.insert(into: "orchestrator_tasks").model(Self.row(record, run: run.id)).run()
+            }
+        }
+    }
+
+    /// Loads the run, lets `change` edit it, and writes back what changed, in one transaction (row-locked on
+    /// PostgreSQL). Nil when there is no such run.
+    func update<T: Sendable>(_ id: String, _ change: @escaping @Sendable (inout RunRecord) throws -> T) async throws -> T? {
+        let lock: SQLQueryString = database.dialect == .postgres ? " FOR UPDATE" : ""
+        return try await database.transaction { sql in
+            _ = try await sql.raw("SELECT id FROM orchestrator_runs WHERE id = \(bind: id)\(lock)").first()
+            guard let original = try await Self.load(id, sql: sql) else { return nil }
+            var changed = original
+            let result = try change(&changed)
+            try await Self.write(changed, over: original, sql: sql)
+            return result
+        }
+    }
+
+    static func write(_ run: RunRecord, over original: RunRecord, sql: any SQLDatabase) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if run.state != original.state || run.reason != original.reason || run.startedAt != original.startedAt
+            || run.finishedAt != original.finishedAt || run.deadlineAt != original.deadlineAt || run.stopping != original.stopping
+        {
+            // The plan never changes after the run is created.
+            try await sql.update("orchestrator_runs").set("state", to: SQLBind(run.state.rawValue)).set("reason", to: SQLBind(run.reason))
+                .set("started_at", to: SQLBind(run.startedAt)).set("finished_at", to: SQLBind(run.finishedAt))
+                .set("deadline_at", to: SQLBind(run.deadlineAt)).set("stopping", to: SQLBind(run.stopping?.rawValue))
+                .where("id", .equal, run.id).run()
+        }
+        for (name, task) in run.tasks where original.tasks[name] != task {
+            try await sql.update("orchestrator_tasks").set(model: row(task, run: run.id)).where("run_id", .equal, run.id)
+                .where("name", .equal, name).run()
+        }
+        let before = Dictionary(uniqueKeysWithValues: original.attempts.map { ($0.executionID, $0) })
+        for attempt in run.attempts where before[attempt.executionID] != attempt {
+            let row = try Self.row(attempt, run: run.id, encoder: encoder)
+            if before[attempt.executionID] == nil {
+                try await sql.insert(into: "orchestrator_attempts").model(row).run()
+            } else {
+                try await sql.update("orchestrator_attempts").set(model: row).where("execution_id", .equal, attempt.executionID).run()
+            }
+        }
+    }
+
+    static func row(_ run: RunRecord) throws -> RunRow {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return RunRow(
+            id: run.id, project: run.project, pipeline: run.pipeline, pipeline_version: run.pipelineVersion,
+            run_trigger: run.trigger.rawValue, state: run.state.rawValue, reason: run.reason,
+            plan: String(decoding: try encoder.encode(run.plan), as: UTF8.self), debug: run.debug, execution_date: run.executionDate,
+            started_by: run.startedBy, created_at: run.createdAt, started_at: run.startedAt, finished_at: run.finishedAt,
+            deadline_at: run.deadlineAt, stopping: run.stopping?.rawValue
+        )
+    }
+
+    static func row(_ task: TaskRecord, run: String) -> TaskRow {
+        TaskRow(
+            run_id: run, name: task.name, state: task.state.rawValue, attempts: task.attempts, round_start: task.roundStart,
+            not_before: task.notBefore)
+    }
+
+    static func row(_ attempt: AttemptRecord, run: String, encoder: JSONEncoder) throws -> AttemptRow {
+        AttemptRow(
+            run_id: run, task: attempt.task, number: attempt.number, execution_id: attempt.executionID, state: attempt.state.rawValue,
+            exit_code: attempt.exitCode, reason: attempt.reason, created_at: attempt.createdAt, started_at: attempt.startedAt,
+            finished_at: attempt.finishedAt, invocation: String(decoding: try encoder.encode(attempt.invocation), as: UTF8.self)
+        )
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Hummingbird
+import TrellisCore
+import TrellisHTTP
+
+/// A run as the API shows it (DESIGN.md: `id, state, trigger, executionDate, tasks[{name, state, attempts}]`).
+struct RunView: ResponseEncodable {
+    let id: String
+    let project: String
+    let pipeline: String
+    let pipelineVersion: Int
+    let state: RunState
+    let trigger: RunTrigger
+    let reason: String?
+    let debug: Bool
+    let executionDate: Date
+    let startedBy: String
+    let createdAt: Date
+    let startedAt: Date?
+    let finishedAt: Date?
+    let tasks: [TaskView]
+
+    struct TaskView: Codable {
+        let name: String
+        let state: TaskState
+        let template: String
+        let dependsOn: [String]
+        /// A task waiting to be retried starts no earlier than this.
+        let retryAt: Date?
+        let attempts: [AttemptView]
+    }
+
+    init(_ run: RunRecord) {
+        id = run.id
+        project = run.project
+        pipeline = run.pipeline
+        pipelineVersion = run.pipelineVersion
+        state = run.state
+        trigger = run.trigger
+        reason = run.reason
+        debug = run.debug
+        executionDate = .fromMilliseconds(run.executionDate)
+        startedBy = run.startedBy
+        createdAt = .fromMilliseconds(run.createdAt)
+        startedAt = run.startedAt.map(Date.fromMilliseconds)
+        finishedAt = run.finishedAt.map(Date.fromMilliseconds)
+        tasks = run.plan.tasks.map { task in
+            let record = run.tasks[task.name]
+            return TaskView(
+                name: task.name, state: record?.state ?? .pending, template: task.template, dependsOn: task.dependsOn,
+                retryAt: record?.notBefore.map(Date.fromMilliseconds),
+                attempts: run.attempts(of: task.name).map { AttemptView($0, showInvocation: run.debug) }
+            )
+        }
+    }
+}
+
+struct AttemptView: Codable {
+    let number: Int
+    let state: TaskState
+    let exitCode: Int?
+    let reason: String?
+    let startedAt: Date?
+    let finishedAt: Date?
+    /// The exact command, env and working directory (always on the attempt's own page; in the run for debug runs).
+    let invocation: Invocation?
+
+    init(_ attempt: AttemptRecord, showInvocation: Bool) {
+        number = attempt.number
+        state = attempt.state
+        exitCode = attempt.exitCode
+        reason = attempt.reason
+        startedAt = attempt.startedAt.map(Date.fromMilliseconds)
+        finishedAt = attempt.finishedAt.map(Date.fromMilliseconds)
+        invocation = showInvocation ? attempt.invocation : nil
+    }
+}
+
+/// One attempt with its processes and resource samples (the status view).
+struct AttemptDetail: ResponseEncodable {
+    let attempt: AttemptView
+    let process: ExecutionStatus
+    let samples: [ResourceSample]
+}
+
+/// A run in a list.
+struct RunSummary: Codable {
+    let id: String
+    let pipeline: String
+    let pipelineVersion: Int
+    let state: String
+    let trigger: String
+    let reason: String?
+    let executionDate: Date
+    let startedBy: String
+    let createdAt: Date
+    let startedAt: Date?
+    let finishedAt: Date?
+
+    init(_ row: RunRepository.RunRow) {
+        id = row.id
+        pipeline = row.pipeline
+        pipelineVersion = row.pipeline_version
+        state = row.state
+        trigger = row.run_trigger
+        reason = row.reason
+        executionDate = .fromMilliseconds(row.execution_date)
+        startedBy = row.started_by
+        createdAt = .fromMilliseconds(row.created_at)
+        startedAt = row.started_at.map(Date.fromMilliseconds)
+        finishedAt = row.finished_at.map(Date.fromMilliseconds)
+    }
+}
+
+struct RunList: ResponseEncodable {
+    let runs: [RunSummary]
+}

@@ -1,0 +1,148 @@
+import Foundation
+import NIOCore
+
+/// One attempt of one task, as the orchestrator asks the cluster gateway to run it.
+public struct ExecutionRequest: Codable, Sendable, Equatable {
+    /// Unique per attempt; launching the same id twice starts it once.
+    public var id: String
+    public var project: String
+    public var pipeline: String
+    public var run: String
+    public var task: String
+    public var attempt: Int
+    /// The process: executable and arguments.
+    public var command: [String]
+    /// The task's whole environment, `TRELLIS_*` included (the replica variables are added per replica).
+    public var environment: [String: String]
+    public var image: String
+    public var workingDirectory: String?
+    public var replicas: Int
+    public var timeoutMilliseconds: Int64?
+    /// How long a stopped process gets between SIGTERM and SIGKILL.
+    public var stopGraceMilliseconds: Int64
+    /// Debug runs keep their working directory after the process ends.
+    public var keepWorkingDirectory: Bool
+
+    public init(
+        id: String, project: String, pipeline: String, run: String, task: String, attempt: Int, command: [String],
+        environment: [String: String], image: String, workingDirectory: String?, replicas: Int, timeoutMilliseconds: Int64?,
+        stopGraceMilliseconds: Int64, keepWorkingDirectory: Bool
+    ) {
+        self.id = id
+        self.project = project
+        self.pipeline = pipeline
+        self.run = run
+        self.task = task
+        self.attempt = attempt
+        self.command = command
+        self.environment = environment
+        self.image = image
+        self.workingDirectory = workingDirectory
+        self.replicas = replicas
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.stopGraceMilliseconds = stopGraceMilliseconds
+        self.keepWorkingDirectory = keepWorkingDirectory
+    }
+}
+
+/// Where an execution is, as the cluster gateway reports it.
+public struct ExecutionStatus: Codable, Sendable, Equatable {
+    public enum Phase: String, Codable, Sendable {
+        /// Never launched (or launched so long ago that it is gone).
+        case unknown
+        case running, succeeded, failed, cancelled
+        case timedOut = "timed_out"
+        /// The platform failed it: the process could not start, or its supervisor died without a word.
+        case lost
+
+        public var isFinished: Bool { self != .unknown && self != .running }
+    }
+
+    /// One process of the execution (one per replica).
+    public struct Replica: Codable, Sendable, Equatable {
+        public var rank: Int
+        public var pid: Int32?
+        public var exitCode: Int?
+        /// The signal that ended it, when one did.
+        public var signal: Int32?
+
+        public init(rank: Int, pid: Int32?, exitCode: Int? = nil, signal: Int32? = nil) {
+            self.rank = rank
+            self.pid = pid
+            self.exitCode = exitCode
+            self.signal = signal
+        }
+    }
+
+    public var id: String
+    public var phase: Phase
+    public var exitCode: Int?
+    public var reason: String?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var workingDirectory: String?
+    public var replicas: [Replica]
+
+    public init(
+        id: String, phase: Phase, exitCode: Int? = nil, reason: String? = nil, startedAt: Date? = nil, finishedAt: Date? = nil,
+        workingDirectory: String? = nil, replicas: [Replica] = []
+    ) {
+        self.id = id
+        self.phase = phase
+        self.exitCode = exitCode
+        self.reason = reason
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.workingDirectory = workingDirectory
+        self.replicas = replicas
+    }
+}
+
+/// CPU and memory of an execution's processes at one instant (summed over each replica's process group).
+public struct ResourceSample: Codable, Sendable, Equatable {
+    public var at: Date
+    public var replica: Int
+    /// Percent of one core.
+    public var cpuPercent: Double
+    public var rssBytes: Int64
+
+    public init(at: Date, replica: Int, cpuPercent: Double, rssBytes: Int64) {
+        self.at = at
+        self.replica = replica
+        self.cpuPercent = cpuPercent
+        self.rssBytes = rssBytes
+    }
+}
+
+/// Executions that changed since a cursor. `reset`: the executor restarted and lost its history; check everything.
+public struct ExecutionChanges: Codable, Sendable, Equatable {
+    public var cursor: UInt64
+    public var ids: [String]
+    public var reset: Bool
+
+    public init(cursor: UInt64, ids: [String], reset: Bool) {
+        self.cursor = cursor
+        self.ids = ids
+        self.reset = reset
+    }
+}
+
+/// A log as chunks of bytes, read as they are asked for (a large log is never held in memory).
+public typealias LogStream = AsyncThrowingStream<ByteBuffer, any Error>
+
+/// What the orchestrator asks the cluster gateway: in process in embedded mode, over HTTP in split mode.
+public protocol ExecutorClient: Sendable {
+    /// Starts an execution; a second launch of the same id does nothing.
+    func launch(_ request: ExecutionRequest) async throws
+    /// The status of each id, in order.
+    func status(of ids: [String]) async throws -> [ExecutionStatus]
+    /// Stops an execution: SIGTERM, then SIGKILL after its grace period. It then ends `cancelled`.
+    func stop(_ id: String) async throws
+    /// Waits up to `wait` for executions to end after `cursor`.
+    func changes(after cursor: UInt64, wait: Duration) async throws -> ExecutionChanges
+    /// The combined log (every replica, prefixed) or one replica's; with `follow`, until the execution ends.
+    /// Nil when the execution is unknown.
+    func logs(of id: String, replica: Int?, follow: Bool) async throws -> LogStream?
+    /// The resource samples taken while it ran.
+    func samples(of id: String) async throws -> [ResourceSample]
+}

@@ -1,0 +1,77 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// ``ExecutorClient`` over HTTP: the cluster gateway's internal routes (`/api/v1/internal/executions`), with the
+/// service token.
+public struct HTTPExecutorClient: ExecutorClient {
+    let requests: ServiceRequests
+    let token: ServiceToken
+
+    public init(baseURL: String, httpClient: HTTPClient, token: ServiceToken) {
+        requests = ServiceRequests(service: .clusterGateway, baseURL: baseURL, httpClient: httpClient)
+        self.token = token
+    }
+
+    static let root = "/api/v1/internal/executions"
+
+    public func launch(_ request: ExecutionRequest) async throws {
+        try await requests.send("POST", Self.root, body: try APICoding.encoder().encode(request), token: token.value)
+    }
+
+    public func status(of ids: [String]) async throws -> [ExecutionStatus] {
+        try await requests.post("\(Self.root)/status", json: ExecutionIDs(ids: ids), as: [ExecutionStatus].self, token: token.value) ?? []
+    }
+
+    public func stop(_ id: String) async throws {
+        try await requests.send("POST", "\(Self.root)/\(ServiceRequests.escaped(id))/stop", body: nil, token: token.value)
+    }
+
+    public func changes(after cursor: UInt64, wait: Duration) async throws -> ExecutionChanges {
+        let path = "\(Self.root)/changes?after=\(cursor)&waitMilliseconds=\(wait.milliseconds)"
+        guard
+            let changes = try await requests.get(
+                path, as: ExecutionChanges.self, token: token.value, timeout: .seconds(wait.components.seconds + 10))
+        else { throw APIError.unavailable("the cluster-gateway service does not offer execution changes") }
+        return changes
+    }
+
+    public func logs(of id: String, replica: Int?, follow: Bool) async throws -> LogStream? {
+        var path = "\(Self.root)/\(ServiceRequests.escaped(id))/logs?follow=\(follow)"
+        if let replica { path += "&replica=\(replica)" }
+        // A followed log may stay open for as long as the task runs.
+        let response = try await requests.open("GET", path, body: nil, token: token.value, timeout: .hours(24 * 7))
+        guard response.status == .ok else {
+            if response.status == .notFound { return nil }
+            throw APIError.unavailable("the cluster-gateway service answered \(response.status.code) for the log of \(id)")
+        }
+        let chunks = ChunkReader(response.body.makeAsyncIterator())
+        return LogStream(unfolding: { try await chunks.next() })
+    }
+
+    public func samples(of id: String) async throws -> [ResourceSample] {
+        try await requests.get("\(Self.root)/\(ServiceRequests.escaped(id))/samples", as: [ResourceSample].self, token: token.value) ?? []
+    }
+}
+
+/// The ids a status request asks about.
+public struct ExecutionIDs: Codable, Sendable {
+    public let ids: [String]
+
+    public init(ids: [String]) {
+        self.ids = ids
+    }
+}
+
+/// Pulls a response body one chunk at a time; a stream's consumer asks for one chunk at a time.
+final class ChunkReader: @unchecked Sendable {
+    private var iterator: HTTPClientResponse.Body.AsyncIterator
+
+    init(_ iterator: HTTPClientResponse.Body.AsyncIterator) {
+        self.iterator = iterator
+    }
+
+    func next() async throws -> ByteBuffer? {
+        try await iterator.next()
+    }
+}

@@ -1,0 +1,38 @@
+import Hummingbird
+import TrellisStore
+
+/// The bearer token services use between themselves for calls made on nobody's behalf (the orchestrator running
+/// attempts on the cluster gateway). Derived from the shared secrets key, so every service of one deployment knows
+/// it and nothing else does; the gateway never forwards the internal routes it guards.
+public struct ServiceToken: Sendable {
+    public let value: String
+
+    public init(configuration: TrellisConfiguration) throws {
+        value = try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory)
+            .derivedToken(purpose: "trellis internal service token v1")
+    }
+}
+
+/// Lets a request through only with the service token (internal routes, `/api/v1/internal/...`).
+public struct ServiceTokenMiddleware: RouterMiddleware {
+    public typealias Context = TrellisRequestContext
+    let token: ServiceToken
+
+    public init(token: ServiceToken) {
+        self.token = token
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let presented = request.headers[.authorization].map { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : "" } ?? ""
+        guard Self.constantTimeEqual(presented, token.value) else {
+            throw APIError.unauthorized("internal routes need the service token")
+        }
+        return try await next(request, context)
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}

@@ -1,0 +1,115 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+import TrellisTestSupport
+
+/// `kill -9` of the process that orchestrates, with a run in flight, and a start on the same data: the run is
+/// reconciled and ends correctly — nothing that succeeded runs again, a task that ended while the server was down
+/// is recorded as it ended, a task still running is followed to its end, and an orphan whose supervisor died is
+/// killed and its task retried.
+@Suite(.serialized) struct CrashSafetyTests {
+    static let adminPassword = "crash-admin-password"
+
+    @Test func killMinusNineWithRunsInFlight() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-crash-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let effects = dataDir.appendingPathComponent("effects").path
+        let port = try Processes.freePorts(1)
+        let base = "http://127.0.0.1:\(port)"
+        let api = HTTPTransport(baseURL: base, client: HTTPClient.shared)
+        func serve(_ log: String) async throws -> Process {
+            let logFile = dataDir.appendingPathComponent(log)
+            let server = try Processes.start(
+                Processes.binDirectory.appendingPathComponent("trellis"),
+                ["serve", "--port", String(port), "--data-dir", dataDir.path, "--demo"],
+                environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_TASK_STOP_GRACE": "1s"], log: logFile
+            )
+            try await Processes.waitHealthy(base + "/healthz", client: HTTPClient.shared, process: server, log: logFile)
+            return server
+        }
+
+        let first = try await serve("first.log")
+        defer { if first.isRunning { first.terminate() } }
+        let admin = try await api.login("admin", Self.adminPassword)
+        func step(_ name: String, _ command: String, after: [String] = [], extra: [String: Any] = [:]) -> [String: Any] {
+            var task: [String: Any] = [
+                "name": name, "template": "shell", "dependsOn": after, "args": ["command": "\(command); echo \(name) >> \(effects)"],
+            ]
+            task.merge(extra) { $1 }
+            return task
+        }
+        try await api.applyPipeline(
+            "crashy", project: "demo", token: admin,
+            tasks: [
+                step("extract", "true"),
+                step("short", "sleep 1", after: ["extract"]),
+                step("long", "sleep 5", after: ["extract"]),
+                step(
+                    "orphan", "if [ $TRELLIS_TASK_ATTEMPT = 1 ]; then sleep 31; fi", after: ["extract"],
+                    extra: ["retry": ["limit": 1, "policy": "Always"]]),
+                step("publish", "true", after: ["short", "long", "orphan"]),
+            ])
+        let id = try await api.startRun("crashy", project: "demo", token: admin)
+        // Wait until the three branches' processes run (their supervisors wrote running.json).
+        let executions = dataDir.appendingPathComponent("executions")
+        _ = try await api.waitForRun(id, project: "demo", token: admin) { _ in
+            ["short", "long", "orphan"].allSatisfy {
+                FileManager.default.fileExists(atPath: executions.appendingPathComponent("\(id)-\($0)-1/running.json").path)
+            }
+        }
+
+        // The server dies hard; the tasks' supervisors do not.
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        // While it is down: `short` ends, and the orphan's supervisor is killed too, leaving `sleep 31` behind.
+        let orphanDirectory = executions.appendingPathComponent("\(id)-orphan-1")
+        let shim = try JSONSerialization.jsonObject(with: Data(contentsOf: orphanDirectory.appendingPathComponent("shim.json")))
+        let shimPID = try #require((shim as? [String: Any])?["pid"] as? Int)
+        let running = try JSONSerialization.jsonObject(with: Data(contentsOf: orphanDirectory.appendingPathComponent("running.json")))
+        let orphanPID = try #require(((running as? [String: Any])?["replicas"] as? [[String: Any]])?.first?["pid"] as? Int)
+        kill(pid_t(shimPID), SIGKILL)
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: executions.appendingPathComponent("\(id)-short-1/status.json").path)
+        {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(Processes.isAlive(Int32(orphanPID)))
+
+        let second = try await serve("second.log")
+        defer { if second.isRunning { second.terminate() } }
+        let run = try await api.waitForRun(id, project: "demo", token: admin)
+        #expect(run["state"] as? String == "succeeded")
+        for task in ["extract", "short", "long", "publish"] {
+            #expect(RunJSON.attempts(run, task).count == 1, "task \(task) ran again")
+        }
+        let orphan = RunJSON.attempts(run, "orphan")
+        #expect(orphan.map { $0["state"] as? String } == ["failed", "succeeded"])
+        #expect((orphan.first?["reason"] as? String)?.contains("supervisor") == true)
+        #expect(!Processes.isAlive(Int32(orphanPID)))
+        let lines = try String(contentsOfFile: effects, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.sorted() == ["extract", "long", "orphan", "publish", "short"])
+
+        // The CLI against the restarted server: a waited run prints task changes, logs print, cancel and resume answer.
+        let cli = Processes.binDirectory.appendingPathComponent("trellis")
+        let environment = ["TRELLIS_SERVER": base, "TRELLIS_HOME": dataDir.appendingPathComponent("cli").path, "TRELLIS_TOKEN": admin]
+        let started = try Processes.run(cli, ["run", "start", "hello-trellis", "--project", "demo", "--wait"], environment: environment)
+        #expect(started.status == 0)
+        #expect(started.output.contains(" prepare succeeded"))
+        #expect(started.output.contains(" succeeded\n"))
+        let runID = try #require(started.output.split(separator: " ").dropFirst().first.map(String.init))
+        let logs = try Processes.run(cli, ["run", "logs", runID, "left"], environment: environment)
+        #expect(logs.output.hasSuffix(" left branch\n"))
+        let all = try Processes.run(cli, ["run", "logs", runID], environment: environment)
+        #expect(all.output.contains("==> right <==\n") && all.output.contains(" right branch\n"))
+        let followed = try Processes.run(cli, ["run", "logs", runID, "prepare", "-f"], environment: environment)
+        #expect(followed.output.contains(" preparing "))
+        let resumed = try Processes.run(cli, ["run", "resume", runID, "--task", "join", "--wait"], environment: environment)
+        #expect(resumed.status == 0)
+        let cancelled = try Processes.run(cli, ["run", "cancel", runID], environment: environment)
+        #expect(cancelled.status != 0)
+        #expect(cancelled.output.contains("already ended"))
+
+        second.terminate()
+        second.waitUntilExit()
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Pipelines and runs through the API, for the run engine's tests.
+extension APITransport {
+    /// Applies a pipeline of `tasks` in `project`, failing loudly when it is refused.
+    public func applyPipeline(
+        _ name: String, project: String, token: String?, tasks: [[String: Any]], spec extra: [String: Any] = [:]
+    ) async throws {
+        var spec: [String: Any] = ["tasks": tasks]
+        spec.merge(extra) { $1 }
+        let document: [String: Any] = ["apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": ["name": name], "spec": spec]
+        let response = try await call("POST", "/api/v1/projects/\(project)/pipelines", token: token, json: document)
+        guard response.status == 201 || response.status == 200 else { throw TransportError("apply \(name): \(response.text)") }
+    }
+
+    /// Starts a manual run and returns its id.
+    public func startRun(_ pipeline: String, project: String, token: String?) async throws -> String {
+        let response = try await call("POST", "/api/v1/projects/\(project)/pipelines/\(pipeline)/runs", token: token)
+        guard response.status == 201, let id = response.json["id"] as? String else {
+            throw TransportError("start \(pipeline): \(response.status) \(response.text)")
+        }
+        return id
+    }
+
+    /// Polls the run until `done` says so (by default: until it ended), failing after `limit`.
+    public func waitForRun(
+        _ id: String, project: String, token: String?, limit: Duration = .seconds(60),
+        until done: @Sendable ([String: Any]) -> Bool = { ["succeeded", "failed", "cancelled"].contains($0["state"] as? String) }
+    ) async throws -> [String: Any] {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: limit)
+        while true {
+            let response = try await call("GET", "/api/v1/projects/\(project)/runs/\(id)", token: token)
+            guard response.status == 200 else { throw TransportError("run \(id): \(response.text)") }
+            if done(response.json) { return response.json }
+            guard clock.now < deadline else { throw TransportError("run \(id) did not get there within \(limit): \(response.text)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+/// Reading a run's JSON.
+public enum RunJSON {
+    public static func task(_ run: [String: Any], _ name: String) -> [String: Any] {
+        (run["tasks"] as? [[String: Any]] ?? []).first { $0["name"] as? String == name } ?? [:]
+    }
+
+    public static func state(_ run: [String: Any], _ task: String) -> String? {
+        self.task(run, task)["state"] as? String
+    }
+
+    public static func attempts(_ run: [String: Any], _ task: String) -> [[String: Any]] {
+        self.task(run, task)["attempts"] as? [[String: Any]] ?? []
+    }
+
+    public static func date(_ value: Any?) -> Date? {
+        guard let text = value as? String else { return nil }
+        return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}
