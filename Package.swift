@@ -45,7 +45,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
-        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // Pure domain: no I/O, no clock reads.
@@ -95,10 +94,11 @@ let package = Package(
         .target(
             name: "ClusterGateway",
             dependencies: serviceDependencies + [
-                .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "SystemPackage", package: "swift-system"),
+                "TrellisShim"
             ]
         ),
+        // The task supervisor: the standard library only, so it starts in a few milliseconds.
+        .target(name: "TrellisShim"),
         .target(name: "MetricsCollector", dependencies: serviceDependencies),
         .target(
             name: "Gateway",
@@ -126,7 +126,7 @@ let package = Package(
         serviceExecutable("trellis-cluster-gateway", "ClusterGateway"),
         serviceExecutable("trellis-metrics", "MetricsCollector"),
         .executableTarget(name: "trellis-gateway", dependencies: ["Gateway"]),
-        .executableTarget(name: "trellis-shim", dependencies: ["ClusterGateway"]),
+        .executableTarget(name: "trellis-shim", dependencies: ["TrellisShim"]),
 
         // Build tooling: SQL migrations and the portal are compiled into the binaries.
         .executableTarget(name: "embed-files", path: "Plugins/embed-files"),
@@ -176,6 +176,7 @@ let package = Package(
             dependencies: ["PipelineStore", "TrellisCore", "TrellisStore", "TrellisTestSupport"]
         ),
         .testTarget(name: "RunOrchestratorTests", dependencies: ["TrellisTestSupport"]),
+        .testTarget(name: "TrellisShimTests", dependencies: ["TrellisShim"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -192,8 +192,9 @@ struct RunController: Sendable {
         let query = request.uri.queryParameters
         var replica: Int?
         if let text = query.get("replica") {
-            guard let rank = Int(text), rank >= 0, rank < attempt.invocation.replicas else {
-                throw APIError.invalidField("replica", "must be a rank from 0 to \(attempt.invocation.replicas - 1)")
+            let replicas = run.plan.task(named: attempt.task)?.replicas ?? 1
+            guard let rank = Int(text), rank >= 0, rank < replicas else {
+                throw APIError.invalidField("replica", "must be a rank from 0 to \(replicas - 1)")
             }
             replica = rank
         }

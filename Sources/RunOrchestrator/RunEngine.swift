@@ -86,13 +86,20 @@ actor RunEngine {
 
     // MARK: Advancing
 
-    /// Applies the planner's decision to the run and launches what it starts.
+    /// Moves the run on: what the planner decides now.
     func advance(_ id: String) async {
+        await step(id, ended: [])
+    }
+
+    /// Records how `ended` attempts ended (retry policy included), lets the planner decide, and launches what it
+    /// starts — all one transaction on the run's rows, then the launches.
+    func step(_ id: String, ended: [ExecutionStatus]) async {
         let now = nowMilliseconds
         let grace = stopGraceMilliseconds
         let outcome: (launches: [ExecutionRequest], stops: [String], wakeAt: Int64?)?
         do {
             outcome = try await repository.update(id) { run in
+                for status in ended { Self.record(status, in: &run, now: now) }
                 guard !run.state.isFinished else { return ([], [], nil) }
                 var stops: [String] = []
                 if let deadline = run.deadlineAt, deadline <= now, run.stopping == nil {
@@ -120,7 +127,7 @@ actor RunEngine {
                             task: name, number: record.attempts, executionID: request.id, state: .running, createdAt: now,
                             invocation: Invocation(
                                 command: request.command, environment: request.environment, image: request.image, replicas: request.replicas
-                            )
+                            ).json
                         ))
                 }
                 if run.state == .pending {
@@ -145,18 +152,24 @@ actor RunEngine {
         }
         guard let outcome else { return }
         for execution in outcome.stops { try? await executor.stop(execution) }
-        for request in outcome.launches { await launch(request) }
-        if let wakeAt = outcome.wakeAt { schedule(id, at: wakeAt) }
-    }
-
-    private func launch(_ request: ExecutionRequest) async {
-        do {
-            try await executor.launch(request)
-        } catch {
-            // A launch that fails is a platform error of the attempt: the retry policy decides what comes next.
-            await record(
-                ExecutionStatus(id: request.id, phase: .lost, reason: "could not launch: \(error)", finishedAt: now()), run: request.run)
+        // Launched side by side: a fan-out of hundreds of tasks does not start them one by one.
+        let executor = executor
+        let failed = await withTaskGroup(of: ExecutionStatus?.self) { group in
+            for request in outcome.launches {
+                group.addTask {
+                    do {
+                        try await executor.launch(request)
+                        return nil
+                    } catch {
+                        // A launch that fails is a platform error of the attempt: the retry policy decides what comes next.
+                        return ExecutionStatus(id: request.id, phase: .lost, reason: "could not launch: \(error)", finishedAt: Date())
+                    }
+                }
+            }
+            return await group.reduce(into: [ExecutionStatus]()) { if let failure = $1 { $0.append(failure) } }
         }
+        if !failed.isEmpty { await step(id, ended: failed) }
+        if let wakeAt = outcome.wakeAt { schedule(id, at: wakeAt) }
     }
 
     /// Wakes the run at `instant` (a retry's backoff or the run's deadline).
@@ -177,45 +190,41 @@ actor RunEngine {
 
     // MARK: Attempts ending
 
-    /// An execution ended: records the attempt's outcome, applies the retry policy, advances the run.
-    func executionEnded(_ executionID: String) async {
+    /// Executions ended: their attempts are recorded run by run, each run in one step.
+    func executionsEnded(_ executionIDs: [String]) async {
         do {
-            guard let runID = try await repository.runID(ofExecution: executionID),
-                let status = try await executor.status(of: [executionID]).first, status.phase.isFinished
-            else { return }
-            await record(status, run: runID)
+            let statuses = try await executor.status(of: executionIDs).filter(\.phase.isFinished)
+            var byRun: [String: [ExecutionStatus]] = [:]
+            for status in statuses {
+                guard let run = ExecutionID.run(of: status.id) else { continue }
+                byRun[run, default: []].append(status)
+            }
+            for (run, ended) in byRun { await step(run, ended: ended) }
         } catch {
-            logger.error("cannot read an execution's end", metadata: ["execution": .string(executionID), "error": .string("\(error)")])
+            logger.error("cannot read how executions ended", metadata: ["error": .string("\(error)")])
         }
     }
 
-    private func record(_ status: ExecutionStatus, run id: String) async {
-        let now = nowMilliseconds
-        do {
-            _ = try await repository.update(id) { run in
-                guard let index = run.attemptIndex(execution: status.id), run.attempts[index].state == .running else { return }
-                var attempt = run.attempts[index]
-                let outcome = Self.outcome(of: status, stopping: run.stopping)
-                attempt.state = outcome.state
-                attempt.exitCode = status.exitCode
-                attempt.reason = status.reason
-                attempt.startedAt = status.startedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? attempt.createdAt
-                attempt.finishedAt = status.finishedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? now
-                attempt.invocation.workingDirectory = status.workingDirectory
-                run.attempts[index] = attempt
-                guard var task = run.tasks[attempt.task], let planned = run.plan.task(named: attempt.task) else { return }
-                if run.stopping == nil, let delay = planned.retry.delay(after: outcome, attempt: attempt.number - task.roundStart + 1) {
-                    task.state = .pending
-                    task.notBefore = now + delay.milliseconds
-                } else {
-                    task.state = outcome.state
-                }
-                run.tasks[attempt.task] = task
-            }
-        } catch {
-            logger.error("cannot record an attempt", metadata: ["execution": .string(status.id), "error": .string("\(error)")])
+    /// How an attempt ended, into the run: its state, and the task's — pending again when the retry policy says so.
+    static func record(_ status: ExecutionStatus, in run: inout RunRecord, now: Int64) {
+        guard let index = run.attemptIndex(execution: status.id), run.attempts[index].state == .running else { return }
+        var attempt = run.attempts[index]
+        let outcome = Self.outcome(of: status, stopping: run.stopping)
+        attempt.state = outcome.state
+        attempt.exitCode = status.exitCode
+        attempt.reason = status.reason
+        attempt.startedAt = status.startedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? attempt.createdAt
+        attempt.finishedAt = status.finishedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? now
+        attempt.workingDirectory = status.workingDirectory
+        run.attempts[index] = attempt
+        guard var task = run.tasks[attempt.task], let planned = run.plan.task(named: attempt.task) else { return }
+        if run.stopping == nil, let delay = planned.retry.delay(after: outcome, attempt: attempt.number - task.roundStart + 1) {
+            task.state = .pending
+            task.notBefore = now + delay.milliseconds
+        } else {
+            task.state = outcome.state
         }
-        await advance(id)
+        run.tasks[attempt.task] = task
     }
 
     static func outcome(of status: ExecutionStatus, stopping: RunState?) -> AttemptOutcome {
@@ -246,16 +255,23 @@ actor RunEngine {
             guard let run = try? await repository.run(id) else { continue }
             let running = run.runningAttempts
             let statuses = (try? await executor.status(of: running.map(\.executionID))) ?? []
+            var ended: [ExecutionStatus] = []
             for (attempt, status) in zip(running, statuses) {
                 if status.phase.isFinished {
-                    await record(status, run: id)
+                    ended.append(status)
                 } else if status.phase == .unknown, let task = run.plan.task(named: attempt.task) {
-                    await launch(Self.request(run: run, task: task, attempt: attempt.number, grace: stopGraceMilliseconds))
+                    do {
+                        try await executor.launch(Self.request(run: run, task: task, attempt: attempt.number, grace: stopGraceMilliseconds))
+                    } catch {
+                        ended.append(
+                            ExecutionStatus(
+                                id: attempt.executionID, phase: .lost, reason: "could not launch: \(error)", finishedAt: self.now()))
+                    }
                 } else if run.stopping != nil {
                     try? await executor.stop(attempt.executionID)
                 }
             }
-            await advance(id)
+            await step(id, ended: ended)
         }
     }
 
@@ -274,11 +290,22 @@ actor RunEngine {
         environment["TRELLIS_CREATOR"] = run.plan.creator ?? run.startedBy
         environment["TRELLIS_RUNNER"] = run.startedBy
         return ExecutionRequest(
-            id: "\(run.id)-\(task.name)-\(attempt)", project: run.project, pipeline: run.pipeline, run: run.id, task: task.name,
+            id: ExecutionID.make(run: run.id, task: task.name, attempt: attempt), project: run.project, pipeline: run.pipeline, run: run.id,
+            task: task.name,
             attempt: attempt, command: task.command, environment: environment, image: task.image, workingDirectory: task.workingDirectory,
             replicas: task.replicas, timeoutMilliseconds: task.timeoutMilliseconds, stopGraceMilliseconds: grace,
             keepWorkingDirectory: run.debug
         )
+    }
+}
+
+/// An attempt's execution id: `<run id>-<task>-<attempt>`; the run id (a UUID) is its first 36 characters.
+enum ExecutionID {
+    static func make(run: String, task: String, attempt: Int) -> String { "\(run)-\(task)-\(attempt)" }
+
+    static func run(of execution: String) -> String? {
+        let run = String(execution.prefix(36))
+        return UUID(uuidString: run) == nil ? nil : run
     }
 }
 

@@ -68,7 +68,7 @@ struct EngineService: Service {
                 let changes = try await executor.changes(after: cursor, wait: .seconds(10))
                 cursor = changes.cursor
                 if changes.reset { await engine.reconcile() }
-                for id in changes.ids { await engine.executionEnded(id) }
+                if !changes.ids.isEmpty { await engine.executionsEnded(changes.ids) }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("cannot follow executions; retrying", metadata: ["error": .string("\(error)")])

@@ -52,7 +52,10 @@ struct AttemptRecord: Sendable, Equatable {
     var createdAt: Int64
     var startedAt: Int64?
     var finishedAt: Int64?
-    var invocation: Invocation
+    /// The ``Invocation`` as JSON: written once, decoded only to be shown.
+    var invocation: String
+    /// Where the processes ran, when it was kept (debug runs).
+    var workingDirectory: String?
 }
 
 /// Exactly what an attempt ran: shown with the attempt (single-task debug shows it first).
@@ -61,6 +64,11 @@ struct Invocation: Codable, Sendable, Equatable {
     var environment: [String: String]
     var image: String
     var replicas: Int
-    /// Where the process ran, once known (kept only for debug runs).
     var workingDirectory: String?
+
+    var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
 }

@@ -1,11 +1,14 @@
 import Foundation
 import SQLKit
+import Synchronization
 import TrellisCore
 import TrellisStore
 
 /// The orchestrator's tables: `orchestrator_runs`, `orchestrator_tasks`, `orchestrator_attempts` (migrations/orchestrator).
 struct RunRepository: Sendable {
     let database: Database
+    /// Plans never change after a run is created: each is decoded once, not on every step of its run.
+    let plans = PlanCache()
 
     struct RunRow: Codable {
         var id: String, project: String, pipeline: String, pipeline_version: Int, run_trigger: String, state: String
@@ -19,13 +22,13 @@ struct RunRepository: Sendable {
 
     struct AttemptRow: Codable {
         var run_id: String, task: String, number: Int, execution_id: String, state: String, exit_code: Int?, reason: String?
-        var created_at: Int64, started_at: Int64?, finished_at: Int64?, invocation: String
+        var created_at: Int64, started_at: Int64?, finished_at: Int64?, invocation: String, working_directory: String?
     }
 
     // MARK: Reading
 
     func run(_ id: String) async throws -> RunRecord? {
-        try await database.read { try await Self.load(id, sql: $0) }
+        try await database.read { try await load(id, sql: $0) }
     }
 
     /// Runs not finished yet, oldest first.
@@ -34,13 +37,6 @@ struct RunRepository: Sendable {
             try await sql.select().column("id").from("orchestrator_runs")
                 .where("state", .in, [RunState.pending.rawValue, RunState.running.rawValue]).orderBy("created_at")
                 .all().map { try $0.decode(column: "id", as: String.self) }
-        }
-    }
-
-    func runID(ofExecution executionID: String) async throws -> String? {
-        try await database.read { sql in
-            try await sql.select().column("run_id").from("orchestrator_attempts").where("execution_id", .equal, executionID).first()?
-                .decode(column: "run_id", as: String.self)
         }
     }
 
@@ -62,21 +58,21 @@ struct RunRepository: Sendable {
         }
     }
 
-    static func load(_ id: String, sql: any SQLDatabase) async throws -> RunRecord? {
+    func load(_ id: String, sql: any SQLDatabase) async throws -> RunRecord? {
         guard let row = try await sql.select().columns("*").from("orchestrator_runs").where("id", .equal, id).first(decoding: RunRow.self)
         else { return nil }
         let tasks = try await sql.select().columns("*").from("orchestrator_tasks").where("run_id", .equal, id).all(decoding: TaskRow.self)
         let attempts = try await sql.select().columns("*").from("orchestrator_attempts").where("run_id", .equal, id)
             .orderBy("task").orderBy("number").all(decoding: AttemptRow.self)
-        return try record(row, tasks: tasks, attempts: attempts)
+        let plan = try plans.plan(of: row.id) { try JSONDecoder().decode(RunPlan.self, from: Data(row.plan.utf8)) }
+        return try Self.record(row, plan: plan, tasks: tasks, attempts: attempts)
     }
 
-    static func record(_ row: RunRow, tasks: [TaskRow], attempts: [AttemptRow]) throws -> RunRecord {
-        let decoder = JSONDecoder()
-        return RunRecord(
+    static func record(_ row: RunRow, plan: RunPlan, tasks: [TaskRow], attempts: [AttemptRow]) throws -> RunRecord {
+        RunRecord(
             id: row.id, project: row.project, pipeline: row.pipeline, pipelineVersion: row.pipeline_version,
             trigger: try parse(RunTrigger.self, row.run_trigger), state: try parse(RunState.self, row.state), reason: row.reason,
-            plan: try decoder.decode(RunPlan.self, from: Data(row.plan.utf8)), debug: row.debug, executionDate: row.execution_date,
+            plan: plan, debug: row.debug, executionDate: row.execution_date,
             startedBy: row.started_by, createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
             deadlineAt: row.deadline_at, stopping: try row.stopping.map { try parse(RunState.self, $0) },
             tasks: Dictionary(
@@ -92,7 +88,7 @@ struct RunRepository: Sendable {
                 AttemptRecord(
                     task: $0.task, number: $0.number, executionID: $0.execution_id, state: try parse(TaskState.self, $0.state),
                     exitCode: $0.exit_code, reason: $0.reason, createdAt: $0.created_at, startedAt: $0.started_at,
-                    finishedAt: $0.finished_at, invocation: try decoder.decode(Invocation.self, from: Data($0.invocation.utf8)))
+                    finishedAt: $0.finished_at, invocation: $0.invocation, workingDirectory: $0.working_directory)
             }
         )
     }
@@ -117,10 +113,11 @@ struct RunRepository: Sendable {
     /// Loads the run, lets `change` edit it, and writes back what changed, in one transaction (row-locked on
     /// PostgreSQL). Nil when there is no such run.
     func update<T: Sendable>(_ id: String, _ change: @escaping @Sendable (inout RunRecord) throws -> T) async throws -> T? {
-        let lock: SQLQueryString = database.dialect == .postgres ? " FOR UPDATE" : ""
+        let postgres = database.dialect == .postgres
         return try await database.transaction { sql in
-            _ = try await sql.raw("SELECT id FROM orchestrator_runs WHERE id = \(bind: id)\(lock)").first()
-            guard let original = try await Self.load(id, sql: sql) else { return nil }
+            // SQLite transactions are serialized already (BEGIN IMMEDIATE).
+            if postgres { _ = try await sql.raw("SELECT id FROM orchestrator_runs WHERE id = \(bind: id) FOR UPDATE").first() }
+            guard let original = try await load(id, sql: sql) else { return nil }
             var changed = original
             let result = try change(&changed)
             try await Self.write(changed, over: original, sql: sql)
@@ -177,7 +174,23 @@ struct RunRepository: Sendable {
         AttemptRow(
             run_id: run, task: attempt.task, number: attempt.number, execution_id: attempt.executionID, state: attempt.state.rawValue,
             exit_code: attempt.exitCode, reason: attempt.reason, created_at: attempt.createdAt, started_at: attempt.startedAt,
-            finished_at: attempt.finishedAt, invocation: String(decoding: try encoder.encode(attempt.invocation), as: UTF8.self)
+            finished_at: attempt.finishedAt, invocation: attempt.invocation, working_directory: attempt.workingDirectory
         )
+    }
+}
+
+/// Decoded run plans by run id, bounded.
+final class PlanCache: Sendable {
+    private let plans = Mutex<[String: RunPlan]>([:])
+    static let limit = 1_000
+
+    func plan(of run: String, decode: () throws -> RunPlan) throws -> RunPlan {
+        if let plan = plans.withLock({ $0[run] }) { return plan }
+        let plan = try decode()
+        plans.withLock { plans in
+            if plans.count >= Self.limit { plans.removeAll() }
+            plans[run] = plan
+        }
+        return plan
     }
 }

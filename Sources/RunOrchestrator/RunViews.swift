@@ -72,7 +72,15 @@ struct AttemptView: Codable {
         reason = attempt.reason
         startedAt = attempt.startedAt.map(Date.fromMilliseconds)
         finishedAt = attempt.finishedAt.map(Date.fromMilliseconds)
-        invocation = showInvocation ? attempt.invocation : nil
+        invocation = showInvocation ? Self.invocation(attempt) : nil
+    }
+}
+
+extension AttemptView {
+    static func invocation(_ attempt: AttemptRecord) -> Invocation? {
+        var invocation = try? JSONDecoder().decode(Invocation.self, from: Data(attempt.invocation.utf8))
+        invocation?.workingDirectory = attempt.workingDirectory
+        return invocation
     }
 }
 

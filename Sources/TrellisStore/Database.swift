@@ -95,6 +95,9 @@ public final class Database: Service, Sendable {
             try await sql.raw("PRAGMA busy_timeout = 10000").run()
             try await sql.raw("PRAGMA foreign_keys = ON").run()
             try await sql.raw("PRAGMA journal_mode = WAL").run()
+            // Durable across a crash of the process (the WAL is written at every commit); only a power loss can lose
+            // the last commits, which is SQLite's recommended trade-off for WAL.
+            try await sql.raw("PRAGMA synchronous = NORMAL").run()
         } catch {
             try? await connection.close().get()
             throw error

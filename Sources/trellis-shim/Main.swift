@@ -1,9 +1,9 @@
-import ClusterGateway
+import TrellisShim
 
 /// The supervisor of one task execution, started by the local backend (see `Shim`).
 @main
 struct Main {
-    static func main() async {
-        await Shim.main()
+    static func main() {
+        Shim.main()
     }
 }

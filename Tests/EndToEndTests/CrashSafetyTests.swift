@@ -18,18 +18,8 @@ import TrellisTestSupport
         let port = try Processes.freePorts(1)
         let base = "http://127.0.0.1:\(port)"
         let api = HTTPTransport(baseURL: base, client: HTTPClient.shared)
-        func serve(_ log: String) async throws -> Process {
-            let logFile = dataDir.appendingPathComponent(log)
-            let server = try Processes.start(
-                Processes.binDirectory.appendingPathComponent("trellis"),
-                ["serve", "--port", String(port), "--data-dir", dataDir.path, "--demo"],
-                environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_TASK_STOP_GRACE": "1s"], log: logFile
-            )
-            try await Processes.waitHealthy(base + "/healthz", client: HTTPClient.shared, process: server, log: logFile)
-            return server
-        }
-
-        let first = try await serve("first.log")
+        let environment = ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_TASK_STOP_GRACE": "1s"]
+        let first = try await Processes.serve(dataDir: dataDir, port: port, log: "first.log", environment: environment)
         defer { if first.isRunning { first.terminate() } }
         let admin = try await api.login("admin", Self.adminPassword)
         func step(_ name: String, _ command: String, after: [String] = [], extra: [String: Any] = [:]) -> [String: Any] {
@@ -75,7 +65,7 @@ import TrellisTestSupport
         }
         #expect(Processes.isAlive(Int32(orphanPID)))
 
-        let second = try await serve("second.log")
+        let second = try await Processes.serve(dataDir: dataDir, port: port, log: "second.log", environment: environment)
         defer { if second.isRunning { second.terminate() } }
         let run = try await api.waitForRun(id, project: "demo", token: admin)
         #expect(run["state"] as? String == "succeeded")
@@ -91,21 +81,21 @@ import TrellisTestSupport
 
         // The CLI against the restarted server: a waited run prints task changes, logs print, cancel and resume answer.
         let cli = Processes.binDirectory.appendingPathComponent("trellis")
-        let environment = ["TRELLIS_SERVER": base, "TRELLIS_HOME": dataDir.appendingPathComponent("cli").path, "TRELLIS_TOKEN": admin]
-        let started = try Processes.run(cli, ["run", "start", "hello-trellis", "--project", "demo", "--wait"], environment: environment)
+        let cliEnvironment = ["TRELLIS_SERVER": base, "TRELLIS_HOME": dataDir.appendingPathComponent("cli").path, "TRELLIS_TOKEN": admin]
+        let started = try Processes.run(cli, ["run", "start", "hello-trellis", "--project", "demo", "--wait"], environment: cliEnvironment)
         #expect(started.status == 0)
         #expect(started.output.contains(" prepare succeeded"))
         #expect(started.output.contains(" succeeded\n"))
         let runID = try #require(started.output.split(separator: " ").dropFirst().first.map(String.init))
-        let logs = try Processes.run(cli, ["run", "logs", runID, "left"], environment: environment)
+        let logs = try Processes.run(cli, ["run", "logs", runID, "left"], environment: cliEnvironment)
         #expect(logs.output.hasSuffix(" left branch\n"))
-        let all = try Processes.run(cli, ["run", "logs", runID], environment: environment)
+        let all = try Processes.run(cli, ["run", "logs", runID], environment: cliEnvironment)
         #expect(all.output.contains("==> right <==\n") && all.output.contains(" right branch\n"))
-        let followed = try Processes.run(cli, ["run", "logs", runID, "prepare", "-f"], environment: environment)
+        let followed = try Processes.run(cli, ["run", "logs", runID, "prepare", "-f"], environment: cliEnvironment)
         #expect(followed.output.contains(" preparing "))
-        let resumed = try Processes.run(cli, ["run", "resume", runID, "--task", "join", "--wait"], environment: environment)
+        let resumed = try Processes.run(cli, ["run", "resume", runID, "--task", "join", "--wait"], environment: cliEnvironment)
         #expect(resumed.status == 0)
-        let cancelled = try Processes.run(cli, ["run", "cancel", runID], environment: environment)
+        let cancelled = try Processes.run(cli, ["run", "cancel", runID], environment: cliEnvironment)
         #expect(cancelled.status != 0)
         #expect(cancelled.output.contains("already ended"))
 

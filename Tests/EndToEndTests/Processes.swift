@@ -97,6 +97,17 @@ enum Processes {
         throw TransportError("\(url) did not answer within 30 s")
     }
 
+    /// `trellis serve --demo` on `port` with its data in `dataDir`, healthy; its output goes to `dataDir/<log>`.
+    static func serve(dataDir: URL, port: Int, log: String, environment: [String: String]) async throws -> Process {
+        let logFile = dataDir.appendingPathComponent(log)
+        let server = try start(
+            binDirectory.appendingPathComponent("trellis"), ["serve", "--port", String(port), "--data-dir", dataDir.path, "--demo"],
+            environment: environment, log: logFile
+        )
+        try await waitHealthy("http://127.0.0.1:\(port)/healthz", client: HTTPClient.shared, process: server, log: logFile)
+        return server
+    }
+
     static func isAlive(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0
     }

@@ -46,7 +46,9 @@ CREATE TABLE orchestrator_attempts (
     created_at BIGINT NOT NULL,
     started_at BIGINT,
     finished_at BIGINT,
-    -- The exact command, environment and working directory, as JSON (shown by debug).
+    -- The exact command, environment, image and replicas, as JSON (shown with the attempt, first by debug runs).
     invocation TEXT NOT NULL,
+    -- Where the processes ran, when it was kept (debug runs).
+    working_directory TEXT,
     PRIMARY KEY (run_id, task, number)
 );

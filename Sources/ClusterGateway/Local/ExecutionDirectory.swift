@@ -1,11 +1,12 @@
 import Foundation
 import TrellisHTTP
+import TrellisShim
 
 /// The files of one execution, shared by the local backend and the supervisor (`trellis-shim`) it starts:
 ///
 /// | file | written by | holds |
 /// |---|---|---|
-/// | request.json | backend, before the start | the ``ExecutionRequest`` |
+/// | spec | backend, before the start | what the supervisor runs (`ShimSpec`) |
 /// | shim.json | supervisor, at its start | its pid and kernel start time (to recognise it after a restart) |
 /// | running.json | supervisor, once the replicas run | an ``ExecutionStatus`` with the pids |
 /// | output.log, replica-N.log | supervisor | timestamped lines, all replicas (prefixed) and each alone |
@@ -24,7 +25,7 @@ struct ExecutionDirectory: Sendable {
         self.url = url
     }
 
-    var request: URL { url.appendingPathComponent("request.json") }
+    var spec: URL { url.appendingPathComponent("spec") }
     var shim: URL { url.appendingPathComponent("shim.json") }
     var running: URL { url.appendingPathComponent("running.json") }
     var status: URL { url.appendingPathComponent("status.json") }
@@ -69,57 +70,5 @@ struct ProcessIdentity: Codable, Sendable, Equatable {
     let pid: Int32
     let startTime: UInt64
 
-    /// This process.
-    static func current() -> ProcessIdentity? {
-        let pid = getpid()
-        return startTime(of: pid).map { ProcessIdentity(pid: pid, startTime: $0) }
-    }
-
-    var isAlive: Bool { Self.startTime(of: pid) == startTime }
-
-    /// Field 22 of /proc/PID/stat (after the parenthesised command, which may hold spaces).
-    static func startTime(of pid: Int32) -> UInt64? {
-        ProcStat(pid: pid).map(\.startTime)
-    }
-}
-
-/// The fields of /proc/PID/stat Trellis reads.
-struct ProcStat {
-    let processGroup: Int32
-    let state: Character
-    /// User plus system CPU time, in clock ticks.
-    let cpuTicks: UInt64
-    let startTime: UInt64
-    let residentPages: Int64
-
-    init?(pid: Int32) {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
-        self.init(text)
-    }
-
-    init?(_ text: String) {
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        // Fields from 3 (state) on; field n is at index n - 3.
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 21, let group = Int32(fields[2]), let user = UInt64(fields[11]), let system = UInt64(fields[12]),
-            let start = UInt64(fields[19]), let rss = Int64(fields[21]), let state = fields[0].first
-        else { return nil }
-        processGroup = group
-        self.state = state
-        cpuTicks = user + system
-        startTime = start
-        residentPages = rss
-    }
-}
-
-extension FileHandle {
-    /// A handle that appends to `url`, created when missing.
-    static func appending(to url: URL) throws -> FileHandle {
-        if !FileManager.default.fileExists(atPath: url.path) {
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw CocoaError(.fileWriteNoPermission) }
-        }
-        let handle = try FileHandle(forWritingTo: url)
-        try handle.seekToEnd()
-        return handle
-    }
+    var isAlive: Bool { ProcStat(pid: pid)?.startTime == startTime }
 }

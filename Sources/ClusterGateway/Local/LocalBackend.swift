@@ -1,9 +1,8 @@
 import Foundation
 import Logging
 import NIOCore
-import Subprocess
-import SystemPackage
 import TrellisHTTP
+import TrellisShim
 
 /// Runs executions as local processes, each under its own supervisor (`trellis-shim`, see ``Shim``) in its own
 /// session, with its files in `<data dir>/executions/<id>/`. The server keeps no state the files do not: after a
@@ -17,6 +16,8 @@ actor LocalBackend {
     private var children: Set<String> = []
     /// Found running at start; polled until they end.
     private var adopted: Set<String> = []
+    /// Final statuses recently read, so the orchestrator's question right after an end reads no file.
+    private var finished: [String: ExecutionStatus] = [:]
 
     init(root: URL, shimPath: String, logger: Logger) {
         self.root = root
@@ -40,9 +41,18 @@ actor LocalBackend {
             throw APIError.invalidField("id", "\"\(request.id)\" may only hold letters, digits and -")
         }
         let directory = directory(request.id)
-        guard !directory.exists else { return }
-        try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true)
-        try directory.write(request, to: directory.request)
+        // The directory is the execution's claim: a second launch of the same id finds it and does nothing.
+        guard mkdir(directory.url.path, 0o755) == 0 else {
+            if errno == EEXIST { return }
+            throw APIError.unavailable("cannot create \(directory.url.path): \(String(cString: strerror(errno)))")
+        }
+        let spec = ShimSpec(
+            id: request.id, replicas: request.replicas, timeoutMilliseconds: request.timeoutMilliseconds,
+            graceMilliseconds: request.stopGraceMilliseconds, keepWorkingDirectory: request.keepWorkingDirectory, command: request.command,
+            environment: Self.taskEnvironment(request.environment))
+        guard FileBytes.replace(directory.spec.path, with: spec.encoded) else {
+            throw APIError.unavailable("cannot write \(directory.spec.path): \(String(cString: strerror(errno)))")
+        }
         children.insert(request.id)
         let shimPath = shimPath
         // Unstructured on purpose: a server shutting down must not take the supervisor (and the task) with it.
@@ -54,27 +64,32 @@ actor LocalBackend {
 
     /// Runs the supervisor to its end; returns why it failed, when it did without writing a status.
     private static func supervise(_ directory: ExecutionDirectory, shimPath: String) async -> String? {
-        var options = PlatformOptions()
-        options.createSession = true
+        let pid: pid_t
         do {
-            let errors = try FileDescriptor.open(
-                FilePath(directory.supervisorLog.path), .writeOnly, options: [.create, .append], permissions: [.ownerReadWrite])
-            let result = try await Subprocess.run(
-                .path(FilePath(shimPath)), arguments: [directory.url.path], platformOptions: options, input: .none,
-                output: .discarded, error: .fileDescriptor(errors, closeAfterSpawningProcess: true)
-            )
-            return result.terminationStatus.isSuccess ? nil : "the supervisor ended with \(result.terminationStatus)"
+            pid = try SupervisorProcess.spawn(shimPath, directory: directory.url.path, errors: directory.supervisorLog.path)
         } catch {
-            return "the supervisor \(shimPath) could not start: \(error)"
+            return "the supervisor could not start: \(error)"
         }
+        let status = await SupervisorProcess.exitStatus(of: pid)
+        return status == 0 ? nil : "the supervisor ended with wait status \(status)"
     }
 
-    private func childEnded(_ id: String, directory: ExecutionDirectory, failure: String?) {
+    /// What every task process gets: a few variables of the server's own environment, then the task's env on top.
+    static func taskEnvironment(_ task: [String: String]) -> [String] {
+        let inherited = ProcessInfo.processInfo.environment
+        var base: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
+        for key in ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL"] {
+            if let value = inherited[key] { base[key] = value }
+        }
+        return base.merging(task) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
+
+    private func childEnded(_ id: String, directory: ExecutionDirectory, failure: String?) async {
         children.remove(id)
         if directory.read(ExecutionStatus.self, from: directory.status) == nil {
             markLost(id, directory: directory, reason: failure ?? "the supervisor ended without reporting a status")
         }
-        Task { await feed.record(id) }
+        await feed.record(id)
     }
 
     /// The supervisor is gone without a status: its processes, orphaned, are killed, and the execution is lost.
@@ -92,14 +107,19 @@ actor LocalBackend {
     // MARK: Status
 
     func status(of id: String) -> ExecutionStatus {
+        if let final = finished[id] { return final }
         let directory = directory(id)
-        if let final = directory.read(ExecutionStatus.self, from: directory.status) { return final }
+        if let final = directory.read(ExecutionStatus.self, from: directory.status) {
+            if finished.count >= 10_000 { finished.removeAll() }
+            finished[id] = final
+            return final
+        }
         guard directory.exists else { return ExecutionStatus(id: id, phase: .unknown) }
         let running = directory.read(ExecutionStatus.self, from: directory.running) ?? ExecutionStatus(id: id, phase: .running)
         if children.contains(id) { return running }
         if let shim = directory.read(ProcessIdentity.self, from: directory.shim), shim.isAlive { return running }
         // Not ours and no live supervisor: give a supervisor that is just starting a moment, then call it lost.
-        let created = (try? FileManager.default.attributesOfItem(atPath: directory.request.path)[.modificationDate] as? Date) ?? nil
+        let created = (try? FileManager.default.attributesOfItem(atPath: directory.spec.path)[.modificationDate] as? Date) ?? nil
         if let created, Date().timeIntervalSince(created) < 10, directory.read(ProcessIdentity.self, from: directory.shim) == nil {
             return running
         }

@@ -1,0 +1,398 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `trellis-shim DIR`: supervises one execution from outside the server, in its own session, so the task's processes
+/// outlive a crash or restart of the server (as containerd's shim does for containers). It starts one process group
+/// per replica, writes their output as timestamped lines, samples CPU and memory every second, enforces the timeout,
+/// stops everything when asked (the `stop` file) or when one replica fails, and writes the final status last. It
+/// links nothing but the standard library, so it starts in a few milliseconds. Its files are described by the local
+/// backend's `ExecutionDirectory`.
+public enum Shim {
+    public static func main(arguments: [String] = CommandLine.arguments) -> Never {
+        closeInheritedDescriptors()
+        guard arguments.count == 2 else {
+            fail("usage: trellis-shim EXECUTION_DIRECTORY", code: 2)
+        }
+        let directory = arguments[1]
+        guard let bytes = FileBytes.read(directory + "/spec"), let spec = ShimSpec(decoding: bytes) else {
+            fail("trellis-shim: no readable spec in \(directory)", code: 2)
+        }
+        Supervisor(directory: directory, spec: spec).run()
+        exit(0)
+    }
+
+    /// Descriptors the server had open without close-on-exec (a pipe its own parent watches, say) would stay open
+    /// for as long as the task runs, and pass on to the task: only 0, 1 and 2 stay.
+    static func closeInheritedDescriptors() {
+        var open: [Int32] = []
+        if let folder = opendir("/proc/self/fd") {
+            while let entry = readdir(folder) {
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+                }
+                if let descriptor = Int32(name), descriptor > 2 { open.append(descriptor) }
+            }
+            closedir(folder)
+        }
+        for descriptor in open { close(descriptor) }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        _ = FileBytes.writeAll(2, Array((message + "\n").utf8))
+        exit(code)
+    }
+}
+
+/// One replica: a process group and its two output pipes.
+struct Replica {
+    let rank: Int
+    var pid: pid_t = 0
+    var exitCode: Int?
+    var signal: Int32?
+    var ended = false
+    /// stdout and stderr read ends (-1 once closed), each with its partial line.
+    var streams: [Int32] = []
+    var splitters = [LineSplitter(), LineSplitter()]
+}
+
+final class Supervisor {
+    let directory: String
+    let spec: ShimSpec
+    let work: String
+    let startedAt = currentMilliseconds()
+    var replicas: [Replica]
+    /// Why the processes are being stopped: the phase, reason and exit code the execution ends with. First wins.
+    var ending: (phase: String, reason: String, exitCode: Int?)?
+    var killAt: Int64?
+    var combinedLog: Int32 = -1
+    var replicaLogs: [Int32] = []
+    var samplesFile: Int32 = -1
+    var nextSample: Int64 = 0
+    var previousTicks: [Int: (ticks: UInt64, at: Int64)] = [:]
+
+    init(directory: String, spec: ShimSpec) {
+        self.directory = directory
+        self.spec = spec
+        work = directory + "/work"
+        replicas = (0..<spec.replicas).map { Replica(rank: $0) }
+    }
+
+    func run() {
+        if let start = ProcStat(pid: getpid())?.startTime {
+            FileBytes.replace(directory + "/shim.json", with: Array(#"{"pid":\#(getpid()),"startTime":\#(start)}"#.utf8))
+        }
+        mkdir(work, 0o755)
+        combinedLog = appendOnly(directory + "/output.log")
+        replicaLogs = (0..<spec.replicas).map { appendOnly(directory + "/replica-\($0).log") }
+        samplesFile = appendOnly(directory + "/samples.jsonl")
+        if access(directory + "/stop", F_OK) == 0 {
+            ending = ("cancelled", "cancelled before it started", nil)
+        } else {
+            // The processes start in the working directory (the supervisor's own, inherited).
+            chdir(work)
+            let port = spec.replicas > 1 ? freePort() : nil
+            for rank in 0..<spec.replicas { start(rank, masterPort: port) }
+            FileBytes.replace(directory + "/running.json", with: Array(status(phase: "running", finishedAt: nil).utf8))
+            supervise()
+        }
+        for rank in replicas.indices {
+            for stream in 0..<2 {
+                if let last = replicas[rank].splitters[stream].finish() { log([last], replica: rank) }
+            }
+        }
+        let final = status(phase: ending?.phase ?? "succeeded", finishedAt: currentMilliseconds())
+        FileBytes.replace(directory + "/status.json", with: Array(final.utf8))
+        if !spec.keepWorkingDirectory { removeTree(work) }
+    }
+
+    // MARK: Starting
+
+    func start(_ rank: Int, masterPort: Int?) {
+        var environment = spec.environment
+        if spec.replicas > 1 {
+            environment += [
+                "TRELLIS_REPLICA=\(rank)", "TRELLIS_REPLICAS=\(spec.replicas)", "TRELLIS_MASTER_ADDR=127.0.0.1",
+                "TRELLIS_MASTER_PORT=\(masterPort.map(String.init) ?? "")",
+            ]
+        }
+        let program = spec.command[0]
+        guard let path = resolve(program, environment: environment) else {
+            startFailed(rank, "cannot start \(program): not found on PATH")
+            return
+        }
+        var output: [Int32] = [-1, -1]
+        var errors: [Int32] = [-1, -1]
+        guard pipe(&output) == 0, pipe(&errors) == 0 else {
+            startFailed(rank, "cannot make pipes: \(String(cString: strerror(errno)))")
+            return
+        }
+        // Single-threaded: no other spawn can inherit them between pipe() and here.
+        for descriptor in output + errors { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let argv = spec.command.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        close(output[1])
+        close(errors[1])
+        guard result == 0 else {
+            close(output[0])
+            close(errors[0])
+            startFailed(rank, "cannot start \(program): \(String(cString: strerror(result)))")
+            return
+        }
+        for descriptor in [output[0], errors[0]] { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
+        replicas[rank].pid = pid
+        replicas[rank].streams = [output[0], errors[0]]
+        if ending != nil { _ = kill(-pid, SIGTERM) }
+    }
+
+    func startFailed(_ rank: Int, _ reason: String) {
+        log([Array(("trellis: " + reason).utf8)], replica: rank)
+        replicas[rank].ended = true
+        replicas[rank].exitCode = 127
+        stopAll("lost", reason: spec.replicas > 1 ? "replica \(rank): \(reason)" : reason, exitCode: 127)
+    }
+
+    /// The executable for `program`: a path as given, else the first match on the task's own PATH.
+    func resolve(_ program: String, environment: [String]) -> String? {
+        if program.contains("/") { return program }
+        let path = environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in path.split(separator: ":") where !folder.isEmpty {
+            let candidate = "\(folder)/\(program)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    // MARK: Supervising
+
+    /// Reads output and reaps processes until every replica ended and its pipes are drained.
+    func supervise() {
+        var drainUntil: Int64?
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let now = currentMilliseconds()
+            let open = replicas.flatMap { replica in replica.streams.enumerated().map { (replica.rank, $0.offset, $0.element) } }
+                .filter { $0.2 >= 0 }
+            if replicas.allSatisfy(\.ended) {
+                if drainUntil == nil {
+                    // What the task left behind in its process groups ends with it, as in a container.
+                    for replica in replicas where replica.pid > 0 { _ = kill(-replica.pid, SIGKILL) }
+                    drainUntil = now + 500
+                }
+                if open.isEmpty || now >= drainUntil! { break }
+            }
+            var descriptors = open.map { pollfd(fd: $0.2, events: Int16(POLLIN), revents: 0) }
+            _ = poll(&descriptors, nfds_t(descriptors.count), Int32(nextWake(now: now)))
+            for (index, entry) in open.enumerated() where descriptors[index].revents != 0 {
+                read(replica: entry.0, stream: entry.1, into: &buffer)
+            }
+            reap()
+            checkStopAndTime()
+            if currentMilliseconds() >= nextSample { sample() }
+        }
+        for replica in replicas {
+            for descriptor in replica.streams where descriptor >= 0 { close(descriptor) }
+        }
+    }
+
+    func nextWake(now: Int64) -> Int64 {
+        var wake = min(now + 100, nextSample)
+        if let killAt { wake = min(wake, killAt) }
+        if let timeout = spec.timeoutMilliseconds, ending == nil { wake = min(wake, startedAt + timeout) }
+        return max(0, wake - now)
+    }
+
+    func read(replica rank: Int, stream: Int, into buffer: inout [UInt8]) {
+        let descriptor = replicas[rank].streams[stream]
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                let lines = buffer.withUnsafeBytes {
+                    replicas[rank].splitters[stream].push(UnsafeRawBufferPointer(rebasing: $0[0..<count]))
+                }
+                if !lines.isEmpty { log(lines, replica: rank) }
+                continue
+            }
+            if count < 0, errno == EINTR { continue }
+            if count < 0, errno == EAGAIN { return }
+            close(descriptor)
+            replicas[rank].streams[stream] = -1
+            return
+        }
+    }
+
+    func reap() {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            guard let rank = replicas.firstIndex(where: { $0.pid == pid }) else { continue }
+            let signaled = (status & 0x7f) != 0
+            let signal = status & 0x7f
+            ended(rank, exitCode: signaled ? 128 + Int(signal) : Int((status >> 8) & 0xff), signal: signaled ? signal : nil)
+        }
+    }
+
+    func ended(_ rank: Int, exitCode: Int, signal: Int32?) {
+        replicas[rank].ended = true
+        replicas[rank].exitCode = exitCode
+        replicas[rank].signal = signal
+        guard exitCode != 0, ending == nil else { return }
+        let how = signal.map { "was killed by signal \($0)" } ?? "exited with code \(exitCode)"
+        let reason = spec.replicas > 1 ? "replica \(rank) \(how); the other replicas were stopped" : "the process \(how)"
+        stopAll("failed", reason: reason, exitCode: exitCode)
+    }
+
+    func checkStopAndTime() {
+        let now = currentMilliseconds()
+        if ending == nil, access(directory + "/stop", F_OK) == 0 { stopAll("cancelled", reason: "cancelled") }
+        if ending == nil, let timeout = spec.timeoutMilliseconds, now >= startedAt + timeout {
+            stopAll("timed_out", reason: "timed out after \(Self.duration(timeout))")
+        }
+        if let killAt, now >= killAt {
+            for replica in replicas where replica.pid > 0 && !replica.ended { _ = kill(-replica.pid, SIGKILL) }
+            self.killAt = nil
+        }
+    }
+
+    /// SIGTERM to every process group, SIGKILL to what is left after the grace period.
+    func stopAll(_ phase: String, reason: String, exitCode: Int? = nil) {
+        if ending == nil { ending = (phase, reason, exitCode) }
+        for replica in replicas where replica.pid > 0 && !replica.ended { _ = kill(-replica.pid, SIGTERM) }
+        killAt = killAt ?? currentMilliseconds() + spec.graceMilliseconds
+    }
+
+    static func duration(_ milliseconds: Int64) -> String {
+        milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+
+    // MARK: Files
+
+    func log(_ lines: [[UInt8]], replica: Int) {
+        let stamp = Array((logTimestamp(milliseconds: currentMilliseconds()) + " ").utf8)
+        let prefix = spec.replicas > 1 ? Array("[replica-\(replica)] ".utf8) : []
+        var own: [UInt8] = []
+        var all: [UInt8] = []
+        own.reserveCapacity(lines.reduce(0) { $0 + $1.count + stamp.count + 1 })
+        all.reserveCapacity(own.capacity + lines.count * prefix.count)
+        for line in lines {
+            own.append(contentsOf: stamp)
+            own.append(contentsOf: line)
+            own.append(UInt8(ascii: "\n"))
+            all.append(contentsOf: stamp)
+            all.append(contentsOf: prefix)
+            all.append(contentsOf: line)
+            all.append(UInt8(ascii: "\n"))
+        }
+        _ = FileBytes.writeAll(replicaLogs[replica], own)
+        _ = FileBytes.writeAll(combinedLog, all)
+    }
+
+    func status(phase: String, finishedAt: Int64?) -> String {
+        let exitCode = phase == "running" ? nil : (ending?.exitCode ?? replicas.compactMap(\.exitCode).first { $0 != 0 } ?? 0)
+        let replicaText = replicas.map { replica in
+            JSONText.object([
+                ("rank", String(replica.rank)), ("pid", replica.pid > 0 ? String(replica.pid) : nil),
+                ("exitCode", replica.exitCode.map(String.init)), ("signal", replica.signal.map(String.init)),
+            ])
+        }
+        return JSONText.object([
+            ("id", JSONText.string(spec.id)), ("phase", JSONText.string(phase)), ("exitCode", exitCode.map(String.init)),
+            ("reason", ending.map { JSONText.string($0.reason) }), ("startedAt", String(startedAt)),
+            ("finishedAt", finishedAt.map(String.init)),
+            ("workingDirectory", phase == "running" || spec.keepWorkingDirectory ? JSONText.string(work) : nil),
+            ("replicas", "[" + replicaText.joined(separator: ",") + "]"),
+        ])
+    }
+
+    func appendOnly(_ path: String) -> Int32 {
+        open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    }
+
+    /// The working directory, gone: most are empty (one rmdir); others are removed with `rm -rf`.
+    func removeTree(_ path: String) {
+        if rmdir(path) == 0 { return }
+        var pid: pid_t = 0
+        let argv = (["rm", "-rf", path] as [String]).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        if posix_spawn(&pid, "/bin/rm", nil, nil, argv, nil) == 0 {
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
+    }
+
+    // MARK: Samples
+
+    /// CPU (percent of one core since the last sample) and resident memory of each replica's process group.
+    func sample() {
+        let now = currentMilliseconds()
+        nextSample = now + 1000
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
+        var rankOfGroup: [Int32: Int] = [:]
+        for replica in replicas where replica.pid > 0 && !replica.ended { rankOfGroup[replica.pid] = replica.rank }
+        guard !rankOfGroup.isEmpty, let folder = opendir("/proc") else { return }
+        defer { closedir(folder) }
+        var totals: [Int: (ticks: UInt64, pages: Int64)] = [:]
+        while let entry = readdir(folder) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            guard let pid = Int32(name), let stat = ProcStat(pid: pid), let rank = rankOfGroup[stat.processGroup] else { continue }
+            totals[rank, default: (0, 0)].ticks += stat.cpuTicks
+            totals[rank, default: (0, 0)].pages += stat.residentPages
+        }
+        var lines = ""
+        for (rank, total) in totals.sorted(by: { $0.key < $1.key }) {
+            var cpu = 0.0
+            if let before = previousTicks[rank], total.ticks >= before.ticks, now > before.at {
+                cpu = Double(total.ticks - before.ticks) / ticksPerSecond / (Double(now - before.at) / 1000) * 100
+            }
+            previousTicks[rank] = (total.ticks, now)
+            lines +=
+                JSONText.object([
+                    ("at", String(now)), ("replica", String(rank)), ("cpuPercent", String((cpu * 10).rounded() / 10)),
+                    ("rssBytes", String(total.pages * pageSize)),
+                ]) + "\n"
+        }
+        _ = FileBytes.writeAll(samplesFile, Array(lines.utf8))
+    }
+
+    /// A TCP port free on 127.0.0.1 right now, for rank 0 to listen on.
+    func freePort() -> Int? {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { return nil }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(socketFD, generic, length) == 0 && getsockname(socketFD, generic, &length) == 0
+            }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
+    }
+}

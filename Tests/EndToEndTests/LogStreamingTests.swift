@@ -1,0 +1,50 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+import TrellisTestSupport
+
+/// A task that writes 100 MB: its log downloads in full through the real server, whose memory does not grow with it.
+@Suite(.serialized) struct LogStreamingTests {
+    @Test func aHundredMegabyteLogStreamsWithoutBeingHeldInMemory() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-biglog-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let port = try Processes.freePorts(1)
+        let server = try await Processes.serve(
+            dataDir: dataDir, port: port, log: "serve.log", environment: ["TRELLIS_ADMIN_PASSWORD": "big-log-password"])
+        defer { if server.isRunning { server.terminate() } }
+        let base = "http://127.0.0.1:\(port)"
+        let api = HTTPTransport(baseURL: base, client: HTTPClient.shared)
+        let admin = try await api.login("admin", "big-log-password")
+        // 100,000 lines of 1,000 characters.
+        try await api.applyPipeline(
+            "loud", project: "demo", token: admin,
+            tasks: [
+                ["name": "loud", "template": "shell", "args": ["command": "head -c 100000000 /dev/zero | tr '\\\\0' x | fold -w 1000"]]
+            ])
+        let id = try await api.startRun("loud", project: "demo", token: admin)
+        let run = try await api.waitForRun(id, project: "demo", token: admin, limit: .seconds(300))
+        #expect(run["state"] as? String == "succeeded")
+
+        let before = try Self.peakResidentKilobytes(server.processIdentifier)
+        var request = HTTPClientRequest(url: "\(base)/api/v1/projects/demo/runs/\(id)/tasks/loud/logs")
+        request.headers.add(name: "Authorization", value: "Bearer \(admin)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
+        #expect(response.status == .ok)
+        var bytes = 0
+        for try await chunk in response.body { bytes += chunk.readableBytes }
+        // Every line, each with its timestamp: 100,000 × ("2026-11-29T04:38:53.123Z " + 1,000 characters + newline).
+        #expect(bytes == 100_000 * (25 + 1_000 + 1))
+        let grown = try Self.peakResidentKilobytes(server.processIdentifier) - before
+        #expect(grown < 64 * 1024, "the server's peak memory grew by \(grown) KiB while streaming a \(bytes)-byte log")
+        server.terminate()
+        server.waitUntilExit()
+    }
+
+    /// VmHWM: the most memory the process ever had resident.
+    static func peakResidentKilobytes(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}

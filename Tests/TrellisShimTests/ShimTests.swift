@@ -1,0 +1,46 @@
+import Testing
+
+@testable import TrellisShim
+
+@Suite struct ShimTests {
+    @Test func specsSurviveTheTripWithNewlinesAndEmptyFields() {
+        let spec = ShimSpec(
+            id: "run-task-1", replicas: 3, timeoutMilliseconds: 1_500, graceMilliseconds: 10_000, keepWorkingDirectory: true,
+            command: ["sh", "-c", "echo one\necho two", ""], environment: ["A=1", "MULTI=line\nbreak", "EMPTY="])
+        #expect(ShimSpec(decoding: spec.encoded) == spec)
+        var untimed = spec
+        untimed.timeoutMilliseconds = nil
+        #expect(ShimSpec(decoding: untimed.encoded)?.timeoutMilliseconds == nil)
+        #expect(ShimSpec(decoding: Array("v2\0x\0".utf8)) == nil)
+        #expect(ShimSpec(decoding: Array(spec.encoded.dropLast(8))) == nil)
+    }
+
+    @Test func procStatReadsPastACommandWithSpacesAndParentheses() {
+        let line = "4242 (my (odd) cmd) S 1 4240 4240 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 987654 1000000 250 18446744073709551615"
+        let stat = ProcStat(line)
+        #expect(stat?.processGroup == 4240)
+        #expect(stat?.cpuTicks == 10)
+        #expect(stat?.startTime == 987654)
+        #expect(stat?.residentPages == 250)
+        #expect(ProcStat("garbage") == nil)
+    }
+
+    @Test func linesAreCutAtNewlinesAndAtTheLengthLimit() {
+        var splitter = LineSplitter()
+        let first = Array("one\ntw".utf8).withUnsafeBytes { splitter.push($0) }
+        #expect(first == [Array("one".utf8)])
+        let second = Array("o\n".utf8).withUnsafeBytes { splitter.push($0) }
+        #expect(second == [Array("two".utf8)])
+        let long = [UInt8](repeating: UInt8(ascii: "x"), count: LineSplitter.limit + 10)
+        let pieces = long.withUnsafeBytes { splitter.push($0) }
+        #expect(pieces.map(\.count) == [LineSplitter.limit])
+        #expect(splitter.finish()?.count == 10)
+        #expect(splitter.finish() == nil)
+    }
+
+    @Test func jsonTextEscapesWhatJSONNeeds() {
+        #expect(JSONText.string("a\"b\\c\nd\u{1}") == #""a\"b\\c\nd\u0001""#)
+        #expect(JSONText.object([("a", "1"), ("b", nil), ("c", JSONText.string("x"))]) == #"{"a":1,"c":"x"}"#)
+        #expect(logTimestamp(milliseconds: 1_795_930_137_939) == "2026-11-29T05:28:57.939Z")
+    }
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Run-engine benchmark: W1 chain-40 and W2 fan-out 1->200->1 of no-op tasks (`true`) on `trellis serve`.
+
+    benchmarks/runs.py [--bin-dir DIR] [--repeat N]
+
+Starts a private `trellis serve` (SQLite, a fresh data directory, a free port), applies both pipelines, runs each
+N times and prints, per workload, the wall time (run start -> run end, from the run's own timestamps) and the
+dependency transition latency: for every task with upstreams, its attempt's start minus the latest end of its
+upstreams' attempts (p50/p99 over every such task in every repetition). The build to measure is a release build:
+`swift build -c release --product trellis && swift build -c release --product trellis-shim`.
+"""
+import argparse, datetime, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, token=None, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def stamp(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def pipeline(name, tasks):
+    return {"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": name}, "spec": {"tasks": tasks}}
+
+
+def noop(name, after=()):
+    return {"name": name, "template": "noop", "dependsOn": list(after)}
+
+
+def workloads():
+    chain = [noop("t00")] + [noop(f"t{i:02d}", [f"t{i - 1:02d}"]) for i in range(1, 40)]
+    middle = [noop(f"m{i:03d}", ["start"]) for i in range(200)]
+    fan = [noop("start")] + middle + [noop("join", [m["name"] for m in middle])]
+    return {"W1 chain-40": pipeline("chain-40", chain), "W2 fan-out 1->200->1": pipeline("fan-200", fan)}
+
+
+def measure(run):
+    tasks = {t["name"]: t for t in run["tasks"]}
+    latencies = []
+    for task in run["tasks"]:
+        if not task["dependsOn"]:
+            continue
+        ready = max(stamp(tasks[d]["attempts"][-1]["finishedAt"]) for d in task["dependsOn"])
+        latencies.append(stamp(task["attempts"][-1]["startedAt"]) - ready)
+    return stamp(run["finishedAt"]) - stamp(run["startedAt"]), latencies
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", default=".build/release")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    data = tempfile.mkdtemp(prefix="trellis-bench-")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(os.path.join(data, "serve.log"), "w")
+    server = subprocess.Popen(
+        [os.path.join(args.bin_dir, "trellis"), "serve", "--port", str(port), "--data-dir", data, "--demo"],
+        env={**os.environ, "TRELLIS_ADMIN_PASSWORD": "bench-password", "TRELLIS_LOG_LEVEL": "warning"},
+        stdout=log, stderr=log)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        token = call(base, "POST", "/api/v1/auth/login", body={"username": "admin", "password": "bench-password"})["token"]
+        print(f"trellis serve ({args.bin_dir}), SQLite, {os.cpu_count()} cores, {args.repeat} runs per workload")
+        for label, document in workloads().items():
+            name = document["metadata"]["name"]
+            call(base, "POST", "/api/v1/projects/demo/pipelines", token, document)
+            walls, latencies = [], []
+            for _ in range(args.repeat):
+                run = call(base, "POST", f"/api/v1/projects/demo/pipelines/{name}/runs", token)
+                while run["state"] not in ("succeeded", "failed", "cancelled"):
+                    time.sleep(0.05)
+                    run = call(base, "GET", f"/api/v1/projects/demo/runs/{run['id']}", token)
+                if run["state"] != "succeeded":
+                    sys.exit(f"{label}: run {run['id']} {run['state']}: {run.get('reason')}")
+                wall, transitions = measure(run)
+                walls.append(wall)
+                latencies += transitions
+            latencies.sort()
+            p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+            print(f"{label}: wall median {statistics.median(walls):.3f} s (runs: {', '.join(f'{w:.3f}' for w in walls)}); "
+                  f"transition p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, mean {statistics.mean(latencies) * 1000:.1f} ms "
+                  f"over {len(latencies)} transitions")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
