@@ -22,6 +22,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         routes.get("projects/:project/pipelines/:pipeline/layout", use: layout)
         routes.put("projects/:project/pipelines/:pipeline/layout", use: setLayout)
         routes.get("projects/:project/pipelines/:pipeline/export", use: export)
+        routes.get("template-usage/:template", use: templateUsage)
     }
 
     // MARK: Apply
@@ -139,6 +140,32 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
             throw PipelineError.versionNotFound(record.name, version: number)
         }
         return found
+    }
+
+    struct TemplateUsage: ResponseEncodable {
+        struct Version: Codable {
+            let version: String
+            let pipelines: Int
+        }
+        let template: String
+        /// Pipelines whose current version uses the template, in every project (a count: no names cross projects).
+        let pipelines: Int
+        let versions: [Version]
+    }
+
+    /// How many pipelines use a template, per version: what a publisher checks before deprecating or unpublishing.
+    @Sendable func templateUsage(_ request: Request, context: TrellisRequestContext) async throws -> TemplateUsage {
+        _ = try context.requireUser()
+        let template = try context.parameters.require("template")
+        let usage = try await repository.templateUsage(template)
+        // Newest version first.
+        let versions = usage.map { TemplateUsage.Version(version: $0.key, pipelines: $0.value) }.sorted { first, second in
+            switch (try? SemanticVersion(parsing: first.version), try? SemanticVersion(parsing: second.version)) {
+            case (let newer?, let older?): newer > older
+            default: first.version > second.version
+            }
+        }
+        return TemplateUsage(template: template, pipelines: usage.values.reduce(0, +), versions: versions)
     }
 
     // MARK: Layout and export

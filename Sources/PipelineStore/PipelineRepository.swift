@@ -22,6 +22,8 @@ public protocol PipelineRepository: Sendable {
     /// ``PipelineError/concurrentChange(_:)`` when another save got there first.
     func save(_ version: PipelineVersion, project: String, existing: PipelineRecord?) async throws
     func delete(_ pipeline: PipelineRecord) async throws
+    /// Version → how many pipelines (their current versions, in every project) are pinned to `template` at it.
+    func templateUsage(_ template: String) async throws -> [String: Int]
     func layout(of pipeline: PipelineRecord) async throws -> JSONValue?
     func setLayout(_ layout: JSONValue, of pipeline: PipelineRecord, at date: Date) async throws
 }
@@ -137,6 +139,26 @@ public struct SQLPipelineRepository: PipelineRepository {
             try await sql.delete(from: "pipelines_versions").where("pipeline_id", .equal, pipeline.id).run()
             try await sql.delete(from: "pipelines_pipelines").where("id", .equal, pipeline.id).run()
         }
+    }
+
+    public func templateUsage(_ template: String) async throws -> [String: Int] {
+        let pinned = try await database.read { sql in
+            // The LIKE narrows to candidate rows; the JSON decides.
+            try await sql.raw(
+                """
+                SELECT v.templates FROM pipelines_pipelines p
+                JOIN pipelines_versions v ON v.pipeline_id = p.id AND v.version = p.current_version
+                WHERE v.templates LIKE \(bind: "%\"" + template + "@%")
+                """
+            ).all().map { try $0.decode(column: "templates", as: String.self) }
+        }
+        var usage: [String: Int] = [:]
+        for text in pinned {
+            let versions = try JSONDecoder().decode([String: String].self, from: Data(text.utf8)).values
+                .map(TemplateReference.init(parsing:)).filter { $0.name == template }.compactMap(\.version)
+            for version in Set(versions) { usage[version, default: 0] += 1 }
+        }
+        return usage
     }
 
     public func layout(of pipeline: PipelineRecord) async throws -> JSONValue? {

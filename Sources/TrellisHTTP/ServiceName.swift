@@ -30,6 +30,8 @@ public enum ServiceName: String, Sendable, CaseIterable {
         switch rest[0] {
         case "auth", "me", "users": return .identity
         case "templates": return .templates
+        // How many pipelines use a template: the pipeline store counts them.
+        case "template-usage": return .pipelines
         case "clusters": return .clusterGateway
         // A run by its id alone (the CLI's `trellis run logs RUN`).
         case "runs": return .orchestrator

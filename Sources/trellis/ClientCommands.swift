@@ -175,3 +175,25 @@ struct GetTemplate: AsyncParsableCommand {
         }
     }
 }
+
+struct TemplateUsage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "usage", abstract: "How many pipelines (their current versions, in every project) use a template, per version."
+    )
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "The template's name.")
+    var template: String
+
+    func run() async throws {
+        let (_, data) = try await APIClient(options: server).send(.GET, "/api/v1/template-usage/\(template)")
+        struct Usage: Decodable {
+            struct Version: Decodable { let version: String, pipelines: Int }
+            let pipelines: Int
+            let versions: [Version]
+        }
+        let usage = try JSONDecoder().decode(Usage.self, from: data)
+        print("\(template): \(usage.pipelines) pipeline\(usage.pipelines == 1 ? "" : "s")")
+        for version in usage.versions { print("\(version.version)\t\(version.pipelines)") }
+    }
+}

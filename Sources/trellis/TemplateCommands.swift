@@ -7,7 +7,8 @@ struct Template: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with task templates.",
         subcommands: [
-            ListTemplates.self, GetTemplate.self, PublishTemplate.self, UnpublishTemplate.self, DeprecateTemplate.self, ImportCube.self,
+            ListTemplates.self, GetTemplate.self, PublishTemplate.self, UnpublishTemplate.self, DeprecateTemplate.self, TemplateUsage.self,
+            ImportCube.self,
         ]
     )
 }

@@ -104,6 +104,9 @@ import TrellisTestSupport
         #expect(
             try Processes.run(cli, ["apply", "-f", pipelineFile.path], environment: cliEnvironment).output
                 == "pipeline hello at version 1 in project demo\n")
+        // Both the demo pipeline and this one use the built-in noop template.
+        let usage = try Processes.run(cli, ["template", "usage", "noop"], environment: cliEnvironment)
+        #expect(usage.output == "noop: 2 pipelines\n1.0.0\t2\n")
         try "name: cli-echo\nversion: one\nimage: busybox\n".write(to: templateFile, atomically: true, encoding: .utf8)
         let bad = try Processes.run(cli, ["apply", "-f", templateFile.path, "--project", "demo"], environment: cliEnvironment)
         #expect(bad.status != 0)

@@ -187,4 +187,57 @@ import TrellisTestSupport
             }
         }
     }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func templateUsageCountsPipelinesAcrossProjectsByVersion(_ kind: DatabaseKind) async throws {
+        try await EmbeddedHarness.with(kind) { api in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let ml = try await api.team(project: "ml", owner: "olga", members: [], admin: admin)
+            let bi = try await api.team(project: "bi", owner: "boris", members: [], admin: admin)
+            let template: [String: Any] = ["name": "counted", "version": "1.0.0", "image": "busybox", "command": ["true"]]
+            #expect(try await api.call("POST", "/api/v1/projects/ml/templates", token: ml["olga"], json: template).status == 201)
+            #expect(try await api.call("POST", "/api/v1/templates/counted/versions/1.0.0/publish", token: ml["olga"]).status == 200)
+            var second = template
+            second["version"] = "1.1.0"
+            #expect(try await api.call("POST", "/api/v1/projects/ml/templates", token: ml["olga"], json: second).status == 201)
+            #expect(try await api.call("POST", "/api/v1/templates/counted/versions/1.1.0/publish", token: ml["olga"]).status == 200)
+            // Two tasks of one pipeline count once; an older version of a pipeline does not count.
+            let twice = [["name": "a", "template": "counted@1.0.0"], ["name": "b", "template": "counted@1.0.0"]]
+            #expect(
+                try await api.call(
+                    "POST", "/api/v1/projects/ml/pipelines", token: ml["olga"], json: PipelineStoreTests.pipeline("one", tasks: twice)
+                )
+                .status == 201)
+            let newest = [["name": "a", "template": "counted"]]
+            #expect(
+                try await api.call(
+                    "POST", "/api/v1/projects/bi/pipelines", token: bi["boris"], json: PipelineStoreTests.pipeline("two", tasks: newest)
+                )
+                .status == 201)
+            #expect(
+                try await api.call(
+                    "POST", "/api/v1/projects/bi/pipelines", token: bi["boris"], json: PipelineStoreTests.pipeline("three", tasks: twice)
+                )
+                .status == 201)
+            #expect(
+                try await api.call(
+                    "POST", "/api/v1/projects/bi/pipelines", token: bi["boris"], json: PipelineStoreTests.pipeline("three", tasks: newest)
+                )
+                .status == 200)
+            #expect(
+                try await api.call(
+                    "POST", "/api/v1/projects/bi/pipelines", token: bi["boris"],
+                    json: PipelineStoreTests.pipeline("other", tasks: [PipelineStoreTests.shell("x")])
+                ).status == 201)
+
+            let usage = try await api.call("GET", "/api/v1/template-usage/counted", token: bi["boris"])
+            #expect(usage.status == 200)
+            #expect(usage.json["pipelines"] as? Int == 3)
+            let versions = (usage.json["versions"] as? [[String: Any]] ?? []).map { "\($0["version"] ?? "")=\($0["pipelines"] ?? "")" }
+            #expect(versions == ["1.1.0=2", "1.0.0=1"])
+            let unused = try await api.call("GET", "/api/v1/template-usage/nothing-uses-this", token: bi["boris"])
+            #expect(unused.json["pipelines"] as? Int == 0)
+            #expect(try await api.call("GET", "/api/v1/template-usage/counted").status == 401)
+        }
+    }
 }

@@ -295,6 +295,29 @@ import TrellisTestSupport
         }
     }
 
+    @Test(arguments: DatabaseKind.allCases)
+    func pipelinesKeepRunningOnATemplateVersionThatWasUnpublished(_ kind: DatabaseKind) async throws {
+        try await Self.withTeam(kind) { api, token, scratch in
+            let marker = scratch.appendingPathComponent("greeted").path
+            let template: [String: Any] = [
+                "name": "greeter", "version": "1.0.0", "image": "busybox", "command": ["sh", "-c", "echo \"$0\" > \(marker)"],
+                "parameters": [["group": "main", "params": [["name": "who", "type": "str", "default": "world"]]]],
+            ]
+            #expect(try await api.call("POST", "/api/v1/projects/ml/templates", token: token, json: template).status == 201)
+            #expect(try await api.call("POST", "/api/v1/templates/greeter/versions/1.0.0/publish", token: token).status == 200)
+            try await api.applyPipeline(
+                "greeting", project: "ml", token: token, tasks: [["name": "greet", "template": "greeter", "args": ["who": "team"]]])
+            #expect(try await api.call("POST", "/api/v1/templates/greeter/versions/1.0.0/unpublish", token: token).status == 200)
+
+            let id = try await api.startRun("greeting", project: "ml", token: token)
+            let run = try await api.waitForRun(id, project: "ml", token: token)
+            #expect(run["state"] as? String == "succeeded")
+            #expect(RunJSON.task(run, "greet")["template"] as? String == "greeter@1.0.0")
+            // The argument reached the process as a flag after the template's command (`sh -c SCRIPT --who team`).
+            #expect(try String(contentsOfFile: marker, encoding: .utf8) == "--who\n")
+        }
+    }
+
     @Test func runsNeedTheRightRole() async throws {
         try await Self.withTeam(.sqlite) { api, token, _ in
             try await api.applyPipeline("quick", project: "ml", token: token, tasks: [Self.shell("quick", [], "true")])

@@ -23,6 +23,7 @@ import TrellisHTTP
         ("/api/v1/clusters", .clusterGateway),
         ("/api/v1/projects/ml/metrics", .metrics),
         ("/api/v1/runs/r1", .orchestrator),
+        ("/api/v1/template-usage/shell", .pipelines),
     ])
     func eachAPIPathHasOneOwner(_ path: String, _ owner: ServiceName) {
         #expect(ServiceName.owner(ofPath: path) == owner)
