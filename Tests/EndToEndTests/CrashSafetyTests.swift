@@ -24,7 +24,7 @@ import TrellisTestSupport
         let admin = try await api.login("admin", Self.adminPassword)
         func step(_ name: String, _ command: String, after: [String] = [], extra: [String: Any] = [:]) -> [String: Any] {
             var task: [String: Any] = [
-                "name": name, "template": "shell", "dependsOn": after, "args": ["command": "\(command); echo \(name) >> \(effects)"],
+                "name": name, "template": "shell", "dependsOn": after, "args": ["command": "\(command); echo \(name) | tee -a \(effects)"],
             ]
             task.merge(extra) { $1 }
             return task
@@ -78,6 +78,11 @@ import TrellisTestSupport
         #expect(!Processes.isAlive(Int32(orphanPID)))
         let lines = try String(contentsOfFile: effects, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines.sorted() == ["extract", "long", "orphan", "publish", "short"])
+        // Logs written before the crash are still there, and the log of the task that ran through it is whole.
+        let extractLog = try await api.call("GET", "/api/v1/projects/demo/runs/\(id)/tasks/extract/logs", token: admin)
+        #expect(extractLog.text.hasSuffix(" extract\n"))
+        let longLog = try await api.call("GET", "/api/v1/projects/demo/runs/\(id)/tasks/long/logs", token: admin)
+        #expect(longLog.text.hasSuffix(" long\n"))
 
         // The CLI against the restarted server: a waited run prints task changes, logs print, cancel and resume answer.
         let cli = Processes.binDirectory.appendingPathComponent("trellis")

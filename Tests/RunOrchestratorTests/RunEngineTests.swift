@@ -81,6 +81,9 @@ import TrellisTestSupport
             // Each attempt keeps its own log.
             let second = try await api.call("GET", "/api/v1/projects/ml/runs/\(id)/tasks/flaky/logs?attempt=2", token: token)
             #expect(second.text.hasSuffix(" attempt 2\n"))
+            let download = try await api.call("GET", "/api/v1/projects/ml/runs/\(id)/tasks/flaky/logs?download=true", token: token)
+            #expect(download.headers["content-disposition"] == "attachment; filename=\"flaky-flaky-3.log\"")
+            #expect(download.text.hasSuffix(" attempt 3\n"))
         }
     }
 
@@ -146,6 +149,17 @@ import TrellisTestSupport
             #expect(RunJSON.state(run, "sleepy") == "timed_out")
             #expect(RunJSON.state(run, "after") == "upstream_failed")
             #expect((RunJSON.attempts(run, "sleepy").first?["reason"] as? String)?.contains("timed out") == true)
+
+            // A run timeout (spec.timeout) stops what runs and fails the run, whatever the tasks' own limits.
+            try await api.applyPipeline(
+                "bounded", project: "ml", token: token,
+                tasks: [Self.shell("long", [], "sleep 30"), Self.shell("next", ["long"], "true")], spec: ["timeout": "1s"])
+            let bounded = try await api.waitForRun(
+                try await api.startRun("bounded", project: "ml", token: token), project: "ml", token: token)
+            #expect(bounded["state"] as? String == "failed")
+            #expect((bounded["reason"] as? String)?.contains("the run timed out after") == true)
+            #expect(RunJSON.state(bounded, "long") == "timed_out")
+            #expect(RunJSON.state(bounded, "next") == "cancelled")
         }
     }
 

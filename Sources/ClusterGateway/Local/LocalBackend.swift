@@ -33,11 +33,16 @@ actor LocalBackend {
 
     func directory(_ id: String) -> ExecutionDirectory { ExecutionDirectory(root: root, id: id) }
 
+    /// Execution ids are letters, digits and `-`: never a path out of the executions folder.
+    static func isValid(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 200 && id.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" }
+    }
+
     // MARK: Launch
 
     func launch(_ request: ExecutionRequest) throws {
         guard !request.command.isEmpty else { throw APIError.invalidField("command", "an execution needs a command") }
-        guard request.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+        guard Self.isValid(request.id) else {
             throw APIError.invalidField("id", "\"\(request.id)\" may only hold letters, digits and -")
         }
         let directory = directory(request.id)
@@ -107,6 +112,7 @@ actor LocalBackend {
     // MARK: Status
 
     func status(of id: String) -> ExecutionStatus {
+        guard Self.isValid(id) else { return ExecutionStatus(id: id, phase: .unknown) }
         if let final = finished[id] { return final }
         let directory = directory(id)
         if let final = directory.read(ExecutionStatus.self, from: directory.status) {
@@ -123,6 +129,8 @@ actor LocalBackend {
         if let created, Date().timeIntervalSince(created) < 10, directory.read(ProcessIdentity.self, from: directory.shim) == nil {
             return running
         }
+        // It may have written its status and exited since the first look.
+        if let final = directory.read(ExecutionStatus.self, from: directory.status) { return final }
         markLost(id, directory: directory, reason: "its supervisor is gone (the machine or the supervisor was killed)")
         return directory.read(ExecutionStatus.self, from: directory.status) ?? ExecutionStatus(id: id, phase: .lost)
     }
@@ -132,6 +140,7 @@ actor LocalBackend {
     /// Asks the supervisor to stop the processes (SIGTERM, then SIGKILL after the grace period) through the `stop`
     /// file it watches.
     func stop(_ id: String) {
+        guard Self.isValid(id) else { return }
         let directory = directory(id)
         guard directory.exists, directory.read(ExecutionStatus.self, from: directory.status) == nil else { return }
         _ = FileManager.default.createFile(atPath: directory.stop.path, contents: Data())
@@ -165,7 +174,7 @@ actor LocalBackend {
 
     func logs(of id: String, replica: Int?, follow: Bool) -> LogStream? {
         let directory = directory(id)
-        guard directory.exists else { return nil }
+        guard Self.isValid(id), directory.exists, (replica ?? 0) >= 0 else { return nil }
         let file = replica.map(directory.replicaLog) ?? directory.output
         let reader = LogFileReader(path: file.path)
         return LogStream(unfolding: { [self] in
@@ -180,6 +189,7 @@ actor LocalBackend {
     }
 
     func samples(of id: String) -> [ResourceSample] {
+        guard Self.isValid(id) else { return [] }
         let directory = directory(id)
         guard let text = try? String(contentsOf: directory.samples, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap {
