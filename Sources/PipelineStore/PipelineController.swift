@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TrellisCore
 import TrellisHTTP
+import TrellisStore
 import Yams
 
 /// The pipeline store's HTTP API: apply (create or new version), list, get, delete, versions, layout, export.
@@ -23,6 +24,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         routes.put("projects/:project/pipelines/:pipeline/layout", use: setLayout)
         routes.get("projects/:project/pipelines/:pipeline/export", use: export)
         routes.get("template-usage/:template", use: templateUsage)
+        routes.post("projects/:project/pipelines/:pipeline/render", use: render)
     }
 
     // MARK: Apply
@@ -166,6 +168,58 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
             }
         }
         return TemplateUsage(template: template, pipelines: usage.values.reduce(0, +), versions: versions)
+    }
+
+    // MARK: Preview
+
+    struct RenderRequest: Decodable {
+        /// Who the run would be for (default: the caller).
+        var runner: String?
+        /// The execution date and `now()` (ISO 8601; default: this instant). Its offset is the run's time zone.
+        var executionDate: String?
+    }
+
+    struct Rendered: ResponseEncodable {
+        struct Task: Codable {
+            let name: String
+            let command: [String]
+            let env: [String: String]
+        }
+        let pipeline: String
+        let version: Int
+        let env: [String: String]
+        let tasks: [Task]
+    }
+
+    /// Every task's command and env with the template variables rendered as a run would, without running anything.
+    @Sendable func render(_ request: Request, context: TrellisRequestContext) async throws -> Rendered {
+        let (record, project) = try await pipeline(context, needs: .viewer)
+        guard let current = try await repository.version(record.currentVersion, of: record) else {
+            throw PipelineError.versionNotFound(record.name, version: record.currentVersion)
+        }
+        let body: RenderRequest? =
+            (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0
+            ? try await request.decode(as: RenderRequest.self, context: context) : nil
+        var instant = now()
+        var offset = 0
+        if let text = body?.executionDate {
+            guard let parsed = try? Date(text, strategy: .iso8601) else {
+                throw ValidationError(field: "executionDate", "\"\(text)\" is not an ISO 8601 date and time such as 2026-11-29T02:00:00Z")
+            }
+            instant = parsed
+            offset = ISO8601Offset.seconds(in: text)
+        }
+        let caller = try context.caller()
+        let variables = RunVariables(
+            project: project, runner: body?.runner ?? caller.user.username, runID: "preview", createdAt: instant.milliseconds,
+            executionDate: instant.milliseconds, utcOffsetSeconds: offset,
+            randomBytes: { (0..<16).map { _ in UInt8.random(in: .min ... .max) } })
+        let plan = try RunPlan(
+            pipeline: current, templates: try await PinnedTemplates.resolve(current, client: templates, caller: caller),
+            variables: variables)
+        return Rendered(
+            pipeline: plan.pipeline, version: plan.version, env: plan.environment ?? [:],
+            tasks: plan.tasks.map { Rendered.Task(name: $0.name, command: $0.command, env: $0.environment) })
     }
 
     // MARK: Layout and export

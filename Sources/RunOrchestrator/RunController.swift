@@ -40,8 +40,8 @@ struct RunController: Sendable {
     @Sendable func start(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<RunView> {
         let project = try context.parameters.require("project")
         try await access.require(.developer, in: project, context: context)
-        let plan = try await plan(project: project, pipeline: try context.parameters.require("pipeline"), caller: context.caller())
-        return try await create(plan: plan, project: project, trigger: .manual, debug: false, context: context)
+        return try await create(
+            project: project, pipeline: try context.parameters.require("pipeline"), task: nil, debug: false, context: context)
     }
 
     /// One task alone, without its upstreams, with the pipeline's env (`{"debug": true}` keeps its working directory).
@@ -49,46 +49,41 @@ struct RunController: Sendable {
         let project = try context.parameters.require("project")
         try await access.require(.developer, in: project, context: context)
         let body = try await optionalBody(request, context: context, as: StartRequest.self)
-        let pipeline = try context.parameters.require("pipeline")
-        let task = try context.parameters.require("task")
-        guard let plan = try await plan(project: project, pipeline: pipeline, caller: context.caller()).single(task) else {
-            throw APIError.notFound("pipeline \"\(pipeline)\" has no task named \"\(task)\"")
-        }
-        return try await create(plan: plan, project: project, trigger: .single, debug: body?.debug ?? false, context: context)
+        return try await create(
+            project: project, pipeline: try context.parameters.require("pipeline"), task: try context.parameters.require("task"),
+            debug: body?.debug ?? false, context: context)
     }
 
-    func create(plan: RunPlan, project: String, trigger: RunTrigger, debug: Bool, context: TrellisRequestContext) async throws
+    /// A manual run (or, with `task`, a single-task run) of the pipeline's current version, its variables rendered
+    /// now: `execution_date` and `now()` are this instant, in UTC.
+    func create(project: String, pipeline name: String, task: String?, debug: Bool, context: TrellisRequestContext) async throws
         -> EditedResponse<RunView>
     {
+        let caller = try context.caller()
+        guard let version = try await pipelines.pipeline(name, project: project, version: nil, caller: caller) else {
+            throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
+        }
+        let id = UUID().uuidString.lowercased()
         let created = now().milliseconds
+        let variables = RunVariables(
+            project: project, runner: caller.user.username, runID: id, createdAt: created, executionDate: created,
+            randomBytes: { (0..<16).map { _ in UInt8.random(in: .min ... .max) } })
+        var plan = try RunPlan(
+            pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
+            variables: variables)
+        if let task {
+            guard let single = plan.single(task) else { throw APIError.notFound("pipeline \"\(name)\" has no task named \"\(task)\"") }
+            plan = single
+        }
         let run = RunRecord(
-            id: UUID().uuidString.lowercased(), project: project, pipeline: plan.pipeline, pipelineVersion: plan.version, trigger: trigger,
-            state: .pending, plan: plan, debug: debug, executionDate: created, startedBy: try context.requireUser().username,
-            createdAt: created,
+            id: id, project: project, pipeline: plan.pipeline, pipelineVersion: plan.version, trigger: task == nil ? .manual : .single,
+            state: .pending, plan: plan, debug: debug, executionDate: created, startedBy: caller.user.username, createdAt: created,
             tasks: Dictionary(
                 uniqueKeysWithValues: plan.tasks.map { ($0.name, TaskRecord(name: $0.name, state: .pending, attempts: 0, roundStart: 1)) }),
             attempts: []
         )
         try await engine.create(run)
         return EditedResponse(status: .created, response: RunView(try await stored(run.id, project: project)))
-    }
-
-    /// The current version of the pipeline resolved against its pinned templates (each fetched once).
-    func plan(project: String, pipeline name: String, caller: Caller) async throws -> RunPlan {
-        guard let version = try await pipelines.pipeline(name, project: project, version: nil, caller: caller) else {
-            throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
-        }
-        var fetched: [String: TemplateSpec] = [:]
-        var specs: [String: TemplateSpec] = [:]
-        for task in version.spec.spec.tasks {
-            let pinned = version.templates[task.name] ?? task.template
-            if fetched[pinned] == nil {
-                let reference = TemplateReference(parsing: pinned)
-                fetched[pinned] = try await templates.template(reference.name, version: reference.version ?? "", caller: caller)
-            }
-            specs[task.name] = fetched[pinned]
-        }
-        return try RunPlan(pipeline: version, templates: specs)
     }
 
     // MARK: Reading

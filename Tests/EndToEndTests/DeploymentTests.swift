@@ -104,6 +104,18 @@ import TrellisTestSupport
         #expect(
             try Processes.run(cli, ["apply", "-f", pipelineFile.path], environment: cliEnvironment).output
                 == "pipeline hello at version 1 in project demo\n")
+        // Template variables render locally as a run would; an unknown name is an error naming its column.
+        let rendered = try Processes.run(
+            cli,
+            [
+                "vars", "render", "{{ ds }} {{ datetime.datetime.now().strftime('%H:%M') }} {{ team }}", "--now",
+                "2026-11-29T10:00:00+08:00",
+                "--set", "team=ml",
+            ], environment: cliEnvironment)
+        #expect(rendered.output == "2026-11-29 10:00 ml\n")
+        let unknownName = try Processes.run(cli, ["vars", "render", "x {{ nope }}"], environment: cliEnvironment)
+        #expect(unknownName.status == 1)
+        #expect(unknownName.output.contains("TEXT, column 6: unknown name \"nope\" in {{ nope }}"))
         // Both the demo pipeline and this one use the built-in noop template.
         let usage = try Processes.run(cli, ["template", "usage", "noop"], environment: cliEnvironment)
         #expect(usage.output == "noop: 2 pipelines\n1.0.0\t2\n")

@@ -332,6 +332,64 @@ import TrellisTestSupport
         }
     }
 
+    @Test(arguments: DatabaseKind.allCases)
+    func templateVariablesAreRenderedOnceAtRunCreation(_ kind: DatabaseKind) async throws {
+        try await Self.withTeam(kind) { api, token, scratch in
+            let out = scratch.appendingPathComponent("out").path
+            let command =
+                "echo '{{ pipeline_name }} {{ runner }} {{ project }} {{ ds }} {% raw %}{{ kept }}{% endraw %}' $DATA_DIR $STAMP > \(out)"
+            try await api.applyPipeline(
+                "rendered", project: "ml", token: token,
+                tasks: [
+                    Self.shell(
+                        "first", [], command,
+                        extra: ["env": ["STAMP": "{{ datetime.datetime.now().strftime('%Y%m%d') }}-{{ uuid.uuid4().hex[:4] }}"]]),
+                    Self.shell(
+                        "second", ["first"], "echo $STAMP", extra: ["env": ["STAMP": "{{ datetime.datetime.now().strftime('%Y%m%d') }}"]]),
+                ],
+                spec: ["env": ["DATA_DIR": "/mnt/{{ creator }}/data"]])
+            let id = try await api.startRun("rendered", project: "ml", token: token)
+            let run = try await api.waitForRun(id, project: "ml", token: token)
+            #expect(run["state"] as? String == "succeeded")
+            let day = String((run["executionDate"] as? String ?? "").prefix(10))
+            let written = try String(contentsOfFile: out, encoding: .utf8)
+            #expect(written.hasPrefix("rendered olga ml \(day) {{ kept }} /mnt/olga/data \(day.replacingOccurrences(of: "-", with: ""))-"))
+            // The rendered values are stored with the run and shown with it; every task saw the same now().
+            let first = RunJSON.task(run, "first")
+            let env = first["env"] as? [String: String] ?? [:]
+            #expect(env["DATA_DIR"] == "/mnt/olga/data")
+            #expect((env["STAMP"] ?? "").count == 13)
+            #expect((first["command"] as? [String] ?? []).contains { $0.contains("rendered olga ml \(day)") })
+            #expect((RunJSON.task(run, "second")["env"] as? [String: String])?["STAMP"] == String(env["STAMP"]?.prefix(8) ?? ""))
+
+            // Unknown names are refused at save, naming field, column and name; other errors at run creation.
+            let unknown = try await api.call(
+                "POST", "/api/v1/projects/ml/pipelines", token: token,
+                json: [
+                    "apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": ["name": "typo"],
+                    "spec": ["tasks": [Self.shell("a", [], "echo {{ pipline_name }}")]],
+                ])
+            #expect(unknown.status == 400)
+            #expect(unknown.errorMessage == "spec.tasks[a].args.command: column 9: unknown name \"pipline_name\" in {{ pipline_name }}")
+            try await api.applyPipeline("late", project: "ml", token: token, tasks: [Self.shell("a", [], "echo {{ runner.nope }}")])
+            let refused = try await api.call("POST", "/api/v1/projects/ml/pipelines/late/runs", token: token)
+            #expect(refused.status == 400)
+            #expect(
+                refused.errorMessage?.contains("spec.tasks[a].args.command: column 15: 'str' object has no attribute 'nope'") == true,
+                "\(refused.text)")
+
+            // The preview renders without running.
+            let preview = try await api.call(
+                "POST", "/api/v1/projects/ml/pipelines/rendered/render", token: token,
+                json: ["runner": "vera", "executionDate": "2026-11-29T10:00:00+08:00"])
+            #expect(preview.status == 200)
+            let tasks = preview.json["tasks"] as? [[String: Any]] ?? []
+            #expect((tasks.first?["command"] as? [String] ?? []).contains { $0.contains("rendered vera ml 2026-11-29 {{ kept }}") })
+            #expect((tasks.last?["env"] as? [String: String])?["STAMP"] == "20261129")
+            #expect((preview.json["env"] as? [String: String])?["DATA_DIR"] == "/mnt/olga/data")
+        }
+    }
+
     @Test func runsNeedTheRightRole() async throws {
         try await Self.withTeam(.sqlite) { api, token, _ in
             try await api.applyPipeline("quick", project: "ml", token: token, tasks: [Self.shell("quick", [], "true")])

@@ -34,10 +34,33 @@ extension PipelineSpec {
         for task in spec.tasks {
             problems += task.problems(at: "spec.tasks[\(task.name)]", taskNames: names, template: template)
         }
+        problems += variableProblems()
         if let cycle = dependencyCycle() {
             problems.append(ValidationError(field: "spec.tasks", "dependency cycle: \(cycle.joined(separator: " → "))"))
         }
         return problems
+    }
+
+    /// Template variables that cannot work in any run: syntax errors and unknown names, in env, args and mounts.
+    func variableProblems() -> [ValidationError] {
+        let known = VariableRenderer.runNames.union((spec.env ?? [:]).keys)
+        var problems: [VariableError] = []
+        func check(_ value: JSONValue, field: String) {
+            switch value {
+            case .string(let text): problems += VariableRenderer.problems(in: text, field: field, known: known)
+            case .array(let items): for (index, item) in items.enumerated() { check(item, field: "\(field)[\(index)]") }
+            case .object(let fields): for (key, item) in fields.sorted(by: { $0.key < $1.key }) { check(item, field: "\(field).\(key)") }
+            default: break
+            }
+        }
+        for (key, value) in (spec.env ?? [:]).sorted(by: { $0.key < $1.key }) { check(.string(value), field: "spec.env.\(key)") }
+        for task in spec.tasks {
+            let field = "spec.tasks[\(task.name)]"
+            for (name, value) in (task.args ?? [:]).sorted(by: { $0.key < $1.key }) { check(value, field: "\(field).args.\(name)") }
+            for (key, value) in (task.env ?? [:]).sorted(by: { $0.key < $1.key }) { check(.string(value), field: "\(field).env.\(key)") }
+            for (index, mount) in (task.mounts ?? []).enumerated() { check(.string(mount), field: "\(field).mounts[\(index)]") }
+        }
+        return problems.map(\.validationError)
     }
 
     /// A cycle of tasks in run order (`a → b → c → a`), or nil when the graph is a DAG.

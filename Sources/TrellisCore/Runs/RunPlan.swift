@@ -8,6 +8,8 @@ public struct RunPlan: Codable, Sendable, Equatable {
     public var creator: String?
     public var parallelism: Int?
     public var timeoutMilliseconds: Int64?
+    /// The pipeline's global env, rendered (what the run's variables saw).
+    public var environment: [String: String]?
     public var tasks: [Task]
 
     public struct Task: Codable, Sendable, Equatable {
@@ -56,28 +58,50 @@ public struct RunPlan: Codable, Sendable, Equatable {
         self.tasks = tasks
     }
 
-    /// Resolves `pipeline` against the templates of its tasks (task name → the pinned template). Args are checked
-    /// against each template's parameter schema again: a template may have changed since the pipeline was saved.
-    public init(pipeline: PipelineVersion, templates: [String: TemplateSpec]) throws(ValidationErrors) {
-        var problems: [ValidationError] = []
+    /// Resolves `pipeline` against the templates of its tasks (task name → the pinned template) and renders its
+    /// template variables — once, field by field, with `variables`. Args are checked against each template's
+    /// parameter schema again: a template may have changed since the pipeline was saved.
+    public init(pipeline: PipelineVersion, templates: [String: TemplateSpec], variables: RunVariables) throws(ValidationErrors) {
+        var renderer = FieldRenderer()
+        let spec = pipeline.spec.spec
+        let base = variables.context(
+            pipeline: pipeline.pipeline, pipelineID: pipeline.pipelineID, creator: pipeline.createdBy, environment: [:])
+        var globalEnvironment: [String: String] = [:]
+        for (key, value) in (spec.env ?? [:]).sorted(by: { $0.key < $1.key }) {
+            globalEnvironment[key] = renderer.render(value, field: "spec.env.\(key)", context: base)
+        }
+        let context = variables.context(
+            pipeline: pipeline.pipeline, pipelineID: pipeline.pipelineID, creator: pipeline.createdBy, environment: globalEnvironment)
         var tasks: [Task] = []
-        for task in pipeline.spec.spec.tasks {
+        for task in spec.tasks {
             let field = "spec.tasks[\(task.name)]"
             guard let template = templates[task.name] else {
-                problems.append(ValidationError(field: "\(field).template", "\(task.template) is no longer available"))
+                renderer.problems.append(ValidationError(field: "\(field).template", "\(task.template) is no longer available"))
                 continue
             }
+            var args: [String: JSONValue] = [:]
+            for (name, value) in task.args ?? [:] { args[name] = renderer.render(value, field: "\(field).args.\(name)", context: context) }
+            let command = (template.command ?? []).enumerated().map {
+                renderer.render($0.element, field: "template \(template.name).command[\($0.offset)]", context: context)
+            }
+            let templateEnvironment = (template.env ?? [:]).mapValues {
+                renderer.render($0, field: "template \(template.name).env", context: context)
+            }
+            var taskEnvironment: [String: String] = [:]
+            for (key, value) in (task.env ?? [:]).sorted(by: { $0.key < $1.key }) {
+                taskEnvironment[key] = renderer.render(value, field: "\(field).env.\(key)", context: context)
+            }
             do {
-                let arguments = try template.schema.resolve(task.args ?? [:], field: "\(field).args")
+                let arguments = try template.schema.resolve(args, field: "\(field).args")
                 tasks.append(
                     Task(
                         name: task.name,
                         id: pipeline.taskIDs[task.name] ?? task.name,
                         template: pipeline.templates[task.name] ?? "\(template.name)@\(template.version)",
                         dependsOn: task.dependsOn ?? [],
-                        command: (template.command ?? []) + TaskInvocation.flags(arguments),
+                        command: command + TaskInvocation.flags(arguments),
                         environment: TaskInvocation.environment(
-                            template: template.env ?? [:], pipeline: pipeline.spec.spec.env ?? [:], task: task.env ?? [:]),
+                            template: templateEnvironment, pipeline: globalEnvironment, task: taskEnvironment),
                         image: template.image,
                         workingDirectory: template.workingDir,
                         replicas: task.replicas ?? 1,
@@ -88,24 +112,25 @@ public struct RunPlan: Codable, Sendable, Equatable {
                         skip: task.skip ?? false
                     ))
             } catch let error as ValidationErrors {
-                problems += error.errors
+                renderer.problems += error.errors
             } catch let error as ValidationError {
-                problems.append(error)
+                renderer.problems.append(error)
             } catch {
-                problems.append(ValidationError(field: field, "\(error)"))
+                renderer.problems.append(ValidationError(field: field, "\(error)"))
             }
         }
         for task in tasks where task.command.isEmpty {
-            problems.append(ValidationError(field: "spec.tasks[\(task.name)].template", "\(task.template) has no command to run"))
+            renderer.problems.append(ValidationError(field: "spec.tasks[\(task.name)].template", "\(task.template) has no command to run"))
         }
-        guard problems.isEmpty else { throw ValidationErrors(problems) }
+        guard renderer.problems.isEmpty else { throw ValidationErrors(renderer.problems) }
         self.pipeline = pipeline.pipeline
         self.pipelineID = pipeline.pipelineID
         self.version = pipeline.version
         self.creator = pipeline.createdBy
-        self.parallelism = pipeline.spec.spec.parallelism
+        self.parallelism = spec.parallelism
+        self.environment = globalEnvironment
         do {
-            self.timeoutMilliseconds = try pipeline.spec.spec.timeout.map { text throws(ValidationError) in
+            self.timeoutMilliseconds = try spec.timeout.map { text throws(ValidationError) in
                 try DurationText.parse(text, field: "spec.timeout").milliseconds
             }
         } catch {
@@ -155,5 +180,29 @@ public struct RunPlan: Codable, Sendable, Equatable {
             }
         }
         return found
+    }
+}
+
+/// Renders the fields of a run, collecting every problem as a validation error naming its field.
+struct FieldRenderer {
+    var problems: [ValidationError] = []
+
+    mutating func render(_ text: String, field: String, context: VariableContext) -> String {
+        do {
+            return try VariableRenderer.render(text, field: field, context: context)
+        } catch {
+            problems.append(error.validationError)
+            return text
+        }
+    }
+
+    /// Strings inside `value` rendered (lists and dicts too); other values as they are.
+    mutating func render(_ value: JSONValue, field: String, context: VariableContext) -> JSONValue {
+        switch value {
+        case .string(let text): .string(render(text, field: field, context: context))
+        case .array(let items): .array(items.map { render($0, field: field, context: context) })
+        case .object(let fields): .object(fields.mapValues { render($0, field: field, context: context) })
+        default: value
+        }
     }
 }

@@ -1,0 +1,68 @@
+/// Renders text with template variables, and checks it before a run exists.
+public enum VariableRenderer {
+    /// The names every run's context has, besides the pipeline's env keys.
+    public static let runNames: Set<String> = [
+        "creator", "runner", "pipeline_id", "pipeline_name", "project", "cluster_name", "run_id", "execution_date", "ds",
+        "ds_nodash", "ts", "ts_nodash", "prev_ds", "next_ds",
+    ]
+
+    /// `text` with every `{{ … }}` replaced by its value's `str()`; errors name `field` and the column.
+    public static func render(_ text: String, field: String, context: VariableContext) throws(VariableError) -> String {
+        do throws(VariableError) {
+            let template = try TemplateText(parsing: text)
+            var output = ""
+            for part in template.parts {
+                switch part {
+                case .literal(let literal): output += literal
+                case .expression(let source, let column):
+                    let expression = try ExpressionParser.parse(source, column: column)
+                    var evaluator = Evaluator(context: context, source: source)
+                    let value = try evaluator.defined(try evaluator.evaluate(expression), column: column, of: expression)
+                    output += value.text
+                }
+                guard output.utf8.count <= Evaluator.maximumLength else {
+                    throw VariableError(
+                        column: 1, expression: String(text.prefix(40)), "the rendered text is longer than \(Evaluator.maximumLength) bytes")
+                }
+            }
+            return output
+        } catch var error {
+            error.field = field
+            throw error
+        }
+    }
+
+    /// Syntax errors and unknown names in `text` (a name used only through `| default(…)` is fine), before any run.
+    public static func problems(in text: String, field: String, known: Set<String>) -> [VariableError] {
+        var problems: [VariableError] = []
+        do throws(VariableError) {
+            for case .expression(let source, let column) in try TemplateText(parsing: text).parts {
+                do throws(VariableError) {
+                    let expression = try ExpressionParser.parse(source, column: column)
+                    for (name, at) in unknownNames(expression, known: known.union(VariableContext.globals.keys)) {
+                        problems.append(VariableError(field: field, column: at, expression: source, "unknown name \"\(name)\""))
+                    }
+                } catch var error {
+                    error.field = field
+                    problems.append(error)
+                }
+            }
+        } catch var error {
+            error.field = field
+            problems.append(error)
+        }
+        return problems
+    }
+
+    static func unknownNames(_ expression: Expression, known: Set<String>) -> [(String, Int)] {
+        if case .filter(.name, "default", let arguments, let keywords, _) = expression {
+            return (arguments + keywords.map(\.1)).flatMap { unknownNames($0, known: known) }
+        }
+        switch expression {
+        case .filter(let base, _, let arguments, let keywords, _), .call(let base, let arguments, let keywords, _):
+            return ([base] + arguments + keywords.map(\.1)).flatMap { unknownNames($0, known: known) }
+        default:
+            return expression.names.filter { !known.contains($0.0) }
+        }
+    }
+}
