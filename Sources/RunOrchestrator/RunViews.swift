@@ -28,6 +28,7 @@ struct RunView: ResponseEncodable {
         /// The command and env it runs with, its template variables rendered when the run was created.
         let command: [String]
         let env: [String: String]
+        let mounts: [String]
         /// A task waiting to be retried starts no earlier than this.
         let retryAt: Date?
         let attempts: [AttemptView]
@@ -51,7 +52,7 @@ struct RunView: ResponseEncodable {
             let record = run.tasks[task.name]
             return TaskView(
                 name: task.name, state: record?.state ?? .pending, template: task.template, dependsOn: task.dependsOn,
-                command: task.command, env: task.environment,
+                command: task.command, env: task.environment, mounts: task.mounts,
                 retryAt: record?.notBefore.map(Date.fromMilliseconds),
                 attempts: run.attempts(of: task.name).map { AttemptView($0, showInvocation: run.debug) }
             )

@@ -345,7 +345,11 @@ import TrellisTestSupport
                         "first", [], command,
                         extra: ["env": ["STAMP": "{{ datetime.datetime.now().strftime('%Y%m%d') }}-{{ uuid.uuid4().hex[:4] }}"]]),
                     Self.shell(
-                        "second", ["first"], "echo $STAMP", extra: ["env": ["STAMP": "{{ datetime.datetime.now().strftime('%Y%m%d') }}"]]),
+                        "second", ["first"], "echo $STAMP",
+                        extra: [
+                            "env": ["STAMP": "{{ datetime.datetime.now().strftime('%Y%m%d') }}"],
+                            "mounts": ["{{ project }}-share(pvc):/mnt/{{ runner }}"],
+                        ]),
                 ],
                 spec: ["env": ["DATA_DIR": "/mnt/{{ creator }}/data"]])
             let id = try await api.startRun("rendered", project: "ml", token: token)
@@ -361,6 +365,7 @@ import TrellisTestSupport
             #expect((env["STAMP"] ?? "").count == 13)
             #expect((first["command"] as? [String] ?? []).contains { $0.contains("rendered olga ml \(day)") })
             #expect((RunJSON.task(run, "second")["env"] as? [String: String])?["STAMP"] == String(env["STAMP"]?.prefix(8) ?? ""))
+            #expect(RunJSON.task(run, "second")["mounts"] as? [String] == ["ml-share(pvc):/mnt/olga"])
 
             // Unknown names are refused at save, naming field, column and name; other errors at run creation.
             let unknown = try await api.call(

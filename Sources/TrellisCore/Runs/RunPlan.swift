@@ -30,10 +30,14 @@ public struct RunPlan: Codable, Sendable, Equatable {
         public var timeoutMilliseconds: Int64?
         public var retry: RetryRule
         public var skip: Bool
+        /// The template's mounts then the task's (`source(kind):/path`), rendered; applied where the task runs on
+        /// Kubernetes (the local backend has no volumes).
+        public var mounts: [String] = []
 
         public init(
             name: String, id: String, template: String, dependsOn: [String], command: [String], environment: [String: String],
-            image: String, workingDirectory: String?, replicas: Int, timeoutMilliseconds: Int64?, retry: RetryRule, skip: Bool
+            image: String, workingDirectory: String?, replicas: Int, timeoutMilliseconds: Int64?, retry: RetryRule, skip: Bool,
+            mounts: [String] = []
         ) {
             self.name = name
             self.id = id
@@ -47,6 +51,7 @@ public struct RunPlan: Codable, Sendable, Equatable {
             self.timeoutMilliseconds = timeoutMilliseconds
             self.retry = retry
             self.skip = skip
+            self.mounts = mounts
         }
     }
 
@@ -87,6 +92,9 @@ public struct RunPlan: Codable, Sendable, Equatable {
             let templateEnvironment = (template.env ?? [:]).mapValues {
                 renderer.render($0, field: "template \(template.name).env", context: context)
             }
+            let mounts = ((template.mounts ?? []) + (task.mounts ?? [])).enumerated().map {
+                renderer.render($0.element, field: "\(field).mounts[\($0.offset)]", context: context)
+            }
             var taskEnvironment: [String: String] = [:]
             for (key, value) in (task.env ?? [:]).sorted(by: { $0.key < $1.key }) {
                 taskEnvironment[key] = renderer.render(value, field: "\(field).env.\(key)", context: context)
@@ -109,7 +117,8 @@ public struct RunPlan: Codable, Sendable, Equatable {
                             try DurationText.parse(text, field: "\(field).timeout").milliseconds
                         },
                         retry: try RetryRule(task.retry, field: field),
-                        skip: task.skip ?? false
+                        skip: task.skip ?? false,
+                        mounts: mounts
                     ))
             } catch let error as ValidationErrors {
                 renderer.problems += error.errors
