@@ -8,7 +8,7 @@ DATA_DIR ?= .trellis
 
 ## make run: build and start Trellis on http://127.0.0.1:$(PORT) with the demo project (SQLite in $(DATA_DIR)).
 run: deps-run
-	swift build --product trellis
+	swift build --product trellis && swift build --product trellis-shim
 	@echo "Trellis: http://127.0.0.1:$(PORT) — log in as admin with password $(TRELLIS_ADMIN_PASSWORD)"
 	@echo "         (the password is set when $(DATA_DIR) is first created; Ctrl-C stops the server)"
 	TRELLIS_ADMIN_PASSWORD='$(TRELLIS_ADMIN_PASSWORD)' "$$(swift build --show-bin-path)/trellis" serve --demo --port $(PORT) --data-dir $(DATA_DIR)

@@ -15,7 +15,9 @@ public struct ClusterGatewayModule: ServiceModule {
         serviceToken = try ServiceToken(configuration: environment.configuration)
         let root = URL(fileURLWithPath: environment.configuration.dataDirectory, isDirectory: true).appendingPathComponent("executions")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        backend = LocalBackend(root: root, shimPath: LocalBackend.defaultShimPath(), logger: environment.logger)
+        let shimPath = LocalBackend.defaultShimPath()
+        guard FileManager.default.isExecutableFile(atPath: shimPath) else { throw MissingSupervisor(path: shimPath) }
+        backend = LocalBackend(root: root, shimPath: shimPath, logger: environment.logger)
     }
 
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
@@ -26,6 +28,14 @@ public struct ClusterGatewayModule: ServiceModule {
     public var services: [any Service] { [AdoptionService(backend: backend)] }
 
     public var executorClient: (any ExecutorClient)? { InProcessExecutorClient(backend: backend) }
+}
+
+/// The start stops when tasks could not run: their supervisor is not where it belongs.
+struct MissingSupervisor: Error, CustomStringConvertible {
+    let path: String
+    var description: String {
+        "tasks run under trellis-shim, expected at \(path) next to this executable: build it (swift build --product trellis-shim)"
+    }
 }
 
 /// Finds the executions a previous server left running and follows them until they end.
