@@ -116,6 +116,13 @@ import TrellisTestSupport
         let unknownName = try Processes.run(cli, ["vars", "render", "x {{ nope }}"], environment: cliEnvironment)
         #expect(unknownName.status == 1)
         #expect(unknownName.output.contains("TEXT, column 6: unknown name \"nope\" in {{ nope }}"))
+        // Cron: the next fire times in a time zone, across the start of daylight saving time.
+        let fires = try Processes.run(
+            cli, ["cron", "next", "30 2 * * *", "--timezone", "America/New_York", "--from", "2026-03-07T00:00:00Z", "-n", "3"],
+            environment: cliEnvironment)
+        #expect(fires.output == "2026-03-07T02:30:00-05:00\n2026-03-08T03:00:00-04:00\n2026-03-09T02:30:00-04:00\n")
+        let badCron = try Processes.run(cli, ["cron", "next", "61 * * * *"], environment: cliEnvironment)
+        #expect(badCron.status == 1 && badCron.output.contains("cron minute: 61 is outside 0–59"))
         // Both the demo pipeline and this one use the built-in noop template.
         let usage = try Processes.run(cli, ["template", "usage", "noop"], environment: cliEnvironment)
         #expect(usage.output == "noop: 2 pipelines\n1.0.0\t2\n")

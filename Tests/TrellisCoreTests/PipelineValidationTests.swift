@@ -110,4 +110,25 @@ import TrellisCore
         #expect(try ResourceQuantity.range("4Gi", field: "memory", parse: ResourceQuantity.memory) == 4_294_967_296...4_294_967_296)
         #expect(try ResourceQuantity.memory("2G", field: "m") == 2_000_000_000)
     }
+
+    @Test func schedulesAreCheckedField() throws {
+        let good = try Self.pipeline(
+            #"{"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": "p"}, "spec": {"tasks": [\#(Self.task("a"))], "schedule": {"cron": "0 2 * * *", "timezone": "Asia/Shanghai", "startTime": "2026-11-01T00:00:00", "maxActiveRuns": 3}}}"#
+        )
+        #expect(good.problems(template: Self.find).isEmpty)
+        let bad = try Self.pipeline(
+            #"{"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": "p"}, "spec": {"tasks": [\#(Self.task("a"))], "schedule": {"cron": "0 25 * * *", "timezone": "Mars/Olympus", "startTime": "soon", "maxActiveRuns": 0, "expiredLimit": -1}}}"#
+        )
+        #expect(
+            bad.problems(template: Self.find).map(\.description) == [
+                "spec.schedule.cron: hour: 25 is outside 0–23",
+                "spec.schedule.timezone: \"Mars/Olympus\" is not an IANA time zone such as Asia/Shanghai",
+                "spec.schedule.startTime: \"soon\" is not a date and time such as 2026-11-01T00:00:00",
+                "spec.schedule.maxActiveRuns: must be at least 1",
+                "spec.schedule.expiredLimit: must not be negative (0 keeps every pending tick)",
+            ])
+        let zone = try #require(TimeZone(identifier: "Asia/Shanghai"))
+        #expect(
+            PipelineSpec.Schedule.parseStartTime("2026-11-01T00:00:00", in: zone) == (try Date("2026-10-31T16:00:00Z", strategy: .iso8601)))
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 extension PipelineSpec {
     /// Every problem with the pipeline, each naming its task, field or cycle. `template` finds a template by
     /// reference (nil: unknown or not usable by this project); args are checked against its parameter schema.
@@ -34,6 +36,7 @@ extension PipelineSpec {
         for task in spec.tasks {
             problems += task.problems(at: "spec.tasks[\(task.name)]", taskNames: names, template: template)
         }
+        if let schedule = spec.schedule { problems += schedule.problems() }
         problems += variableProblems()
         if let cycle = dependencyCycle() {
             problems.append(ValidationError(field: "spec.tasks", "dependency cycle: \(cycle.joined(separator: " → "))"))
@@ -177,5 +180,42 @@ extension PipelineSpec.Task {
             problems.append(ValidationError(field: "\(field).env.\(key)", "is not a valid environment variable name"))
         }
         return problems
+    }
+}
+
+extension PipelineSpec.Schedule {
+    /// Every problem with the schedule, each naming its field.
+    public func problems() -> [ValidationError] {
+        var problems: [ValidationError] = []
+        do {
+            _ = try Cron(cron)
+        } catch {
+            problems.append(
+                ValidationError(
+                    field: "spec.schedule.cron", "\(error.field == "cron" ? "" : "\(error.field.dropFirst(5)): ")\(error.message)"))
+        }
+        if let timezone, TimeZone(identifier: timezone) == nil {
+            problems.append(
+                ValidationError(field: "spec.schedule.timezone", "\"\(timezone)\" is not an IANA time zone such as Asia/Shanghai"))
+        }
+        if let startTime, Self.parseStartTime(startTime, in: TimeZone(identifier: timezone ?? "UTC") ?? .gmt) == nil {
+            problems.append(
+                ValidationError(field: "spec.schedule.startTime", "\"\(startTime)\" is not a date and time such as 2026-11-01T00:00:00"))
+        }
+        if let maxActiveRuns, maxActiveRuns < 1 {
+            problems.append(ValidationError(field: "spec.schedule.maxActiveRuns", "must be at least 1"))
+        }
+        if let expiredLimit, expiredLimit < 0 {
+            problems.append(ValidationError(field: "spec.schedule.expiredLimit", "must not be negative (0 keeps every pending tick)"))
+        }
+        return problems
+    }
+
+    /// `2026-11-01T00:00:00` in the schedule's time zone, or with an explicit offset.
+    public static func parseStartTime(_ text: String, in zone: TimeZone) -> Date? {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        guard let wall = PyDateTime.parse(text.replacingOccurrences(of: " ", with: "T"), pattern: "%Y-%m-%dT%H:%M:%S") else { return nil }
+        let local = Date(timeIntervalSince1970: Double(wall.microseconds) / 1_000_000)
+        return local.addingTimeInterval(-Double(zone.secondsFromGMT(for: local)))
     }
 }

@@ -36,12 +36,6 @@ public struct RunVariables: Sendable {
         PyDateTime(microseconds: (milliseconds + Int64(utcOffsetSeconds) * 1000) * 1000)
     }
 
-    /// `+08:00`, as Python's `isoformat()` writes an offset.
-    var offsetText: String {
-        let minutes = abs(utcOffsetSeconds) / 60
-        return (utcOffsetSeconds < 0 ? "-" : "+") + pad(minutes / 60, 2) + ":" + pad(minutes % 60, 2)
-    }
-
     /// The context of a run of `pipeline` whose (already rendered) global env is `environment`.
     public func context(pipeline: String, pipelineID: String?, creator: String, environment: [String: String]) -> VariableContext {
         let execution = local(executionDate)
@@ -51,7 +45,8 @@ public struct RunVariables: Sendable {
             "pipeline_name": .string(pipeline), "project": .string(project), "cluster_name": .string(clusterName),
             "run_id": .string(runID), "execution_date": .string(execution.format("%Y-%m-%d %H:%M:%S")),
             "ds": .string(execution.format("%Y-%m-%d")), "ds_nodash": .string(execution.format("%Y%m%d")),
-            "ts": .string(execution.text(separator: "T") + offsetText), "ts_nodash": .string(execution.format("%Y%m%dT%H%M%S")),
+            "ts": .string(execution.text(separator: "T") + ISO8601Offset.text(seconds: utcOffsetSeconds)),
+            "ts_nodash": .string(execution.format("%Y%m%dT%H%M%S")),
             "prev_ds": previousExecutionDate.map { .string(local($0).format("%Y-%m-%d")) } ?? .none,
             "next_ds": nextExecutionDate.map { .string(local($0).format("%Y-%m-%d")) } ?? .none,
         ]
