@@ -104,7 +104,7 @@ actor RunEngine {
                 var stops: [String] = []
                 if let deadline = run.deadlineAt, deadline <= now, run.stopping == nil {
                     run.stopping = .failed
-                    run.reason = "the run timed out after \(Duration.milliseconds(run.plan.timeoutMilliseconds ?? 0).formatted())"
+                    run.reason = "the run timed out after \(DurationText.format(milliseconds: run.plan.timeoutMilliseconds ?? 0))"
                     stops = run.runningAttempts.map(\.executionID)
                 }
                 let decision = RunPlanner.decide(

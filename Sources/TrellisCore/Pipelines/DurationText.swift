@@ -26,4 +26,16 @@ public enum DurationText {
         }
         return .milliseconds(total)
     }
+
+    /// The way people write it back: `10m`, `1h30m`, `45s`, `1500ms`.
+    public static func format(milliseconds: Int64) -> String {
+        guard milliseconds % 1000 == 0, milliseconds != 0 else { return "\(milliseconds)ms" }
+        var seconds = milliseconds / 1000
+        var text = ""
+        for (suffix, size) in [("d", Int64(86_400)), ("h", 3_600), ("m", 60), ("s", 1)] where seconds >= size {
+            text += "\(seconds / size)\(suffix)"
+            seconds %= size
+        }
+        return text
+    }
 }
