@@ -97,6 +97,15 @@ public struct SQLPipelineRepository: PipelineRepository {
     }
 
     public func save(_ version: PipelineVersion, project: String, existing: PipelineRecord?) async throws {
+        do {
+            try await insert(version, project: project, existing: existing)
+        } catch  where StoreError.isUniqueViolation(error) {
+            // Two first saves of one new name: the unique index let one win; the other is a conflict, not a 500.
+            throw PipelineError.concurrentChange(version.pipeline)
+        }
+    }
+
+    func insert(_ version: PipelineVersion, project: String, existing: PipelineRecord?) async throws {
         let (document, taskIDs, templates) = (try Self.json(version.spec), try Self.json(version.taskIDs), try Self.json(version.templates))
         let lock: SQLQueryString = database.dialect == .postgres ? " FOR UPDATE" : ""
         try await database.transaction { sql in

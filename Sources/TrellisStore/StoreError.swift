@@ -1,3 +1,6 @@
+import PostgresKit
+import SQLiteKit
+
 /// What can go wrong in the store, with the context needed to act on it. The underlying driver text is kept
 /// for logs; the HTTP edge never shows it to clients.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
@@ -27,5 +30,16 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .corrupt(let what):
             what
         }
+    }
+}
+
+extension StoreError {
+    /// Whether `error` is a unique-constraint violation on either database (a racing insert of the same key).
+    public static func isUniqueViolation(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return error.serverInfo?[.sqlState] == "23505" }
+        if let error = error as? SQLiteError {
+            return error.reason == .constraint || error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed
+        }
+        return false
     }
 }

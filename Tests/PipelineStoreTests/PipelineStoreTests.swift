@@ -155,6 +155,42 @@ import TrellisTestSupport
 }
 
 @Suite struct PipelineRepositoryTests {
+    /// Creators racing to save the first version of one new name: one wins, the others get a conflict (the unique
+    /// index decides on PostgreSQL, where no row exists to lock), never a database error.
+    @Test(arguments: DatabaseKind.allCases)
+    func racingFirstSavesAreConflicts(_ kind: DatabaseKind) async throws {
+        try await TestDatabases.withFresh(kind) { url in
+            try await Database.withOpened(url, logger: TestDatabases.logger) { database in
+                try await Migrator(database: database).apply(try PipelineStoreModule.migrations()!)
+                let repository = SQLPipelineRepository(database: database)
+                let spec = try JSONDecoder().decode(
+                    PipelineSpec.self,
+                    from: Data(
+                        #"{"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": "p"}, "spec": {"tasks": []}}"#.utf8))
+                for round in 0..<10 {
+                    let version = PipelineVersion(
+                        pipeline: "p\(round)", version: 1, spec: spec, taskIDs: [:], templates: [:], createdBy: "u", createdAt: Date())
+                    let outcomes = await withTaskGroup(of: String.self) { group in
+                        for _ in 0..<8 {
+                            group.addTask {
+                                do {
+                                    try await repository.save(version, project: "ml", existing: nil)
+                                    return "saved"
+                                } catch PipelineError.concurrentChange {
+                                    return "conflict"
+                                } catch {
+                                    return "\(error)"
+                                }
+                            }
+                        }
+                        return await group.reduce(into: [String]()) { $0.append($1) }
+                    }
+                    #expect(outcomes.sorted() == Array(repeating: "conflict", count: 7) + ["saved"], "\(outcomes)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: DatabaseKind.allCases)
     func aSaveBasedOnAnOlderVersionIsAConflict(_ kind: DatabaseKind) async throws {
         try await TestDatabases.withFresh(kind) { url in
