@@ -70,7 +70,7 @@ struct RunController: Sendable {
             randomBytes: { (0..<16).map { _ in UInt8.random(in: .min ... .max) } })
         var plan = try RunPlan(
             pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
-            variables: variables)
+            variables: variables, only: task)
         if let task {
             guard let single = plan.single(task) else { throw APIError.notFound("pipeline \"\(name)\" has no task named \"\(task)\"") }
             plan = single

@@ -66,7 +66,10 @@ public struct RunPlan: Codable, Sendable, Equatable {
     /// Resolves `pipeline` against the templates of its tasks (task name → the pinned template) and renders its
     /// template variables — once, field by field, with `variables`. Args are checked against each template's
     /// parameter schema again: a template may have changed since the pipeline was saved.
-    public init(pipeline: PipelineVersion, templates: [String: TemplateSpec], variables: RunVariables) throws(ValidationErrors) {
+    /// With `only`, just that task is resolved (a single-task run: the other tasks' problems do not stand in its way).
+    public init(pipeline: PipelineVersion, templates: [String: TemplateSpec], variables: RunVariables, only: String? = nil)
+        throws(ValidationErrors)
+    {
         var renderer = FieldRenderer()
         let spec = pipeline.spec.spec
         let base = variables.context(
@@ -78,7 +81,7 @@ public struct RunPlan: Codable, Sendable, Equatable {
         let context = variables.context(
             pipeline: pipeline.pipeline, pipelineID: pipeline.pipelineID, creator: pipeline.createdBy, environment: globalEnvironment)
         var tasks: [Task] = []
-        for task in spec.tasks {
+        for task in spec.tasks where only == nil || task.name == only {
             let field = "spec.tasks[\(task.name)]"
             guard let template = templates[task.name] else {
                 renderer.problems.append(ValidationError(field: "\(field).template", "\(task.template) is no longer available"))
