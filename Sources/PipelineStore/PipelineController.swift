@@ -197,9 +197,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         guard let current = try await repository.version(record.currentVersion, of: record) else {
             throw PipelineError.versionNotFound(record.name, version: record.currentVersion)
         }
-        let body: RenderRequest? =
-            (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0
-            ? try await request.decode(as: RenderRequest.self, context: context) : nil
+        let body = try await request.decodeIfPresent(as: RenderRequest.self, context: context)
         var instant = now()
         var offset = 0
         if let text = body?.executionDate {
@@ -213,7 +211,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         let variables = RunVariables(
             project: project, runner: body?.runner ?? caller.user.username, runID: "preview", createdAt: instant.milliseconds,
             executionDate: instant.milliseconds, utcOffsetSeconds: offset,
-            randomBytes: { (0..<16).map { _ in UInt8.random(in: .min ... .max) } })
+            randomBytes: RunVariables.systemRandomBytes)
         let plan = try RunPlan(
             pipeline: current, templates: try await PinnedTemplates.resolve(current, client: templates, caller: caller),
             variables: variables)

@@ -48,7 +48,7 @@ struct RunController: Sendable {
     @Sendable func startSingle(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<RunView> {
         let project = try context.parameters.require("project")
         try await access.require(.developer, in: project, context: context)
-        let body = try await optionalBody(request, context: context, as: StartRequest.self)
+        let body = try await request.decodeIfPresent(as: StartRequest.self, context: context)
         return try await create(
             project: project, pipeline: try context.parameters.require("pipeline"), task: try context.parameters.require("task"),
             debug: body?.debug ?? false, context: context)
@@ -67,7 +67,7 @@ struct RunController: Sendable {
         let created = now().milliseconds
         let variables = RunVariables(
             project: project, runner: caller.user.username, runID: id, createdAt: created, executionDate: created,
-            randomBytes: { (0..<16).map { _ in UInt8.random(in: .min ... .max) } })
+            randomBytes: RunVariables.systemRandomBytes)
         var plan = try RunPlan(
             pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
             variables: variables, only: task)
@@ -165,7 +165,7 @@ struct RunController: Sendable {
         let project = try context.parameters.require("project")
         try await access.require(.developer, in: project, context: context)
         let run = try await stored(try context.parameters.require("run"), project: project)
-        let body = try await optionalBody(request, context: context, as: ResumeRequest.self)
+        let body = try await request.decodeIfPresent(as: ResumeRequest.self, context: context)
         do {
             _ = try await engine.resume(run.id, from: body?.task)
         } catch RunEngine.ResumeError.stillRunning {
@@ -251,11 +251,6 @@ struct RunController: Sendable {
         }
         guard let latest = attempts.last else { throw APIError.notFound("task \(task) of run \(run.id) has not started yet") }
         return (run, latest)
-    }
-
-    func optionalBody<T: Decodable>(_ request: Request, context: TrellisRequestContext, as type: T.Type) async throws -> T? {
-        guard let length = request.headers[.contentLength].flatMap(Int.init), length > 0 else { return nil }
-        return try await request.decode(as: type, context: context)
     }
 }
 

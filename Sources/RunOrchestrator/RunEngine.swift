@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TrellisCore
 import TrellisHTTP
+import TrellisStore
 
 /// Moves runs forward: starts the tasks the planner says may start, records how attempts end, retries with
 /// backoff, stops runs on cancel or timeout, resumes them, and after a restart reconciles every unfinished run
@@ -25,7 +26,7 @@ actor RunEngine {
         self.now = now
     }
 
-    var nowMilliseconds: Int64 { Int64((now().timeIntervalSince1970 * 1000).rounded()) }
+    var nowMilliseconds: Int64 { now().milliseconds }
 
     // MARK: Commands
 
@@ -213,8 +214,8 @@ actor RunEngine {
         attempt.state = outcome.state
         attempt.exitCode = status.exitCode
         attempt.reason = status.reason
-        attempt.startedAt = status.startedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? attempt.createdAt
-        attempt.finishedAt = status.finishedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? now
+        attempt.startedAt = status.startedAt?.milliseconds ?? attempt.createdAt
+        attempt.finishedAt = status.finishedAt?.milliseconds ?? now
         attempt.workingDirectory = status.workingDirectory
         run.attempts[index] = attempt
         guard var task = run.tasks[attempt.task], let planned = run.plan.task(named: attempt.task) else { return }
@@ -286,7 +287,7 @@ actor RunEngine {
         environment["TRELLIS_RUN_ID"] = run.id
         environment["TRELLIS_TASK_NAME"] = task.name
         environment["TRELLIS_TASK_ATTEMPT"] = String(attempt)
-        environment["TRELLIS_EXECUTION_DATE"] = ExecutionDate.text(milliseconds: run.executionDate)
+        environment["TRELLIS_EXECUTION_DATE"] = PyDateTime(microseconds: run.executionDate * 1000).format("%Y-%m-%d %H:%M:%S")
         environment["TRELLIS_CREATOR"] = run.plan.creator ?? run.startedBy
         environment["TRELLIS_RUNNER"] = run.startedBy
         return ExecutionRequest(
@@ -306,17 +307,5 @@ enum ExecutionID {
     static func run(of execution: String) -> String? {
         let run = String(execution.prefix(36))
         return UUID(uuidString: run) == nil ? nil : run
-    }
-}
-
-/// `execution_date` as the seed writes it: `%Y-%m-%d %H:%M:%S`, in UTC.
-enum ExecutionDate {
-    static func text(milliseconds: Int64) -> String {
-        var seconds = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32) -> String { value < 10 ? "0\(value)" : String(value) }
-        return
-            "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday)) \(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))"
     }
 }

@@ -35,13 +35,7 @@ struct NextFireTimes: AsyncParsableCommand {
             FileHandle.standardError.write(Data("trellis cron next: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        var cursor =
-            try from.map { text in
-                guard let date = (try? Date(text, strategy: .iso8601)) ?? (try? Date(text + "Z", strategy: .iso8601)) else {
-                    throw ValidationError("--from \(text): not an ISO 8601 date and time such as 2026-11-29T02:00:00Z")
-                }
-                return date
-            } ?? Date()
+        var cursor = try CommandLineDates.instant(from, option: "--from") ?? Date()
         for _ in 0..<n {
             guard let fire = cron.next(after: cursor, in: zone) else { break }
             print(ISO8601Offset.text(fire, in: zone))

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import TrellisCore
+import TrellisHTTP
+import TrellisStore
 
 /// `trellis vars render`.
 struct Vars: AsyncParsableCommand {
@@ -28,8 +30,8 @@ struct RenderVariables: AsyncParsableCommand {
     var set: [String] = []
 
     func run() async throws {
-        let created = try Self.instant(now, option: "--now") ?? Date()
-        let execution = try Self.instant(executionDate, option: "--execution-date") ?? created
+        let created = try CommandLineDates.instant(now, option: "--now") ?? Date()
+        let execution = try CommandLineDates.instant(executionDate, option: "--execution-date") ?? created
         var extra: [String: String] = [:]
         for assignment in set {
             let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
@@ -39,9 +41,8 @@ struct RenderVariables: AsyncParsableCommand {
         let offset = ISO8601Offset.seconds(in: executionDate ?? now ?? "Z")
         let variables = RunVariables(
             project: extra["project"] ?? "", runner: extra["runner"] ?? ProcessInfo.processInfo.environment["USER"] ?? "cli",
-            runID: extra["run_id"] ?? "cli", createdAt: Int64((created.timeIntervalSince1970 * 1000).rounded()),
-            executionDate: Int64((execution.timeIntervalSince1970 * 1000).rounded()), utcOffsetSeconds: offset,
-            randomBytes: { (0..<16).map { _ in UInt8.random(in: .min ... .max) } })
+            runID: extra["run_id"] ?? "cli", createdAt: created.milliseconds,
+            executionDate: execution.milliseconds, utcOffsetSeconds: offset, randomBytes: RunVariables.systemRandomBytes)
         var context = variables.context(
             pipeline: extra["pipeline_name"] ?? "", pipelineID: extra["pipeline_id"], creator: extra["creator"] ?? variables.runner,
             environment: [:])
@@ -54,6 +55,10 @@ struct RenderVariables: AsyncParsableCommand {
         }
     }
 
+}
+
+/// Instants given on the command line: ISO 8601, with or without fractional seconds; without an offset, UTC.
+enum CommandLineDates {
     static func instant(_ text: String?, option: String) throws -> Date? {
         guard let text else { return nil }
         if let date = try? Date(text, strategy: .iso8601) { return date }
