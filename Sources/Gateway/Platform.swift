@@ -64,7 +64,7 @@ public enum Platform {
     public static func gatewayApplication(configuration: TrellisConfiguration, logger: Logger) -> some ApplicationProtocol {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let upstreams = configuration.serviceURLs
-        let identity = HTTPIdentityClient(baseURL: upstreams[.identity]!, httpClient: httpClient)
+        let identity = HTTPIdentityClient(baseURL: upstreams[.identity]!, httpClient: httpClient, serviceToken: nil)
         let router = Router(context: TrellisRequestContext.self)
         let registry = PrometheusCollectorRegistry()
         ServiceHost.addCommonMiddleware(to: router, service: "gateway", registry: registry) { request in

@@ -16,6 +16,7 @@ public struct IdentityModule: ServiceModule {
     let controller: IdentityController<SQLIdentityRepository>
     let adminPassword: String?
     let logger: Logger
+    let serviceToken: ServiceToken
     public let identityClient: (any IdentityClient)?
 
     public init(environment: ServiceEnvironment) async throws {
@@ -30,6 +31,7 @@ public struct IdentityModule: ServiceModule {
         identityClient = InProcessIdentityClient(issuer: issuer, repository: repository)
         adminPassword = environment.configuration.adminPassword
         logger = environment.logger
+        serviceToken = try ServiceToken(configuration: environment.configuration)
         if let adminPassword {
             do {
                 try Names.validatePassword(adminPassword, field: "admin.password")
@@ -41,6 +43,24 @@ public struct IdentityModule: ServiceModule {
 
     public func addRoutes(public publicRoutes: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(public: publicRoutes, authenticated: authenticated)
+        let internalRoutes = publicRoutes.group("internal/identity").add(middleware: ServiceTokenMiddleware(token: serviceToken))
+        internalRoutes.post("act-as", use: actAs)
+    }
+
+    struct ActAsRequest: Decodable {
+        let username: String
+    }
+
+    struct ActAsResponse: ResponseEncodable {
+        let token: String
+        let user: AuthenticatedUser
+    }
+
+    /// `POST /api/v1/internal/identity/act-as {username}`: a token for a user, for services working on their behalf.
+    @Sendable func actAs(_ request: Request, context: TrellisRequestContext) async throws -> ActAsResponse {
+        let body = try await request.decode(as: ActAsRequest.self, context: context)
+        guard let caller = try await identityClient?.actAs(body.username) else { throw APIError.notFound("no user \(body.username)") }
+        return ActAsResponse(token: caller.token, user: caller.user)
     }
 
     /// On the very first start, creates the platform admin `admin`, with `TRELLIS_ADMIN_PASSWORD` or a generated

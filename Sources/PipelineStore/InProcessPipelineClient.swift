@@ -12,4 +12,8 @@ struct InProcessPipelineClient<Repository: PipelineRepository>: PipelineClient {
         else { return nil }
         return try await repository.version(version ?? record.currentVersion, of: record)
     }
+
+    func scheduleChanges(after revision: Int64, limit: Int) async throws -> [ScheduleChange] {
+        try await repository.scheduleChanges(after: revision, limit: limit)
+    }
 }

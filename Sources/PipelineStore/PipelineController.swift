@@ -114,7 +114,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
 
     @Sendable func delete(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
         let (record, _) = try await pipeline(context, needs: .developer)
-        try await repository.delete(record)
+        try await repository.delete(record, by: try context.requireUser().username, at: now().milliseconds)
         return .noContent
     }
 

@@ -12,7 +12,8 @@ public struct PipelineRecord: Sendable, Equatable {
     public let updatedAt: Date
 }
 
-/// The store's tables: `pipelines_pipelines`, `pipelines_versions`, `pipelines_layouts` (migrations/pipelines).
+/// The store's tables: `pipelines_pipelines`, `pipelines_versions`, `pipelines_layouts`, and the schedule feed
+/// `pipelines_schedules` (migrations/pipelines).
 public protocol PipelineRepository: Sendable {
     func pipeline(named name: String, project: String) async throws -> PipelineRecord?
     func pipelines(inProject project: String) async throws -> [PipelineRecord]
@@ -21,11 +22,14 @@ public protocol PipelineRepository: Sendable {
     /// Saves `version` as the pipeline's newest, creating the pipeline when `existing` is nil. Throws
     /// ``PipelineError/concurrentChange(_:)`` when another save got there first.
     func save(_ version: PipelineVersion, project: String, existing: PipelineRecord?) async throws
-    func delete(_ pipeline: PipelineRecord) async throws
+    /// Deletes the pipeline, its versions and layout; its schedule is removed from the feed.
+    func delete(_ pipeline: PipelineRecord, by user: String, at instant: Int64) async throws
     /// Version → how many pipelines (their current versions, in every project) are pinned to `template` at it.
     func templateUsage(_ template: String) async throws -> [String: Int]
     func layout(of pipeline: PipelineRecord) async throws -> JSONValue?
     func setLayout(_ layout: JSONValue, of pipeline: PipelineRecord, at date: Date) async throws
+    /// Schedule changes after `revision`, oldest first (the scheduler's feed).
+    func scheduleChanges(after revision: Int64, limit: Int) async throws -> [ScheduleChange]
 }
 
 public struct SQLPipelineRepository: PipelineRepository {
@@ -139,11 +143,56 @@ public struct SQLPipelineRepository: PipelineRepository {
                     SQLBind(version.createdBy),
                     SQLBind(version.createdAt.milliseconds)
                 ).run()
+            try await Self.recordSchedule(
+                version.spec.spec.schedule, project: project, pipeline: version.pipeline, by: version.createdBy,
+                at: version.createdAt.milliseconds, sql: sql)
         }
     }
 
-    public func delete(_ pipeline: PipelineRecord) async throws {
+    /// Writes the pipeline's schedule to the feed when it changed, with the next revision.
+    static func recordSchedule(
+        _ schedule: PipelineSpec.Schedule?, project: String, pipeline: String, by user: String, at instant: Int64, sql: any SQLDatabase
+    ) async throws {
+        let text = try schedule.map { try json($0) }
+        let stored = try await sql.select().column("schedule").from("pipelines_schedules").where("project", .equal, project)
+            .where("pipeline", .equal, pipeline).first()
+        if let stored {
+            guard try stored.decodeNil(column: "schedule") ? text != nil : try stored.decode(column: "schedule", as: String.self) != text
+            else { return }
+        } else if text == nil {
+            return
+        }
+        let revision =
+            try await sql.raw("UPDATE pipelines_schedule_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision")
+            .first()?.decode(column: "revision", as: Int64.self) ?? 0
+        try await sql.raw(
+            """
+            INSERT INTO pipelines_schedules (project, pipeline, schedule, saved_by, saved_at, revision)
+            VALUES (\(bind: project), \(bind: pipeline), \(bind: text), \(bind: user), \(bind: instant), \(bind: revision))
+            ON CONFLICT (project, pipeline) DO UPDATE SET schedule = excluded.schedule, saved_by = excluded.saved_by,
+            saved_at = excluded.saved_at, revision = excluded.revision
+            """
+        ).run()
+    }
+
+    public func scheduleChanges(after revision: Int64, limit: Int) async throws -> [ScheduleChange] {
+        struct Row: Decodable {
+            let project: String, pipeline: String, schedule: String?, saved_by: String, saved_at: Int64, revision: Int64
+        }
+        return try await database.read { sql in
+            try await sql.select().columns("*").from("pipelines_schedules").where("revision", .greaterThan, revision).orderBy("revision")
+                .limit(limit).all(decoding: Row.self)
+        }.map {
+            ScheduleChange(
+                project: $0.project, pipeline: $0.pipeline,
+                schedule: try $0.schedule.map { try JSONDecoder().decode(PipelineSpec.Schedule.self, from: Data($0.utf8)) },
+                savedBy: $0.saved_by, savedAt: $0.saved_at, revision: $0.revision)
+        }
+    }
+
+    public func delete(_ pipeline: PipelineRecord, by user: String, at instant: Int64) async throws {
         try await database.transaction { sql in
+            try await Self.recordSchedule(nil, project: pipeline.project, pipeline: pipeline.name, by: user, at: instant, sql: sql)
             try await sql.delete(from: "pipelines_layouts").where("pipeline_id", .equal, pipeline.id).run()
             try await sql.delete(from: "pipelines_versions").where("pipeline_id", .equal, pipeline.id).run()
             try await sql.delete(from: "pipelines_pipelines").where("id", .equal, pipeline.id).run()

@@ -14,8 +14,10 @@ public struct PipelineStoreModule: ServiceModule {
     }
 
     let controller: PipelineController<SQLPipelineRepository>
+    let serviceToken: ServiceToken
 
     public init(environment: ServiceEnvironment) async throws {
+        serviceToken = try ServiceToken(configuration: environment.configuration)
         controller = PipelineController(
             repository: SQLPipelineRepository(database: environment.database),
             access: ProjectAccess(identity: try environment.requireIdentity(for: Self.name)),
@@ -46,7 +48,25 @@ public struct PipelineStoreModule: ServiceModule {
 
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(to: authenticated)
+        let internalRoutes = `public`.group("internal/schedules").add(middleware: ServiceTokenMiddleware(token: serviceToken))
+        internalRoutes.get(use: scheduleChanges)
     }
+
+    /// `GET /api/v1/internal/schedules?after=N&limit=M`: the schedule feed, for the scheduler.
+    @Sendable func scheduleChanges(_ request: Request, context: TrellisRequestContext) async throws -> ScheduleChanges {
+        let query = request.uri.queryParameters
+        guard let after = Int64(query.get("after") ?? "0"), after >= 0 else {
+            throw APIError.invalidField("after", "must be a revision ≥ 0")
+        }
+        guard let limit = Int(query.get("limit") ?? "500"), (1...5000).contains(limit) else {
+            throw APIError.invalidField("limit", "must be 1 to 5000")
+        }
+        return ScheduleChanges(changes: try await controller.repository.scheduleChanges(after: after, limit: limit))
+    }
+}
+
+struct ScheduleChanges: ResponseEncodable {
+    let changes: [ScheduleChange]
 }
 
 /// A small diamond of the built-in templates, to try the editor and runs on.

@@ -10,12 +10,10 @@ import TrellisStore
 /// and owners start, cancel and resume.
 struct RunController: Sendable {
     let engine: RunEngine
+    let launcher: RunLauncher
     let repository: RunRepository
     let access: ProjectAccess
-    let pipelines: any PipelineClient
-    let templates: any TemplateClient
     let executor: any ExecutorClient
-    let now: @Sendable () -> Date
 
     func addRoutes(to routes: RouterGroup<TrellisRequestContext>) {
         routes.post("projects/:project/pipelines/:pipeline/runs", use: start)
@@ -59,30 +57,9 @@ struct RunController: Sendable {
     func create(project: String, pipeline name: String, task: String?, debug: Bool, context: TrellisRequestContext) async throws
         -> EditedResponse<RunView>
     {
-        let caller = try context.caller()
-        guard let version = try await pipelines.pipeline(name, project: project, version: nil, caller: caller) else {
-            throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
-        }
-        let id = UUID().uuidString.lowercased()
-        let created = now().milliseconds
-        let variables = RunVariables(
-            project: project, runner: caller.user.username, runID: id, createdAt: created, executionDate: created,
-            randomBytes: RunVariables.systemRandomBytes)
-        var plan = try RunPlan(
-            pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
-            variables: variables, only: task)
-        if let task {
-            guard let single = plan.single(task) else { throw APIError.notFound("pipeline \"\(name)\" has no task named \"\(task)\"") }
-            plan = single
-        }
-        let run = RunRecord(
-            id: id, project: project, pipeline: plan.pipeline, pipelineVersion: plan.version, trigger: task == nil ? .manual : .single,
-            state: .pending, plan: plan, debug: debug, executionDate: created, startedBy: caller.user.username, createdAt: created,
-            tasks: Dictionary(
-                uniqueKeysWithValues: plan.tasks.map { ($0.name, TaskRecord(name: $0.name, state: .pending, attempts: 0, roundStart: 1)) }),
-            attempts: []
-        )
-        try await engine.create(run)
+        let run = try await launcher.start(
+            project: project, pipeline: name, task: task, debug: debug, trigger: task == nil ? .manual : .single,
+            caller: try context.caller())
         return EditedResponse(status: .created, response: RunView(try await stored(run.id, project: project)))
     }
 
@@ -134,7 +111,18 @@ struct RunController: Sendable {
             guard let limit = Int(text), (1...1000).contains(limit) else { throw APIError.invalidField("limit", "must be 1 to 1000") }
             filter.limit = limit
         }
+        filter.from = try Self.instant(query.get("from"), field: "from")
+        filter.to = try Self.instant(query.get("to"), field: "to")
         return RunList(runs: try await repository.runs(inProject: project, matching: filter).map(RunSummary.init))
+    }
+
+    /// An execution-date bound of the run list: ISO 8601 with an offset.
+    static func instant(_ text: String?, field: String) throws -> Int64? {
+        guard let text else { return nil }
+        guard let date = APICoding.date(text) else {
+            throw APIError.invalidField(field, "\"\(text)\" is not an ISO 8601 instant such as 2026-11-01T02:00:00Z")
+        }
+        return date.milliseconds
     }
 
     func stored(_ id: String, project: String) async throws -> RunRecord {

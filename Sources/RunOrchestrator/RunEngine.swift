@@ -14,12 +14,17 @@ actor RunEngine {
     let logger: Logger
     let stopGraceMilliseconds: Int64
     let now: @Sendable () -> Date
+    /// Told when a scheduled run ends (project, pipeline): the scheduler looks at its schedule again.
+    let scheduledRunEnded: @Sendable (String, String) async throws -> Void
     /// Runs with a timer already set for their next retry or deadline, and when.
     private var timers: [String: Int64] = [:]
 
-    init(repository: RunRepository, executor: any ExecutorClient, logger: Logger, stopGrace: Duration, now: @escaping @Sendable () -> Date)
-    {
+    init(
+        repository: RunRepository, executor: any ExecutorClient, logger: Logger, stopGrace: Duration, now: @escaping @Sendable () -> Date,
+        scheduledRunEnded: @escaping @Sendable (String, String) async throws -> Void = { _, _ in }
+    ) {
         self.repository = repository
+        self.scheduledRunEnded = scheduledRunEnded
         self.executor = executor
         self.logger = logger
         self.stopGraceMilliseconds = stopGrace.milliseconds
@@ -97,11 +102,11 @@ actor RunEngine {
     func step(_ id: String, ended: [ExecutionStatus]) async {
         let now = nowMilliseconds
         let grace = stopGraceMilliseconds
-        let outcome: (launches: [ExecutionRequest], stops: [String], wakeAt: Int64?)?
+        let outcome: (launches: [ExecutionRequest], stops: [String], wakeAt: Int64?, scheduledEnded: (project: String, pipeline: String)?)?
         do {
             outcome = try await repository.update(id) { run in
                 for status in ended { Self.record(status, in: &run, now: now) }
-                guard !run.state.isFinished else { return ([], [], nil) }
+                guard !run.state.isFinished else { return ([], [], nil, nil) }
                 var stops: [String] = []
                 if let deadline = run.deadlineAt, deadline <= now, run.stopping == nil {
                     run.stopping = .failed
@@ -145,13 +150,22 @@ actor RunEngine {
                     }
                 }
                 let wakeAt = [decision.wakeAt, run.state.isFinished ? nil : run.deadlineAt].compactMap { $0 }.min()
-                return (launches, stops, wakeAt)
+                let scheduled = run.state.isFinished && [.schedule, .backfill].contains(run.trigger)
+                return (launches, stops, wakeAt, scheduled ? (run.project, run.pipeline) : nil)
             }
         } catch {
             logger.error("cannot advance run", metadata: ["run": .string(id), "error": .string("\(error)")])
             return
         }
         guard let outcome else { return }
+        if let scheduled = outcome.scheduledEnded {
+            // The schedule's waiting ticks (maxActiveRuns, dependsOnPast) may go now.
+            do {
+                try await scheduledRunEnded(scheduled.project, scheduled.pipeline)
+            } catch {
+                logger.warning("cannot wake the schedule of an ended run", metadata: ["run": .string(id), "error": .string("\(error)")])
+            }
+        }
         for execution in outcome.stops { try? await executor.stop(execution) }
         // Launched side by side: a fan-out of hundreds of tasks does not start them one by one.
         let executor = executor
@@ -287,7 +301,8 @@ actor RunEngine {
         environment["TRELLIS_RUN_ID"] = run.id
         environment["TRELLIS_TASK_NAME"] = task.name
         environment["TRELLIS_TASK_ATTEMPT"] = String(attempt)
-        environment["TRELLIS_EXECUTION_DATE"] = PyDateTime(microseconds: run.executionDate * 1000).format("%Y-%m-%d %H:%M:%S")
+        let offset = Int64(run.plan.utcOffsetSeconds ?? 0) * 1000
+        environment["TRELLIS_EXECUTION_DATE"] = PyDateTime(microseconds: (run.executionDate + offset) * 1000).format("%Y-%m-%d %H:%M:%S")
         environment["TRELLIS_CREATOR"] = run.plan.creator ?? run.startedBy
         environment["TRELLIS_RUNNER"] = run.startedBy
         return ExecutionRequest(

@@ -7,7 +7,7 @@ import TrellisHTTP
 import TrellisStore
 
 /// The run orchestrator: runs, task attempts, retries, timeouts, cancel, resume and single-task runs, executed
-/// through the cluster gateway.
+/// through the cluster gateway; and the cron scheduler that starts pipelines' scheduled runs.
 public struct RunOrchestratorModule: ServiceModule {
     public static let name = ServiceName.orchestrator
 
@@ -16,28 +16,45 @@ public struct RunOrchestratorModule: ServiceModule {
     }
 
     let controller: RunController
+    let scheduleController: ScheduleController
     let engineService: EngineService
+    let schedulerService: SchedulerService
 
     public init(environment: ServiceEnvironment) async throws {
+        try await self.init(environment: environment, now: Date.init)
+    }
+
+    init(environment: ServiceEnvironment, now: @escaping @Sendable () -> Date) async throws {
         let repository = RunRepository(database: environment.database)
+        let schedules = ScheduleRepository(database: environment.database)
         let executor = try environment.requireExecutor(for: Self.name)
+        let identity = try environment.requireIdentity(for: Self.name)
+        let pipelines = try environment.requirePipelines(for: Self.name)
         let engine = RunEngine(
-            repository: repository, executor: executor, logger: environment.logger,
-            stopGrace: environment.configuration.taskStopGrace, now: Date.init
+            repository: repository, executor: executor, logger: environment.logger, stopGrace: environment.configuration.taskStopGrace,
+            now: now, scheduledRunEnded: { try await schedules.wake($0, $1, now: now().milliseconds) }
         )
-        controller = RunController(
-            engine: engine, repository: repository, access: ProjectAccess(identity: try environment.requireIdentity(for: Self.name)),
-            pipelines: try environment.requirePipelines(for: Self.name), templates: try environment.requireTemplates(for: Self.name),
-            executor: executor, now: Date.init
-        )
+        let launcher = RunLauncher(
+            engine: engine, pipelines: pipelines, templates: try environment.requireTemplates(for: Self.name), now: now)
+        let access = ProjectAccess(identity: identity)
+        let minimumInterval = Double(environment.configuration.scheduleMinimumInterval.milliseconds) / 1000
+        let scheduler = Scheduler(
+            schedules: schedules, pipelines: pipelines, identity: identity, launcher: launcher, minimumInterval: minimumInterval,
+            logger: environment.logger, now: now)
+        controller = RunController(engine: engine, launcher: launcher, repository: repository, access: access, executor: executor)
+        scheduleController = ScheduleController(
+            scheduler: scheduler, schedules: schedules, runs: repository, engine: engine, access: access, minimumInterval: minimumInterval,
+            now: now)
         engineService = EngineService(engine: engine, executor: executor, ready: environment.ready, logger: environment.logger)
+        schedulerService = SchedulerService(scheduler: scheduler, ready: environment.ready, logger: environment.logger)
     }
 
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(to: authenticated)
+        scheduleController.addRoutes(to: authenticated)
     }
 
-    public var services: [any Service] { [engineService] }
+    public var services: [any Service] { [engineService, schedulerService] }
 }
 
 /// Drives the engine: once the tables are ready it reconciles unfinished runs, then follows executions as they end

@@ -44,7 +44,29 @@ struct RunRepository: Sendable {
         var pipeline: String?
         var state: RunState?
         var trigger: RunTrigger?
+        /// Execution dates from and to (Unix milliseconds, inclusive).
+        var from: Int64?
+        var to: Int64?
         var limit: Int
+    }
+
+    /// The state and task names of each of `ids` that exists.
+    func taskNames(ofRuns ids: [String]) async throws -> [String: (state: RunState?, tasks: [String])] {
+        guard !ids.isEmpty else { return [:] }
+        return try await database.read { sql in
+            var found: [String: (state: RunState?, tasks: [String])] = [:]
+            for row in try await sql.select().columns("id", "state").from("orchestrator_runs").where("id", .in, ids).all() {
+                found[try row.decode(column: "id", as: String.self)] = (
+                    RunState(rawValue: try row.decode(column: "state", as: String.self)), []
+                )
+            }
+            for row in try await sql.select().columns("run_id", "name").from("orchestrator_tasks").where("run_id", .in, ids).orderBy("name")
+                .all()
+            {
+                found[try row.decode(column: "run_id", as: String.self)]?.tasks.append(try row.decode(column: "name", as: String.self))
+            }
+            return found
+        }
     }
 
     /// Runs of a project, newest first, without their tasks.
@@ -54,6 +76,8 @@ struct RunRepository: Sendable {
             if let pipeline = filter.pipeline { query = query.where("pipeline", .equal, pipeline) }
             if let state = filter.state { query = query.where("state", .equal, state.rawValue) }
             if let trigger = filter.trigger { query = query.where("run_trigger", .equal, trigger.rawValue) }
+            if let from = filter.from { query = query.where("execution_date", .greaterThanOrEqual, from) }
+            if let to = filter.to { query = query.where("execution_date", .lessThanOrEqual, to) }
             return try await query.orderBy("created_at", .descending).limit(filter.limit).all(decoding: RunRow.self)
         }
     }

@@ -17,10 +17,15 @@ public enum APICoding {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            if let date = (try? withMilliseconds.parse(text)) ?? (try? Date(text, strategy: .iso8601)) { return date }
+            if let date = date(text) { return date }
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not an ISO 8601 date")
         }
         return decoder
+    }
+
+    /// An instant as the API writes it, or without fractional seconds; nil when it is not ISO 8601 with an offset.
+    public static func date(_ text: String) -> Date? {
+        (try? withMilliseconds.parse(text)) ?? (try? Date(text, strategy: .iso8601))
     }
 
     static let withMilliseconds = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

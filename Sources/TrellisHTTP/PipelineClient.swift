@@ -6,14 +6,30 @@ import TrellisCore
 public protocol PipelineClient: Sendable {
     /// A version of a pipeline (the current one when `version` is nil); nil when there is no such pipeline or version.
     func pipeline(_ name: String, project: String, version: Int?, caller: Caller) async throws -> PipelineVersion?
+    /// Schedule changes after `revision`, oldest first: what the scheduler follows, on nobody's behalf.
+    func scheduleChanges(after revision: Int64, limit: Int) async throws -> [ScheduleChange]
 }
 
-/// ``PipelineClient`` over HTTP, asking as the caller.
+/// The internal routes of the pipeline store (service token only; never routed by the gateway).
+public enum PipelineInternalPaths {
+    public static let scheduleChanges = "/api/v1/internal/schedules"
+}
+
+/// ``PipelineClient`` over HTTP, asking as the caller (the schedule feed with the service token).
 public struct HTTPPipelineClient: PipelineClient {
     let requests: ServiceRequests
+    let token: ServiceToken
 
-    public init(baseURL: String, httpClient: HTTPClient) {
+    public init(baseURL: String, httpClient: HTTPClient, token: ServiceToken) {
         requests = ServiceRequests(service: .pipelines, baseURL: baseURL, httpClient: httpClient)
+        self.token = token
+    }
+
+    public func scheduleChanges(after revision: Int64, limit: Int) async throws -> [ScheduleChange] {
+        struct Changes: Decodable { let changes: [ScheduleChange] }
+        return try await requests.get(
+            "\(PipelineInternalPaths.scheduleChanges)?after=\(revision)&limit=\(limit)", as: Changes.self, token: token.value)?.changes
+            ?? []
     }
 
     public func pipeline(_ name: String, project: String, version: Int?, caller: Caller) async throws -> PipelineVersion? {

@@ -92,10 +92,11 @@ public enum ServiceHost {
         }
         let logger = JSONLogHandler.logger(label: name, level: configuration.logLevel)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let serviceToken = try ServiceToken(configuration: configuration)
         let remoteIdentity: (any IdentityClient)? =
             Module.name == .identity
             ? nil
-            : HTTPIdentityClient(baseURL: configuration.serviceURL(.identity), httpClient: httpClient)
+            : HTTPIdentityClient(baseURL: configuration.serviceURL(.identity), httpClient: httpClient, serviceToken: serviceToken)
         let remoteTemplates: (any TemplateClient)? =
             Module.name == .templates
             ? nil
@@ -103,13 +104,12 @@ public enum ServiceHost {
         let remotePipelines: (any PipelineClient)? =
             Module.name == .pipelines
             ? nil
-            : HTTPPipelineClient(baseURL: configuration.serviceURL(.pipelines), httpClient: httpClient)
+            : HTTPPipelineClient(baseURL: configuration.serviceURL(.pipelines), httpClient: httpClient, token: serviceToken)
         let remoteExecutor: (any ExecutorClient)? =
             Module.name == .clusterGateway
             ? nil
             : HTTPExecutorClient(
-                baseURL: configuration.serviceURL(.clusterGateway), httpClient: httpClient,
-                token: try ServiceToken(configuration: configuration))
+                baseURL: configuration.serviceURL(.clusterGateway), httpClient: httpClient, token: serviceToken)
         let environment = ServiceEnvironment(
             configuration: configuration,
             database: try await Database.open(configuration.databaseURL, logger: logger),

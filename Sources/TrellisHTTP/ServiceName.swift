@@ -47,8 +47,8 @@ public enum ServiceName: String, Sendable, CaseIterable {
         case "members": return .identity
         case "templates", "images": return .templates
         case "pipelines":
-            // Runs, single-task runs and schedule records of a pipeline belong to the orchestrator.
-            if rest.count >= 4, ["runs", "tasks", "schedule-records"].contains(rest[3]) { return .orchestrator }
+            // Runs, single-task runs, the schedule, its records and backfills belong to the orchestrator.
+            if rest.count >= 4, ["runs", "tasks", "schedule", "schedule-records", "backfill"].contains(rest[3]) { return .orchestrator }
             return .pipelines
         case "runs": return .orchestrator
         case "clusters": return .clusterGateway

@@ -20,6 +20,7 @@ import TrellisStore
 /// | token.lifetime | --token-lifetime | TRELLIS_TOKEN_LIFETIME | 43200 (seconds) |
 /// | log.level | --log-level | TRELLIS_LOG_LEVEL | info |
 /// | task.stop.grace | --task-stop-grace | TRELLIS_TASK_STOP_GRACE | 10s (SIGTERM → SIGKILL on cancel, timeout) |
+/// | schedule.min.interval | --schedule-min-interval | TRELLIS_SCHEDULE_MIN_INTERVAL | 10m (closer cron ticks are skipped) |
 public struct TrellisConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -34,11 +35,15 @@ public struct TrellisConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// How long a stopped task's processes get between SIGTERM and SIGKILL.
     public var taskStopGrace: Duration
+    /// The shortest gap between two ticks of one schedule (cube-studio's PIPELINE_TASK_CRON_RESOLUTION); closer ticks
+    /// are recorded skipped.
+    public var scheduleMinimumInterval: Duration
     let reader: ConfigReader
 
     /// Every key Trellis reads (`services.NAME.url` aside).
     static let knownKeys = [
         "host", "port", "data.dir", "database.url", "admin.password", "token.lifetime", "log.level", "config", "task.stop.grace",
+        "schedule.min.interval",
     ]
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
@@ -133,6 +138,12 @@ public struct TrellisConfiguration: Sendable {
             taskStopGrace = try DurationText.parse(grace, field: "task.stop.grace")
         } catch {
             throw ConfigurationError(key: "task.stop.grace", value: grace, reason: error.message)
+        }
+        let interval = reader.string(forKey: "schedule.min.interval") ?? "10m"
+        do {
+            scheduleMinimumInterval = try DurationText.parse(interval, field: "schedule.min.interval")
+        } catch {
+            throw ConfigurationError(key: "schedule.min.interval", value: interval, reason: error.message)
         }
     }
 

@@ -27,6 +27,8 @@ actor RotatingIdentity: IdentityClient {
     }
 
     func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole? { nil }
+
+    func actAs(_ username: String) async throws -> Caller? { nil }
 }
 
 struct SigningKeyPair {

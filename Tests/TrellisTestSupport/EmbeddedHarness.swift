@@ -23,7 +23,12 @@ public enum EmbeddedHarness {
             let data = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-data-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: data) }
             let environment = try await TestDatabases.serviceEnvironment(
-                url, flags: ["admin.password": adminPassword, "secrets.key": secretsKey, "data.dir": data.path, "task.stop.grace": "1s"]
+                url,
+                flags: [
+                    "admin.password": adminPassword, "secrets.key": secretsKey, "data.dir": data.path, "task.stop.grace": "1s",
+                    // Scheduler tests tick every minute.
+                    "schedule.min.interval": "0s",
+                ]
             )
             let app = try await Platform.embeddedApplication(environment: environment, demo: false)
             try await app.test(.router) { client in try await body(TestClientTransport(client), url) }

@@ -39,6 +39,49 @@ extension APITransport {
     }
 }
 
+extension APITransport {
+    /// A pipeline's schedule records, newest first.
+    public func scheduleRecords(_ pipeline: String, project: String, token: String?) async throws -> [[String: Any]] {
+        let response = try await call("GET", "/api/v1/projects/\(project)/pipelines/\(pipeline)/schedule-records?limit=1000", token: token)
+        guard response.status == 200 else { throw TransportError("records of \(pipeline): \(response.status) \(response.text)") }
+        return response.json["records"] as? [[String: Any]] ?? []
+    }
+
+    /// Polls the records until `done` holds of them, failing after `limit` with the last ones seen.
+    @discardableResult
+    public func waitForRecords(
+        _ pipeline: String, project: String, token: String?, limit: Duration = .seconds(60),
+        until done: @Sendable ([[String: Any]]) -> Bool
+    ) async throws -> [[String: Any]] {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: limit)
+        while true {
+            let records = try await scheduleRecords(pipeline, project: project, token: token)
+            if done(records) { return records }
+            guard clock.now < deadline else {
+                throw TransportError("the records of \(pipeline) did not get there within \(limit): \(records)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+/// Reading a record's JSON.
+public enum RecordJSON {
+    public static func state(_ record: [String: Any]) -> String? { record["state"] as? String }
+    public static func runState(_ record: [String: Any]) -> String? { (record["run"] as? [String: Any])?["state"] as? String }
+    public static func runID(_ record: [String: Any]) -> String? { (record["run"] as? [String: Any])?["id"] as? String }
+    public static func date(_ record: [String: Any]) -> String? { record["executionDate"] as? String }
+
+    /// The record of the tick at `date`, or an empty one.
+    @Sendable public static func at(_ records: [[String: Any]], _ date: Date) -> [String: Any] {
+        records.first { RunJSON.date($0["executionDate"]) == date } ?? [:]
+    }
+
+    /// Launched, with a run that succeeded.
+    public static func succeeded(_ record: [String: Any]) -> Bool { state(record) == "launched" && runState(record) == "succeeded" }
+}
+
 /// Reading a run's JSON.
 public enum RunJSON {
     public static func task(_ run: [String: Any], _ name: String) -> [String: Any] {

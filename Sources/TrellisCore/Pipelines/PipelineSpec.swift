@@ -31,6 +31,19 @@ public struct PipelineSpec: Codable, Sendable, Equatable {
         public var dependsOnPast: Bool?
         public var maxActiveRuns: Int?
         public var expiredLimit: Int?
+
+        public init(
+            cron: String, timezone: String? = nil, startTime: String? = nil, catchup: Bool? = nil, dependsOnPast: Bool? = nil,
+            maxActiveRuns: Int? = nil, expiredLimit: Int? = nil
+        ) {
+            self.cron = cron
+            self.timezone = timezone
+            self.startTime = startTime
+            self.catchup = catchup
+            self.dependsOnPast = dependsOnPast
+            self.maxActiveRuns = maxActiveRuns
+            self.expiredLimit = expiredLimit
+        }
     }
 
     public struct Task: Codable, Sendable, Equatable {

@@ -10,6 +10,9 @@ public struct RunPlan: Codable, Sendable, Equatable {
     public var timeoutMilliseconds: Int64?
     /// The pipeline's global env, rendered (what the run's variables saw).
     public var environment: [String: String]?
+    /// The offset from UTC of the run's time zone at its execution date (a schedule's; 0 otherwise), in seconds:
+    /// `TRELLIS_EXECUTION_DATE` is written in it, as `{{execution_date}}` is.
+    public var utcOffsetSeconds: Int?
     public var tasks: [Task]
 
     public struct Task: Codable, Sendable, Equatable {
@@ -141,6 +144,7 @@ public struct RunPlan: Codable, Sendable, Equatable {
         self.creator = pipeline.createdBy
         self.parallelism = spec.parallelism
         self.environment = globalEnvironment
+        self.utcOffsetSeconds = variables.utcOffsetSeconds
         do {
             self.timeoutMilliseconds = try spec.timeout.map { text throws(ValidationError) in
                 try DurationText.parse(text, field: "spec.timeout").milliseconds

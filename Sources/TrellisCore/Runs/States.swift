@@ -21,8 +21,10 @@ public enum TaskState: String, Codable, Sendable, CaseIterable {
 public enum RunTrigger: String, Codable, Sendable, CaseIterable {
     /// `POST …/pipelines/{p}/runs`.
     case manual
-    /// A cron tick.
+    /// A cron tick, including the ticks a schedule catches up on after its start time or downtime.
     case schedule
+    /// A tick of an explicit backfill (`POST …/pipelines/{p}/backfill`).
+    case backfill
     /// One task alone, from the editor (`POST …/pipelines/{p}/tasks/{t}/run`).
     case single
 }

@@ -1,0 +1,55 @@
+import Foundation
+import TrellisCore
+import TrellisHTTP
+import TrellisStore
+
+/// Creates runs: the pipeline's current version, resolved against the templates it pinned and rendered with the run's
+/// variables, handed to the engine. Manual and single-task runs come from the API as the caller; scheduled ones from
+/// the scheduler as the schedule's owner, with the tick as their execution date in the schedule's time zone.
+struct RunLauncher: Sendable {
+    let engine: RunEngine
+    let pipelines: any PipelineClient
+    let templates: any TemplateClient
+    let now: @Sendable () -> Date
+
+    /// A schedule tick a run is for.
+    struct Tick: Sendable {
+        var executionDate: Int64
+        var definition: ScheduleDefinition
+    }
+
+    func start(
+        project: String, pipeline name: String, task: String? = nil, debug: Bool = false, trigger: RunTrigger,
+        runID id: String = UUID().uuidString.lowercased(), tick: Tick? = nil, caller: Caller
+    ) async throws -> RunRecord {
+        guard let version = try await pipelines.pipeline(name, project: project, version: nil, caller: caller) else {
+            throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
+        }
+        let created = now().milliseconds
+        var variables = RunVariables(
+            project: project, runner: caller.user.username, runID: id, createdAt: created, executionDate: tick?.executionDate ?? created,
+            randomBytes: RunVariables.systemRandomBytes)
+        if let tick, let zone = TimeZone(identifier: tick.definition.timezone), let cron = try? Cron(tick.definition.cron) {
+            let date = Date.fromMilliseconds(tick.executionDate)
+            variables.utcOffsetSeconds = zone.secondsFromGMT(for: date)
+            variables.previousExecutionDate = cron.previous(before: date, in: zone)?.milliseconds
+            variables.nextExecutionDate = cron.next(after: date, in: zone)?.milliseconds
+        }
+        var plan = try RunPlan(
+            pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
+            variables: variables, only: task)
+        if let task {
+            guard let single = plan.single(task) else { throw APIError.notFound("pipeline \"\(name)\" has no task named \"\(task)\"") }
+            plan = single
+        }
+        let run = RunRecord(
+            id: id, project: project, pipeline: plan.pipeline, pipelineVersion: plan.version, trigger: trigger, state: .pending, plan: plan,
+            debug: debug, executionDate: variables.executionDate, startedBy: caller.user.username, createdAt: created,
+            tasks: Dictionary(
+                uniqueKeysWithValues: plan.tasks.map { ($0.name, TaskRecord(name: $0.name, state: .pending, attempts: 0, roundStart: 1)) }),
+            attempts: []
+        )
+        try await engine.create(run)
+        return run
+    }
+}

@@ -1,0 +1,410 @@
+import Foundation
+import SQLKit
+import TrellisCore
+import TrellisStore
+
+/// The scheduler's tables: `orchestrator_schedules` and `orchestrator_schedule_records` (migrations/orchestrator).
+///
+/// Exactly once: a tick's record is unique per (pipeline, execution date); a schedule is decided only under its row's
+/// lock (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two orchestrators share the due schedules without waiting on each
+/// other; SQLite serializes transactions); a tick that launches is given its run id in that transaction, and the run
+/// is created under that id, so a second attempt to create it (after a crash, or by another process) is a no-op.
+struct ScheduleRepository: Sendable {
+    let database: Database
+
+    struct ScheduleRow: Sendable, Equatable {
+        var project: String
+        var pipeline: String
+        var definition: ScheduleDefinition
+        var owner: String
+        var paused: Bool
+        var revision: Int64
+        var tickCursor: Int64?
+        var dueAt: Int64?
+    }
+
+    struct RecordRow: Codable, Sendable, Equatable {
+        var project: String, pipeline: String, execution_date: Int64, run_trigger: String, state: String, reason: String?
+        var run_id: String?, created_at: Int64, updated_at: Int64
+    }
+
+    /// A tick to create a run for: its record is `launching` with `runID`.
+    struct Launch: Sendable, Equatable {
+        var project: String
+        var pipeline: String
+        var executionDate: Int64
+        var trigger: RunTrigger
+        var runID: String
+        var definition: ScheduleDefinition
+        var owner: String
+    }
+
+    private struct StoredSchedule: Codable {
+        var project: String, pipeline: String, definition: String, owner: String, paused: Bool, revision: Int64
+        var tick_cursor: Int64?, due_at: Int64?
+    }
+
+    private var lock: SQLQueryString { database.dialect == .postgres ? " FOR UPDATE" : "" }
+
+    // MARK: Following the pipeline store
+
+    /// Applies one change of the feed; older than what is stored, it is ignored. Returns whether it changed anything.
+    @discardableResult
+    func apply(_ change: ScheduleChange, now: Int64) async throws -> Bool {
+        try await database.transaction { sql in
+            let existing = try await load(change.project, change.pipeline, sql: sql, lock: lock)
+            if let existing, existing.revision >= change.revision { return false }
+            guard let schedule = change.schedule else {
+                try await sql.delete(from: "orchestrator_schedules").where("project", .equal, change.project)
+                    .where("pipeline", .equal, change.pipeline).run()
+                return existing != nil
+            }
+            let definition = try ScheduleDefinition(schedule, savedAt: change.savedAt, previous: existing?.definition)
+            let row = ScheduleRow(
+                project: change.project, pipeline: change.pipeline, definition: definition, owner: change.savedBy,
+                paused: existing?.paused ?? false, revision: change.revision, tickCursor: existing?.tickCursor, dueAt: now)
+            try await save(row, sql: sql)
+            return true
+        }
+    }
+
+    // MARK: Reading
+
+    func schedule(_ project: String, _ pipeline: String) async throws -> ScheduleRow? {
+        try await database.read { try await load(project, pipeline, sql: $0, lock: "") }
+    }
+
+    /// The earliest instant a schedule is due, to sleep until.
+    func nextDue() async throws -> Int64? {
+        try await database.read { sql in
+            try await sql.raw("SELECT MIN(due_at) AS due FROM orchestrator_schedules").first()?.decode(column: "due", as: Int64?.self)
+        }
+    }
+
+    func count() async throws -> Int {
+        try await database.read { sql in
+            try await sql.raw("SELECT COUNT(*) AS n FROM orchestrator_schedules").first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    struct RecordFilter: Sendable {
+        var state: SchedulePlanner.RecordState?
+        var limit: Int
+    }
+
+    /// A pipeline's records, newest first.
+    func records(_ project: String, _ pipeline: String, matching filter: RecordFilter) async throws -> [RecordRow] {
+        try await database.read { sql in
+            var query = sql.select().columns("*").from("orchestrator_schedule_records").where("project", .equal, project)
+                .where("pipeline", .equal, pipeline)
+            if let state = filter.state { query = query.where("state", .equal, state.rawValue) }
+            return try await query.orderBy("execution_date", .descending).limit(filter.limit).all(decoding: RecordRow.self)
+        }
+    }
+
+    func record(_ project: String, _ pipeline: String, at date: Int64) async throws -> RecordRow? {
+        try await database.read { sql in
+            try await sql.select().columns("*").from("orchestrator_schedule_records").where("project", .equal, project)
+                .where("pipeline", .equal, pipeline).where("execution_date", .equal, date).first(decoding: RecordRow.self)
+        }
+    }
+
+    /// Records left `launching` since before `instant` (their process stopped between choosing and creating the run).
+    func stalledLaunches(before instant: Int64, limit: Int) async throws -> [Launch] {
+        try await database.read { sql in
+            let rows = try await sql.select().columns("*").from("orchestrator_schedule_records")
+                .where("state", .equal, SchedulePlanner.RecordState.launching.rawValue).where("updated_at", .lessThan, instant)
+                .limit(limit).all(decoding: RecordRow.self)
+            var launches: [Launch] = []
+            for row in rows {
+                guard let schedule = try await load(row.project, row.pipeline, sql: sql, lock: ""), let runID = row.run_id else { continue }
+                launches.append(
+                    Launch(
+                        project: row.project, pipeline: row.pipeline, executionDate: row.execution_date,
+                        trigger: RunTrigger(rawValue: row.run_trigger) ?? .schedule, runID: runID, definition: schedule.definition,
+                        owner: schedule.owner))
+            }
+            return launches
+        }
+    }
+
+    // MARK: Deciding
+
+    /// Claims up to `limit` due schedules, lets the planner decide each, and writes the decision: new records,
+    /// expiries, and the ticks that launch (each `launching` with a fresh run id, returned to be created).
+    func decideDue(now: Int64, limit: Int, minimumInterval: TimeInterval) async throws -> (decided: Int, launches: [Launch]) {
+        let postgres = database.dialect == .postgres
+        return try await database.transaction { sql in
+            let claim: SQLQueryString = postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            let due = try await sql.raw(
+                "SELECT * FROM orchestrator_schedules WHERE due_at <= \(bind: now) ORDER BY due_at LIMIT \(unsafeRaw: String(limit))\(claim)"
+            ).all(decoding: StoredSchedule.self)
+            var launches: [Launch] = []
+            for stored in due {
+                let schedule = try Self.schedule(stored)
+                launches += try await decide(schedule, now: now, minimumInterval: minimumInterval, sql: sql)
+            }
+            return (due.count, launches)
+        }
+    }
+
+    private func decide(_ schedule: ScheduleRow, now: Int64, minimumInterval: TimeInterval, sql: any SQLDatabase) async throws -> [Launch] {
+        let policy = try schedule.definition.policy(minimumInterval: minimumInterval, paused: schedule.paused)
+        let records = try await plannerRecords(schedule.project, schedule.pipeline, sql: sql)
+        let decision = SchedulePlanner.decide(
+            policy: policy, records: records, cursor: schedule.tickCursor.map(Date.fromMilliseconds), now: .fromMilliseconds(now))
+        for created in decision.created {
+            try await insertRecord(
+                schedule, at: created.date.milliseconds, trigger: .schedule, state: created.state, reason: created.reason, now: now,
+                sql: sql)
+        }
+        for date in decision.expire {
+            try await setState(
+                .expired, reason: "expired: only the newest \(policy.expiredLimit) pending ticks wait (expiredLimit)", of: schedule,
+                at: date.milliseconds, from: [.pending], now: now, sql: sql)
+        }
+        var launches: [Launch] = []
+        for date in decision.launch {
+            let id = UUID().uuidString.lowercased()
+            let trigger = try await sql.select().column("run_trigger").from("orchestrator_schedule_records")
+                .where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline)
+                .where("execution_date", .equal, date.milliseconds).first()?.decode(column: "run_trigger", as: String.self)
+            try await sql.update("orchestrator_schedule_records").set("state", to: SQLBind(SchedulePlanner.RecordState.launching.rawValue))
+                .set("run_id", to: SQLBind(id)).set("reason", to: SQLBind(String?.none)).set("updated_at", to: SQLBind(now))
+                .where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline)
+                .where("execution_date", .equal, date.milliseconds).run()
+            launches.append(
+                Launch(
+                    project: schedule.project, pipeline: schedule.pipeline, executionDate: date.milliseconds,
+                    trigger: trigger.flatMap(RunTrigger.init(rawValue:)) ?? .schedule, runID: id, definition: schedule.definition,
+                    owner: schedule.owner))
+        }
+        // Ticks still waiting are looked at again when a run of the schedule ends, and at least every minute.
+        let waiting = records.contains { $0.state == .pending } || decision.created.contains { $0.state == .pending }
+        var dueAt = decision.nextTick?.milliseconds
+        if waiting { dueAt = min(dueAt ?? .max, now + 60_000) }
+        try await sql.update("orchestrator_schedules").set("tick_cursor", to: SQLBind(decision.cursor?.milliseconds ?? schedule.tickCursor))
+            .set("due_at", to: SQLBind(dueAt)).where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline).run()
+        return launches
+    }
+
+    /// What the planner needs of a schedule's records: those pending or launching, those whose run is unfinished, the
+    /// newest few (minimum interval, dependsOnPast), and the newest with a run before the oldest pending one.
+    func plannerRecords(_ project: String, _ pipeline: String, sql: any SQLDatabase) async throws -> [SchedulePlanner.Record] {
+        struct Row: Decodable { let execution_date: Int64, state: String, run_state: String? }
+        let open = try await sql.raw(
+            """
+            SELECT execution_date, state, NULL AS run_state FROM orchestrator_schedule_records
+            WHERE project = \(bind: project) AND pipeline = \(bind: pipeline) AND state IN ('pending', 'launching')
+            """
+        ).all(decoding: Row.self)
+        let unfinished = try await sql.raw(
+            """
+            SELECT r.execution_date, r.state, x.state AS run_state FROM orchestrator_runs x
+            JOIN orchestrator_schedule_records r ON r.project = x.project AND r.pipeline = x.pipeline
+                AND r.execution_date = x.execution_date AND r.run_id = x.id
+            WHERE x.project = \(bind: project) AND x.pipeline = \(bind: pipeline) AND x.state IN ('pending', 'running')
+            """
+        ).all(decoding: Row.self)
+        let newest = try await sql.raw(
+            """
+            SELECT r.execution_date, r.state, x.state AS run_state FROM orchestrator_schedule_records r
+            LEFT JOIN orchestrator_runs x ON x.id = r.run_id
+            WHERE r.project = \(bind: project) AND r.pipeline = \(bind: pipeline) ORDER BY r.execution_date DESC LIMIT 64
+            """
+        ).all(decoding: Row.self)
+        var predecessor: [Row] = []
+        if let oldestPending = open.filter({ $0.state == "pending" }).map(\.execution_date).min() {
+            predecessor = try await sql.raw(
+                """
+                SELECT r.execution_date, r.state, x.state AS run_state FROM orchestrator_schedule_records r
+                LEFT JOIN orchestrator_runs x ON x.id = r.run_id
+                WHERE r.project = \(bind: project) AND r.pipeline = \(bind: pipeline) AND r.execution_date < \(bind: oldestPending)
+                AND r.state IN ('launching', 'launched', 'failed') ORDER BY r.execution_date DESC LIMIT 1
+                """
+            ).all(decoding: Row.self)
+        }
+        var byDate: [Int64: SchedulePlanner.Record] = [:]
+        for row in newest + predecessor + unfinished + open {
+            guard let state = SchedulePlanner.RecordState(rawValue: row.state) else {
+                throw StoreError.corrupt("unknown schedule record state \"\(row.state)\" in orchestrator_schedule_records")
+            }
+            let runState = row.run_state.flatMap(RunState.init(rawValue:)) ?? byDate[row.execution_date]?.runState
+            byDate[row.execution_date] = SchedulePlanner.Record(
+                executionDate: .fromMilliseconds(row.execution_date), state: state, runState: runState)
+        }
+        return byDate.values.sorted { $0.executionDate < $1.executionDate }
+    }
+
+    // MARK: Changing records
+
+    /// The tick's run exists (or could not be created: `failed` with the reason).
+    func finishLaunch(_ launch: Launch, failure: String?, now: Int64) async throws {
+        try await database.transaction { sql in
+            var update = sql.update("orchestrator_schedule_records").set("updated_at", to: SQLBind(now))
+            if let failure {
+                update = update.set("state", to: SQLBind(SchedulePlanner.RecordState.failed.rawValue)).set("reason", to: SQLBind(failure))
+                    .set("run_id", to: SQLBind(String?.none))
+            } else {
+                update = update.set("state", to: SQLBind(SchedulePlanner.RecordState.launched.rawValue))
+            }
+            try await update.where("project", .equal, launch.project).where("pipeline", .equal, launch.pipeline)
+                .where("execution_date", .equal, launch.executionDate).where("run_id", .equal, launch.runID)
+                .where("state", .equal, SchedulePlanner.RecordState.launching.rawValue).run()
+            if failure != nil { try await wake(launch.project, launch.pipeline, now: now, sql: sql) }
+        }
+    }
+
+    /// Has the scheduler look at the schedule now (a run of it ended, a record changed).
+    func wake(_ project: String, _ pipeline: String, now: Int64) async throws {
+        try await database.transaction { try await wake(project, pipeline, now: now, sql: $0) }
+    }
+
+    private func wake(_ project: String, _ pipeline: String, now: Int64, sql: any SQLDatabase) async throws {
+        try await sql.raw(
+            """
+            UPDATE orchestrator_schedules SET due_at = \(bind: now)
+            WHERE project = \(bind: project) AND pipeline = \(bind: pipeline) AND (due_at IS NULL OR due_at > \(bind: now))
+            """
+        ).run()
+    }
+
+    enum ChangeError: Error, Equatable {
+        case noSchedule
+        case noRecord
+        case notAllowed(String)
+        case tooManyTicks
+    }
+
+    /// Pauses or unpauses. Unpausing does not make up for the ticks the pause covered: the schedule goes on from now.
+    func setPaused(_ paused: Bool, _ project: String, _ pipeline: String, now: Int64) async throws -> ScheduleRow {
+        try await database.transaction { sql in
+            guard var schedule = try await load(project, pipeline, sql: sql, lock: lock) else { throw ChangeError.noSchedule }
+            if schedule.paused && !paused { schedule.tickCursor = now }
+            schedule.paused = paused
+            schedule.dueAt = now
+            try await save(schedule, sql: sql)
+            return schedule
+        }
+    }
+
+    /// Records every tick of `from...to` that has none, to launch under the schedule's policies (`catchup` aside).
+    func backfill(_ project: String, _ pipeline: String, from: Int64, to: Int64, now: Int64, minimumInterval: TimeInterval) async throws
+        -> [RecordRow]
+    {
+        try await database.transaction { sql in
+            guard let schedule = try await load(project, pipeline, sql: sql, lock: lock) else { throw ChangeError.noSchedule }
+            let policy = try schedule.definition.policy(minimumInterval: minimumInterval, paused: false)
+            let existing = try await sql.raw(
+                """
+                SELECT execution_date, state FROM orchestrator_schedule_records WHERE project = \(bind: project)
+                AND pipeline = \(bind: pipeline) AND execution_date <= \(bind: to)
+                AND (execution_date >= \(bind: from) OR state NOT IN ('skipped', 'expired'))
+                ORDER BY execution_date DESC LIMIT 2000
+                """
+            ).all().map {
+                SchedulePlanner.Record(
+                    executionDate: .fromMilliseconds(try $0.decode(column: "execution_date", as: Int64.self)),
+                    state: SchedulePlanner.RecordState(rawValue: try $0.decode(column: "state", as: String.self)) ?? .pending)
+            }
+            guard
+                let ticks = SchedulePlanner.backfill(
+                    policy: policy, from: .fromMilliseconds(from), to: .fromMilliseconds(to), records: existing.reversed())
+            else { throw ChangeError.tooManyTicks }
+            var created: [RecordRow] = []
+            for tick in ticks {
+                created.append(
+                    try await insertRecord(
+                        schedule, at: tick.date.milliseconds, trigger: .backfill, state: tick.state, reason: tick.reason, now: now, sql: sql
+                    ))
+            }
+            try await wake(project, pipeline, now: now, sql: sql)
+            return created
+        }
+    }
+
+    /// Lets a tick launch again: a skipped, expired or failed record becomes pending (its run, if any, is resumed by
+    /// the caller instead).
+    func requeue(_ project: String, _ pipeline: String, at date: Int64, now: Int64) async throws {
+        try await database.transaction { sql in
+            guard let schedule = try await load(project, pipeline, sql: sql, lock: lock) else { throw ChangeError.noSchedule }
+            let changed = try await setState(
+                .pending, reason: nil, of: schedule, at: date, from: [.skipped, .expired, .failed], now: now, sql: sql)
+            guard changed else { throw ChangeError.notAllowed("only a skipped, expired or failed tick without a run is retried this way") }
+            try await wake(project, pipeline, now: now, sql: sql)
+        }
+    }
+
+    /// A user skips a tick: pending, or launched with a run that did not succeed (unblocking `dependsOnPast`).
+    func skip(_ project: String, _ pipeline: String, at date: Int64, by user: String, now: Int64) async throws {
+        try await database.transaction { sql in
+            guard let schedule = try await load(project, pipeline, sql: sql, lock: lock) else { throw ChangeError.noSchedule }
+            guard
+                let record = try await sql.select().columns("*").from("orchestrator_schedule_records").where("project", .equal, project)
+                    .where("pipeline", .equal, pipeline).where("execution_date", .equal, date).first(decoding: RecordRow.self)
+            else { throw ChangeError.noRecord }
+            if let run = record.run_id, record.state == SchedulePlanner.RecordState.launched.rawValue {
+                let state = try await sql.select().column("state").from("orchestrator_runs").where("id", .equal, run).first()?
+                    .decode(column: "state", as: String.self)
+                guard let state, let runState = RunState(rawValue: state), runState.isFinished, runState != .succeeded else {
+                    throw ChangeError.notAllowed("a tick whose run is unfinished or succeeded cannot be skipped")
+                }
+            }
+            let changed = try await setState(
+                .skipped, reason: "skipped by \(user)", of: schedule, at: date, from: [.pending, .launched, .failed], now: now, sql: sql)
+            guard changed else { throw ChangeError.notAllowed("a \(record.state) tick cannot be skipped") }
+            try await wake(project, pipeline, now: now, sql: sql)
+        }
+    }
+
+    // MARK: Rows
+
+    @discardableResult
+    private func insertRecord(
+        _ schedule: ScheduleRow, at date: Int64, trigger: RunTrigger, state: SchedulePlanner.RecordState, reason: String?, now: Int64,
+        sql: any SQLDatabase
+    ) async throws -> RecordRow {
+        let row = RecordRow(
+            project: schedule.project, pipeline: schedule.pipeline, execution_date: date, run_trigger: trigger.rawValue,
+            state: state.rawValue,
+            reason: reason, run_id: nil, created_at: now, updated_at: now)
+        try await sql.insert(into: "orchestrator_schedule_records").model(row).ignoringConflicts(with: [
+            "project", "pipeline", "execution_date",
+        ]).run()
+        return row
+    }
+
+    @discardableResult
+    private func setState(
+        _ state: SchedulePlanner.RecordState, reason: String?, of schedule: ScheduleRow, at date: Int64,
+        from states: [SchedulePlanner.RecordState], now: Int64, sql: any SQLDatabase
+    ) async throws -> Bool {
+        let rows = try await sql.update("orchestrator_schedule_records").set("state", to: SQLBind(state.rawValue))
+            .set("reason", to: SQLBind(reason)).set("updated_at", to: SQLBind(now))
+            .where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline).where("execution_date", .equal, date)
+            .where("state", .in, states.map(\.rawValue)).returning("execution_date").all()
+        return !rows.isEmpty
+    }
+
+    private func load(_ project: String, _ pipeline: String, sql: any SQLDatabase, lock: SQLQueryString) async throws -> ScheduleRow? {
+        try await sql.raw("SELECT * FROM orchestrator_schedules WHERE project = \(bind: project) AND pipeline = \(bind: pipeline)\(lock)")
+            .first(decoding: StoredSchedule.self).map(Self.schedule)
+    }
+
+    private func save(_ row: ScheduleRow, sql: any SQLDatabase) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let stored = StoredSchedule(
+            project: row.project, pipeline: row.pipeline, definition: String(decoding: try encoder.encode(row.definition), as: UTF8.self),
+            owner: row.owner, paused: row.paused, revision: row.revision, tick_cursor: row.tickCursor, due_at: row.dueAt)
+        try await sql.insert(into: "orchestrator_schedules").model(stored)
+            .onConflict(with: ["project", "pipeline"]) { try $0.set(excludedContentOf: stored) }.run()
+    }
+
+    private static func schedule(_ stored: StoredSchedule) throws -> ScheduleRow {
+        ScheduleRow(
+            project: stored.project, pipeline: stored.pipeline,
+            definition: try JSONDecoder().decode(ScheduleDefinition.self, from: Data(stored.definition.utf8)), owner: stored.owner,
+            paused: stored.paused, revision: stored.revision, tickCursor: stored.tick_cursor, dueAt: stored.due_at)
+    }
+}

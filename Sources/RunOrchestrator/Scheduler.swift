@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TrellisCore
+import TrellisHTTP
+import TrellisStore
+
+/// The cron scheduler: follows the pipeline store's schedule feed into `orchestrator_schedules`, lets the planner
+/// decide every due schedule, and creates the runs of the ticks that launch, as each schedule's owner. Every
+/// orchestrator process runs one; the repository's row claims keep them from deciding one schedule twice.
+actor Scheduler {
+    let schedules: ScheduleRepository
+    let pipelines: any PipelineClient
+    let identity: any IdentityClient
+    let launcher: RunLauncher
+    let minimumInterval: TimeInterval
+    let logger: Logger
+    let now: @Sendable () -> Date
+    /// The newest feed revision applied by this process.
+    private var feedRevision: Int64 = 0
+    /// Callers acting as schedule owners, with when to ask for a fresh token.
+    private var owners: [String: (caller: Caller, renewAt: Date)] = [:]
+
+    static let feedPage = 500
+    static let claimBatch = 100
+    /// A tick left `launching` this long is taken to belong to a process that stopped; its run is created again
+    /// (a no-op when the run exists).
+    static let stalledAfter: Int64 = 30_000
+    static let ownerTokenReuse: TimeInterval = 300
+
+    init(
+        schedules: ScheduleRepository, pipelines: any PipelineClient, identity: any IdentityClient, launcher: RunLauncher,
+        minimumInterval: TimeInterval, logger: Logger, now: @escaping @Sendable () -> Date
+    ) {
+        self.schedules = schedules
+        self.pipelines = pipelines
+        self.identity = identity
+        self.launcher = launcher
+        self.minimumInterval = minimumInterval
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Applies the feed's changes since the last call (a just-saved schedule is known after this).
+    func sync() async throws {
+        while true {
+            let changes = try await pipelines.scheduleChanges(after: feedRevision, limit: Self.feedPage)
+            for change in changes {
+                do {
+                    try await schedules.apply(change, now: now().milliseconds)
+                } catch let error as ValidationError {
+                    logger.error(
+                        "ignoring a schedule the scheduler cannot read",
+                        metadata: ["project": .string(change.project), "pipeline": .string(change.pipeline), "error": .string("\(error)")])
+                }
+                feedRevision = change.revision
+            }
+            if changes.count < Self.feedPage { return }
+        }
+    }
+
+    /// One pass: follow the feed, create the runs of stalled launches, decide every due schedule and create the runs
+    /// of the ticks that launch. Returns how many schedules were decided.
+    @discardableResult
+    func pass() async throws -> Int {
+        let started = ContinuousClock.now
+        try await sync()
+        let instant = now().milliseconds
+        for launch in try await schedules.stalledLaunches(before: instant - Self.stalledAfter, limit: Self.claimBatch) {
+            await create(launch)
+        }
+        var (decided, launched) = (0, 0)
+        while true {
+            let batch = try await schedules.decideDue(now: instant, limit: Self.claimBatch, minimumInterval: minimumInterval)
+            decided += batch.decided
+            launched += batch.launches.count
+            for launch in batch.launches { await create(launch) }
+            if batch.decided < Self.claimBatch { break }
+        }
+        if decided > 0 {
+            let elapsed = ContinuousClock.now - started
+            logger.debug(
+                "scheduler pass",
+                metadata: [
+                    "decided": .stringConvertible(decided), "launched": .stringConvertible(launched),
+                    "milliseconds": .stringConvertible(
+                        Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000),
+                ])
+        }
+        return decided
+    }
+
+    /// Creates the run of a launching tick under the run id its record holds; a run that exists already (another
+    /// process got there first) counts as created. A tick whose run cannot be created (the pipeline, a template or the
+    /// owner is gone, a variable does not render) is recorded failed with the reason; a passing fault (a service
+    /// unreachable) leaves it launching, to be tried again.
+    func create(_ launch: ScheduleRepository.Launch) async {
+        var failure: String?
+        do {
+            guard let caller = try await owner(launch.owner) else {
+                throw APIError.notFound("the schedule's owner \(launch.owner) no longer exists")
+            }
+            _ = try await launcher.start(
+                project: launch.project, pipeline: launch.pipeline, trigger: launch.trigger, runID: launch.runID,
+                tick: RunLauncher.Tick(executionDate: launch.executionDate, definition: launch.definition), caller: caller)
+        } catch  where StoreError.isUniqueViolation(error) {
+            // Created already, by this process before a crash or by another one.
+        } catch let error as ValidationErrors {
+            failure = "the run could not be created: \(error)"
+        } catch let error as APIError where (400..<500).contains(error.status.code) {
+            failure = "the run could not be created: \(error.message)"
+        } catch {
+            logger.warning(
+                "cannot create a scheduled run yet; trying again later",
+                metadata: ["pipeline": .string(launch.pipeline), "run": .string(launch.runID), "error": .string("\(error)")])
+            return
+        }
+        do {
+            try await schedules.finishLaunch(launch, failure: failure, now: now().milliseconds)
+        } catch {
+            logger.warning("cannot record a launched tick", metadata: ["run": .string(launch.runID), "error": .string("\(error)")])
+        }
+    }
+
+    private func owner(_ username: String) async throws -> Caller? {
+        if let known = owners[username], known.renewAt > now() { return known.caller }
+        guard let caller = try await identity.actAs(username) else { return nil }
+        owners[username] = (caller, now().addingTimeInterval(Self.ownerTokenReuse))
+        return caller
+    }
+
+    /// How long to sleep before the next pass: until the next due schedule, at most `poll` (the feed, other
+    /// processes' changes and woken schedules are noticed within it).
+    func sleepTime(poll: Duration) async throws -> Duration {
+        guard let due = try await schedules.nextDue() else { return poll }
+        // Never quite zero: a due schedule another process holds is claimable again in a moment.
+        let wait = Duration.milliseconds(max(20, due - now().milliseconds))
+        return min(wait, poll)
+    }
+}
+
+/// Runs the scheduler for as long as the process serves: a pass at each due instant, and at least every second.
+struct SchedulerService: Service {
+    let scheduler: Scheduler
+    let ready: Readiness
+    let logger: Logger
+
+    static let poll = Duration.seconds(1)
+
+    func run() async throws {
+        await ready.wait()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                var sleep = Self.poll
+                do {
+                    try await scheduler.pass()
+                    sleep = try await scheduler.sleepTime(poll: Self.poll)
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("scheduler pass failed; trying again", metadata: ["error": .string("\(error)")])
+                }
+                try? await Task.sleep(for: sleep)
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Testing
+import TrellisTestSupport
+
+/// The cron scheduler in the embedded platform on both databases: ticks become records and runs with their execution
+/// date, explicit backfills, dependsOnPast with retry and skip, ticks whose run cannot be created. The policies
+/// themselves are decided by the pure planner (SchedulePlannerTests); these tests show the service applies them.
+@Suite struct SchedulerTests {
+    /// `date` as a wall-clock time in `zone`, as a schedule's startTime is written.
+    static func wall(_ date: Date, _ zone: String, format: String = "yyyy-MM-dd'T'HH:mm:ss") -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: zone)
+        formatter.dateFormat = format
+        return formatter.string(from: date)
+    }
+
+    /// The start of the current minute, `minutes` back.
+    static func minute(_ minutes: Int) -> Date {
+        let now = Date().timeIntervalSince1970
+        return Date(timeIntervalSince1970: (now / 60).rounded(.down) * 60 - Double(minutes * 60))
+    }
+
+    static func schedule(_ cron: String, start: Date, zone: String = "UTC", extra: [String: Any] = [:]) -> [String: Any] {
+        var schedule: [String: Any] = ["cron": cron, "timezone": zone, "startTime": wall(start, zone), "maxActiveRuns": 5]
+        schedule.merge(extra) { $1 }
+        return ["schedule": schedule]
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func ticksRunWithTheirExecutionDateInTheScheduleTimeZone(_ kind: DatabaseKind) async throws {
+        try await RunEngineTests.withTeam(kind) { api, token, _ in
+            let zone = "Asia/Kolkata"
+            let start = Self.minute(2)
+            try await api.applyPipeline(
+                "nightly", project: "ml", token: token,
+                tasks: [RunEngineTests.shell("stamp", [], "echo \"tick={{execution_date}} env=$TRELLIS_EXECUTION_DATE ds={{ds}}\"")],
+                spec: Self.schedule("* * * * *", start: start, zone: zone))
+            // The ticks from the start time to now (three, or four if a minute turns meanwhile) launch and succeed.
+            let records = try await api.waitForRecords("nightly", project: "ml", token: token) { records in
+                records.count >= 3 && records.allSatisfy(RecordJSON.succeeded)
+            }
+            let dates = records.compactMap { RunJSON.date($0["executionDate"]) }.sorted()
+            #expect(dates.first == start)
+            #expect(zip(dates, dates.dropFirst()).allSatisfy { $1.timeIntervalSince($0) == 60 })
+            for record in records {
+                #expect(record["trigger"] as? String == "schedule")
+                let id = try #require(RecordJSON.runID(record))
+                let run = try await api.call("GET", "/api/v1/projects/ml/runs/\(id)", token: token).json
+                #expect(run["trigger"] as? String == "schedule")
+                #expect(run["executionDate"] as? String == record["executionDate"] as? String)
+                #expect(run["startedBy"] as? String == "olga")
+                // {{execution_date}} and TRELLIS_EXECUTION_DATE are the tick in the schedule's time zone.
+                let tick = try #require(RunJSON.date(record["executionDate"]))
+                let local = Self.wall(tick, zone, format: "yyyy-MM-dd HH:mm:ss")
+                let logLink = try #require((record["logs"] as? [String: String])?["stamp"])
+                let log = try await api.call("GET", logLink, token: token).text
+                #expect(log.contains("tick=\(local) env=\(local) ds=\(Self.wall(tick, zone, format: "yyyy-MM-dd"))"), "\(log)")
+            }
+
+            // Runs filter by trigger and execution date.
+            let scheduled = try await api.call("GET", "/api/v1/projects/ml/runs?pipeline=nightly&trigger=schedule", token: token)
+            #expect((scheduled.json["runs"] as? [[String: Any]])?.count == records.count)
+            let manual = try await api.call("GET", "/api/v1/projects/ml/runs?pipeline=nightly&trigger=manual", token: token)
+            #expect((manual.json["runs"] as? [[String: Any]])?.isEmpty == true)
+            let first = try #require(records.last?["executionDate"] as? String)
+            let one = try await api.call("GET", "/api/v1/projects/ml/runs?from=\(first)&to=\(first)", token: token)
+            #expect((one.json["runs"] as? [[String: Any]])?.map { $0["executionDate"] as? String } == [first])
+            #expect(try await api.call("GET", "/api/v1/projects/ml/runs?from=yesterday", token: token).text.contains("from"))
+
+            // The schedule as the API shows it: the next five fire times with the zone's offset.
+            let schedule = try await api.call("GET", "/api/v1/projects/ml/pipelines/nightly/schedule", token: token)
+            #expect(schedule.status == 200)
+            #expect(schedule.json["timezone"] as? String == zone)
+            #expect(schedule.json["owner"] as? String == "olga")
+            let fires = schedule.json["nextFireTimes"] as? [String] ?? []
+            #expect(fires.count == 5)
+            #expect(fires.allSatisfy { $0.hasSuffix("+05:30") })
+
+            // Pause and unpause.
+            let paused = try await api.call("POST", "/api/v1/projects/ml/pipelines/nightly/schedule/pause", token: token)
+            #expect(paused.json["paused"] as? Bool == true)
+            let unpaused = try await api.call("POST", "/api/v1/projects/ml/pipelines/nightly/schedule/unpause", token: token)
+            #expect(unpaused.json["paused"] as? Bool == false)
+        }
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func anExplicitBackfillLaunchesEachMissingTickOnce(_ kind: DatabaseKind) async throws {
+        try await RunEngineTests.withTeam(kind) { api, token, _ in
+            // The schedule starts in an hour: nothing of its own runs during the test.
+            try await api.applyPipeline(
+                "daily", project: "ml", token: token, tasks: [RunEngineTests.shell("work", [], "echo {{ds}}")],
+                spec: Self.schedule("*/10 * * * *", start: Date().addingTimeInterval(3600)))
+            let path = "/api/v1/projects/ml/pipelines/daily/backfill"
+            let from = Self.wall(Self.minute(0).addingTimeInterval(-86_400), "UTC")
+            let to = Self.wall(Self.minute(0).addingTimeInterval(-86_400 + 3600), "UTC")
+            let backfill = try await api.call("POST", path, token: token, json: ["from": from, "to": to])
+            #expect(backfill.status == 201, "\(backfill.text)")
+            let pending = try #require(backfill.json["pending"] as? Int)
+            #expect((6...7).contains(pending))
+            let records = try await api.waitForRecords("daily", project: "ml", token: token) { records in
+                records.count == pending && records.allSatisfy(RecordJSON.succeeded)
+            }
+            #expect(records.allSatisfy { $0["trigger"] as? String == "backfill" })
+            let runs = try await api.call("GET", "/api/v1/projects/ml/runs?pipeline=daily&trigger=backfill", token: token)
+            #expect((runs.json["runs"] as? [[String: Any]])?.count == pending)
+            // The same range again: every tick has its record already.
+            let again = try await api.call("POST", path, token: token, json: ["from": from, "to": to])
+            #expect(again.json["pending"] as? Int == 0)
+
+            // Bad requests name their field.
+            let future = try await api.call("POST", path, token: token, json: ["from": from, "to": "2999-01-01T00:00:00"])
+            #expect(future.status == 400 && future.text.contains("to"))
+            let backwards = try await api.call("POST", path, token: token, json: ["from": to, "to": from])
+            #expect(backwards.status == 400 && backwards.text.contains("to"))
+            let garbage = try await api.call("POST", path, token: token, json: ["from": "last tuesday", "to": to])
+            #expect(garbage.status == 400 && garbage.text.contains("from"))
+            let huge = try await api.call("POST", path, token: token, json: ["from": "2020-01-01T00:00:00", "to": to])
+            #expect(huge.status == 400 && huge.text.contains("1000"))
+            try await api.applyPipeline("manual-only", project: "ml", token: token, tasks: [RunEngineTests.shell("work", [], "true")])
+            let unscheduled = try await api.call(
+                "POST", "/api/v1/projects/ml/pipelines/manual-only/backfill", token: token, json: ["from": from, "to": to])
+            #expect(unscheduled.status == 404 && unscheduled.text.contains("no schedule"))
+            // A viewer reads records but does not backfill.
+            let viewer = try await api.login("vera", "vera-password")
+            #expect(try await api.call("POST", path, token: viewer, json: ["from": from, "to": to]).status == 403)
+            #expect(try await api.scheduleRecords("daily", project: "ml", token: viewer).count == pending)
+        }
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func dependsOnPastWaitsUntilAFailedTickIsSkippedOrRetried(_ kind: DatabaseKind) async throws {
+        try await RunEngineTests.withTeam(kind) { api, token, scratch in
+            let marker = scratch.appendingPathComponent("ok")
+            let (first, second, third) = (Self.minute(2), Self.minute(1), Self.minute(0))
+            try await api.applyPipeline(
+                "chain", project: "ml", token: token, tasks: [RunEngineTests.shell("check", [], "test -f \(marker.path)")],
+                spec: Self.schedule("* * * * *", start: first, extra: ["dependsOnPast": true]))
+            let record = RecordJSON.at
+            // The first tick's run fails; the next ones wait.
+            var records = try await api.waitForRecords("chain", project: "ml", token: token) { records in
+                records.count >= 3 && RecordJSON.runState(record(records, first)) == "failed"
+            }
+            try await Task.sleep(for: .seconds(1.5))
+            records = try await api.scheduleRecords("chain", project: "ml", token: token)
+            #expect(RecordJSON.state(record(records, second)) == "pending")
+            #expect(RecordJSON.state(record(records, third)) == "pending")
+
+            // Skipping the failed tick lets the next one go; it fails too.
+            let base = "/api/v1/projects/ml/pipelines/chain/schedule-records"
+            let skipped = try await api.call("POST", "\(base)/\(RecordJSON.date(record(records, first))!)/skip", token: token)
+            #expect(skipped.status == 200, "\(skipped.text)")
+            #expect(skipped.json["state"] as? String == "skipped")
+            #expect(skipped.json["reason"] as? String == "skipped by olga")
+            records = try await api.waitForRecords("chain", project: "ml", token: token) { records in
+                RecordJSON.runState(record(records, second)) == "failed"
+            }
+            #expect(RecordJSON.state(record(records, third)) == "pending")
+
+            // Retrying it after the fault is fixed resumes its run to success, and the chain goes on.
+            FileManager.default.createFile(atPath: marker.path, contents: Data())
+            let retried = try await api.call("POST", "\(base)/\(RecordJSON.date(record(records, second))!)/retry", token: token)
+            #expect(retried.status == 202, "\(retried.text)")
+            records = try await api.waitForRecords("chain", project: "ml", token: token) { records in
+                RecordJSON.succeeded(record(records, second)) && RecordJSON.succeeded(record(records, third))
+            }
+            let secondRun = try await api.call(
+                "GET", "/api/v1/projects/ml/runs/\(RecordJSON.runID(record(records, second))!)", token: token)
+            #expect(RunJSON.attempts(secondRun.json, "check").count == 2)
+
+            // What cannot be done says why.
+            let done = RecordJSON.date(record(records, third))!
+            let retryDone = try await api.call("POST", "\(base)/\(done)/retry", token: token)
+            #expect(retryDone.status == 409 && retryDone.text.contains("succeeded"))
+            let skipDone = try await api.call("POST", "\(base)/\(done)/skip", token: token)
+            #expect(skipDone.status == 409)
+            #expect(try await api.call("POST", "\(base)/2001-01-01T00:00:00Z/retry", token: token).status == 404)
+            #expect(try await api.call("POST", "\(base)/not-a-date/retry", token: token).status == 400)
+        }
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func aTickWhoseRunCannotBeCreatedIsRecordedFailedWithTheReason(_ kind: DatabaseKind) async throws {
+        try await RunEngineTests.withTeam(kind) { api, token, _ in
+            try await api.applyPipeline(
+                "broken", project: "ml", token: token, tasks: [RunEngineTests.shell("divide", [], "echo {{ 1 // 0 }}")],
+                spec: Self.schedule("* * * * *", start: Self.minute(0)))
+            let records = try await api.waitForRecords("broken", project: "ml", token: token) { records in
+                records.first.map(RecordJSON.state) == "failed"
+            }
+            let reason = records.first?["reason"] as? String ?? ""
+            #expect(reason.contains("spec.tasks[divide].args.command"), "\(reason)")
+            #expect(records.first?["run"] == nil)
+            // Deleting the pipeline removes its schedule; its records stay readable.
+            #expect(try await api.call("DELETE", "/api/v1/projects/ml/pipelines/broken", token: token).status == 204)
+            #expect(try await api.call("GET", "/api/v1/projects/ml/pipelines/broken/schedule", token: token).status == 404)
+            #expect(try await api.scheduleRecords("broken", project: "ml", token: token).count == records.count)
+        }
+    }
+}
