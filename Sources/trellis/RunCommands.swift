@@ -81,24 +81,16 @@ struct StartRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a run of a pipeline.")
 
     @OptionGroup var server: ServerOptions
-
-    @Argument(help: "The pipeline's name.")
-    var pipeline: String
-
-    @Option(help: "The project (TRELLIS_PROJECT).")
-    var project: String?
+    @OptionGroup var target: PipelineTarget
 
     @Flag(help: "Wait for the run to end, printing task states as they change; exit 1 unless it succeeds.")
     var wait = false
 
     func run() async throws {
-        guard let project = project ?? ProcessInfo.processInfo.environment["TRELLIS_PROJECT"] else {
-            throw ValidationError("give --project or set TRELLIS_PROJECT")
-        }
         let client = APIClient(options: server)
-        let (_, data) = try await client.send(.POST, "/api/v1/projects/\(project)/pipelines/\(pipeline)/runs")
+        let (_, data) = try await client.send(.POST, try target.path() + "/runs")
         let run = try APICoding.decoder().decode(RunSnapshot.self, from: data)
-        print("run \(run.id) of \(project)/\(pipeline) started")
+        print("run \(run.id) of \(run.project)/\(run.pipeline) started")
         if wait { try await RunSnapshot.watch(run.id, client: client) }
     }
 }

@@ -126,6 +126,35 @@ import TrellisTestSupport
         // Both the demo pipeline and this one use the built-in noop template.
         let usage = try Processes.run(cli, ["template", "usage", "noop"], environment: cliEnvironment)
         #expect(usage.output == "noop: 2 pipelines\n1.0.0\t2\n")
+        // A schedule: shown, backfilled over two past days, its records listed with their runs and logs, paused.
+        try """
+        apiVersion: trellis.dev/v1
+        kind: Pipeline
+        metadata: {name: nightly, project: demo}
+        spec:
+          schedule: {cron: "@daily", timezone: Europe/Berlin, startTime: "2999-01-01T00:00:00"}
+          tasks:
+            - {name: report, template: shell, args: {command: "echo report for {{ds}}"}}
+        """.write(to: pipelineFile, atomically: true, encoding: .utf8)
+        #expect(try Processes.run(cli, ["apply", "-f", pipelineFile.path], environment: cliEnvironment).status == 0)
+        let shown = try Processes.run(cli, ["schedule", "show", "nightly", "--project", "demo"], environment: cliEnvironment)
+        #expect(shown.output.hasPrefix("cron @daily in Europe/Berlin, from 2999-01-01T00:00:00+01:00, runs as admin"), "\(shown.output)")
+        let backfilled = try Processes.run(
+            cli, ["backfill", "nightly", "--project", "demo", "--from", "2026-11-01T00:00:00", "--to", "2026-11-02T12:00:00"],
+            environment: cliEnvironment)
+        #expect(backfilled.output == "2 ticks to run, 0 skipped (closer than the minimum interval)\n", "\(backfilled.output)")
+        var records = ""
+        for _ in 0..<200 {
+            records = try Processes.run(cli, ["schedule", "records", "nightly", "--project", "demo"], environment: cliEnvironment).output
+            if records.components(separatedBy: " succeeded ").count == 3 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let lines = records.split(separator: "\n")
+        #expect(lines.count == 4, "\(records)")
+        #expect(lines.first?.hasPrefix("2026-11-01T23:00:00.000Z  launched   backfill  run ") == true, "\(records)")
+        #expect(lines.dropFirst().first?.hasPrefix("    logs of report: \(base)/api/v1/projects/demo/runs/") == true, "\(records)")
+        let paused = try Processes.run(cli, ["schedule", "pause", "nightly", "--project", "demo"], environment: cliEnvironment)
+        #expect(paused.output.contains("(paused)"))
         try "name: cli-echo\nversion: one\nimage: busybox\n".write(to: templateFile, atomically: true, encoding: .utf8)
         let bad = try Processes.run(cli, ["apply", "-f", templateFile.path, "--project", "demo"], environment: cliEnvironment)
         #expect(bad.status != 0)
