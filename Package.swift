@@ -175,7 +175,7 @@ let package = Package(
             name: "PipelineStoreTests",
             dependencies: ["PipelineStore", "TrellisCore", "TrellisStore", "TrellisTestSupport"]
         ),
-        .testTarget(name: "RunOrchestratorTests", dependencies: ["TrellisTestSupport"]),
+        .testTarget(name: "RunOrchestratorTests", dependencies: ["TrellisTestSupport", "TrellisStore"]),
         .testTarget(name: "TrellisShimTests", dependencies: ["TrellisShim"]),
         .testTarget(
             name: "EndToEndTests",

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrellisStore
 import TrellisTestSupport
 
 /// The cron scheduler in the embedded platform on both databases: ticks become records and runs with their execution
@@ -196,6 +197,46 @@ import TrellisTestSupport
             #expect(try await api.call("DELETE", "/api/v1/projects/ml/pipelines/broken", token: token).status == 204)
             #expect(try await api.call("GET", "/api/v1/projects/ml/pipelines/broken/schedule", token: token).status == 404)
             #expect(try await api.scheduleRecords("broken", project: "ml", token: token).count == records.count)
+        }
+    }
+
+    /// A process that stopped between choosing a tick's run id and creating the run leaves the record `launching`: a
+    /// later pass creates the run under that id, and counts a run that exists already as created (no duplicate).
+    @Test(arguments: DatabaseKind.allCases)
+    func aTickLeftLaunchingGetsItsRunExactlyOnce(_ kind: DatabaseKind) async throws {
+        try await EmbeddedHarness.with(kind) { api, url in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": "demo"]).status == 201)
+            try await api.applyPipeline(
+                "later", project: "demo", token: admin, tasks: [RunEngineTests.shell("work", [], "echo {{ds}}")],
+                spec: Self.schedule("@daily", start: Date().addingTimeInterval(86_400)))
+            #expect(try await api.call("GET", "/api/v1/projects/demo/pipelines/later/schedule", token: admin).status == 200)
+            let existing = try await api.startRun("later", project: "demo", token: admin)
+            let lost = UUID().uuidString.lowercased()
+            let stalled = Date().addingTimeInterval(-120).milliseconds
+            try await Database.withOpened(url, logger: TestDatabases.logger) { database in
+                try await database.transaction { sql in
+                    for (date, run) in [(1_700_000_000_000, lost), (1_700_086_400_000, existing)] as [(Int64, String)] {
+                        try await sql.raw(
+                            """
+                            INSERT INTO orchestrator_schedule_records
+                            (project, pipeline, execution_date, run_trigger, state, run_id, created_at, updated_at)
+                            VALUES ('demo', 'later', \(bind: date), 'schedule', 'launching', \(bind: run), \(bind: stalled), \(bind: stalled))
+                            """
+                        ).run()
+                    }
+                }
+            }
+            let records = try await api.waitForRecords("later", project: "demo", token: admin) { records in
+                records.count == 2 && records.allSatisfy { RecordJSON.state($0) == "launched" && RecordJSON.runState($0) == "succeeded" }
+            }
+            #expect(Set(records.compactMap(RecordJSON.runID)) == [lost, existing])
+            let run = try await api.call("GET", "/api/v1/projects/demo/runs/\(lost)", token: admin)
+            #expect(run.json["trigger"] as? String == "schedule")
+            #expect(run.json["executionDate"] as? String == "2023-11-14T22:13:20.000Z")
+            // The run that existed was not created again: the pipeline has exactly two runs.
+            let runs = try await api.call("GET", "/api/v1/projects/demo/runs?pipeline=later", token: admin)
+            #expect((runs.json["runs"] as? [[String: Any]])?.count == 2)
         }
     }
 }
