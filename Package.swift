@@ -144,7 +144,8 @@ let package = Package(
             ],
             path: "Tests/TrellisTestSupport"
         ),
-        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"]),
+        // The fixtures are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"], exclude: ["Fixtures"]),
         .testTarget(name: "TrellisStoreTests", dependencies: ["TrellisStore", "TrellisTestSupport"]),
         .testTarget(
             name: "TrellisHTTPTests",

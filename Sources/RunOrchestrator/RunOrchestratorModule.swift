@@ -32,7 +32,7 @@ public struct RunOrchestratorModule: ServiceModule {
         let pipelines = try environment.requirePipelines(for: Self.name)
         let engine = RunEngine(
             repository: repository, executor: executor, logger: environment.logger, stopGrace: environment.configuration.taskStopGrace,
-            now: now, scheduledRunEnded: { try await schedules.wake($0, $1, now: now().milliseconds) }
+            now: now, scheduledRunEnded: { try await schedules.wakeIfWaiting($0, $1, now: now().milliseconds) }
         )
         let launcher = RunLauncher(
             engine: engine, pipelines: pipelines, templates: try environment.requireTemplates(for: Self.name), now: now)

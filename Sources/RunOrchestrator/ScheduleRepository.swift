@@ -180,7 +180,9 @@ struct ScheduleRepository: Sendable {
                     owner: schedule.owner))
         }
         // Ticks still waiting are looked at again when a run of the schedule ends, and at least every minute.
-        let waiting = records.contains { $0.state == .pending } || decision.created.contains { $0.state == .pending }
+        let pending = Set(records.filter { $0.state == .pending }.map(\.executionDate))
+            .union(decision.created.filter { $0.state == .pending }.map(\.date))
+        let waiting = !pending.subtracting(decision.launch).subtracting(decision.expire).isEmpty
         var dueAt = decision.nextTick?.milliseconds
         if waiting { dueAt = min(dueAt ?? .max, now + 60_000) }
         try await sql.update("orchestrator_schedules").set("tick_cursor", to: SQLBind(decision.cursor?.milliseconds ?? schedule.tickCursor))
@@ -251,13 +253,22 @@ struct ScheduleRepository: Sendable {
             try await update.where("project", .equal, launch.project).where("pipeline", .equal, launch.pipeline)
                 .where("execution_date", .equal, launch.executionDate).where("run_id", .equal, launch.runID)
                 .where("state", .equal, SchedulePlanner.RecordState.launching.rawValue).run()
-            if failure != nil { try await wake(launch.project, launch.pipeline, now: now, sql: sql) }
         }
+        if failure != nil { try await wakeIfWaiting(launch.project, launch.pipeline, now: now) }
     }
 
-    /// Has the scheduler look at the schedule now (a run of it ended, a record changed).
-    func wake(_ project: String, _ pipeline: String, now: Int64) async throws {
-        try await database.transaction { try await wake(project, pipeline, now: now, sql: $0) }
+    /// Has the scheduler look at the schedule now, when ticks of it wait (a run of it ended, a launch failed).
+    func wakeIfWaiting(_ project: String, _ pipeline: String, now: Int64) async throws {
+        try await database.transaction { sql in
+            try await sql.raw(
+                """
+                UPDATE orchestrator_schedules SET due_at = \(bind: now)
+                WHERE project = \(bind: project) AND pipeline = \(bind: pipeline) AND (due_at IS NULL OR due_at > \(bind: now))
+                AND EXISTS (SELECT 1 FROM orchestrator_schedule_records WHERE project = \(bind: project)
+                    AND pipeline = \(bind: pipeline) AND state = 'pending')
+                """
+            ).run()
+        }
     }
 
     private func wake(_ project: String, _ pipeline: String, now: Int64, sql: any SQLDatabase) async throws {

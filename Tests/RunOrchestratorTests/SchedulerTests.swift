@@ -78,6 +78,17 @@ import TrellisTestSupport
             #expect(fires.count == 5)
             #expect(fires.allSatisfy { $0.hasSuffix("+05:30") })
 
+            // A new cron with the same startTime starts the schedule again from the save.
+            let resaved = Date()
+            try await api.applyPipeline(
+                "nightly", project: "ml", token: token,
+                tasks: [RunEngineTests.shell("stamp", [], "echo \"tick={{execution_date}} env=$TRELLIS_EXECUTION_DATE ds={{ds}}\"")],
+                spec: Self.schedule("*/5 * * * *", start: start, zone: zone))
+            let reset = try await api.call("GET", "/api/v1/projects/ml/pipelines/nightly/schedule", token: token)
+            #expect(reset.json["cron"] as? String == "*/5 * * * *")
+            let restart = try #require((reset.json["startTime"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
+            #expect(restart >= resaved.addingTimeInterval(-1), "\(reset.text)")
+
             // Pause and unpause.
             let paused = try await api.call("POST", "/api/v1/projects/ml/pipelines/nightly/schedule/pause", token: token)
             #expect(paused.json["paused"] as? Bool == true)
