@@ -9,24 +9,9 @@ dependency transition latency: for every task with upstreams, its attempt's star
 upstreams' attempts (p50/p99 over every such task in every repetition). The build to measure is a release build:
 `swift build -c release --product trellis && swift build -c release --product trellis-shim`.
 """
-import argparse, datetime, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import argparse, datetime, os, statistics, sys, time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(base, method, path, token=None, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method)
-    if token:
-        request.add_header("Authorization", "Bearer " + token)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read() or b"{}")
+from serve import Server
 
 
 def stamp(text):
@@ -64,32 +49,17 @@ def main():
     parser.add_argument("--bin-dir", default=".build/release")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    data = tempfile.mkdtemp(prefix="trellis-bench-")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(os.path.join(data, "serve.log"), "w")
-    server = subprocess.Popen(
-        [os.path.join(args.bin_dir, "trellis"), "serve", "--port", str(port), "--data-dir", data, "--demo"],
-        env={**os.environ, "TRELLIS_ADMIN_PASSWORD": "bench-password", "TRELLIS_LOG_LEVEL": "warning"},
-        stdout=log, stderr=log)
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        token = call(base, "POST", "/api/v1/auth/login", body={"username": "admin", "password": "bench-password"})["token"]
+    with Server(args.bin_dir) as server:
         print(f"trellis serve ({args.bin_dir}), SQLite, {os.cpu_count()} cores, {args.repeat} runs per workload")
         for label, document in workloads().items():
             name = document["metadata"]["name"]
-            call(base, "POST", "/api/v1/projects/demo/pipelines", token, document)
+            server.call("POST", "/api/v1/projects/demo/pipelines", document)
             walls, latencies = [], []
             for _ in range(args.repeat):
-                run = call(base, "POST", f"/api/v1/projects/demo/pipelines/{name}/runs", token)
+                run = server.call("POST", f"/api/v1/projects/demo/pipelines/{name}/runs")
                 while run["state"] not in ("succeeded", "failed", "cancelled"):
                     time.sleep(0.05)
-                    run = call(base, "GET", f"/api/v1/projects/demo/runs/{run['id']}", token)
+                    run = server.call("GET", f"/api/v1/projects/demo/runs/{run['id']}")
                 if run["state"] != "succeeded":
                     sys.exit(f"{label}: run {run['id']} {run['state']}: {run.get('reason')}")
                 wall, transitions = measure(run)
@@ -100,10 +70,6 @@ def main():
             print(f"{label}: wall median {statistics.median(walls):.3f} s (runs: {', '.join(f'{w:.3f}' for w in walls)}); "
                   f"transition p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, mean {statistics.mean(latencies) * 1000:.1f} ms "
                   f"over {len(latencies)} transitions")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

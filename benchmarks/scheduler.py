@@ -12,25 +12,9 @@ Then the idle cost: the
 server's CPU time per second while nothing is due, with N schedules known. The build to measure is a release build:
 `swift build -c release --product trellis && swift build -c release --product trellis-shim`.
 """
-import argparse, concurrent.futures, datetime, json, os, shutil, socket, sqlite3, subprocess, sys, tempfile, time
-import urllib.request
+import argparse, concurrent.futures, datetime, os, sqlite3, sys, time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(base, method, path, token=None, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method)
-    if token:
-        request.add_header("Authorization", "Bearer " + token)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.loads(response.read() or b"{}")
+from serve import Server
 
 
 def pipeline(name, start):
@@ -60,29 +44,13 @@ def main():
     parser.add_argument("--pipelines", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    data = tempfile.mkdtemp(prefix="trellis-sched-bench-")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(os.path.join(data, "serve.log"), "w")
-    server = subprocess.Popen(
-        [os.path.join(args.bin_dir, "trellis"), "serve", "--port", str(port), "--data-dir", data, "--demo"],
-        env={**os.environ, "TRELLIS_ADMIN_PASSWORD": "bench-password", "TRELLIS_LOG_LEVEL": "warning",
-             "TRELLIS_SCHEDULE_MIN_INTERVAL": "0s"},
-        stdout=log, stderr=log)
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        token = call(base, "POST", "/api/v1/auth/login", body={"username": "admin", "password": "bench-password"})["token"]
+    with Server(args.bin_dir, {"TRELLIS_SCHEDULE_MIN_INTERVAL": "0s"}) as server:
         # Every schedule starts at the same even minute, after the saves are done.
         start = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0) + datetime.timedelta(minutes=2)
         started = time.time()
         with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
-            list(pool.map(lambda i: call(base, "POST", "/api/v1/projects/demo/pipelines", token,
-                                         pipeline(f"p{i:05d}", start.strftime("%Y-%m-%dT%H:%M:%SZ"))),
+            list(pool.map(lambda i: server.call("POST", "/api/v1/projects/demo/pipelines",
+                                                pipeline(f"p{i:05d}", start.strftime("%Y-%m-%dT%H:%M:%SZ"))),
                           range(args.pipelines)))
         saved = time.time() - started
         # The first tick at which every schedule is known (a little after the last save).
@@ -92,7 +60,7 @@ def main():
         tick_ms = int(tick.timestamp() * 1000)
         print(f"trellis serve ({args.bin_dir}), SQLite, {os.cpu_count()} cores; {args.pipelines} pipelines saved in "
               f"{saved:.1f} s ({args.pipelines / saved:.0f}/s, {args.threads} clients)")
-        database = sqlite3.connect(f"file:{os.path.join(data, 'trellis.db')}?mode=ro", uri=True, timeout=30)
+        database = sqlite3.connect(f"file:{os.path.join(server.data, 'trellis.db')}?mode=ro", uri=True, timeout=30)
         deadline = time.time() + 900
         while time.time() < deadline:
             time.sleep(1)
@@ -109,19 +77,15 @@ def main():
         # Idle: after the burst's runs ended, until shortly before the next tick (two minutes after this one).
         while database.execute("SELECT COUNT(*) FROM orchestrator_runs WHERE state IN ('pending', 'running')").fetchone()[0]:
             time.sleep(1)
-        idle_from, idle_cpu = time.time(), cpu_seconds(server.pid)
+        idle_from, idle_cpu = time.time(), cpu_seconds(server.process.pid)
         time.sleep(max(1, min(30, tick.timestamp() + 118 - time.time())))
-        idle = (cpu_seconds(server.pid) - idle_cpu) / (time.time() - idle_from)
+        idle = (cpu_seconds(server.process.pid) - idle_cpu) / (time.time() - idle_from)
         launched = [(r[1] - tick_ms) / 1000 for r in rows]
         print(f"idle with {args.pipelines} schedules: {idle * 1000:.1f} ms CPU per second ({idle * 100:.2f}% of a core)")
         print(f"tick {tick.isoformat()}: {len(rows)} ticks due at once; the pass began {(rows[0][0] - tick_ms) / 1000:.3f} s "
               f"after the tick; run created after: first {min(launched):.3f} s, p50 {percentile(launched, 0.5):.2f} s, "
               f"p99 {percentile(launched, 0.99):.2f} s, last {max(launched):.2f} s "
               f"({len(rows) / max(launched):.0f} ticks/s); runs {runs[0]}, succeeded {runs[1]}")
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

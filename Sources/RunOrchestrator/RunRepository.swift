@@ -51,7 +51,7 @@ struct RunRepository: Sendable {
     }
 
     /// The state and task names of each of `ids` that exists.
-    func taskNames(ofRuns ids: [String]) async throws -> [String: (state: RunState?, tasks: [String])] {
+    func summaries(ofRuns ids: [String]) async throws -> [String: (state: RunState?, tasks: [String])] {
         guard !ids.isEmpty else { return [:] }
         return try await database.read { sql in
             var found: [String: (state: RunState?, tasks: [String])] = [:]

@@ -131,12 +131,12 @@ struct ScheduleController: Sendable {
     }
 
     func views(_ rows: [ScheduleRepository.RecordRow], project: String) async throws -> [RecordView] {
-        let tasks = try await runs.taskNames(ofRuns: rows.compactMap(\.run_id))
+        let summaries = try await runs.summaries(ofRuns: rows.compactMap(\.run_id))
         return rows.map { row in
             let base = "/api/v1/projects/\(project)/runs/"
-            let run = row.run_id.map { id in RecordView.RunLink(id: id, state: tasks[id]?.state, link: base + id) }
+            let run = row.run_id.map { id in RecordView.RunLink(id: id, state: summaries[id]?.state, link: base + id) }
             let logs = row.run_id.flatMap { id in
-                tasks[id].map { Dictionary(uniqueKeysWithValues: $0.tasks.map { ($0, "\(base)\(id)/tasks/\($0)/logs") }) }
+                summaries[id].map { Dictionary(uniqueKeysWithValues: $0.tasks.map { ($0, "\(base)\(id)/tasks/\($0)/logs") }) }
             }
             return RecordView(
                 executionDate: .fromMilliseconds(row.execution_date), trigger: row.run_trigger, state: row.state, reason: row.reason,

@@ -81,12 +81,6 @@ struct ScheduleRepository: Sendable {
         }
     }
 
-    func count() async throws -> Int {
-        try await database.read { sql in
-            try await sql.raw("SELECT COUNT(*) AS n FROM orchestrator_schedules").first()?.decode(column: "n", as: Int.self) ?? 0
-        }
-    }
-
     struct RecordFilter: Sendable {
         var state: SchedulePlanner.RecordState?
         var limit: Int
@@ -110,14 +104,24 @@ struct ScheduleRepository: Sendable {
     }
 
     /// Records left `launching` since before `instant` (their process stopped between choosing and creating the run).
+    /// Those whose schedule is gone meanwhile are recorded failed.
     func stalledLaunches(before instant: Int64, limit: Int) async throws -> [Launch] {
-        try await database.read { sql in
+        try await database.transaction { sql in
             let rows = try await sql.select().columns("*").from("orchestrator_schedule_records")
                 .where("state", .equal, SchedulePlanner.RecordState.launching.rawValue).where("updated_at", .lessThan, instant)
                 .limit(limit).all(decoding: RecordRow.self)
             var launches: [Launch] = []
             for row in rows {
-                guard let schedule = try await load(row.project, row.pipeline, sql: sql, lock: ""), let runID = row.run_id else { continue }
+                guard let schedule = try await load(row.project, row.pipeline, sql: sql, lock: ""), let runID = row.run_id else {
+                    try await sql.update("orchestrator_schedule_records")
+                        .set("state", to: SQLBind(SchedulePlanner.RecordState.failed.rawValue))
+                        .set("reason", to: SQLBind("the schedule was removed before the run was created")).set(
+                            "run_id", to: SQLBind(String?.none)
+                        )
+                        .where("project", .equal, row.project).where("pipeline", .equal, row.pipeline)
+                        .where("execution_date", .equal, row.execution_date).run()
+                    continue
+                }
                 launches.append(
                     Launch(
                         project: row.project, pipeline: row.pipeline, executionDate: row.execution_date,

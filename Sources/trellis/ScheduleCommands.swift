@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOHTTP1
 import TrellisHTTP
 
 /// `trellis schedule show|pause|unpause|records|retry|skip`.
@@ -41,6 +42,12 @@ struct ScheduleSnapshot: Decodable {
     let owner: String
     let nextFireTimes: [String]
 
+    /// Sends `method` to the schedule's `path` (below `…/schedule`) and prints the schedule it answers with.
+    static func request(_ method: HTTPMethod, _ path: String, target: PipelineTarget, server: ServerOptions) async throws {
+        let (_, data) = try await APIClient(options: server).send(method, try target.path() + "/schedule" + path)
+        try JSONDecoder().decode(ScheduleSnapshot.self, from: data).print()
+    }
+
     func print() {
         Swift.print("cron \(cron) in \(timezone)\(paused ? " (paused)" : ""), from \(startTime), runs as \(owner)")
         Swift.print(
@@ -57,8 +64,7 @@ struct ShowSchedule: AsyncParsableCommand {
     @OptionGroup var target: PipelineTarget
 
     func run() async throws {
-        let (_, data) = try await APIClient(options: server).send(.GET, try target.path() + "/schedule")
-        try JSONDecoder().decode(ScheduleSnapshot.self, from: data).print()
+        try await ScheduleSnapshot.request(.GET, "", target: target, server: server)
     }
 }
 
@@ -69,8 +75,7 @@ struct PauseSchedule: AsyncParsableCommand {
     @OptionGroup var target: PipelineTarget
 
     func run() async throws {
-        let (_, data) = try await APIClient(options: server).send(.POST, try target.path() + "/schedule/pause")
-        try JSONDecoder().decode(ScheduleSnapshot.self, from: data).print()
+        try await ScheduleSnapshot.request(.POST, "/pause", target: target, server: server)
     }
 }
 
@@ -82,8 +87,7 @@ struct UnpauseSchedule: AsyncParsableCommand {
     @OptionGroup var target: PipelineTarget
 
     func run() async throws {
-        let (_, data) = try await APIClient(options: server).send(.POST, try target.path() + "/schedule/unpause")
-        try JSONDecoder().decode(ScheduleSnapshot.self, from: data).print()
+        try await ScheduleSnapshot.request(.POST, "/unpause", target: target, server: server)
     }
 }
 
@@ -100,6 +104,12 @@ struct TickRecord: Decodable {
     let reason: String?
     let run: RunLink?
     let logs: [String: String]?
+
+    /// Posts `action` (retry, skip) to the tick's record and prints the record it answers with.
+    static func act(_ action: String, at date: String, target: PipelineTarget, server: ServerOptions) async throws {
+        let (_, data) = try await APIClient(options: server).send(.POST, try target.path() + "/schedule-records/\(date)/\(action)")
+        try JSONDecoder().decode(TickRecord.self, from: data).print(server: server.serverURL)
+    }
 
     /// One line: execution date, state, trigger, run and its state, reason; then the log links, indented.
     func print(server: String) {
@@ -146,8 +156,7 @@ struct RetryTick: AsyncParsableCommand {
     var executionDate: String
 
     func run() async throws {
-        let (_, data) = try await APIClient(options: server).send(.POST, try target.path() + "/schedule-records/\(executionDate)/retry")
-        try JSONDecoder().decode(TickRecord.self, from: data).print(server: server.serverURL)
+        try await TickRecord.act("retry", at: executionDate, target: target, server: server)
     }
 }
 
@@ -162,8 +171,7 @@ struct SkipTick: AsyncParsableCommand {
     var executionDate: String
 
     func run() async throws {
-        let (_, data) = try await APIClient(options: server).send(.POST, try target.path() + "/schedule-records/\(executionDate)/skip")
-        try JSONDecoder().decode(TickRecord.self, from: data).print(server: server.serverURL)
+        try await TickRecord.act("skip", at: executionDate, target: target, server: server)
     }
 }
 
