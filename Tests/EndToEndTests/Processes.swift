@@ -108,7 +108,12 @@ enum Processes {
         return server
     }
 
+    /// Whether `pid` runs: a killed process whose parent has not reaped it yet (a zombie, state Z in /proc) does not.
     static func isAlive(_ pid: Int32) -> Bool {
-        kill(pid, 0) == 0
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let state = stat.split(separator: ")").last?.split(separator: " ").first
+        else { return false }
+        return state != "Z"
     }
 }
