@@ -80,6 +80,7 @@ let package = Package(
         .target(
             name: "Identity",
             dependencies: serviceDependencies + [
+                "CLDAP",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
@@ -97,6 +98,8 @@ let package = Package(
                 "TrellisShim"
             ]
         ),
+        // OpenLDAP's client library, for directory logins.
+        .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap2-dev"])]),
         // The task supervisor: the standard library only, so it starts in a few milliseconds.
         .target(name: "TrellisShim"),
         .target(name: "MetricsCollector", dependencies: serviceDependencies),

@@ -5,13 +5,17 @@ set -euo pipefail
 need=()
 command -v swift >/dev/null || { echo "install-deps: the Swift toolchain (6.2 or later) is required and not on PATH" >&2; exit 1; }
 command -v curl >/dev/null || need+=(curl)
+[ -f /usr/include/ldap.h ] || need+=(libldap2-dev)   # the identity service's directory logins link libldap
 if [ "${1:-run}" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  [ -x /usr/sbin/slapd ] || need+=(slapd ldap-utils)   # a private test directory (scripts/with-ldap.sh)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "install-deps: installing ${need[*]}"
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 export DEBIAN_FRONTEND=noninteractive
+# slapd is only started by the tests, on a private configuration: no system directory.
+echo "slapd slapd/no_configuration boolean true" | $sudo debconf-set-selections
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq "${need[@]}" >/dev/null

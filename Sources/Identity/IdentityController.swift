@@ -11,6 +11,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     let repository: Repository
     let issuer: TokenIssuer
     let now: @Sendable () -> Date
+    /// Directory logins, when `ldap.url` is set.
+    let directory: LDAPDirectory?
     /// A bcrypt hash of a random string: a login for an unknown user still pays one bcrypt verify, so response
     /// time does not reveal which user names exist.
     let decoyHash: String
@@ -43,17 +45,74 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         let user: User
     }
 
+    /// Local users log in with the password kept here; with a directory configured, everyone else (and users who
+    /// came from it) logs in against the directory.
     @Sendable func login(_ request: Request, context: TrellisRequestContext) async throws -> LoginResponse {
         let body = try await request.decode(as: LoginRequest.self, context: context)
         let found = try await repository.user(named: body.username)
+        if let directory, found == nil || found?.user.source == User.ldapSource {
+            return try await directoryLogin(body, found: found?.user, directory: directory, context: context)
+        }
         let valid = try await Self.verify(body.password, hash: found?.passwordHash ?? decoyHash)
         guard let found, found.passwordHash != nil, valid else {
             context.logger.notice("login failed", metadata: ["username": .string(body.username)])
             throw IdentityError.invalidCredentials
         }
-        let user = found.user
+        return try await loggedIn(found.user)
+    }
+
+    func loggedIn(_ user: User) async throws -> LoginResponse {
         let token = try await issuer.issue(for: AuthenticatedUser(id: user.id.rawValue, username: user.username, isAdmin: user.isAdmin))
         return LoginResponse(token: token, user: user)
+    }
+
+    /// Checks the password with the directory; the first login provisions the user (unless `ldap.provision` is
+    /// `deny`); every login refreshes the admin flag, name and email, and grants the project roles its groups map to.
+    func directoryLogin(_ body: LoginRequest, found: User?, directory: LDAPDirectory, context: TrellisRequestContext) async throws
+        -> LoginResponse
+    {
+        let person: LDAPDirectory.Person?
+        do {
+            person = try await directory.authenticate(username: body.username, password: body.password)
+        } catch {
+            context.logger.error("directory login failed", metadata: ["username": .string(body.username), "error": .string("\(error)")])
+            throw IdentityError.directoryUnavailable
+        }
+        guard let person else {
+            context.logger.notice("login failed", metadata: ["username": .string(body.username), "source": "ldap"])
+            throw IdentityError.invalidCredentials
+        }
+        let settings = directory.settings
+        var user: User
+        if let existing = person.username == body.username ? found : try await repository.user(named: person.username)?.user {
+            guard existing.source == User.ldapSource else {
+                // A local account of the same name keeps its own password: the directory does not take it over.
+                throw IdentityError.invalidCredentials
+            }
+            user = existing
+        } else {
+            guard settings.provisioning == .create else { throw IdentityError.notProvisioned(person.username) }
+            try Names.validateUsername(person.username)
+            user = User(
+                id: .init(UUID().uuidString.lowercased()), username: person.username, isAdmin: false, source: User.ldapSource,
+                createdAt: now())
+            try await repository.createUser(user, passwordHash: nil)
+            context.logger.notice("provisioned a directory user", metadata: ["username": .string(user.username)])
+        }
+        // With admin groups configured, the directory decides who is a platform admin.
+        if !settings.adminGroups.isEmpty { user.isAdmin = !settings.adminGroups.isDisjoint(with: person.groups) }
+        user.displayName = person.displayName
+        user.email = person.email
+        try await repository.updateProfile(of: user)
+        for mapping in settings.projectRoles where person.groups.contains(mapping.group) {
+            guard let project = try await repository.project(named: mapping.project) else {
+                context.logger.warning(
+                    "ldap.project.roles names a project that does not exist", metadata: ["project": .string(mapping.project)])
+                continue
+            }
+            _ = try await repository.setMember(user.id, role: mapping.role, in: project.id, at: now())
+        }
+        return try await loggedIn(user)
     }
 
     struct MeResponse: ResponseEncodable {
@@ -81,8 +140,11 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     struct CreateUserRequest: Decodable {
         let username: String
-        let password: String
+        /// Required for local users; a directory user has none here.
+        let password: String?
         let isAdmin: Bool?
+        /// `local` (default) or `ldap`: an account for a directory user, for `ldap.provision: deny`.
+        let source: String?
     }
 
     struct UserList: ResponseEncodable {
@@ -97,14 +159,30 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     @Sendable func createUser(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<User> {
         guard try context.requireUser().isAdmin else { throw IdentityError.adminRequired }
         let body = try await request.decode(as: CreateUserRequest.self, context: context)
-        let user = try await createLocalUser(username: body.username, password: body.password, isAdmin: body.isAdmin ?? false)
-        return EditedResponse(status: .created, response: user)
+        switch body.source ?? User.localSource {
+        case User.localSource:
+            guard let password = body.password else { throw ValidationError(field: "password", "is required for a local user") }
+            let user = try await createLocalUser(username: body.username, password: password, isAdmin: body.isAdmin ?? false)
+            return EditedResponse(status: .created, response: user)
+        case User.ldapSource:
+            guard directory != nil else { throw ValidationError(field: "source", "ldap needs a directory: set ldap.url") }
+            guard body.password == nil else { throw ValidationError(field: "password", "a directory user's password is the directory's") }
+            try Names.validateUsername(body.username)
+            let user = User(
+                id: .init(UUID().uuidString.lowercased()), username: body.username, isAdmin: body.isAdmin ?? false, source: User.ldapSource,
+                createdAt: now())
+            try await repository.createUser(user, passwordHash: nil)
+            return EditedResponse(status: .created, response: user)
+        case let other:
+            throw ValidationError(field: "source", "\"\(other)\" is not local or ldap")
+        }
     }
 
     func createLocalUser(username: String, password: String, isAdmin: Bool) async throws -> User {
         try Names.validateUsername(username)
         try Names.validatePassword(password)
-        let user = User(id: .init(UUID().uuidString.lowercased()), username: username, isAdmin: isAdmin, source: "local", createdAt: now())
+        let user = User(
+            id: .init(UUID().uuidString.lowercased()), username: username, isAdmin: isAdmin, source: User.localSource, createdAt: now())
         try await repository.createUser(user, passwordHash: try await Self.hash(password))
         return user
     }

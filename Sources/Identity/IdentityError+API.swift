@@ -11,6 +11,9 @@ extension IdentityError: APIErrorConvertible {
         case .roleRequired(let role, let project): .forbidden("this needs the \(role.rawValue) role in project \"\(project)\"")
         case .adminRequired: .forbidden("this needs a platform admin")
         case .lastOwner(let project): .failedPrecondition("project \"\(project)\" must keep at least one owner")
+        case .notProvisioned(let name):
+            .forbidden("\(name) is known to the directory but has no Trellis account; ask a platform admin to create it")
+        case .directoryUnavailable: .unavailable("the directory (LDAP) cannot be reached; try again later")
         }
     }
 }

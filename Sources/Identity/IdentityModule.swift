@@ -27,7 +27,9 @@ public struct IdentityModule: ServiceModule {
         let repository = SQLIdentityRepository(database: environment.database)
         let issuer = TokenIssuer(repository: repository, lifetime: environment.configuration.tokenLifetime, now: now)
         let decoy = try await IdentityController<SQLIdentityRepository>.hash(UUID().uuidString)
-        controller = IdentityController(repository: repository, issuer: issuer, now: now, decoyHash: decoy)
+        controller = IdentityController(
+            repository: repository, issuer: issuer, now: now, directory: environment.configuration.ldap.map(LDAPDirectory.init),
+            decoyHash: decoy)
         identityClient = InProcessIdentityClient(issuer: issuer, repository: repository)
         adminPassword = environment.configuration.adminPassword
         logger = environment.logger

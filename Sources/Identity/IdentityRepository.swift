@@ -9,6 +9,8 @@ public protocol IdentityRepository: Sendable {
     func userCount() async throws -> Int
     func createUser(_ user: User, passwordHash: String?) async throws
     func user(named username: String) async throws -> (user: User, passwordHash: String?)?
+    /// Writes the user's admin flag, display name and email (a directory login refreshes them).
+    func updateProfile(of user: User) async throws
     func users() async throws -> [User]
 
     func createProject(_ project: Project, owner: Identifier<User>) async throws
@@ -52,9 +54,13 @@ public struct SQLIdentityRepository: IdentityRepository {
         let is_admin: Bool
         let source: String
         let created_at: Int64
+        let display_name: String?
+        let email: String?
 
         var user: User {
-            User(id: .init(id), username: username, isAdmin: is_admin, source: source, createdAt: .fromMilliseconds(created_at))
+            User(
+                id: .init(id), username: username, isAdmin: is_admin, source: source, createdAt: .fromMilliseconds(created_at),
+                displayName: display_name, email: email)
         }
     }
 
@@ -85,12 +91,21 @@ public struct SQLIdentityRepository: IdentityRepository {
             let existing = try await sql.select().column("id").from("identity_users").where("username", .equal, user.username).first()
             guard existing == nil else { throw IdentityError.userExists(user.username) }
             try await sql.insert(into: "identity_users")
-                .columns("id", "username", "password_hash", "is_admin", "source", "created_at")
+                .columns("id", "username", "password_hash", "is_admin", "source", "created_at", "display_name", "email")
                 .values(
                     SQLBind(user.id.rawValue), SQLBind(user.username), SQLBind(passwordHash), SQLBind(user.isAdmin),
-                    SQLBind(user.source), SQLBind(user.createdAt.milliseconds)
+                    SQLBind(user.source), SQLBind(user.createdAt.milliseconds), SQLBind(user.displayName), SQLBind(user.email)
                 )
                 .run()
+        }
+    }
+
+    public func updateProfile(of user: User) async throws {
+        try await database.transaction { sql in
+            try await sql.update("identity_users").set("is_admin", to: SQLBind(user.isAdmin)).set(
+                "display_name", to: SQLBind(user.displayName)
+            )
+            .set("email", to: SQLBind(user.email)).where("id", .equal, user.id.rawValue).run()
         }
     }
 

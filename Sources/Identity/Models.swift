@@ -5,9 +5,15 @@ import TrellisCore
 public struct User: Codable, Sendable, Equatable {
     public let id: Identifier<User>
     public let username: String
-    public let isAdmin: Bool
+    public var isAdmin: Bool
+    /// `local` (a password kept here) or `ldap` (the directory checks the password).
     public let source: String
     public let createdAt: Date
+    public var displayName: String?
+    public var email: String?
+
+    static let localSource = "local"
+    static let ldapSource = "ldap"
 }
 
 /// A team space: pipelines, runs and templates live in a project; members have a role in it.
@@ -38,4 +44,8 @@ public enum IdentityError: Error, Sendable, Equatable {
     case roleRequired(ProjectRole, project: String)
     case adminRequired
     case lastOwner(project: String)
+    /// A directory user without a Trellis account, with `ldap.provision: deny`.
+    case notProvisioned(String)
+    /// The directory could not be asked.
+    case directoryUnavailable
 }

@@ -21,6 +21,7 @@ import TrellisStore
 /// | log.level | --log-level | TRELLIS_LOG_LEVEL | info |
 /// | task.stop.grace | --task-stop-grace | TRELLIS_TASK_STOP_GRACE | 10s (SIGTERM → SIGKILL on cancel, timeout) |
 /// | schedule.min.interval | --schedule-min-interval | TRELLIS_SCHEDULE_MIN_INTERVAL | 10m (closer cron ticks are skipped) |
+/// | ldap.* | --ldap-… | TRELLIS_LDAP_… | directory logins, off unless ldap.url is set (``LDAPSettings``) |
 public struct TrellisConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -38,13 +39,16 @@ public struct TrellisConfiguration: Sendable {
     /// The shortest gap between two ticks of one schedule (cube-studio's PIPELINE_TASK_CRON_RESOLUTION); closer ticks
     /// are recorded skipped.
     public var scheduleMinimumInterval: Duration
+    /// Directory logins; nil when `ldap.url` is not set.
+    public var ldap: LDAPSettings?
     let reader: ConfigReader
 
     /// Every key Trellis reads (`services.NAME.url` aside).
-    static let knownKeys = [
-        "host", "port", "data.dir", "database.url", "admin.password", "token.lifetime", "log.level", "config", "task.stop.grace",
-        "schedule.min.interval",
-    ]
+    static let knownKeys =
+        [
+            "host", "port", "data.dir", "database.url", "admin.password", "token.lifetime", "log.level", "config", "task.stop.grace",
+            "schedule.min.interval",
+        ] + LDAPSettings.keys
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
     /// `arguments` is a whole command line (program name first) whose `--flags` are read here.
@@ -73,7 +77,9 @@ public struct TrellisConfiguration: Sendable {
             try checkFlags(arguments)
             providers.append(CommandLineArgumentsProvider(arguments: arguments))
         }
-        let secrets: SecretsSpecifier<String, String> = .specific(["TRELLIS_ADMIN_PASSWORD", "TRELLIS_DATABASE_URL", "TRELLIS_SECRETS_KEY"])
+        let secrets: SecretsSpecifier<String, String> = .specific([
+            "TRELLIS_ADMIN_PASSWORD", "TRELLIS_DATABASE_URL", "TRELLIS_SECRETS_KEY", "TRELLIS_LDAP_BIND_PASSWORD",
+        ])
         providers.append(
             EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: secrets).prefixKeys(with: "trellis"))
         let early = ConfigReader(providers: providers)
@@ -145,6 +151,7 @@ public struct TrellisConfiguration: Sendable {
         } catch {
             throw ConfigurationError(key: "schedule.min.interval", value: interval, reason: error.message)
         }
+        ldap = try LDAPSettings(reader: reader)
     }
 
     /// The base URL of another service in split mode.

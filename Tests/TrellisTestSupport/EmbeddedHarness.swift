@@ -14,10 +14,11 @@ public enum EmbeddedHarness {
         try await with(kind) { api, _ in try await body(api) }
     }
 
-    /// Also hands the test the database's URL, to look at what is stored.
-    public static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport, DatabaseURL) async throws -> Void)
-        async throws
-    {
+    /// Also hands the test the database's URL, to look at what is stored; `flags` add to (or override) the settings.
+    public static func with(
+        _ kind: DatabaseKind, flags extra: [String: String] = [:],
+        _ body: @escaping @Sendable (TestClientTransport, DatabaseURL) async throws -> Void
+    ) async throws {
         try await TestDatabases.withFresh(kind) { url in
             // Task executions (logs, working directories) live in the data directory.
             let data = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-data-\(UUID().uuidString)")
@@ -28,7 +29,7 @@ public enum EmbeddedHarness {
                     "admin.password": adminPassword, "secrets.key": secretsKey, "data.dir": data.path, "task.stop.grace": "1s",
                     // Scheduler tests tick every minute.
                     "schedule.min.interval": "0s",
-                ]
+                ].merging(extra) { $1 }
             )
             let app = try await Platform.embeddedApplication(environment: environment, demo: false)
             try await app.test(.router) { client in try await body(TestClientTransport(client), url) }

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import TrellisTestSupport
+
+/// Directory logins against a real slapd (scripts/with-ldap.sh, started by `make test`): search as the service
+/// account, bind as the user, provisioning, groups mapped to admin and project roles, and the ways a login must fail.
+@Suite struct LDAPLoginTests {
+    static let variable = "TRELLIS_TEST_LDAP_URL"
+
+    struct MissingLDAP: Error, CustomStringConvertible {
+        var description: String { "\(LDAPLoginTests.variable) is not set: run the tests with `make test`, which starts a private slapd" }
+    }
+
+    static func settings(provision: String = "create", url: String? = nil) throws -> [String: String] {
+        guard let directory = url ?? ProcessInfo.processInfo.environment[variable] else { throw MissingLDAP() }
+        return [
+            "ldap.url": directory, "ldap.bind.dn": "cn=reader,dc=example,dc=org", "ldap.bind.password": "reader-pw",
+            "ldap.base.dn": "ou=people,dc=example,dc=org", "ldap.group.base": "ou=groups,dc=example,dc=org",
+            "ldap.admin.groups": "trellis-admins", "ldap.project.roles": "ml-developers=ml:developer, ml-viewers=ml:viewer",
+            "ldap.provision": provision,
+        ]
+    }
+
+    static func login(_ api: some APITransport, _ username: String, _ password: String) async throws -> APIResponse {
+        try await api.call("POST", "/api/v1/auth/login", json: ["username": username, "password": password])
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func directoryUsersLogInAndGetTheirGroupsRoles(_ kind: DatabaseKind) async throws {
+        try await EmbeddedHarness.with(kind, flags: try Self.settings()) { api, _ in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": "ml"]).status == 201)
+
+            // The first login provisions the user, with what the directory says of them.
+            let alice = try await Self.login(api, "alice", "alice-pw")
+            #expect(alice.status == 200, "\(alice.text)")
+            let user = alice.json["user"] as? [String: Any] ?? [:]
+            #expect(user["source"] as? String == "ldap")
+            #expect(user["displayName"] as? String == "Alice Example")
+            #expect(user["email"] as? String == "alice@example.org")
+            #expect(user["isAdmin"] as? Bool == false)
+            let token = try #require(alice.json["token"] as? String)
+            let me = try await api.call("GET", "/api/v1/me", token: token)
+            #expect((me.json["projects"] as? [[String: Any]])?.map { "\($0["name"]!):\($0["role"]!)" } == ["ml:developer"])
+            // Again: the same user, not a second one.
+            #expect(try await Self.login(api, "alice", "alice-pw").status == 200)
+            let users = try await api.call("GET", "/api/v1/users", token: admin)
+            #expect((users.json["users"] as? [[String: Any]])?.count { $0["username"] as? String == "alice" } == 1)
+
+            // Group → platform admin, group → viewer.
+            let bob = try await Self.login(api, "bob", "bob-pw")
+            #expect((bob.json["user"] as? [String: Any])?["isAdmin"] as? Bool == true)
+            let carol = try #require(try await Self.login(api, "carol", "carol-pw").json["token"] as? String)
+            let carolMe = try await api.call("GET", "/api/v1/me", token: carol)
+            #expect((carolMe.json["projects"] as? [[String: Any]])?.first?["role"] as? String == "viewer")
+
+            // Local accounts keep working.
+            #expect(try await Self.login(api, "admin", EmbeddedHarness.adminPassword).status == 200)
+        }
+    }
+
+    @Test func badLoginsFail() async throws {
+        try await EmbeddedHarness.with(.sqlite, flags: try Self.settings()) { api, _ in
+            // Wrong password, unknown user.
+            let wrong = try await Self.login(api, "alice", "not-her-password")
+            #expect(wrong.status == 401 && wrong.text.contains("invalid username or password"))
+            #expect(try await Self.login(api, "mallory", "alice-pw").status == 401)
+            // An empty password never reaches a bind: this directory accepts unauthenticated binds, so passing it on
+            // would log in as alice.
+            #expect(try await Self.login(api, "alice", "").status == 401)
+            // Filter injection: the login name is escaped, so these match no entry (unescaped, `ali*` finds alice and her
+            // password would log in a user named "ali*").
+            #expect(try await Self.login(api, "ali*", "alice-pw").status == 401)
+            #expect(try await Self.login(api, "*)(uid=*", "alice-pw").status == 401)
+            #expect(try await Self.login(api, "*", "alice-pw").status == 401)
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let users = try await api.call("GET", "/api/v1/users", token: admin)
+            #expect((users.json["users"] as? [[String: Any]])?.compactMap { $0["username"] as? String } == ["admin"])
+        }
+    }
+
+    @Test func withProvisioningDeniedOnlyUsersAnAdminCreatedLogIn() async throws {
+        try await EmbeddedHarness.with(.sqlite, flags: try Self.settings(provision: "deny")) { api, _ in
+            let refused = try await Self.login(api, "alice", "alice-pw")
+            #expect(refused.status == 403 && refused.text.contains("no Trellis account"), "\(refused.text)")
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let created = try await api.call("POST", "/api/v1/users", token: admin, json: ["username": "alice", "source": "ldap"])
+            #expect(created.status == 201, "\(created.text)")
+            let withPassword = try await api.call(
+                "POST", "/api/v1/users", token: admin, json: ["username": "bob", "source": "ldap", "password": "whatever-pw"])
+            #expect(withPassword.status == 400 && withPassword.text.contains("password"))
+            #expect(try await Self.login(api, "alice", "alice-pw").status == 200)
+            #expect(try await Self.login(api, "alice", "wrong-pw").status == 401)
+        }
+    }
+
+    @Test func anUnreachableDirectoryIsA503NotAWrongPassword() async throws {
+        try await EmbeddedHarness.with(.sqlite, flags: try Self.settings(url: "ldap://127.0.0.1:1")) { api, _ in
+            let response = try await Self.login(api, "alice", "alice-pw")
+            #expect(response.status == 503 && response.text.contains("directory"), "\(response.text)")
+            #expect(try await Self.login(api, "admin", EmbeddedHarness.adminPassword).status == 200)
+        }
+    }
+}
