@@ -13,6 +13,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     let now: @Sendable () -> Date
     /// Directory logins, when `ldap.url` is set.
     let directory: LDAPDirectory?
+    let throttle: LoginThrottle
     /// A bcrypt hash of a random string: a login for an unknown user still pays one bcrypt verify, so response
     /// time does not reveal which user names exist.
     let decoyHash: String
@@ -20,6 +21,9 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     func addRoutes(public publicRoutes: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         publicRoutes.post("auth/login", use: login)
         publicRoutes.get("auth/jwks") { _, _ in JWKSResponse(jwks: try await issuer.publicKeys()) }
+        publicRoutes.get("auth/revocations") { _, _ in Revocations(tokens: try await repository.revokedTokens(now: now())) }
+        authenticated.post("auth/refresh", use: refresh)
+        authenticated.post("auth/logout", use: logout)
         authenticated.get("me", use: me)
         authenticated.get("users", use: listUsers)
         authenticated.post("users", use: createUser)
@@ -47,8 +51,23 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     /// Local users log in with the password kept here; with a directory configured, everyone else (and users who
     /// came from it) logs in against the directory.
+    /// Failed logins are throttled per user name and per address (``LoginThrottle``).
     @Sendable func login(_ request: Request, context: TrellisRequestContext) async throws -> LoginResponse {
         let body = try await request.decode(as: LoginRequest.self, context: context)
+        if let wait = await throttle.wait(username: body.username, address: context.remoteAddress, now: now()) {
+            throw APIError.tooManyRequests("too many failed logins for \"\(body.username)\"; try again in \(wait) s")
+        }
+        do {
+            let response = try await authenticate(body, context: context)
+            await throttle.succeeded(username: body.username)
+            return response
+        } catch IdentityError.invalidCredentials {
+            await throttle.failed(username: body.username, address: context.remoteAddress, now: now())
+            throw IdentityError.invalidCredentials
+        }
+    }
+
+    func authenticate(_ body: LoginRequest, context: TrellisRequestContext) async throws -> LoginResponse {
         let found = try await repository.user(named: body.username)
         if let directory, found == nil || found?.user.source == User.ldapSource {
             return try await directoryLogin(body, found: found?.user, directory: directory, context: context)
@@ -59,6 +78,31 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
             throw IdentityError.invalidCredentials
         }
         return try await loggedIn(found.user)
+    }
+
+    struct Revocations: ResponseEncodable {
+        let tokens: [String]
+    }
+
+    /// A fresh token for the caller (their admin flag read again); the presented one is revoked.
+    @Sendable func refresh(_ request: Request, context: TrellisRequestContext) async throws -> LoginResponse {
+        try await revokePresentedToken(context)
+        guard let found = try await repository.user(named: try context.requireUser().username) else {
+            throw APIError.unauthorized("the user no longer exists")
+        }
+        return try await loggedIn(found.user)
+    }
+
+    /// Revokes the presented token everywhere (other services stop accepting it within a second).
+    @Sendable func logout(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
+        try await revokePresentedToken(context)
+        return .noContent
+    }
+
+    func revokePresentedToken(_ context: TrellisRequestContext) async throws {
+        guard let token = context.bearerToken else { throw APIError.unauthorized("a bearer token is required") }
+        let claims = try await issuer.claims(of: token)
+        try await repository.revoke(claims.jti.value, expiresAt: claims.exp.value, now: now())
     }
 
     func loggedIn(_ user: User) async throws -> LoginResponse {

@@ -29,7 +29,7 @@ public struct IdentityModule: ServiceModule {
         let decoy = try await IdentityController<SQLIdentityRepository>.hash(UUID().uuidString)
         controller = IdentityController(
             repository: repository, issuer: issuer, now: now, directory: environment.configuration.ldap.map(LDAPDirectory.init),
-            decoyHash: decoy)
+            throttle: LoginThrottle(), decoyHash: decoy)
         identityClient = InProcessIdentityClient(issuer: issuer, repository: repository)
         adminPassword = environment.configuration.adminPassword
         logger = environment.logger

@@ -30,6 +30,11 @@ public protocol IdentityRepository: Sendable {
     /// The signing key in use (the oldest), creating `candidate` when there is none.
     func signingKey(orCreate candidate: SigningKey) async throws -> SigningKey
     func signingKeys() async throws -> [SigningKey]
+    /// Revokes a token until it expires (expired revocations are dropped on the way).
+    func revoke(_ tokenID: String, expiresAt: Date, now: Date) async throws
+    func isRevoked(_ tokenID: String) async throws -> Bool
+    /// The ids of revoked tokens that have not expired.
+    func revokedTokens(now: Date) async throws -> [String]
 }
 
 /// A token signing key as stored.
@@ -271,5 +276,26 @@ public struct SQLIdentityRepository: IdentityRepository {
             try await sql.raw("SELECT kid, private_key_pem, created_at FROM identity_signing_keys ORDER BY created_at, kid")
                 .all(decoding: Row.self)
         }.map { SigningKey(kid: $0.kid, privateKeyPEM: $0.private_key_pem, createdAt: .fromMilliseconds($0.created_at)) }
+    }
+
+    public func revoke(_ tokenID: String, expiresAt: Date, now: Date) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "identity_revoked_tokens").where("expires_at", .lessThan, now.milliseconds).run()
+            try await sql.insert(into: "identity_revoked_tokens").columns("token_id", "expires_at")
+                .values(SQLBind(tokenID), SQLBind(expiresAt.milliseconds)).ignoringConflicts(with: ["token_id"]).run()
+        }
+    }
+
+    public func isRevoked(_ tokenID: String) async throws -> Bool {
+        try await database.read { sql in
+            try await sql.select().column("token_id").from("identity_revoked_tokens").where("token_id", .equal, tokenID).first() != nil
+        }
+    }
+
+    public func revokedTokens(now: Date) async throws -> [String] {
+        try await database.read { sql in
+            try await sql.select().column("token_id").from("identity_revoked_tokens").where("expires_at", .greaterThan, now.milliseconds)
+                .all().map { try $0.decode(column: "token_id", as: String.self) }
+        }
     }
 }

@@ -22,4 +22,8 @@ struct InProcessIdentityClient: IdentityClient {
         let user = AuthenticatedUser(id: found.user.id.rawValue, username: found.user.username, isAdmin: found.user.isAdmin)
         return Caller(user: user, token: try await issuer.issue(for: user))
     }
+
+    func isRevoked(_ tokenID: String) async throws -> Bool {
+        try await repository.isRevoked(tokenID)
+    }
 }

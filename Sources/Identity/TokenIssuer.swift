@@ -21,6 +21,11 @@ actor TokenIssuer {
         return try await keys.sign(TrellisClaims(user: user, issuedAt: now(), lifetime: lifetime), kid: JWKIdentifier(string: kid))
     }
 
+    /// The claims of a token this issuer signed (the signature and expiry checked).
+    func claims(of token: String) async throws -> TrellisClaims {
+        try await load().keys.verify(token, as: TrellisClaims.self)
+    }
+
     func publicKeys() async throws -> JWKS {
         try await load().jwks
     }

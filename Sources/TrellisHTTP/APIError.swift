@@ -46,6 +46,10 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             "Content-Type \"\(contentType)\" is not supported; send application/json or application/yaml"
         )
     }
+    public static func tooManyRequests(_ message: String) -> APIError {
+        APIError(.tooManyRequests, code: "too_many_requests", message)
+    }
+
     public static func unavailable(_ message: String) -> APIError {
         APIError(.serviceUnavailable, code: "unavailable", message)
     }

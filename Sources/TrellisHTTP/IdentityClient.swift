@@ -16,6 +16,9 @@ public protocol IdentityClient: Sendable {
     /// A caller acting as `username` with a fresh access token, for work done on a user's behalf with no request
     /// (the scheduler starts a schedule's runs as whoever saved it); nil when there is no such user.
     func actAs(_ username: String) async throws -> Caller?
+
+    /// Whether the token with this id (`jti`) was revoked by a logout or a refresh.
+    func isRevoked(_ tokenID: String) async throws -> Bool
 }
 
 /// ``IdentityClient`` over HTTP, for services running as their own processes (acting as a user with the service
@@ -23,10 +26,21 @@ public protocol IdentityClient: Sendable {
 public struct HTTPIdentityClient: IdentityClient {
     let requests: ServiceRequests
     let serviceToken: ServiceToken?
+    let revocations: RevocationCache
 
     public init(baseURL: String, httpClient: HTTPClient, serviceToken: ServiceToken?) {
         requests = ServiceRequests(service: .identity, baseURL: baseURL, httpClient: httpClient)
         self.serviceToken = serviceToken
+        revocations = RevocationCache()
+    }
+
+    /// From the revoked token ids, fetched at most every ``RevocationCache/interval``: a token logged out on the
+    /// identity service stops working here within that interval.
+    public func isRevoked(_ tokenID: String) async throws -> Bool {
+        try await revocations.contains(tokenID) {
+            struct Revoked: Decodable { let tokens: [String] }
+            return Set(try await requests.get(APIPaths.revocations, as: Revoked.self, token: nil)?.tokens ?? [])
+        }
     }
 
     public func actAs(_ username: String) async throws -> Caller? {
@@ -50,12 +64,31 @@ public struct HTTPIdentityClient: IdentityClient {
     }
 }
 
+/// The revoked token ids another service knows, refreshed when older than `interval`.
+public actor RevocationCache {
+    public static let interval = Duration.seconds(1)
+    private var ids: Set<String> = []
+    private var fetched: ContinuousClock.Instant?
+
+    public init() {}
+
+    func contains(_ id: String, fetch: @Sendable () async throws -> Set<String>) async throws -> Bool {
+        if fetched.map({ ContinuousClock.now - $0 >= Self.interval }) ?? true {
+            ids = try await fetch()
+            fetched = .now
+        }
+        return ids.contains(id)
+    }
+}
+
 /// Paths that several modules need to agree on.
 public enum APIPaths {
     public static let login = "/api/v1/auth/login"
     public static let jwks = "/api/v1/auth/jwks"
+    /// The ids of revoked tokens not expired yet.
+    public static let revocations = "/api/v1/auth/revocations"
     /// Internal (service token): a token for a user, for work done on their behalf.
     public static let actAs = "/api/v1/internal/identity/act-as"
     /// Reached without a token.
-    public static let publicPaths: Set<String> = [login, jwks]
+    public static let publicPaths: Set<String> = [login, jwks, revocations]
 }

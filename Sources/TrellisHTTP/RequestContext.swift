@@ -24,12 +24,15 @@ public struct TrellisRequestContext: RequestContext {
     public var user: AuthenticatedUser?
     /// The caller's bearer token, to ask other services on their behalf.
     public var bearerToken: String?
+    /// The peer's IP address (in split mode, the gateway's).
+    public let remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.user = nil
         self.bearerToken = nil
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     public var requestDecoder: DocumentDecoder { DocumentDecoder() }

@@ -22,13 +22,22 @@ public actor TokenVerifier {
         if knownKeyIDs.isEmpty || header.kid.map({ !knownKeyIDs.contains($0) }) == true {
             try await refreshKeys()
         }
+        let claims: TrellisClaims
         do {
-            return try await keys.verify(token, as: TrellisClaims.self).user
+            claims = try await keys.verify(token, as: TrellisClaims.self)
         } catch let error as JWTError where error.errorType == .claimVerificationFailure {
             throw APIError.unauthorized("the bearer token has expired or was not issued by Trellis; log in again")
         } catch {
             throw APIError.unauthorized("the bearer token is not valid")
         }
+        let revoked: Bool
+        do {
+            revoked = try await identity.isRevoked(claims.jti.value)
+        } catch {
+            throw APIError.unavailable("cannot ask the identity service whether the token was revoked: \(error)")
+        }
+        guard !revoked else { throw APIError.unauthorized("the bearer token was revoked (logged out); log in again") }
+        return claims.user
     }
 
     /// The token's header (`kid` names the signing key), read before the signature is checked.

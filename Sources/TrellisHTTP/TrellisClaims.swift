@@ -14,6 +14,8 @@ public struct TrellisClaims: JWTPayload, Equatable {
     public var iss: IssuerClaim
     public var iat: IssuedAtClaim
     public var exp: ExpirationClaim
+    /// The token's own id: logging out revokes it.
+    public var jti: IDClaim
 
     public init(user: AuthenticatedUser, issuedAt: Date, lifetime: Duration) {
         self.sub = SubjectClaim(value: user.id)
@@ -22,6 +24,7 @@ public struct TrellisClaims: JWTPayload, Equatable {
         self.iss = IssuerClaim(value: Self.issuer)
         self.iat = IssuedAtClaim(value: issuedAt)
         self.exp = ExpirationClaim(value: issuedAt.addingTimeInterval(TimeInterval(lifetime.components.seconds)))
+        self.jti = IDClaim(value: UUID().uuidString.lowercased())
     }
 
     public func verify(using algorithm: some JWTAlgorithm) async throws {

@@ -255,6 +255,18 @@ import TrellisTestSupport
             let clusterGateway = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort + 5)", client: client)
             #expect(try await clusterGateway.call("GET", "/api/v1/internal/executions/changes?after=0", token: admin).status == 401)
 
+            // Logging out revokes the token in the other services too (each refreshes the revoked ids every second).
+            let session = try await gateway.login("admin", Self.adminPassword)
+            #expect(try await gateway.call("GET", "/api/v1/runs/\(runID)", token: session).status == 200)
+            #expect(try await gateway.call("POST", "/api/v1/auth/logout", token: session).status == 204)
+            var afterLogout = 0
+            for _ in 0..<50 {
+                afterLogout = try await gateway.call("GET", "/api/v1/runs/\(runID)", token: session).status
+                if afterLogout == 401 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(afterLogout == 401)
+
             let metrics = try await gateway.call("GET", "/metrics").text
             #expect(metrics.contains(#"route="proxy:identity""#))
 

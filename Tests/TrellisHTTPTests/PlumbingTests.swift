@@ -29,6 +29,8 @@ actor RotatingIdentity: IdentityClient {
     func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole? { nil }
 
     func actAs(_ username: String) async throws -> Caller? { nil }
+
+    func isRevoked(_ tokenID: String) async throws -> Bool { false }
 }
 
 struct SigningKeyPair {
