@@ -100,6 +100,9 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     }
 
     func revokePresentedToken(_ context: TrellisRequestContext) async throws {
+        guard try context.requireUser().scope == nil else {
+            throw APIError.badRequest("an API token is not a session: revoke it with DELETE /api/v1/tokens/{id}")
+        }
         guard let token = context.bearerToken else { throw APIError.unauthorized("a bearer token is required") }
         let claims = try await issuer.claims(of: token)
         try await repository.revoke(claims.jti.value, expiresAt: claims.exp.value, now: now())
@@ -176,7 +179,9 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         let projects = try await repository.projects(of: .init(caller.id), all: false)
         return MeResponse(
             id: caller.id, username: caller.username, isAdmin: caller.isAdmin,
-            projects: projects.map { ProjectSummary(name: $0.project.name, role: $0.role) }
+            projects: projects.compactMap { found in
+                caller.limited(found.role, in: found.project.name).map { ProjectSummary(name: found.project.name, role: $0) }
+            }
         )
     }
 
@@ -270,11 +275,15 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     @Sendable func listProjects(_ request: Request, context: TrellisRequestContext) async throws -> ProjectList {
         let caller = try context.requireUser()
         let projects = try await repository.projects(of: .init(caller.id), all: caller.isAdmin)
-        return ProjectList(projects: projects.map { ProjectView($0.project, role: $0.role) })
+        return ProjectList(
+            projects: projects.compactMap { found in
+                caller.limited(found.role, in: found.project.name).map { ProjectView(found.project, role: $0) }
+            })
     }
 
     @Sendable func createProject(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<ProjectView> {
         let caller = try context.requireUser()
+        guard caller.scope == nil else { throw APIError.forbidden("an API token cannot create projects; log in") }
         let body = try await request.decode(as: CreateProjectRequest.self, context: context)
         try Names.validateResourceName(body.name, field: "name")
         let description = body.description ?? ""
@@ -360,7 +369,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         let caller = try context.requireUser()
         let name = try context.parameters.require("project")
         guard let project = try await repository.project(named: name) else { throw IdentityError.projectNotFound(name) }
-        let role = caller.isAdmin ? .owner : try await repository.role(of: .init(caller.id), in: project.id)
+        let role = caller.limited(caller.isAdmin ? .owner : try await repository.role(of: .init(caller.id), in: project.id), in: name)
         guard let role else { throw IdentityError.projectNotFound(name) }
         guard role >= required else { throw IdentityError.roleRequired(required, project: name) }
         return (project, role)

@@ -14,6 +14,7 @@ public struct IdentityModule: ServiceModule {
     }
 
     let controller: IdentityController<SQLIdentityRepository>
+    let tokens: APITokenController<SQLIdentityRepository>
     let adminPassword: String?
     let logger: Logger
     let serviceToken: ServiceToken
@@ -30,7 +31,8 @@ public struct IdentityModule: ServiceModule {
         controller = IdentityController(
             repository: repository, issuer: issuer, now: now, directory: environment.configuration.ldap.map(LDAPDirectory.init),
             throttle: LoginThrottle(), decoyHash: decoy)
-        identityClient = InProcessIdentityClient(issuer: issuer, repository: repository)
+        tokens = APITokenController(repository: repository, now: now)
+        identityClient = InProcessIdentityClient(issuer: issuer, repository: repository, tokens: tokens)
         adminPassword = environment.configuration.adminPassword
         logger = environment.logger
         serviceToken = try ServiceToken(configuration: environment.configuration)
@@ -45,6 +47,7 @@ public struct IdentityModule: ServiceModule {
 
     public func addRoutes(public publicRoutes: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(public: publicRoutes, authenticated: authenticated)
+        tokens.addRoutes(public: publicRoutes, authenticated: authenticated)
         let internalRoutes = publicRoutes.group("internal/identity").add(middleware: ServiceTokenMiddleware(token: serviceToken))
         internalRoutes.post("act-as", use: actAs)
     }

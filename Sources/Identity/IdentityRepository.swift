@@ -30,6 +30,12 @@ public protocol IdentityRepository: Sendable {
     /// The signing key in use (the oldest), creating `candidate` when there is none.
     func signingKey(orCreate candidate: SigningKey) async throws -> SigningKey
     func signingKeys() async throws -> [SigningKey]
+    func createAPIToken(_ token: APIToken, hash: String) async throws
+    func apiTokens(of user: Identifier<User>) async throws -> [APIToken]
+    /// Revokes one of the user's tokens; false when they have no such token.
+    func revokeAPIToken(_ id: String, of user: Identifier<User>, at date: Date) async throws -> Bool
+    /// The token with this hash and its user, revoked or not.
+    func apiToken(hash: String) async throws -> (token: APIToken, user: User)?
     /// Revokes a token until it expires (expired revocations are dropped on the way).
     func revoke(_ tokenID: String, expiresAt: Date, now: Date) async throws
     func isRevoked(_ tokenID: String) async throws -> Bool
@@ -296,6 +302,55 @@ public struct SQLIdentityRepository: IdentityRepository {
         try await database.read { sql in
             try await sql.select().column("token_id").from("identity_revoked_tokens").where("expires_at", .greaterThan, now.milliseconds)
                 .all().map { try $0.decode(column: "token_id", as: String.self) }
+        }
+    }
+
+    struct APITokenRow: Codable {
+        let id: String, user_id: String, name: String, token_hash: String, projects: String?, ceiling: String
+        let created_at: Int64, expires_at: Int64, revoked_at: Int64?
+
+        func token() throws -> APIToken {
+            APIToken(
+                id: id, userID: user_id, name: name,
+                projects: try projects.map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) },
+                role: try ProjectRole.parse(ceiling), createdAt: .fromMilliseconds(created_at), expiresAt: .fromMilliseconds(expires_at),
+                revokedAt: revoked_at.map(Date.fromMilliseconds))
+        }
+    }
+
+    public func createAPIToken(_ token: APIToken, hash: String) async throws {
+        let row = APITokenRow(
+            id: token.id, user_id: token.userID, name: token.name, token_hash: hash,
+            projects: try token.projects.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) },
+            ceiling: token.role.rawValue,
+            created_at: token.createdAt.milliseconds, expires_at: token.expiresAt.milliseconds, revoked_at: nil)
+        try await database.transaction { sql in try await sql.insert(into: "identity_api_tokens").model(row).run() }
+    }
+
+    public func apiTokens(of user: Identifier<User>) async throws -> [APIToken] {
+        try await database.read { sql in
+            try await sql.select().columns("*").from("identity_api_tokens").where("user_id", .equal, user.rawValue).orderBy("created_at")
+                .all(decoding: APITokenRow.self)
+        }.map { try $0.token() }
+    }
+
+    public func revokeAPIToken(_ id: String, of user: Identifier<User>, at date: Date) async throws -> Bool {
+        try await database.transaction { sql in
+            let rows = try await sql.update("identity_api_tokens").set("revoked_at", to: SQLBind(date.milliseconds)).where("id", .equal, id)
+                .where("user_id", .equal, user.rawValue).where("revoked_at", .is, SQLLiteral.null).returning("id").all()
+            return !rows.isEmpty
+        }
+    }
+
+    public func apiToken(hash: String) async throws -> (token: APIToken, user: User)? {
+        try await database.read { sql in
+            guard
+                let row = try await sql.select().columns("*").from("identity_api_tokens").where("token_hash", .equal, hash)
+                    .first(decoding: APITokenRow.self),
+                let user = try await sql.select().columns("*").from("identity_users").where("id", .equal, row.user_id)
+                    .first(decoding: UserRow.self)
+            else { return nil }
+            return (try row.token(), user.user)
         }
     }
 }

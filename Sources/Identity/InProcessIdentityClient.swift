@@ -6,6 +6,7 @@ import TrellisHTTP
 struct InProcessIdentityClient: IdentityClient {
     let issuer: TokenIssuer
     let repository: any IdentityRepository
+    let tokens: APITokenController<SQLIdentityRepository>
 
     func publicKeys() async throws -> JWKS {
         try await issuer.publicKeys()
@@ -25,5 +26,9 @@ struct InProcessIdentityClient: IdentityClient {
 
     func isRevoked(_ tokenID: String) async throws -> Bool {
         try await repository.isRevoked(tokenID)
+    }
+
+    func introspect(apiToken: String) async throws -> AuthenticatedUser? {
+        try await tokens.user(of: apiToken)
     }
 }

@@ -16,6 +16,20 @@ public struct User: Codable, Sendable, Equatable {
     static let ldapSource = "ldap"
 }
 
+/// A personal API token, without its secret.
+public struct APIToken: Codable, Sendable, Equatable {
+    public let id: String
+    public let userID: String
+    public let name: String
+    /// The projects it may reach; nil: every project of its user.
+    public let projects: [String]?
+    /// The highest role it acts with.
+    public let role: ProjectRole
+    public let createdAt: Date
+    public let expiresAt: Date
+    public var revokedAt: Date?
+}
+
 /// A team space: pipelines, runs and templates live in a project; members have a role in it.
 public struct Project: Codable, Sendable, Equatable {
     public let id: Identifier<Project>

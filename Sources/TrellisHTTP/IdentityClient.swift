@@ -19,6 +19,9 @@ public protocol IdentityClient: Sendable {
 
     /// Whether the token with this id (`jti`) was revoked by a logout or a refresh.
     func isRevoked(_ tokenID: String) async throws -> Bool
+
+    /// The user (with the token's scope) a personal API token acts for; nil when it is unknown, revoked or expired.
+    func introspect(apiToken: String) async throws -> AuthenticatedUser?
 }
 
 /// ``IdentityClient`` over HTTP, for services running as their own processes (acting as a user with the service
@@ -27,11 +30,22 @@ public struct HTTPIdentityClient: IdentityClient {
     let requests: ServiceRequests
     let serviceToken: ServiceToken?
     let revocations: RevocationCache
+    let introspections: IntrospectionCache
 
     public init(baseURL: String, httpClient: HTTPClient, serviceToken: ServiceToken?) {
         requests = ServiceRequests(service: .identity, baseURL: baseURL, httpClient: httpClient)
         self.serviceToken = serviceToken
         revocations = RevocationCache()
+        introspections = IntrospectionCache()
+    }
+
+    /// Asked of the identity service, the answer kept for ``IntrospectionCache/interval``: a revoked API token stops
+    /// working here within it.
+    public func introspect(apiToken: String) async throws -> AuthenticatedUser? {
+        try await introspections.user(of: apiToken) {
+            struct Introspected: Decodable { let user: AuthenticatedUser }
+            return try await requests.post(APIPaths.introspect, json: ["token": apiToken], as: Introspected.self, token: nil)?.user
+        }
     }
 
     /// From the revoked token ids, fetched at most every ``RevocationCache/interval``: a token logged out on the
@@ -81,14 +95,32 @@ public actor RevocationCache {
     }
 }
 
+/// API tokens' users as another service last heard them, for `interval`.
+public actor IntrospectionCache {
+    public static let interval = Duration.seconds(1)
+    private var known: [String: (user: AuthenticatedUser?, at: ContinuousClock.Instant)] = [:]
+
+    public init() {}
+
+    func user(of token: String, fetch: @Sendable () async throws -> AuthenticatedUser?) async throws -> AuthenticatedUser? {
+        if let entry = known[token], ContinuousClock.now - entry.at < Self.interval { return entry.user }
+        let user = try await fetch()
+        if known.count > 10_000 { known.removeAll() }
+        known[token] = (user, .now)
+        return user
+    }
+}
+
 /// Paths that several modules need to agree on.
 public enum APIPaths {
     public static let login = "/api/v1/auth/login"
     public static let jwks = "/api/v1/auth/jwks"
     /// The ids of revoked tokens not expired yet.
     public static let revocations = "/api/v1/auth/revocations"
+    /// Who a personal API token acts for (404 when it is unknown, revoked or expired).
+    public static let introspect = "/api/v1/auth/introspect"
     /// Internal (service token): a token for a user, for work done on their behalf.
     public static let actAs = "/api/v1/internal/identity/act-as"
     /// Reached without a token.
-    public static let publicPaths: Set<String> = [login, jwks, revocations]
+    public static let publicPaths: Set<String> = [login, jwks, revocations, introspect]
 }

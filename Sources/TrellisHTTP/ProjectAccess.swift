@@ -10,7 +10,7 @@ public struct ProjectAccess: Sendable {
     }
 
     public func role(in project: String, caller: Caller) async throws -> ProjectRole? {
-        try await identity.role(of: caller.user, inProject: project, token: caller.token)
+        caller.user.limited(try await identity.role(of: caller.user, inProject: project, token: caller.token), in: project)
     }
 
     public func require(_ needed: ProjectRole, in project: String, context: TrellisRequestContext) async throws {

@@ -2,6 +2,11 @@ import Foundation
 import JWTKit
 import Logging
 
+/// Personal API tokens: `trl_` and 43 characters of base64url randomness (32 bytes); only their SHA-256 is stored.
+public enum APITokenFormat {
+    public static let prefix = "trl_"
+}
+
 /// Verifies access tokens with the identity service's public keys, fetched once and again when a token names a
 /// key id it has not seen (key rotation), at most once per `refreshInterval`.
 public actor TokenVerifier {
@@ -18,6 +23,7 @@ public actor TokenVerifier {
 
     /// The caller named by a valid token, or 401 naming what is wrong with it.
     public func verify(_ token: String) async throws(APIError) -> AuthenticatedUser {
+        if token.hasPrefix(APITokenFormat.prefix) { return try await verifyAPIToken(token) }
         guard let header = Self.header(of: token) else { throw APIError.unauthorized("the bearer token is malformed") }
         if knownKeyIDs.isEmpty || header.kid.map({ !knownKeyIDs.contains($0) }) == true {
             try await refreshKeys()
@@ -38,6 +44,17 @@ public actor TokenVerifier {
         }
         guard !revoked else { throw APIError.unauthorized("the bearer token was revoked (logged out); log in again") }
         return claims.user
+    }
+
+    private func verifyAPIToken(_ token: String) async throws(APIError) -> AuthenticatedUser {
+        let user: AuthenticatedUser?
+        do {
+            user = try await identity.introspect(apiToken: token)
+        } catch {
+            throw APIError.unavailable("cannot ask the identity service about the API token: \(error)")
+        }
+        guard let user else { throw APIError.unauthorized("the API token is unknown, revoked or expired") }
+        return user
     }
 
     /// The token's header (`kid` names the signing key), read before the signature is checked.

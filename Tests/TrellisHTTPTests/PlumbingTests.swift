@@ -31,6 +31,8 @@ actor RotatingIdentity: IdentityClient {
     func actAs(_ username: String) async throws -> Caller? { nil }
 
     func isRevoked(_ tokenID: String) async throws -> Bool { false }
+
+    func introspect(apiToken: String) async throws -> AuthenticatedUser? { nil }
 }
 
 struct SigningKeyPair {
