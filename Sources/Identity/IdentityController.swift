@@ -270,6 +270,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     struct UpdateProjectRequest: Decodable {
         let description: String?
+        /// Replaces the settings: cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks.
+        let settings: ProjectSettings?
     }
 
     @Sendable func listProjects(_ request: Request, context: TrellisRequestContext) async throws -> ProjectList {
@@ -309,6 +311,11 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         if let description = body.description {
             guard description.count <= 2000 else { throw ValidationError(field: "description", "must be at most 2000 characters") }
             project.description = description
+        }
+        if let settings = body.settings {
+            let problems = settings.problems()
+            guard problems.isEmpty else { throw ValidationErrors(problems) }
+            project.settings = settings
         }
         project.updatedAt = now()
         try await repository.updateProject(project)

@@ -50,6 +50,13 @@ public struct IdentityModule: ServiceModule {
         tokens.addRoutes(public: publicRoutes, authenticated: authenticated)
         let internalRoutes = publicRoutes.group("internal/identity").add(middleware: ServiceTokenMiddleware(token: serviceToken))
         internalRoutes.post("act-as", use: actAs)
+        internalRoutes.get("projects/:project/settings") { _, context in
+            let name = try context.parameters.require("project")
+            guard let project = try await controller.repository.project(named: name) else {
+                throw APIError.notFound("no project named \"\(name)\"")
+            }
+            return project.settings
+        }
     }
 
     struct ActAsRequest: Decodable {
@@ -104,3 +111,6 @@ public struct IdentityModule: ServiceModule {
         return String((0..<20).map { _ in alphabet.randomElement(using: &generator)! })
     }
 }
+
+/// The internal settings route answers with the settings themselves.
+extension ProjectSettings: ResponseEncodable {}

@@ -82,11 +82,13 @@ public struct SQLIdentityRepository: IdentityRepository {
         let created_by: String
         let created_at: Int64
         let updated_at: Int64
+        let settings: String?
 
         var project: Project {
             Project(
                 id: .init(id), name: name, description: description, createdBy: created_by,
-                createdAt: .fromMilliseconds(created_at), updatedAt: .fromMilliseconds(updated_at)
+                createdAt: .fromMilliseconds(created_at), updatedAt: .fromMilliseconds(updated_at),
+                settings: settings.flatMap { try? JSONDecoder().decode(ProjectSettings.self, from: Data($0.utf8)) } ?? ProjectSettings()
             )
         }
     }
@@ -182,8 +184,11 @@ public struct SQLIdentityRepository: IdentityRepository {
 
     public func updateProject(_ project: Project) async throws {
         try await database.read { sql in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
             try await sql.update("identity_projects")
                 .set("description", to: SQLBind(project.description))
+                .set("settings", to: SQLBind(String(decoding: try encoder.encode(project.settings), as: UTF8.self)))
                 .set("updated_at", to: SQLBind(project.updatedAt.milliseconds))
                 .where("id", .equal, project.id.rawValue)
                 .run()

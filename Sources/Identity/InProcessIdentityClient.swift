@@ -31,4 +31,8 @@ struct InProcessIdentityClient: IdentityClient {
     func introspect(apiToken: String) async throws -> AuthenticatedUser? {
         try await tokens.user(of: apiToken)
     }
+
+    func settings(ofProject project: String) async throws -> ProjectSettings? {
+        try await repository.project(named: project)?.settings
+    }
 }

@@ -38,6 +38,7 @@ public struct Project: Codable, Sendable, Equatable {
     public let createdBy: String
     public let createdAt: Date
     public var updatedAt: Date
+    public var settings = ProjectSettings()
 }
 
 /// A member of a project with their role.

@@ -16,14 +16,19 @@ actor RunEngine {
     let now: @Sendable () -> Date
     /// Told when a scheduled run ends (project, pipeline): the scheduler looks at its schedule again.
     let scheduledRunEnded: @Sendable (String, String) async throws -> Void
+    /// Projects' maxConcurrentRuns and maxConcurrentTasks.
+    let quotas: ProjectQuotas
+    /// The project of each run this engine has seen.
+    private var projects: [String: String] = [:]
     /// Runs with a timer already set for their next retry or deadline, and when.
     private var timers: [String: Int64] = [:]
 
     init(
         repository: RunRepository, executor: any ExecutorClient, logger: Logger, stopGrace: Duration, now: @escaping @Sendable () -> Date,
-        scheduledRunEnded: @escaping @Sendable (String, String) async throws -> Void = { _, _ in }
+        quotas: ProjectQuotas, scheduledRunEnded: @escaping @Sendable (String, String) async throws -> Void = { _, _ in }
     ) {
         self.repository = repository
+        self.quotas = quotas
         self.scheduledRunEnded = scheduledRunEnded
         self.executor = executor
         self.logger = logger
@@ -37,6 +42,7 @@ actor RunEngine {
 
     func create(_ run: RunRecord) async throws {
         try await repository.insert(run)
+        projects[run.id] = run.project
         logger.info(
             "run created", metadata: ["run": .string(run.id), "pipeline": .string(run.pipeline), "trigger": .string(run.trigger.rawValue)])
         await advance(run.id)
@@ -103,10 +109,17 @@ actor RunEngine {
         let now = nowMilliseconds
         let grace = stopGraceMilliseconds
         let outcome: (launches: [ExecutionRequest], stops: [String], wakeAt: Int64?, scheduledEnded: (project: String, pipeline: String)?)?
+        let project = await project(of: id)
+        let limits = project == nil ? ProjectQuotas.Limits() : await quotas.limits(of: project!)
         do {
-            outcome = try await repository.update(id) { run in
+            outcome = try await repository.update(id, usageOf: limits.any ? project : nil) { run, usage in
                 for status in ended { Self.record(status, in: &run, now: now) }
                 guard !run.state.isFinished else { return ([], [], nil, nil) }
+                // Queued behind the project's limit of concurrent runs.
+                if run.state == .pending, run.stopping == nil, let maxRuns = limits.runs, let usage, usage.runningRuns >= maxRuns {
+                    run.reason = "waiting: project \(run.project) runs at most \(maxRuns) at once (maxConcurrentRuns)"
+                    return ([], [], nil, nil)
+                }
                 var stops: [String] = []
                 if let deadline = run.deadlineAt, deadline <= now, run.stopping == nil {
                     run.stopping = .failed
@@ -119,8 +132,13 @@ actor RunEngine {
                     now: now, stopping: run.stopping
                 )
                 for (name, state) in decision.settle { run.tasks[name]?.state = state }
+                var starts = decision.start
+                if let maxTasks = limits.tasks, let usage {
+                    // The project's limit of task attempts at once, over all its runs: the rest start later.
+                    starts = Array(starts.prefix(max(0, maxTasks - usage.runningTasks - run.runningAttempts.count)))
+                }
                 var launches: [ExecutionRequest] = []
-                for name in decision.start {
+                for name in starts {
                     guard let task = run.plan.task(named: name), var record = run.tasks[name] else { continue }
                     record.attempts += 1
                     record.state = .running
@@ -138,6 +156,7 @@ actor RunEngine {
                 }
                 if run.state == .pending {
                     run.state = .running
+                    run.reason = nil
                     run.startedAt = now
                     run.deadlineAt = run.plan.timeoutMilliseconds.map { now + $0 }
                 }
@@ -185,6 +204,19 @@ actor RunEngine {
         }
         if !failed.isEmpty { await step(id, ended: failed) }
         if let wakeAt = outcome.wakeAt { schedule(id, at: wakeAt) }
+        // Places freed under a quota go to the project's other runs, oldest first.
+        if limits.any, !ended.isEmpty, let others = try? await repository.projectRuns(of: id)?.others {
+            for other in others { Task { await self.advance(other) } }
+        }
+    }
+
+    /// The run's project, remembered.
+    private func project(of id: String) async -> String? {
+        if let known = projects[id] { return known }
+        let found = try? await repository.projectRuns(of: id)?.project
+        if projects.count > 10_000 { projects.removeAll() }
+        projects[id] = found
+        return found
     }
 
     /// Wakes the run at `instant` (a retry's backoff or the run's deadline).

@@ -10,6 +10,7 @@ struct RunLauncher: Sendable {
     let engine: RunEngine
     let pipelines: any PipelineClient
     let templates: any TemplateClient
+    let identity: any IdentityClient
     let now: @Sendable () -> Date
 
     /// A schedule tick a run is for.
@@ -26,9 +27,10 @@ struct RunLauncher: Sendable {
             throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
         }
         let created = now().milliseconds
+        let settings = try await identity.settings(ofProject: project) ?? ProjectSettings()
         var variables = RunVariables(
-            project: project, runner: caller.user.username, runID: id, createdAt: created, executionDate: tick?.executionDate ?? created,
-            randomBytes: RunVariables.systemRandomBytes)
+            project: project, runner: caller.user.username, runID: id, clusterName: settings.cluster, createdAt: created,
+            executionDate: tick?.executionDate ?? created, randomBytes: RunVariables.systemRandomBytes)
         if let tick, let zone = TimeZone(identifier: tick.definition.timezone), let cron = try? Cron(tick.definition.cron) {
             let date = Date.fromMilliseconds(tick.executionDate)
             variables.utcOffsetSeconds = zone.secondsFromGMT(for: date)
@@ -37,7 +39,7 @@ struct RunLauncher: Sendable {
         }
         var plan = try RunPlan(
             pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
-            variables: variables, only: task)
+            variables: variables, only: task, project: settings)
         if let task {
             guard let single = plan.single(task) else { throw APIError.notFound("pipeline \"\(name)\" has no task named \"\(task)\"") }
             plan = single

@@ -32,10 +32,11 @@ public struct RunOrchestratorModule: ServiceModule {
         let pipelines = try environment.requirePipelines(for: Self.name)
         let engine = RunEngine(
             repository: repository, executor: executor, logger: environment.logger, stopGrace: environment.configuration.taskStopGrace,
-            now: now, scheduledRunEnded: { try await schedules.wakeIfWaiting($0, $1, now: now().milliseconds) }
+            now: now, quotas: ProjectQuotas(identity: identity),
+            scheduledRunEnded: { try await schedules.wakeIfWaiting($0, $1, now: now().milliseconds) }
         )
         let launcher = RunLauncher(
-            engine: engine, pipelines: pipelines, templates: try environment.requireTemplates(for: Self.name), now: now)
+            engine: engine, pipelines: pipelines, templates: try environment.requireTemplates(for: Self.name), identity: identity, now: now)
         let access = ProjectAccess(identity: identity)
         let minimumInterval = Double(environment.configuration.scheduleMinimumInterval.milliseconds) / 1000
         let scheduler = Scheduler(

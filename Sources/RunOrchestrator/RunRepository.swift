@@ -137,15 +137,64 @@ struct RunRepository: Sendable {
     /// Loads the run, lets `change` edit it, and writes back what changed, in one transaction (row-locked on
     /// PostgreSQL). Nil when there is no such run.
     func update<T: Sendable>(_ id: String, _ change: @escaping @Sendable (inout RunRecord) throws -> T) async throws -> T? {
+        try await update(id, usageOf: nil) { run, _ in try change(&run) }
+    }
+
+    /// What the project's other runs use, for its quotas.
+    struct ProjectUsage: Sendable {
+        var runningRuns: Int
+        var runningTasks: Int
+    }
+
+    /// ``update(_:_:)`` that also hands `change` the usage of `project` by its other runs, read in the same
+    /// transaction under a lock on the project (an advisory lock on PostgreSQL), so two runs never both take the
+    /// last place of a quota.
+    func update<T: Sendable>(
+        _ id: String, usageOf project: String?, _ change: @escaping @Sendable (inout RunRecord, ProjectUsage?) throws -> T
+    ) async throws -> T? {
         let postgres = database.dialect == .postgres
         return try await database.transaction { sql in
+            var usage: ProjectUsage?
+            if let project {
+                if postgres {
+                    _ = try await sql.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: "trellis-project:" + project)))").first()
+                }
+                let runs =
+                    try await sql.raw(
+                        "SELECT COUNT(*) AS n FROM orchestrator_runs WHERE project = \(bind: project) AND state = 'running' AND id <> \(bind: id)"
+                    ).first()?.decode(column: "n", as: Int.self) ?? 0
+                let tasks =
+                    try await sql.raw(
+                        """
+                        SELECT COUNT(*) AS n FROM orchestrator_attempts a JOIN orchestrator_runs r ON r.id = a.run_id
+                        WHERE r.project = \(bind: project) AND r.state = 'running' AND a.state = 'running' AND a.run_id <> \(bind: id)
+                        """
+                    ).first()?.decode(column: "n", as: Int.self) ?? 0
+                usage = ProjectUsage(runningRuns: runs, runningTasks: tasks)
+            }
             // SQLite transactions are serialized already (BEGIN IMMEDIATE).
             if postgres { _ = try await sql.raw("SELECT id FROM orchestrator_runs WHERE id = \(bind: id) FOR UPDATE").first() }
             guard let original = try await load(id, sql: sql) else { return nil }
             var changed = original
-            let result = try change(&changed)
+            let result = try change(&changed, usage)
             try await Self.write(changed, over: original, sql: sql)
             return result
+        }
+    }
+
+    /// The project of a run, and its other unfinished runs, oldest first.
+    func projectRuns(of id: String) async throws -> (project: String, others: [String])? {
+        try await database.read { sql in
+            guard
+                let project = try await sql.select().column("project").from("orchestrator_runs").where("id", .equal, id).first()?
+                    .decode(column: "project", as: String.self)
+            else { return nil }
+            let others = try await sql.select().column("id").from("orchestrator_runs").where("project", .equal, project)
+                .where("state", .in, [RunState.pending.rawValue, RunState.running.rawValue]).where("id", .notEqual, id).orderBy(
+                    "created_at"
+                )
+                .all().map { try $0.decode(column: "id", as: String.self) }
+            return (project, others)
         }
     }
 

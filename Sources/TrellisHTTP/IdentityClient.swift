@@ -22,6 +22,9 @@ public protocol IdentityClient: Sendable {
 
     /// The user (with the token's scope) a personal API token acts for; nil when it is unknown, revoked or expired.
     func introspect(apiToken: String) async throws -> AuthenticatedUser?
+
+    /// A project's settings, asked on nobody's behalf (the orchestrator's quotas and defaults); nil: no such project.
+    func settings(ofProject project: String) async throws -> ProjectSettings?
 }
 
 /// ``IdentityClient`` over HTTP, for services running as their own processes (acting as a user with the service
@@ -55,6 +58,11 @@ public struct HTTPIdentityClient: IdentityClient {
             struct Revoked: Decodable { let tokens: [String] }
             return Set(try await requests.get(APIPaths.revocations, as: Revoked.self, token: nil)?.tokens ?? [])
         }
+    }
+
+    public func settings(ofProject project: String) async throws -> ProjectSettings? {
+        guard let serviceToken else { throw APIError.unavailable("reading project settings needs the service token") }
+        return try await requests.get(APIPaths.projectSettings(project), as: ProjectSettings.self, token: serviceToken.value)
     }
 
     public func actAs(_ username: String) async throws -> Caller? {
@@ -121,6 +129,10 @@ public enum APIPaths {
     public static let introspect = "/api/v1/auth/introspect"
     /// Internal (service token): a token for a user, for work done on their behalf.
     public static let actAs = "/api/v1/internal/identity/act-as"
+    /// Internal (service token): a project's settings.
+    public static func projectSettings(_ project: String) -> String {
+        "/api/v1/internal/identity/projects/\(ServiceRequests.escaped(project))/settings"
+    }
     /// Reached without a token.
     public static let publicPaths: Set<String> = [login, jwks, revocations, introspect]
 }

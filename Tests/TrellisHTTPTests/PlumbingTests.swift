@@ -33,6 +33,8 @@ actor RotatingIdentity: IdentityClient {
     func isRevoked(_ tokenID: String) async throws -> Bool { false }
 
     func introspect(apiToken: String) async throws -> AuthenticatedUser? { nil }
+
+    func settings(ofProject project: String) async throws -> ProjectSettings? { nil }
 }
 
 struct SigningKeyPair {

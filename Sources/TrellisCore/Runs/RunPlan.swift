@@ -70,9 +70,12 @@ public struct RunPlan: Codable, Sendable, Equatable {
     /// template variables — once, field by field, with `variables`. Args are checked against each template's
     /// parameter schema again: a template may have changed since the pipeline was saved.
     /// With `only`, just that task is resolved (a single-task run: the other tasks' problems do not stand in its way).
-    public init(pipeline: PipelineVersion, templates: [String: TemplateSpec], variables: RunVariables, only: String? = nil)
-        throws(ValidationErrors)
-    {
+    /// The project's default env sits below the template's; its default mounts come after the task's and the
+    /// template's (a path mounted already keeps its first mount).
+    public init(
+        pipeline: PipelineVersion, templates: [String: TemplateSpec], variables: RunVariables, only: String? = nil,
+        project: ProjectSettings = ProjectSettings()
+    ) throws(ValidationErrors) {
         var renderer = FieldRenderer()
         let spec = pipeline.spec.spec
         let base = variables.context(
@@ -95,12 +98,14 @@ public struct RunPlan: Codable, Sendable, Equatable {
             let command = (template.command ?? []).enumerated().map {
                 renderer.render($0.element, field: "template \(template.name).command[\($0.offset)]", context: context)
             }
-            let templateEnvironment = (template.env ?? [:]).mapValues {
+            let templateEnvironment = project.env.merging(template.env ?? [:]) { $1 }.mapValues {
                 renderer.render($0, field: "template \(template.name).env", context: context)
             }
-            let mounts = ((template.mounts ?? []) + (task.mounts ?? [])).enumerated().map {
+            var mounts = ((template.mounts ?? []) + (task.mounts ?? [])).enumerated().map {
                 renderer.render($0.element, field: "\(field).mounts[\($0.offset)]", context: context)
             }
+            let mountedPaths = Set(mounts.compactMap { try? Mount(parsing: $0, field: field).path })
+            mounts += project.mounts.filter { (try? Mount(parsing: $0, field: field)).map { !mountedPaths.contains($0.path) } ?? false }
             var taskEnvironment: [String: String] = [:]
             for (key, value) in (task.env ?? [:]).sorted(by: { $0.key < $1.key }) {
                 taskEnvironment[key] = renderer.render(value, field: "\(field).env.\(key)", context: context)

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TrellisTestSupport
+
+/// Project settings as runs see them: default env and mounts, the cluster name, and the quotas the engine enforces.
+@Suite struct QuotaTests {
+    /// The most intervals open at one instant.
+    static func mostAtOnce(_ intervals: [(Date, Date)]) -> Int {
+        var events: [(at: Date, change: Int)] = []
+        for (start, end) in intervals {
+            events.append((start, 1))
+            events.append((end, -1))
+        }
+        // An end and a start at the same instant: the end first.
+        events.sort { $0.at == $1.at ? $0.change < $1.change : $0.at < $1.at }
+        var (open, most) = (0, 0)
+        for event in events {
+            open += event.change
+            most = max(most, open)
+        }
+        return most
+    }
+
+    static func settings(_ api: some APITransport, token: String, _ settings: [String: Any]) async throws -> APIResponse {
+        try await api.call("PATCH", "/api/v1/projects/ml", token: token, json: ["settings": settings])
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func defaultsReachTheTasksAndTaskAttemptsStayWithinTheQuota(_ kind: DatabaseKind) async throws {
+        try await RunEngineTests.withTeam(kind) { api, token, _ in
+            let bad = try await Self.settings(
+                api, token: token, ["env": ["1BAD": "x"], "mounts": ["nowhere"], "maxConcurrentTasks": 0, "cluster": "Not A Name"])
+            #expect(bad.status == 400)
+            for field in ["settings.env.1BAD", "settings.mounts[0]", "settings.maxConcurrentTasks", "settings.cluster"] {
+                #expect(bad.text.contains(field), "\(field): \(bad.text)")
+            }
+            let viewer = try await api.login("vera", "vera-password")
+            #expect(try await Self.settings(api, token: viewer, ["maxConcurrentTasks": 9]).status == 403)
+            let saved = try await Self.settings(
+                api, token: token, ["env": ["TEAM_BUCKET": "s3://ml"], "mounts": ["data(hostpath):/data"], "maxConcurrentTasks": 2])
+            #expect(saved.status == 200, "\(saved.text)")
+            #expect((saved.json["settings"] as? [String: Any])?["maxConcurrentTasks"] as? Int == 2)
+
+            let tasks = (1...5).map { RunEngineTests.shell("t\($0)", [], "echo $TEAM_BUCKET {{cluster_name}}; sleep 0.4") }
+            try await api.applyPipeline("wide", project: "ml", token: token, tasks: tasks)
+            let id = try await api.startRun("wide", project: "ml", token: token)
+            let run = try await api.waitForRun(id, project: "ml", token: token)
+            #expect(run["state"] as? String == "succeeded")
+            let first = RunJSON.task(run, "t1")
+            #expect((first["env"] as? [String: String])?["TEAM_BUCKET"] == "s3://ml")
+            #expect((first["mounts"] as? [String])?.contains("data(hostpath):/data") == true)
+            let log = try await api.call("GET", "/api/v1/projects/ml/runs/\(id)/tasks/t1/logs", token: token).text
+            #expect(log.contains("s3://ml local"), "\(log)")
+            let intervals = (1...5).compactMap { index -> (Date, Date)? in
+                let attempt = RunJSON.attempts(run, "t\(index)").first
+                guard let start = RunJSON.date(attempt?["startedAt"]), let end = RunJSON.date(attempt?["finishedAt"]) else { return nil }
+                return (start, end)
+            }
+            #expect(intervals.count == 5)
+            #expect(Self.mostAtOnce(intervals) == 2, "\(intervals)")
+        }
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func runsBeyondTheProjectsLimitWaitTheirTurn(_ kind: DatabaseKind) async throws {
+        try await RunEngineTests.withTeam(kind) { api, token, _ in
+            #expect(try await Self.settings(api, token: token, ["maxConcurrentRuns": 1]).status == 200)
+            try await api.applyPipeline("slow", project: "ml", token: token, tasks: [RunEngineTests.shell("work", [], "sleep 0.5")])
+            var ids: [String] = []
+            for _ in 0..<3 { ids.append(try await api.startRun("slow", project: "ml", token: token)) }
+            // While the first runs, the others wait, saying why.
+            _ = try await api.waitForRun(ids[0], project: "ml", token: token) { $0["state"] as? String == "running" }
+            let waiting = try await api.call("GET", "/api/v1/projects/ml/runs/\(ids[2])", token: token).json
+            #expect(waiting["state"] as? String == "pending")
+            #expect((waiting["reason"] as? String)?.contains("maxConcurrentRuns") == true, "\(waiting)")
+            var intervals: [(Date, Date)] = []
+            for id in ids {
+                let run = try await api.waitForRun(id, project: "ml", token: token)
+                #expect(run["state"] as? String == "succeeded")
+                #expect(run["reason"] == nil || run["reason"] is NSNull)
+                if let start = RunJSON.date(run["startedAt"]), let end = RunJSON.date(run["finishedAt"]) { intervals.append((start, end)) }
+            }
+            #expect(intervals.count == 3)
+            #expect(Self.mostAtOnce(intervals) == 1, "\(intervals)")
+        }
+    }
+}
