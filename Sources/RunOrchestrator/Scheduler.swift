@@ -60,9 +60,8 @@ actor Scheduler {
     }
 
     /// One pass: follow the feed, create the runs of stalled launches, decide every due schedule and create the runs
-    /// of the ticks that launch. Returns how many schedules were decided.
-    @discardableResult
-    func pass() async throws -> Int {
+    /// of the ticks that launch.
+    func pass() async throws {
         let started = ContinuousClock.now
         try await sync()
         let instant = now().milliseconds
@@ -85,7 +84,6 @@ actor Scheduler {
                         Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000),
                 ])
         }
-        return decided
     }
 
     /// Creates the runs of `launches`, one after the other (measured: on SQLite, creating several at once is slower).
