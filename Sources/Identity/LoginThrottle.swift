@@ -17,14 +17,16 @@ actor LoginThrottle {
 
     /// Seconds to wait before trying again, or nil when a login may be tried now.
     func wait(username: String, address: String?, now: Date) -> Int? {
-        let waits = [(Self.key(user: username), perUser), (address.map(Self.key(address:)), perAddress)].compactMap { key, limit in
-            key.flatMap { key -> Int? in
-                let recent = prune(key, now: now)
-                guard recent.count >= limit, let oldest = recent.first else { return nil }
-                return max(1, Int((oldest.addingTimeInterval(window).timeIntervalSince(now)).rounded(.up)))
-            }
+        var limits = [(Self.key(user: username), perUser)]
+        if let address { limits.append((Self.key(address: address), perAddress)) }
+        var longest: Int?
+        for (key, limit) in limits {
+            let recent = prune(key, now: now)
+            guard recent.count >= limit, let oldest = recent.first else { continue }
+            let wait = max(1, Int(oldest.addingTimeInterval(window).timeIntervalSince(now).rounded(.up)))
+            longest = max(longest ?? 0, wait)
         }
-        return waits.max()
+        return longest
     }
 
     func failed(username: String, address: String?, now: Date) {

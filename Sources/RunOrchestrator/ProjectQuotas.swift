@@ -1,9 +1,9 @@
 import TrellisCore
 import TrellisHTTP
 
-/// Projects' quotas as the engine applies them, from the identity service's project settings, each kept a few
-/// seconds (a changed quota holds within ``ttl``).
-actor ProjectQuotas {
+/// Projects' quotas as the engine applies them, from the identity service's project settings, each kept five
+/// seconds (a changed quota holds within them).
+struct ProjectQuotas: Sendable {
     struct Limits: Sendable, Equatable {
         var runs: Int?
         var tasks: Int?
@@ -12,8 +12,7 @@ actor ProjectQuotas {
     }
 
     let identity: any IdentityClient
-    static let ttl = Duration.seconds(5)
-    private var known: [String: (limits: Limits, at: ContinuousClock.Instant)] = [:]
+    private let known = ExpiringCache<String, Limits>(ttl: .seconds(5))
 
     init(identity: any IdentityClient) {
         self.identity = identity
@@ -21,10 +20,9 @@ actor ProjectQuotas {
 
     /// The project's limits; none when its settings cannot be read (a quota is not a reason to stop running).
     func limits(of project: String) async -> Limits {
-        if let entry = known[project], ContinuousClock.now - entry.at < Self.ttl { return entry.limits }
-        let settings = try? await identity.settings(ofProject: project)
-        let limits = Limits(runs: settings?.maxConcurrentRuns, tasks: settings?.maxConcurrentTasks)
-        known[project] = (limits, .now)
-        return limits
+        await known.value(for: project) { [identity] in
+            let settings = try? await identity.settings(ofProject: project)
+            return Limits(runs: settings?.maxConcurrentRuns, tasks: settings?.maxConcurrentTasks)
+        }
     }
 }

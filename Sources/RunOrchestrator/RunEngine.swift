@@ -300,6 +300,7 @@ actor RunEngine {
         }
         for id in ids {
             guard let run = try? await repository.run(id) else { continue }
+            projects[id] = run.project
             let running = run.runningAttempts
             let statuses = (try? await executor.status(of: running.map(\.executionID))) ?? []
             var ended: [ExecutionStatus] = []

@@ -170,13 +170,12 @@ struct ScheduleRepository: Sendable {
         var launches: [Launch] = []
         for date in decision.launch {
             let id = UUID().uuidString.lowercased()
-            let trigger = try await sql.select().column("run_trigger").from("orchestrator_schedule_records")
+            let trigger = try await sql.update("orchestrator_schedule_records")
+                .set("state", to: SQLBind(SchedulePlanner.RecordState.launching.rawValue)).set("run_id", to: SQLBind(id))
+                .set("reason", to: SQLBind(String?.none)).set("updated_at", to: SQLBind(now))
                 .where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline)
-                .where("execution_date", .equal, date.milliseconds).first()?.decode(column: "run_trigger", as: String.self)
-            try await sql.update("orchestrator_schedule_records").set("state", to: SQLBind(SchedulePlanner.RecordState.launching.rawValue))
-                .set("run_id", to: SQLBind(id)).set("reason", to: SQLBind(String?.none)).set("updated_at", to: SQLBind(now))
-                .where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline)
-                .where("execution_date", .equal, date.milliseconds).run()
+                .where("execution_date", .equal, date.milliseconds).returning("run_trigger").first()?
+                .decode(column: "run_trigger", as: String.self)
             launches.append(
                 Launch(
                     project: schedule.project, pipeline: schedule.pipeline, executionDate: date.milliseconds,
@@ -257,29 +256,23 @@ struct ScheduleRepository: Sendable {
             try await update.where("project", .equal, launch.project).where("pipeline", .equal, launch.pipeline)
                 .where("execution_date", .equal, launch.executionDate).where("run_id", .equal, launch.runID)
                 .where("state", .equal, SchedulePlanner.RecordState.launching.rawValue).run()
+            if failure != nil { try await wakeIfWaiting(launch.project, launch.pipeline, now: now, sql: sql) }
         }
-        if failure != nil { try await wakeIfWaiting(launch.project, launch.pipeline, now: now) }
     }
 
     /// Has the scheduler look at the schedule now, when ticks of it wait (a run of it ended, a launch failed).
     func wakeIfWaiting(_ project: String, _ pipeline: String, now: Int64) async throws {
-        try await database.transaction { sql in
-            try await sql.raw(
-                """
-                UPDATE orchestrator_schedules SET due_at = \(bind: now)
-                WHERE project = \(bind: project) AND pipeline = \(bind: pipeline) AND (due_at IS NULL OR due_at > \(bind: now))
-                AND EXISTS (SELECT 1 FROM orchestrator_schedule_records WHERE project = \(bind: project)
-                    AND pipeline = \(bind: pipeline) AND state = 'pending')
-                """
-            ).run()
-        }
+        try await database.transaction { try await wakeIfWaiting(project, pipeline, now: now, sql: $0) }
     }
 
-    private func wake(_ project: String, _ pipeline: String, now: Int64, sql: any SQLDatabase) async throws {
+    /// Moves the schedule's due instant to now when it has pending ticks: only they can launch before its next tick.
+    private func wakeIfWaiting(_ project: String, _ pipeline: String, now: Int64, sql: any SQLDatabase) async throws {
         try await sql.raw(
             """
             UPDATE orchestrator_schedules SET due_at = \(bind: now)
             WHERE project = \(bind: project) AND pipeline = \(bind: pipeline) AND (due_at IS NULL OR due_at > \(bind: now))
+            AND EXISTS (SELECT 1 FROM orchestrator_schedule_records WHERE project = \(bind: project)
+                AND pipeline = \(bind: pipeline) AND state = 'pending')
             """
         ).run()
     }
@@ -333,7 +326,7 @@ struct ScheduleRepository: Sendable {
                         schedule, at: tick.date.milliseconds, trigger: .backfill, state: tick.state, reason: tick.reason, now: now, sql: sql
                     ))
             }
-            try await wake(project, pipeline, now: now, sql: sql)
+            try await wakeIfWaiting(project, pipeline, now: now, sql: sql)
             return created
         }
     }
@@ -346,7 +339,7 @@ struct ScheduleRepository: Sendable {
             let changed = try await setState(
                 .pending, reason: nil, of: schedule, at: date, from: [.skipped, .expired, .failed], now: now, sql: sql)
             guard changed else { throw ChangeError.notAllowed("only a skipped, expired or failed tick without a run is retried this way") }
-            try await wake(project, pipeline, now: now, sql: sql)
+            try await wakeIfWaiting(project, pipeline, now: now, sql: sql)
         }
     }
 
@@ -368,7 +361,7 @@ struct ScheduleRepository: Sendable {
             let changed = try await setState(
                 .skipped, reason: "skipped by \(user)", of: schedule, at: date, from: [.pending, .launched, .failed], now: now, sql: sql)
             guard changed else { throw ChangeError.notAllowed("a \(record.state) tick cannot be skipped") }
-            try await wake(project, pipeline, now: now, sql: sql)
+            try await wakeIfWaiting(project, pipeline, now: now, sql: sql)
         }
     }
 

@@ -32,32 +32,28 @@ public protocol IdentityClient: Sendable {
 public struct HTTPIdentityClient: IdentityClient {
     let requests: ServiceRequests
     let serviceToken: ServiceToken?
-    let revocations: RevocationCache
-    let introspections: IntrospectionCache
+    /// Revoked token ids and API tokens' users, each at most a second old: a token revoked on the identity service
+    /// stops working here within a second.
+    let revocations = ExpiringCache<String, Set<String>>(ttl: .seconds(1), limit: 1)
+    let introspections = ExpiringCache<String, AuthenticatedUser?>(ttl: .seconds(1))
 
     public init(baseURL: String, httpClient: HTTPClient, serviceToken: ServiceToken?) {
         requests = ServiceRequests(service: .identity, baseURL: baseURL, httpClient: httpClient)
         self.serviceToken = serviceToken
-        revocations = RevocationCache()
-        introspections = IntrospectionCache()
     }
 
-    /// Asked of the identity service, the answer kept for ``IntrospectionCache/interval``: a revoked API token stops
-    /// working here within it.
     public func introspect(apiToken: String) async throws -> AuthenticatedUser? {
-        try await introspections.user(of: apiToken) {
+        try await introspections.value(for: apiToken) {
             struct Introspected: Decodable { let user: AuthenticatedUser }
             return try await requests.post(APIPaths.introspect, json: ["token": apiToken], as: Introspected.self, token: nil)?.user
         }
     }
 
-    /// From the revoked token ids, fetched at most every ``RevocationCache/interval``: a token logged out on the
-    /// identity service stops working here within that interval.
     public func isRevoked(_ tokenID: String) async throws -> Bool {
-        try await revocations.contains(tokenID) {
+        try await revocations.value(for: "") {
             struct Revoked: Decodable { let tokens: [String] }
             return Set(try await requests.get(APIPaths.revocations, as: Revoked.self, token: nil)?.tokens ?? [])
-        }
+        }.contains(tokenID)
     }
 
     public func settings(ofProject project: String) async throws -> ProjectSettings? {
@@ -83,39 +79,6 @@ public struct HTTPIdentityClient: IdentityClient {
         struct Membership: Decodable { let role: ProjectRole }
         return try await requests.get(
             "/api/v1/projects/" + ServiceRequests.escaped(project), as: Membership.self, token: token)?.role
-    }
-}
-
-/// The revoked token ids another service knows, refreshed when older than `interval`.
-public actor RevocationCache {
-    public static let interval = Duration.seconds(1)
-    private var ids: Set<String> = []
-    private var fetched: ContinuousClock.Instant?
-
-    public init() {}
-
-    func contains(_ id: String, fetch: @Sendable () async throws -> Set<String>) async throws -> Bool {
-        if fetched.map({ ContinuousClock.now - $0 >= Self.interval }) ?? true {
-            ids = try await fetch()
-            fetched = .now
-        }
-        return ids.contains(id)
-    }
-}
-
-/// API tokens' users as another service last heard them, for `interval`.
-public actor IntrospectionCache {
-    public static let interval = Duration.seconds(1)
-    private var known: [String: (user: AuthenticatedUser?, at: ContinuousClock.Instant)] = [:]
-
-    public init() {}
-
-    func user(of token: String, fetch: @Sendable () async throws -> AuthenticatedUser?) async throws -> AuthenticatedUser? {
-        if let entry = known[token], ContinuousClock.now - entry.at < Self.interval { return entry.user }
-        let user = try await fetch()
-        if known.count > 10_000 { known.removeAll() }
-        known[token] = (user, .now)
-        return user
     }
 }
 
