@@ -91,6 +91,8 @@ public enum Platform {
             exit(2)
         }
         let logger = JSONLogHandler.logger(label: "trellis-gateway", level: configuration.logLevel)
-        try await gatewayApplication(configuration: configuration, logger: logger).runService()
+        await ServiceHost.exitOnFailure(of: "trellis-gateway") {
+            try await gatewayApplication(configuration: configuration, logger: logger).runService()
+        }
     }
 }

@@ -90,7 +90,26 @@ public enum ServiceHost {
             FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
             exit(2)
         }
-        let logger = JSONLogHandler.logger(label: name, level: configuration.logLevel)
+        await exitOnFailure(of: name) {
+            try await serveStandalone(module, configuration: configuration)
+        }
+    }
+
+    /// Runs a service until it stops; a failure (its port taken, its database unreachable) is one line naming the
+    /// service on standard error and exit status 1, not a crash with a backtrace.
+    public static func exitOnFailure(of name: String, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+        } catch {
+            FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    private static func serveStandalone<Module: ServiceModule>(
+        _ module: Module.Type, configuration: TrellisConfiguration
+    ) async throws {
+        let logger = JSONLogHandler.logger(label: "trellis-\(Module.name.rawValue)", level: configuration.logLevel)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let serviceToken = try ServiceToken(configuration: configuration)
         let remoteIdentity: (any IdentityClient)? =

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOPosix
 import Testing
 import TrellisStore
 import TrellisTestSupport
@@ -289,6 +290,22 @@ import TrellisTestSupport
         let bad = try Processes.run(trellis, ["migrate", "--database-url", "mysql://db/trellis"], directory: "/")
         #expect(bad.status != 0)
         #expect(bad.output.contains("database.url"))
+    }
+
+    @Test func aServiceWhosePortIsTakenSaysSoAndExits() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-taken-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let port = try Processes.freePorts(1)
+        let holder = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).get()
+        defer { try? holder.close().wait() }
+        let identity = Processes.binDirectory.appendingPathComponent("trellis-identity")
+        let taken = try Processes.run(
+            identity, ["--port", String(port), "--data-dir", dataDir.path],
+            environment: ["TRELLIS_ADMIN_PASSWORD": "taken-admin-password"])
+        #expect(taken.status == 1, "\(taken.output)")
+        #expect(taken.output.contains("trellis-identity: "), "\(taken.output)")
+        #expect(taken.output.contains("Address already in use"), "\(taken.output)")
+        #expect(!taken.output.contains("crashed"), "\(taken.output)")
     }
 
     static func pids(in stateDir: URL) -> [Int32] {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import TrellisTestSupport
 
 #if canImport(Glibc)
@@ -20,10 +21,19 @@ enum Processes {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// A run of `count` consecutive ports that are free right now, from the ephemeral-safe range.
+    /// The next port to hand out. Tests run in parallel in one process: ports come from one counter, so no two tests
+    /// get the same port between checking it and binding it. Below Linux's ephemeral range (32768–60999), so no
+    /// outgoing connection takes one either.
+    private static let nextPort = Mutex(Int.random(in: 20000..<26000))
+
+    /// A run of `count` consecutive ports that are free right now and handed to no other test.
     static func freePorts(_ count: Int) throws -> Int {
         for _ in 0..<50 {
-            let base = Int.random(in: 20000...40000)
+            let base = nextPort.withLock { next in
+                if next + count > 32000 { next = 20000 }
+                defer { next += count }
+                return next
+            }
             if (base..<base + count).allSatisfy(isFree) { return base }
         }
         throw TransportError("no run of \(count) free ports found")
