@@ -238,7 +238,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     // MARK: Projects
 
-    /// A project with the caller's role in it.
+    /// A project with the caller's role in it and the actions the role allows (what the portal offers them).
     struct ProjectView: ResponseEncodable {
         let project: Project
         let role: ProjectRole
@@ -249,13 +249,14 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         }
 
         enum CodingKeys: CodingKey {
-            case role
+            case role, actions
         }
 
         func encode(to encoder: any Encoder) throws {
             try project.encode(to: encoder)
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(role, forKey: .role)
+            try container.encode(ProjectAction.allowed(to: role).map(\.rawValue), forKey: .actions)
         }
     }
 
@@ -301,12 +302,12 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     }
 
     @Sendable func getProject(_ request: Request, context: TrellisRequestContext) async throws -> ProjectView {
-        let (project, role) = try await access(context, needs: .viewer)
+        let (project, role) = try await access(context, needs: .read)
         return ProjectView(project, role: role)
     }
 
     @Sendable func updateProject(_ request: Request, context: TrellisRequestContext) async throws -> ProjectView {
-        var (project, role) = try await access(context, needs: .owner)
+        var (project, role) = try await access(context, needs: .configure)
         let body = try await request.decode(as: UpdateProjectRequest.self, context: context)
         if let description = body.description {
             guard description.count <= 2000 else { throw ValidationError(field: "description", "must be at most 2000 characters") }
@@ -323,7 +324,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     }
 
     @Sendable func deleteProject(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
-        let (project, _) = try await access(context, needs: .owner)
+        let (project, _) = try await access(context, needs: .deleteProject)
         try await repository.deleteProject(project.id)
         context.logger.info("project deleted", metadata: ["project": .string(project.name)])
         return .noContent
@@ -341,12 +342,12 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     }
 
     @Sendable func listMembers(_ request: Request, context: TrellisRequestContext) async throws -> MemberList {
-        let (project, _) = try await access(context, needs: .viewer)
+        let (project, _) = try await access(context, needs: .read)
         return MemberList(members: try await repository.members(of: project.id))
     }
 
     @Sendable func addMember(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<Member> {
-        let (project, _) = try await access(context, needs: .owner)
+        let (project, _) = try await access(context, needs: .manageMembers)
         let body = try await request.decode(as: AddMemberRequest.self, context: context)
         let role = try ProjectRole.parse(body.role)
         guard let user = try await repository.user(named: body.username)?.user else { throw IdentityError.userNotFound(body.username) }
@@ -359,7 +360,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     }
 
     @Sendable func removeMember(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
-        let (project, _) = try await access(context, needs: .owner)
+        let (project, _) = try await access(context, needs: .manageMembers)
         let username = try context.parameters.require("username")
         guard let user = try await repository.user(named: username)?.user,
             try await repository.role(of: user.id, in: project.id) != nil
@@ -372,13 +373,13 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     /// The project named in the path and the caller's role in it. A project the caller is not a member of is
     /// "not found" to them, so project names do not leak; platform admins act as owners everywhere.
-    func access(_ context: TrellisRequestContext, needs required: ProjectRole) async throws -> (Project, ProjectRole) {
+    func access(_ context: TrellisRequestContext, needs action: ProjectAction) async throws -> (Project, ProjectRole) {
         let caller = try context.requireUser()
         let name = try context.parameters.require("project")
         guard let project = try await repository.project(named: name) else { throw IdentityError.projectNotFound(name) }
         let role = caller.limited(caller.isAdmin ? .owner : try await repository.role(of: .init(caller.id), in: project.id), in: name)
         guard let role else { throw IdentityError.projectNotFound(name) }
-        guard role >= required else { throw IdentityError.roleRequired(required, project: name) }
+        guard role >= action.minimumRole else { throw IdentityError.notAllowed(action, project: name, role: role) }
         return (project, role)
     }
 

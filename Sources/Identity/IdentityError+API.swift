@@ -8,7 +8,7 @@ extension IdentityError: APIErrorConvertible {
         case .userNotFound(let name): .notFound("no user named \"\(name)\"")
         case .projectExists(let name): .conflict("a project named \"\(name)\" already exists")
         case .projectNotFound(let name): .notFound("no project named \"\(name)\"")
-        case .roleRequired(let role, let project): .forbidden("this needs the \(role.rawValue) role in project \"\(project)\"")
+        case .notAllowed(let action, let project, let role): .forbidden(action.refusal(in: project, for: role))
         case .adminRequired: .forbidden("this needs a platform admin")
         case .lastOwner(let project): .failedPrecondition("project \"\(project)\" must keep at least one owner")
         case .notProvisioned(let name):

@@ -56,7 +56,7 @@ public enum IdentityError: Error, Sendable, Equatable {
     case projectExists(String)
     /// Also what a non-member sees: a project they cannot see does not exist for them.
     case projectNotFound(String)
-    case roleRequired(ProjectRole, project: String)
+    case notAllowed(ProjectAction, project: String, role: ProjectRole)
     case adminRequired
     case lastOwner(project: String)
     /// A directory user without a Trellis account, with `ldap.provision: deny`.

@@ -32,7 +32,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
     /// Creates the pipeline (201), saves a new version when the document changed (200), or changes nothing.
     @Sendable func apply(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<PipelineVersion> {
         let project = try context.parameters.require("project")
-        try await access.require(.developer, in: project, context: context)
+        try await access.require(.editPipelines, in: project, context: context)
         var spec = try await request.decode(as: PipelineSpec.self, context: context)
         if let named = spec.metadata.project, named != project {
             throw ValidationError(field: "metadata.project", "is \"\(named)\" but the pipeline is applied to project \"\(project)\"")
@@ -90,7 +90,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
 
     @Sendable func list(_ request: Request, context: TrellisRequestContext) async throws -> PipelineList {
         let project = try context.parameters.require("project")
-        try await access.require(.viewer, in: project, context: context)
+        try await access.require(.read, in: project, context: context)
         var summaries: [PipelineSummary] = []
         for record in try await repository.pipelines(inProject: project) {
             guard let current = try await repository.version(record.currentVersion, of: record) else { continue }
@@ -105,7 +105,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: TrellisRequestContext) async throws -> PipelineVersion {
-        let (record, _) = try await pipeline(context, needs: .viewer)
+        let (record, _) = try await pipeline(context, needs: .read)
         guard let current = try await repository.version(record.currentVersion, of: record) else {
             throw PipelineError.versionNotFound(record.name, version: record.currentVersion)
         }
@@ -113,7 +113,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
-        let (record, _) = try await pipeline(context, needs: .developer)
+        let (record, _) = try await pipeline(context, needs: .editPipelines)
         try await repository.delete(record, by: try context.requireUser().username, at: now().milliseconds)
         return .noContent
     }
@@ -128,7 +128,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
     }
 
     @Sendable func versions(_ request: Request, context: TrellisRequestContext) async throws -> VersionList {
-        let (record, _) = try await pipeline(context, needs: .viewer)
+        let (record, _) = try await pipeline(context, needs: .read)
         return VersionList(
             versions: try await repository.versions(of: record).map {
                 .init(version: $0.version, createdBy: $0.createdBy, createdAt: $0.createdAt)
@@ -136,7 +136,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
     }
 
     @Sendable func version(_ request: Request, context: TrellisRequestContext) async throws -> PipelineVersion {
-        let (record, _) = try await pipeline(context, needs: .viewer)
+        let (record, _) = try await pipeline(context, needs: .read)
         let number = try context.parameters.require("version", as: Int.self)
         guard let found = try await repository.version(number, of: record) else {
             throw PipelineError.versionNotFound(record.name, version: number)
@@ -193,7 +193,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
 
     /// Every task's command and env with the template variables rendered as a run would, without running anything.
     @Sendable func render(_ request: Request, context: TrellisRequestContext) async throws -> Rendered {
-        let (record, project) = try await pipeline(context, needs: .viewer)
+        let (record, project) = try await pipeline(context, needs: .read)
         guard let current = try await repository.version(record.currentVersion, of: record) else {
             throw PipelineError.versionNotFound(record.name, version: record.currentVersion)
         }
@@ -227,13 +227,13 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
     }
 
     @Sendable func layout(_ request: Request, context: TrellisRequestContext) async throws -> Layout {
-        let (record, _) = try await pipeline(context, needs: .viewer)
+        let (record, _) = try await pipeline(context, needs: .read)
         return Layout(layout: try await repository.layout(of: record) ?? .object([:]))
     }
 
     /// The editor's node positions, any JSON object; kept apart from the DAG, so moving a node makes no version.
     @Sendable func setLayout(_ request: Request, context: TrellisRequestContext) async throws -> Layout {
-        let (record, _) = try await pipeline(context, needs: .developer)
+        let (record, _) = try await pipeline(context, needs: .editPipelines)
         let body = try await request.decode(as: Layout.self, context: context)
         guard case .object = body.layout else { throw ValidationError(field: "layout", "must be an object") }
         try await repository.setLayout(body.layout, of: record, at: now())
@@ -255,9 +255,9 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         )
     }
 
-    func pipeline(_ context: TrellisRequestContext, needs role: ProjectRole) async throws -> (PipelineRecord, String) {
+    func pipeline(_ context: TrellisRequestContext, needs action: ProjectAction) async throws -> (PipelineRecord, String) {
         let project = try context.parameters.require("project")
-        try await access.require(role, in: project, context: context)
+        try await access.require(action, in: project, context: context)
         let name = try context.parameters.require("pipeline")
         guard let record = try await repository.pipeline(named: name, project: project) else {
             throw PipelineError.notFound(name, project: project)

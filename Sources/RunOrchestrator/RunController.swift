@@ -37,7 +37,7 @@ struct RunController: Sendable {
 
     @Sendable func start(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<RunView> {
         let project = try context.parameters.require("project")
-        try await access.require(.developer, in: project, context: context)
+        try await access.require(.runPipelines, in: project, context: context)
         return try await create(
             project: project, pipeline: try context.parameters.require("pipeline"), task: nil, debug: false, context: context)
     }
@@ -45,7 +45,7 @@ struct RunController: Sendable {
     /// One task alone, without its upstreams, with the pipeline's env (`{"debug": true}` keeps its working directory).
     @Sendable func startSingle(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<RunView> {
         let project = try context.parameters.require("project")
-        try await access.require(.developer, in: project, context: context)
+        try await access.require(.runPipelines, in: project, context: context)
         let body = try await request.decodeIfPresent(as: StartRequest.self, context: context)
         return try await create(
             project: project, pipeline: try context.parameters.require("pipeline"), task: try context.parameters.require("task"),
@@ -67,7 +67,7 @@ struct RunController: Sendable {
 
     @Sendable func get(_ request: Request, context: TrellisRequestContext) async throws -> RunView {
         let project = try context.parameters.require("project")
-        try await access.require(.viewer, in: project, context: context)
+        try await access.require(.read, in: project, context: context)
         return RunView(try await stored(try context.parameters.require("run"), project: project))
     }
 
@@ -82,13 +82,13 @@ struct RunController: Sendable {
 
     @Sendable func list(_ request: Request, context: TrellisRequestContext) async throws -> RunList {
         let project = try context.parameters.require("project")
-        try await access.require(.viewer, in: project, context: context)
+        try await access.require(.read, in: project, context: context)
         return try await list(project: project, pipeline: request.uri.queryParameters.get("pipeline"), request: request)
     }
 
     @Sendable func listOfPipeline(_ request: Request, context: TrellisRequestContext) async throws -> RunList {
         let project = try context.parameters.require("project")
-        try await access.require(.viewer, in: project, context: context)
+        try await access.require(.read, in: project, context: context)
         return try await list(project: project, pipeline: try context.parameters.require("pipeline"), request: request)
     }
 
@@ -136,7 +136,7 @@ struct RunController: Sendable {
 
     @Sendable func cancel(_ request: Request, context: TrellisRequestContext) async throws -> RunView {
         let project = try context.parameters.require("project")
-        try await access.require(.developer, in: project, context: context)
+        try await access.require(.runPipelines, in: project, context: context)
         let run = try await stored(try context.parameters.require("run"), project: project)
         guard try await engine.cancel(run.id) else {
             throw APIError.failedPrecondition("run \(run.id) already ended \(run.state.rawValue)")
@@ -151,7 +151,7 @@ struct RunController: Sendable {
 
     @Sendable func resume(_ request: Request, context: TrellisRequestContext) async throws -> RunView {
         let project = try context.parameters.require("project")
-        try await access.require(.developer, in: project, context: context)
+        try await access.require(.runPipelines, in: project, context: context)
         let run = try await stored(try context.parameters.require("run"), project: project)
         let body = try await request.decodeIfPresent(as: ResumeRequest.self, context: context)
         do {
@@ -225,7 +225,7 @@ struct RunController: Sendable {
     /// The run and the attempt a logs or status request names (`:number` or `?attempt=`, default the latest).
     func attempt(of request: Request, context: TrellisRequestContext) async throws -> (RunRecord, AttemptRecord) {
         let project = try context.parameters.require("project")
-        try await access.require(.viewer, in: project, context: context)
+        try await access.require(.read, in: project, context: context)
         let run = try await stored(try context.parameters.require("run"), project: project)
         let task = try context.parameters.require("task")
         guard run.plan.task(named: task) != nil else { throw APIError.notFound("run \(run.id) has no task named \"\(task)\"") }

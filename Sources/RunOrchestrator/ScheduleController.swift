@@ -50,7 +50,7 @@ struct ScheduleController: Sendable {
     }
 
     @Sendable func get(_ request: Request, context: TrellisRequestContext) async throws -> ScheduleView {
-        let (project, pipeline) = try await target(context, needs: .viewer)
+        let (project, pipeline) = try await target(context, needs: .read)
         return try view(try await existing(project, pipeline))
     }
 
@@ -64,7 +64,7 @@ struct ScheduleController: Sendable {
     }
 
     func setPaused(_ paused: Bool, context: TrellisRequestContext) async throws -> ScheduleView {
-        let (project, pipeline) = try await target(context, needs: .developer)
+        let (project, pipeline) = try await target(context, needs: .manageSchedules)
         _ = try await existing(project, pipeline)
         return try view(try await schedules.setPaused(paused, project, pipeline, now: now().milliseconds))
     }
@@ -112,7 +112,7 @@ struct ScheduleController: Sendable {
     }
 
     @Sendable func records(_ request: Request, context: TrellisRequestContext) async throws -> RecordList {
-        let (project, pipeline) = try await target(context, needs: .viewer)
+        let (project, pipeline) = try await target(context, needs: .read)
         let query = request.uri.queryParameters
         var filter = ScheduleRepository.RecordFilter(limit: 100)
         if let text = query.get("state") {
@@ -147,7 +147,7 @@ struct ScheduleController: Sendable {
     /// Retries a tick: a run that ended without success is resumed (its succeeded tasks kept); a skipped, expired or
     /// failed tick without a run is pending again, to launch under the schedule's policies.
     @Sendable func retry(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<RecordView> {
-        let (project, pipeline) = try await target(context, needs: .developer)
+        let (project, pipeline) = try await target(context, needs: .manageSchedules)
         let date = try Self.executionDate(context)
         guard let record = try await schedules.record(project, pipeline, at: date) else { throw Self.noRecord(date) }
         if let run = record.run_id, record.state == SchedulePlanner.RecordState.launched.rawValue {
@@ -170,7 +170,7 @@ struct ScheduleController: Sendable {
 
     /// Skips a pending tick, or a tick whose run ended without success (so `dependsOnPast` goes on past it).
     @Sendable func skip(_ request: Request, context: TrellisRequestContext) async throws -> RecordView {
-        let (project, pipeline) = try await target(context, needs: .developer)
+        let (project, pipeline) = try await target(context, needs: .manageSchedules)
         let date = try Self.executionDate(context)
         do {
             try await schedules.skip(project, pipeline, at: date, by: try context.requireUser().username, now: now().milliseconds)
@@ -204,7 +204,7 @@ struct ScheduleController: Sendable {
     /// policies (maxActiveRuns, dependsOnPast, expiredLimit, the minimum interval; `catchup` does not apply, and a
     /// paused schedule still runs them).
     @Sendable func backfill(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<BackfillResponse> {
-        let (project, pipeline) = try await target(context, needs: .developer)
+        let (project, pipeline) = try await target(context, needs: .manageSchedules)
         let body = try await request.decode(as: BackfillRequest.self, context: context)
         let schedule = try await existing(project, pipeline)
         let zone = TimeZone(identifier: schedule.definition.timezone) ?? .gmt
@@ -234,9 +234,9 @@ struct ScheduleController: Sendable {
 
     /// The project and pipeline of the route, after the access check; the feed is followed first, so a schedule saved
     /// a moment ago is known.
-    func target(_ context: TrellisRequestContext, needs role: ProjectRole) async throws -> (String, String) {
+    func target(_ context: TrellisRequestContext, needs action: ProjectAction) async throws -> (String, String) {
         let project = try context.parameters.require("project")
-        try await access.require(role, in: project, context: context)
+        try await access.require(action, in: project, context: context)
         try await scheduler.sync()
         return (project, try context.parameters.require("pipeline"))
     }

@@ -116,13 +116,13 @@ struct ImageController<Repository: ImageRepository>: Sendable {
 
     @Sendable func list(_ request: Request, context: TrellisRequestContext) async throws -> ImageList {
         let project = try context.parameters.require("project")
-        try await access.require(.viewer, in: project, context: context)
+        try await access.require(.read, in: project, context: context)
         return ImageList(images: try await repository.images(inProject: project).map(\.view))
     }
 
     @Sendable func save(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<ImageView> {
         let project = try context.parameters.require("project")
-        try await access.require(.developer, in: project, context: context)
+        try await access.require(.manageTemplates, in: project, context: context)
         let body = try await request.decode(as: SaveRequest.self, context: context)
         try Names.validateResourceName(body.name, field: "name")
         guard !body.reference.isEmpty, !body.reference.contains(" ") else {
@@ -143,7 +143,7 @@ struct ImageController<Repository: ImageRepository>: Sendable {
 
     @Sendable func delete(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
         let project = try context.parameters.require("project")
-        try await access.require(.developer, in: project, context: context)
+        try await access.require(.manageTemplates, in: project, context: context)
         let name = try context.parameters.require("name")
         guard try await repository.delete(name: name, project: project) else {
             throw APIError.notFound("project \(project) has no image named \"\(name)\"")

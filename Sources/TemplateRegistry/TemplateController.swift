@@ -28,7 +28,7 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
 
     @Sendable func register(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<TemplateVersion> {
         let project = try context.parameters.require("project")
-        try await access.require(.developer, in: project, context: context)
+        try await access.require(.manageTemplates, in: project, context: context)
         let spec = try await request.decode(as: TemplateSpec.self, context: context)
         let problems = spec.problems()
         guard problems.isEmpty else { throw TemplateError.invalid(problems) }
@@ -63,7 +63,7 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
 
     @Sendable func listProject(_ request: Request, context: TrellisRequestContext) async throws -> TemplateList {
         let project = try context.parameters.require("project")
-        try await access.require(.viewer, in: project, context: context)
+        try await access.require(.read, in: project, context: context)
         var summaries: [TemplateSummary] = []
         for record in try await repository.templates(inProject: project) {
             if let summary = Self.summary(record, versions: try await repository.versions(of: record).map(\.version)) {
@@ -165,7 +165,7 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
     func ownedVersion(_ context: TrellisRequestContext) async throws -> (TemplateRecord, TemplateVersion) {
         let (record, versions) = try await visibleVersions(context)
         guard !record.builtin, let project = record.project else { throw TemplateError.builtinIsReadOnly(record.name) }
-        try await access.require(.owner, in: project, context: context)
+        try await access.require(.publishTemplates, in: project, context: context)
         let version = try context.parameters.require("version")
         guard let found = versions.first(where: { $0.version == version }) else {
             throw TemplateError.versionNotFound(record.name, version: version)

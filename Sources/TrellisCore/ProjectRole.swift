@@ -1,10 +1,11 @@
-/// A member's role in a project (cube-studio's dev/ops/creator). Each role can do what the ones below it can.
+/// A member's role in a project (cube-studio's dev/ops/creator). Each role can do what the ones below it can;
+/// `ProjectAction` says what that is.
 public enum ProjectRole: String, Codable, Sendable, CaseIterable, Comparable {
-    /// Sees the project's pipelines, runs and logs.
+    /// Sees everything in the project.
     case viewer
-    /// Also edits pipelines and starts, cancels and resumes runs.
+    /// Also edits pipelines, runs them, manages schedules, templates and images.
     case developer
-    /// Also manages members, settings and deletes the project.
+    /// Also publishes the project's templates, manages members and settings, deletes the project.
     case owner
 
     private var rank: Int {

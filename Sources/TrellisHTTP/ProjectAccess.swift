@@ -13,10 +13,11 @@ public struct ProjectAccess: Sendable {
         caller.user.limited(try await identity.role(of: caller.user, inProject: project, token: caller.token), in: project)
     }
 
-    public func require(_ needed: ProjectRole, in project: String, context: TrellisRequestContext) async throws {
+    /// Lets the caller do `action` in `project`, or answers 404 (not a member) or 403 (a role too low to).
+    public func require(_ action: ProjectAction, in project: String, context: TrellisRequestContext) async throws {
         guard let role = try await role(in: project, caller: context.caller()) else {
             throw APIError.notFound("no project named \"\(project)\"")
         }
-        guard role >= needed else { throw APIError.forbidden("this needs the \(needed.rawValue) role in project \"\(project)\"") }
+        guard role >= action.minimumRole else { throw APIError.forbidden(action.refusal(in: project, for: role)) }
     }
 }

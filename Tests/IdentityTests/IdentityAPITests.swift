@@ -36,7 +36,9 @@ import TrellisTestSupport
             let denied = try await api.call(
                 "POST", "/api/v1/projects/vision/members", token: vic, json: ["username": "admin", "role": "viewer"])
             #expect(denied.status == 403)
-            #expect(denied.errorMessage == "this needs the owner role in project \"vision\"")
+            #expect(denied.errorMessage == "managing members in project \"vision\" needs the owner role; you are a viewer")
+            let seen = try await api.call("GET", "/api/v1/projects/vision", token: vic)
+            #expect(seen.json["actions"] as? [String] == ["read"], "a viewer's actions: \(seen.text)")
             #expect(try await api.call("PATCH", "/api/v1/projects/vision", token: vic, json: ["description": "x"]).status == 403)
 
             // Changing a role answers 200, not 201; an unknown role names the accepted ones.
