@@ -25,9 +25,16 @@ public enum Platform {
         try modules.compactMap { try $0.migrations() }
     }
 
+    /// The embedded platform: its application and every route its router registers.
+    public struct Embedded {
+        public let application: Application<RouterResponder<TrellisRequestContext>>
+        /// `METHOD /path`, parameters as `{name}`: what the access-matrix test walks.
+        public let routes: [String]
+    }
+
     /// The embedded platform (`trellis serve`): every service and the portal in one process, on one port.
     /// With `demo`, the project `demo` is created on start when missing.
-    public static func embeddedApplication(environment base: ServiceEnvironment, demo: Bool) async throws -> some ApplicationProtocol {
+    public static func embedded(environment base: ServiceEnvironment, demo: Bool) async throws -> Embedded {
         // Identity first: every other module asks it, in process, about projects and members.
         let identity = try await IdentityModule(environment: base)
         var environment = base
@@ -57,7 +64,7 @@ public enum Platform {
             let notice = "Trellis is serving on http://\(configuration.host):\(configuration.port) (data: \(configuration.databaseURL))\n"
             FileHandle.standardOutput.write(Data(notice.utf8))
         }
-        return app
+        return Embedded(application: app, routes: router.routes.map(\.description))
     }
 
     /// The gateway of split mode: the portal, plus a token check and a reverse proxy to each service's own process.

@@ -32,6 +32,6 @@ struct Serve: AsyncParsableCommand {
             httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
             logger: logger
         )
-        try await Platform.embeddedApplication(environment: environment, demo: demo).runService()
+        try await Platform.embedded(environment: environment, demo: demo).application.runService()
     }
 }

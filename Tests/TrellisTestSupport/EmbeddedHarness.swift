@@ -19,6 +19,14 @@ public enum EmbeddedHarness {
         _ kind: DatabaseKind, flags extra: [String: String] = [:],
         _ body: @escaping @Sendable (TestClientTransport, DatabaseURL) async throws -> Void
     ) async throws {
+        try await withRoutes(kind, flags: extra) { api, url, _ in try await body(api, url) }
+    }
+
+    /// Also hands the test every route the platform's router registers (`METHOD /path` with `{parameters}`).
+    public static func withRoutes(
+        _ kind: DatabaseKind, flags extra: [String: String] = [:],
+        _ body: @escaping @Sendable (TestClientTransport, DatabaseURL, [String]) async throws -> Void
+    ) async throws {
         try await TestDatabases.withFresh(kind) { url in
             // Task executions (logs, working directories) live in the data directory.
             let data = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-data-\(UUID().uuidString)")
@@ -31,8 +39,9 @@ public enum EmbeddedHarness {
                     "schedule.min.interval": "0s",
                 ].merging(extra) { $1 }
             )
-            let app = try await Platform.embeddedApplication(environment: environment, demo: false)
-            try await app.test(.router) { client in try await body(TestClientTransport(client), url) }
+            let platform = try await Platform.embedded(environment: environment, demo: false)
+            let routes = platform.routes
+            try await platform.application.test(.router) { client in try await body(TestClientTransport(client), url, routes) }
         }
     }
 }
