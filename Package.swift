@@ -181,6 +181,7 @@ let package = Package(
         ),
         .testTarget(name: "RunOrchestratorTests", dependencies: ["TrellisTestSupport", "TrellisStore"]),
         .testTarget(name: "TrellisShimTests", dependencies: ["TrellisShim"]),
+        .testTarget(name: "ClusterGatewayTests", dependencies: ["ClusterGateway"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

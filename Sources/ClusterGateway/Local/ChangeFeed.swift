@@ -25,7 +25,14 @@ actor ChangeFeed {
             try? await Task.sleep(for: wait)
             self.wake(token)
         }
-        await withCheckedContinuation { waiters[token] = $0 }
+        // Cancelled (the server shutting down), the wait ends at once, not when the timer fires.
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled { continuation.resume() } else { waiters[token] = continuation }
+            }
+        } onCancel: {
+            Task { await self.wake(token) }
+        }
         timer.cancel()
         return answer(after: cursor) ?? ExecutionChanges(cursor: sequence, ids: [], reset: false)
     }
