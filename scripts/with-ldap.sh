@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs a command with a private OpenLDAP slapd on 127.0.0.1 holding a small test directory, then stops it by PID.
 #   scripts/with-ldap.sh COMMAND...
-# The command sees TRELLIS_TEST_LDAP_URL=ldap://127.0.0.1:PORT. The directory (dc=example,dc=org):
+# The command sees TRELLIS_TEST_LDAP_URL=ldap://127.0.0.1:PORT (StartTLS offered), TRELLIS_TEST_LDAPS_URL=
+# ldaps://127.0.0.1:PORT+1 and TRELLIS_TEST_LDAP_CA, the CA that signed the server's certificate (made here, for
+# 127.0.0.1). The directory (dc=example,dc=org):
 #   service account cn=reader,dc=example,dc=org / reader-pw
 #   ou=people: alice / alice-pw (Alice Example), bob / bob-pw, carol / carol-pw
 #   ou=groups (groupOfNames): trellis-admins {bob}, ml-developers {alice}, ml-viewers {carol}
@@ -24,6 +26,14 @@ stop() {
 }
 trap stop EXIT
 
+# A CA and a server certificate for 127.0.0.1 signed by it.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Trellis test CA" \
+  -keyout "$DIR/ca.key" -out "$DIR/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$DIR/server.key" -out "$DIR/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > "$DIR/san.ext"
+openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" -CAcreateserial -days 2 \
+  -extfile "$DIR/san.ext" -out "$DIR/server.pem" 2>/dev/null
+
 cat > "$DIR/slapd.conf" <<CONF
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -33,6 +43,9 @@ pidfile $DIR/slapd.pid
 modulepath /usr/lib/ldap
 moduleload back_mdb
 allow bind_anon_dn
+TLSCACertificateFile $DIR/ca.pem
+TLSCertificateFile $DIR/server.pem
+TLSCertificateKeyFile $DIR/server.key
 database mdb
 maxsize 104857600
 suffix "dc=example,dc=org"
@@ -43,7 +56,7 @@ access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 CONF
 slaptest -u -f "$DIR/slapd.conf" >/dev/null 2>&1 || { slaptest -u -f "$DIR/slapd.conf" >&2; exit 1; }
-slapd -f "$DIR/slapd.conf" -h "ldap://127.0.0.1:$PORT/"
+slapd -f "$DIR/slapd.conf" -h "ldap://127.0.0.1:$PORT/ ldaps://127.0.0.1:$((PORT + 1))/"
 for _ in $(seq 100); do ldapsearch -x -H "ldap://127.0.0.1:$PORT" -b "" -s base >/dev/null 2>&1 && break; sleep 0.1; done
 
 person() { # uid name password
@@ -99,5 +112,7 @@ LDIF
 } | ldapadd -x -H "ldap://127.0.0.1:$PORT" -D "cn=admin,dc=example,dc=org" -w admin-pw >/dev/null
 
 export TRELLIS_TEST_LDAP_URL="ldap://127.0.0.1:$PORT"
-echo "with-ldap: slapd on 127.0.0.1:$PORT (pid $(cat "$DIR/slapd.pid"))" >&2
+export TRELLIS_TEST_LDAPS_URL="ldaps://127.0.0.1:$((PORT + 1))"
+export TRELLIS_TEST_LDAP_CA="$DIR/ca.pem"
+echo "with-ldap: slapd on 127.0.0.1:$PORT and ldaps on $((PORT + 1)) (pid $(cat "$DIR/slapd.pid"))" >&2
 "$@"

@@ -55,6 +55,15 @@ private final class Connection {
         ldap_set_option(handle, LDAP_OPT_TIMEOUT, &timeout)
         // LDAP_OPT_OFF: referrals would send the credentials to other servers.
         ldap_set_option(handle, LDAP_OPT_REFERRALS, nil)
+        // TLS (ldaps:// or StartTLS) always checks the directory's certificate, against ldap.ca.file when set.
+        var demand = LDAP_OPT_X_TLS_DEMAND
+        ldap_set_option(handle, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand)
+        if let caFile = settings.caFile {
+            ldap_set_option(handle, LDAP_OPT_X_TLS_CACERTFILE, caFile)
+        }
+        // A context of this connection's own, so the options above apply to it.
+        var client: Int32 = 0
+        ldap_set_option(handle, LDAP_OPT_X_TLS_NEWCTX, &client)
         if settings.startTLS {
             try check(ldap_start_tls_s(handle, nil, nil), doing: "StartTLS")
         }
@@ -140,7 +149,15 @@ private final class Connection {
 
     private func check(_ result: Int32, doing what: String) throws {
         guard result == LDAP_SUCCESS else {
-            throw LDAPDirectory.Unavailable(description: "\(what) failed at \(settings.url): \(String(cString: ldap_err2string(result)))")
+            var reason = String(cString: ldap_err2string(result))
+            // The library's detail, such as why a certificate was not trusted.
+            var diagnostic: UnsafeMutablePointer<CChar>?
+            if ldap_get_option(handle, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diagnostic) == LDAP_OPT_SUCCESS, let diagnostic {
+                let detail = String(cString: diagnostic)
+                if !detail.isEmpty { reason += " (\(detail))" }
+                ldap_memfree(diagnostic)
+            }
+            throw LDAPDirectory.Unavailable(description: "\(what) failed at \(settings.url): \(reason)")
         }
     }
 }

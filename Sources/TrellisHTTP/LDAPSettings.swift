@@ -1,4 +1,5 @@
 import Configuration
+import Foundation
 import TrellisCore
 
 /// How the identity service logs users in against a company directory (LDAP), when `ldap.url` is set.
@@ -7,6 +8,7 @@ import TrellisCore
 /// |---|---|---|
 /// | ldap.url | (off) | `ldap://host:389` or `ldaps://host:636` |
 /// | ldap.starttls | false | upgrade an `ldap://` connection with StartTLS |
+/// | ldap.ca.file | (the system's CAs) | PEM file of the CAs that sign the directory's certificate |
 /// | ldap.bind.dn, ldap.bind.password | (anonymous) | the service account that searches |
 /// | ldap.base.dn | required | where users are searched |
 /// | ldap.user.filter | `(uid={username})` | `{username}` is replaced by the login name, escaped (RFC 4515) |
@@ -32,6 +34,7 @@ public struct LDAPSettings: Sendable, Equatable {
 
     public var url: String
     public var startTLS: Bool
+    public var caFile: String?
     public var bindDN: String?
     public var bindPassword: String?
     public var baseDN: String
@@ -48,7 +51,8 @@ public struct LDAPSettings: Sendable, Equatable {
     public var timeoutSeconds: Int
 
     static let keys = [
-        "ldap.url", "ldap.starttls", "ldap.bind.dn", "ldap.bind.password", "ldap.base.dn", "ldap.user.filter", "ldap.attr.username",
+        "ldap.url", "ldap.starttls", "ldap.ca.file", "ldap.bind.dn", "ldap.bind.password", "ldap.base.dn", "ldap.user.filter",
+        "ldap.attr.username",
         "ldap.attr.name", "ldap.attr.email", "ldap.group.base", "ldap.group.filter", "ldap.group.attr", "ldap.admin.groups",
         "ldap.project.roles", "ldap.provision", "ldap.timeout",
     ]
@@ -63,6 +67,10 @@ public struct LDAPSettings: Sendable, Equatable {
         startTLS = try Self.flag(reader, "ldap.starttls")
         if startTLS, url.hasPrefix("ldaps://") {
             throw ConfigurationError(key: "ldap.starttls", value: "true", reason: "an ldaps:// connection is encrypted already")
+        }
+        caFile = reader.string(forKey: "ldap.ca.file")
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ConfigurationError(key: "ldap.ca.file", value: caFile, reason: "is not a readable file")
         }
         bindDN = reader.string(forKey: "ldap.bind.dn")
         bindPassword = reader.string(forKey: "ldap.bind.password", isSecret: true)

@@ -94,6 +94,28 @@ import TrellisTestSupport
         }
     }
 
+    @Test func tlsConnectionsCheckTheDirectorysCertificate() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let ldaps = environment["TRELLIS_TEST_LDAPS_URL"], let ca = environment["TRELLIS_TEST_LDAP_CA"] else { throw MissingLDAP() }
+        // StartTLS on ldap://, and ldaps://, trusting the CA that signed the directory's certificate.
+        let trusted = [
+            try Self.settings().merging(["ldap.starttls": "true", "ldap.ca.file": ca]) { $1 },
+            try Self.settings(url: ldaps).merging(["ldap.ca.file": ca]) { $1 },
+        ]
+        for flags in trusted {
+            try await EmbeddedHarness.with(.sqlite, flags: flags) { api, _ in
+                let alice = try await Self.login(api, "alice", "alice-pw")
+                #expect(alice.status == 200, "\(flags["ldap.url"]!): \(alice.text)")
+                #expect(try await Self.login(api, "alice", "wrong-pw").status == 401)
+            }
+        }
+        // The system's CAs do not know it: no login, and the answer says the directory could not be reached.
+        try await EmbeddedHarness.with(.sqlite, flags: try Self.settings(url: ldaps)) { api, _ in
+            let refused = try await Self.login(api, "alice", "alice-pw")
+            #expect(refused.status == 503 && refused.text.contains("directory"), "\(refused.text)")
+        }
+    }
+
     @Test func anUnreachableDirectoryIsA503NotAWrongPassword() async throws {
         try await EmbeddedHarness.with(.sqlite, flags: try Self.settings(url: "ldap://127.0.0.1:1")) { api, _ in
             let response = try await Self.login(api, "alice", "alice-pw")
