@@ -4,7 +4,7 @@ extension TemplateError: APIErrorConvertible {
     public var apiError: APIError {
         switch self {
         case .invalid(let problems):
-            APIError(.badRequest, code: "invalid_argument", problems.map(\.description).joined(separator: "; "))
+            .invalid(problems)
         case .notFound(let name): .notFound("no template named \"\(name)\"")
         case .versionNotFound(let name, let version): .notFound("template \"\(name)\" has no version \(version)")
         case .nameTaken(let name, let project):

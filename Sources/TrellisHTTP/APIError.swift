@@ -1,23 +1,39 @@
 import Foundation
 import Hummingbird
+import TrellisCore
 
-/// An error a client sees: `{"error": {"code", "message", "requestId"}}` with `status`. The message names the
-/// field, task or edge at fault; it never carries SQL, LDAP or stack text.
+/// An error a client sees: `{"error": {"code", "message", "requestId", "fields"?}}` with `status`. The message names
+/// the field, task or edge at fault; it never carries SQL, LDAP or stack text. A bad document also lists each
+/// problem in `fields` (`[{field, message}]`), so an editor can show it beside its field.
 public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct FieldProblem: Codable, Sendable, Equatable {
+        public let field: String
+        public let message: String
+    }
+
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
+    public let fields: [FieldProblem]
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, fields: [FieldProblem] = []) {
         self.status = status
         self.code = code
         self.message = message
+        self.fields = fields
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
     public static func invalidField(_ field: String, _ message: String) -> APIError {
-        APIError(.badRequest, code: "invalid_argument", "\(field): \(message)")
+        invalid([ValidationError(field: field, message)])
+    }
+
+    /// A document with these problems: each one in the message and in `fields`.
+    public static func invalid(_ problems: [ValidationError]) -> APIError {
+        APIError(
+            .badRequest, code: "invalid_argument", problems.map(\.description).joined(separator: "; "),
+            fields: problems.map { FieldProblem(field: $0.field, message: $0.message) })
     }
     public static func badRequest(_ message: String) -> APIError {
         APIError(.badRequest, code: "bad_request", message)
@@ -63,12 +79,13 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             let code: String
             let message: String
             let requestId: String
+            let fields: [FieldProblem]?
         }
         let error: Detail
     }
 
     func response(requestID: String) -> Response {
-        let body = Body(error: .init(code: code, message: message, requestId: requestID))
+        let body = Body(error: .init(code: code, message: message, requestId: requestID, fields: fields.isEmpty ? nil : fields))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         let data = (try? encoder.encode(body)) ?? Data()

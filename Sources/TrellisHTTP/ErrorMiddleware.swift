@@ -27,9 +27,9 @@ public struct ErrorMiddleware: RouterMiddleware {
         case let error as any APIErrorConvertible:
             return error.apiError
         case let error as ValidationError:
-            return .invalidField(error.field, error.message)
+            return .invalid([error])
         case let error as ValidationErrors:
-            return APIError(.badRequest, code: "invalid_argument", error.description)
+            return .invalid(error.errors)
         case is NIOTooManyBytesError:
             return .payloadTooLarge(limit: context.maxUploadSize)
         case let error as HTTPError:

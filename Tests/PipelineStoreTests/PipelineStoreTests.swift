@@ -106,6 +106,11 @@ import TrellisTestSupport
                     spec.tasks[a].args.comand: unknown parameter (known: command, workdir); spec.tasks[a].args.command: is required; \
                     spec.tasks[b].template: no template "nothing" is available to this project
                     """)
+            // Each problem also on its own, for an editor to show beside its field.
+            let fields = (named.json["error"] as? [String: Any])?["fields"] as? [[String: String]] ?? []
+            #expect(
+                fields.map { $0["field"] ?? "" } == ["spec.tasks[a].args.comand", "spec.tasks[a].args.command", "spec.tasks[b].template"])
+            #expect(fields.last?["message"] == "no template \"nothing\" is available to this project")
             var otherProject = Self.pipeline(tasks: Self.diamond)
             otherProject["metadata"] = ["name": "x", "project": "elsewhere"]
             let mismatch = try await api.call("POST", "/api/v1/projects/ml/pipelines", token: team["olga"], json: otherProject)
