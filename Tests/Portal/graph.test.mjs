@@ -1,0 +1,87 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Graph } from "../../Web/js/graph.mjs";
+
+test("tasks get unique names and dependencies refuse cycles", () => {
+  const graph = new Graph();
+  const a = graph.addTask("shell", 0, 0);
+  const b = graph.addTask("shell", 0, 100);
+  const c = graph.addTask("python", 0, 200);
+  assert.deepEqual([a, b, c], ["shell", "shell-2", "python"]);
+  assert.deepEqual(graph.connect(a, b), { ok: true });
+  assert.deepEqual(graph.connect(b, c), { ok: true });
+  assert.equal(graph.connect(c, a).reason, "python → shell would close a cycle");
+  assert.equal(graph.connect(a, a).reason, "a task cannot depend on itself");
+  assert.equal(graph.connect(a, b).reason, "shell-2 already depends on shell");
+});
+
+test("undo and redo step through changes", () => {
+  const graph = new Graph();
+  graph.addTask("shell", 0, 0);
+  graph.addTask("noop", 0, 100);
+  graph.connect("shell", "noop");
+  graph.undo();
+  assert.equal(graph.edges.length, 0);
+  graph.undo();
+  assert.deepEqual([...graph.nodes.keys()], ["shell"]);
+  graph.redo();
+  graph.redo();
+  assert.deepEqual(graph.edges, [["shell", "noop"]]);
+  assert.equal(graph.redo(), false);
+});
+
+test("deleting a task removes its edges; moving moves the whole selection", () => {
+  const graph = new Graph();
+  graph.addTask("a", 0, 0);
+  graph.addTask("b", 0, 100);
+  graph.addTask("c", 0, 200);
+  graph.connect("a", "b");
+  graph.connect("b", "c");
+  graph.selectedNodes = new Set(["a", "c"]);
+  graph.moveSelection(10, 5);
+  assert.deepEqual([graph.nodes.get("a").x, graph.nodes.get("c").y, graph.nodes.get("b").x], [10, 205, 0]);
+  graph.selectedNodes = new Set(["b"]);
+  graph.deleteSelection();
+  assert.deepEqual(graph.edges, []);
+  assert.deepEqual([...graph.nodes.keys()], ["a", "c"]);
+});
+
+test("copy and paste renames and keeps inner dependencies", () => {
+  const graph = new Graph();
+  graph.addTask("load", 0, 0);
+  graph.addTask("train", 0, 100);
+  graph.connect("load", "train");
+  graph.selectedNodes = new Set(["load", "train"]);
+  const pasted = graph.paste(graph.copy());
+  assert.deepEqual(pasted, ["load-2", "train-2"]);
+  assert.deepEqual(graph.edges, [["load", "train"], ["load-2", "train-2"]]);
+  assert.equal(graph.nodes.get("train-2").y, 140);
+});
+
+test("renaming keeps the dependencies and refuses a taken name", () => {
+  const graph = new Graph();
+  graph.addTask("a", 0, 0);
+  graph.addTask("b", 0, 0);
+  graph.connect("a", "b");
+  assert.deepEqual(graph.rename("a", "prepare"), { ok: true });
+  assert.deepEqual(graph.edges, [["prepare", "b"]]);
+  assert.equal(graph.rename("b", "prepare").ok, false);
+  assert.equal(graph.rename("b", "Bad Name").ok, false);
+});
+
+test("the pipeline document round-trips", () => {
+  const graph = new Graph();
+  graph.addTask("shell", 10, 20);
+  graph.addTask("noop", 10, 120);
+  graph.connect("shell", "noop");
+  graph.update("shell", { args: { command: "echo hi" }, retry: { limit: 2 }, timeout: "5m" });
+  const { document, layout } = graph.toPipeline({ name: "demo", env: { A: "1" }, schedule: { cron: "0 2 * * *" } });
+  assert.deepEqual(document.spec.tasks, [
+    { name: "shell", template: "shell", args: { command: "echo hi" }, retry: { limit: 2 }, timeout: "5m" },
+    { name: "noop", template: "noop", dependsOn: ["shell"] },
+  ]);
+  assert.deepEqual(document.spec.env, { A: "1" });
+  assert.deepEqual(layout.noop, { x: 10, y: 120 });
+  const again = Graph.fromPipeline(document.spec, layout);
+  assert.deepEqual(again.toPipeline({ name: "demo", env: { A: "1" }, schedule: { cron: "0 2 * * *" } }).document, document);
+});
