@@ -13,11 +13,13 @@ run: deps-run
 	@echo "         (the password is set when $(DATA_DIR) is first created; Ctrl-C stops the server)"
 	TRELLIS_ADMIN_PASSWORD='$(TRELLIS_ADMIN_PASSWORD)' "$$(swift build --show-bin-path)/trellis" serve --demo --port $(PORT) --data-dir $(DATA_DIR)
 
-## make test: build once, then run every test with a private PostgreSQL and a private slapd on 127.0.0.1.
+## make test: build once, then run every test with a private PostgreSQL and a private slapd on 127.0.0.1, then the
+## portal's (node --test, and a new user's session in headless Chromium against a private `trellis serve`).
 test: deps-test
 	swift format lint --strict -r Sources Tests Plugins Package.swift
 	swift build --build-tests
 	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" scripts/with-postgres.sh scripts/with-ldap.sh swift test --skip-build
+	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" scripts/browser-test.sh
 
 build:
 	swift build

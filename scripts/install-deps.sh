@@ -9,6 +9,12 @@ command -v curl >/dev/null || need+=(curl)
 if [ "${1:-run}" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   [ -x /usr/sbin/slapd ] || need+=(slapd ldap-utils)   # a private test directory (scripts/with-ldap.sh)
+  command -v openssl >/dev/null || need+=(openssl)        # its TLS certificate
+  # The portal's tests (scripts/browser-test.sh): node --test, and Chromium driven by selenium from PyPI.
+  command -v node >/dev/null || need+=(nodejs)
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+  python3 -c "import ensurepip" 2>/dev/null || need+=(python3-venv)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "install-deps: installing ${need[*]}"

@@ -36,12 +36,14 @@ import TrellisTestSupport
         return formatter.string(from: date)
     }
 
-    /// Pauses the schedules (no tick comes after), then: every record launched with a succeeded run, one run per tick
-    /// and one execution per run. Returns the number of ticks.
+    /// Pauses the schedules once their catch-up is recorded (no tick comes after; a schedule paused before the
+    /// scheduler saw it would record none), then: every record launched with a succeeded run, one run per tick and
+    /// one execution per run. Returns the number of ticks.
     static func expectEachTickOnce(
         _ api: some APITransport, pipelines: [String], project: String, token: String, effects: String
     ) async throws -> Int {
         for pipeline in pipelines {
+            try await api.waitForRecords(pipeline, project: project, token: token, limit: .seconds(120)) { !$0.isEmpty }
             let paused = try await api.call("POST", "/api/v1/projects/\(project)/pipelines/\(pipeline)/schedule/pause", token: token)
             try #require(paused.status == 200, "\(paused.text)")
         }

@@ -20,14 +20,15 @@ const tokenKey = "trellis.token";
 export function createClient({ fetch, storage, base = "", onUnauthenticated = () => {} }) {
   const token = () => storage.getItem(tokenKey);
 
-  async function request(method, path, body, { raw = false } = {}) {
+  async function request(method, path, body, { raw = false, type = "application/json" } = {}) {
     const headers = {};
     const current = token();
     if (current) headers.Authorization = `Bearer ${current}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined) headers["Content-Type"] = type;
     let response;
     try {
-      response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const payload = body === undefined || typeof body === "string" ? body : JSON.stringify(body);
+      response = await fetch(base + path, { method, headers, body: payload });
     } catch (error) {
       throw new APIFailure(0, "unreachable", `the server cannot be reached (${error.message})`);
     }
@@ -71,6 +72,8 @@ export function createClient({ fetch, storage, base = "", onUnauthenticated = ()
     put: (path, body) => request("PUT", path, body),
     patch: (path, body) => request("PATCH", path, body),
     del: (path) => request("DELETE", path),
+    /** A body that is already text, such as a YAML file. */
+    send: (method, path, text, type) => request(method, path, text, { type }),
     /** The response itself, for streams (live logs) and downloads. */
     stream: (path) => request("GET", path, undefined, { raw: true }),
   };

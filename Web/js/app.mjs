@@ -1,0 +1,118 @@
+// The portal: a hash router over the pages, the header (project switcher, navigation, who is logged in), and the
+// API client shared by every page.
+import { createClient } from "./api.mjs";
+import { loginPage } from "./pages/login.mjs";
+import { pipelinesPage } from "./pages/pipelines.mjs";
+import { editorPage } from "./pages/editor.mjs";
+import { runsPage, recordsPage } from "./pages/runs.mjs";
+import { runPage } from "./pages/run.mjs";
+import { marketplacePage, templatePage } from "./pages/marketplace.mjs";
+
+const projectKey = "trellis.project";
+const api = createClient({ fetch: window.fetch.bind(window), storage: localStorage, onUnauthenticated: () => go("#/login") });
+
+const routes = [
+  [/^#\/login$/, loginPage],
+  [/^#\/p\/([^/]+)\/pipelines$/, pipelinesPage, ["project"]],
+  [/^#\/p\/([^/]+)\/new$/, editorPage, ["project"]],
+  [/^#\/p\/([^/]+)\/pipelines\/([^/]+)$/, editorPage, ["project", "pipeline"]],
+  [/^#\/p\/([^/]+)\/pipelines\/([^/]+)\/records$/, recordsPage, ["project", "pipeline"]],
+  [/^#\/p\/([^/]+)\/runs$/, runsPage, ["project"]],
+  [/^#\/p\/([^/]+)\/runs\/([^/]+)$/, runPage, ["project", "run"]],
+  [/^#\/marketplace$/, marketplacePage],
+  [/^#\/marketplace\/([^/]+)$/, templatePage, ["template"]],
+];
+
+let current = null;
+let projects = [];
+let user = null;
+
+function go(hash, { replace = false } = {}) {
+  if (replace) history.replaceState(null, "", hash);
+  else if (location.hash !== hash) {
+    location.hash = hash;
+    return;
+  }
+  route();
+}
+
+async function loadSession() {
+  if (!api.token) return false;
+  try {
+    user = await api.get("/api/v1/me");
+    projects = (await api.get("/api/v1/projects")).projects;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function header(project) {
+  const top = document.getElementById("top");
+  top.hidden = !user;
+  if (!user) return;
+  document.getElementById("whoami").textContent = user.displayName ?? user.username;
+  const select = document.getElementById("project");
+  select.replaceChildren(...projects.map((item) => new Option(item.name, item.name, false, item.name === project)));
+  if (!projects.length) select.append(new Option("no projects", "", true, true));
+  const chosen = project ?? select.value;
+  document.getElementById("nav-pipelines").href = `#/p/${chosen}/pipelines`;
+  document.getElementById("nav-runs").href = `#/p/${chosen}/runs`;
+}
+
+async function route() {
+  const hash = location.hash || "#/";
+  if (current?.beforeLeave && !current.beforeLeave()) {
+    history.replaceState(null, "", current.hash);
+    return;
+  }
+  current?.dispose?.();
+  current = null;
+  if (hash !== "#/login" && !user && !(await loadSession())) return go("#/login", { replace: true });
+  if (hash === "#/" || hash === "#") {
+    const project = localStorage.getItem(projectKey);
+    const chosen = projects.find((item) => item.name === project)?.name ?? projects[0]?.name;
+    return go(chosen ? `#/p/${chosen}/pipelines` : "#/marketplace", { replace: true });
+  }
+  const [path, search = ""] = hash.split("?");
+  for (const [pattern, page, names = []] of routes) {
+    const match = pattern.exec(path);
+    if (!match) continue;
+    const params = Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(match[index + 1])]));
+    if (params.project) localStorage.setItem(projectKey, params.project);
+    header(params.project ?? localStorage.getItem(projectKey));
+    const main = document.getElementById("page");
+    try {
+      const query = new URLSearchParams(search);
+      const shown = await page({ api, params, query, user, projects, go, project: params.project, signedIn: onSignedIn });
+      current = { ...shown, hash };
+      main.replaceChildren(shown.element);
+      shown.focus?.focus();
+    } catch (error) {
+      main.replaceChildren(Object.assign(document.createElement("p"), { className: "notice error", textContent: error.message }));
+    }
+    return;
+  }
+  document.getElementById("page").textContent = `Nothing here: ${hash}`;
+}
+
+async function onSignedIn() {
+  await loadSession();
+  go("#/", { replace: true });
+}
+
+document.getElementById("project").addEventListener("change", (event) => {
+  const project = event.target.value;
+  const page = /^#\/p\/[^/]+\/(runs|pipelines)/.exec(location.hash)?.[1] ?? "pipelines";
+  go(`#/p/${encodeURIComponent(project)}/${page}`);
+});
+document.getElementById("logout").addEventListener("click", async () => {
+  await api.logout().catch(() => {});
+  user = null;
+  go("#/login");
+});
+window.addEventListener("hashchange", route);
+window.addEventListener("beforeunload", (event) => {
+  if (current?.beforeLeave && !current.beforeLeave({ quiet: true })) event.preventDefault();
+});
+route();

@@ -1,0 +1,715 @@
+// The pipeline editor: a palette of templates dragged onto an SVG canvas, tasks connected by dragging from a
+// task's output port to another task, a properties panel generated from the template's parameters, and the
+// pipeline's own settings with a preview of its schedule.
+import { h, svg, field, notice } from "../ui.mjs";
+import { projectPath, locate } from "../api.mjs";
+import { Graph } from "../graph.mjs";
+import { layeredLayout } from "../layout.mjs";
+import { fieldsFor, argumentFrom, hint, parametersOf } from "../schema.mjs";
+import { nextFireTimes } from "../cron.mjs";
+
+const width = 180;
+const height = 56;
+
+/** Server problems grouped by where they show: {tasks: {name: {args: {param: message}, settings: [text]}}, pipeline: [text]}. */
+function groupProblems(fields) {
+  const grouped = { tasks: {}, pipeline: [] };
+  for (const problem of fields) {
+    const where = locate(problem.field);
+    if (where.task) {
+      const task = (grouped.tasks[where.task] ??= { args: {}, settings: [] });
+      if (where.arg) task.args[where.arg] = problem.message;
+      else task.settings.push(`${where.setting || "task"}: ${problem.message}`);
+    } else grouped.pipeline.push(`${problem.field}: ${problem.message}`);
+  }
+  return grouped;
+}
+
+export async function editorPage({ api, project, params, go }) {
+  const existing = params.pipeline;
+  const meta = { name: existing ?? "", description: "", parallelism: undefined, env: {}, schedule: undefined };
+  let graph = new Graph();
+  let pinned = {};
+  if (existing) {
+    const current = await api.get(projectPath(project, "pipelines", existing));
+    const { layout } = await api.get(projectPath(project, "pipelines", existing, "layout"));
+    const document = current.spec;
+    graph = Graph.fromPipeline(document.spec, layout);
+    pinned = current.templates ?? {};
+    Object.assign(meta, {
+      description: document.metadata.description ?? "",
+      parallelism: document.spec.parallelism,
+      env: document.spec.env ?? {},
+      schedule: document.spec.schedule,
+    });
+    if (graph.nodes.size && [...graph.nodes.keys()].some((name) => !layout?.[name])) {
+      graph.place(layeredLayout([...graph.nodes.keys()], graph.edges, { width, height }));
+      graph.past = [];
+    }
+  }
+  let savedRevision = graph.revision;
+  let problems = { tasks: {}, pipeline: [] };
+  let clipboard = null;
+  const dirty = () => graph.revision !== savedRevision;
+
+  // MARK: Templates
+
+  const summaries = (await api.get("/api/v1/templates")).templates;
+  const specs = new Map();
+  /** The spec of a task's template: the version the saved pipeline pinned, or the one named, or the newest. */
+  async function specOf(node) {
+    const reference = pinned[node.name] ?? node.template;
+    const [name, named] = reference.split("@");
+    const version = named ?? summaries.find((item) => item.name === name)?.latestVersion;
+    const key = `${name}@${version}`;
+    if (!specs.has(key)) {
+      specs.set(
+        key,
+        api.get(`/api/v1/templates/${encodeURIComponent(name)}/versions/${encodeURIComponent(version ?? "")}`).then((found) => found.spec),
+      );
+    }
+    return specs.get(key);
+  }
+
+  // MARK: Layout of the page
+
+  const message = h("p", { class: "notice", role: "status", id: "editor-status" });
+  const panel = h("aside", { class: "panel", "aria-label": "Properties" });
+  const viewport = svg("g", { class: "viewport" });
+  const edgeLayer = svg("g", { class: "edges" });
+  const nodeLayer = svg("g", { class: "nodes" });
+  const ghost = svg("path", { class: "ghost-edge", d: "" });
+  viewport.append(edgeLayer, nodeLayer, ghost);
+  const canvas = svg("svg", { class: "canvas", tabindex: 0, role: "application", "aria-label": "Pipeline canvas" }, viewport);
+  const view = { x: 0, y: 0, k: 1 };
+  const applyView = () => viewport.setAttribute("transform", `translate(${view.x} ${view.y}) scale(${view.k})`);
+
+  const toCanvas = (clientX, clientY) => {
+    const box = canvas.getBoundingClientRect();
+    return { x: (clientX - box.left - view.x) / view.k, y: (clientY - box.top - view.y) / view.k };
+  };
+
+  // MARK: Palette
+
+  const paletteSearch = h("input", { type: "search", placeholder: "Search templates", "aria-label": "Search templates" });
+  const paletteList = h("div", { class: "palette-list" });
+  function renderPalette() {
+    const text = paletteSearch.value.trim().toLowerCase();
+    const shown = summaries.filter((item) => !text || `${item.name} ${item.description} ${item.category}`.toLowerCase().includes(text));
+    const categories = [...new Set(shown.map((item) => item.category || "other"))].sort();
+    paletteList.replaceChildren(
+      ...categories.map((category) =>
+        h(
+          "details",
+          { open: true },
+          h("summary", null, category),
+          ...shown
+            .filter((item) => (item.category || "other") === category)
+            .map((item) =>
+              h(
+                "div",
+                {
+                  class: "palette-item",
+                  draggable: "true",
+                  tabindex: 0,
+                  title: item.description,
+                  dataset: { template: item.name },
+                  ondragstart: (event) => {
+                    event.dataTransfer.setData("application/x-trellis-template", item.name);
+                    event.dataTransfer.setData("text/plain", item.name);
+                    event.dataTransfer.effectAllowed = "copy";
+                  },
+                  // Keyboard: Enter adds the template in the middle of the view.
+                  onkeydown: (event) => {
+                    if (event.key !== "Enter") return;
+                    const box = canvas.getBoundingClientRect();
+                    addTask(item.name, toCanvas(box.left + box.width / 2, box.top + box.height / 2));
+                  },
+                },
+                h("strong", null, item.name),
+                h("small", null, item.description),
+              ),
+            ),
+        ),
+      ),
+    );
+  }
+  paletteSearch.addEventListener("input", renderPalette);
+
+  function addTask(template, { x, y }) {
+    graph.addTask(template, x - width / 2, y - height / 2);
+    renderAll();
+  }
+
+  canvas.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+  });
+  canvas.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const template = event.dataTransfer.getData("application/x-trellis-template") || event.dataTransfer.getData("text/plain");
+    if (summaries.some((item) => item.name === template)) addTask(template, toCanvas(event.clientX, event.clientY));
+  });
+
+  // MARK: Canvas
+
+  function edgePath(from, to) {
+    const [x1, y1, x2, y2] = [from.x + width / 2, from.y + height, to.x + width / 2, to.y];
+    const bend = Math.max(30, Math.abs(y2 - y1) / 2);
+    return `M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}`;
+  }
+
+  function renderEdges() {
+    edgeLayer.replaceChildren(
+      ...graph.edges.map(([from, to]) => {
+        const key = Graph.edgeKey(from, to);
+        return svg(
+          "g",
+          { class: `edge${graph.selectedEdges.has(key) ? " selected" : ""}`, dataset: { edge: key } },
+          svg("path", { class: "edge-hit", d: edgePath(graph.nodes.get(from), graph.nodes.get(to)) }),
+          svg("path", { class: "edge-line", d: edgePath(graph.nodes.get(from), graph.nodes.get(to)) }),
+        );
+      }),
+    );
+  }
+
+  function renderNodes() {
+    nodeLayer.replaceChildren(
+      ...[...graph.nodes.values()].map((node) => {
+        const classes = ["node"];
+        if (graph.selectedNodes.has(node.name)) classes.push("selected");
+        if (problems.tasks[node.name]) classes.push("invalid");
+        if (node.skip) classes.push("skipped");
+        return svg(
+          "g",
+          { class: classes.join(" "), transform: `translate(${node.x} ${node.y})`, dataset: { task: node.name }, "aria-label": `task ${node.name}` },
+          svg("rect", { width, height, rx: 8 }),
+          svg("text", { x: 12, y: 23, class: "node-name" }, node.name),
+          svg("text", { x: 12, y: 42, class: "node-template" }, pinned[node.name] ?? node.template),
+          svg("circle", { class: "port in", cx: width / 2, cy: 0, r: 7, dataset: { port: "in" } }),
+          svg("circle", { class: "port out", cx: width / 2, cy: height, r: 7, dataset: { port: "out" } }),
+        );
+      }),
+    );
+  }
+
+  function renderAll() {
+    renderEdges();
+    renderNodes();
+    renderPanel();
+    renderToolbar();
+  }
+
+  /** Follows the pointer until it is released; `move` gets the distance in canvas units. */
+  function track(event, move, end) {
+    const start = { x: event.clientX, y: event.clientY };
+    let frame = 0;
+    let last = event;
+    const onMove = (moved) => {
+      last = moved;
+      if (frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        move((last.clientX - start.x) / view.k, (last.clientY - start.y) / view.k, last);
+      });
+    };
+    const onUp = (released) => {
+      window.removeEventListener("pointermove", onMove);
+      window.removeEventListener("pointerup", onUp);
+      if (frame) cancelAnimationFrame(frame);
+      end((released.clientX - start.x) / view.k, (released.clientY - start.y) / view.k, released);
+    };
+    window.addEventListener("pointermove", onMove);
+    window.addEventListener("pointerup", onUp);
+  }
+
+  canvas.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    canvas.focus({ preventScroll: true });
+    const task = event.target.closest("[data-task]")?.dataset.task;
+    const port = event.target.closest("[data-port]")?.dataset.port;
+    const edge = event.target.closest("[data-edge]")?.dataset.edge;
+    event.preventDefault();
+    if (task && port === "out") return connectFrom(task, event);
+    if (task) return moveFrom(task, event);
+    if (edge) {
+      graph.selectedNodes.clear();
+      graph.selectedEdges = new Set([edge]);
+      return renderAll();
+    }
+    if (!event.shiftKey) {
+      graph.selectedNodes.clear();
+      graph.selectedEdges.clear();
+      renderAll();
+    }
+    const origin = { x: view.x, y: view.y };
+    track(
+      event,
+      (dx, dy) => {
+        view.x = origin.x + dx * view.k;
+        view.y = origin.y + dy * view.k;
+        applyView();
+      },
+      () => {},
+    );
+  });
+
+  function moveFrom(task, event) {
+    if (event.shiftKey) {
+      if (!graph.selectedNodes.delete(task)) graph.selectedNodes.add(task);
+      graph.selectedEdges.clear();
+      return renderAll();
+    }
+    if (!graph.selectedNodes.has(task)) {
+      graph.selectedNodes = new Set([task]);
+      graph.selectedEdges.clear();
+      renderAll();
+    }
+    const moving = [...graph.selectedNodes].map((name) => graph.nodes.get(name)).map((node) => ({ node, x: node.x, y: node.y }));
+    track(
+      event,
+      (dx, dy) => {
+        for (const item of moving) Object.assign(item.node, { x: item.x + dx, y: item.y + dy });
+        renderNodes();
+        renderEdges();
+      },
+      (dx, dy) => {
+        for (const item of moving) Object.assign(item.node, { x: item.x, y: item.y });
+        if (Math.abs(dx) + Math.abs(dy) > 1) graph.moveSelection(dx, dy);
+        renderAll();
+      },
+    );
+  }
+
+  function connectFrom(task, event) {
+    const node = graph.nodes.get(task);
+    const start = { x: node.x + width / 2, y: node.y + height };
+    track(
+      event,
+      (_dx, _dy, moved) => {
+        const end = toCanvas(moved.clientX, moved.clientY);
+        ghost.setAttribute("d", `M${start.x},${start.y} L${end.x},${end.y}`);
+      },
+      (_dx, _dy, released) => {
+        ghost.setAttribute("d", "");
+        const target = document.elementFromPoint(released.clientX, released.clientY)?.closest("[data-task]")?.dataset.task;
+        if (!target || target === task) return;
+        const result = graph.connect(task, target);
+        if (!result.ok) notice(message, result.reason, "error");
+        renderAll();
+      },
+    );
+  }
+
+  canvas.addEventListener(
+    "wheel",
+    (event) => {
+      event.preventDefault();
+      zoom(event.deltaY < 0 ? 1.1 : 1 / 1.1, event.clientX, event.clientY);
+    },
+    { passive: false },
+  );
+
+  function zoom(factor, clientX, clientY) {
+    const box = canvas.getBoundingClientRect();
+    const [cx, cy] = clientX === undefined ? [box.width / 2, box.height / 2] : [clientX - box.left, clientY - box.top];
+    const k = Math.min(3, Math.max(0.1, view.k * factor));
+    view.x = cx - ((cx - view.x) * k) / view.k;
+    view.y = cy - ((cy - view.y) * k) / view.k;
+    view.k = k;
+    applyView();
+  }
+
+  function fit() {
+    const nodes = [...graph.nodes.values()];
+    const box = canvas.getBoundingClientRect();
+    if (!nodes.length || !box.width) return;
+    const [minX, minY] = [Math.min(...nodes.map((node) => node.x)), Math.min(...nodes.map((node) => node.y))];
+    const [maxX, maxY] = [Math.max(...nodes.map((node) => node.x + width)), Math.max(...nodes.map((node) => node.y + height))];
+    view.k = Math.min(1.5, Math.max(0.1, Math.min(box.width / (maxX - minX + 80), box.height / (maxY - minY + 80))));
+    view.x = (box.width - (maxX - minX) * view.k) / 2 - minX * view.k;
+    view.y = (box.height - (maxY - minY) * view.k) / 2 - minY * view.k;
+    applyView();
+  }
+
+  // MARK: Keyboard
+
+  const onKey = (event) => {
+    if (!canvas.isConnected || event.target.closest?.("input, textarea, select, [contenteditable]")) return;
+    const command = event.ctrlKey || event.metaKey;
+    if (event.key === "Delete" || event.key === "Backspace") graph.deleteSelection();
+    else if (command && event.key.toLowerCase() === "z" && !event.shiftKey) graph.undo();
+    else if (command && (event.key.toLowerCase() === "y" || (event.key.toLowerCase() === "z" && event.shiftKey))) graph.redo();
+    else if (command && event.key.toLowerCase() === "c") clipboard = graph.copy();
+    else if (command && event.key.toLowerCase() === "v") graph.paste(clipboard);
+    else if (command && event.key.toLowerCase() === "a") graph.selectedNodes = new Set(graph.nodes.keys());
+    else return;
+    event.preventDefault();
+    renderAll();
+  };
+  document.addEventListener("keydown", onKey);
+
+  // MARK: Properties panel
+
+  function renderPanel() {
+    const selected = [...graph.selectedNodes];
+    if (selected.length === 1) return renderTaskPanel(graph.nodes.get(selected[0]));
+    if (selected.length > 1) {
+      return panel.replaceChildren(
+        h("h2", null, `${selected.length} tasks`),
+        h("p", null, "Drag one to move them all; Delete removes them; Ctrl+C and Ctrl+V copy them."),
+        h("button", { type: "button", class: "danger", onclick: () => (graph.deleteSelection(), renderAll()) }, "Delete tasks"),
+      );
+    }
+    if (graph.selectedEdges.size) {
+      const [key] = graph.selectedEdges;
+      return panel.replaceChildren(
+        h("h2", null, "Dependency"),
+        h("p", null, key.replace("→", " runs before ")),
+        h("button", { type: "button", class: "danger", onclick: () => (graph.deleteSelection(), renderAll()) }, "Delete dependency"),
+      );
+    }
+    renderPipelinePanel();
+  }
+
+  function control(widget, value, { choices = [], min, max, step, placeholder, disabled } = {}) {
+    switch (widget) {
+      case "code":
+        return h("textarea", { class: "code", rows: 4, placeholder, disabled, spellcheck: "false" }, value);
+      case "number":
+        return h("input", { type: "number", value, min, max, step, placeholder, disabled });
+      case "toggle":
+        return h("input", { type: "checkbox", checked: value === true, disabled });
+      case "select":
+        return h("select", { disabled }, h("option", { value: "" }, "(default)"), ...choices.map((choice) => h("option", { value: choice, selected: choice === value }, choice)));
+      case "multiselect":
+        return h("select", { multiple: true, disabled }, ...choices.map((choice) => h("option", { value: choice, selected: value.includes(choice) }, choice)));
+      case "list":
+        return h("textarea", { rows: 3, placeholder: "one per line", disabled }, value.join("\n"));
+      case "keyvalue":
+        return h("textarea", { rows: 3, placeholder: "key=value, one per line", disabled }, value.map(([key, item]) => `${key}=${item}`).join("\n"));
+      default:
+        return h("input", { type: "text", value, placeholder, disabled });
+    }
+  }
+
+  function read(widget, element) {
+    switch (widget) {
+      case "toggle":
+        return element.checked;
+      case "multiselect":
+        return [...element.selectedOptions].map((option) => option.value);
+      case "list":
+        return element.value.split("\n").map((line) => line.trim()).filter(Boolean);
+      case "keyvalue":
+        return element.value
+          .split("\n")
+          .filter((line) => line.includes("="))
+          .map((line) => [line.slice(0, line.indexOf("=")).trim(), line.slice(line.indexOf("=") + 1).trim()]);
+      default:
+        return element.value;
+    }
+  }
+
+  async function renderTaskPanel(node) {
+    const taskProblems = problems.tasks[node.name] ?? { args: {}, settings: [] };
+    const name = h("input", { value: node.name, name: "task-name" });
+    const nameField = field("Task name", name);
+    name.addEventListener("change", () => {
+      const result = graph.rename(node.name, name.value.trim());
+      if (!result.ok) nameField.querySelector(".field-error").textContent = result.reason;
+      else renderAll();
+    });
+    const parameters = h("fieldset", { class: "parameters" }, h("legend", null, "Parameters"), h("p", { class: "loading" }, "Loading the template…"));
+    panel.replaceChildren(
+      h("h2", null, "Task"),
+      nameField,
+      h("p", { class: "muted" }, `Template ${pinned[node.name] ?? node.template}`),
+      parameters,
+      settingsFieldset(node, taskProblems),
+      h(
+        "div",
+        { class: "row" },
+        h("button", { type: "button", onclick: () => runTask(node.name, false), disabled: dirty() || !existing }, "Run this task"),
+        h("button", { type: "button", onclick: () => runTask(node.name, true), disabled: dirty() || !existing }, "Debug"),
+        h("button", { type: "button", class: "danger", onclick: () => (graph.deleteSelection(), renderAll()) }, "Delete"),
+      ),
+    );
+    let spec;
+    try {
+      spec = await specOf(node);
+    } catch (error) {
+      parameters.replaceChildren(h("legend", null, "Parameters"), h("p", { class: "notice error" }, error.message));
+      return;
+    }
+    if (!panel.contains(parameters)) return;
+    const byName = Object.fromEntries(parametersOf(spec).map((parameter) => [parameter.name, parameter]));
+    const fields = fieldsFor(spec, node.args);
+    let group = null;
+    const children = [h("legend", null, "Parameters")];
+    if (!fields.length) children.push(h("p", { class: "muted" }, "This template has no parameters."));
+    for (const item of fields) {
+      if (item.group !== group) children.push(h("h3", null, (group = item.group)));
+      const element = control(item.widget, item.set ? item.value : item.widget === "toggle" ? item.defaultValue : item.value, {
+        ...item,
+        placeholder: item.placeholder || (item.defaultValue !== "" && !Array.isArray(item.defaultValue) ? `default: ${item.defaultValue}` : ""),
+        disabled: !item.editable,
+      });
+      element.name = `arg-${item.name}`;
+      element.dataset.arg = item.name;
+      const wrapper = field(item.label + (item.required ? " *" : ""), element, { help: item.help, error: taskProblems.args[item.name] });
+      wrapper.hidden = !item.shown;
+      wrapper.dataset.field = item.name;
+      const update = () => {
+        const input = read(item.widget, element);
+        wrapper.querySelector(".field-error").textContent = hint(item, input);
+        const args = { ...(graph.nodes.get(node.name)?.args ?? {}) };
+        const value = argumentFrom(byName[item.name], input);
+        if (value === undefined) delete args[item.name];
+        else args[item.name] = value;
+        graph.update(node.name, { args });
+        renderToolbar();
+      };
+      element.addEventListener(item.widget === "toggle" || item.widget.includes("select") ? "change" : "input", update);
+      children.push(wrapper);
+    }
+    parameters.replaceChildren(...children);
+  }
+
+  function settingsFieldset(node, taskProblems) {
+    const setting = (label, key, read, write, props = {}) => {
+      const input = h("input", { ...props, name: `setting-${key}` });
+      if (props.type === "checkbox") input.checked = Boolean(write(node));
+      else input.value = write(node) ?? "";
+      input.addEventListener("change", () => {
+        graph.update(node.name, read(input, graph.nodes.get(node.name)));
+        renderNodes();
+        renderToolbar();
+      });
+      return field(label, input);
+    };
+    const number = (text) => (text === "" ? undefined : Number(text));
+    const text = (value) => (value === "" ? undefined : value);
+    return h(
+      "fieldset",
+      { class: "settings" },
+      h("legend", null, "Settings"),
+      ...taskProblems.settings.map((problem) => h("p", { class: "field-error" }, problem)),
+      setting("Retries", "retry", (input, current) => ({ retry: input.value === "" ? undefined : { ...(current.retry ?? {}), limit: Number(input.value) } }), (n) => n.retry?.limit, { type: "number", min: 0 }),
+      setting(
+        "Retry backoff",
+        "backoff",
+        (input, current) => ({ retry: { limit: current.retry?.limit ?? 1, ...(current.retry ?? {}), backoff: input.value ? { duration: input.value, factor: 2 } : undefined } }),
+        (n) => n.retry?.backoff?.duration,
+        { placeholder: "e.g. 10s (doubling)" },
+      ),
+      setting("Timeout", "timeout", (input) => ({ timeout: text(input.value) }), (n) => n.timeout, { placeholder: "e.g. 30m" }),
+      setting("Replicas", "replicas", (input) => ({ replicas: number(input.value) }), (n) => n.replicas, { type: "number", min: 1 }),
+      setting("CPU", "cpu", (input, current) => ({ resources: { ...(current.resources ?? {}), cpu: text(input.value) } }), (n) => n.resources?.cpu, { placeholder: "e.g. 1~2" }),
+      setting("Memory", "memory", (input, current) => ({ resources: { ...(current.resources ?? {}), memory: text(input.value) } }), (n) => n.resources?.memory, { placeholder: "e.g. 2Gi" }),
+      setting("GPUs", "gpu", (input, current) => ({ resources: { ...(current.resources ?? {}), gpu: number(input.value) } }), (n) => n.resources?.gpu, { type: "number", min: 0 }),
+      setting("Skip this task", "skip", (input) => ({ skip: input.checked || undefined }), (n) => n.skip, { type: "checkbox" }),
+    );
+  }
+
+  function renderPipelinePanel() {
+    const schedule = meta.schedule ?? {};
+    const name = h("input", { name: "pipeline-name", value: meta.name, disabled: Boolean(existing), placeholder: "e.g. daily-train" });
+    name.addEventListener("input", () => ((meta.name = name.value.trim()), renderToolbar()));
+    const description = h("input", { name: "pipeline-description", value: meta.description });
+    description.addEventListener("input", () => ((meta.description = description.value), markChanged()));
+    const parallelism = h("input", { name: "pipeline-parallelism", type: "number", min: 1, value: meta.parallelism ?? "" });
+    parallelism.addEventListener("input", () => ((meta.parallelism = parallelism.value ? Number(parallelism.value) : undefined), markChanged()));
+    const env = h("textarea", { name: "pipeline-env", rows: 3, placeholder: "KEY=value, one per line" }, Object.entries(meta.env ?? {}).map(([key, value]) => `${key}=${value}`).join("\n"));
+    env.addEventListener("input", () => {
+      meta.env = Object.fromEntries(env.value.split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")).trim(), line.slice(line.indexOf("=") + 1)]));
+      markChanged();
+    });
+    const cron = h("input", { name: "schedule-cron", value: schedule.cron ?? "", placeholder: "e.g. 0 2 * * * (empty: manual only)" });
+    const zone = h("input", { name: "schedule-timezone", value: schedule.timezone ?? "", placeholder: "UTC" });
+    const start = h("input", { name: "schedule-start", value: schedule.startTime ?? "", placeholder: "e.g. 2026-11-01T00:00:00" });
+    const catchup = h("input", { type: "checkbox", name: "schedule-catchup", checked: schedule.catchup !== false });
+    const past = h("input", { type: "checkbox", name: "schedule-depends-on-past", checked: schedule.dependsOnPast === true });
+    const active = h("input", { type: "number", min: 1, name: "schedule-max-active", value: schedule.maxActiveRuns ?? "" });
+    const preview = h("ol", { class: "fire-times", "aria-label": "Next fire times" });
+    const cronField = field("Cron", cron);
+    const updateSchedule = () => {
+      if (!cron.value.trim()) {
+        meta.schedule = undefined;
+        preview.replaceChildren();
+        cronField.querySelector(".field-error").textContent = "";
+      } else {
+        meta.schedule = {
+          cron: cron.value.trim(),
+          timezone: zone.value.trim() || undefined,
+          startTime: start.value.trim() || undefined,
+          catchup: catchup.checked,
+          dependsOnPast: past.checked || undefined,
+          maxActiveRuns: active.value ? Number(active.value) : undefined,
+        };
+        try {
+          const timeZone = zone.value.trim() || "UTC";
+          const times = nextFireTimes(cron.value, { timeZone });
+          preview.replaceChildren(...times.map((time) => h("li", null, time.toLocaleString(undefined, { timeZone, timeZoneName: "short" }))));
+          cronField.querySelector(".field-error").textContent = "";
+        } catch (error) {
+          preview.replaceChildren();
+          cronField.querySelector(".field-error").textContent = error.message;
+        }
+      }
+      markChanged();
+    };
+    for (const input of [cron, zone, start, active]) input.addEventListener("input", updateSchedule);
+    for (const input of [catchup, past]) input.addEventListener("change", updateSchedule);
+    panel.replaceChildren(
+      h("h2", null, "Pipeline"),
+      ...problems.pipeline.map((problem) => h("p", { class: "field-error" }, problem)),
+      field("Name", name),
+      field("Description", description),
+      field("Parallelism", parallelism, { help: "Most tasks running at once in one run." }),
+      field("Environment", env, { help: "Every task gets these; {{template variables}} are rendered." }),
+      h(
+        "fieldset",
+        null,
+        h("legend", null, "Schedule"),
+        cronField,
+        field("Time zone", zone),
+        field("Start", start),
+        field("Catch up missed ticks", catchup),
+        field("Depends on past", past),
+        field("Most runs at once", active),
+        h("h3", null, "Next fire times"),
+        preview,
+      ),
+    );
+    if (schedule.cron) updateSchedule();
+  }
+
+  // Pipeline settings are not in the graph; a change to them is a change all the same.
+  let metaChanged = false;
+  function markChanged() {
+    metaChanged = true;
+    renderToolbar();
+  }
+
+  // MARK: Toolbar
+
+  const saveButton = h("button", { type: "button", class: "primary", onclick: () => save() }, "Save");
+  const runButton = h("button", { type: "button", onclick: () => run() }, "Run");
+  const undoButton = h("button", { type: "button", title: "Ctrl+Z", onclick: () => (graph.undo(), renderAll()) }, "Undo");
+  const redoButton = h("button", { type: "button", title: "Ctrl+Y", onclick: () => (graph.redo(), renderAll()) }, "Redo");
+  const state = h("span", { class: "muted", id: "editor-state" });
+  function renderToolbar() {
+    const unsaved = dirty() || metaChanged;
+    state.textContent = unsaved ? "Unsaved changes" : existing ? "Saved" : "";
+    undoButton.disabled = !graph.past.length;
+    redoButton.disabled = !graph.future.length;
+    saveButton.disabled = !meta.name;
+  }
+  const toolbar = h(
+    "div",
+    { class: "toolbar", role: "toolbar", "aria-label": "Editor" },
+    saveButton,
+    runButton,
+    undoButton,
+    redoButton,
+    h("button", { type: "button", onclick: () => (graph.place(layeredLayout([...graph.nodes.keys()], graph.edges, { width, height })), renderAll(), fit()) }, "Arrange"),
+    h("button", { type: "button", "aria-label": "Zoom in", onclick: () => zoom(1.2) }, "+"),
+    h("button", { type: "button", "aria-label": "Zoom out", onclick: () => zoom(1 / 1.2) }, "−"),
+    h("button", { type: "button", onclick: fit }, "Fit"),
+    h("button", { type: "button", onclick: () => previewRender() }, "Preview"),
+    state,
+  );
+
+  // MARK: Save, run, preview
+
+  async function save() {
+    if (!meta.name) {
+      notice(message, "Name the pipeline first (Pipeline panel: click the empty canvas).", "error");
+      return false;
+    }
+    const { document, layout } = graph.toPipeline(meta);
+    notice(message, "Saving…", "busy");
+    try {
+      const saved = await api.post(projectPath(project, "pipelines"), document);
+      await api.put(projectPath(project, "pipelines", meta.name, "layout"), { layout });
+      pinned = saved.templates ?? {};
+      problems = { tasks: {}, pipeline: [] };
+      savedRevision = graph.revision;
+      metaChanged = false;
+      notice(message, `Saved version ${saved.version}.`, "ok");
+      if (!existing) {
+        go(`#/p/${project}/pipelines/${meta.name}`, { replace: true });
+        return true;
+      }
+      renderAll();
+      return true;
+    } catch (error) {
+      problems = groupProblems(error.fields ?? []);
+      notice(message, error.message, "error");
+      // Show the first task at fault.
+      const first = Object.keys(problems.tasks)[0];
+      if (first && graph.nodes.has(first)) graph.selectedNodes = new Set([first]);
+      renderAll();
+      return false;
+    }
+  }
+
+  async function run() {
+    if ((dirty() || metaChanged || !existing) && !(await save())) return;
+    try {
+      const started = await api.post(projectPath(project, "pipelines", meta.name, "runs"));
+      go(`#/p/${project}/runs/${started.id}`);
+    } catch (error) {
+      notice(message, error.message, "error");
+    }
+  }
+
+  async function runTask(task, debug) {
+    try {
+      const started = await api.post(projectPath(project, "pipelines", meta.name, "tasks", task, "run"), { debug });
+      go(`#/p/${project}/runs/${started.id}`);
+    } catch (error) {
+      notice(message, error.message, "error");
+    }
+  }
+
+  const dialog = h("dialog", { class: "preview" });
+  async function previewRender() {
+    if (!existing || dirty() || metaChanged) {
+      notice(message, "Save first: the preview renders the saved version.", "error");
+      return;
+    }
+    try {
+      const rendered = await api.post(projectPath(project, "pipelines", meta.name, "render"), {});
+      dialog.replaceChildren(
+        h("h2", null, `${rendered.pipeline} v${rendered.version}: what each task would run`),
+        ...rendered.tasks.map((task) =>
+          h("section", null, h("h3", null, task.name), h("pre", null, task.command.join(" ")), h("pre", null, Object.entries(task.env).map(([key, value]) => `${key}=${value}`).join("\n"))),
+        ),
+        h("form", { method: "dialog" }, h("button", { class: "primary" }, "Close")),
+      );
+      dialog.showModal();
+    } catch (error) {
+      notice(message, error.message, "error");
+    }
+  }
+
+  renderPalette();
+  const element = h(
+    "section",
+    { class: "editor" },
+    h("div", { class: "editor-head" }, h("h1", null, existing ? `Pipeline ${existing}` : "New pipeline"), toolbar),
+    message,
+    h("div", { class: "editor-body" }, h("aside", { class: "palette", "aria-label": "Templates" }, h("h2", null, "Templates"), paletteSearch, paletteList), canvas, panel),
+    dialog,
+  );
+  renderAll();
+  applyView();
+  requestAnimationFrame(() => existing && fit());
+  return {
+    element,
+    dispose: () => document.removeEventListener("keydown", onKey),
+    beforeLeave: ({ quiet } = {}) => !(dirty() || metaChanged) || (!quiet && confirm("Leave the editor? Unsaved changes will be lost.")),
+  };
+}

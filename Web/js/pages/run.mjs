@@ -1,0 +1,321 @@
+// One run: its DAG coloured by task state and updated live; per task the attempts, logs (live tail, replicas in
+// colour, search, download), CPU and memory charts and the exact command and env; cancel, resume, re-run from a task.
+import { h, svg, badge, duration, when, notice } from "../ui.mjs";
+import { projectPath } from "../api.mjs";
+import { layeredLayout } from "../layout.mjs";
+
+const width = 170;
+const height = 48;
+const ended = (state) => ["succeeded", "failed", "cancelled"].includes(state);
+
+/** Server-sent events → lines: `data: …` lines, until `event: end` whose data is the attempt's state. */
+export function parseEvents(buffer) {
+  const events = [];
+  let rest = buffer;
+  let boundary;
+  while ((boundary = rest.indexOf("\n\n")) >= 0) {
+    const block = rest.slice(0, boundary);
+    rest = rest.slice(boundary + 2);
+    const type = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
+    const data = block
+      .split("\n")
+      .filter((line) => line.startsWith("data:"))
+      .map((line) => line.slice(line.startsWith("data: ") ? 6 : 5))
+      .join("\n");
+    events.push({ type, data });
+  }
+  return { events, rest };
+}
+
+export async function runPage({ api, project, params }) {
+  const runPath = projectPath(project, "runs", params.run);
+  let run = await api.get(runPath);
+  let selected = null;
+  let timer = null;
+  let logAbort = null;
+  let disposed = false;
+
+  const message = h("p", { class: "notice", role: "status" });
+  const head = h("div", { class: "run-head" });
+  const graph = svg("svg", { class: "canvas run-dag", role: "img", "aria-label": "Run graph" });
+  const detail = h("aside", { class: "panel task-detail", "aria-label": "Task" }, h("p", { class: "muted" }, "Select a task to see its attempts and logs."));
+
+  function renderHead() {
+    const actions = [];
+    if (!ended(run.state)) actions.push(h("button", { type: "button", class: "danger", onclick: () => act("cancel") }, "Cancel"));
+    if (run.state === "failed" || run.state === "cancelled") actions.push(h("button", { type: "button", class: "primary", onclick: () => act("resume") }, "Resume from failure"));
+    head.replaceChildren(
+      h("h1", null, "Run of ", h("a", { href: `#/p/${project}/pipelines/${run.pipeline}` }, run.pipeline), ` v${run.pipelineVersion}`),
+      h(
+        "p",
+        null,
+        badge(run.state),
+        ` ${run.trigger}`,
+        run.executionDate ? ` for ${when(run.executionDate)}` : "",
+        ` · started by ${run.startedBy ?? "?"} · ${when(run.startedAt ?? run.createdAt)}`,
+        run.startedAt ? ` · ${duration(run.startedAt, run.finishedAt)}` : "",
+        run.reason ? h("span", { class: "reason" }, ` · ${run.reason}`) : "",
+      ),
+      h("div", { class: "row" }, ...actions),
+    );
+  }
+
+  function renderGraph() {
+    const names = run.tasks.map((task) => task.name);
+    const edges = run.tasks.flatMap((task) => (task.dependsOn ?? []).map((parent) => [parent, task.name]));
+    const positions = layeredLayout(names, edges, { width, height, gapX: 30, gapY: 40, margin: 20 });
+    const maxX = Math.max(...Object.values(positions).map((p) => p.x + width)) + 20;
+    const maxY = Math.max(...Object.values(positions).map((p) => p.y + height)) + 20;
+    // Never scaled up beyond life size: a small run stays small, a large one is shrunk to fit.
+    graph.setAttribute("viewBox", `0 0 ${Math.max(maxX, 900)} ${Math.max(maxY, 560)}`);
+    graph.setAttribute("preserveAspectRatio", "xMidYMin meet");
+    graph.replaceChildren(
+      ...edges.map(([from, to]) => {
+        const [a, b] = [positions[from], positions[to]];
+        return svg("path", { class: "edge-line", d: `M${a.x + width / 2},${a.y + height} C${a.x + width / 2},${a.y + height + 25} ${b.x + width / 2},${b.y - 25} ${b.x + width / 2},${b.y}` });
+      }),
+      ...run.tasks.map((task) => {
+        const attempts = task.attempts ?? [];
+        const last = attempts[attempts.length - 1];
+        return svg(
+          "g",
+          {
+            class: `node state-${task.state}${selected === task.name ? " selected" : ""}`,
+            transform: `translate(${positions[task.name].x} ${positions[task.name].y})`,
+            dataset: { task: task.name, state: task.state },
+            tabindex: 0,
+            role: "button",
+            "aria-label": `${task.name}: ${task.state}`,
+            onclick: () => select(task.name),
+            onkeydown: (event) => event.key === "Enter" && select(task.name),
+          },
+          svg("rect", { width, height, rx: 8 }),
+          svg("text", { x: 10, y: 20, class: "node-name" }, task.name),
+          svg("text", { x: 10, y: 38, class: "node-template" }, `${task.state}${attempts.length > 1 ? ` · ${attempts.length} attempts` : ""}${last?.exitCode != null ? ` · exit ${last.exitCode}` : ""}`),
+        );
+      }),
+    );
+  }
+
+  async function act(action, body) {
+    try {
+      run = await api.post(`${runPath}/${action}`, body);
+      notice(message, action === "cancel" ? "Cancelling: running tasks get SIGTERM." : "Resumed.", "ok");
+      render();
+      poll();
+    } catch (error) {
+      notice(message, error.message, "error");
+    }
+  }
+
+  function render() {
+    renderHead();
+    renderGraph();
+    if (selected) renderAttempts();
+  }
+
+  // MARK: A task
+
+  const attemptsTable = h("table", { class: "attempts" });
+  const logView = h("pre", { class: "log", "aria-label": "Log", tabindex: 0 });
+  const logSearch = h("input", { type: "search", placeholder: "Search the log", "aria-label": "Search the log" });
+  const logCount = h("span", { class: "muted" });
+  const charts = h("div", { class: "charts" });
+  const invocation = h("div", { class: "invocation" });
+  let shownAttempt = null;
+
+  function select(name) {
+    selected = name;
+    shownAttempt = null;
+    renderGraph();
+    const task = run.tasks.find((item) => item.name === name);
+    detail.replaceChildren(
+      h("h2", null, `Task ${name}`),
+      h("p", null, badge(task.state), ` template ${task.template}`),
+      h(
+        "div",
+        { class: "row" },
+        h("button", { type: "button", onclick: () => act("resume", { task: name }), disabled: !ended(run.state) }, "Re-run from here"),
+      ),
+      attemptsTable,
+      h("h3", null, "Log"),
+      h("div", { class: "row" }, logSearch, logCount, h("button", { type: "button", onclick: download }, "Download")),
+      logView,
+      h("h3", null, "Resources"),
+      charts,
+      h("h3", null, "Command and environment"),
+      invocation,
+    );
+    renderAttempts();
+  }
+
+  function renderAttempts() {
+    const task = run.tasks.find((item) => item.name === selected);
+    const attempts = task?.attempts ?? [];
+    attemptsTable.replaceChildren(
+      h("thead", null, h("tr", null, ...["#", "State", "Exit", "Duration", "Reason"].map((title) => h("th", null, title)))),
+      h(
+        "tbody",
+        null,
+        ...attempts.map((attempt) =>
+          h(
+            "tr",
+            { class: attempt.number === shownAttempt ? "selected" : "", onclick: () => showAttempt(attempt.number) },
+            h("td", null, String(attempt.number)),
+            h("td", null, badge(attempt.state)),
+            h("td", null, attempt.exitCode ?? ""),
+            h("td", null, duration(attempt.startedAt, attempt.finishedAt)),
+            h("td", null, attempt.reason ?? ""),
+          ),
+        ),
+      ),
+    );
+    const latest = attempts[attempts.length - 1];
+    if (latest && shownAttempt === null) showAttempt(latest.number);
+    else if (shownAttempt !== null && latest?.number === shownAttempt && ended(latest.state)) refreshAttempt(shownAttempt);
+  }
+
+  function logLine(text) {
+    const replica = /^(\S+ )?\[replica-(\d+)\] /.exec(text);
+    return h("span", { class: `line${replica ? ` replica-${Number(replica[2]) % 6}` : ""}` }, text, "\n");
+  }
+
+  function filterLog() {
+    const text = logSearch.value.trim().toLowerCase();
+    let matches = 0;
+    for (const line of logView.children) {
+      const hit = !text || line.textContent.toLowerCase().includes(text);
+      line.hidden = !hit;
+      if (hit && text) matches++;
+    }
+    logCount.textContent = text ? `${matches} matching lines` : "";
+  }
+  logSearch.addEventListener("input", filterLog);
+
+  function logPath(number, extra = "") {
+    return `${runPath}/tasks/${encodeURIComponent(selected)}/logs?attempt=${number}${extra}`;
+  }
+
+  async function showAttempt(number) {
+    shownAttempt = number;
+    logAbort?.abort();
+    logView.replaceChildren();
+    const task = run.tasks.find((item) => item.name === selected);
+    const attempt = task.attempts.find((item) => item.number === number);
+    refreshAttempt(number);
+    const controller = new AbortController();
+    logAbort = controller;
+    try {
+      if (ended(attempt.state) || attempt.state === "timed_out" || attempt.state === "upstream_failed" || attempt.state === "skipped") {
+        const response = await api.stream(logPath(number));
+        const text = await response.text();
+        if (controller.signal.aborted) return;
+        logView.replaceChildren(...text.split("\n").filter((line, index, all) => line || index < all.length - 1).map(logLine));
+      } else {
+        const response = await api.stream(logPath(number, "&follow=true"));
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = "";
+        controller.signal.addEventListener("abort", () => reader.cancel().catch(() => {}));
+        while (true) {
+          const { value, done } = await reader.read();
+          if (done || controller.signal.aborted) break;
+          buffer += decoder.decode(value, { stream: true });
+          const parsed = parseEvents(buffer);
+          buffer = parsed.rest;
+          const follow = logView.scrollTop + logView.clientHeight >= logView.scrollHeight - 4;
+          for (const event of parsed.events) {
+            if (event.type === "end") logView.dataset.ended = event.data;
+            else logView.append(logLine(event.data));
+          }
+          if (follow) logView.scrollTop = logView.scrollHeight;
+        }
+      }
+      filterLog();
+    } catch (error) {
+      if (!controller.signal.aborted) logView.append(h("span", { class: "line error" }, error.message));
+    }
+  }
+
+  async function refreshAttempt(number) {
+    try {
+      const found = await api.get(`${runPath}/tasks/${encodeURIComponent(selected)}/attempts/${number}`);
+      renderCharts(found.samples ?? []);
+      const call = found.attempt.invocation;
+      invocation.replaceChildren(
+        call ? h("pre", { class: "command" }, call.command.map((part) => (/\s/.test(part) ? JSON.stringify(part) : part)).join(" ")) : h("p", { class: "muted" }, "Not started."),
+        call ? h("pre", { class: "env" }, Object.entries(call.environment).sort().map(([key, value]) => `${key}=${value}`).join("\n")) : "",
+        call?.workingDirectory ? h("p", { class: "muted" }, `Working directory ${call.workingDirectory}`) : "",
+      );
+    } catch (error) {
+      invocation.replaceChildren(h("p", { class: "notice error" }, error.message));
+    }
+  }
+
+  function chart(title, samples, value, unit) {
+    const w = 300;
+    const hgt = 90;
+    if (!samples.length) return h("figure", null, h("figcaption", null, title), h("p", { class: "muted" }, "No samples."));
+    const times = samples.map((sample) => Date.parse(sample.at));
+    const [t0, t1] = [Math.min(...times), Math.max(...times) || 1];
+    const top = Math.max(...samples.map(value), 1e-9);
+    const byReplica = new Map();
+    for (const sample of samples) (byReplica.get(sample.replica ?? 0) ?? byReplica.set(sample.replica ?? 0, []).get(sample.replica ?? 0)).push(sample);
+    const lines = [...byReplica.entries()].map(([replica, items]) =>
+      svg("polyline", {
+        class: `series replica-${replica % 6}`,
+        points: items.map((sample) => `${(((Date.parse(sample.at) - t0) / Math.max(1, t1 - t0)) * w).toFixed(1)},${(hgt - (value(sample) / top) * (hgt - 4)).toFixed(1)}`).join(" "),
+      }),
+    );
+    return h("figure", null, h("figcaption", null, `${title} (peak ${top.toFixed(unit === "%" ? 0 : 1)} ${unit})`), svg("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart", role: "img", "aria-label": title }, ...lines));
+  }
+
+  function renderCharts(samples) {
+    charts.replaceChildren(chart("CPU", samples, (sample) => sample.cpuPercent, "%"), chart("Memory", samples, (sample) => sample.rssBytes / 1048576, "MiB"));
+  }
+
+  async function download() {
+    if (shownAttempt === null) return;
+    try {
+      const response = await api.stream(logPath(shownAttempt, "&download=true"));
+      const url = URL.createObjectURL(await response.blob());
+      const link = h("a", { href: url, download: `${run.pipeline}-${selected}-${shownAttempt}.log` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (error) {
+      notice(message, error.message, "error");
+    }
+  }
+
+  // MARK: Live
+
+  function poll() {
+    clearTimeout(timer);
+    if (disposed) return;
+    timer = setTimeout(async () => {
+      try {
+        const before = JSON.stringify(run);
+        run = await api.get(runPath);
+        if (JSON.stringify(run) !== before) render();
+      } catch (error) {
+        notice(message, error.message, "error");
+      }
+      if (!ended(run.state)) poll();
+      else render();
+    }, 1000);
+  }
+
+  render();
+  if (!ended(run.state)) poll();
+  const element = h("section", { class: "run" }, head, message, h("div", { class: "run-body" }, graph, detail));
+  return {
+    element,
+    dispose: () => {
+      disposed = true;
+      clearTimeout(timer);
+      logAbort?.abort();
+    },
+  };
+}

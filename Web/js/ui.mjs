@@ -1,0 +1,62 @@
+// Building DOM without a framework: h("div", {class: "x", onclick: f}, children…), svg("g", …).
+
+function build(element, props, children) {
+  for (const [key, value] of Object.entries(props ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") element.addEventListener(key.slice(2).toLowerCase(), value);
+    else if (key === "value" && "value" in element) element.value = value;
+    else if (key === "checked") element.checked = value;
+    else if (key === "dataset") Object.assign(element.dataset, value);
+    else element.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+export function h(tag, props, ...children) {
+  return build(document.createElement(tag), props, children);
+}
+
+export function svg(tag, props, ...children) {
+  return build(document.createElementNS("http://www.w3.org/2000/svg", tag), props, children);
+}
+
+/** A labelled form control: the label points at the control, for screen readers and tests. */
+let controls = 0;
+export function field(label, control, { help, error } = {}) {
+  control.id ||= `control-${++controls}`;
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: control.id }, label),
+    control,
+    help ? h("small", { class: "help" }, help) : null,
+    h("div", { class: "field-error", role: "alert" }, error ?? ""),
+  );
+}
+
+/** "3.2 s", "4 min 2 s" between two ISO instants (or until now). */
+export function duration(start, end) {
+  if (!start) return "";
+  const seconds = Math.max(0, ((end ? Date.parse(end) : Date.now()) - Date.parse(start)) / 1000);
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return minutes < 60 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+export function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
+
+export function badge(state) {
+  return h("span", { class: `badge state-${state}` }, state);
+}
+
+/** A message line that pages reuse: ok, error or busy. */
+export function notice(element, text, kind = "info") {
+  element.textContent = text;
+  element.className = `notice ${kind}`;
+}
