@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -36,6 +37,20 @@ def setup():
     api("POST", "/api/v1/users", {"username": "ada", "password": "ada-password"}, admin)
     api("POST", "/api/v1/projects", {"name": "ml"}, admin)
     api("POST", "/api/v1/projects/ml/members", {"username": "ada", "role": "developer"}, admin)
+    # A task that prints for a few seconds (the live tail), and 500 tasks (the editor stays usable).
+    ticker = "for i in 1 2 3 4 5 6; do echo tick-$i; sleep 1; done"
+    api("POST", "/api/v1/projects/ml/pipelines", pipeline("ticker", [{"name": "tick", "template": "shell", "args": {"command": ticker}}]), admin)
+    tasks = [{"name": f"t{i}", "template": "noop", **({"dependsOn": [f"t{(i - 1) // 4}"]} if i else {})} for i in range(500)]
+    api("POST", "/api/v1/projects/ml/pipelines", pipeline("big", tasks), admin)
+
+
+def pipeline(name, tasks):
+    return {"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": name}, "spec": {"tasks": tasks}}
+
+
+def position(element):
+    """A task's place on the canvas, from its transform."""
+    return element.get_attribute("transform")
 
 
 def browser():
@@ -104,7 +119,27 @@ def main():
         wait.until(lambda d: len(all_css(".nodes [data-task]")) == 2 and len(all_css("[data-edge]")) == 1)
         driver.save_screenshot(os.path.join(SHOTS, "editor.png"))
 
-        # Run it and watch it turn green.
+        # Keyboard: copy and paste, delete, undo; shift-click selects several, which move together.
+        canvas = css("svg.canvas")
+        css('[data-task="shell"] rect').click()
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("c").send_keys("v").key_up(Keys.CONTROL).perform()
+        wait.until(lambda d: len(all_css(".nodes [data-task]")) == 3)
+        assert css('[data-task="shell-2"]') and "selected" in css('[data-task="shell-2"]').get_attribute("class")
+        ActionChains(driver).send_keys(Keys.DELETE).perform()
+        wait.until(lambda d: len(all_css(".nodes [data-task]")) == 2)
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL).perform()
+        wait.until(lambda d: len(all_css(".nodes [data-task]")) == 3)
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL).perform()
+        wait.until(lambda d: len(all_css(".nodes [data-task]")) == 2)
+        css('[data-task="shell"] rect').click()
+        ActionChains(driver).key_down(Keys.SHIFT).click(css('[data-task="python"] rect')).key_up(Keys.SHIFT).perform()
+        before = [position(css(f'[data-task="{name}"]')) for name in ["shell", "python"]]
+        ActionChains(driver).drag_and_drop_by_offset(css('[data-task="shell"] rect'), 60, 30).perform()
+        after = [position(css(f'[data-task="{name}"]')) for name in ["shell", "python"]]
+        assert before[0] != after[0] and before[1] != after[1], (before, after)
+        assert css("#editor-state").text == "Unsaved changes"
+
+        # Run it (saving the move first) and watch it turn green.
         driver.find_element(By.XPATH, "//button[text()='Run']").click()
         wait.until(lambda d: "/runs/" in d.current_url)
         WebDriverWait(driver, 90).until(lambda d: len(all_css('.run-dag [data-state="succeeded"]')) == 2)
@@ -115,6 +150,28 @@ def main():
         wait.until(lambda d: "hello-from-trellis" in css("pre.log").text)
         assert "echo hello-from-trellis" in css(".invocation pre.command").text
         driver.save_screenshot(os.path.join(SHOTS, "run.png"))
+
+        # The live tail: the log of a task still running grows as it prints.
+        driver.get(BASE + "/#/p/ml/pipelines/ticker")
+        visible('[data-task="tick"]')
+        driver.find_element(By.XPATH, "//button[text()='Run']").click()
+        wait.until(lambda d: "/runs/" in d.current_url)
+        wait.until(lambda d: all_css('.run-dag [data-task="tick"][data-state="running"]'))
+        css('.run-dag [data-task="tick"] rect').click()
+        wait.until(lambda d: "tick-2" in css("pre.log").text)
+        assert css(".run-head .badge").text == "running", "the log was read live, before the task ended"
+        WebDriverWait(driver, 60).until(lambda d: "tick-6" in css("pre.log").text)
+        wait.until(lambda d: css(".run-head .badge").text == "succeeded")
+
+        # 500 tasks: all drawn, one dragged, arranged.
+        driver.get(BASE + "/#/p/ml/pipelines/big")
+        WebDriverWait(driver, 60).until(lambda d: len(all_css(".nodes [data-task]")) == 500)
+        driver.find_element(By.XPATH, "//button[text()='Fit']").click()
+        node = css('[data-task="t0"]')
+        before = position(node)
+        ActionChains(driver).drag_and_drop_by_offset(css('[data-task="t0"] rect'), 40, 0).perform()
+        wait.until(lambda d: position(css('[data-task="t0"]')) != before)
+        driver.save_screenshot(os.path.join(SHOTS, "editor-500.png"))
         print("portal test: passed")
     except Exception:
         driver.save_screenshot(os.path.join(SHOTS, "failure.png"))

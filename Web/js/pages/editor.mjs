@@ -159,28 +159,45 @@ export async function editorPage({ api, project, params, go }) {
     return `M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}`;
   }
 
+  // The drawn elements by task and by edge, so a drag moves only what it touches.
+  const nodeElements = new Map();
+  const edgeElements = new Map();
+
   function renderEdges() {
+    edgeElements.clear();
     edgeLayer.replaceChildren(
       ...graph.edges.map(([from, to]) => {
         const key = Graph.edgeKey(from, to);
-        return svg(
-          "g",
-          { class: `edge${graph.selectedEdges.has(key) ? " selected" : ""}`, dataset: { edge: key } },
-          svg("path", { class: "edge-hit", d: edgePath(graph.nodes.get(from), graph.nodes.get(to)) }),
-          svg("path", { class: "edge-line", d: edgePath(graph.nodes.get(from), graph.nodes.get(to)) }),
-        );
+        const d = edgePath(graph.nodes.get(from), graph.nodes.get(to));
+        const paths = [svg("path", { class: "edge-hit", d }), svg("path", { class: "edge-line", d })];
+        edgeElements.set(key, paths);
+        return svg("g", { class: `edge${graph.selectedEdges.has(key) ? " selected" : ""}`, dataset: { edge: key } }, ...paths);
       }),
     );
   }
 
+  /** Redraws the given tasks where they are now, and their edges. */
+  function redrawMoved(names) {
+    for (const name of names) {
+      const node = graph.nodes.get(name);
+      nodeElements.get(name)?.setAttribute("transform", `translate(${node.x} ${node.y})`);
+    }
+    for (const [from, to] of graph.edges) {
+      if (!names.has(from) && !names.has(to)) continue;
+      const d = edgePath(graph.nodes.get(from), graph.nodes.get(to));
+      for (const path of edgeElements.get(Graph.edgeKey(from, to)) ?? []) path.setAttribute("d", d);
+    }
+  }
+
   function renderNodes() {
+    nodeElements.clear();
     nodeLayer.replaceChildren(
       ...[...graph.nodes.values()].map((node) => {
         const classes = ["node"];
         if (graph.selectedNodes.has(node.name)) classes.push("selected");
         if (problems.tasks[node.name]) classes.push("invalid");
         if (node.skip) classes.push("skipped");
-        return svg(
+        const element = svg(
           "g",
           { class: classes.join(" "), transform: `translate(${node.x} ${node.y})`, dataset: { task: node.name }, "aria-label": `task ${node.name}` },
           svg("rect", { width, height, rx: 8 }),
@@ -189,6 +206,8 @@ export async function editorPage({ api, project, params, go }) {
           svg("circle", { class: "port in", cx: width / 2, cy: 0, r: 7, dataset: { port: "in" } }),
           svg("circle", { class: "port out", cx: width / 2, cy: height, r: 7, dataset: { port: "out" } }),
         );
+        nodeElements.set(node.name, element);
+        return element;
       }),
     );
   }
@@ -266,12 +285,12 @@ export async function editorPage({ api, project, params, go }) {
       renderAll();
     }
     const moving = [...graph.selectedNodes].map((name) => graph.nodes.get(name)).map((node) => ({ node, x: node.x, y: node.y }));
+    const names = new Set(graph.selectedNodes);
     track(
       event,
       (dx, dy) => {
         for (const item of moving) Object.assign(item.node, { x: item.x + dx, y: item.y + dy });
-        renderNodes();
-        renderEdges();
+        redrawMoved(names);
       },
       (dx, dy) => {
         for (const item of moving) Object.assign(item.node, { x: item.x, y: item.y });
@@ -313,7 +332,7 @@ export async function editorPage({ api, project, params, go }) {
   function zoom(factor, clientX, clientY) {
     const box = canvas.getBoundingClientRect();
     const [cx, cy] = clientX === undefined ? [box.width / 2, box.height / 2] : [clientX - box.left, clientY - box.top];
-    const k = Math.min(3, Math.max(0.1, view.k * factor));
+    const k = Math.min(3, Math.max(0.02, view.k * factor));
     view.x = cx - ((cx - view.x) * k) / view.k;
     view.y = cy - ((cy - view.y) * k) / view.k;
     view.k = k;
@@ -326,7 +345,7 @@ export async function editorPage({ api, project, params, go }) {
     if (!nodes.length || !box.width) return;
     const [minX, minY] = [Math.min(...nodes.map((node) => node.x)), Math.min(...nodes.map((node) => node.y))];
     const [maxX, maxY] = [Math.max(...nodes.map((node) => node.x + width)), Math.max(...nodes.map((node) => node.y + height))];
-    view.k = Math.min(1.5, Math.max(0.1, Math.min(box.width / (maxX - minX + 80), box.height / (maxY - minY + 80))));
+    view.k = Math.min(1.5, Math.max(0.02, Math.min(box.width / (maxX - minX + 80), box.height / (maxY - minY + 80))));
     view.x = (box.width - (maxX - minX) * view.k) / 2 - minX * view.k;
     view.y = (box.height - (maxY - minY) * view.k) / 2 - minY * view.k;
     applyView();
