@@ -7,15 +7,17 @@ read a task's log. Screenshots of the editor and the run view go to $TRELLIS_SCR
 import json
 import os
 import sys
+import time
 import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = os.environ["TRELLIS_URL"]
 SHOTS = os.environ.get("TRELLIS_SCREENSHOTS", ".build-screenshots")
@@ -36,12 +38,25 @@ def setup():
     admin = api("POST", "/api/v1/auth/login", {"username": "admin", "password": os.environ["TRELLIS_ADMIN_PASSWORD"]})["token"]
     api("POST", "/api/v1/users", {"username": "ada", "password": "ada-password"}, admin)
     api("POST", "/api/v1/projects", {"name": "ml"}, admin)
-    api("POST", "/api/v1/projects/ml/members", {"username": "ada", "role": "developer"}, admin)
+    api("POST", "/api/v1/projects/ml/members", {"username": "ada", "role": "owner"}, admin)
     # A task that prints for a few seconds (the live tail), and 500 tasks (the editor stays usable).
     ticker = "for i in 1 2 3 4 5 6; do echo tick-$i; sleep 1; done"
     api("POST", "/api/v1/projects/ml/pipelines", pipeline("ticker", [{"name": "tick", "template": "shell", "args": {"command": ticker}}]), admin)
     tasks = [{"name": f"t{i}", "template": "noop", **({"dependsOn": [f"t{(i - 1) // 4}"]} if i else {})} for i in range(500)]
     api("POST", "/api/v1/projects/ml/pipelines", pipeline("big", tasks), admin)
+    # A schedule with ticks behind it (every 10 minutes from an hour ago, the latest only).
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    nightly = pipeline("nightly", [{"name": "n", "template": "noop"}])
+    nightly["spec"]["schedule"] = {"cron": "*/10 * * * *", "startTime": start, "catchup": False}
+    api("POST", "/api/v1/projects/ml/pipelines", nightly, admin)
+
+
+UNLABELLED = """
+return [...document.querySelectorAll('input, select, textarea')].filter((control) => {
+  if (control.type === 'hidden' || control.closest('[hidden]')) return false;
+  return !control.getAttribute('aria-label') && !(control.id && document.querySelector(`label[for="${control.id}"]`)) && !control.closest('label');
+}).map((control) => control.outerHTML.slice(0, 120));
+"""
 
 
 def pipeline(name, tasks):
@@ -65,7 +80,9 @@ def main():
     setup()
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
-    wait = WebDriverWait(driver, 30)
+    # The run view redraws every second: an element found a moment ago may be gone; look again.
+    waiting = lambda seconds=30: WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
+    wait = waiting()
     css = lambda selector: driver.find_element(By.CSS_SELECTOR, selector)
     all_css = lambda selector: driver.find_elements(By.CSS_SELECTOR, selector)
     visible = lambda selector: wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
@@ -80,6 +97,15 @@ def main():
         # A new pipeline, named in the pipeline panel.
         visible(".page-head button.primary").click()
         visible("input[name=pipeline-name]").send_keys("first-flow")
+        # The schedule preview: the next five fire times as the cron is typed; a bad one names its field.
+        css("input[name=schedule-cron]").send_keys("0 2 * * *")
+        wait.until(lambda d: len(all_css(".fire-times li")) == 5)
+        css("input[name=schedule-cron]").send_keys(" *")
+        wait.until(lambda d: "needs 5 fields" in css("input[name=schedule-cron]").find_element(By.XPATH, "..").text)
+        css("input[name=schedule-cron]").send_keys(Keys.CONTROL, "a", Keys.DELETE)
+        wait.until(lambda d: not all_css(".fire-times li"))
+        css("[name=pipeline-env]").send_keys("GREETING=hello")
+        assert driver.execute_script(UNLABELLED) == [], driver.execute_script(UNLABELLED)
 
         # Drag two templates from the palette onto the canvas, then arrange them.
         canvas = visible("svg.canvas")
@@ -138,11 +164,44 @@ def main():
         after = [position(css(f'[data-task="{name}"]')) for name in ["shell", "python"]]
         assert before[0] != after[0] and before[1] != after[1], (before, after)
         assert css("#editor-state").text == "Unsaved changes"
+        # A dependency is selected by clicking it and deleted with Delete; Ctrl+Y brings it back... after an undo.
+        edge = css('[data-edge="shell→python"] .edge-hit')
+        ActionChains(driver).move_to_element(edge).click().perform()
+        ActionChains(driver).send_keys(Keys.DELETE).perform()
+        wait.until(lambda d: not all_css("[data-edge]"))
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL).perform()
+        wait.until(lambda d: len(all_css("[data-edge]")) == 1)
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("z").send_keys("y").key_up(Keys.CONTROL).perform()
+        wait.until(lambda d: len(all_css("[data-edge]")) == 1)
+        # Zoom with the wheel.
+        before = css("g.viewport").get_attribute("transform")
+        ActionChains(driver).scroll_to_element(canvas).scroll_by_amount(0, -200).perform()
+        wait.until(lambda d: css("g.viewport").get_attribute("transform") != before)
+        # Leaving with unsaved work asks first; staying keeps it.
+        driver.find_element(By.LINK_TEXT, "Marketplace").click()
+        waiting(10).until(EC.alert_is_present())
+        driver.switch_to.alert.dismiss()
+        assert "#/p/ml/pipelines/first-flow" in driver.current_url and css("#editor-state").text == "Unsaved changes"
+        driver.find_element(By.XPATH, "//button[text()='Save']").click()
+        wait.until(lambda d: css("#editor-state").text == "Saved")
+        # The preview renders the saved version's commands; the env reached the task.
+        driver.find_element(By.XPATH, "//button[text()='Preview']").click()
+        wait.until(lambda d: "echo hello-from-trellis" in css("dialog.preview").text)
+        assert "GREETING=hello" in css("dialog.preview").text
+        css("dialog.preview button").click()
+        # One task alone, from the editor.
+        css('[data-task="python"] rect').click()
+        driver.find_element(By.XPATH, "//button[text()='Run this task']").click()
+        wait.until(lambda d: "/runs/" in d.current_url)
+        wait.until(lambda d: "single" in css(".run-head").text and css(".run-head .badge").text == "succeeded")
+        assert [node.get_attribute("data-task") for node in all_css(".run-dag [data-task]")] == ["python"]
+        driver.get(BASE + "/#/p/ml/pipelines/first-flow")
+        visible('.nodes [data-task="shell"]')
 
         # Run it (saving the move first) and watch it turn green.
         driver.find_element(By.XPATH, "//button[text()='Run']").click()
         wait.until(lambda d: "/runs/" in d.current_url)
-        WebDriverWait(driver, 90).until(lambda d: len(all_css('.run-dag [data-state="succeeded"]')) == 2)
+        waiting(90).until(lambda d: len(all_css('.run-dag [data-state="succeeded"]')) == 2)
         wait.until(lambda d: css(".run-head .badge").text == "succeeded")
 
         # A task's log.
@@ -153,24 +212,82 @@ def main():
 
         # The live tail: the log of a task still running grows as it prints.
         driver.get(BASE + "/#/p/ml/pipelines/ticker")
-        visible('[data-task="tick"]')
+        visible('.nodes [data-task="tick"]')
         driver.find_element(By.XPATH, "//button[text()='Run']").click()
         wait.until(lambda d: "/runs/" in d.current_url)
         wait.until(lambda d: all_css('.run-dag [data-task="tick"][data-state="running"]'))
         css('.run-dag [data-task="tick"] rect').click()
         wait.until(lambda d: "tick-2" in css("pre.log").text)
         assert css(".run-head .badge").text == "running", "the log was read live, before the task ended"
-        WebDriverWait(driver, 60).until(lambda d: "tick-6" in css("pre.log").text)
+        waiting(60).until(lambda d: "tick-6" in css("pre.log").text)
         wait.until(lambda d: css(".run-head .badge").text == "succeeded")
+
+        # Cancel a run, then resume it from the failure.
+        driver.get(BASE + "/#/p/ml/pipelines/ticker")
+        visible('.nodes [data-task="tick"]')
+        driver.find_element(By.XPATH, "//button[text()='Run']").click()
+        wait.until(lambda d: all_css('.run-dag [data-task="tick"][data-state="running"]'))
+        driver.find_element(By.XPATH, "//button[text()='Cancel']").click()
+        wait.until(lambda d: css(".run-head .badge").text == "cancelled")
+        driver.find_element(By.XPATH, "//button[text()='Resume from failure']").click()
+        wait.until(lambda d: css(".run-head .badge").text in ("pending", "running"))
+        waiting(60).until(lambda d: css(".run-head .badge").text == "succeeded")
+        driver.save_screenshot(os.path.join(SHOTS, "run-resumed.png"))
+
+        # Runs, filtered by trigger and state.
+        driver.get(BASE + "/#/p/ml/runs")
+        visible("select[name=trigger]")
+        Select(css("select[name=trigger]")).select_by_value("single")
+        wait.until(lambda d: "trigger=single" in d.current_url)
+        wait.until(lambda d: len(all_css("tbody tr[data-run]")) == 1)
+        Select(css("select[name=state]")).select_by_value("failed")
+        wait.until(lambda d: not all_css("tbody tr[data-run]"))
+
+        # The schedule: its next fire times and the tick it launched.
+        driver.get(BASE + "/#/p/ml/pipelines/nightly/records")
+        wait.until(lambda d: "*/10 * * * *" in css("#page").text)
+        waiting(60).until(lambda d: (driver.refresh(), visible("tbody tr"))[1] and "launched" in css("tbody").text)
+
+        # The marketplace: search, a template's parameters and readme, register a draft and publish it.
+        driver.get(BASE + "/#/marketplace")
+        visible(".cards")
+        css("input[type=search]").send_keys("python")
+        wait.until(lambda d: [card.find_element(By.TAG_NAME, "strong").text for card in all_css(".template-card")] == ["python"])
+        css(".template-card").click()
+        wait.until(lambda d: "script" in css("#page table").text)
+        driver.get(BASE + "/#/marketplace")
+        visible("textarea[name=register-file]").send_keys(
+            "name: greeter\nversion: 1.0.0\ncategory: demo\ndescription: Greets\nimage: busybox:1.36\ncommand: [echo]\n"
+            "readme: \"# Greeter\"\nparameters:\n  - group: main\n    params:\n      - {name: who, type: str, default: world}\n")
+        driver.find_element(By.XPATH, "//button[text()='Register as a draft']").click()
+        wait.until(lambda d: d.current_url.endswith("#/marketplace/greeter"))
+        wait.until(lambda d: "draft" in css("#page").text and "Greeter" in css(".readme").text)
+        driver.find_element(By.XPATH, "//button[text()='Publish to the marketplace']").click()
+        wait.until(lambda d: "published" in css("#page .badge").text)
+        assert driver.execute_script(UNLABELLED) == [], driver.execute_script(UNLABELLED)
+
+        # Pipelines: search, clone, delete.
+        driver.get(BASE + "/#/p/ml/pipelines")
+        visible("tr[data-pipeline]")
+        css(".page-head input[type=search]").send_keys("first")
+        wait.until(lambda d: [row.get_attribute("data-pipeline") for row in all_css("tr[data-pipeline]")] == ["first-flow"])
+        css('tr[data-pipeline="first-flow"]').find_element(By.XPATH, ".//button[text()='Clone']").click()
+        driver.switch_to.alert.send_keys("second-flow")
+        driver.switch_to.alert.accept()
+        css(".page-head input[type=search]").send_keys(Keys.CONTROL, "a", Keys.DELETE)
+        wait.until(lambda d: all_css('tr[data-pipeline="second-flow"]'))
+        css('tr[data-pipeline="second-flow"]').find_element(By.XPATH, ".//button[text()='Delete']").click()
+        driver.switch_to.alert.accept()
+        wait.until(lambda d: not all_css('tr[data-pipeline="second-flow"]'))
 
         # 500 tasks: all drawn, one dragged, arranged.
         driver.get(BASE + "/#/p/ml/pipelines/big")
-        WebDriverWait(driver, 60).until(lambda d: len(all_css(".nodes [data-task]")) == 500)
-        driver.find_element(By.XPATH, "//button[text()='Fit']").click()
+        waiting(60).until(lambda d: len(all_css(".nodes [data-task]")) == 500)
         node = css('[data-task="t0"]')
         before = position(node)
         ActionChains(driver).drag_and_drop_by_offset(css('[data-task="t0"] rect'), 40, 0).perform()
         wait.until(lambda d: position(css('[data-task="t0"]')) != before)
+        driver.find_element(By.XPATH, "//button[text()='Fit']").click()
         driver.save_screenshot(os.path.join(SHOTS, "editor-500.png"))
         print("portal test: passed")
     except Exception:

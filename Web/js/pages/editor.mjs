@@ -339,13 +339,14 @@ export async function editorPage({ api, project, params, go }) {
     applyView();
   }
 
-  function fit() {
+  /** Shows the whole graph, but not smaller than `floor` (on opening: still readable; then pan). */
+  function fit(floor = 0.02) {
     const nodes = [...graph.nodes.values()];
     const box = canvas.getBoundingClientRect();
     if (!nodes.length || !box.width) return;
     const [minX, minY] = [Math.min(...nodes.map((node) => node.x)), Math.min(...nodes.map((node) => node.y))];
     const [maxX, maxY] = [Math.max(...nodes.map((node) => node.x + width)), Math.max(...nodes.map((node) => node.y + height))];
-    view.k = Math.min(1.5, Math.max(0.02, Math.min(box.width / (maxX - minX + 80), box.height / (maxY - minY + 80))));
+    view.k = Math.min(1.5, Math.max(floor, Math.min(box.width / (maxX - minX + 80), box.height / (maxY - minY + 80))));
     view.x = (box.width - (maxX - minX) * view.k) / 2 - minX * view.k;
     view.y = (box.height - (maxY - minY) * view.k) / 2 - minY * view.k;
     applyView();
@@ -635,7 +636,7 @@ export async function editorPage({ api, project, params, go }) {
     h("button", { type: "button", onclick: () => (graph.place(layeredLayout([...graph.nodes.keys()], graph.edges, { width, height })), renderAll(), fit()) }, "Arrange"),
     h("button", { type: "button", "aria-label": "Zoom in", onclick: () => zoom(1.2) }, "+"),
     h("button", { type: "button", "aria-label": "Zoom out", onclick: () => zoom(1 / 1.2) }, "−"),
-    h("button", { type: "button", onclick: fit }, "Fit"),
+    h("button", { type: "button", onclick: () => fit() }, "Fit"),
     h("button", { type: "button", onclick: () => previewRender() }, "Preview"),
     state,
   );
@@ -725,7 +726,7 @@ export async function editorPage({ api, project, params, go }) {
   );
   renderAll();
   applyView();
-  requestAnimationFrame(() => existing && fit());
+  requestAnimationFrame(() => existing && fit(0.25));
   return {
     element,
     dispose: () => document.removeEventListener("keydown", onKey),
