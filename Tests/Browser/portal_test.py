@@ -44,6 +44,15 @@ def setup():
     api("POST", "/api/v1/projects/ml/pipelines", pipeline("ticker", [{"name": "tick", "template": "shell", "args": {"command": ticker}}]), admin)
     tasks = [{"name": f"t{i}", "template": "noop", **({"dependsOn": [f"t{(i - 1) // 4}"]} if i else {})} for i in range(500)]
     api("POST", "/api/v1/projects/ml/pipelines", pipeline("big", tasks), admin)
+    # A template with a parameter of every kind the panel draws.
+    kinds = [
+        {"name": "title", "type": "str"}, {"name": "notes", "type": "text"}, {"name": "config", "type": "json"},
+        {"name": "epochs", "type": "int", "range": [1, 100]}, {"name": "verbose", "type": "bool"},
+        {"name": "mode", "type": "enum", "choices": ["fast", "slow"]}, {"name": "metrics", "type": "multiple", "choices": ["auc", "f1"]},
+        {"name": "opts", "type": "dict", "params": [{"name": "lr", "type": "float"}]}, {"name": "tags", "type": "list"},
+    ]
+    api("POST", "/api/v1/projects/ml/templates", {"name": "kitchen", "version": "1.0.0", "category": "demo", "description": "Every kind",
+                                                 "image": "busybox:1.36", "command": ["true"], "parameters": [{"group": "all", "params": kinds}]}, admin)
     # A schedule with ticks behind it (every 10 minutes from an hour ago, the latest only).
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
     nightly = pipeline("nightly", [{"name": "n", "template": "noop"}])
@@ -208,6 +217,7 @@ def main():
         css('.run-dag [data-task="shell"] rect').click()
         wait.until(lambda d: "hello-from-trellis" in css("pre.log").text)
         assert "echo hello-from-trellis" in css(".invocation pre.command").text
+        assert len(all_css(".charts figure")) == 2
         driver.save_screenshot(os.path.join(SHOTS, "run.png"))
 
         # The live tail: the log of a task still running grows as it prints.
@@ -289,6 +299,25 @@ def main():
         wait.until(lambda d: position(css('[data-task="t0"]')) != before)
         driver.find_element(By.XPATH, "//button[text()='Fit']").click()
         driver.save_screenshot(os.path.join(SHOTS, "editor-500.png"))
+
+        # Every kind of parameter gets its widget; the palette works from the keyboard.
+        driver.get(BASE + "/#/p/ml/new")
+        waiting(10).until(EC.alert_is_present())  # the big pipeline was moved and not saved
+        driver.switch_to.alert.accept()
+        visible('.palette-item[data-template="kitchen"]').send_keys(Keys.ENTER)
+        wait.until(lambda d: len(all_css(".nodes [data-task]")) == 1)
+        css('.nodes [data-task="kitchen"] rect').click()
+        visible("[name=arg-epochs]")
+        widgets = {
+            "title": "input[type=text]", "notes": "textarea", "config": "textarea", "epochs": "input[type=number]",
+            "verbose": "input[type=checkbox]", "mode": "select:not([multiple])", "metrics": "select[multiple]",
+            "opts": "textarea", "tags": "textarea",
+        }
+        for name, selector in widgets.items():
+            assert all_css(f"{selector}[name=arg-{name}]"), f"{name} is not drawn as {selector}"
+        assert css("[name=arg-epochs]").get_attribute("max") == "100"
+        css("[name=arg-epochs]").send_keys("500")
+        wait.until(lambda d: "between 1 and 100" in css('[data-field="epochs"] .field-error').text)
         print("portal test: passed")
     except Exception:
         driver.save_screenshot(os.path.join(SHOTS, "failure.png"))

@@ -31,6 +31,12 @@ test("each type gets its widget", () => {
   assert.equal(widgetFor({ type: "list", itemType: "dict" }), "code");
 });
 
+test("an unset field shows empty in its widget's own shape", () => {
+  const values = Object.fromEntries(fieldsFor(spec).map((field) => [field.name, field.value]));
+  assert.deepEqual(values, { epochs: "", mode: "", depth: "", verbose: "", metrics: [], opts: [], config: "", script: "", tags: [], workdir: "" });
+  assert.deepEqual(fieldsFor(spec, { verbose: true, opts: { lr: 0.5 } }).filter((field) => field.set).map((field) => field.value), [true, [["lr", "0.5"]]]);
+});
+
 test("fields carry limits, choices, defaults and the group", () => {
   const epochs = fieldsFor(spec, { epochs: 5 }).find((field) => field.name === "epochs");
   assert.deepEqual([epochs.min, epochs.max, epochs.step, epochs.required, epochs.value, epochs.defaultValue, epochs.group], [1, 100, 1, true, "5", "10", "train"]);

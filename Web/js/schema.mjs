@@ -73,7 +73,7 @@ export function fieldsFor(spec, args = {}) {
 
 /** How an argument (or default) shows in its widget. */
 export function display(parameter, value) {
-  if (value === undefined || value === null) return widgetFor(parameter) === "multiselect" || widgetFor(parameter) === "list" ? [] : "";
+  if (value === undefined || value === null) return ["multiselect", "list", "keyvalue"].includes(widgetFor(parameter)) ? [] : "";
   switch (widgetFor(parameter)) {
     case "toggle":
       return value === true || value === "true";
