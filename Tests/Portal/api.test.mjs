@@ -64,3 +64,13 @@ test("server fields are located in the editor", () => {
   assert.deepEqual(locate("spec.schedule.cron"), { pipeline: "spec.schedule.cron" });
   assert.equal(projectPath("ml team", "pipelines", "a/b"), "/api/v1/projects/ml%20team/pipelines/a%2Fb");
 });
+
+test("live log events are split out of the stream, a partial event kept for the next chunk", async () => {
+  const { parseEvents } = await import("../../Web/js/pages/run.mjs");
+  const first = parseEvents("data: line one\n\ndata: [replica-1] two\n\nda");
+  assert.deepEqual(first.events, [{ type: "message", data: "line one" }, { type: "message", data: "[replica-1] two" }]);
+  assert.equal(first.rest, "da");
+  const second = parseEvents(first.rest + "ta: three\n\nevent: end\ndata: succeeded\n\n");
+  assert.deepEqual(second.events, [{ type: "message", data: "three" }, { type: "end", data: "succeeded" }]);
+  assert.equal(second.rest, "");
+});

@@ -463,6 +463,15 @@ export async function editorPage({ api, project, params, go }) {
       return;
     }
     if (!panel.contains(parameters)) return;
+    try {
+      parameters.replaceChildren(...parameterFields(node, spec, taskProblems));
+    } catch (error) {
+      parameters.replaceChildren(h("legend", null, "Parameters"), h("p", { class: "notice error" }, `The form cannot be drawn: ${error.message}`));
+    }
+  }
+
+  /** The form of a task's parameters: a widget per parameter, grouped, with the server's problems at their fields. */
+  function parameterFields(node, spec, taskProblems) {
     const byName = Object.fromEntries(parametersOf(spec).map((parameter) => [parameter.name, parameter]));
     const fields = fieldsFor(spec, node.args);
     let group = null;
@@ -493,7 +502,7 @@ export async function editorPage({ api, project, params, go }) {
       element.addEventListener(item.widget === "toggle" || item.widget.includes("select") ? "change" : "input", update);
       children.push(wrapper);
     }
-    parameters.replaceChildren(...children);
+    return children;
   }
 
   function settingsFieldset(node, taskProblems) {
