@@ -37,6 +37,7 @@ def setup():
     """The admin makes a user and a project for them, as an operator would."""
     admin = api("POST", "/api/v1/auth/login", {"username": "admin", "password": os.environ["TRELLIS_ADMIN_PASSWORD"]})["token"]
     api("POST", "/api/v1/users", {"username": "ada", "password": "ada-password"}, admin)
+    api("POST", "/api/v1/users", {"username": "bea", "password": "bea-password"}, admin)
     api("POST", "/api/v1/projects", {"name": "ml"}, admin)
     api("POST", "/api/v1/projects/ml/members", {"username": "ada", "role": "owner"}, admin)
     # A task that prints for a few seconds (the live tail), and 500 tasks (the editor stays usable).
@@ -66,6 +67,11 @@ return [...document.querySelectorAll('input, select, textarea')].filter((control
   return !control.getAttribute('aria-label') && !(control.id && document.querySelector(`label[for="${control.id}"]`)) && !control.closest('label');
 }).map((control) => control.outerHTML.slice(0, 120));
 """
+
+
+def ada_token(driver):
+    """The token the portal keeps for the logged-in user."""
+    return driver.execute_script("return localStorage.getItem('trellis.token')")
 
 
 def pipeline(name, tasks):
@@ -275,6 +281,32 @@ def main():
         driver.find_element(By.XPATH, "//button[text()='Publish to the marketplace']").click()
         wait.until(lambda d: "published" in css("#page .badge").text)
         assert driver.execute_script(UNLABELLED) == [], driver.execute_script(UNLABELLED)
+
+        # The project: settings with a bad quota refused at its field, then saved; members added, changed, removed.
+        driver.get(BASE + "/#/p/ml/settings")
+        quota = visible("[name=settings-maxConcurrentRuns]")
+        quota.send_keys("0")
+        driver.find_element(By.XPATH, "//button[text()='Save settings']").click()
+        wait.until(lambda d: "at least 1" in quota.find_element(By.XPATH, "..").text)
+        quota.send_keys(Keys.CONTROL, "a")
+        quota.send_keys("3")
+        driver.find_element(By.XPATH, "//button[text()='Save settings']").click()
+        wait.until(lambda d: css(".project .notice").text == "Saved.")
+        assert api("GET", "/api/v1/projects/ml", token=ada_token(driver))["settings"]["maxConcurrentRuns"] == 3
+        css("[name=member-username]").send_keys("bea")
+        driver.find_element(By.XPATH, "//button[text()='Add']").click()
+        wait.until(lambda d: all_css('tr[data-member="bea"]'))
+        css('tr[data-member="bea"] select').send_keys("developer")  # the row is redrawn at once: no Select here
+        wait.until(lambda d: "bea is now developer" in css(".project .notice").text)
+        css('tr[data-member="bea"]').find_element(By.XPATH, ".//button[text()='Remove']").click()
+        driver.switch_to.alert.accept()
+        wait.until(lambda d: not all_css('tr[data-member="bea"]'))
+        # A new project of her own: she owns it and can switch to it.
+        driver.find_element(By.LINK_TEXT, "New project").click()
+        visible("[name=project-name]").send_keys("sandbox")
+        driver.find_element(By.XPATH, "//button[text()='Create']").click()
+        wait.until(lambda d: d.current_url.endswith("#/p/sandbox/settings") and "your role: owner" in css("#page").text)
+        assert "sandbox" in [option.text for option in Select(css("#project")).options]
 
         # Pipelines: search, clone, delete.
         driver.get(BASE + "/#/p/ml/pipelines")

@@ -7,6 +7,7 @@ import { editorPage } from "./pages/editor.mjs";
 import { runsPage, recordsPage } from "./pages/runs.mjs";
 import { runPage } from "./pages/run.mjs";
 import { marketplacePage, templatePage } from "./pages/marketplace.mjs";
+import { projectPage, newProjectPage } from "./pages/project.mjs";
 
 const projectKey = "trellis.project";
 const api = createClient({ fetch: window.fetch.bind(window), storage: localStorage, onUnauthenticated: () => go("#/login") });
@@ -19,6 +20,8 @@ const routes = [
   [/^#\/p\/([^/]+)\/pipelines\/([^/]+)\/records$/, recordsPage, ["project", "pipeline"]],
   [/^#\/p\/([^/]+)\/runs$/, runsPage, ["project"]],
   [/^#\/p\/([^/]+)\/runs\/([^/]+)$/, runPage, ["project", "run"]],
+  [/^#\/p\/([^/]+)\/settings$/, projectPage, ["project"]],
+  [/^#\/projects\/new$/, newProjectPage],
   [/^#\/marketplace$/, marketplacePage],
   [/^#\/marketplace\/([^/]+)$/, templatePage, ["template"]],
 ];
@@ -58,6 +61,7 @@ function header(project) {
   const chosen = project ?? select.value;
   document.getElementById("nav-pipelines").href = `#/p/${chosen}/pipelines`;
   document.getElementById("nav-runs").href = `#/p/${chosen}/runs`;
+  document.getElementById("nav-project").href = `#/p/${chosen}/settings`;
 }
 
 async function route() {
@@ -96,14 +100,15 @@ async function route() {
   document.getElementById("page").textContent = `Nothing here: ${hash}`;
 }
 
-async function onSignedIn() {
+/** After logging in or creating a project: the session (and its projects) again, then `next`. */
+async function onSignedIn(next = "#/") {
   await loadSession();
-  go("#/", { replace: true });
+  go(next, { replace: true });
 }
 
 document.getElementById("project").addEventListener("change", (event) => {
   const project = event.target.value;
-  const page = /^#\/p\/[^/]+\/(runs|pipelines)/.exec(location.hash)?.[1] ?? "pipelines";
+  const page = /^#\/p\/[^/]+\/(runs|pipelines|settings)/.exec(location.hash)?.[1] ?? "pipelines";
   go(`#/p/${encodeURIComponent(project)}/${page}`);
 });
 document.getElementById("logout").addEventListener("click", async () => {
