@@ -14,11 +14,15 @@ run: deps-run
 	TRELLIS_ADMIN_PASSWORD='$(TRELLIS_ADMIN_PASSWORD)' "$$(swift build --show-bin-path)/trellis" serve --demo --port $(PORT) --data-dir $(DATA_DIR)
 
 ## make test: build once, then run every test with a private PostgreSQL and a private slapd on 127.0.0.1, then the
-## portal's (node --test, and a new user's session in headless Chromium against a private `trellis serve`).
+## manifests compiled for Argo against Argo's JSON schema, then the portal's (node --test, and a new user's session in
+## headless Chromium against a private `trellis serve`).
 test: deps-test
 	swift format lint --strict -r Sources Tests Plugins Package.swift
 	swift build --build-tests
-	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" scripts/with-postgres.sh scripts/with-ldap.sh swift test --skip-build
+	rm -rf .build-argo-manifests
+	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" TRELLIS_ARGO_MANIFESTS="$$PWD/.build-argo-manifests" \
+	  scripts/with-postgres.sh scripts/with-ldap.sh swift test --skip-build
+	"$$(scripts/test-venv.sh)" Tests/Argo/validate.py .build-argo-manifests
 	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" scripts/browser-test.sh
 
 build:

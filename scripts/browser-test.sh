@@ -7,11 +7,7 @@ cd "$(dirname "$0")/.."
 node --test Tests/Portal/
 
 BIN=${TRELLIS_BIN_DIR:-$(swift build --show-bin-path)}
-VENV=.build-web-venv
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import selenium" 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "selenium>=4.20"
-fi
+PYTHON=$(scripts/test-venv.sh)
 
 DIR=$(mktemp -d /tmp/trellis-browser.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -25,5 +21,5 @@ stop() {
 }
 trap stop EXIT
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-TRELLIS_URL="http://127.0.0.1:$PORT" TRELLIS_SCREENSHOTS=.build-screenshots "$VENV/bin/python" Tests/Browser/portal_test.py \
+TRELLIS_URL="http://127.0.0.1:$PORT" TRELLIS_SCREENSHOTS=.build-screenshots "$PYTHON" Tests/Browser/portal_test.py \
   || { echo "browser-test: the server's log:" >&2; tail -50 "$DIR/serve.log" >&2; exit 1; }

@@ -327,17 +327,8 @@ actor RunEngine {
 
     /// What an attempt runs: the plan's command and env plus the `TRELLIS_*` variables of DESIGN.md.
     static func request(run: RunRecord, task: RunPlan.Task, attempt: Int, grace: Int64) -> ExecutionRequest {
-        var environment = task.environment
-        environment["TRELLIS_PROJECT"] = run.project
-        environment["TRELLIS_PIPELINE_ID"] = run.plan.pipelineID ?? run.pipeline
-        environment["TRELLIS_PIPELINE_NAME"] = run.pipeline
-        environment["TRELLIS_RUN_ID"] = run.id
-        environment["TRELLIS_TASK_NAME"] = task.name
-        environment["TRELLIS_TASK_ATTEMPT"] = String(attempt)
-        let offset = Int64(run.plan.utcOffsetSeconds ?? 0) * 1000
-        environment["TRELLIS_EXECUTION_DATE"] = PyDateTime(microseconds: (run.executionDate + offset) * 1000).format("%Y-%m-%d %H:%M:%S")
-        environment["TRELLIS_CREATOR"] = run.plan.creator ?? run.startedBy
-        environment["TRELLIS_RUNNER"] = run.startedBy
+        let environment = run.plan.environment(
+            of: task, project: run.project, run: run.id, attempt: String(attempt), executionDate: run.executionDate, runner: run.startedBy)
         return ExecutionRequest(
             id: ExecutionID.make(run: run.id, task: task.name, attempt: attempt), project: run.project, pipeline: run.pipeline, run: run.id,
             task: task.name,

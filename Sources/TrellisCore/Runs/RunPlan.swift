@@ -36,11 +36,18 @@ public struct RunPlan: Codable, Sendable, Equatable {
         /// The template's mounts then the task's (`source(kind):/path`), rendered; applied where the task runs on
         /// Kubernetes (the local backend has no volumes).
         public var mounts: [String] = []
+        /// The task's resources, else the template's (`cpu` and `memory` as `request~limit`); where the task runs on
+        /// Kubernetes, with the template's service account, host aliases and privilege.
+        public var resources: TemplateSpec.Resources?
+        public var serviceAccount: String?
+        public var hostAliases: [String]?
+        public var privileged: Bool?
 
         public init(
             name: String, id: String, template: String, dependsOn: [String], command: [String], environment: [String: String],
             image: String, workingDirectory: String?, replicas: Int, timeoutMilliseconds: Int64?, retry: RetryRule, skip: Bool,
-            mounts: [String] = []
+            mounts: [String] = [], resources: TemplateSpec.Resources? = nil, serviceAccount: String? = nil, hostAliases: [String]? = nil,
+            privileged: Bool? = nil
         ) {
             self.name = name
             self.id = id
@@ -55,6 +62,10 @@ public struct RunPlan: Codable, Sendable, Equatable {
             self.retry = retry
             self.skip = skip
             self.mounts = mounts
+            self.resources = resources
+            self.serviceAccount = serviceAccount
+            self.hostAliases = hostAliases
+            self.privileged = privileged
         }
     }
 
@@ -129,7 +140,11 @@ public struct RunPlan: Codable, Sendable, Equatable {
                         },
                         retry: try RetryRule(task.retry, field: field),
                         skip: task.skip ?? false,
-                        mounts: mounts
+                        mounts: mounts,
+                        resources: task.resources ?? template.resources,
+                        serviceAccount: template.serviceAccount,
+                        hostAliases: template.hostAliases,
+                        privileged: template.privileged
                     ))
             } catch let error as ValidationErrors {
                 renderer.problems += error.errors
@@ -158,6 +173,25 @@ public struct RunPlan: Codable, Sendable, Equatable {
             throw ValidationErrors([error])
         }
         self.tasks = tasks
+    }
+
+    /// What a task's process sees: its env plus the `TRELLIS_*` variables of DESIGN.md for this run and attempt
+    /// (`attempt` is text: on Argo it is an expression the controller fills in).
+    public func environment(
+        of task: Task, project: String, run: String, attempt: String, executionDate: Int64, runner: String
+    ) -> [String: String] {
+        var environment = task.environment
+        environment["TRELLIS_PROJECT"] = project
+        environment["TRELLIS_PIPELINE_ID"] = pipelineID ?? pipeline
+        environment["TRELLIS_PIPELINE_NAME"] = pipeline
+        environment["TRELLIS_RUN_ID"] = run
+        environment["TRELLIS_TASK_NAME"] = task.name
+        environment["TRELLIS_TASK_ATTEMPT"] = attempt
+        let offset = Int64(utcOffsetSeconds ?? 0) * 1000
+        environment["TRELLIS_EXECUTION_DATE"] = PyDateTime(microseconds: (executionDate + offset) * 1000).format("%Y-%m-%d %H:%M:%S")
+        environment["TRELLIS_CREATOR"] = creator ?? runner
+        environment["TRELLIS_RUNNER"] = runner
+        return environment
     }
 
     /// The plan of running one task alone (single-task run and debug): its upstreams are left out.
