@@ -25,6 +25,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         routes.get("projects/:project/pipelines/:pipeline/export", use: export)
         routes.get("template-usage/:template", use: templateUsage)
         routes.post("projects/:project/pipelines/:pipeline/render", use: render)
+        routes.get("projects/:project/pipelines/:pipeline/argo", use: argo)
     }
 
     // MARK: Apply
@@ -207,20 +208,55 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
             instant = parsed
             offset = ISO8601Offset.seconds(in: text)
         }
-        let caller = try context.caller()
-        let variables = RunVariables(
-            project: project, runner: body?.runner ?? caller.user.username, runID: "preview", createdAt: instant.milliseconds,
-            executionDate: instant.milliseconds, utcOffsetSeconds: offset,
-            randomBytes: RunVariables.systemRandomBytes)
-        let plan = try RunPlan(
-            pipeline: current, templates: try await PinnedTemplates.resolve(current, client: templates, caller: caller),
-            variables: variables)
+        let plan = try await previewPlan(
+            of: current, project: project, runner: body?.runner, at: instant, utcOffsetSeconds: offset, context: context)
         return Rendered(
             pipeline: plan.pipeline, version: plan.version, env: plan.environment ?? [:],
             tasks: plan.tasks.map { Rendered.Task(name: $0.name, command: $0.command, env: $0.environment) })
     }
 
     // MARK: Layout and export
+
+    /// The plan a run of `version` would get now (a run id of "preview"), for previews.
+    func previewPlan(
+        of version: PipelineVersion, project: String, runner: String?, at instant: Date, utcOffsetSeconds: Int,
+        context: TrellisRequestContext
+    ) async throws -> RunPlan {
+        let caller = try context.caller()
+        let variables = RunVariables(
+            project: project, runner: runner ?? caller.user.username, runID: "preview", createdAt: instant.milliseconds,
+            executionDate: instant.milliseconds, utcOffsetSeconds: utcOffsetSeconds, randomBytes: RunVariables.systemRandomBytes)
+        return try RunPlan(
+            pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
+            variables: variables)
+    }
+
+    /// `GET …/pipelines/{pipeline}/argo`: the Argo Workflow a run of the current version would be on Kubernetes, in
+    /// the project's namespace `trellis-{project}` (YAML; `?format=json` for JSON).
+    @Sendable func argo(_ request: Request, context: TrellisRequestContext) async throws -> Response {
+        let (record, project) = try await pipeline(context, needs: .read)
+        guard let current = try await repository.version(record.currentVersion, of: record) else {
+            throw PipelineError.versionNotFound(record.name, version: record.currentVersion)
+        }
+        let instant = now()
+        let plan = try await previewPlan(of: current, project: project, runner: nil, at: instant, utcOffsetSeconds: 0, context: context)
+        let run = ArgoWorkflow.Run(
+            id: "preview", project: project, runner: try context.requireUser().username, executionDate: instant.milliseconds,
+            namespace: "trellis-\(project)")
+        let manifest = try ArgoWorkflow.manifest(plan, run: run)
+        if request.uri.queryParameters.get("format") == "json" {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(manifest))))
+        }
+        let encoder = YAMLEncoder()
+        encoder.options.sortKeys = true
+        return Response(
+            status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: try encoder.encode(manifest))))
+    }
 
     struct Layout: ResponseCodable {
         let layout: JSONValue

@@ -156,6 +156,10 @@ import TrellisTestSupport
         #expect(lines.dropFirst().first?.hasPrefix("    logs of report: \(base)/api/v1/projects/demo/runs/") == true, "\(records)")
         let paused = try Processes.run(cli, ["schedule", "pause", "nightly", "--project", "demo"], environment: cliEnvironment)
         #expect(paused.output.contains("(paused)"))
+        // What the pipeline becomes on Kubernetes.
+        let argo = try Processes.run(cli, ["export", "argo", "nightly", "--project", "demo"], environment: cliEnvironment)
+        #expect(
+            argo.status == 0 && argo.output.contains("kind: Workflow") && argo.output.contains("namespace: trellis-demo"), "\(argo.output)")
         try "name: cli-echo\nversion: one\nimage: busybox\n".write(to: templateFile, atomically: true, encoding: .utf8)
         let bad = try Processes.run(cli, ["apply", "-f", templateFile.path, "--project", "demo"], environment: cliEnvironment)
         #expect(bad.status != 0)

@@ -282,3 +282,40 @@ import TrellisTestSupport
         }
     }
 }
+
+extension PipelineStoreTests {
+    /// The Argo preview goes through the real planner (built-in templates, pinned versions, rendered variables):
+    /// its manifest is also kept for the schema check of `make test` (Tests/Argo/validate.py).
+    @Test(arguments: DatabaseKind.allCases)
+    func theArgoPreviewIsTheWorkflowARunWouldBe(_ kind: DatabaseKind) async throws {
+        try await EmbeddedHarness.with(kind) { api in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let team = try await api.team(project: "ml", owner: "olga", members: [("vic", "viewer")], admin: admin)
+            let tasks: [[String: Any]] = [
+                ["name": "prepare", "template": "shell", "args": ["command": "echo {{ds}}"], "retry": ["limit": 2], "timeout": "5m"],
+                [
+                    "name": "train", "template": "distributed-shell", "dependsOn": ["prepare"], "replicas": 2,
+                    "args": ["command": "echo rank"],
+                ],
+                ["name": "done", "template": "noop", "dependsOn": ["train"], "skip": true],
+            ]
+            #expect(
+                try await api.call("POST", "/api/v1/projects/ml/pipelines", token: team["olga"], json: Self.pipeline("flow", tasks: tasks))
+                    .status == 201)
+            let json = try await api.call("GET", "/api/v1/projects/ml/pipelines/flow/argo?format=json", token: team["vic"])
+            #expect(json.status == 200, "\(json.text)")
+            #expect(json.json["kind"] as? String == "Workflow")
+            #expect((json.json["metadata"] as? [String: Any])?["namespace"] as? String == "trellis-ml")
+            let templates = ((json.json["spec"] as? [String: Any])?["templates"] as? [[String: Any]] ?? []).compactMap {
+                $0["name"] as? String
+            }
+            #expect(templates == ["main", "task-prepare", "task-train", "task-done"])
+            if let folder = ProcessInfo.processInfo.environment["TRELLIS_ARGO_MANIFESTS"] {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try json.body.write(to: URL(fileURLWithPath: folder).appendingPathComponent("preview-\(kind).json"))
+            }
+            let yaml = try await api.call("GET", "/api/v1/projects/ml/pipelines/flow/argo", token: team["vic"])
+            #expect(yaml.headers["content-type"]?.hasPrefix("application/yaml") == true && yaml.text.contains("kind: Workflow"))
+        }
+    }
+}
