@@ -105,6 +105,10 @@ def main():
         # Log in: any page sends a stranger to the login form.
         driver.get(BASE + "/")
         visible("input[name=username]").send_keys("ada")
+        # Keyboard focus shows: a focus ring on the focused control.
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        ring = driver.execute_script("const s = getComputedStyle(document.activeElement); return [document.activeElement.name, s.outlineStyle, s.outlineWidth]")
+        assert ring[0] == "password" and ring[1] == "solid" and ring[2] != "0px", ring
         css("input[name=password]").send_keys("ada-password")
         css("form.login button[type=submit]").click()
         wait.until(lambda d: "#/p/ml/pipelines" in d.current_url)
