@@ -99,7 +99,8 @@ let package = Package(
                 "TrellisShim",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            plugins: ["EmbedFiles"]
         ),
         // OpenLDAP's client library, for directory logins.
         .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap2-dev"])]),
@@ -184,7 +185,7 @@ let package = Package(
         ),
         .testTarget(name: "RunOrchestratorTests", dependencies: ["TrellisTestSupport", "TrellisStore"]),
         .testTarget(name: "TrellisShimTests", dependencies: ["TrellisShim"]),
-        .testTarget(name: "ClusterGatewayTests", dependencies: ["ClusterGateway"]),
+        .testTarget(name: "ClusterGatewayTests", dependencies: ["ClusterGateway", "TrellisStore", "TrellisTestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -12,6 +12,7 @@ struct EmbedFiles: BuildToolPlugin {
         "TemplateRegistry": ("migrations/templates", "EmbeddedMigrations"),
         "PipelineStore": ("migrations/pipelines", "EmbeddedMigrations"),
         "RunOrchestrator": ("migrations/orchestrator", "EmbeddedMigrations"),
+        "ClusterGateway": ("migrations/cluster-gateway", "EmbeddedMigrations"),
         "Gateway": ("Web", "EmbeddedWeb"),
     ]
 

@@ -2,17 +2,27 @@ import Foundation
 import Hummingbird
 import ServiceLifecycle
 import TrellisHTTP
+import TrellisStore
 
 /// The cluster gateway: where tasks run, their logs and their process status. Its backend today is local processes
 /// (``LocalBackend``), each attempt under a `trellis-shim` supervisor with its files in `<data dir>/executions`.
 public struct ClusterGatewayModule: ServiceModule {
     public static let name = ServiceName.clusterGateway
 
+    public static func migrations() throws -> MigrationSet? {
+        try MigrationSet(service: name.rawValue, files: EmbeddedMigrations.files)
+    }
+
     let backend: LocalBackend
     let serviceToken: ServiceToken
+    let clusters: ClusterController
 
     public init(environment: ServiceEnvironment) async throws {
         serviceToken = try ServiceToken(configuration: environment.configuration)
+        let configuration = environment.configuration
+        clusters = ClusterController(
+            repository: ClusterRepository(database: environment.database),
+            secrets: try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory), now: Date.init)
         let root = URL(fileURLWithPath: environment.configuration.dataDirectory, isDirectory: true).appendingPathComponent("executions")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let shimPath = LocalBackend.defaultShimPath()
@@ -23,6 +33,7 @@ public struct ClusterGatewayModule: ServiceModule {
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         let internalRoutes = `public`.group("internal/executions").add(middleware: ServiceTokenMiddleware(token: serviceToken))
         ExecutionController(executor: InProcessExecutorClient(backend: backend)).addRoutes(to: internalRoutes)
+        clusters.addRoutes(to: authenticated)
     }
 
     public var services: [any Service] { [AdoptionService(backend: backend)] }

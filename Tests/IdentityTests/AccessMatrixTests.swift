@@ -94,6 +94,7 @@ struct MatrixWorld {
     static let pipeline = "flow"
     static let task = "hello"
     static let image = "img"
+    static let cluster = "edge"
 }
 
 struct AccessMatrix {
@@ -114,6 +115,9 @@ struct AccessMatrix {
             let made = try await api.call("POST", "/api/v1/users", token: admin, json: ["username": name, "password": "\(name)-password"])
             guard made.status == 201 else { throw TransportError("user \(name): \(made.text)") }
         }
+        // A cluster to name in /clusters/{cluster}.
+        let cluster = try await api.call("POST", "/api/v1/clusters", token: admin, json: ["name": MatrixWorld.cluster, "kind": "local"])
+        guard cluster.status == 201 else { throw TransportError("cluster: \(cluster.text)") }
         // The outsider owns a project of their own.
         let outsider = try await Self.token(api, serviceToken, for: .outsider)
         let beta = try await api.call("POST", "/api/v1/projects", token: outsider, json: ["name": "beta"])
@@ -200,6 +204,7 @@ struct AccessMatrix {
             case "version": segments.append(pattern.contains("/pipelines/") ? "1" : "1.0.0")
             case "date": segments.append(world.recordDate)
             case "username": segments.append(Persona.viewer.username!)
+            case "cluster": segments.append(MatrixWorld.cluster)
             case "id" where pattern.hasPrefix("/api/v1/tokens/"):
                 guard let token else {
                     segments.append("no-such-token")
@@ -226,6 +231,7 @@ struct AccessMatrix {
         case "POST /api/v1/tokens": return ["name": "matrix"]
         case "POST /api/v1/users": return ["username": "made-\(unique)", "password": "made-password"]
         case "POST /api/v1/projects": return ["name": "made-\(unique)"]
+        case "POST /api/v1/clusters": return ["name": "made-\(unique)", "kind": "local"]
         case "PATCH /api/v1/projects/{project}": return ["description": "changed"]
         case "POST /api/v1/projects/{project}/members": return ["username": Persona.viewer.username!, "role": "viewer"]
         case "POST /api/v1/projects/{project}/templates": return Self.template(world.template, version: "1.0.1")

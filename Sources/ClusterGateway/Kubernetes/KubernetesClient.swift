@@ -101,6 +101,13 @@ public final class KubernetesClient: Sendable {
         try await http.shutdown()
     }
 
+    /// The API server's version (`gitVersion`), which any authenticated caller may read: the health check.
+    public func version() async throws -> String {
+        let answer = try await send(.GET, "/version")
+        guard case .object(let fields) = answer, case .string(let version)? = fields["gitVersion"] else { return "(unknown version)" }
+        return version
+    }
+
     // MARK: Objects
 
     /// Creates `object`; `KubernetesError` with reason `AlreadyExists` when one of its name is there.

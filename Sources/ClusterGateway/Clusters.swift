@@ -1,0 +1,229 @@
+import Foundation
+import Hummingbird
+import SQLKit
+import TrellisCore
+import TrellisHTTP
+import TrellisStore
+
+/// A cluster as the API shows it: never its credentials, only whether it has them.
+struct ClusterView: Codable, Sendable, Equatable, ResponseEncodable {
+    /// `local` (this machine's processes) or `kubernetes`.
+    let name: String
+    let kind: String
+    let server: String?
+    let namespace: String?
+    let hasCA: Bool
+    let credentials: String?
+    let createdBy: String
+    let createdAt: Date
+
+    /// The built-in cluster every project is bound to until its owner chooses another.
+    static let local = ClusterView(
+        name: "local", kind: "local", server: nil, namespace: nil, hasCA: false, credentials: nil, createdBy: "trellis",
+        createdAt: Date(timeIntervalSince1970: 0))
+}
+
+/// What is stored of a cluster: its view, its CA and its sealed credentials (a token, or a client certificate and key).
+struct ClusterRecord: Sendable {
+    var view: ClusterView
+    var ca: String?
+    var credentialSealed: String?
+}
+
+/// The credentials of a Kubernetes cluster, as sealed at rest.
+struct ClusterCredential: Codable, Sendable {
+    var token: String?
+    var certificate: String?
+    var key: String?
+}
+
+struct ClusterRepository: Sendable {
+    let database: Database
+
+    struct Row: Decodable {
+        let name: String, kind: String, server: String?, namespace: String?, ca: String?, credential_sealed: String?
+        let created_by: String, created_at: Int64
+    }
+
+    func record(_ row: Row) -> ClusterRecord {
+        let credentials = row.credential_sealed == nil ? nil : "sealed"
+        return ClusterRecord(
+            view: ClusterView(
+                name: row.name, kind: row.kind, server: row.server, namespace: row.namespace, hasCA: row.ca != nil,
+                credentials: credentials, createdBy: row.created_by, createdAt: .fromMilliseconds(row.created_at)),
+            ca: row.ca, credentialSealed: row.credential_sealed)
+    }
+
+    func clusters() async throws -> [ClusterRecord] {
+        try await database.read { sql in
+            try await sql.select().columns("*").from("cluster_gateway_clusters").orderBy("name").all(decoding: Row.self)
+        }.map(record)
+    }
+
+    func cluster(named name: String) async throws -> ClusterRecord? {
+        try await database.read { sql in
+            try await sql.select().columns("*").from("cluster_gateway_clusters").where("name", .equal, name).first(decoding: Row.self)
+        }.map(record)
+    }
+
+    /// Registers a cluster; false when the name is taken.
+    func create(_ cluster: ClusterRecord) async throws -> Bool {
+        try await database.transaction { sql in
+            guard
+                try await sql.select().column("name").from("cluster_gateway_clusters").where("name", .equal, cluster.view.name).first()
+                    == nil
+            else { return false }
+            try await sql.insert(into: "cluster_gateway_clusters")
+                .columns("name", "kind", "server", "namespace", "ca", "credential_sealed", "created_by", "created_at")
+                .values(
+                    SQLBind(cluster.view.name), SQLBind(cluster.view.kind), SQLBind(cluster.view.server), SQLBind(cluster.view.namespace),
+                    SQLBind(cluster.ca), SQLBind(cluster.credentialSealed), SQLBind(cluster.view.createdBy),
+                    SQLBind(cluster.view.createdAt.milliseconds)
+                ).run()
+            return true
+        }
+    }
+
+    func delete(_ name: String) async throws -> Bool {
+        try await database.transaction { sql in
+            guard try await sql.select().column("name").from("cluster_gateway_clusters").where("name", .equal, name).first() != nil else {
+                return false
+            }
+            try await sql.delete(from: "cluster_gateway_clusters").where("name", .equal, name).run()
+            return true
+        }
+    }
+}
+
+/// `/api/v1/clusters`: platform admins register and remove clusters and check their health; every user sees their
+/// names (project owners bind their projects to one). Credentials go in and never come out.
+struct ClusterController: Sendable {
+    let repository: ClusterRepository
+    let secrets: SecretBox
+    let now: @Sendable () -> Date
+
+    func addRoutes(to routes: RouterGroup<TrellisRequestContext>) {
+        routes.get("clusters", use: list)
+        routes.post("clusters", use: register)
+        routes.delete("clusters/:cluster", use: delete)
+        routes.get("clusters/:cluster/health", use: health)
+    }
+
+    struct ClusterList: ResponseEncodable {
+        let clusters: [ClusterView]
+    }
+
+    @Sendable func list(_ request: Request, context: TrellisRequestContext) async throws -> ClusterList {
+        _ = try context.requireUser()
+        return ClusterList(clusters: [.local] + (try await repository.clusters()).map(\.view))
+    }
+
+    struct RegisterRequest: Decodable {
+        let name: String
+        let kind: String?
+        let server: String?
+        let namespace: String?
+        /// PEM of the CA that signs the API server's certificate (default: the system's CAs).
+        let ca: String?
+        let token: String?
+        let clientCertificate: String?
+        let clientKey: String?
+    }
+
+    @Sendable func register(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<ClusterView> {
+        let user = try Self.requireAdmin(context)
+        let body = try await request.decode(as: RegisterRequest.self, context: context)
+        var problems: [ValidationError] = []
+        problems.record { () throws(ValidationError) in try Names.validateResourceName(body.name, field: "name") }
+        if body.name == "local" { problems.append(ValidationError(field: "name", "\"local\" is the built-in cluster")) }
+        let kind = body.kind ?? "kubernetes"
+        var credential = ClusterCredential()
+        switch kind {
+        case "local":
+            if body.server != nil || body.token != nil || body.clientCertificate != nil {
+                problems.append(ValidationError(field: "kind", "a local cluster has no server or credentials"))
+            }
+        case "kubernetes":
+            if let server = body.server, let url = URL(string: server), url.scheme == "https", url.host != nil {
+            } else {
+                problems.append(ValidationError(field: "server", "must be the API server's https:// URL"))
+            }
+            if let namespace = body.namespace {
+                problems.record { () throws(ValidationError) in try Names.validateResourceName(namespace, field: "namespace") }
+            }
+            switch (body.token, body.clientCertificate, body.clientKey) {
+            case (let token?, nil, nil) where !token.isEmpty: credential.token = token
+            case (nil, let certificate?, let key?):
+                credential.certificate = certificate
+                credential.key = key
+            default:
+                problems.append(ValidationError(field: "token", "give a token, or clientCertificate and clientKey"))
+            }
+            if let ca = body.ca, !ca.contains("BEGIN CERTIFICATE") {
+                problems.append(ValidationError(field: "ca", "must be PEM (-----BEGIN CERTIFICATE-----)"))
+            }
+        default:
+            problems.append(ValidationError(field: "kind", "must be local or kubernetes, got \"\(kind)\""))
+        }
+        guard problems.isEmpty else { throw ValidationErrors(problems) }
+        let sealed =
+            kind == "kubernetes" ? try secrets.seal(String(decoding: try JSONEncoder().encode(credential), as: UTF8.self)) : nil
+        let record = ClusterRecord(
+            view: ClusterView(
+                name: body.name, kind: kind, server: body.server, namespace: body.namespace ?? (kind == "kubernetes" ? "default" : nil),
+                hasCA: body.ca != nil, credentials: sealed == nil ? nil : "sealed", createdBy: user.username, createdAt: now()),
+            ca: body.ca, credentialSealed: sealed)
+        guard try await repository.create(record) else { throw APIError.conflict("a cluster named \"\(body.name)\" exists") }
+        context.logger.notice("cluster registered", metadata: ["cluster": .string(body.name), "kind": .string(kind)])
+        return EditedResponse(status: .created, response: record.view)
+    }
+
+    @Sendable func delete(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
+        _ = try Self.requireAdmin(context)
+        let name = try context.parameters.require("cluster")
+        guard try await repository.delete(name) else { throw APIError.notFound("no cluster named \"\(name)\"") }
+        return .noContent
+    }
+
+    struct Health: ResponseEncodable {
+        let cluster: String
+        let ok: Bool
+        let message: String
+    }
+
+    /// Whether Trellis can reach the cluster with its credentials: the API server's `/version` for Kubernetes.
+    @Sendable func health(_ request: Request, context: TrellisRequestContext) async throws -> Health {
+        _ = try Self.requireAdmin(context)
+        let name = try context.parameters.require("cluster")
+        if name == "local" { return Health(cluster: name, ok: true, message: "tasks run as local processes") }
+        guard let record = try await repository.cluster(named: name) else { throw APIError.notFound("no cluster named \"\(name)\"") }
+        guard record.view.kind == "kubernetes", let server = record.view.server, let sealed = record.credentialSealed else {
+            return Health(cluster: name, ok: true, message: "tasks run as local processes")
+        }
+        let credential = try JSONDecoder().decode(ClusterCredential.self, from: Data(try secrets.open(sealed).utf8))
+        let kubernetes = KubernetesCluster(
+            server: server, caPEM: record.ca,
+            credential: credential.token.map { .token($0) }
+                ?? .clientCertificate(certificatePEM: credential.certificate ?? "", keyPEM: credential.key ?? ""))
+        let client: KubernetesClient
+        do {
+            client = try KubernetesClient(cluster: kubernetes, timeout: .seconds(10))
+        } catch {
+            return Health(cluster: name, ok: false, message: "the credentials cannot be used: \(error)")
+        }
+        let health: Health
+        do {
+            health = Health(cluster: name, ok: true, message: "Kubernetes \(try await client.version())")
+        } catch {
+            health = Health(cluster: name, ok: false, message: "\(error)")
+        }
+        try? await client.shutdown()
+        return health
+    }
+
+    static func requireAdmin(_ context: TrellisRequestContext) throws -> AuthenticatedUser {
+        let user = try context.requireUser()
+        guard user.isAdmin else { throw APIError.forbidden("managing clusters needs a platform admin") }
+        return user
+    }
+}
