@@ -144,8 +144,8 @@ struct ClusterController: Sendable {
                 problems.append(ValidationError(field: "kind", "a local cluster has no server or credentials"))
             }
         case "kubernetes":
-            if let server = body.server, let url = URL(string: server), url.scheme == "https", url.host != nil {
-            } else {
+            let url = body.server.flatMap { URL(string: $0) }
+            if url?.scheme != "https" || url?.host == nil {
                 problems.append(ValidationError(field: "server", "must be the API server's https:// URL"))
             }
             if let namespace = body.namespace {
