@@ -131,7 +131,7 @@ struct ClusterController: Sendable {
     }
 
     @Sendable func register(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<ClusterView> {
-        let user = try Self.requireAdmin(context)
+        let user = try context.requireAdmin(for: "managing clusters")
         let body = try await request.decode(as: RegisterRequest.self, context: context)
         var problems: [ValidationError] = []
         problems.record { () throws(ValidationError) in try Names.validateResourceName(body.name, field: "name") }
@@ -179,7 +179,7 @@ struct ClusterController: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
-        _ = try Self.requireAdmin(context)
+        _ = try context.requireAdmin(for: "managing clusters")
         let name = try context.parameters.require("cluster")
         guard try await repository.delete(name) else { throw APIError.notFound("no cluster named \"\(name)\"") }
         return .noContent
@@ -193,7 +193,7 @@ struct ClusterController: Sendable {
 
     /// Whether Trellis can reach the cluster with its credentials: the API server's `/version` for Kubernetes.
     @Sendable func health(_ request: Request, context: TrellisRequestContext) async throws -> Health {
-        _ = try Self.requireAdmin(context)
+        _ = try context.requireAdmin(for: "managing clusters")
         let name = try context.parameters.require("cluster")
         if name == "local" { return Health(cluster: name, ok: true, message: "tasks run as local processes") }
         guard let record = try await repository.cluster(named: name) else { throw APIError.notFound("no cluster named \"\(name)\"") }
@@ -219,11 +219,5 @@ struct ClusterController: Sendable {
         }
         try? await client.shutdown()
         return health
-    }
-
-    static func requireAdmin(_ context: TrellisRequestContext) throws -> AuthenticatedUser {
-        let user = try context.requireUser()
-        guard user.isAdmin else { throw APIError.forbidden("managing clusters needs a platform admin") }
-        return user
     }
 }

@@ -201,12 +201,12 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     }
 
     @Sendable func listUsers(_ request: Request, context: TrellisRequestContext) async throws -> UserList {
-        guard try context.requireUser().isAdmin else { throw IdentityError.adminRequired }
+        _ = try context.requireAdmin(for: "managing users")
         return UserList(users: try await repository.users())
     }
 
     @Sendable func createUser(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<User> {
-        guard try context.requireUser().isAdmin else { throw IdentityError.adminRequired }
+        _ = try context.requireAdmin(for: "managing users")
         let body = try await request.decode(as: CreateUserRequest.self, context: context)
         switch body.source ?? User.localSource {
         case User.localSource:

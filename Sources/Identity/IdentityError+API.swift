@@ -9,7 +9,6 @@ extension IdentityError: APIErrorConvertible {
         case .projectExists(let name): .conflict("a project named \"\(name)\" already exists")
         case .projectNotFound(let name): .notFound("no project named \"\(name)\"")
         case .notAllowed(let action, let project, let role): .forbidden(action.refusal(in: project, for: role))
-        case .adminRequired: .forbidden("this needs a platform admin")
         case .lastOwner(let project): .failedPrecondition("project \"\(project)\" must keep at least one owner")
         case .notProvisioned(let name):
             .forbidden("\(name) is known to the directory but has no Trellis account; ask a platform admin to create it")

@@ -57,7 +57,6 @@ public enum IdentityError: Error, Sendable, Equatable {
     /// Also what a non-member sees: a project they cannot see does not exist for them.
     case projectNotFound(String)
     case notAllowed(ProjectAction, project: String, role: ProjectRole)
-    case adminRequired
     case lastOwner(project: String)
     /// A directory user without a Trellis account, with `ldap.provision: deny`.
     case notProvisioned(String)

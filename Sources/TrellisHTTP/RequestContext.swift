@@ -71,4 +71,11 @@ public struct TrellisRequestContext: RequestContext {
         guard let user else { throw APIError.unauthorized("a bearer token is required") }
         return user
     }
+
+    /// The caller when they are a platform admin, else 403 saying that `doing` (managing users…) needs one.
+    public func requireAdmin(for doing: String) throws(APIError) -> AuthenticatedUser {
+        let user = try requireUser()
+        guard user.isAdmin else { throw APIError.forbidden("\(doing) needs a platform admin") }
+        return user
+    }
 }

@@ -4,7 +4,7 @@ import NIOCore
 
 /// Requests from one service to another: 200 is decoded, 204 is empty, 404 is nil, and an unreachable service or
 /// any other answer is a 503 naming the service. Shared by the HTTP service clients.
-struct ServiceRequests: Sendable {
+public struct ServiceRequests: Sendable {
     let service: ServiceName
     let baseURL: String
     let httpClient: HTTPClient
@@ -61,7 +61,7 @@ struct ServiceRequests: Sendable {
     }
 
     /// One path segment, escaped (a `/` in a name stays inside the segment).
-    static func escaped(_ segment: String) -> String {
+    public static func escaped(_ segment: String) -> String {
         segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? segment
     }
 }

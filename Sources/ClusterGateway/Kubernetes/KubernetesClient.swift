@@ -5,6 +5,7 @@ import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
 import TrellisCore
+import TrellisHTTP
 
 /// Where a Kubernetes API server is and how to prove who we are: a bearer token or a client certificate, and the
 /// CA its certificate is checked against (the system's when none is given).
@@ -48,14 +49,12 @@ public struct KubernetesResource: Sendable, Equatable {
     /// The collection (or, with `name`, the object) in `namespace`; cluster-scoped without one.
     func path(namespace: String?, name: String? = nil, subresource: String? = nil) -> String {
         var path = base
-        if let namespace { path += "/namespaces/\(Self.escaped(namespace))" }
+        if let namespace { path += "/namespaces/\(ServiceRequests.escaped(namespace))" }
         path += "/\(plural)"
-        if let name { path += "/\(Self.escaped(name))" }
+        if let name { path += "/\(ServiceRequests.escaped(name))" }
         if let subresource { path += "/\(subresource)" }
         return path
     }
-
-    static func escaped(_ part: String) -> String { part.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? part }
 }
 
 /// What the API server refused, from its `Status` answer: the HTTP status, the reason (`AlreadyExists`,
