@@ -143,7 +143,7 @@ let package = Package(
         .target(
             name: "TrellisTestSupport",
             dependencies: [
-                "TrellisStore", "TrellisHTTP", "Gateway",
+                "TrellisCore", "TrellisStore", "TrellisHTTP", "Gateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -152,7 +152,7 @@ let package = Package(
             path: "Tests/TrellisTestSupport"
         ),
         // The fixtures are read from the source tree (#filePath), not bundled.
-        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrellisStoreTests", dependencies: ["TrellisStore", "TrellisTestSupport"]),
         .testTarget(
             name: "TrellisHTTPTests",

@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
 import ServiceLifecycle
+import TrellisCore
 import TrellisHTTP
 import TrellisStore
 
-/// The cluster gateway: where tasks run, their logs and their process status. Its backend today is local processes
-/// (``LocalBackend``), each attempt under a `trellis-shim` supervisor with its files in `<data dir>/executions`.
+/// The cluster gateway: where tasks run, their logs and their status. Local processes (``LocalBackend``), each
+/// attempt under a `trellis-shim` supervisor with its files in `<data dir>/executions`; or, for projects bound to a
+/// registered Kubernetes cluster, Argo Workflows (``WorkflowBackend``).
 public struct ClusterGatewayModule: ServiceModule {
     public static let name = ServiceName.clusterGateway
 
@@ -14,31 +16,39 @@ public struct ClusterGatewayModule: ServiceModule {
     }
 
     let backend: LocalBackend
+    let workflows: WorkflowBackend
     let serviceToken: ServiceToken
     let clusters: ClusterController
 
     public init(environment: ServiceEnvironment) async throws {
         serviceToken = try ServiceToken(configuration: environment.configuration)
         let configuration = environment.configuration
-        clusters = ClusterController(
-            repository: ClusterRepository(database: environment.database),
-            secrets: try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory), now: Date.init)
+        let secrets = try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory)
+        let registry = ClusterRepository(database: environment.database)
+        clusters = ClusterController(repository: registry, secrets: secrets, now: Date.init)
         let root = URL(fileURLWithPath: environment.configuration.dataDirectory, isDirectory: true).appendingPathComponent("executions")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let shimPath = LocalBackend.defaultShimPath()
         guard FileManager.default.isExecutableFile(atPath: shimPath) else { throw MissingSupervisor(path: shimPath) }
         backend = LocalBackend(root: root, shimPath: shimPath, logger: environment.logger)
+        workflows = WorkflowBackend(
+            workflows: WorkflowRepository(database: environment.database), clusters: registry, secrets: secrets, feed: backend.feed,
+            logger: environment.logger)
     }
 
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         let internalRoutes = `public`.group("internal/executions").add(middleware: ServiceTokenMiddleware(token: serviceToken))
-        ExecutionController(executor: InProcessExecutorClient(backend: backend)).addRoutes(to: internalRoutes)
+        ExecutionController(executor: executor).addRoutes(to: internalRoutes)
+        WorkflowController(executor: executor).addRoutes(
+            to: `public`.group("internal/workflows").add(middleware: ServiceTokenMiddleware(token: serviceToken)))
         clusters.addRoutes(to: authenticated)
     }
 
-    public var services: [any Service] { [AdoptionService(backend: backend)] }
+    public var services: [any Service] { [AdoptionService(backend: backend), WorkflowWatchService(workflows: workflows)] }
 
-    public var executorClient: (any ExecutorClient)? { InProcessExecutorClient(backend: backend) }
+    public var executorClient: (any ExecutorClient)? { executor }
+
+    var executor: InProcessExecutorClient { InProcessExecutorClient(backend: backend, workflows: workflows) }
 }
 
 /// The start stops when tasks could not run: their supervisor is not where it belongs.
@@ -63,9 +73,22 @@ struct AdoptionService: Service {
     }
 }
 
-/// The local backend answering the orchestrator of the same process (embedded mode).
+/// Watches the namespaces that have Workflows from the start (others as runs are submitted there) until shutdown.
+struct WorkflowWatchService: Service {
+    let workflows: WorkflowBackend
+
+    func run() async throws {
+        // A failure to read the table is not fatal: each submission starts the watch of its namespace.
+        try? await workflows.followAll()
+        try? await gracefulShutdown()
+        await workflows.shutdown()
+    }
+}
+
+/// The backends answering the orchestrator of the same process (embedded mode); the routes of the split mode too.
 struct InProcessExecutorClient: ExecutorClient {
     let backend: LocalBackend
+    let workflows: WorkflowBackend
 
     func launch(_ request: ExecutionRequest) async throws { try await backend.launch(request) }
 
@@ -81,9 +104,21 @@ struct InProcessExecutorClient: ExecutorClient {
         await backend.feed.changes(after: cursor, wait: wait)
     }
 
+    /// A local execution's log, else a Kubernetes attempt's.
     func logs(of id: String, replica: Int?, follow: Bool) async throws -> LogStream? {
-        await backend.logs(of: id, replica: replica, follow: follow)
+        if let local = await backend.logs(of: id, replica: replica, follow: follow) { return local }
+        return try await workflows.logs(ofExecution: id, replica: replica, follow: follow)
     }
 
     func samples(of id: String) async throws -> [ResourceSample] { await backend.samples(of: id) }
+
+    func clusterKind(of name: String) async throws -> ClusterKind? { try await workflows.kind(of: name) }
+
+    func submit(_ submission: WorkflowSubmission) async throws { try await workflows.submit(submission) }
+
+    func workflow(ofRun run: String) async throws -> WorkflowProgress? { try await workflows.progress(ofRun: run) }
+
+    func stopWorkflow(ofRun run: String) async throws { try await workflows.stop(run: run) }
+
+    func retryWorkflow(ofRun run: String) async throws -> Bool { try await workflows.retry(run: run) }
 }

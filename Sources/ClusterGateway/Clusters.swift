@@ -30,6 +30,18 @@ struct ClusterRecord: Sendable {
     var credentialSealed: String?
 }
 
+extension ClusterRecord {
+    /// Where the Kubernetes API server is and the credentials, unsealed; nil for a local cluster.
+    func kubernetes(secrets: SecretBox) throws -> KubernetesCluster? {
+        guard view.kind == ClusterKind.kubernetes.rawValue, let server = view.server, let sealed = credentialSealed else { return nil }
+        let credential = try JSONDecoder().decode(ClusterCredential.self, from: Data(try secrets.open(sealed).utf8))
+        return KubernetesCluster(
+            server: server, caPEM: ca,
+            credential: credential.token.map { .token($0) }
+                ?? .clientCertificate(certificatePEM: credential.certificate ?? "", keyPEM: credential.key ?? ""))
+    }
+}
+
 /// The credentials of a Kubernetes cluster, as sealed at rest.
 struct ClusterCredential: Codable, Sendable {
     var token: String?
@@ -197,14 +209,9 @@ struct ClusterController: Sendable {
         let name = try context.parameters.require("cluster")
         if name == "local" { return Health(cluster: name, ok: true, message: "tasks run as local processes") }
         guard let record = try await repository.cluster(named: name) else { throw APIError.notFound("no cluster named \"\(name)\"") }
-        guard record.view.kind == "kubernetes", let server = record.view.server, let sealed = record.credentialSealed else {
+        guard let kubernetes = try record.kubernetes(secrets: secrets) else {
             return Health(cluster: name, ok: true, message: "tasks run as local processes")
         }
-        let credential = try JSONDecoder().decode(ClusterCredential.self, from: Data(try secrets.open(sealed).utf8))
-        let kubernetes = KubernetesCluster(
-            server: server, caPEM: record.ca,
-            credential: credential.token.map { .token($0) }
-                ?? .clientCertificate(certificatePEM: credential.certificate ?? "", keyPEM: credential.key ?? ""))
         let client: KubernetesClient
         do {
             client = try KubernetesClient(cluster: kubernetes, timeout: .seconds(10))

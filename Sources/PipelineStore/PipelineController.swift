@@ -242,7 +242,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         let plan = try await previewPlan(of: current, project: project, runner: nil, at: instant, utcOffsetSeconds: 0, context: context)
         let run = ArgoWorkflow.Run(
             id: "preview", project: project, runner: try context.requireUser().username, executionDate: instant.milliseconds,
-            namespace: "trellis-\(project)")
+            namespace: ArgoWorkflow.namespace(ofProject: project))
         let manifest = try ArgoWorkflow.manifest(plan, run: run)
         if request.uri.queryParameters.get("format") == "json" {
             let encoder = JSONEncoder()

@@ -22,6 +22,8 @@ actor RunEngine {
     private var projects: [String: String] = [:]
     /// Runs with a timer already set for their next retry or deadline, and when.
     private var timers: [String: Int64] = [:]
+    /// Resumes of each run on Kubernetes: a Workflow read before a resume must not end the resumed run.
+    var resumes: [String: Int] = [:]
 
     init(
         repository: RunRepository, executor: any ExecutorClient, logger: Logger, stopGrace: Duration, now: @escaping @Sendable () -> Date,
@@ -48,16 +50,25 @@ actor RunEngine {
         await advance(run.id)
     }
 
-    /// Stops a run: its running attempts get SIGTERM (then SIGKILL), what has not started is cancelled.
+    /// Stops a run: its running attempts get SIGTERM (then SIGKILL), what has not started is cancelled. On
+    /// Kubernetes, its Workflow is shut down.
     func cancel(_ id: String) async throws -> Bool {
-        let stops = try await repository.update(id) { run -> [String]? in
+        let stops = try await repository.update(id) { run -> (executions: [String], workflow: Bool)? in
             guard !run.state.isFinished else { return nil }
             run.stopping = run.stopping ?? .cancelled
             run.reason = run.reason ?? "cancelled"
-            return run.runningAttempts.map(\.executionID)
+            return (run.runningAttempts.map(\.executionID), run.cluster != nil && run.state == .running)
         }
         guard let stops = stops ?? nil else { return false }
-        for execution in stops { try? await executor.stop(execution) }
+        if stops.workflow {
+            do {
+                try await executor.stopWorkflow(ofRun: id)
+            } catch {
+                // Asked again by the next check of the run.
+                logger.warning("cannot stop the Workflow of a run", metadata: ["run": .string(id), "error": .string("\(error)")])
+            }
+        }
+        for execution in stops.executions where !stops.workflow { try? await executor.stop(execution) }
         await advance(id)
         return true
     }
@@ -66,14 +77,19 @@ actor RunEngine {
         case stillRunning
         case nothingToResume
         case unknownTask(String)
+        /// Argo's retry runs every failed node again: a run on Kubernetes resumes from its failures only.
+        case fromTaskOnKubernetes
     }
 
-    /// Runs again what did not succeed (or `task` and its downstream); succeeded tasks keep their attempts.
+    /// Runs again what did not succeed (or `task` and its downstream); succeeded tasks keep their attempts. On
+    /// Kubernetes, its Workflow is retried as `argo retry` does (submitted when the cluster has none).
     func resume(_ id: String, from task: String?) async throws -> Bool {
         let now = nowMilliseconds
+        resumes[id, default: 0] += 1
         let found = try await repository.update(id) { run -> Bool in
             guard run.state.isFinished else { throw ResumeError.stillRunning }
             if let task, run.plan.task(named: task) == nil { throw ResumeError.unknownTask(task) }
+            if task != nil, run.cluster != nil { throw ResumeError.fromTaskOnKubernetes }
             let rerun = RunPlanner.tasksToRerun(plan: run.plan, states: run.tasks.mapValues(\.state), from: task)
             guard !rerun.isEmpty else { throw ResumeError.nothingToResume }
             for name in rerun {
@@ -87,12 +103,16 @@ actor RunEngine {
             run.reason = nil
             run.stopping = nil
             run.finishedAt = nil
-            run.deadlineAt = run.plan.timeoutMilliseconds.map { now + $0 }
-            return true
+            run.deadlineAt = run.cluster == nil ? run.plan.timeoutMilliseconds.map { now + $0 } : nil
+            return run.cluster != nil
         }
-        guard found != nil else { return false }
+        guard let onCluster = found else { return false }
         logger.info("run resumed", metadata: ["run": .string(id), "from": .string(task ?? "failures")])
-        await advance(id)
+        if onCluster {
+            await retryWorkflow(id)
+        } else {
+            await advance(id)
+        }
         return true
     }
 
@@ -108,18 +128,19 @@ actor RunEngine {
     func step(_ id: String, ended: [ExecutionStatus]) async {
         let now = nowMilliseconds
         let grace = stopGraceMilliseconds
-        let outcome: (launches: [ExecutionRequest], stops: [String], wakeAt: Int64?, scheduledEnded: (project: String, pipeline: String)?)?
+        let outcome: Outcome?
         let project = await project(of: id)
         let limits = project == nil ? ProjectQuotas.Limits() : await quotas.limits(of: project!)
         do {
             outcome = try await repository.update(id, usageOf: limits.any ? project : nil) { run, usage in
                 for status in ended { Self.record(status, in: &run, now: now) }
-                guard !run.state.isFinished else { return ([], [], nil, nil) }
+                guard !run.state.isFinished else { return Outcome() }
                 // Queued behind the project's limit of concurrent runs.
                 if run.state == .pending, run.stopping == nil, let maxRuns = limits.runs, let usage, usage.runningRuns >= maxRuns {
                     run.reason = "waiting: project \(run.project) runs at most \(maxRuns) at once (maxConcurrentRuns)"
-                    return ([], [], nil, nil)
+                    return Outcome()
                 }
+                if run.cluster != nil { return Self.startOnCluster(&run, now: now) }
                 var stops: [String] = []
                 if let deadline = run.deadlineAt, deadline <= now, run.stopping == nil {
                     run.stopping = .failed
@@ -160,31 +181,17 @@ actor RunEngine {
                     run.startedAt = now
                     run.deadlineAt = run.plan.timeoutMilliseconds.map { now + $0 }
                 }
-                if let finished = decision.finished {
-                    run.state = finished
-                    run.finishedAt = now
-                    if finished == .failed, run.reason == nil {
-                        let failed = run.plan.tasks.map(\.name).filter { [.failed, .timedOut].contains(run.tasks[$0]?.state) }
-                        run.reason = "failed tasks: \(failed.joined(separator: ", "))"
-                    }
-                }
+                if let finished = decision.finished { Self.finish(&run, finished, now: now) }
                 let wakeAt = [decision.wakeAt, run.state.isFinished ? nil : run.deadlineAt].compactMap { $0 }.min()
-                let scheduled = run.state.isFinished && [.schedule, .backfill].contains(run.trigger)
-                return (launches, stops, wakeAt, scheduled ? (run.project, run.pipeline) : nil)
+                return Outcome(launches: launches, stops: stops, wakeAt: wakeAt, scheduledEnded: Self.scheduledEnded(run))
             }
         } catch {
             logger.error("cannot advance run", metadata: ["run": .string(id), "error": .string("\(error)")])
             return
         }
         guard let outcome else { return }
-        if let scheduled = outcome.scheduledEnded {
-            // The schedule's waiting ticks (maxActiveRuns, dependsOnPast) may go now.
-            do {
-                try await scheduledRunEnded(scheduled.project, scheduled.pipeline)
-            } catch {
-                logger.warning("cannot wake the schedule of an ended run", metadata: ["run": .string(id), "error": .string("\(error)")])
-            }
-        }
+        if let scheduled = outcome.scheduledEnded { await wakeSchedule(scheduled, endedRun: id) }
+        if outcome.submit { await submit(id) }
         for execution in outcome.stops { try? await executor.stop(execution) }
         // Launched side by side: a fan-out of hundreds of tasks does not start them one by one.
         let executor = executor
@@ -207,6 +214,40 @@ actor RunEngine {
         // Places freed under a quota go to the project's other runs, oldest first.
         if limits.any, !ended.isEmpty, let others = try? await repository.projectRuns(of: id)?.others {
             for other in others { Task { await self.advance(other) } }
+        }
+    }
+
+    /// What a step does after its transaction.
+    struct Outcome: Sendable {
+        var launches: [ExecutionRequest] = []
+        var stops: [String] = []
+        var wakeAt: Int64?
+        var scheduledEnded: (project: String, pipeline: String)?
+        /// The run goes to its Kubernetes cluster now.
+        var submit = false
+    }
+
+    /// The run ends in `state`; a failure names the failed tasks unless it has a reason already.
+    static func finish(_ run: inout RunRecord, _ state: RunState, now: Int64) {
+        run.state = state
+        run.finishedAt = now
+        if state == .failed, run.reason == nil {
+            let failed = run.plan.tasks.map(\.name).filter { [.failed, .timedOut].contains(run.tasks[$0]?.state) }
+            run.reason = "failed tasks: \(failed.joined(separator: ", "))"
+        }
+    }
+
+    /// The schedule of a scheduled run that ended.
+    static func scheduledEnded(_ run: RunRecord) -> (project: String, pipeline: String)? {
+        run.state.isFinished && [.schedule, .backfill].contains(run.trigger) ? (run.project, run.pipeline) : nil
+    }
+
+    /// The schedule's waiting ticks (maxActiveRuns, dependsOnPast) may go now.
+    func wakeSchedule(_ schedule: (project: String, pipeline: String), endedRun id: String) async {
+        do {
+            try await scheduledRunEnded(schedule.project, schedule.pipeline)
+        } catch {
+            logger.warning("cannot wake the schedule of an ended run", metadata: ["run": .string(id), "error": .string("\(error)")])
         }
     }
 
@@ -301,6 +342,10 @@ actor RunEngine {
         for id in ids {
             guard let run = try? await repository.run(id) else { continue }
             projects[id] = run.project
+            if run.cluster != nil {
+                await syncWorkflow(id)
+                continue
+            }
             let running = run.runningAttempts
             let statuses = (try? await executor.status(of: running.map(\.executionID))) ?? []
             var ended: [ExecutionStatus] = []

@@ -28,6 +28,7 @@ struct RunLauncher: Sendable {
         }
         let created = now().milliseconds
         let settings = try await identity.settings(ofProject: project) ?? ProjectSettings()
+        let cluster = try await kubernetesCluster(settings.cluster, project: project)
         var variables = RunVariables(
             project: project, runner: caller.user.username, runID: id, clusterName: settings.cluster, createdAt: created,
             executionDate: tick?.executionDate ?? created, randomBytes: RunVariables.systemRandomBytes)
@@ -46,12 +47,24 @@ struct RunLauncher: Sendable {
         }
         let run = RunRecord(
             id: id, project: project, pipeline: plan.pipeline, pipelineVersion: plan.version, trigger: trigger, state: .pending, plan: plan,
-            debug: debug, executionDate: variables.executionDate, startedBy: caller.user.username, createdAt: created,
+            debug: debug, executionDate: variables.executionDate, startedBy: caller.user.username, cluster: cluster, createdAt: created,
             tasks: Dictionary(
                 uniqueKeysWithValues: plan.tasks.map { ($0.name, TaskRecord(name: $0.name, state: .pending, attempts: 0, roundStart: 1)) }),
             attempts: []
         )
         try await engine.create(run)
         return run
+    }
+
+    /// The Kubernetes cluster the project's runs go to; nil when they run as local processes. A project bound to a
+    /// cluster nobody registered runs nowhere.
+    func kubernetesCluster(_ name: String, project: String) async throws -> String? {
+        switch try await engine.executor.clusterKind(of: name) {
+        case .local: return nil
+        case .kubernetes: return name
+        case nil:
+            throw APIError.failedPrecondition(
+                "project \(project) is bound to cluster \"\(name)\", which is not registered: an owner can choose another (settings.cluster)")
+        }
     }
 }

@@ -59,7 +59,7 @@ public struct RunOrchestratorModule: ServiceModule {
 }
 
 /// Drives the engine: once the tables are ready it reconciles unfinished runs, then follows executions as they end
-/// (long-polling the executor) and checks every unfinished run again every few seconds, in case a notice was lost.
+/// and Workflows as they change (long-polling the executor) and checks every unfinished run again every few seconds, in case a notice was lost.
 struct EngineService: Service {
     let engine: RunEngine
     let executor: any ExecutorClient
@@ -87,6 +87,7 @@ struct EngineService: Service {
                 cursor = changes.cursor
                 if changes.reset { await engine.reconcile() }
                 if !changes.ids.isEmpty { await engine.executionsEnded(changes.ids) }
+                if !changes.runs.isEmpty { await engine.workflowsChanged(changes.runs) }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("cannot follow executions; retrying", metadata: ["error": .string("\(error)")])

@@ -16,6 +16,8 @@ struct RunRecord: Sendable, Equatable {
     /// Unix milliseconds, as every time here.
     var executionDate: Int64
     var startedBy: String
+    /// The Kubernetes cluster the run goes to as an Argo Workflow; nil for local processes.
+    var cluster: String? = nil
     var createdAt: Int64
     var startedAt: Int64?
     var finishedAt: Int64?

@@ -13,7 +13,7 @@ struct RunRepository: Sendable {
     struct RunRow: Codable {
         var id: String, project: String, pipeline: String, pipeline_version: Int, run_trigger: String, state: String
         var reason: String?, plan: String, debug: Bool, execution_date: Int64, started_by: String, created_at: Int64
-        var started_at: Int64?, finished_at: Int64?, deadline_at: Int64?, stopping: String?
+        var started_at: Int64?, finished_at: Int64?, deadline_at: Int64?, stopping: String?, cluster: String?
     }
 
     struct TaskRow: Codable {
@@ -97,7 +97,7 @@ struct RunRepository: Sendable {
             id: row.id, project: row.project, pipeline: row.pipeline, pipelineVersion: row.pipeline_version,
             trigger: try parse(RunTrigger.self, row.run_trigger), state: try parse(RunState.self, row.state), reason: row.reason,
             plan: plan, debug: row.debug, executionDate: row.execution_date,
-            startedBy: row.started_by, createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
+            startedBy: row.started_by, cluster: row.cluster, createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
             deadlineAt: row.deadline_at, stopping: try row.stopping.map { try parse(RunState.self, $0) },
             tasks: Dictionary(
                 uniqueKeysWithValues: try tasks.map {
@@ -233,7 +233,7 @@ struct RunRepository: Sendable {
             run_trigger: run.trigger.rawValue, state: run.state.rawValue, reason: run.reason,
             plan: String(decoding: try encoder.encode(run.plan), as: UTF8.self), debug: run.debug, execution_date: run.executionDate,
             started_by: run.startedBy, created_at: run.createdAt, started_at: run.startedAt, finished_at: run.finishedAt,
-            deadline_at: run.deadlineAt, stopping: run.stopping?.rawValue
+            deadline_at: run.deadlineAt, stopping: run.stopping?.rawValue, cluster: run.cluster
         )
     }
 

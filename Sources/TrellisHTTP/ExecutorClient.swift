@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TrellisCore
 
 /// One attempt of one task, as the orchestrator asks the cluster gateway to run it.
 public struct ExecutionRequest: Codable, Sendable, Equatable {
@@ -114,16 +115,41 @@ public struct ResourceSample: Codable, Sendable, Equatable {
     }
 }
 
-/// Executions that changed since a cursor. `reset`: the executor restarted and lost its history; check everything.
+/// Executions that ended and runs whose Workflow changed since a cursor. `reset`: the executor restarted and lost its
+/// history; check everything.
 public struct ExecutionChanges: Codable, Sendable, Equatable {
     public var cursor: UInt64
     public var ids: [String]
+    /// Runs on Kubernetes whose Workflow changed.
+    public var runs: [String]
     public var reset: Bool
 
-    public init(cursor: UInt64, ids: [String], reset: Bool) {
+    public init(cursor: UInt64, ids: [String], runs: [String] = [], reset: Bool) {
         self.cursor = cursor
         self.ids = ids
+        self.runs = runs
         self.reset = reset
+    }
+}
+
+/// What runs a cluster: this machine's processes, or Kubernetes through Argo Workflows.
+public enum ClusterKind: String, Codable, Sendable {
+    case local, kubernetes
+}
+
+/// A run bound for a Kubernetes cluster: its Workflow, compiled by the orchestrator (``ArgoWorkflow``), with the
+/// namespace it goes to.
+public struct WorkflowSubmission: Codable, Sendable, Equatable {
+    public var run: String
+    public var project: String
+    public var cluster: String
+    public var workflow: JSONValue
+
+    public init(run: String, project: String, cluster: String, workflow: JSONValue) {
+        self.run = run
+        self.project = project
+        self.cluster = cluster
+        self.workflow = workflow
     }
 }
 
@@ -145,4 +171,16 @@ public protocol ExecutorClient: Sendable {
     func logs(of id: String, replica: Int?, follow: Bool) async throws -> LogStream?
     /// The resource samples taken while it ran.
     func samples(of id: String) async throws -> [ResourceSample]
+
+    /// The kind of the cluster named `name` (`local` is always there); nil when none is registered.
+    func clusterKind(of name: String) async throws -> ClusterKind?
+    /// Creates the run's Workflow in its cluster unless it is there already (a second submission does nothing).
+    func submit(_ submission: WorkflowSubmission) async throws
+    /// What the run's Workflow says now; nil when the cluster has none.
+    func workflow(ofRun run: String) async throws -> WorkflowProgress?
+    /// Shuts the run's Workflow down (Argo's `spec.shutdown: Stop`).
+    func stopWorkflow(ofRun run: String) async throws
+    /// Runs the failed nodes of the run's Workflow again, as `argo retry` does; false when the cluster has no Workflow
+    /// of the run.
+    func retryWorkflow(ofRun run: String) async throws -> Bool
 }

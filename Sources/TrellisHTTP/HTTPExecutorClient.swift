@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import TrellisCore
 
 /// ``ExecutorClient`` over HTTP: the cluster gateway's internal routes (`/api/v1/internal/executions`), with the
 /// service token.
@@ -51,6 +52,30 @@ public struct HTTPExecutorClient: ExecutorClient {
 
     public func samples(of id: String) async throws -> [ResourceSample] {
         try await requests.get("\(Self.root)/\(ServiceRequests.escaped(id))/samples", as: [ResourceSample].self, token: token.value) ?? []
+    }
+
+    static let workflows = "/api/v1/internal/workflows"
+
+    public func clusterKind(of name: String) async throws -> ClusterKind? {
+        try await requests.get("\(Self.workflows)/clusters/\(ServiceRequests.escaped(name))", as: ClusterKind.self, token: token.value)
+    }
+
+    public func submit(_ submission: WorkflowSubmission) async throws {
+        try await requests.send(
+            "POST", Self.workflows, body: try APICoding.encoder().encode(submission), token: token.value, timeout: .seconds(60))
+    }
+
+    public func workflow(ofRun run: String) async throws -> WorkflowProgress? {
+        try await requests.get("\(Self.workflows)/\(ServiceRequests.escaped(run))", as: WorkflowProgress.self, token: token.value)
+    }
+
+    public func stopWorkflow(ofRun run: String) async throws {
+        try await requests.send("POST", "\(Self.workflows)/\(ServiceRequests.escaped(run))/stop", body: nil, token: token.value)
+    }
+
+    public func retryWorkflow(ofRun run: String) async throws -> Bool {
+        try await requests.send(
+            "POST", "\(Self.workflows)/\(ServiceRequests.escaped(run))/retry", body: nil, token: token.value, timeout: .seconds(60)) != nil
     }
 }
 

@@ -21,6 +21,12 @@ import TrellisCore
             server: url, caPEM: trusted ? try String(contentsOfFile: ca, encoding: .utf8) : nil, credential: .token(token ?? secret))
     }
 
+    /// The token the test API server accepts.
+    static func token() throws -> String {
+        guard let token = ProcessInfo.processInfo.environment["TRELLIS_TEST_KUBE_TOKEN"] else { throw MissingCluster() }
+        return token
+    }
+
     static func workflow(run: String, namespace: String) throws -> JSONValue {
         let task = RunPlan.Task(
             name: "hello", id: "hello", template: "shell@1.0.0", dependsOn: [], command: ["sh", "-c", "echo hi"], environment: [:],

@@ -1,17 +1,28 @@
 import Foundation
 import TrellisHTTP
 
-/// Executions that ended, in order, for the orchestrator to long-poll (`changes(after:wait:)`). Kept in memory:
-/// after a restart the cursor starts again and a caller ahead of it is told to `reset` (check everything).
+/// Executions that ended and runs whose Workflow changed, in order, for the orchestrator to long-poll
+/// (`changes(after:wait:)`). Kept in memory: after a restart the cursor starts again and a caller ahead of it is told
+/// to `reset` (check everything).
 actor ChangeFeed {
     private var sequence: UInt64 = 0
-    private var recent: [(sequence: UInt64, id: String)] = []
+    private var recent: [(sequence: UInt64, id: String, isRun: Bool)] = []
     private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     static let kept = 10_000
 
+    /// An execution ended.
     func record(_ id: String) {
+        append(id, isRun: false)
+    }
+
+    /// The Workflow of a run changed.
+    func record(run id: String) {
+        append(id, isRun: true)
+    }
+
+    private func append(_ id: String, isRun: Bool) {
         sequence += 1
-        recent.append((sequence, id))
+        recent.append((sequence, id, isRun))
         if recent.count > Self.kept { recent.removeFirst(recent.count - Self.kept) }
         let ready = waiters
         waiters.removeAll()
@@ -46,7 +57,9 @@ actor ChangeFeed {
         if cursor > sequence || cursor + 1 < oldest && cursor < sequence {
             return ExecutionChanges(cursor: sequence, ids: [], reset: true)
         }
-        let ids = recent.filter { $0.sequence > cursor }.map(\.id)
-        return ids.isEmpty ? nil : ExecutionChanges(cursor: sequence, ids: ids, reset: false)
+        let new = recent.filter { $0.sequence > cursor }
+        guard !new.isEmpty else { return nil }
+        return ExecutionChanges(
+            cursor: sequence, ids: new.filter { !$0.isRun }.map(\.id), runs: Array(Set(new.filter(\.isRun).map(\.id))), reset: false)
     }
 }

@@ -32,6 +32,9 @@ public enum ArgoWorkflow {
     /// The Workflow's name for a run: the same for every submission of the run, so a second one is refused.
     public static func name(ofRun id: String) -> String { "trellis-\(id)" }
 
+    /// The namespace of a project's Workflows in every cluster.
+    public static func namespace(ofProject project: String) -> String { "trellis-\(project)" }
+
     public static func manifest(_ plan: RunPlan, run: Run) throws(ValidationError) -> JSONValue {
         var templates: [JSONValue] = [
             .object(["name": .string("main"), "dag": .object(["tasks": .array(plan.tasks.map(dagTask))])])

@@ -96,3 +96,17 @@ public enum JSONValue: Sendable, Equatable, Hashable, Codable, CustomStringConve
         return result + "\""
     }
 }
+
+extension JSONValue {
+    /// The member `key` of an object; nil for a missing member or anything but an object.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members[key]
+    }
+
+    /// The text of a string value.
+    public var string: String? {
+        guard case .string(let text) = self else { return nil }
+        return text
+    }
+}

@@ -1,0 +1,245 @@
+import Foundation
+import Logging
+import NIOCore
+import SQLKit
+import TrellisCore
+import TrellisHTTP
+import TrellisStore
+
+/// Where a run's Workflow is: `cluster_gateway_workflows` (migrations/cluster-gateway).
+struct WorkflowPlacement: Codable, Sendable, Equatable {
+    var run: String
+    var project: String
+    var cluster: String
+    var namespace: String
+    var name: String
+    var created_at: Int64
+}
+
+struct WorkflowRepository: Sendable {
+    let database: Database
+
+    /// Records where the run's Workflow goes, unless it is recorded already.
+    func place(_ placement: WorkflowPlacement) async throws {
+        try await database.transaction { sql in
+            guard try await sql.select().column("run").from("cluster_gateway_workflows").where("run", .equal, placement.run).first() == nil
+            else { return }
+            try await sql.insert(into: "cluster_gateway_workflows").model(placement).run()
+        }
+    }
+
+    func placement(ofRun run: String) async throws -> WorkflowPlacement? {
+        try await database.read { sql in
+            try await sql.select().columns("*").from("cluster_gateway_workflows").where("run", .equal, run)
+                .first(decoding: WorkflowPlacement.self)
+        }
+    }
+
+    /// Every (cluster, namespace) that has Workflows: watched from the start.
+    func places() async throws -> [(cluster: String, namespace: String)] {
+        try await database.read { sql in
+            try await sql.select().distinct().columns("cluster", "namespace").from("cluster_gateway_workflows").all().map {
+                (try $0.decode(column: "cluster", as: String.self), try $0.decode(column: "namespace", as: String.self))
+            }
+        }
+    }
+}
+
+/// Runs on Kubernetes clusters through Argo Workflows: each run's Workflow is created in its project's namespace,
+/// followed by one watch per namespace (every change is announced on the ``ChangeFeed`` for the orchestrator), read
+/// back as ``WorkflowProgress``, shut down, retried the way `argo retry` does; its pods' logs are streamed.
+actor WorkflowBackend {
+    let workflows: WorkflowRepository
+    let clusters: ClusterRepository
+    let secrets: SecretBox
+    let feed: ChangeFeed
+    let logger: Logger
+    /// One client per cluster (by name and registration instant: a cluster registered again gets a new one).
+    private var clients: [String: (registered: Date, client: KubernetesClient)] = [:]
+    /// The watch of each `cluster/namespace`.
+    private var watches: [String: Task<Void, Never>] = [:]
+
+    init(workflows: WorkflowRepository, clusters: ClusterRepository, secrets: SecretBox, feed: ChangeFeed, logger: Logger) {
+        self.workflows = workflows
+        self.clusters = clusters
+        self.secrets = secrets
+        self.feed = feed
+        self.logger = logger
+    }
+
+    func kind(of cluster: String) async throws -> ClusterKind? {
+        if cluster == ClusterView.local.name { return .local }
+        return try await clusters.cluster(named: cluster).flatMap { ClusterKind(rawValue: $0.view.kind) }
+    }
+
+    // MARK: Workflows
+
+    /// Creates the Workflow (and its namespace) unless it exists: the Workflow's name is the run's, so a second
+    /// submission — after a restart of either side — finds it and creates nothing.
+    func submit(_ submission: WorkflowSubmission) async throws {
+        guard let namespace = submission.workflow["metadata"]?["namespace"]?.string,
+            let name = submission.workflow["metadata"]?["name"]?.string
+        else { throw APIError.invalidField("workflow.metadata", "a Workflow needs a name and a namespace") }
+        let client = try await client(for: submission.cluster)
+        try await workflows.place(
+            WorkflowPlacement(
+                run: submission.run, project: submission.project, cluster: submission.cluster, namespace: namespace, name: name,
+                created_at: Date().milliseconds))
+        follow(cluster: submission.cluster, namespace: namespace)
+        try await client.ensureNamespace(namespace)
+        do {
+            _ = try await client.create(.workflows, namespace: namespace, submission.workflow)
+            logger.info("workflow created", metadata: ["run": .string(submission.run), "cluster": .string(submission.cluster)])
+        } catch let error as KubernetesError where error.reason == "AlreadyExists" {
+            return
+        }
+    }
+
+    /// The run's Workflow as the cluster has it now.
+    func object(ofRun run: String) async throws -> (placement: WorkflowPlacement, client: KubernetesClient, workflow: JSONValue)? {
+        guard let placement = try await workflows.placement(ofRun: run) else { return nil }
+        let client = try await client(for: placement.cluster)
+        guard let workflow = try await client.get(.workflows, namespace: placement.namespace, name: placement.name) else { return nil }
+        return (placement, client, workflow)
+    }
+
+    func progress(ofRun run: String) async throws -> WorkflowProgress? {
+        try await object(ofRun: run).map { ArgoStatus.progress(of: $0.workflow) }
+    }
+
+    /// Argo's stop: its controller stops the running pods and fails the Workflow; the run ends cancelled.
+    func stop(run: String) async throws {
+        guard let found = try await object(ofRun: run) else { throw APIError.notFound("no Workflow of run \(run)") }
+        _ = try await found.client.patch(
+            .workflows, namespace: found.placement.namespace, name: found.placement.name,
+            merge: .object(["spec": .object(["shutdown": .string("Stop")])]))
+    }
+
+    /// `argo retry`, on the Workflow object: failed nodes and their pods removed, succeeded ones kept. False when the
+    /// cluster has no Workflow of the run.
+    func retry(run: String) async throws -> Bool {
+        guard let found = try await object(ofRun: run) else { return false }
+        guard let retry = ArgoStatus.retry(found.workflow) else {
+            throw APIError.conflict("the Workflow of run \(run) has not failed: only a failed Workflow is retried")
+        }
+        let pods = try await podNames(of: found.placement, client: found.client)
+        _ = try await found.client.patch(.workflows, namespace: found.placement.namespace, name: found.placement.name, merge: retry.patch)
+        for node in retry.podNodes {
+            try await found.client.delete(.pods, namespace: found.placement.namespace, name: pods[node] ?? node)
+        }
+        logger.info("workflow retried", metadata: ["run": .string(run), "pods": .stringConvertible(retry.podNodes.count)])
+        return true
+    }
+
+    /// The Workflow's pods by Argo node id (Argo writes the node id on each pod it creates).
+    func podNames(of placement: WorkflowPlacement, client: KubernetesClient) async throws -> [String: String] {
+        let pods = try await client.list(
+            .pods, namespace: placement.namespace, labelSelector: "workflows.argoproj.io/workflow=\(placement.name)")
+        var names: [String: String] = [:]
+        for pod in pods.items {
+            guard let name = pod["metadata"]?["name"]?.string else { continue }
+            names[pod["metadata"]?["annotations"]?["workflows.argoproj.io/node-id"]?.string ?? name] = name
+        }
+        return names
+    }
+
+    // MARK: Logs
+
+    /// The log of an attempt (its execution id is its first pod's node id, `trellis-{run}-…`): one replica's, or
+    /// every replica's one after another, each line prefixed as local runs do. Nil when no Workflow has it.
+    func logs(ofExecution id: String, replica: Int?, follow: Bool) async throws -> LogStream? {
+        let prefix = ArgoWorkflow.name(ofRun: "")
+        guard id.hasPrefix(prefix), let found = try await object(ofRun: String(id.dropFirst(prefix.count).prefix(36))) else { return nil }
+        guard let attempt = ArgoStatus.progress(of: found.workflow).attempts.first(where: { $0.nodes.first == id }) else { return nil }
+        let ranks = replica.map { [$0] } ?? Array(attempt.nodes.indices)
+        guard ranks.allSatisfy(attempt.nodes.indices.contains) else { return nil }
+        let pods = try await podNames(of: found.placement, client: found.client)
+        let client = found.client
+        let namespace = found.placement.namespace
+        let labelled = replica == nil && attempt.nodes.count > 1
+        return LogStream { continuation in
+            let task = Task {
+                do {
+                    for rank in ranks {
+                        let node = attempt.nodes[rank]
+                        let label = labelled ? "[replica-\(rank)] " : ""
+                        for try await line in client.logs(pod: pods[node] ?? node, namespace: namespace, container: "main", follow: follow) {
+                            continuation.yield(ByteBuffer(string: label + line + "\n"))
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    // MARK: Watching
+
+    /// Watches the namespace's Workflows from now on (once per namespace): every change of a run's Workflow is
+    /// announced. A watch that ends or fails lists again (announcing every run there) and watches on.
+    func follow(cluster: String, namespace: String) {
+        let key = "\(cluster)/\(namespace)"
+        guard watches[key] == nil else { return }
+        watches[key] = Task { await self.watch(cluster: cluster, namespace: namespace) }
+    }
+
+    /// Watches every namespace that has Workflows.
+    func followAll() async throws {
+        for place in try await workflows.places() { follow(cluster: place.cluster, namespace: place.namespace) }
+    }
+
+    private func watch(cluster: String, namespace: String) async {
+        let selector = "trellis/run"
+        while !Task.isCancelled {
+            do {
+                let client = try client(for: cluster, record: try await clusters.cluster(named: cluster))
+                let listed = try await client.list(.workflows, namespace: namespace, labelSelector: selector)
+                for workflow in listed.items { await announce(workflow) }
+                for try await event in client.watch(
+                    .workflows, namespace: namespace, resourceVersion: listed.resourceVersion, labelSelector: selector)
+                {
+                    // ERROR: the version is too old to watch from (410 Gone); list again.
+                    if event.type == "ERROR" { break }
+                    await announce(event.object)
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning(
+                    "cannot watch Workflows; trying again", metadata: ["cluster": .string(cluster), "namespace": .string(namespace), "error": .string("\(error)")])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private func announce(_ workflow: JSONValue) async {
+        if let run = workflow["metadata"]?["labels"]?["trellis/run"]?.string { await feed.record(run: run) }
+    }
+
+    func shutdown() async {
+        for watch in watches.values { watch.cancel() }
+        watches.removeAll()
+        for entry in clients.values { try? await entry.client.shutdown() }
+        clients.removeAll()
+    }
+
+    // MARK: Clients
+
+    private func client(for cluster: String) async throws -> KubernetesClient {
+        try client(for: cluster, record: try await clusters.cluster(named: cluster))
+    }
+
+    private func client(for cluster: String, record: ClusterRecord?) throws -> KubernetesClient {
+        guard let record else { throw APIError.notFound("no cluster named \"\(cluster)\"") }
+        guard let kubernetes = try record.kubernetes(secrets: secrets) else {
+            throw APIError.badRequest("cluster \"\(cluster)\" runs tasks as local processes, not Workflows")
+        }
+        if let known = clients[cluster], known.registered == record.view.createdAt { return known.client }
+        let client = try KubernetesClient(cluster: kubernetes)
+        if let replaced = clients[cluster]?.client { Task { try? await replaced.shutdown() } }
+        clients[cluster] = (record.view.createdAt, client)
+        return client
+    }
+}

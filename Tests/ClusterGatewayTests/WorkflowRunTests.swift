@@ -1,0 +1,248 @@
+import Foundation
+import Testing
+import TrellisCore
+import TrellisTestSupport
+
+@testable import ClusterGateway
+
+/// Runs of a project bound to a Kubernetes cluster, end to end against the real kube-apiserver of scripts/with-kube.sh
+/// with Argo's CRDs: Trellis creates the Workflow, the test plays Argo's controller (it writes the Workflow's status
+/// and the pods through the API server), and Trellis follows it — retries as attempts, failure, resume as `argo retry`,
+/// cancel as shutdown — while a project bound to `local` runs its tasks as processes at the same time.
+@Suite struct WorkflowRunTests {
+    /// Argo's controller, played by the test, for one Workflow.
+    struct Controller {
+        let client: KubernetesClient
+        let namespace: String
+        let name: String
+
+        /// Waits for Trellis to create the Workflow.
+        static func waitFor(run: String, client: KubernetesClient, namespace: String) async throws -> Controller {
+            let controller = Controller(client: client, namespace: namespace, name: ArgoWorkflow.name(ofRun: run))
+            _ = try await controller.waitUntil("the Workflow exists") { _ in true }
+            return controller
+        }
+
+        func workflow() async throws -> JSONValue? {
+            try await client.get(.workflows, namespace: namespace, name: name)
+        }
+
+        /// Polls the Workflow until `done` holds.
+        func waitUntil(_ what: String, _ done: (JSONValue) -> Bool) async throws -> JSONValue {
+            for _ in 0..<600 {
+                if let workflow = try await workflow(), done(workflow) { return workflow }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw Failure("\(name): \(what) did not happen within 30 s: \(try await workflow()?.jsonText ?? "no Workflow")")
+        }
+
+        /// Writes the status as the controller does (on the object: the CRD has no status subresource).
+        func report(_ phase: String, message: String? = nil, _ nodes: [(String, JSONValue)]) async throws {
+            _ = try await client.patch(
+                .workflows, namespace: namespace, name: name,
+                merge: .object(["status": ArgoFixture.status(phase: phase, message: message, nodes)]))
+        }
+
+        /// A pod of a node, labelled and annotated as Argo's are.
+        func pod(_ node: String) async throws {
+            let pod: JSONValue = .object([
+                "metadata": .object([
+                    "name": .string("pod-\(node)"),
+                    "labels": .object(["workflows.argoproj.io/workflow": .string(name)]),
+                    "annotations": .object(["workflows.argoproj.io/node-id": .string(node)]),
+                ]),
+                "spec": .object(["containers": .array([.object(["name": .string("main"), "image": .string("busybox:1.36")])])]),
+            ])
+            _ = try await client.create(.pods, namespace: namespace, pod)
+        }
+
+        func podExists(_ node: String) async throws -> Bool {
+            try await client.get(.pods, namespace: namespace, name: "pod-\(node)") != nil
+        }
+
+        /// A pod node of a task (retry `n` when given), with the DAG root listing the tasks' nodes.
+        func node(_ id: String, _ task: String, retry: Int? = nil, phase: String, exitCode: String? = nil, message: String? = nil) -> (
+            String, JSONValue
+        ) {
+            ArgoFixture.node(
+                "\(name)-\(id)", "\(name).\(task)\(retry.map { "(\($0))" } ?? "")", type: "Pod", phase: phase, exitCode: exitCode,
+                message: message, finished: ["Succeeded", "Failed", "Error"].contains(phase) ? "2026-11-29T10:00:09Z" : nil)
+        }
+
+        func retryNode(_ id: String, _ task: String, phase: String, children: [String]) -> (String, JSONValue) {
+            ArgoFixture.node("\(name)-\(id)", "\(name).\(task)", type: "Retry", phase: phase, children: children.map { "\(name)-\($0)" })
+        }
+
+        func root(_ phase: String) -> (String, JSONValue) {
+            ArgoFixture.node(name, name, type: "DAG", phase: phase)
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static var tasks: [[String: Any]] {
+        [
+        ["name": "prepare", "template": "shell", "args": ["command": "echo prepared"]],
+        ["name": "train", "template": "shell", "args": ["command": "echo trained"], "dependsOn": ["prepare"], "retry": ["limit": 1]],
+        ["name": "report", "template": "shell", "args": ["command": "echo reported"], "dependsOn": ["train"]],
+        ]
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func runsOfAProjectBoundToAClusterAreWorkflowsTrellisFollows(_ kind: DatabaseKind) async throws {
+        let kubernetes = try KubernetesClientTests.cluster()
+        let client = try KubernetesClient(cluster: kubernetes)
+        // Each database's platform its own project, so that their namespaces do not meet.
+        let project = "wf-\(kind.rawValue)"
+        let namespace = ArgoWorkflow.namespace(ofProject: project)
+        do {
+            try await Self.scenario(kind, client: client, kubernetes: kubernetes, project: project, namespace: namespace)
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    static func scenario(
+        _ kind: DatabaseKind, client: KubernetesClient, kubernetes: KubernetesCluster, project: String, namespace: String
+    ) async throws {
+        try await EmbeddedHarness.with(kind) { api, _ in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let registered = try await api.call(
+                "POST", "/api/v1/clusters", token: admin,
+                json: [
+                    "name": "lab", "server": kubernetes.server, "ca": kubernetes.caPEM ?? "",
+                    "token": KubernetesClientTests.token(),
+                ])
+            #expect(registered.status == 201, "\(registered.text)")
+            let token = try #require(try await api.team(project: project, owner: "olga", members: [], admin: admin)["olga"])
+            _ = try await api.team(project: "home", owner: "hal", members: [], admin: admin)
+            let hal = try await api.login("hal", "hal-password")
+
+            // A cluster nobody registered: runs are refused, naming the setting.
+            let bound = try await api.call(
+                "PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "nowhere"]])
+            #expect(bound.status == 200, "\(bound.text)")
+            try await api.applyPipeline("flow", project: project, token: token, tasks: Self.tasks)
+            let refused = try await api.call("POST", "/api/v1/projects/\(project)/pipelines/flow/runs", token: token)
+            #expect(refused.status == 409 && refused.text.contains("settings.cluster") && refused.text.contains("nowhere"), "\(refused.text)")
+            #expect(
+                try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]]).status
+                    == 200)
+            try await api.applyPipeline(
+                "flow", project: "home", token: hal,
+                tasks: [["name": "here", "template": "shell", "args": ["command": "echo on $(hostname) {{cluster_name}}"]]])
+
+            // 1. Submitted in the project's namespace; a retry is the next attempt; the run succeeds with the Workflow.
+            let first = try await api.startRun("flow", project: project, token: token)
+            let local = try await api.startRun("flow", project: "home", token: hal)
+            let started = try await api.waitForRun(first, project: project, token: token) { $0["state"] as? String != "pending" }
+            #expect(started["state"] as? String == "running", "\(started)")
+            let argo = try await Controller.waitFor(run: first, client: client, namespace: namespace)
+            let created = try #require(try await argo.workflow())
+            #expect(created["metadata"]?["labels"]?["trellis/run"] == .string(first))
+            #expect(created["metadata"]?["labels"]?["trellis/project"] == .string(project))
+            #expect(RunJSON.state(started, "prepare") == "pending")
+
+            try await argo.report(
+                "Running",
+                [
+                    argo.root("Running"), argo.node("1", "prepare", phase: "Succeeded", exitCode: "0"),
+                    argo.retryNode("2", "train", phase: "Running", children: ["3"]),
+                    argo.node("3", "train", retry: 0, phase: "Failed", exitCode: "1", message: "Error (exit code 1)"),
+                ])
+            let retrying = try await api.waitForRun(first, project: project, token: token) { RunJSON.attempts($0, "train").count == 1 }
+            #expect(RunJSON.state(retrying, "prepare") == "succeeded" && RunJSON.state(retrying, "train") == "running")
+            let failedAttempt = RunJSON.attempts(retrying, "train")[0]
+            #expect(failedAttempt["state"] as? String == "failed" && failedAttempt["exitCode"] as? Int == 1, "\(failedAttempt)")
+            #expect(failedAttempt["reason"] as? String == "Error (exit code 1)")
+
+            try await argo.report(
+                "Succeeded",
+                [
+                    argo.root("Succeeded"), argo.retryNode("2", "train", phase: "Succeeded", children: ["3", "4"]),
+                    argo.node("4", "train", retry: 1, phase: "Succeeded", exitCode: "0"),
+                    argo.node("5", "report", phase: "Succeeded", exitCode: "0"),
+                ])
+            let succeeded = try await api.waitForRun(first, project: project, token: token)
+            #expect(succeeded["state"] as? String == "succeeded", "\(succeeded)")
+            #expect(RunJSON.attempts(succeeded, "train").map { $0["state"] as? String } == ["failed", "succeeded"])
+            #expect(RunJSON.attempts(succeeded, "report").count == 1 && RunJSON.state(succeeded, "report") == "succeeded")
+
+            // The local project ran its task as a process meanwhile.
+            let home = try await api.waitForRun(local, project: "home", token: hal)
+            #expect(home["state"] as? String == "succeeded", "\(home)")
+            let homeLog = try await api.call("GET", "/api/v1/projects/home/runs/\(local)/tasks/here/logs", token: hal).text
+            #expect(homeLog.contains("on \(ProcessInfo.processInfo.hostName)") && homeLog.contains("local"), "\(homeLog)")
+
+            // 2. A failure; resume is argo retry on the object: failed pods and nodes go, succeeded ones stay.
+            let second = try await api.startRun("flow", project: project, token: token)
+            let argo2 = try await Controller.waitFor(run: second, client: client, namespace: namespace)
+            for node in ["1", "3", "4"] { try await argo2.pod("\(argo2.name)-\(node)") }
+            try await argo2.report(
+                "Failed", message: "child '\(argo2.name)-2' failed",
+                [
+                    argo2.root("Failed"), argo2.node("1", "prepare", phase: "Succeeded", exitCode: "0"),
+                    argo2.retryNode("2", "train", phase: "Failed", children: ["3", "4"]),
+                    argo2.node("3", "train", retry: 0, phase: "Failed", exitCode: "2"),
+                    argo2.node("4", "train", retry: 1, phase: "Error", exitCode: "137", message: "OOMKilled"),
+                    ArgoFixture.node("\(argo2.name)-5", "\(argo2.name).report", type: "Skipped", phase: "Omitted"),
+                ])
+            let failed = try await api.waitForRun(second, project: project, token: token)
+            #expect(failed["state"] as? String == "failed" && (failed["reason"] as? String)?.contains("failed") == true, "\(failed)")
+            #expect(RunJSON.state(failed, "report") == "upstream_failed" && RunJSON.attempts(failed, "train").count == 2)
+
+            let fromTask = try await api.call(
+                "POST", "/api/v1/projects/\(project)/runs/\(second)/resume", token: token, json: ["task": "train"])
+            #expect(fromTask.status == 400 && fromTask.text.contains("task"), "\(fromTask.text)")
+            let resumed = try await api.call("POST", "/api/v1/projects/\(project)/runs/\(second)/resume", token: token)
+            #expect(resumed.status == 200 || resumed.status == 202, "\(resumed.text)")
+            let retried = try await argo2.waitUntil("argo retry") { $0["status"]?["phase"] == .string("Running") }
+            let nodes = retried["status"]?["nodes"]
+            #expect(nodes?["\(argo2.name)-1"]?["phase"] == .string("Succeeded"))
+            #expect(nodes?["\(argo2.name)-3"] == nil && nodes?["\(argo2.name)-4"] == nil && nodes?["\(argo2.name)-5"] == nil)
+            #expect(nodes?["\(argo2.name)-2"]?["phase"] == .string("Running") && nodes?["\(argo2.name)-2"]?["children"] == .array([]))
+            #expect(retried["metadata"]?["labels"]?["workflows.argoproj.io/completed"] == .string("false"))
+            #expect(try await argo2.podExists("\(argo2.name)-1"))
+            let failedPods = [try await argo2.podExists("\(argo2.name)-3"), try await argo2.podExists("\(argo2.name)-4")]
+            #expect(failedPods == [false, false])
+
+            try await argo2.report(
+                "Succeeded",
+                [
+                    argo2.root("Succeeded"), argo2.retryNode("2", "train", phase: "Succeeded", children: ["6"]),
+                    argo2.node("6", "train", retry: 0, phase: "Succeeded", exitCode: "0"),
+                    argo2.node("7", "report", phase: "Succeeded", exitCode: "0"),
+                ])
+            let recovered = try await api.waitForRun(second, project: project, token: token) { $0["state"] as? String == "succeeded" }
+            // The first round's two attempts are kept; the retry's pod is the third.
+            #expect(RunJSON.attempts(recovered, "train").map { $0["state"] as? String } == ["failed", "failed", "succeeded"])
+            #expect(RunJSON.attempts(recovered, "prepare").count == 1)
+
+            // 3. Cancel shuts the Workflow down; the controller stops it and the run ends cancelled.
+            let third = try await api.startRun("flow", project: project, token: token)
+            let argo3 = try await Controller.waitFor(run: third, client: client, namespace: namespace)
+            try await argo3.report("Running", [argo3.root("Running"), argo3.node("1", "prepare", phase: "Running")])
+            _ = try await api.waitForRun(third, project: project, token: token) { RunJSON.attempts($0, "prepare").count == 1 }
+            let cancel = try await api.call("POST", "/api/v1/projects/\(project)/runs/\(third)/cancel", token: token)
+            #expect(cancel.status == 200 || cancel.status == 202, "\(cancel.text)")
+            _ = try await argo3.waitUntil("shutdown") { $0["spec"]?["shutdown"] == .string("Stop") }
+            try await argo3.report(
+                "Failed", message: "Stopped with strategy 'Stop'",
+                [argo3.root("Failed"), argo3.node("1", "prepare", phase: "Failed", message: "Stopped with strategy 'Stop'")])
+            let cancelled = try await api.waitForRun(third, project: project, token: token)
+            #expect(cancelled["state"] as? String == "cancelled", "\(cancelled)")
+            #expect(["prepare", "train", "report"].map { RunJSON.state(cancelled, $0) } == ["cancelled", "cancelled", "cancelled"])
+
+            // One Workflow per run, whatever was submitted.
+            for run in [first, second, third] {
+                let listed = try await client.list(.workflows, namespace: namespace, labelSelector: "trellis/run=\(run)")
+                #expect(listed.items.count == 1)
+            }
+        }
+    }
+}
