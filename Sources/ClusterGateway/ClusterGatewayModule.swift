@@ -92,9 +92,17 @@ struct InProcessExecutorClient: ExecutorClient {
 
     func launch(_ request: ExecutionRequest) async throws { try await backend.launch(request) }
 
+    /// A local execution's status, or a Kubernetes attempt's (its id is its first pod's node id, `trellis-…`).
     func status(of ids: [String]) async throws -> [ExecutionStatus] {
         var statuses: [ExecutionStatus] = []
-        for id in ids { statuses.append(await backend.status(of: id)) }
+        for id in ids {
+            let local = await backend.status(of: id)
+            if local.phase == .unknown, let remote = try? await workflows.status(ofExecution: id), remote.phase != .unknown {
+                statuses.append(remote)
+            } else {
+                statuses.append(local)
+            }
+        }
         return statuses
     }
 

@@ -64,7 +64,8 @@ struct RunLauncher: Sendable {
         case .kubernetes: return name
         case nil:
             throw APIError.failedPrecondition(
-                "project \(project) is bound to cluster \"\(name)\", which is not registered: an owner can choose another (settings.cluster)")
+                "project \(project) is bound to cluster \"\(name)\", which is not registered: an owner can choose another (settings.cluster)"
+            )
         }
     }
 }

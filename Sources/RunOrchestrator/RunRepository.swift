@@ -97,7 +97,8 @@ struct RunRepository: Sendable {
             id: row.id, project: row.project, pipeline: row.pipeline, pipelineVersion: row.pipeline_version,
             trigger: try parse(RunTrigger.self, row.run_trigger), state: try parse(RunState.self, row.state), reason: row.reason,
             plan: plan, debug: row.debug, executionDate: row.execution_date,
-            startedBy: row.started_by, cluster: row.cluster, createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
+            startedBy: row.started_by, cluster: row.cluster, createdAt: row.created_at, startedAt: row.started_at,
+            finishedAt: row.finished_at,
             deadlineAt: row.deadline_at, stopping: try row.stopping.map { try parse(RunState.self, $0) },
             tasks: Dictionary(
                 uniqueKeysWithValues: try tasks.map {

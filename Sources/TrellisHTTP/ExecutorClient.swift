@@ -83,10 +83,12 @@ public struct ExecutionStatus: Codable, Sendable, Equatable {
     public var finishedAt: Date?
     public var workingDirectory: String?
     public var replicas: [Replica]
+    /// On Kubernetes: the attempt's pods, one per replica.
+    public var pods: [PodStatus]?
 
     public init(
         id: String, phase: Phase, exitCode: Int? = nil, reason: String? = nil, startedAt: Date? = nil, finishedAt: Date? = nil,
-        workingDirectory: String? = nil, replicas: [Replica] = []
+        workingDirectory: String? = nil, replicas: [Replica] = [], pods: [PodStatus]? = nil
     ) {
         self.id = id
         self.phase = phase
@@ -96,6 +98,59 @@ public struct ExecutionStatus: Codable, Sendable, Equatable {
         self.finishedAt = finishedAt
         self.workingDirectory = workingDirectory
         self.replicas = replicas
+        self.pods = pods
+    }
+}
+
+/// A pod of a Kubernetes attempt as its cluster reports it: phase, node, conditions, the main container's state and
+/// the events about it (scheduling, image pulls, kills), oldest first.
+public struct PodStatus: Codable, Sendable, Equatable {
+    public struct Condition: Codable, Sendable, Equatable {
+        public var type: String
+        public var status: String
+        public var reason: String?
+        public var message: String?
+
+        public init(type: String, status: String, reason: String?, message: String?) {
+            self.type = type
+            self.status = status
+            self.reason = reason
+            self.message = message
+        }
+    }
+
+    public struct Event: Codable, Sendable, Equatable {
+        public var type: String
+        public var reason: String
+        public var message: String
+        public var count: Int
+        public var at: Date?
+
+        public init(type: String, reason: String, message: String, count: Int, at: Date?) {
+            self.type = type
+            self.reason = reason
+            self.message = message
+            self.count = count
+            self.at = at
+        }
+    }
+
+    public var name: String
+    /// Pending, Running, Succeeded, Failed, Unknown; `Gone` when the pod no longer exists.
+    public var phase: String
+    public var node: String?
+    /// The main container's state: `waiting: ImagePullBackOff`, `running`, `terminated: OOMKilled (exit 137)`.
+    public var container: String?
+    public var conditions: [Condition]
+    public var events: [Event]
+
+    public init(name: String, phase: String, node: String?, container: String?, conditions: [Condition], events: [Event]) {
+        self.name = name
+        self.phase = phase
+        self.node = node
+        self.container = container
+        self.conditions = conditions
+        self.events = events
     }
 }
 

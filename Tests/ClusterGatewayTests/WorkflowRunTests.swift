@@ -56,6 +56,37 @@ import TrellisTestSupport
             _ = try await client.create(.pods, namespace: namespace, pod)
         }
 
+        /// The scheduler's word on a pod it cannot place: the condition, the container waiting, and an event.
+        func unschedulable(_ node: String) async throws {
+            let reason = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+            _ = try await client.patch(
+                .pods, namespace: namespace, name: "pod-\(node)",
+                merge: .object([
+                    "status": .object([
+                        "phase": .string("Pending"),
+                        "conditions": .array([
+                            .object([
+                                "type": .string("PodScheduled"), "status": .string("False"), "reason": .string("Unschedulable"),
+                                "message": .string(reason),
+                            ])
+                        ]),
+                        "containerStatuses": .array([
+                            .object([
+                                "name": .string("main"), "image": .string("busybox:1.36"), "imageID": .string(""), "ready": .bool(false),
+                                "restartCount": .int(0), "state": .object(["waiting": .object(["reason": .string("ContainerCreating")])]),
+                            ])
+                        ]),
+                    ])
+                ]), subresource: "status")
+            let event: JSONValue = .object([
+                "metadata": .object(["name": .string("pod-\(node).1")]),
+                "involvedObject": .object(["kind": .string("Pod"), "name": .string("pod-\(node)"), "namespace": .string(namespace)]),
+                "type": .string("Warning"), "reason": .string("FailedScheduling"), "message": .string(reason), "count": .int(3),
+                "lastTimestamp": .string("2026-11-29T10:00:01Z"),
+            ])
+            _ = try await client.create(.events, namespace: namespace, event)
+        }
+
         func podExists(_ node: String) async throws -> Bool {
             try await client.get(.pods, namespace: namespace, name: "pod-\(node)") != nil
         }
@@ -85,9 +116,9 @@ import TrellisTestSupport
 
     static var tasks: [[String: Any]] {
         [
-        ["name": "prepare", "template": "shell", "args": ["command": "echo prepared"]],
-        ["name": "train", "template": "shell", "args": ["command": "echo trained"], "dependsOn": ["prepare"], "retry": ["limit": 1]],
-        ["name": "report", "template": "shell", "args": ["command": "echo reported"], "dependsOn": ["train"]],
+            ["name": "prepare", "template": "shell", "args": ["command": "echo prepared"]],
+            ["name": "train", "template": "shell", "args": ["command": "echo trained"], "dependsOn": ["prepare"], "retry": ["limit": 1]],
+            ["name": "report", "template": "shell", "args": ["command": "echo reported"], "dependsOn": ["train"]],
         ]
     }
 
@@ -129,7 +160,8 @@ import TrellisTestSupport
             #expect(bound.status == 200, "\(bound.text)")
             try await api.applyPipeline("flow", project: project, token: token, tasks: Self.tasks)
             let refused = try await api.call("POST", "/api/v1/projects/\(project)/pipelines/flow/runs", token: token)
-            #expect(refused.status == 409 && refused.text.contains("settings.cluster") && refused.text.contains("nowhere"), "\(refused.text)")
+            #expect(
+                refused.status == 409 && refused.text.contains("settings.cluster") && refused.text.contains("nowhere"), "\(refused.text)")
             #expect(
                 try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]]).status
                     == 200)
@@ -172,6 +204,23 @@ import TrellisTestSupport
             #expect(succeeded["state"] as? String == "succeeded", "\(succeeded)")
             #expect(RunJSON.attempts(succeeded, "train").map { $0["state"] as? String } == ["failed", "succeeded"])
             #expect(RunJSON.attempts(succeeded, "report").count == 1 && RunJSON.state(succeeded, "report") == "succeeded")
+
+            // The pods through the run API: phase, conditions, events; no log from a pod that is on no node.
+            try await argo.pod("\(argo.name)-1")
+            try await argo.unschedulable("\(argo.name)-1")
+            let detail = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(first)/tasks/prepare/attempts/1", token: token)
+            let pod = try #require(((detail.json["process"] as? [String: Any])?["pods"] as? [[String: Any]])?.first, "\(detail.text)")
+            #expect(pod["name"] as? String == "pod-\(argo.name)-1" && pod["phase"] as? String == "Pending", "\(pod)")
+            #expect((pod["conditions"] as? [[String: Any]])?.first?["reason"] as? String == "Unschedulable", "\(pod)")
+            let event = (pod["events"] as? [[String: Any]])?.first
+            #expect(event?["reason"] as? String == "FailedScheduling" && event?["count"] as? Int == 3, "\(pod)")
+            #expect(pod["container"] as? String == "waiting: ContainerCreating", "\(pod)")
+            let noLog = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(first)/tasks/prepare/logs", token: token)
+            #expect(
+                noLog.status == 409 && noLog.text.contains("pod-\(argo.name)-1") && noLog.text.contains("FailedScheduling"), "\(noLog.text)"
+            )
+            let gone = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(first)/tasks/report/logs", token: token)
+            #expect(gone.status == 404 && gone.text.contains("gone"), "\(gone.text)")
 
             // The local project ran its task as a process meanwhile.
             let home = try await api.waitForRun(local, project: "home", token: hal)

@@ -21,23 +21,31 @@ import TrellisTestSupport
         phase: "Failed", message: "child 'trellis-run-3' failed",
         [
             ArgoFixture.node(name, name, type: "DAG", phase: "Failed", children: ["trellis-run-1", "trellis-run-2", "trellis-run-9"]),
-            ArgoFixture.node("trellis-run-1", "\(name).prepare", type: "Pod", phase: "Succeeded", exitCode: "0", finished: "2026-11-29T10:00:05Z"),
-            ArgoFixture.node("trellis-run-2", "\(name).train", type: "Retry", phase: "Failed", children: ["trellis-run-3", "trellis-run-4"]),
+            ArgoFixture.node(
+                "trellis-run-1", "\(name).prepare", type: "Pod", phase: "Succeeded", exitCode: "0", finished: "2026-11-29T10:00:05Z"),
+            ArgoFixture.node(
+                "trellis-run-2", "\(name).train", type: "Retry", phase: "Failed", children: ["trellis-run-3", "trellis-run-4"]),
             ArgoFixture.node(
                 "trellis-run-3", "\(name).train(0)", type: "Pod", phase: "Failed", exitCode: "3", message: "Error (exit code 3)",
                 started: "2026-11-29T10:00:06Z", finished: "2026-11-29T10:00:08Z"),
             ArgoFixture.node("trellis-run-4", "\(name).train(1)", type: "Pod", phase: "Error", exitCode: "137", message: "OOMKilled"),
             ArgoFixture.node("trellis-run-5", "\(name).report", type: "Skipped", phase: "Omitted"),
-            ArgoFixture.node("trellis-run-9", "\(name).skipped", type: "Skipped", phase: "Skipped", message: "when 'false' evaluated false"),
+            ArgoFixture.node(
+                "trellis-run-9", "\(name).skipped", type: "Skipped", phase: "Skipped", message: "when 'false' evaluated false"),
         ])
 
     @Test func nodesBecomeTaskStatesAndRetriesBecomeAttempts() {
         let progress = ArgoStatus.progress(of: Self.failed)
         #expect(progress.phase == .failed && progress.message == "child 'trellis-run-3' failed")
         #expect(progress.tasks == ["prepare": .succeeded, "train": .failed, "report": .upstreamFailed, "skipped": .skipped])
-        #expect(progress.attempts.map { "\($0.task)#\($0.number)=\($0.state.rawValue)" } == ["prepare#1=succeeded", "train#1=failed", "train#2=failed"])
+        #expect(
+            progress.attempts.map { "\($0.task)#\($0.number)=\($0.state.rawValue)" } == [
+                "prepare#1=succeeded", "train#1=failed", "train#2=failed",
+            ])
         let first = progress.attempts[1]
-        #expect(first.exitCode == 3 && first.message == "Error (exit code 3)" && first.nodes == ["trellis-run-3"] && first.hosts == ["worker-1"])
+        #expect(
+            first.exitCode == 3 && first.message == "Error (exit code 3)" && first.nodes == ["trellis-run-3"] && first.hosts == ["worker-1"]
+        )
         #expect(first.startedAt == ISO8601DateFormatter().date(from: "2026-11-29T10:00:06Z"))
         #expect(first.finishedAt == ISO8601DateFormatter().date(from: "2026-11-29T10:00:08Z"))
         #expect(progress.attempts[2].exitCode == 137 && progress.attempts[2].message == "OOMKilled")
@@ -48,7 +56,8 @@ import TrellisTestSupport
             phase: "Failed", shutdown: true, message: "Stopped with strategy 'Stop'",
             [
                 ArgoFixture.node(Self.name, Self.name, type: "DAG", phase: "Failed"),
-                ArgoFixture.node("trellis-run-1", "\(Self.name).slow", type: "Pod", phase: "Failed", message: "Stopped with strategy 'Stop'"),
+                ArgoFixture.node(
+                    "trellis-run-1", "\(Self.name).slow", type: "Pod", phase: "Failed", message: "Stopped with strategy 'Stop'"),
             ])
         let progress = ArgoStatus.progress(of: stopped)
         #expect(progress.phase == .cancelled && progress.tasks == ["slow": .cancelled] && progress.attempts.map(\.state) == [.cancelled])
@@ -62,7 +71,8 @@ import TrellisTestSupport
             phase: "Running",
             [
                 ArgoFixture.node("g", "\(Self.name).ddp", type: "TaskGroup", phase: "Running", children: ["r0", "r1"]),
-                ArgoFixture.node("r0", "\(Self.name).ddp(0:0)", type: "Pod", phase: "Succeeded", exitCode: "0", finished: "2026-11-29T10:01:00Z"),
+                ArgoFixture.node(
+                    "r0", "\(Self.name).ddp(0:0)", type: "Pod", phase: "Succeeded", exitCode: "0", finished: "2026-11-29T10:01:00Z"),
                 ArgoFixture.node("r1", "\(Self.name).ddp(1:1)", type: "Retry", phase: "Running", children: ["r1a", "r1b"]),
                 ArgoFixture.node("r1a", "\(Self.name).ddp(1:1)(0)", type: "Pod", phase: "Failed", exitCode: "1"),
                 ArgoFixture.node("r1b", "\(Self.name).ddp(1:1)(1)", type: "Pod", phase: "Running"),
@@ -71,7 +81,9 @@ import TrellisTestSupport
         #expect(progress.phase == .running && progress.tasks == ["ddp": .running])
         #expect(progress.attempts.count == 2)
         #expect(progress.attempts[0].number == 1 && progress.attempts[0].state == .failed && progress.attempts[0].nodes == ["r0", "r1a"])
-        #expect(progress.attempts[0].exitCode == 1 && progress.attempts[0].finishedAt == ISO8601DateFormatter().date(from: "2026-11-29T10:01:00Z"))
+        #expect(
+            progress.attempts[0].exitCode == 1
+                && progress.attempts[0].finishedAt == ISO8601DateFormatter().date(from: "2026-11-29T10:01:00Z"))
         #expect(progress.attempts[1].number == 2 && progress.attempts[1].state == .running && progress.attempts[1].nodes == ["r1b"])
     }
 

@@ -41,6 +41,7 @@ public struct KubernetesResource: Sendable, Equatable {
     public static let workflows = KubernetesResource(group: "argoproj.io", version: "v1alpha1", plural: "workflows")
     public static let pods = KubernetesResource(group: "", version: "v1", plural: "pods")
     public static let namespaces = KubernetesResource(group: "", version: "v1", plural: "namespaces")
+    public static let events = KubernetesResource(group: "", version: "v1", plural: "events")
     public static let customResourceDefinitions = KubernetesResource(
         group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions")
 
@@ -123,12 +124,15 @@ public final class KubernetesClient: Sendable {
         }
     }
 
-    /// The objects, with `labelSelector` (`trellis/run=…`) when given, and the list's resource version (to watch from).
+    /// The objects, with `labelSelector` (`trellis/run=…`) and `fieldSelector` (`involvedObject.name=…`) when given,
+    /// and the list's resource version (to watch from).
     public func list(
-        _ resource: KubernetesResource, namespace: String?, labelSelector: String? = nil
+        _ resource: KubernetesResource, namespace: String?, labelSelector: String? = nil, fieldSelector: String? = nil
     ) async throws -> (items: [JSONValue], resourceVersion: String) {
-        var path = resource.path(namespace: namespace)
-        if let labelSelector { path += "?labelSelector=\(Self.queryEscaped(labelSelector))" }
+        var query: [String] = []
+        if let labelSelector { query.append("labelSelector=\(Self.queryEscaped(labelSelector))") }
+        if let fieldSelector { query.append("fieldSelector=\(Self.queryEscaped(fieldSelector))") }
+        let path = resource.path(namespace: namespace) + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         let answer = try await send(.GET, path)
         guard case .object(let list) = answer, case .array(let items)? = list["items"] else { return ([], "") }
         let version: String

@@ -143,27 +143,81 @@ actor WorkflowBackend {
         return names
     }
 
+    // MARK: Attempts
+
+    /// A Kubernetes attempt: its execution id is its first pod's Argo node id, `trellis-{run}-…`.
+    struct Attempt {
+        let placement: WorkflowPlacement
+        let client: KubernetesClient
+        let progress: WorkflowProgress.Attempt
+        /// Its pods' names, by replica.
+        let pods: [String]
+    }
+
+    func attempt(ofExecution id: String) async throws -> Attempt? {
+        let prefix = ArgoWorkflow.name(ofRun: "")
+        guard id.hasPrefix(prefix), let found = try await object(ofRun: String(id.dropFirst(prefix.count).prefix(36))),
+            let attempt = ArgoStatus.progress(of: found.workflow).attempts.first(where: { $0.nodes.first == id })
+        else { return nil }
+        let names = try await podNames(of: found.placement, client: found.client)
+        return Attempt(placement: found.placement, client: found.client, progress: attempt, pods: attempt.nodes.map { names[$0] ?? $0 })
+    }
+
+    /// How a Kubernetes attempt is doing, with its pods' phase, node, conditions and events.
+    func status(ofExecution id: String) async throws -> ExecutionStatus {
+        guard let attempt = try await attempt(ofExecution: id) else { return ExecutionStatus(id: id, phase: .unknown) }
+        var pods: [PodStatus] = []
+        for name in attempt.pods { pods.append(try await podStatus(name, of: attempt)) }
+        let phase: ExecutionStatus.Phase =
+            switch attempt.progress.state {
+            case .succeeded: .succeeded
+            case .failed, .upstreamFailed: .failed
+            case .timedOut: .timedOut
+            case .cancelled, .skipped: .cancelled
+            case .pending, .running: .running
+            }
+        return ExecutionStatus(
+            id: id, phase: phase, exitCode: attempt.progress.exitCode, reason: attempt.progress.message,
+            startedAt: attempt.progress.startedAt, finishedAt: attempt.progress.finishedAt,
+            replicas: attempt.pods.indices.map { ExecutionStatus.Replica(rank: $0, pid: nil) }, pods: pods)
+    }
+
+    func podStatus(_ name: String, of attempt: Attempt) async throws -> PodStatus {
+        let namespace = attempt.placement.namespace
+        guard let pod = try await attempt.client.get(.pods, namespace: namespace, name: name) else { return .gone(name) }
+        let events = try await attempt.client.list(
+            .events, namespace: namespace, fieldSelector: "involvedObject.kind=Pod,involvedObject.name=\(name)")
+        return PodStatus(pod: pod, events: events.items)
+    }
+
     // MARK: Logs
 
-    /// The log of an attempt (its execution id is its first pod's node id, `trellis-{run}-…`): one replica's, or
-    /// every replica's one after another, each line prefixed as local runs do. Nil when no Workflow has it.
+    /// The log of an attempt: one replica's, or every replica's one after another, each line prefixed as local runs
+    /// do. Nil when no Workflow has the attempt; a pod that is gone or not on a node yet is said so.
     func logs(ofExecution id: String, replica: Int?, follow: Bool) async throws -> LogStream? {
-        let prefix = ArgoWorkflow.name(ofRun: "")
-        guard id.hasPrefix(prefix), let found = try await object(ofRun: String(id.dropFirst(prefix.count).prefix(36))) else { return nil }
-        guard let attempt = ArgoStatus.progress(of: found.workflow).attempts.first(where: { $0.nodes.first == id }) else { return nil }
-        let ranks = replica.map { [$0] } ?? Array(attempt.nodes.indices)
-        guard ranks.allSatisfy(attempt.nodes.indices.contains) else { return nil }
-        let pods = try await podNames(of: found.placement, client: found.client)
-        let client = found.client
-        let namespace = found.placement.namespace
-        let labelled = replica == nil && attempt.nodes.count > 1
+        guard let attempt = try await attempt(ofExecution: id) else { return nil }
+        let ranks = replica.map { [$0] } ?? Array(attempt.pods.indices)
+        guard ranks.allSatisfy(attempt.pods.indices.contains) else { return nil }
+        for rank in ranks {
+            let pod = try await podStatus(attempt.pods[rank], of: attempt)
+            if pod.phase == "Gone" {
+                throw APIError.notFound("pod \(pod.name) is gone (a Workflow's pods are kept \(ArgoWorkflow.keptSeconds / 86_400) days)")
+            }
+            guard pod.node != nil else {
+                let why = pod.events.last.map { ": \($0.reason) \($0.message)" } ?? ""
+                throw APIError.failedPrecondition("pod \(pod.name) is not on a node yet (\(pod.phase)\(why)); it has no log yet")
+            }
+        }
+        let client = attempt.client
+        let namespace = attempt.placement.namespace
+        let pods = attempt.pods
+        let labelled = replica == nil && pods.count > 1
         return LogStream { continuation in
             let task = Task {
                 do {
                     for rank in ranks {
-                        let node = attempt.nodes[rank]
                         let label = labelled ? "[replica-\(rank)] " : ""
-                        for try await line in client.logs(pod: pods[node] ?? node, namespace: namespace, container: "main", follow: follow) {
+                        for try await line in client.logs(pod: pods[rank], namespace: namespace, container: "main", follow: follow) {
                             continuation.yield(ByteBuffer(string: label + line + "\n"))
                         }
                     }
@@ -208,7 +262,8 @@ actor WorkflowBackend {
             } catch {
                 if Task.isCancelled { return }
                 logger.warning(
-                    "cannot watch Workflows; trying again", metadata: ["cluster": .string(cluster), "namespace": .string(namespace), "error": .string("\(error)")])
+                    "cannot watch Workflows; trying again",
+                    metadata: ["cluster": .string(cluster), "namespace": .string(namespace), "error": .string("\(error)")])
             }
             try? await Task.sleep(for: .seconds(1))
         }

@@ -64,7 +64,9 @@ public enum ArgoStatus {
             let type = node["type"]?.string ?? ""
             let phase = node["phase"]?.string ?? ""
             // The task's own node (a pod, a retry node, a group of replicas, or skipped) says the task's state.
-            if parsed.replica == nil, parsed.retry == nil, let state = taskState(phase, shutdown: shutdown, message: node["message"]?.string) {
+            if parsed.replica == nil, parsed.retry == nil,
+                let state = taskState(phase, shutdown: shutdown, message: node["message"]?.string)
+            {
                 tasks[parsed.task] = state
             }
             guard type == "Pod" else { continue }
