@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "TrellisTestSupport", "TrellisStore",
+                "TrellisTestSupport", "TrellisStore", "TrellisCore", "ClusterGateway",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -336,7 +336,10 @@ actor RunEngine {
         do {
             ids = try await repository.activeRunIDs()
         } catch {
-            logger.error("cannot list unfinished runs", metadata: ["error": .string("\(error)")])
+            // Cancelled: the server is shutting down.
+            if !(error is CancellationError) {
+                logger.error("cannot list unfinished runs", metadata: ["error": .string("\(error)")])
+            }
             return
         }
         for id in ids {

@@ -179,6 +179,17 @@ import TrellisTestSupport
             #expect(created["metadata"]?["labels"]?["trellis/run"] == .string(first))
             #expect(created["metadata"]?["labels"]?["trellis/project"] == .string(project))
             #expect(RunJSON.state(started, "prepare") == "pending")
+            // Submitted again (an orchestrator restarted before it knew the first went through): nothing new.
+            guard case .object(var manifest) = created else { throw Failure("not an object: \(created)") }
+            manifest["metadata"] = .object(["name": .string(argo.name), "namespace": .string(namespace)])
+            manifest["status"] = nil
+            let again = try await api.call(
+                "POST", "/api/v1/internal/workflows", token: try await EmbeddedHarness.serviceToken(),
+                json: [
+                    "run": first, "project": project, "cluster": "lab",
+                    "workflow": try JSONSerialization.jsonObject(with: Data(JSONValue.object(manifest).jsonText.utf8)),
+                ])
+            #expect(again.status == 204, "\(again.text)")
 
             try await argo.report(
                 "Running",

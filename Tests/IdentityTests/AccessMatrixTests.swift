@@ -106,9 +106,7 @@ struct AccessMatrix {
 
     init(api: TestClientTransport) async throws {
         self.api = api
-        let configuration = try await TrellisConfiguration.load(
-            defaultPort: 0, flags: ["secrets.key": EmbeddedHarness.secretsKey], environment: [:])
-        serviceToken = try ServiceToken(configuration: configuration).value
+        serviceToken = try await EmbeddedHarness.serviceToken()
         let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
         for persona in Persona.allCases where persona != .admin {
             guard let name = persona.username else { continue }

@@ -10,6 +10,12 @@ public enum EmbeddedHarness {
     /// The secrets key the platform under test seals stored secrets with.
     public static let secretsKey = Data(repeating: 7, count: 32).base64EncodedString()
 
+    /// The token the platform under test's services call each other's internal routes with.
+    public static func serviceToken() async throws -> String {
+        let configuration = try await TrellisConfiguration.load(defaultPort: 0, flags: ["secrets.key": secretsKey], environment: [:])
+        return try ServiceToken(configuration: configuration).value
+    }
+
     public static func with(_ kind: DatabaseKind, _ body: @escaping @Sendable (TestClientTransport) async throws -> Void) async throws {
         try await with(kind) { api, _ in try await body(api) }
     }

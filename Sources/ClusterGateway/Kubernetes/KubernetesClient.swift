@@ -60,12 +60,19 @@ public struct KubernetesResource: Sendable, Equatable {
 
 /// What the API server refused, from its `Status` answer: the HTTP status, the reason (`AlreadyExists`,
 /// `NotFound`, `Invalid`, `Forbidden`…) and its message.
-public struct KubernetesError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct KubernetesError: Error, Sendable, Equatable, CustomStringConvertible, APIErrorConvertible {
     public let status: Int
     public let reason: String
     public let message: String
 
     public var description: String { "Kubernetes answered \(status) \(reason): \(message)" }
+
+    /// As the cluster gateway answers it: the API server's refusal of what was sent is a 400 with its words; any
+    /// other failure a 503.
+    public var apiError: APIError {
+        (400..<500).contains(status) && status != 401 && status != 403
+            ? .badRequest("the cluster refused it: \(description)") : .unavailable("the cluster cannot be used: \(description)")
+    }
 }
 
 /// One change seen by a watch.

@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import ClusterGateway
+import Foundation
+import Testing
+import TrellisCore
+import TrellisTestSupport
+
+/// `kill -9` of `trellis serve` with a run in flight on a Kubernetes cluster (the real kube-apiserver of
+/// scripts/with-kube.sh; the test plays Argo's controller): the restarted server creates no second Workflow, watches
+/// the namespace again and follows the run to its end.
+@Suite struct KubernetesRestartTests {
+    static let adminPassword = "kube-admin-password"
+
+    @Test func aRestartedServerFollowsTheSameWorkflow() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let server = environment["TRELLIS_TEST_KUBE_URL"], let token = environment["TRELLIS_TEST_KUBE_TOKEN"],
+            let caFile = environment["TRELLIS_TEST_KUBE_CA"]
+        else { throw TransportError("TRELLIS_TEST_KUBE_URL is not set: run the tests with `make test` (scripts/with-kube.sh)") }
+        let ca = try String(contentsOfFile: caFile, encoding: .utf8)
+        let client = try KubernetesClient(cluster: KubernetesCluster(server: server, caPEM: ca, credential: .token(token)))
+        do {
+            try await Self.scenario(client: client, server: server, ca: ca, token: token)
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    static func scenario(client: KubernetesClient, server: String, ca: String, token: String) async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-kube-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let port = try Processes.freePorts(1)
+        let api = HTTPTransport(baseURL: "http://127.0.0.1:\(port)", client: HTTPClient.shared)
+        let environment = ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword]
+        let first = try await Processes.serve(dataDir: dataDir, port: port, log: "first.log", environment: environment)
+        defer { if first.isRunning { first.terminate() } }
+        let admin = try await api.login("admin", Self.adminPassword)
+        let registered = try await api.call(
+            "POST", "/api/v1/clusters", token: admin, json: ["name": "lab", "server": server, "ca": ca, "token": token])
+        #expect(registered.status == 201, "\(registered.text)")
+        let project = "restart-\(UUID().uuidString.prefix(6).lowercased())"
+        #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": project]).status == 201)
+        let bound = try await api.call("PATCH", "/api/v1/projects/\(project)", token: admin, json: ["settings": ["cluster": "lab"]])
+        #expect(bound.status == 200, "\(bound.text)")
+        try await api.applyPipeline(
+            "flow", project: project, token: admin, tasks: [["name": "only", "template": "shell", "args": ["command": "echo hi"]]])
+        let id = try await api.startRun("flow", project: project, token: admin)
+        let namespace = ArgoWorkflow.namespace(ofProject: project)
+        let name = ArgoWorkflow.name(ofRun: id)
+        for _ in 0..<600 where try await client.get(.workflows, namespace: namespace, name: name) == nil {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let created = try #require(try await client.get(.workflows, namespace: namespace, name: name))
+
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        // While it is down, the pod runs and succeeds.
+        _ = try await client.patch(
+            .workflows, namespace: namespace, name: name,
+            merge: .object([
+                "status": ArgoFixture.status(
+                    phase: "Running", [ArgoFixture.node("\(name)-1", "\(name).only", type: "Pod", phase: "Succeeded", exitCode: "0")])
+            ]))
+
+        let second = try await Processes.serve(dataDir: dataDir, port: port, log: "second.log", environment: environment)
+        defer { if second.isRunning { second.terminate() } }
+        _ = try await api.waitForRun(id, project: project, token: admin) { RunJSON.state($0, "only") == "succeeded" }
+        // Then the Workflow ends, and the restarted server follows it there.
+        _ = try await client.patch(
+            .workflows, namespace: namespace, name: name, merge: .object(["status": .object(["phase": .string("Succeeded")])]))
+        let run = try await api.waitForRun(id, project: project, token: admin)
+        #expect(run["state"] as? String == "succeeded", "\(run)")
+        #expect(RunJSON.attempts(run, "only").count == 1)
+        let listed = try await client.list(.workflows, namespace: namespace, labelSelector: "trellis/run=\(id)")
+        #expect(listed.items.count == 1)
+        #expect(listed.items.first?["metadata"]?["uid"] == created["metadata"]?["uid"])
+        second.terminate()
+        second.waitUntilExit()
+    }
+}
