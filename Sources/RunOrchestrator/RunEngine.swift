@@ -11,6 +11,8 @@ import TrellisStore
 actor RunEngine {
     let repository: RunRepository
     let executor: any ExecutorClient
+    /// The projects' registry logins, for the image pull secret of runs on Kubernetes.
+    let templates: any TemplateClient
     let logger: Logger
     let stopGraceMilliseconds: Int64
     let now: @Sendable () -> Date
@@ -26,13 +28,15 @@ actor RunEngine {
     var resumes: [String: Int] = [:]
 
     init(
-        repository: RunRepository, executor: any ExecutorClient, logger: Logger, stopGrace: Duration, now: @escaping @Sendable () -> Date,
+        repository: RunRepository, executor: any ExecutorClient, templates: any TemplateClient, logger: Logger, stopGrace: Duration,
+        now: @escaping @Sendable () -> Date,
         quotas: ProjectQuotas, scheduledRunEnded: @escaping @Sendable (String, String) async throws -> Void = { _, _ in }
     ) {
         self.repository = repository
         self.quotas = quotas
         self.scheduledRunEnded = scheduledRunEnded
         self.executor = executor
+        self.templates = templates
         self.logger = logger
         self.stopGraceMilliseconds = stopGrace.milliseconds
         self.now = now

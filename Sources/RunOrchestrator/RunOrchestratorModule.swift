@@ -30,13 +30,15 @@ public struct RunOrchestratorModule: ServiceModule {
         let executor = try environment.requireExecutor(for: Self.name)
         let identity = try environment.requireIdentity(for: Self.name)
         let pipelines = try environment.requirePipelines(for: Self.name)
+        let templates = try environment.requireTemplates(for: Self.name)
         let engine = RunEngine(
-            repository: repository, executor: executor, logger: environment.logger, stopGrace: environment.configuration.taskStopGrace,
+            repository: repository, executor: executor, templates: templates, logger: environment.logger,
+            stopGrace: environment.configuration.taskStopGrace,
             now: now, quotas: ProjectQuotas(identity: identity),
             scheduledRunEnded: { try await schedules.wakeIfWaiting($0, $1, now: now().milliseconds) }
         )
         let launcher = RunLauncher(
-            engine: engine, pipelines: pipelines, templates: try environment.requireTemplates(for: Self.name), identity: identity, now: now)
+            engine: engine, pipelines: pipelines, templates: templates, identity: identity, now: now)
         let access = ProjectAccess(identity: identity)
         let minimumInterval = Double(environment.configuration.scheduleMinimumInterval.milliseconds) / 1000
         let scheduler = Scheduler(

@@ -27,12 +27,15 @@ extension RunEngine {
         guard let run = try? await repository.run(id), let cluster = run.cluster else { return }
         logger.info("submitting a Workflow", metadata: ["run": .string(id), "cluster": .string(cluster)])
         do {
+            let registries = try await templates.registryCredentials(ofProject: run.project)
             let workflow = try ArgoWorkflow.manifest(
                 run.plan,
                 run: ArgoWorkflow.Run(
                     id: run.id, project: run.project, runner: run.startedBy, executionDate: run.executionDate,
-                    namespace: ArgoWorkflow.namespace(ofProject: run.project)))
-            try await executor.submit(WorkflowSubmission(run: id, project: run.project, cluster: cluster, workflow: workflow))
+                    namespace: ArgoWorkflow.namespace(ofProject: run.project),
+                    pullSecrets: registries.isEmpty ? [] : [WorkflowSubmission.pullSecret]))
+            try await executor.submit(
+                WorkflowSubmission(run: id, project: run.project, cluster: cluster, workflow: workflow, registries: registries))
         } catch {
             logger.error("cannot submit a Workflow", metadata: ["run": .string(id), "error": .string("\(error)")])
             await fail(id, reason: "the Workflow could not be submitted to cluster \(cluster): \(error)")

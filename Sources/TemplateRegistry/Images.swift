@@ -141,6 +141,35 @@ struct ImageController<Repository: ImageRepository>: Sendable {
         return EditedResponse(status: created ? .created : .ok, response: view)
     }
 
+    /// The logins of the project's images that have a password, one per registry, unsealed.
+    func credentials(ofProject project: String) async throws -> [RegistryCredential] {
+        var logins: [String: RegistryCredential] = [:]
+        for image in try await repository.images(inProject: project) {
+            guard let sealed = image.passwordSealed else { continue }
+            let registry = image.view.registry.isEmpty ? Self.registry(of: image.view.reference) : image.view.registry
+            logins[registry] = RegistryCredential(registry: registry, username: image.view.username, password: try secrets.open(sealed))
+        }
+        return logins.keys.sorted().compactMap { logins[$0] }
+    }
+
+    /// The registry of a reference: its first part when it names a host (has a `.` or `:`, or is localhost), else
+    /// Docker Hub.
+    static func registry(of reference: String) -> String {
+        let first = reference.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        let isHost = reference.contains("/") && (first.contains(".") || first.contains(":") || first == "localhost")
+        return isHost ? first : "docker.io"
+    }
+
+    struct Registries: ResponseEncodable {
+        let logins: [RegistryCredential]
+        func encode(to encoder: any Encoder) throws { try logins.encode(to: encoder) }
+    }
+
+    /// The internal route (service token): the logins a run on Kubernetes pulls its images with.
+    @Sendable func registries(_ request: Request, context: TrellisRequestContext) async throws -> Registries {
+        Registries(logins: try await credentials(ofProject: try context.parameters.require("project")))
+    }
+
     @Sendable func delete(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
         let project = try context.parameters.require("project")
         try await access.require(.manageTemplates, in: project, context: context)

@@ -4,6 +4,11 @@ import TrellisHTTP
 /// The registry answering the other modules of the same process (embedded mode), with the API's visibility.
 struct InProcessTemplateClient<Repository: TemplateRepository>: TemplateClient {
     let controller: TemplateController<Repository>
+    let images: ImageController<SQLImageRepository>
+
+    func registryCredentials(ofProject project: String) async throws -> [RegistryCredential] {
+        try await images.credentials(ofProject: project)
+    }
 
     func versions(of name: String, caller: Caller) async throws -> [TemplateVersionStatus] {
         do {

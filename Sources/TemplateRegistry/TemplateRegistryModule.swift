@@ -14,6 +14,7 @@ public struct TemplateRegistryModule: ServiceModule {
 
     let controller: TemplateController<SQLTemplateRepository>
     let images: ImageController<SQLImageRepository>
+    let serviceToken: ServiceToken
     let logger: Logger
 
     public init(environment: ServiceEnvironment) async throws {
@@ -25,14 +26,17 @@ public struct TemplateRegistryModule: ServiceModule {
             secrets: try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory),
             access: access, now: Date.init
         )
+        serviceToken = try ServiceToken(configuration: configuration)
         logger = environment.logger
     }
 
-    public var templateClient: (any TemplateClient)? { InProcessTemplateClient(controller: controller) }
+    public var templateClient: (any TemplateClient)? { InProcessTemplateClient(controller: controller, images: images) }
 
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(to: authenticated)
         images.addRoutes(to: authenticated)
+        `public`.group("internal/templates").add(middleware: ServiceTokenMiddleware(token: serviceToken))
+            .get("projects/:project/registries", use: images.registries)
     }
 
     /// Registers and publishes the built-in templates that are missing (a new Trellis version may add versions).

@@ -195,16 +195,35 @@ public enum ClusterKind: String, Codable, Sendable {
 /// A run bound for a Kubernetes cluster: its Workflow, compiled by the orchestrator (``ArgoWorkflow``), with the
 /// namespace it goes to.
 public struct WorkflowSubmission: Codable, Sendable, Equatable {
+    /// The Secret in the project's namespace that holds the project's registry logins (`imagePullSecrets`).
+    public static let pullSecret = "trellis-registries"
+
     public var run: String
     public var project: String
     public var cluster: String
     public var workflow: JSONValue
+    /// The project's registry logins, written to ``pullSecret`` before the Workflow is created.
+    public var registries: [RegistryCredential]
 
-    public init(run: String, project: String, cluster: String, workflow: JSONValue) {
+    public init(run: String, project: String, cluster: String, workflow: JSONValue, registries: [RegistryCredential] = []) {
         self.run = run
         self.project = project
         self.cluster = cluster
         self.workflow = workflow
+        self.registries = registries
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case run, project, cluster, workflow, registries
+    }
+
+    /// `registries` may be left out (a project without logins).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            run: try container.decode(String.self, forKey: .run), project: try container.decode(String.self, forKey: .project),
+            cluster: try container.decode(String.self, forKey: .cluster), workflow: try container.decode(JSONValue.self, forKey: .workflow),
+            registries: try container.decodeIfPresent([RegistryCredential].self, forKey: .registries) ?? [])
     }
 }
 

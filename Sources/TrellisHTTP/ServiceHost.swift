@@ -119,7 +119,7 @@ public enum ServiceHost {
         let remoteTemplates: (any TemplateClient)? =
             Module.name == .templates
             ? nil
-            : HTTPTemplateClient(baseURL: configuration.serviceURL(.templates), httpClient: httpClient)
+            : HTTPTemplateClient(baseURL: configuration.serviceURL(.templates), httpClient: httpClient, serviceToken: serviceToken)
         let remotePipelines: (any PipelineClient)? =
             Module.name == .pipelines
             ? nil

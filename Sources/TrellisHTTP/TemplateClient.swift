@@ -31,6 +31,20 @@ public struct TemplateVersionStatus: Codable, Sendable, Equatable {
     }
 }
 
+/// How to log in to a container registry: from a project's images that have a password.
+public struct RegistryCredential: Codable, Sendable, Equatable {
+    /// The registry's host (`registry.example.com`, `docker.io`).
+    public let registry: String
+    public let username: String
+    public let password: String
+
+    public init(registry: String, username: String, password: String) {
+        self.registry = registry
+        self.username = username
+        self.password = password
+    }
+}
+
 /// What other services ask the template registry: in process in embedded mode, over HTTP in split mode. Both
 /// answer with what the caller may see.
 public protocol TemplateClient: Sendable {
@@ -38,14 +52,27 @@ public protocol TemplateClient: Sendable {
     func versions(of name: String, caller: Caller) async throws -> [TemplateVersionStatus]
     /// One version's template, nil when the caller may not see it.
     func template(_ name: String, version: String, caller: Caller) async throws -> TemplateSpec?
+    /// The registry logins of the project's images, asked on nobody's behalf: a run on Kubernetes pulls with them.
+    func registryCredentials(ofProject project: String) async throws -> [RegistryCredential]
 }
 
-/// ``TemplateClient`` over HTTP, asking as the caller.
+/// ``TemplateClient`` over HTTP, asking as the caller (the registry logins with the service token).
 public struct HTTPTemplateClient: TemplateClient {
     let requests: ServiceRequests
+    let serviceToken: ServiceToken
 
-    public init(baseURL: String, httpClient: HTTPClient) {
+    public init(baseURL: String, httpClient: HTTPClient, serviceToken: ServiceToken) {
         requests = ServiceRequests(service: .templates, baseURL: baseURL, httpClient: httpClient)
+        self.serviceToken = serviceToken
+    }
+
+    /// `GET /api/v1/internal/templates/projects/{project}/registries`, the service token's only.
+    public static func registriesPath(_ project: String) -> String {
+        "/api/v1/internal/templates/projects/\(ServiceRequests.escaped(project))/registries"
+    }
+
+    public func registryCredentials(ofProject project: String) async throws -> [RegistryCredential] {
+        try await requests.get(Self.registriesPath(project), as: [RegistryCredential].self, token: serviceToken.value) ?? []
     }
 
     public func versions(of name: String, caller: Caller) async throws -> [TemplateVersionStatus] {

@@ -165,6 +165,11 @@ import TrellisTestSupport
             #expect(
                 try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]]).status
                     == 200)
+            // A registry login of the project's images: Workflows pull with it.
+            let image = try await api.call(
+                "POST", "/api/v1/projects/\(project)/images", token: token,
+                json: ["name": "trainer", "reference": "registry.example.com/ml/trainer:1", "username": "robot", "password": "pull-s3cret"])
+            #expect(image.status == 201, "\(image.text)")
             try await api.applyPipeline(
                 "flow", project: "home", token: hal,
                 tasks: [["name": "here", "template": "shell", "args": ["command": "echo on $(hostname) {{cluster_name}}"]]])
@@ -179,6 +184,14 @@ import TrellisTestSupport
             #expect(created["metadata"]?["labels"]?["trellis/run"] == .string(first))
             #expect(created["metadata"]?["labels"]?["trellis/project"] == .string(project))
             #expect(RunJSON.state(started, "prepare") == "pending")
+            #expect(created["spec"]?["imagePullSecrets"] == .array([.object(["name": .string("trellis-registries")])]))
+            let secret = try #require(try await client.get(.secrets, namespace: namespace, name: "trellis-registries"))
+            #expect(secret["type"] == .string("kubernetes.io/dockerconfigjson"))
+            let config = try #require(secret["data"]?[".dockerconfigjson"]?.string.flatMap { Data(base64Encoded: $0) })
+            let login = try JSONDecoder().decode(JSONValue.self, from: config)["auths"]?["registry.example.com"]
+            #expect(
+                login?["auth"] == .string(Data("robot:pull-s3cret".utf8).base64EncodedString()),
+                "\(String(decoding: config, as: UTF8.self))")
             // Submitted again (an orchestrator restarted before it knew the first went through): nothing new.
             guard case .object(var manifest) = created else { throw Failure("not an object: \(created)") }
             manifest["metadata"] = .object(["name": .string(argo.name), "namespace": .string(namespace)])

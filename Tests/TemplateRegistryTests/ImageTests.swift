@@ -38,6 +38,22 @@ import TrellisTestSupport
             #expect(try key.open(sealed) == "s3cret-registry-pw")
             #expect(throws: SecretError.cannotDecrypt) { try SecretBox(key: SymmetricKey(size: .bits256)).open(sealed) }
 
+            // Runs on Kubernetes pull with the logins, which only the services read: one per registry, the registry
+            // taken from the reference when not given.
+            for (name, reference) in [("hub", "robot/trainer:2"), ("ghcr", "ghcr.io/vision/eval:1")] {
+                let added = try await api.call(
+                    "POST", "/api/v1/projects/vision/images", token: team["vera"],
+                    json: ["name": name, "reference": reference, "username": "\(name)-user", "password": "\(name)-pw"])
+                #expect(added.status == 201, "\(added.text)")
+            }
+            let path = "/api/v1/internal/templates/projects/vision/registries"
+            let logins = try await api.call("GET", path, token: try await EmbeddedHarness.serviceToken())
+            let found = (logins.array ?? []).map { "\($0["registry"] ?? "") \($0["username"] ?? "") \($0["password"] ?? "")" }
+            #expect(
+                found == ["docker.io hub-user hub-pw", "ghcr.io ghcr-user ghcr-pw", "registry.example.com robot s3cret-registry-pw"],
+                "\(logins.text)")
+            #expect(try await api.call("GET", path, token: team["vera"]).status == 401)
+
             // A password needs a user name; images can be removed.
             var anonymous = image
             anonymous["username"] = nil

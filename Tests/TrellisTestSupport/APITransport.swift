@@ -15,6 +15,11 @@ public struct APIResponse: Sendable {
         (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
     }
 
+    /// The body as a JSON array of objects (nil when it is not one).
+    public var array: [[String: Any]]? {
+        (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]]
+    }
+
     public var text: String { String(decoding: body, as: UTF8.self) }
 
     /// `error.code` and `error.message` of an error body.

@@ -42,6 +42,7 @@ public struct KubernetesResource: Sendable, Equatable {
     public static let pods = KubernetesResource(group: "", version: "v1", plural: "pods")
     public static let namespaces = KubernetesResource(group: "", version: "v1", plural: "namespaces")
     public static let events = KubernetesResource(group: "", version: "v1", plural: "events")
+    public static let secrets = KubernetesResource(group: "", version: "v1", plural: "secrets")
     public static let customResourceDefinitions = KubernetesResource(
         group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions")
 

@@ -87,11 +87,35 @@ actor WorkflowBackend {
                 created_at: Date().milliseconds))
         follow(cluster: submission.cluster, namespace: namespace)
         try await client.ensureNamespace(namespace)
+        if !submission.registries.isEmpty { try await savePullSecret(submission.registries, namespace: namespace, client: client) }
         do {
             _ = try await client.create(.workflows, namespace: namespace, submission.workflow)
             logger.info("workflow created", metadata: ["run": .string(submission.run), "cluster": .string(submission.cluster)])
         } catch let error as KubernetesError where error.reason == "AlreadyExists" {
             return
+        }
+    }
+
+    /// The project's registry logins as a `kubernetes.io/dockerconfigjson` Secret, created or brought up to date.
+    func savePullSecret(_ registries: [RegistryCredential], namespace: String, client: KubernetesClient) async throws {
+        var auths: [String: JSONValue] = [:]
+        for login in registries {
+            auths[login.registry] = .object([
+                "username": .string(login.username), "password": .string(login.password),
+                "auth": .string(Data("\(login.username):\(login.password)".utf8).base64EncodedString()),
+            ])
+        }
+        let data: JSONValue = .object([
+            ".dockerconfigjson": .string(Data(JSONValue.object(["auths": .object(auths)]).jsonText.utf8).base64EncodedString())
+        ])
+        let secret: JSONValue = .object([
+            "metadata": .object(["name": .string(WorkflowSubmission.pullSecret)]),
+            "type": .string("kubernetes.io/dockerconfigjson"), "data": data,
+        ])
+        do {
+            _ = try await client.create(.secrets, namespace: namespace, secret)
+        } catch let error as KubernetesError where error.reason == "AlreadyExists" {
+            _ = try await client.patch(.secrets, namespace: namespace, name: WorkflowSubmission.pullSecret, merge: .object(["data": data]))
         }
     }
 
