@@ -99,6 +99,7 @@ let package = Package(
                 "TrellisShim",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
             ],
             plugins: ["EmbedFiles"]
         ),

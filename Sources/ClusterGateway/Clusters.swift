@@ -140,21 +140,38 @@ struct ClusterController: Sendable {
         let token: String?
         let clientCertificate: String?
         let clientKey: String?
+        /// Or all of the above from one context of a kubeconfig file (its current context unless `context` is given).
+        let kubeconfig: String?
+        let context: String?
     }
 
     @Sendable func register(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<ClusterView> {
         let user = try context.requireAdmin(for: "managing clusters")
-        let body = try await request.decode(as: RegisterRequest.self, context: context)
+        var body = try await request.decode(as: RegisterRequest.self, context: context)
         var problems: [ValidationError] = []
         problems.record { () throws(ValidationError) in try Names.validateResourceName(body.name, field: "name") }
         if body.name == "local" { problems.append(ValidationError(field: "name", "\"local\" is the built-in cluster")) }
         let kind = body.kind ?? "kubernetes"
+        if let kubeconfig = body.kubeconfig {
+            if body.server != nil || body.ca != nil || body.token != nil || body.clientCertificate != nil || body.clientKey != nil {
+                problems.append(ValidationError(field: "kubeconfig", "give a kubeconfig, or server and credentials, not both"))
+            }
+            problems.record { () throws(ValidationError) in
+                let found = try Kubeconfig(kubeconfig, context: body.context)
+                body = RegisterRequest(
+                    name: body.name, kind: body.kind, server: found.server, namespace: body.namespace ?? found.namespace, ca: found.caPEM,
+                    token: found.credential.token, clientCertificate: found.credential.certificate, clientKey: found.credential.key,
+                    kubeconfig: nil, context: nil)
+            }
+        }
         var credential = ClusterCredential()
         switch kind {
         case "local":
-            if body.server != nil || body.token != nil || body.clientCertificate != nil {
+            if body.server != nil || body.token != nil || body.clientCertificate != nil || body.kubeconfig != nil {
                 problems.append(ValidationError(field: "kind", "a local cluster has no server or credentials"))
             }
+        case "kubernetes" where body.kubeconfig != nil:
+            break  // The kubeconfig could not be read: its problem is recorded.
         case "kubernetes":
             let url = body.server.flatMap { URL(string: $0) }
             if url?.scheme != "https" || url?.host == nil {

@@ -49,6 +49,7 @@ public enum Platform {
             environment.executor = environment.executor ?? module.executorClient
             modules.append(module)
         }
+        if let executor = environment.executor { identity.bindClusters(executor) }
         let router = ServiceHost.makeRouter(
             service: "trellis", modules: modules, verifier: TokenVerifier(identity: try environment.requireIdentity(for: .identity)),
             registry: PrometheusCollectorRegistry(), extraMiddleware: [WebMiddleware(files: EmbeddedWeb.files)]

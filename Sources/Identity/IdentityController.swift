@@ -17,6 +17,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     /// A bcrypt hash of a random string: a login for an unknown user still pays one bcrypt verify, so response
     /// time does not reveal which user names exist.
     let decoyHash: String
+    /// The clusters projects may be bound to.
+    let clusters: ClusterCheck
 
     func addRoutes(public publicRoutes: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         publicRoutes.post("auth/login", use: login)
@@ -316,6 +318,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         if let settings = body.settings {
             let problems = settings.problems()
             guard problems.isEmpty else { throw ValidationErrors(problems) }
+            // A binding that stays may name a cluster removed since: the project's runs say so when they start.
+            if settings.cluster != project.settings.cluster { try await clusters.requireRegistered(settings.cluster) }
             project.settings = settings
         }
         project.updatedAt = now()

@@ -18,6 +18,7 @@ public struct IdentityModule: ServiceModule {
     let adminPassword: String?
     let logger: Logger
     let serviceToken: ServiceToken
+    let clusters: ClusterCheck
     public let identityClient: (any IdentityClient)?
 
     public init(environment: ServiceEnvironment) async throws {
@@ -28,9 +29,10 @@ public struct IdentityModule: ServiceModule {
         let repository = SQLIdentityRepository(database: environment.database)
         let issuer = TokenIssuer(repository: repository, lifetime: environment.configuration.tokenLifetime, now: now)
         let decoy = try await IdentityController<SQLIdentityRepository>.hash(UUID().uuidString)
+        clusters = ClusterCheck(environment.executor)
         controller = IdentityController(
             repository: repository, issuer: issuer, now: now, directory: environment.configuration.ldap.map(LDAPDirectory.init),
-            throttle: LoginThrottle(), decoyHash: decoy)
+            throttle: LoginThrottle(), decoyHash: decoy, clusters: clusters)
         tokens = APITokenController(repository: repository, now: now)
         identityClient = InProcessIdentityClient(issuer: issuer, repository: repository, tokens: tokens)
         adminPassword = environment.configuration.adminPassword
@@ -43,6 +45,11 @@ public struct IdentityModule: ServiceModule {
                 throw ConfigurationError(key: "admin.password", value: "(hidden)", reason: error.message)
             }
         }
+    }
+
+    /// The cluster gateway, built after this module in embedded mode: project settings name its clusters.
+    public func bindClusters(_ executor: any ExecutorClient) {
+        clusters.bind(executor)
     }
 
     public func addRoutes(public publicRoutes: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {

@@ -65,4 +65,77 @@ import TrellisTestSupport
             #expect(try await api.call("DELETE", "/api/v1/clusters/lab", token: admin).status == 204)
         }
     }
+
+    /// A kubeconfig the way kubectl writes one: inline CA and credentials, two contexts.
+    static func kubeconfig(server: String, ca: String, token: String, certificate: String, key: String) -> String {
+        func inline(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+        return """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: lab
+              cluster: {server: "\(server)", certificate-authority-data: \(inline(ca))}
+            - name: careless
+              cluster: {server: "\(server)", insecure-skip-tls-verify: true}
+            users:
+            - name: robot
+              user: {token: \(token)}
+            - name: admin
+              user: {client-certificate-data: \(inline(certificate)), client-key-data: \(inline(key))}
+            - name: plugin
+              user: {exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}}
+            contexts:
+            - name: robot@lab
+              context: {cluster: lab, user: robot, namespace: ml-jobs}
+            - name: admin@lab
+              context: {cluster: lab, user: admin}
+            - name: careless
+              context: {cluster: careless, user: robot}
+            - name: plugin
+              context: {cluster: lab, user: plugin}
+            current-context: robot@lab
+            """
+    }
+
+    @Test func clientCertificatesAndKubeconfigContextsRegisterToo() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let server = environment["TRELLIS_TEST_KUBE_URL"], let caFile = environment["TRELLIS_TEST_KUBE_CA"] else {
+            throw KubernetesClientTests.MissingCluster()
+        }
+        let ca = try String(contentsOfFile: caFile, encoding: .utf8)
+        let pair = try KubernetesClientTests.clientCertificate()
+        let token = try KubernetesClientTests.token()
+        let kubeconfig = Self.kubeconfig(
+            server: server, ca: ca, token: token, certificate: pair.certificate, key: pair.key)
+        try await EmbeddedHarness.with(.sqlite) { api in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let registrations: [(String, [String: Any])] = [
+                ("certified", ["server": server, "ca": ca, "clientCertificate": pair.certificate, "clientKey": pair.key]),
+                ("current", ["kubeconfig": kubeconfig]), ("admin-context", ["kubeconfig": kubeconfig, "context": "admin@lab"]),
+            ]
+            for (name, body) in registrations {
+                let registered = try await api.call("POST", "/api/v1/clusters", token: admin, json: body.merging(["name": name]) { $1 })
+                #expect(registered.status == 201, "\(name): \(registered.text)")
+                #expect(!registered.text.contains("BEGIN") && !registered.text.contains(token))
+                let health = try await api.call("GET", "/api/v1/clusters/\(name)/health", token: admin)
+                #expect(health.json["ok"] as? Bool == true, "\(name): \(health.text)")
+            }
+            let listed = try await api.call("GET", "/api/v1/clusters", token: admin)
+            let current = (listed.json["clusters"] as? [[String: Any]])?.first { $0["name"] as? String == "current" }
+            #expect(current?["namespace"] as? String == "ml-jobs" && current?["server"] as? String == server, "\(listed.text)")
+
+            let refusals: [([String: Any], String, String)] = [
+                (["kubeconfig": kubeconfig, "context": "nope"], "context", "no context named \"nope\""),
+                (["kubeconfig": kubeconfig, "context": "careless"], "kubeconfig", "always verifies"),
+                (["kubeconfig": kubeconfig, "context": "plugin"], "kubeconfig", "plugin"),
+                (["kubeconfig": "{not: [yaml"], "kubeconfig", "not YAML"),
+                (["kubeconfig": kubeconfig, "token": "t"], "kubeconfig", "not both"),
+            ]
+            for (body, field, words) in refusals {
+                let refused = try await api.call("POST", "/api/v1/clusters", token: admin, json: body.merging(["name": "x"]) { $1 })
+                #expect(refused.status == 400 && refused.errorMessage?.hasPrefix("\(field):") == true, "\(body): \(refused.text)")
+                #expect(refused.errorMessage?.contains(words) == true, "\(refused.text)")
+            }
+        }
+    }
 }

@@ -109,4 +109,42 @@ import TrellisCore
         await #expect(throws: (any Error).self) { _ = try await untrusting.list(.workflows, namespace: "default") }
         try await untrusting.shutdown()
     }
+
+    /// The test API server's client certificate and key (system:masters), as PEM.
+    static func clientCertificate() throws -> (certificate: String, key: String) {
+        let environment = ProcessInfo.processInfo.environment
+        guard let certificate = environment["TRELLIS_TEST_KUBE_CLIENT_CERT"], let key = environment["TRELLIS_TEST_KUBE_CLIENT_KEY"] else {
+            throw MissingCluster()
+        }
+        return (try String(contentsOfFile: certificate, encoding: .utf8), try String(contentsOfFile: key, encoding: .utf8))
+    }
+
+    @Test func aClientCertificateSignedByTheClusterCAIsAnIdentityAndAnotherIsNot() async throws {
+        var cluster = try Self.cluster()
+        let pair = try Self.clientCertificate()
+        cluster.credential = .clientCertificate(certificatePEM: pair.certificate, keyPEM: pair.key)
+        let client = try KubernetesClient(cluster: cluster)
+        do {
+            #expect(try await client.version().hasPrefix("v1."))
+            // system:masters may read Workflows (the version alone is open to any authenticated caller).
+            #expect(try await client.list(.workflows, namespace: "default").items.isEmpty)
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        // The API server's own serving certificate is no client identity: its CA is not the client CA.
+        let serving = URL(fileURLWithPath: try #require(ProcessInfo.processInfo.environment["TRELLIS_TEST_KUBE_CA"]))
+        cluster.credential = .clientCertificate(
+            certificatePEM: try String(contentsOf: serving, encoding: .utf8),
+            keyPEM: try String(contentsOf: serving.deletingPathExtension().appendingPathExtension("key"), encoding: .utf8))
+        let stranger = try KubernetesClient(cluster: cluster)
+        do {
+            _ = try await stranger.list(.workflows, namespace: "default")
+            Issue.record("a certificate the client CA did not sign was let in")
+        } catch let error as KubernetesError {
+            #expect(error.status == 401, "\(error)")
+        }
+        try await stranger.shutdown()
+    }
 }

@@ -154,14 +154,21 @@ import TrellisTestSupport
             _ = try await api.team(project: "home", owner: "hal", members: [], admin: admin)
             let hal = try await api.login("hal", "hal-password")
 
-            // A cluster nobody registered: runs are refused, naming the setting.
-            let bound = try await api.call(
+            // A cluster nobody registered is refused at save, naming the setting; one removed after the binding
+            // refuses the project's runs.
+            let unknown = try await api.call(
                 "PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "nowhere"]])
+            #expect(
+                unknown.status == 400 && unknown.errorMessage?.hasPrefix("settings.cluster: no cluster named \"nowhere\"") == true,
+                "\(unknown.text)")
+            #expect(
+                try await api.call("POST", "/api/v1/clusters", token: admin, json: ["name": "gone", "kind": "local"]).status == 201)
+            let bound = try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "gone"]])
             #expect(bound.status == 200, "\(bound.text)")
+            #expect(try await api.call("DELETE", "/api/v1/clusters/gone", token: admin).status == 204)
             try await api.applyPipeline("flow", project: project, token: token, tasks: Self.tasks)
             let refused = try await api.call("POST", "/api/v1/projects/\(project)/pipelines/flow/runs", token: token)
-            #expect(
-                refused.status == 409 && refused.text.contains("settings.cluster") && refused.text.contains("nowhere"), "\(refused.text)")
+            #expect(refused.status == 409 && refused.text.contains("settings.cluster") && refused.text.contains("gone"), "\(refused.text)")
             #expect(
                 try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]]).status
                     == 200)
@@ -212,7 +219,7 @@ import TrellisTestSupport
                     argo.node("3", "train", retry: 0, phase: "Failed", exitCode: "1", message: "Error (exit code 1)"),
                 ])
             let retrying = try await api.waitForRun(first, project: project, token: token) { RunJSON.attempts($0, "train").count == 1 }
-            #expect(RunJSON.state(retrying, "prepare") == "succeeded" && RunJSON.state(retrying, "train") == "running")
+            #expect(RunJSON.state(retrying, "prepare") == "succeeded" && RunJSON.state(retrying, "train") == "running", "\(retrying)")
             let failedAttempt = RunJSON.attempts(retrying, "train")[0]
             #expect(failedAttempt["state"] as? String == "failed" && failedAttempt["exitCode"] as? Int == 1, "\(failedAttempt)")
             #expect(failedAttempt["reason"] as? String == "Error (exit code 1)")
