@@ -10,6 +10,8 @@ import Yams
 struct PipelineController<Repository: PipelineRepository>: Sendable {
     let repository: Repository
     let access: ProjectAccess
+    /// Project settings, which previews apply as runs do.
+    let identity: any IdentityClient
     let templates: any TemplateClient
     let now: @Sendable () -> Date
 
@@ -217,18 +219,20 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
 
     // MARK: Layout and export
 
-    /// The plan a run of `version` would get now (a run id of "preview"), for previews.
+    /// The plan a run of `version` would get now (a run id of "preview"), with the project's settings, for previews.
     func previewPlan(
         of version: PipelineVersion, project: String, runner: String?, at instant: Date, utcOffsetSeconds: Int,
         context: TrellisRequestContext
     ) async throws -> RunPlan {
         let caller = try context.caller()
+        let settings = try await identity.settings(ofProject: project) ?? ProjectSettings()
         let variables = RunVariables(
-            project: project, runner: runner ?? caller.user.username, runID: "preview", createdAt: instant.milliseconds,
-            executionDate: instant.milliseconds, utcOffsetSeconds: utcOffsetSeconds, randomBytes: RunVariables.systemRandomBytes)
+            project: project, runner: runner ?? caller.user.username, runID: "preview", clusterName: settings.cluster,
+            createdAt: instant.milliseconds, executionDate: instant.milliseconds, utcOffsetSeconds: utcOffsetSeconds,
+            randomBytes: RunVariables.systemRandomBytes)
         return try RunPlan(
             pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
-            variables: variables)
+            variables: variables, project: settings)
     }
 
     /// `GET …/pipelines/{pipeline}/argo`: the Argo Workflow a run of the current version would be on Kubernetes, in

@@ -18,9 +18,10 @@ public struct PipelineStoreModule: ServiceModule {
 
     public init(environment: ServiceEnvironment) async throws {
         serviceToken = try ServiceToken(configuration: environment.configuration)
+        let identity = try environment.requireIdentity(for: Self.name)
         controller = PipelineController(
             repository: SQLPipelineRepository(database: environment.database),
-            access: ProjectAccess(identity: try environment.requireIdentity(for: Self.name)),
+            access: ProjectAccess(identity: identity), identity: identity,
             templates: try environment.requireTemplates(for: Self.name),
             now: Date.init
         )

@@ -10,20 +10,24 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
     public var maxConcurrentRuns: Int?
     /// At most this many task attempts of the project running at once, over all its runs.
     public var maxConcurrentTasks: Int?
+    /// Node labels every pod of the project's runs must match on Kubernetes (cube-studio's project
+    /// `node_selector` and `org`), e.g. `{"org": "ml", "train": "true"}`.
+    public var nodeSelector: [String: String]
 
     public init(
         cluster: String = "local", env: [String: String] = [:], mounts: [String] = [], maxConcurrentRuns: Int? = nil,
-        maxConcurrentTasks: Int? = nil
+        maxConcurrentTasks: Int? = nil, nodeSelector: [String: String] = [:]
     ) {
         self.cluster = cluster
         self.env = env
         self.mounts = mounts
         self.maxConcurrentRuns = maxConcurrentRuns
         self.maxConcurrentTasks = maxConcurrentTasks
+        self.nodeSelector = nodeSelector
     }
 
     enum CodingKeys: String, CodingKey {
-        case cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks
+        case cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks, nodeSelector
     }
 
     public init(from decoder: any Decoder) throws {
@@ -33,6 +37,7 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         mounts = try container.decodeIfPresent([String].self, forKey: .mounts) ?? []
         maxConcurrentRuns = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentRuns)
         maxConcurrentTasks = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks)
+        nodeSelector = try container.decodeIfPresent([String: String].self, forKey: .nodeSelector) ?? [:]
     }
 
     /// Every problem, each naming its field under `settings`.
@@ -51,6 +56,39 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         if let maxConcurrentTasks, maxConcurrentTasks < 1 {
             problems.append(ValidationError(field: "settings.maxConcurrentTasks", "must be at least 1 (leave it out for no limit)"))
         }
+        for (key, value) in nodeSelector.sorted(by: { $0.key < $1.key }) {
+            if !Self.isLabelKey(key) {
+                problems.append(
+                    ValidationError(
+                        field: "settings.nodeSelector.\(key)", "is not a Kubernetes label key (such as gpu-type or example.com/pool)"))
+            } else if !Self.isLabelValue(value) {
+                problems.append(
+                    ValidationError(
+                        field: "settings.nodeSelector.\(key)", "\"\(value)\" is not a label value (at most 63 letters, digits, -, _ and .)")
+                )
+            }
+        }
         return problems
+    }
+
+    /// `[prefix/]name`: a DNS subdomain prefix, and a name of at most 63 characters.
+    static func isLabelKey(_ key: String) -> Bool {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let name = parts.last, !name.isEmpty else { return false }
+        let prefixIsValid =
+            parts.count == 1
+            || (parts[0].count <= 253
+                && parts[0].split(separator: ".", omittingEmptySubsequences: false).allSatisfy {
+                    !$0.isEmpty && $0.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+                })
+        return prefixIsValid && isLabelValue(String(name))
+    }
+
+    /// At most 63 letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit (or empty).
+    static func isLabelValue(_ value: String) -> Bool {
+        guard !value.isEmpty else { return true }
+        let alphanumeric: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        return value.count <= 63 && alphanumeric(value.first!) && alphanumeric(value.last!)
+            && value.allSatisfy { alphanumeric($0) || "-_.".contains($0) }
     }
 }

@@ -29,17 +29,34 @@ import TrellisTestSupport
     func defaultsReachTheTasksAndTaskAttemptsStayWithinTheQuota(_ kind: DatabaseKind) async throws {
         try await RunEngineTests.withTeam(kind) { api, token, _ in
             let bad = try await Self.settings(
-                api, token: token, ["env": ["1BAD": "x"], "mounts": ["nowhere"], "maxConcurrentTasks": 0, "cluster": "Not A Name"])
+                api, token: token,
+                [
+                    "env": ["1BAD": "x"], "mounts": ["nowhere"], "maxConcurrentTasks": 0, "cluster": "Not A Name",
+                    "nodeSelector": ["-bad": "x", "ok": "not ok"],
+                ])
             #expect(bad.status == 400)
-            for field in ["settings.env.1BAD", "settings.mounts[0]", "settings.maxConcurrentTasks", "settings.cluster"] {
+            for field in [
+                "settings.env.1BAD", "settings.mounts[0]", "settings.maxConcurrentTasks", "settings.cluster", "settings.nodeSelector.-bad",
+                "settings.nodeSelector.ok",
+            ] {
                 #expect(bad.text.contains(field), "\(field): \(bad.text)")
             }
             let viewer = try await api.login("vera", "vera-password")
             #expect(try await Self.settings(api, token: viewer, ["maxConcurrentTasks": 9]).status == 403)
             let saved = try await Self.settings(
-                api, token: token, ["env": ["TEAM_BUCKET": "s3://ml"], "mounts": ["data(hostpath):/data"], "maxConcurrentTasks": 2])
+                api, token: token,
+                [
+                    "env": ["TEAM_BUCKET": "s3://ml"], "mounts": ["data(hostpath):/data"], "maxConcurrentTasks": 2,
+                    "nodeSelector": ["example.com/pool": "train"],
+                ])
             #expect(saved.status == 200, "\(saved.text)")
             #expect((saved.json["settings"] as? [String: Any])?["maxConcurrentTasks"] as? Int == 2)
+            // Kubernetes only: the preview of a run shows where its pods may go.
+            try await api.applyPipeline("one", project: "ml", token: token, tasks: [RunEngineTests.shell("t", [], "true")])
+            let preview = try await api.call("GET", "/api/v1/projects/ml/pipelines/one/argo?format=json", token: token)
+            #expect(
+                (preview.json["spec"] as? [String: Any])?["nodeSelector"] as? [String: String] == ["example.com/pool": "train"],
+                "\(preview.text)")
 
             let tasks = (1...5).map { RunEngineTests.shell("t\($0)", [], "echo $TEAM_BUCKET {{cluster_name}}; sleep 0.4") }
             try await api.applyPipeline("wide", project: "ml", token: token, tasks: tasks)

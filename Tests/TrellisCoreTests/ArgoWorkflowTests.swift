@@ -62,6 +62,7 @@ import TrellisCore
                 Self.task("join", after: ["left", "right"], command: ["true"]),
             ])
         plan.creator = "olga"
+        plan.nodeSelector = ["org": "ml", "train": "true"]
         let manifest = try Self.compile(plan, "diamond")
         #expect(manifest["apiVersion"] as? String == "argoproj.io/v1alpha1" && manifest["kind"] as? String == "Workflow")
         let metadata = try #require(manifest["metadata"] as? [String: Any])
@@ -72,6 +73,7 @@ import TrellisCore
         let spec = try #require(manifest["spec"] as? [String: Any])
         #expect(spec["entrypoint"] as? String == "main")
         #expect(spec["parallelism"] as? Int == 2 && spec["activeDeadlineSeconds"] as? Int == 3600)
+        #expect(spec["nodeSelector"] as? [String: String] == ["org": "ml", "train": "true"])
         #expect((spec["ttlStrategy"] as? [String: Int])?["secondsAfterCompletion"] == ArgoWorkflow.keptSeconds)
         #expect(spec["imagePullSecrets"] as? [[String: String]] == [["name": "registry-ml"]])
 

@@ -47,6 +47,7 @@ public enum ArgoWorkflow {
             "podMetadata": .object(["labels": labels(plan, run: run)]),
         ]
         if let parallelism = plan.parallelism { spec["parallelism"] = .int(parallelism) }
+        if let selector = plan.nodeSelector { spec["nodeSelector"] = .object(selector.mapValues(JSONValue.string)) }
         if let timeout = plan.timeoutMilliseconds { spec["activeDeadlineSeconds"] = .int(Int(seconds(timeout))) }
         if !run.pullSecrets.isEmpty { spec["imagePullSecrets"] = .array(run.pullSecrets.map { .object(["name": .string($0)]) }) }
         return .object([

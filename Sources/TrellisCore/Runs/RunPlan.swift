@@ -13,6 +13,8 @@ public struct RunPlan: Codable, Sendable, Equatable {
     /// The offset from UTC of the run's time zone at its execution date (a schedule's; 0 otherwise), in seconds:
     /// `TRELLIS_EXECUTION_DATE` is written in it, as `{{execution_date}}` is.
     public var utcOffsetSeconds: Int?
+    /// The project's node selector when the run was created: where its pods may go on Kubernetes.
+    public var nodeSelector: [String: String]?
     public var tasks: [Task]
 
     public struct Task: Codable, Sendable, Equatable {
@@ -165,6 +167,7 @@ public struct RunPlan: Codable, Sendable, Equatable {
         self.parallelism = spec.parallelism
         self.environment = globalEnvironment
         self.utcOffsetSeconds = variables.utcOffsetSeconds
+        self.nodeSelector = project.nodeSelector.isEmpty ? nil : project.nodeSelector
         do {
             self.timeoutMilliseconds = try spec.timeout.map { text throws(ValidationError) in
                 try DurationText.parse(text, field: "spec.timeout").milliseconds
