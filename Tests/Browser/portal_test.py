@@ -294,9 +294,14 @@ def main():
         wait.until(lambda d: "at least 1" in quota.find_element(By.XPATH, "..").text)
         quota.send_keys(Keys.CONTROL, "a")
         quota.send_keys("3")
+        # The cluster is chosen among the registered ones; a node selector is label=value lines.
+        choices = [o.get_attribute("value") for o in all_css("[name=settings-cluster] option")]
+        assert choices == ["local"], choices
+        css("[name=settings-nodeSelector]").send_keys("org=ml\ntrain=true")
         driver.find_element(By.XPATH, "//button[text()='Save settings']").click()
         wait.until(lambda d: css(".project .notice").text == "Saved.")
-        assert api("GET", "/api/v1/projects/ml", token=ada_token(driver))["settings"]["maxConcurrentRuns"] == 3
+        saved = api("GET", "/api/v1/projects/ml", token=ada_token(driver))["settings"]
+        assert saved["maxConcurrentRuns"] == 3 and saved["nodeSelector"] == {"org": "ml", "train": "true"}, saved
         css("[name=member-username]").send_keys("bea")
         driver.find_element(By.XPATH, "//button[text()='Add']").click()
         wait.until(lambda d: all_css('tr[data-member="bea"]'))

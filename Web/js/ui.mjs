@@ -60,3 +60,13 @@ export function notice(element, text, kind = "info") {
   element.textContent = text;
   element.className = `notice ${kind}`;
 }
+
+/** `KEY=value` lines to an object (lines without `=` are left out). */
+export function keyValues(text) {
+  return Object.fromEntries(text.split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")).trim(), line.slice(line.indexOf("=") + 1)]));
+}
+
+/** An object as `KEY=value` lines. */
+export function keyValueText(object) {
+  return Object.entries(object ?? {}).map(([key, value]) => `${key}=${value}`).join("\n");
+}

@@ -1,7 +1,7 @@
 // The pipeline editor: a palette of templates dragged onto an SVG canvas, tasks connected by dragging from a
 // task's output port to another task, a properties panel generated from the template's parameters, and the
 // pipeline's own settings with a preview of its schedule.
-import { h, svg, field, notice } from "../ui.mjs";
+import { h, svg, field, notice, keyValues, keyValueText } from "../ui.mjs";
 import { projectPath, locate } from "../api.mjs";
 import { Graph } from "../graph.mjs";
 import { layeredLayout } from "../layout.mjs";
@@ -549,9 +549,9 @@ export async function editorPage({ api, project, params, go }) {
     description.addEventListener("input", () => ((meta.description = description.value), markChanged()));
     const parallelism = h("input", { name: "pipeline-parallelism", type: "number", min: 1, value: meta.parallelism ?? "" });
     parallelism.addEventListener("input", () => ((meta.parallelism = parallelism.value ? Number(parallelism.value) : undefined), markChanged()));
-    const env = h("textarea", { name: "pipeline-env", rows: 3, placeholder: "KEY=value, one per line" }, Object.entries(meta.env ?? {}).map(([key, value]) => `${key}=${value}`).join("\n"));
+    const env = h("textarea", { name: "pipeline-env", rows: 3, placeholder: "KEY=value, one per line" }, keyValueText(meta.env));
     env.addEventListener("input", () => {
-      meta.env = Object.fromEntries(env.value.split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")).trim(), line.slice(line.indexOf("=") + 1)]));
+      meta.env = keyValues(env.value);
       markChanged();
     });
     const cron = h("input", { name: "schedule-cron", value: schedule.cron ?? "", placeholder: "e.g. 0 2 * * * (empty: manual only)" });

@@ -1,6 +1,6 @@
 // A project: its description and settings (cluster, default env and mounts, quotas) and its members. Everyone in
 // the project sees them; the controls to change them are there for those whose role allows it (`actions`).
-import { h, field, notice, when } from "../ui.mjs";
+import { h, field, notice, when, keyValues, keyValueText } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
 
 const roles = ["viewer", "developer", "owner"];
@@ -13,18 +13,27 @@ export async function projectPage({ api, project, user }) {
   const settings = details.settings ?? {};
 
   const description = h("input", { name: "project-description", value: details.description ?? "", disabled: !may("configure") });
-  const cluster = h("input", { name: "settings-cluster", value: settings.cluster ?? "local", disabled: !may("configure") });
-  const env = h("textarea", { name: "settings-env", rows: 3, disabled: !may("configure"), placeholder: "KEY=value, one per line" }, Object.entries(settings.env ?? {}).map(([key, value]) => `${key}=${value}`).join("\n"));
+  // The registered clusters; the current one stays a choice even if it was removed since.
+  const known = (await api.get("/clusters").catch(() => ({ clusters: [] }))).clusters.map((item) => item.name);
+  const current = settings.cluster ?? "local";
+  const cluster = h(
+    "select",
+    { name: "settings-cluster", disabled: !may("configure") },
+    [...new Set(["local", ...known, current])].map((name) => h("option", { value: name, selected: name === current }, name)),
+  );
+  const env = h("textarea", { name: "settings-env", rows: 3, disabled: !may("configure"), placeholder: "KEY=value, one per line" }, keyValueText(settings.env));
+  const nodeSelector = h("textarea", { name: "settings-nodeSelector", rows: 2, disabled: !may("configure"), placeholder: "label=value, one per line" }, keyValueText(settings.nodeSelector));
   const mounts = h("textarea", { name: "settings-mounts", rows: 2, disabled: !may("configure"), placeholder: "source(kind):/path, one per line" }, (settings.mounts ?? []).join("\n"));
   const runs = h("input", { name: "settings-maxConcurrentRuns", type: "number", value: settings.maxConcurrentRuns ?? "", disabled: !may("configure"), placeholder: "no limit" });
   const tasks = h("input", { name: "settings-maxConcurrentTasks", type: "number", value: settings.maxConcurrentTasks ?? "", disabled: !may("configure"), placeholder: "no limit" });
   const fields = {
     description: field("Description", description),
-    "settings.cluster": field("Cluster", cluster, { help: "Where the project's runs go." }),
+    "settings.cluster": field("Cluster", cluster, { help: "Where the project's runs go: local processes, or a Kubernetes cluster through Argo." }),
     "settings.env": field("Default environment", env, { help: "Every task of every run, below the template's and the pipeline's." }),
     "settings.mounts": field("Default mounts", mounts),
     "settings.maxConcurrentRuns": field("Most runs at once", runs),
     "settings.maxConcurrentTasks": field("Most tasks at once", tasks),
+    "settings.nodeSelector": field("Node selector", nodeSelector, { help: "On Kubernetes: node labels every pod of the project's runs must match." }),
   };
   const number = (input) => (input.value === "" ? undefined : Number(input.value));
 
@@ -35,10 +44,11 @@ export async function projectPage({ api, project, user }) {
       description: description.value,
       settings: {
         cluster: cluster.value.trim() || "local",
-        env: Object.fromEntries(env.value.split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")).trim(), line.slice(line.indexOf("=") + 1)])),
+        env: keyValues(env.value),
         mounts: mounts.value.split("\n").map((line) => line.trim()).filter(Boolean),
         maxConcurrentRuns: number(runs),
         maxConcurrentTasks: number(tasks),
+        nodeSelector: keyValues(nodeSelector.value),
       },
     };
     try {

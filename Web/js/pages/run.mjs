@@ -3,6 +3,7 @@
 import { h, svg, badge, duration, when, notice } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
 import { layeredLayout } from "../layout.mjs";
+import { podSummary } from "../pods.mjs";
 
 const width = 170;
 const height = 48;
@@ -246,10 +247,22 @@ export async function runPage({ api, project, params }) {
         call ? h("pre", { class: "command" }, call.command.map((part) => (/\s/.test(part) ? JSON.stringify(part) : part)).join(" ")) : h("p", { class: "muted" }, "Not started."),
         call ? h("pre", { class: "env" }, Object.entries(call.environment).sort().map(([key, value]) => `${key}=${value}`).join("\n")) : "",
         call?.workingDirectory ? h("p", { class: "muted" }, `Working directory ${call.workingDirectory}`) : "",
+        ...(found.process?.pods ?? []).map(podView),
       );
     } catch (error) {
       invocation.replaceChildren(h("p", { class: "notice error" }, error.message));
     }
+  }
+
+  function podView(pod) {
+    const summary = podSummary(pod);
+    return h(
+      "details",
+      { class: `pod${summary.warning ? " warning" : ""}`, open: summary.warning },
+      h("summary", null, summary.title),
+      ...summary.problems.map((line) => h("p", { class: "notice error" }, line)),
+      summary.events.length ? h("pre", { class: "events" }, summary.events.join("\n")) : "",
+    );
   }
 
   function chart(title, samples, value, unit) {
