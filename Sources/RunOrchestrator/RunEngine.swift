@@ -24,7 +24,9 @@ actor RunEngine {
     private var projects: [String: String] = [:]
     /// Runs with a timer already set for their next retry or deadline, and when.
     private var timers: [String: Int64] = [:]
-    /// Resumes of each run on Kubernetes: a Workflow read before a resume must not end the resumed run.
+    /// Runs being resumed, and how many resumes of each run on Kubernetes reached its cluster: a Workflow read before
+    /// the retry reached it must not end the resumed run.
+    var resuming: Set<String> = []
     var resumes: [String: Int] = [:]
 
     init(
@@ -89,32 +91,42 @@ actor RunEngine {
     /// Kubernetes, its Workflow is retried as `argo retry` does (submitted when the cluster has none).
     func resume(_ id: String, from task: String?) async throws -> Bool {
         let now = nowMilliseconds
-        resumes[id, default: 0] += 1
-        let found = try await repository.update(id) { run -> Bool in
-            guard run.state.isFinished else { throw ResumeError.stillRunning }
-            if let task, run.plan.task(named: task) == nil { throw ResumeError.unknownTask(task) }
-            if task != nil, run.cluster != nil { throw ResumeError.fromTaskOnKubernetes }
-            let rerun = RunPlanner.tasksToRerun(plan: run.plan, states: run.tasks.mapValues(\.state), from: task)
-            guard !rerun.isEmpty else { throw ResumeError.nothingToResume }
-            for name in rerun {
-                guard var record = run.tasks[name] else { continue }
-                record.state = .pending
-                record.notBefore = nil
-                record.roundStart = record.attempts + 1
-                run.tasks[name] = record
+        resuming.insert(id)
+        let found: Bool?
+        do {
+            found = try await repository.update(id) { run -> Bool in
+                guard run.state.isFinished else { throw ResumeError.stillRunning }
+                if let task, run.plan.task(named: task) == nil { throw ResumeError.unknownTask(task) }
+                if task != nil, run.cluster != nil { throw ResumeError.fromTaskOnKubernetes }
+                let rerun = RunPlanner.tasksToRerun(plan: run.plan, states: run.tasks.mapValues(\.state), from: task)
+                guard !rerun.isEmpty else { throw ResumeError.nothingToResume }
+                for name in rerun {
+                    guard var record = run.tasks[name] else { continue }
+                    record.state = .pending
+                    record.notBefore = nil
+                    record.roundStart = record.attempts + 1
+                    run.tasks[name] = record
+                }
+                run.state = .running
+                run.reason = nil
+                run.stopping = nil
+                run.finishedAt = nil
+                run.deadlineAt = run.cluster == nil ? run.plan.timeoutMilliseconds.map { now + $0 } : nil
+                return run.cluster != nil
             }
-            run.state = .running
-            run.reason = nil
-            run.stopping = nil
-            run.finishedAt = nil
-            run.deadlineAt = run.cluster == nil ? run.plan.timeoutMilliseconds.map { now + $0 } : nil
-            return run.cluster != nil
+        } catch {
+            resuming.remove(id)
+            throw error
         }
-        guard let onCluster = found else { return false }
+        guard let onCluster = found else {
+            resuming.remove(id)
+            return false
+        }
         logger.info("run resumed", metadata: ["run": .string(id), "from": .string(task ?? "failures")])
         if onCluster {
             await retryWorkflow(id)
         } else {
+            resuming.remove(id)
             await advance(id)
         }
         return true

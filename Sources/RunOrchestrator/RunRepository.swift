@@ -28,7 +28,7 @@ struct RunRepository: Sendable {
     // MARK: Reading
 
     func run(_ id: String) async throws -> RunRecord? {
-        try await database.read { try await load(id, sql: $0) }
+        try await database.snapshot { try await load(id, sql: $0) }
     }
 
     /// Runs not finished yet, oldest first.
@@ -53,7 +53,7 @@ struct RunRepository: Sendable {
     /// The state and task names of each of `ids` that exists.
     func summaries(ofRuns ids: [String]) async throws -> [String: (state: RunState?, tasks: [String])] {
         guard !ids.isEmpty else { return [:] }
-        return try await database.read { sql in
+        return try await database.snapshot { sql in
             var found: [String: (state: RunState?, tasks: [String])] = [:]
             for row in try await sql.select().columns("id", "state").from("orchestrator_runs").where("id", .in, ids).all() {
                 found[try row.decode(column: "id", as: String.self)] = (

@@ -44,16 +44,23 @@ extension RunEngine {
 
     /// The resumed run's Workflow runs its failed nodes again; never submitted (or gone), it is submitted.
     func retryWorkflow(_ id: String) async {
+        let retried: Bool
         do {
-            if try await executor.retryWorkflow(ofRun: id) {
-                await syncWorkflow(id)
-            } else {
-                await submit(id)
-            }
+            retried = try await executor.retryWorkflow(ofRun: id)
         } catch {
+            resumeReachedCluster(id)
             logger.error("cannot retry a Workflow", metadata: ["run": .string(id), "error": .string("\(error)")])
-            await fail(id, reason: "the Workflow could not be retried: \(error)")
+            return await fail(id, reason: "the Workflow could not be retried: \(error)")
         }
+        resumeReachedCluster(id)
+        if retried { await syncWorkflow(id) } else { await submit(id) }
+    }
+
+    /// From now on the Workflow's state is the resumed run's.
+    private func resumeReachedCluster(_ id: String) {
+        resuming.remove(id)
+        if resumes.count > 10_000 { resumes.removeAll() }
+        resumes[id, default: 0] += 1
     }
 
     /// The cluster refused the run: it fails with the reason, its unfinished tasks cancelled.
@@ -77,7 +84,7 @@ extension RunEngine {
     /// Reads the run's Workflow and writes its progress into the run; submits it when the cluster has none (a restart
     /// between the run's start and its submission) and asks again for a stop that has not taken.
     func syncWorkflow(_ id: String) async {
-        guard let run = try? await repository.run(id), run.cluster != nil, !run.state.isFinished else { return }
+        guard !resuming.contains(id), let run = try? await repository.run(id), run.cluster != nil, !run.state.isFinished else { return }
         guard run.state == .running else { return await advance(id) }
         let resumesBefore = resumes[id]
         let progress: WorkflowProgress?
@@ -88,8 +95,8 @@ extension RunEngine {
             return
         }
         guard let progress else { return await submit(id) }
-        // Read before a resume that happened since: the Workflow has been retried, this is not its state any more.
-        guard resumes[id] == resumesBefore else { return }
+        // Read before the retry of a resume reached the cluster: not the resumed run's state.
+        guard !resuming.contains(id), resumes[id] == resumesBefore else { return }
         if run.stopping != nil, progress.phase == .running { try? await executor.stopWorkflow(ofRun: id) }
         let now = nowMilliseconds
         do {

@@ -114,6 +114,20 @@ public final class Database: Service, Sendable {
         }
     }
 
+    /// Runs `body`, which only reads, on one consistent view of the data: statements that must agree (a run's row, its
+    /// tasks and its attempts) never see half of a change. SQLite: under the connection's lock; PostgreSQL: a
+    /// read-only repeatable-read transaction.
+    public func snapshot<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch backend {
+        case .sqlite(let connection, let lock, _):
+            return try await lock.withLock { try await body(connection.sql()) }
+        case .postgres(let client):
+            return try await client.withConnection { connection in
+                try await Self.inTransaction(connection.sql(), begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+            }
+        }
+    }
+
     /// Runs `body` in one transaction: all of it is committed, or none of it when it throws.
     public func transaction<T: Sendable>(
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> T

@@ -60,6 +60,33 @@ import TrellisTestSupport
         }
     }
 
+    /// Statements of one snapshot agree: a change committed meanwhile is all seen after it, none of it within.
+    @Test(arguments: DatabaseKind.allCases)
+    func aSnapshotNeverSeesHalfOfAChange(_ kind: DatabaseKind) async throws {
+        try await TestDatabases.withFresh(kind) { url in
+            try await Database.withOpened(url, logger: TestDatabases.logger) { database in
+                try await database.read { try await $0.raw("CREATE TABLE parts (n BIGINT NOT NULL)").run() }
+                let count: @Sendable (any SQLDatabase) async throws -> Int = {
+                    try await $0.raw("SELECT COUNT(*) AS n FROM parts").first()!.decode(column: "n", as: Int.self)
+                }
+                let seen = try await database.snapshot { sql in
+                    let before = try await count(sql)
+                    // Committed while the snapshot reads (PostgreSQL), or waiting for it to end (SQLite's one connection).
+                    let writer = Task {
+                        try await database.transaction { sql in
+                            for n in 0..<2 { try await sql.raw("INSERT INTO parts (n) VALUES (\(bind: n))").run() }
+                        }
+                    }
+                    try await Task.sleep(for: .milliseconds(300))
+                    return (before, try await count(sql), writer)
+                }
+                try await seen.2.value
+                #expect(seen.0 == 0 && seen.1 == 0)
+                #expect(try await database.read(count) == 2)
+            }
+        }
+    }
+
     @Test func databaseURLsAreParsedAndPasswordsMasked() throws {
         #expect(try DatabaseURL("sqlite:///var/lib/trellis/t.db") == .sqliteFile(path: "/var/lib/trellis/t.db"))
         #expect(try DatabaseURL("sqlite:data/t.db") == .sqliteFile(path: "data/t.db"))
