@@ -128,5 +128,7 @@ struct InProcessExecutorClient: ExecutorClient {
 
     func stopWorkflow(ofRun run: String) async throws { try await workflows.stop(run: run) }
 
-    func retryWorkflow(ofRun run: String) async throws -> Bool { try await workflows.retry(run: run) }
+    func retryWorkflow(ofRun run: String, restarting tasks: [String]) async throws -> Bool {
+        try await workflows.retry(run: run, restarting: Set(tasks))
+    }
 }

@@ -162,9 +162,6 @@ struct RunController: Sendable {
             throw APIError.failedPrecondition("run \(run.id) has nothing to resume: every task succeeded (name a task to re-run it)")
         } catch RunEngine.ResumeError.unknownTask(let task) {
             throw APIError.invalidField("task", "run \(run.id) has no task named \"\(task)\"")
-        } catch RunEngine.ResumeError.fromTaskOnKubernetes {
-            throw APIError.invalidField(
-                "task", "run \(run.id) ran on Kubernetes, where a resume runs every failed task again as argo retry does: leave task out")
         }
         return RunView(try await stored(run.id, project: project))
     }

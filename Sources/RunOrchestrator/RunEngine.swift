@@ -83,21 +83,19 @@ actor RunEngine {
         case stillRunning
         case nothingToResume
         case unknownTask(String)
-        /// Argo's retry runs every failed node again: a run on Kubernetes resumes from its failures only.
-        case fromTaskOnKubernetes
     }
 
     /// Runs again what did not succeed (or `task` and its downstream); succeeded tasks keep their attempts. On
-    /// Kubernetes, its Workflow is retried as `argo retry` does (submitted when the cluster has none).
+    /// Kubernetes, its Workflow is retried as `argo retry` does — with `--restart-successful` for `task` and its
+    /// downstream — or submitted when the cluster has none.
     func resume(_ id: String, from task: String?) async throws -> Bool {
         let now = nowMilliseconds
         resuming.insert(id)
-        let found: Bool?
+        let found: (onCluster: Bool, restarting: [String])?
         do {
-            found = try await repository.update(id) { run -> Bool in
+            found = try await repository.update(id) { run -> (onCluster: Bool, restarting: [String]) in
                 guard run.state.isFinished else { throw ResumeError.stillRunning }
                 if let task, run.plan.task(named: task) == nil { throw ResumeError.unknownTask(task) }
-                if task != nil, run.cluster != nil { throw ResumeError.fromTaskOnKubernetes }
                 let rerun = RunPlanner.tasksToRerun(plan: run.plan, states: run.tasks.mapValues(\.state), from: task)
                 guard !rerun.isEmpty else { throw ResumeError.nothingToResume }
                 for name in rerun {
@@ -112,19 +110,19 @@ actor RunEngine {
                 run.stopping = nil
                 run.finishedAt = nil
                 run.deadlineAt = run.cluster == nil ? run.plan.timeoutMilliseconds.map { now + $0 } : nil
-                return run.cluster != nil
+                return (run.cluster != nil, task == nil ? [] : rerun.sorted())
             }
         } catch {
             resuming.remove(id)
             throw error
         }
-        guard let onCluster = found else {
+        guard let found else {
             resuming.remove(id)
             return false
         }
         logger.info("run resumed", metadata: ["run": .string(id), "from": .string(task ?? "failures")])
-        if onCluster {
-            await retryWorkflow(id)
+        if found.onCluster {
+            await retryWorkflow(id, restarting: found.restarting)
         } else {
             resuming.remove(id)
             await advance(id)

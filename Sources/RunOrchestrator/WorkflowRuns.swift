@@ -42,11 +42,12 @@ extension RunEngine {
         }
     }
 
-    /// The resumed run's Workflow runs its failed nodes again; never submitted (or gone), it is submitted.
-    func retryWorkflow(_ id: String) async {
+    /// The resumed run's Workflow runs its failed nodes (and those of `restarting`) again; never submitted (or gone),
+    /// it is submitted.
+    func retryWorkflow(_ id: String, restarting: [String]) async {
         let retried: Bool
         do {
-            retried = try await executor.retryWorkflow(ofRun: id)
+            retried = try await executor.retryWorkflow(ofRun: id, restarting: restarting)
         } catch {
             resumeReachedCluster(id)
             logger.error("cannot retry a Workflow", metadata: ["run": .string(id), "error": .string("\(error)")])

@@ -254,7 +254,7 @@ public protocol ExecutorClient: Sendable {
     func workflow(ofRun run: String) async throws -> WorkflowProgress?
     /// Shuts the run's Workflow down (Argo's `spec.shutdown: Stop`).
     func stopWorkflow(ofRun run: String) async throws
-    /// Runs the failed nodes of the run's Workflow again, as `argo retry` does; false when the cluster has no Workflow
-    /// of the run.
-    func retryWorkflow(ofRun run: String) async throws -> Bool
+    /// Runs the failed nodes of the run's Workflow again, as `argo retry` does, and every node of `restarting` even if
+    /// it succeeded; false when the cluster has no Workflow of the run.
+    func retryWorkflow(ofRun run: String, restarting tasks: [String]) async throws -> Bool
 }

@@ -73,9 +73,20 @@ public struct HTTPExecutorClient: ExecutorClient {
         try await requests.send("POST", "\(Self.workflows)/\(ServiceRequests.escaped(run))/stop", body: nil, token: token.value)
     }
 
-    public func retryWorkflow(ofRun run: String) async throws -> Bool {
+    public func retryWorkflow(ofRun run: String, restarting tasks: [String]) async throws -> Bool {
         try await requests.send(
-            "POST", "\(Self.workflows)/\(ServiceRequests.escaped(run))/retry", body: nil, token: token.value, timeout: .seconds(60)) != nil
+            "POST", "\(Self.workflows)/\(ServiceRequests.escaped(run))/retry",
+            body: try APICoding.encoder().encode(WorkflowRetry(restarting: tasks)),
+            token: token.value, timeout: .seconds(60)) != nil
+    }
+}
+
+/// What a Workflow retry restarts besides its failed nodes: these tasks' nodes, succeeded or not.
+public struct WorkflowRetry: Codable, Sendable {
+    public let restarting: [String]
+
+    public init(restarting: [String]) {
+        self.restarting = restarting
     }
 }
 

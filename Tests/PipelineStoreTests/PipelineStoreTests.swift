@@ -310,10 +310,7 @@ extension PipelineStoreTests {
                 $0["name"] as? String
             }
             #expect(templates == ["main", "task-prepare", "task-train", "task-done"])
-            if let folder = ProcessInfo.processInfo.environment["TRELLIS_ARGO_MANIFESTS"] {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                try json.body.write(to: URL(fileURLWithPath: folder).appendingPathComponent("preview-\(kind).json"))
-            }
+            try ArgoManifests.save(json.body, name: "preview-\(kind)")
             let yaml = try await api.call("GET", "/api/v1/projects/ml/pipelines/flow/argo", token: team["vic"])
             #expect(yaml.headers["content-type"]?.hasPrefix("application/yaml") == true && yaml.text.contains("kind: Workflow"))
         }

@@ -101,7 +101,21 @@ import TrellisTestSupport
         #expect(nodes[Self.name]?["phase"] == .string("Running") && nodes[Self.name]?["children"] == nil)
         // Succeeded and skipped are kept untouched (absent from the patch).
         #expect(nodes["trellis-run-1"] == nil && nodes["trellis-run-9"] == nil)
-        // Only a failed Workflow is retried.
+        // Only a failed Workflow is retried; a succeeded one when tasks are restarted.
+        let succeeded = Self.workflow(
+            phase: "Succeeded",
+            [
+                ArgoFixture.node(Self.name, Self.name, type: "DAG", phase: "Succeeded", children: ["p", "t"]),
+                ArgoFixture.node("p", "\(Self.name).prepare", type: "Pod", phase: "Succeeded"),
+                ArgoFixture.node("t", "\(Self.name).train", type: "Retry", phase: "Succeeded", children: ["t0"]),
+                ArgoFixture.node("t0", "\(Self.name).train(0)", type: "Pod", phase: "Succeeded"),
+            ])
+        #expect(ArgoStatus.retry(succeeded) == nil)
+        let restart = try #require(ArgoStatus.retry(succeeded, restarting: ["train"]))
+        #expect(restart.podNodes == ["t0"])
+        let restarted = try #require(restart.patch["status"]?["nodes"])
+        #expect(restarted["t"] == .null && restarted["t0"] == .null && restarted["p"] == nil)
+        #expect(restarted[Self.name]?["phase"] == .string("Running") && restarted[Self.name]?["children"] == .array([.string("p")]))
         #expect(ArgoStatus.retry(Self.workflow(phase: "Running", [])) == nil)
         #expect(ArgoStatus.retry(Self.workflow(phase: "Succeeded", [])) == nil)
     }

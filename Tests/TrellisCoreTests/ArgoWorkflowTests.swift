@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrellisCore
+import TrellisTestSupport
 
 /// Runs compiled to Argo Workflows. Every manifest compiled here is also written to `TRELLIS_ARGO_MANIFESTS` (set by
 /// `make test`), where Tests/Argo/validate.py checks it against Argo's JSON schema.
@@ -26,11 +27,7 @@ import TrellisCore
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let data = try encoder.encode(manifest)
-        let directory =
-            ProcessInfo.processInfo.environment["TRELLIS_ARGO_MANIFESTS"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("trellis-argo-manifests")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try data.write(to: directory.appendingPathComponent("\(name).json"))
+        try ArgoManifests.save(data, name: name)
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 

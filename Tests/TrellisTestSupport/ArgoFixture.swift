@@ -26,3 +26,15 @@ public enum ArgoFixture {
         return .object(status)
     }
 }
+
+/// Manifests the tests compile or submit, written to `TRELLIS_ARGO_MANIFESTS` (set by `make test`), where
+/// Tests/Argo/validate.py checks each against Argo's JSON schema.
+public enum ArgoManifests {
+    public static func save(_ json: Data, name: String) throws {
+        let directory =
+            ProcessInfo.processInfo.environment["TRELLIS_ARGO_MANIFESTS"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("trellis-argo-manifests")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try json.write(to: directory.appendingPathComponent("\(name).json"))
+    }
+}

@@ -139,12 +139,12 @@ actor WorkflowBackend {
             merge: .object(["spec": .object(["shutdown": .string("Stop")])]))
     }
 
-    /// `argo retry`, on the Workflow object: failed nodes and their pods removed, succeeded ones kept. False when the
-    /// cluster has no Workflow of the run.
-    func retry(run: String) async throws -> Bool {
+    /// `argo retry`, on the Workflow object: failed nodes and their pods removed, succeeded ones kept — but those of
+    /// the `restarting` tasks. False when the cluster has no Workflow of the run.
+    func retry(run: String, restarting tasks: Set<String>) async throws -> Bool {
         guard let found = try await object(ofRun: run) else { return false }
-        guard let retry = ArgoStatus.retry(found.workflow) else {
-            throw APIError.conflict("the Workflow of run \(run) has not failed: only a failed Workflow is retried")
+        guard let retry = ArgoStatus.retry(found.workflow, restarting: tasks) else {
+            throw APIError.conflict("the Workflow of run \(run) has not ended, or has nothing to run again")
         }
         let pods = try await podNames(of: found.placement, client: found.client)
         _ = try await found.client.patch(.workflows, namespace: found.placement.namespace, name: found.placement.name, merge: retry.patch)

@@ -40,7 +40,10 @@ struct WorkflowController: Sendable {
 
     @Sendable func retry(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
         let run = try context.parameters.require("run")
-        guard try await executor.retryWorkflow(ofRun: run) else { throw APIError.notFound("no Workflow of run \(run)") }
+        let body = try await request.decodeIfPresent(as: WorkflowRetry.self, context: context)
+        guard try await executor.retryWorkflow(ofRun: run, restarting: body?.restarting ?? []) else {
+            throw APIError.notFound("no Workflow of run \(run)")
+        }
         return .noContent
     }
 }

@@ -100,17 +100,30 @@ public enum ArgoStatus {
 
     /// The merge patch that makes a failed Workflow run again as `argo retry` does: failed and errored pod nodes
     /// (and nodes that never ran) are removed with their pods, the DAG and retry nodes above them run again,
-    /// succeeded and skipped nodes are kept; the Workflow is running and no longer shut down. Nil when it has not
-    /// failed.
-    public static func retry(_ workflow: JSONValue) -> (patch: JSONValue, podNodes: [String])? {
-        guard ["Failed", "Error"].contains(workflow["status"]?["phase"]?.string) else { return nil }
+    /// succeeded and skipped nodes are kept; the Workflow is running and no longer shut down. Every node of the
+    /// `restarting` tasks goes too, succeeded or not (`argo retry --node-field-selector … --restart-successful`), and
+    /// then a succeeded Workflow may be retried as well. Nil when there is nothing to retry.
+    public static func retry(_ workflow: JSONValue, restarting tasks: Set<String> = []) -> (patch: JSONValue, podNodes: [String])? {
+        let phase = workflow["status"]?["phase"]?.string ?? ""
+        guard ["Failed", "Error"].contains(phase) || (phase == "Succeeded" && !tasks.isEmpty) else { return nil }
+        let name = workflow["metadata"]?["name"]?.string ?? ""
         let all = nodes(of: workflow)
         var removed: Set<String> = []
         var reset: Set<String> = []
         for (id, node) in all {
-            let phase = node["phase"]?.string ?? ""
-            if ["Succeeded", "Skipped"].contains(phase) { continue }
-            if node["type"]?.string == "Pod" || phase == "Omitted" { removed.insert(id) } else { reset.insert(id) }
+            let nodeName = node["name"]?.string ?? ""
+            if let task = parse(nodeName, workflow: name)?.task, tasks.contains(task) {
+                removed.insert(id)
+                continue
+            }
+            // The DAG itself runs again, whatever it ended as.
+            if nodeName == name {
+                reset.insert(id)
+                continue
+            }
+            let nodePhase = node["phase"]?.string ?? ""
+            if ["Succeeded", "Skipped"].contains(nodePhase) { continue }
+            if node["type"]?.string == "Pod" || nodePhase == "Omitted" { removed.insert(id) } else { reset.insert(id) }
         }
         var changes: [String: JSONValue] = [:]
         for id in removed { changes[id] = .null }
