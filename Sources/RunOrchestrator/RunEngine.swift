@@ -28,6 +28,9 @@ actor RunEngine {
     /// the retry reached it must not end the resumed run.
     var resuming: Set<String> = []
     var resumes: [String: Int] = [:]
+    /// Runs whose Workflow is being read, and those of them whose Workflow changed meanwhile.
+    var syncing: Set<String> = []
+    var changedWhileSyncing: Set<String> = []
 
     init(
         repository: RunRepository, executor: any ExecutorClient, templates: any TemplateClient, logger: Logger, stopGrace: Duration,

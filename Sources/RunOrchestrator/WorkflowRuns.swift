@@ -77,14 +77,35 @@ extension RunEngine {
         if let schedule = ended ?? nil { await wakeSchedule(schedule, endedRun: id) }
     }
 
-    /// Workflows changed (their cluster's watch said so).
+    /// Workflows changed (their cluster's watch said so): read side by side, a few at a time (each waits on the
+    /// cluster and the database, not on this engine).
     func workflowsChanged(_ runs: [String]) async {
-        for id in runs { await syncWorkflow(id) }
+        await withTaskGroup(of: Void.self) { group in
+            for (index, id) in runs.enumerated() {
+                if index >= 8 { await group.next() }
+                group.addTask { await self.syncWorkflow(id) }
+            }
+        }
     }
 
-    /// Reads the run's Workflow and writes its progress into the run; submits it when the cluster has none (a restart
-    /// between the run's start and its submission) and asks again for a stop that has not taken.
+    /// Reads the run's Workflow and writes its progress into the run. One read of a run at a time: a notice that comes
+    /// during a read makes it read again after, so an older state is never written after a newer one.
     func syncWorkflow(_ id: String) async {
+        guard !syncing.contains(id) else {
+            changedWhileSyncing.insert(id)
+            return
+        }
+        syncing.insert(id)
+        repeat {
+            changedWhileSyncing.remove(id)
+            await syncWorkflowOnce(id)
+        } while changedWhileSyncing.contains(id)
+        syncing.remove(id)
+    }
+
+    /// One read of the run's Workflow into the run; submits it when the cluster has none (a restart between the run's
+    /// start and its submission) and asks again for a stop that has not taken.
+    private func syncWorkflowOnce(_ id: String) async {
         guard !resuming.contains(id), let run = try? await repository.run(id), run.cluster != nil, !run.state.isFinished else { return }
         guard run.state == .running else { return await advance(id) }
         let resumesBefore = resumes[id]

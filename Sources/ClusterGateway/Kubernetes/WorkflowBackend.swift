@@ -58,6 +58,8 @@ actor WorkflowBackend {
     private var clients: [String: (registered: Date, client: KubernetesClient)] = [:]
     /// The watch of each `cluster/namespace`.
     private var watches: [String: Task<Void, Never>] = [:]
+    /// Where runs' Workflows are (a placement never changes), so that following one reads no table.
+    private var placements: [String: WorkflowPlacement] = [:]
 
     init(workflows: WorkflowRepository, clusters: ClusterRepository, secrets: SecretBox, feed: ChangeFeed, logger: Logger) {
         self.workflows = workflows
@@ -119,9 +121,18 @@ actor WorkflowBackend {
         }
     }
 
+    /// Where the run's Workflow is, remembered.
+    func placement(ofRun run: String) async throws -> WorkflowPlacement? {
+        if let known = placements[run] { return known }
+        guard let found = try await workflows.placement(ofRun: run) else { return nil }
+        if placements.count >= 10_000 { placements.removeAll() }
+        placements[run] = found
+        return found
+    }
+
     /// The run's Workflow as the cluster has it now.
     func object(ofRun run: String) async throws -> (placement: WorkflowPlacement, client: KubernetesClient, workflow: JSONValue)? {
-        guard let placement = try await workflows.placement(ofRun: run) else { return nil }
+        guard let placement = try await placement(ofRun: run) else { return nil }
         let client = try await client(for: placement.cluster)
         guard let workflow = try await client.get(.workflows, namespace: placement.namespace, name: placement.name) else { return nil }
         return (placement, client, workflow)
