@@ -237,7 +237,14 @@ struct ClusterController: Sendable {
         }
         let health: Health
         do {
-            health = Health(cluster: name, ok: true, message: "Kubernetes \(try await client.version())")
+            let version = try await client.version()
+            // Argo's Workflow kind must be there, and the credentials allowed to use it.
+            let namespace = record.view.namespace ?? "default"
+            _ = try await client.list(.workflows, namespace: namespace)
+            health = Health(
+                cluster: name, ok: true, message: "Kubernetes \(version); Argo Workflows can be listed in namespace \(namespace)")
+        } catch let error as KubernetesError where error.status == 404 {
+            health = Health(cluster: name, ok: false, message: "Argo Workflows is not installed: \(error)")
         } catch {
             health = Health(cluster: name, ok: false, message: "\(error)")
         }

@@ -36,7 +36,8 @@ import TrellisTestSupport
 
             let health = try await api.call("GET", "/api/v1/clusters/lab/health", token: admin)
             #expect(
-                health.json["ok"] as? Bool == true && (health.json["message"] as? String)?.hasPrefix("Kubernetes v1.") == true,
+                health.json["ok"] as? Bool == true && (health.json["message"] as? String)?.hasPrefix("Kubernetes v1.") == true
+                    && (health.json["message"] as? String)?.hasSuffix("Argo Workflows can be listed in namespace trellis") == true,
                 "\(health.text)")
             // Wrong credentials: registered, but the health check says why it fails.
             #expect(
