@@ -284,7 +284,14 @@ actor WorkflowBackend {
         let selector = "trellis/run"
         while !Task.isCancelled {
             do {
-                let client = try client(for: cluster, record: try await clusters.cluster(named: cluster))
+                guard let record = try await clusters.cluster(named: cluster) else {
+                    // Removed: its runs can no longer be followed (a cluster registered again is watched on submission).
+                    logger.notice(
+                        "no longer watching Workflows", metadata: ["cluster": .string(cluster), "reason": "the cluster was removed"])
+                    watches["\(cluster)/\(namespace)"] = nil
+                    return
+                }
+                let client = try client(for: cluster, record: record)
                 let listed = try await client.list(.workflows, namespace: namespace, labelSelector: selector)
                 for workflow in listed.items { await announce(workflow) }
                 for try await event in client.watch(
