@@ -8,7 +8,7 @@ struct Trellis: AsyncParsableCommand {
         subcommands: [
             Serve.self, Migrate.self, Login.self, Apply.self, Template.self, RunCommand.self, ScheduleCommand.self, Backfill.self,
             Vars.self,
-            CronCommand.self, Export.self,
+            CronCommand.self, Export.self, ClusterCommand.self,
         ]
     )
 }

@@ -27,6 +27,37 @@ import TrellisTestSupport
         try await client.shutdown()
     }
 
+    /// `trellis cluster add` from a kubeconfig (and one with a wrong token, which fails its health check), list,
+    /// health and remove.
+    static func registerWithTheCLI(dataDir: URL, base: String, admin: String, server: String, ca: String, token: String) throws {
+        func kubeconfig(_ token: String) -> String {
+            """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: c, cluster: {server: "\(server)", certificate-authority-data: \(Data(ca.utf8).base64EncodedString())}}]
+            users: [{name: u, user: {token: \(token)}}]
+            contexts: [{name: x, context: {cluster: c, user: u, namespace: trellis}}]
+            current-context: x
+            """
+        }
+        let file = dataDir.appendingPathComponent("kubeconfig")
+        let cli = Processes.binDirectory.appendingPathComponent("trellis")
+        let environment = ["TRELLIS_SERVER": base, "TRELLIS_HOME": dataDir.appendingPathComponent("cli").path, "TRELLIS_TOKEN": admin]
+        for (name, secret) in [("lab", token), ("wrong", "not-the-token")] {
+            try kubeconfig(secret).write(to: file, atomically: true, encoding: .utf8)
+            let added = try Processes.run(cli, ["cluster", "add", name, "--kubeconfig", file.path], environment: environment)
+            #expect(added.status == 0 && added.output.contains("cluster \(name) registered"), "\(added.output)")
+        }
+        let listed = try Processes.run(cli, ["cluster", "list"], environment: environment)
+        #expect(listed.output.contains("lab  kubernetes  \(server)  namespace trellis"), "\(listed.output)")
+        let healthy = try Processes.run(cli, ["cluster", "health", "lab"], environment: environment)
+        #expect(healthy.status == 0 && healthy.output.hasPrefix("lab: ok: Kubernetes v1."), "\(healthy.output)")
+        let failing = try Processes.run(cli, ["cluster", "health", "wrong"], environment: environment)
+        #expect(failing.status != 0 && failing.output.contains("wrong: failing:") && failing.output.contains("401"), "\(failing.output)")
+        #expect(try Processes.run(cli, ["cluster", "remove", "wrong"], environment: environment).status == 0)
+        #expect(!(try Processes.run(cli, ["cluster", "list"], environment: environment).output.contains("wrong")))
+    }
+
     static func scenario(client: KubernetesClient, server: String, ca: String, token: String) async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-kube-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
@@ -37,9 +68,7 @@ import TrellisTestSupport
         let first = try await Processes.serve(dataDir: dataDir, port: port, log: "first.log", environment: environment)
         defer { if first.isRunning { first.terminate() } }
         let admin = try await api.login("admin", Self.adminPassword)
-        let registered = try await api.call(
-            "POST", "/api/v1/clusters", token: admin, json: ["name": "lab", "server": server, "ca": ca, "token": token])
-        #expect(registered.status == 201, "\(registered.text)")
+        try Self.registerWithTheCLI(dataDir: dataDir, base: api.baseURL, admin: admin, server: server, ca: ca, token: token)
         let project = "restart-\(UUID().uuidString.prefix(6).lowercased())"
         #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": project]).status == 201)
         let bound = try await api.call("PATCH", "/api/v1/projects/\(project)", token: admin, json: ["settings": ["cluster": "lab"]])

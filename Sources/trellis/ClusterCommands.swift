@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+
+/// `trellis cluster list|add|remove|health`: the clusters projects run on (adding, removing and checking need an admin).
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster", abstract: "The clusters projects run on: list, add (from a kubeconfig), remove, health.",
+        subcommands: [ListClusters.self, AddCluster.self, RemoveCluster.self, ClusterHealth.self])
+}
+
+struct ListClusters: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Every cluster: name, kind, server.")
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        struct Listed: Decodable {
+            struct Cluster: Decodable { let name: String, kind: String, server: String?, namespace: String? }
+            let clusters: [Cluster]
+        }
+        let (_, data) = try await APIClient(options: server).send(.GET, "/api/v1/clusters")
+        for cluster in try JSONDecoder().decode(Listed.self, from: data).clusters {
+            print(
+                [cluster.name, cluster.kind, cluster.server, cluster.namespace.map { "namespace \($0)" }].compactMap { $0 }.joined(
+                    separator: "  "))
+        }
+    }
+}
+
+struct AddCluster: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Register a Kubernetes cluster from a context of a kubeconfig file (credentials are sealed).")
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "The cluster's name in Trellis.")
+    var name: String
+
+    @Option(help: "The kubeconfig file (default: KUBECONFIG, else ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(help: "The context to take (default: the file's current context).")
+    var context: String?
+
+    @Option(help: "The namespace its health check looks at (default: the context's, else default).")
+    var namespace: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let path =
+            kubeconfig ?? environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
+            ?? URL(fileURLWithPath: environment["HOME"] ?? ".").appendingPathComponent(".kube/config").path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
+        var body: [String: String] = ["name": name, "kubeconfig": text]
+        body["context"] = context
+        body["namespace"] = namespace
+        _ = try await APIClient(options: server).send(.POST, "/api/v1/clusters", body: try JSONEncoder().encode(body))
+        print("cluster \(name) registered; check it with: trellis cluster health \(name)")
+    }
+}
+
+struct RemoveCluster: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a registered cluster.")
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "The cluster's name.")
+    var name: String
+
+    func run() async throws {
+        _ = try await APIClient(options: server).send(.DELETE, "/api/v1/clusters/\(name)")
+        print("cluster \(name) removed")
+    }
+}
+
+struct ClusterHealth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health", abstract: "Whether Trellis reaches the cluster with its credentials; exits 1 when not.")
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "The cluster's name.")
+    var name: String
+
+    func run() async throws {
+        struct Health: Decodable { let ok: Bool, message: String }
+        let (_, data) = try await APIClient(options: server).send(.GET, "/api/v1/clusters/\(name)/health")
+        let health = try JSONDecoder().decode(Health.self, from: data)
+        print("\(name): \(health.ok ? "ok" : "failing"): \(health.message)")
+        if !health.ok { throw ExitCode.failure }
+    }
+}
