@@ -229,26 +229,19 @@ struct ClusterController: Sendable {
         guard let kubernetes = try record.kubernetes(secrets: secrets) else {
             return Health(cluster: name, ok: true, message: "tasks run as local processes")
         }
-        let client: KubernetesClient
+        let namespace = record.view.namespace ?? "default"
         do {
-            client = try KubernetesClient(cluster: kubernetes, timeout: .seconds(10))
-        } catch {
-            return Health(cluster: name, ok: false, message: "the credentials cannot be used: \(error)")
-        }
-        let health: Health
-        do {
-            let version = try await client.version()
-            // Argo's Workflow kind must be there, and the credentials allowed to use it.
-            let namespace = record.view.namespace ?? "default"
-            _ = try await client.list(.workflows, namespace: namespace)
-            health = Health(
-                cluster: name, ok: true, message: "Kubernetes \(version); Argo Workflows can be listed in namespace \(namespace)")
+            return try await KubernetesClient.with(kubernetes, timeout: .seconds(10)) { client in
+                let version = try await client.version()
+                // Argo's Workflow kind must be there, and the credentials allowed to use it.
+                _ = try await client.list(.workflows, namespace: namespace)
+                return Health(
+                    cluster: name, ok: true, message: "Kubernetes \(version); Argo Workflows can be listed in namespace \(namespace)")
+            }
         } catch let error as KubernetesError where error.status == 404 {
-            health = Health(cluster: name, ok: false, message: "Argo Workflows is not installed: \(error)")
+            return Health(cluster: name, ok: false, message: "Argo Workflows is not installed: \(error)")
         } catch {
-            health = Health(cluster: name, ok: false, message: "\(error)")
+            return Health(cluster: name, ok: false, message: "\(error)")
         }
-        try? await client.shutdown()
-        return health
     }
 }

@@ -46,9 +46,8 @@ import TrellisCore
     }
 
     @Test func workflowsAreCreatedOnceListedWatchedPatchedAndDeleted() async throws {
-        let client = try KubernetesClient(cluster: try Self.cluster())
         let namespace = "trellis-\(UUID().uuidString.prefix(8).lowercased())"
-        do {
+        try await KubernetesClient.with(try Self.cluster()) { client in
             try await client.ensureNamespace(namespace)
             try await client.ensureNamespace(namespace)  // again: no error
             let run = UUID().uuidString.lowercased()
@@ -88,11 +87,7 @@ import TrellisCore
             #expect(try await client.get(.workflows, namespace: namespace, name: name) == nil)
             #expect(try await client.delete(.workflows, namespace: namespace, name: name) == false)
             _ = try await client.delete(.namespaces, namespace: nil, name: namespace)
-        } catch {
-            try await client.shutdown()
-            throw error
         }
-        try await client.shutdown()
     }
 
     @Test func aWrongTokenAndAnUntrustedCertificateAreRefused() async throws {
@@ -123,16 +118,11 @@ import TrellisCore
         var cluster = try Self.cluster()
         let pair = try Self.clientCertificate()
         cluster.credential = .clientCertificate(certificatePEM: pair.certificate, keyPEM: pair.key)
-        let client = try KubernetesClient(cluster: cluster)
-        do {
+        try await KubernetesClient.with(cluster) { (client: KubernetesClient) async throws in
             #expect(try await client.version().hasPrefix("v1."))
             // system:masters may read Workflows (the version alone is open to any authenticated caller).
             #expect(try await client.list(.workflows, namespace: "default").items.isEmpty)
-        } catch {
-            try await client.shutdown()
-            throw error
         }
-        try await client.shutdown()
         // The API server's own serving certificate is no client identity: its CA is not the client CA.
         let serving = URL(fileURLWithPath: try #require(ProcessInfo.processInfo.environment["TRELLIS_TEST_KUBE_CA"]))
         cluster.credential = .clientCertificate(

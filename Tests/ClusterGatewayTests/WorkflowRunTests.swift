@@ -125,17 +125,12 @@ import TrellisTestSupport
     @Test(arguments: DatabaseKind.allCases)
     func runsOfAProjectBoundToAClusterAreWorkflowsTrellisFollows(_ kind: DatabaseKind) async throws {
         let kubernetes = try KubernetesClientTests.cluster()
-        let client = try KubernetesClient(cluster: kubernetes)
         // Each database's platform its own project, so that their namespaces do not meet.
         let project = "wf-\(kind.rawValue)"
         let namespace = ArgoWorkflow.namespace(ofProject: project)
-        do {
+        try await KubernetesClient.with(kubernetes) { client in
             try await Self.scenario(kind, client: client, kubernetes: kubernetes, project: project, namespace: namespace)
-        } catch {
-            try await client.shutdown()
-            throw error
         }
-        try await client.shutdown()
     }
 
     static func scenario(

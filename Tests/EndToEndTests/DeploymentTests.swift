@@ -1,7 +1,9 @@
 import AsyncHTTPClient
+import ClusterGateway
 import Foundation
 import NIOPosix
 import Testing
+import TrellisCore
 import TrellisStore
 import TrellisTestSupport
 
@@ -274,11 +276,86 @@ import TrellisTestSupport
 
             let metrics = try await gateway.call("GET", "/metrics").text
             #expect(metrics.contains(#"route="proxy:identity""#))
+            try await Self.kubernetesOverHTTP(gateway, admin: try await gateway.login("admin", Self.adminPassword))
 
             let stopped = try Processes.run(launcher, ["stop"] + common)
             #expect(stopped.status == 0)
             #expect(pids.allSatisfy { !Processes.isAlive($0) })
         }
+    }
+
+    /// A project bound to a Kubernetes cluster (the kube-apiserver of scripts/with-kube.sh; the test plays Argo's
+    /// controller) with every service in its own process: the identity service asks the cluster gateway whether the
+    /// cluster exists, the orchestrator reads the registry logins from the template registry and submits, follows,
+    /// retries and stops the Workflow through the cluster gateway — every hop over HTTP with the service token.
+    static func kubernetesOverHTTP(_ gateway: HTTPTransport, admin: String) async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let server = environment["TRELLIS_TEST_KUBE_URL"], let token = environment["TRELLIS_TEST_KUBE_TOKEN"],
+            let caFile = environment["TRELLIS_TEST_KUBE_CA"]
+        else { throw TransportError("TRELLIS_TEST_KUBE_URL is not set: run the tests with `make test` (scripts/with-kube.sh)") }
+        let ca = try String(contentsOfFile: caFile, encoding: .utf8)
+        try await KubernetesClient.with(KubernetesCluster(server: server, caPEM: ca, credential: .token(token))) { kube in
+            try await kubernetesOverHTTP(gateway, admin: admin, kube: kube, server: server, ca: ca, token: token)
+        }
+    }
+
+    static func kubernetesOverHTTP(
+        _ gateway: HTTPTransport, admin: String, kube: KubernetesClient, server: String, ca: String, token: String
+    ) async throws {
+        let registered = try await gateway.call(
+            "POST", "/api/v1/clusters", token: admin, json: ["name": "lab", "server": server, "ca": ca, "token": token])
+        #expect(registered.status == 201, "\(registered.text)")
+        let project = "split-\(UUID().uuidString.prefix(6).lowercased())"
+        #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": project]).status == 201)
+        let unknown = try await gateway.call(
+            "PATCH", "/api/v1/projects/\(project)", token: admin, json: ["settings": ["cluster": "nowhere"]])
+        #expect(unknown.status == 400 && unknown.text.contains("settings.cluster"), "\(unknown.text)")
+        #expect(
+            try await gateway.call("PATCH", "/api/v1/projects/\(project)", token: admin, json: ["settings": ["cluster": "lab"]]).status
+                == 200)
+        let image = try await gateway.call(
+            "POST", "/api/v1/projects/\(project)/images", token: admin,
+            json: ["name": "job", "reference": "registry.example.com/job:1", "username": "robot", "password": "pull-pw"])
+        #expect(image.status == 201, "\(image.text)")
+        try await gateway.applyPipeline(
+            "flow", project: project, token: admin, tasks: [["name": "only", "template": "shell", "args": ["command": "echo hi"]]])
+
+        let namespace = ArgoWorkflow.namespace(ofProject: project)
+        func workflow(_ run: String, until done: (JSONValue) -> Bool) async throws -> JSONValue {
+            for _ in 0..<600 {
+                if let found = try await kube.get(.workflows, namespace: namespace, name: ArgoWorkflow.name(ofRun: run)), done(found) {
+                    return found
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw TransportError("the Workflow of run \(run) did not get there within 30 s")
+        }
+        func report(_ run: String, _ phase: String, node: String, _ nodePhase: String) async throws {
+            let name = ArgoWorkflow.name(ofRun: run)
+            _ = try await kube.patch(
+                .workflows, namespace: namespace, name: name,
+                merge: .object([
+                    "status": ArgoFixture.status(
+                        phase: phase, [ArgoFixture.node("\(name)-\(node)", "\(name).only", type: "Pod", phase: nodePhase, exitCode: "0")])
+                ]))
+        }
+
+        let run = try await gateway.startRun("flow", project: project, token: admin)
+        let created = try await workflow(run) { _ in true }
+        #expect(created["spec"]?["imagePullSecrets"] == .array([.object(["name": .string("trellis-registries")])]))
+        try await report(run, "Failed", node: "1", "Failed")
+        let failed = try await gateway.waitForRun(run, project: project, token: admin)
+        #expect(failed["state"] as? String == "failed", "\(failed)")
+        #expect(try await gateway.call("POST", "/api/v1/projects/\(project)/runs/\(run)/resume", token: admin).status == 200)
+        _ = try await workflow(run) { $0["status"]?["phase"] == .string("Running") }
+        try await report(run, "Succeeded", node: "2", "Succeeded")
+        let succeeded = try await gateway.waitForRun(run, project: project, token: admin) { $0["state"] as? String == "succeeded" }
+        #expect(RunJSON.attempts(succeeded, "only").map { $0["state"] as? String } == ["failed", "succeeded"])
+
+        let stopped = try await gateway.startRun("flow", project: project, token: admin)
+        _ = try await workflow(stopped) { _ in true }
+        #expect(try await gateway.call("POST", "/api/v1/projects/\(project)/runs/\(stopped)/cancel", token: admin).status == 200)
+        _ = try await workflow(stopped) { $0["spec"]?["shutdown"] == .string("Stop") }
     }
 
     @Test func migrateWorksFromAnyDirectoryAndTwiceIsANoOp() async throws {

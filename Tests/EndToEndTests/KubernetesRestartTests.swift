@@ -17,14 +17,9 @@ import TrellisTestSupport
             let caFile = environment["TRELLIS_TEST_KUBE_CA"]
         else { throw TransportError("TRELLIS_TEST_KUBE_URL is not set: run the tests with `make test` (scripts/with-kube.sh)") }
         let ca = try String(contentsOfFile: caFile, encoding: .utf8)
-        let client = try KubernetesClient(cluster: KubernetesCluster(server: server, caPEM: ca, credential: .token(token)))
-        do {
+        try await KubernetesClient.with(KubernetesCluster(server: server, caPEM: ca, credential: .token(token))) { client in
             try await Self.scenario(client: client, server: server, ca: ca, token: token)
-        } catch {
-            try await client.shutdown()
-            throw error
         }
-        try await client.shutdown()
     }
 
     /// `trellis cluster add` from a kubeconfig (and one with a wrong token, which fails its health check), list,

@@ -109,6 +109,21 @@ public final class KubernetesClient: Sendable {
         try await http.shutdown()
     }
 
+    /// A client for the length of `body`, shut down after it whatever it throws.
+    public static func with<T: Sendable>(
+        _ cluster: KubernetesCluster, timeout: TimeAmount = .seconds(30), _ body: (KubernetesClient) async throws -> T
+    ) async throws -> T {
+        let client = try KubernetesClient(cluster: cluster, timeout: timeout)
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
     /// The API server's version (`gitVersion`), which any authenticated caller may read: the health check.
     public func version() async throws -> String {
         let answer = try await send(.GET, "/version")
