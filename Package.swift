@@ -144,7 +144,7 @@ let package = Package(
         .target(
             name: "TrellisTestSupport",
             dependencies: [
-                "TrellisCore", "TrellisStore", "TrellisHTTP", "Gateway",
+                "TrellisCore", "TrellisStore", "TrellisHTTP", "Gateway", "ClusterGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -13,7 +13,7 @@ every 50 ms from another thread, so the figures are up to about 50 ms late). The
 """
 import argparse, concurrent.futures, json, os, ssl, sys, time, urllib.request
 
-from serve import Server
+from serve import Server, percentile
 
 
 def kube(method, path, body=None, content_type="application/json"):
@@ -24,11 +24,6 @@ def kube(method, path, body=None, content_type="application/json"):
     context = ssl.create_default_context(cafile=os.environ["TRELLIS_TEST_KUBE_CA"])
     with urllib.request.urlopen(request, timeout=60, context=context) as response:
         return json.loads(response.read())
-
-
-def percentile(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def summary(values):

@@ -14,7 +14,7 @@ server's CPU time per second while nothing is due, with N schedules known. The b
 """
 import argparse, concurrent.futures, datetime, os, sqlite3, sys, time
 
-from serve import Server
+from serve import Server, percentile
 
 
 def pipeline(name, start):
@@ -31,11 +31,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def main():

@@ -2,6 +2,12 @@
 import json, os, shutil, socket, subprocess, tempfile, time, urllib.request
 
 
+def percentile(values, q):
+    """The value below which a fraction `q` of `values` lie (the nearest rank)."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
 def call(base, method, path, token=None, body=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method)

@@ -9,11 +9,8 @@ import TrellisTestSupport
 @Suite struct ClusterRegistryTests {
     @Test(arguments: DatabaseKind.allCases)
     func credentialsGoInSealedNeverComeOutAndTheHealthCheckUsesThem(_ kind: DatabaseKind) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let server = environment["TRELLIS_TEST_KUBE_URL"], let token = environment["TRELLIS_TEST_KUBE_TOKEN"],
-            let caFile = environment["TRELLIS_TEST_KUBE_CA"]
-        else { throw KubernetesClientTests.MissingCluster() }
-        let ca = try String(contentsOfFile: caFile, encoding: .utf8)
+        let kubernetes = try TestKubernetes.fromEnvironment()
+        let (server, token, ca) = (kubernetes.server, kubernetes.token, kubernetes.ca)
         try await EmbeddedHarness.with(kind) { api, url in
             let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
             let registered = try await api.call(
@@ -99,13 +96,9 @@ import TrellisTestSupport
     }
 
     @Test func clientCertificatesAndKubeconfigContextsRegisterToo() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let server = environment["TRELLIS_TEST_KUBE_URL"], let caFile = environment["TRELLIS_TEST_KUBE_CA"] else {
-            throw KubernetesClientTests.MissingCluster()
-        }
-        let ca = try String(contentsOfFile: caFile, encoding: .utf8)
-        let pair = try KubernetesClientTests.clientCertificate()
-        let token = try KubernetesClientTests.token()
+        let kubernetes = try TestKubernetes.fromEnvironment()
+        let (server, token, ca) = (kubernetes.server, kubernetes.token, kubernetes.ca)
+        let pair = try kubernetes.clientCertificate()
         let kubeconfig = Self.kubeconfig(
             server: server, ca: ca, token: token, certificate: pair.certificate, key: pair.key)
         try await EmbeddedHarness.with(.sqlite) { api in

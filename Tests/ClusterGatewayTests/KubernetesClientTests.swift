@@ -1,32 +1,12 @@
 import Foundation
 import Testing
 import TrellisCore
+import TrellisTestSupport
 
 @testable import ClusterGateway
 
 /// The Kubernetes client against a real kube-apiserver with Argo's CRDs (scripts/with-kube.sh, started by `make test`).
 @Suite struct KubernetesClientTests {
-    struct MissingCluster: Error, CustomStringConvertible {
-        var description: String {
-            "TRELLIS_TEST_KUBE_URL is not set: run the tests with `make test`, which starts a private kube-apiserver"
-        }
-    }
-
-    static func cluster(token: String? = nil, trusted: Bool = true) throws -> KubernetesCluster {
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = environment["TRELLIS_TEST_KUBE_URL"], let secret = environment["TRELLIS_TEST_KUBE_TOKEN"],
-            let ca = environment["TRELLIS_TEST_KUBE_CA"]
-        else { throw MissingCluster() }
-        return KubernetesCluster(
-            server: url, caPEM: trusted ? try String(contentsOfFile: ca, encoding: .utf8) : nil, credential: .token(token ?? secret))
-    }
-
-    /// The token the test API server accepts.
-    static func token() throws -> String {
-        guard let token = ProcessInfo.processInfo.environment["TRELLIS_TEST_KUBE_TOKEN"] else { throw MissingCluster() }
-        return token
-    }
-
     static func workflow(run: String, namespace: String) throws -> JSONValue {
         let task = RunPlan.Task(
             name: "hello", id: "hello", template: "shell@1.0.0", dependsOn: [], command: ["sh", "-c", "echo hi"], environment: [:],
@@ -36,24 +16,15 @@ import TrellisCore
             run: ArgoWorkflow.Run(id: run, project: "ml", runner: "ada", executionDate: 0, namespace: namespace))
     }
 
-    static func field(_ value: JSONValue?, _ path: String...) -> JSONValue? {
-        var current = value
-        for key in path {
-            guard case .object(let object)? = current else { return nil }
-            current = object[key]
-        }
-        return current
-    }
-
     @Test func workflowsAreCreatedOnceListedWatchedPatchedAndDeleted() async throws {
         let namespace = "trellis-\(UUID().uuidString.prefix(8).lowercased())"
-        try await KubernetesClient.with(try Self.cluster()) { client in
+        try await KubernetesClient.with(try TestKubernetes.fromEnvironment().cluster()) { client in
             try await client.ensureNamespace(namespace)
             try await client.ensureNamespace(namespace)  // again: no error
             let run = UUID().uuidString.lowercased()
             let name = ArgoWorkflow.name(ofRun: run)
             let created = try await client.create(.workflows, namespace: namespace, try Self.workflow(run: run, namespace: namespace))
-            #expect(Self.field(created, "metadata", "name") == .string(name))
+            #expect(created["metadata"]?["name"] == .string(name))
             // The same run again: refused, so a restarted orchestrator never makes a second Workflow.
             do {
                 _ = try await client.create(.workflows, namespace: namespace, try Self.workflow(run: run, namespace: namespace))
@@ -75,13 +46,13 @@ import TrellisCore
             _ = try await client.patch(
                 .workflows, namespace: namespace, name: name, merge: .object(["status": .object(["phase": .string("Running")])]))
             let modified = try await seen.value
-            #expect(Self.field(modified?.object, "status", "phase") == .string("Running"))
+            #expect(modified?.object["status"]?["phase"] == .string("Running"))
 
             // Argo's way to stop a workflow.
             _ = try await client.patch(
                 .workflows, namespace: namespace, name: name, merge: .object(["spec": .object(["shutdown": .string("Stop")])]))
             let stopped = try await client.get(.workflows, namespace: namespace, name: name)
-            #expect(Self.field(stopped, "spec", "shutdown") == .string("Stop"))
+            #expect(stopped?["spec"]?["shutdown"] == .string("Stop"))
 
             #expect(try await client.delete(.workflows, namespace: namespace, name: name))
             #expect(try await client.get(.workflows, namespace: namespace, name: name) == nil)
@@ -91,7 +62,7 @@ import TrellisCore
     }
 
     @Test func aWrongTokenAndAnUntrustedCertificateAreRefused() async throws {
-        let wrong = try KubernetesClient(cluster: try Self.cluster(token: "not-the-token"))
+        let wrong = try KubernetesClient(cluster: try TestKubernetes.fromEnvironment().cluster(token: "not-the-token"))
         do {
             _ = try await wrong.list(.workflows, namespace: "default")
             Issue.record("a wrong token was let in")
@@ -100,23 +71,15 @@ import TrellisCore
         }
         try await wrong.shutdown()
         // The API server's certificate is self-signed: the system's CAs do not know it.
-        let untrusting = try KubernetesClient(cluster: try Self.cluster(trusted: false))
+        let untrusting = try KubernetesClient(cluster: try TestKubernetes.fromEnvironment().cluster(trusted: false))
         await #expect(throws: (any Error).self) { _ = try await untrusting.list(.workflows, namespace: "default") }
         try await untrusting.shutdown()
     }
 
-    /// The test API server's client certificate and key (system:masters), as PEM.
-    static func clientCertificate() throws -> (certificate: String, key: String) {
-        let environment = ProcessInfo.processInfo.environment
-        guard let certificate = environment["TRELLIS_TEST_KUBE_CLIENT_CERT"], let key = environment["TRELLIS_TEST_KUBE_CLIENT_KEY"] else {
-            throw MissingCluster()
-        }
-        return (try String(contentsOfFile: certificate, encoding: .utf8), try String(contentsOfFile: key, encoding: .utf8))
-    }
-
     @Test func aClientCertificateSignedByTheClusterCAIsAnIdentityAndAnotherIsNot() async throws {
-        var cluster = try Self.cluster()
-        let pair = try Self.clientCertificate()
+        let kubernetes = try TestKubernetes.fromEnvironment()
+        var cluster = kubernetes.cluster()
+        let pair = try kubernetes.clientCertificate()
         cluster.credential = .clientCertificate(certificatePEM: pair.certificate, keyPEM: pair.key)
         try await KubernetesClient.with(cluster) { (client: KubernetesClient) async throws in
             #expect(try await client.version().hasPrefix("v1."))
@@ -124,7 +87,7 @@ import TrellisCore
             #expect(try await client.list(.workflows, namespace: "default").items.isEmpty)
         }
         // The API server's own serving certificate is no client identity: its CA is not the client CA.
-        let serving = URL(fileURLWithPath: try #require(ProcessInfo.processInfo.environment["TRELLIS_TEST_KUBE_CA"]))
+        let serving = URL(fileURLWithPath: kubernetes.caFile)
         cluster.credential = .clientCertificate(
             certificatePEM: try String(contentsOf: serving, encoding: .utf8),
             keyPEM: try String(contentsOf: serving.deletingPathExtension().appendingPathExtension("key"), encoding: .utf8))

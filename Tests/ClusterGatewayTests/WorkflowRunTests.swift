@@ -10,110 +10,6 @@ import TrellisTestSupport
 /// and the pods through the API server), and Trellis follows it — retries as attempts, failure, resume as `argo retry`,
 /// cancel as shutdown — while a project bound to `local` runs its tasks as processes at the same time.
 @Suite struct WorkflowRunTests {
-    /// Argo's controller, played by the test, for one Workflow.
-    struct Controller {
-        let client: KubernetesClient
-        let namespace: String
-        let name: String
-
-        /// Waits for Trellis to create the Workflow.
-        static func waitFor(run: String, client: KubernetesClient, namespace: String) async throws -> Controller {
-            let controller = Controller(client: client, namespace: namespace, name: ArgoWorkflow.name(ofRun: run))
-            _ = try await controller.waitUntil("the Workflow exists") { _ in true }
-            return controller
-        }
-
-        func workflow() async throws -> JSONValue? {
-            try await client.get(.workflows, namespace: namespace, name: name)
-        }
-
-        /// Polls the Workflow until `done` holds.
-        func waitUntil(_ what: String, _ done: (JSONValue) -> Bool) async throws -> JSONValue {
-            for _ in 0..<600 {
-                if let workflow = try await workflow(), done(workflow) { return workflow }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            throw Failure("\(name): \(what) did not happen within 30 s: \(try await workflow()?.jsonText ?? "no Workflow")")
-        }
-
-        /// Writes the status as the controller does (on the object: the CRD has no status subresource).
-        func report(_ phase: String, message: String? = nil, _ nodes: [(String, JSONValue)]) async throws {
-            _ = try await client.patch(
-                .workflows, namespace: namespace, name: name,
-                merge: .object(["status": ArgoFixture.status(phase: phase, message: message, nodes)]))
-        }
-
-        /// A pod of a node, labelled and annotated as Argo's are.
-        func pod(_ node: String) async throws {
-            let pod: JSONValue = .object([
-                "metadata": .object([
-                    "name": .string("pod-\(node)"),
-                    "labels": .object(["workflows.argoproj.io/workflow": .string(name)]),
-                    "annotations": .object(["workflows.argoproj.io/node-id": .string(node)]),
-                ]),
-                "spec": .object(["containers": .array([.object(["name": .string("main"), "image": .string("busybox:1.36")])])]),
-            ])
-            _ = try await client.create(.pods, namespace: namespace, pod)
-        }
-
-        /// The scheduler's word on a pod it cannot place: the condition, the container waiting, and an event.
-        func unschedulable(_ node: String) async throws {
-            let reason = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
-            _ = try await client.patch(
-                .pods, namespace: namespace, name: "pod-\(node)",
-                merge: .object([
-                    "status": .object([
-                        "phase": .string("Pending"),
-                        "conditions": .array([
-                            .object([
-                                "type": .string("PodScheduled"), "status": .string("False"), "reason": .string("Unschedulable"),
-                                "message": .string(reason),
-                            ])
-                        ]),
-                        "containerStatuses": .array([
-                            .object([
-                                "name": .string("main"), "image": .string("busybox:1.36"), "imageID": .string(""), "ready": .bool(false),
-                                "restartCount": .int(0), "state": .object(["waiting": .object(["reason": .string("ContainerCreating")])]),
-                            ])
-                        ]),
-                    ])
-                ]), subresource: "status")
-            let event: JSONValue = .object([
-                "metadata": .object(["name": .string("pod-\(node).1")]),
-                "involvedObject": .object(["kind": .string("Pod"), "name": .string("pod-\(node)"), "namespace": .string(namespace)]),
-                "type": .string("Warning"), "reason": .string("FailedScheduling"), "message": .string(reason), "count": .int(3),
-                "lastTimestamp": .string("2026-11-29T10:00:01Z"),
-            ])
-            _ = try await client.create(.events, namespace: namespace, event)
-        }
-
-        func podExists(_ node: String) async throws -> Bool {
-            try await client.get(.pods, namespace: namespace, name: "pod-\(node)") != nil
-        }
-
-        /// A pod node of a task (retry `n` when given), with the DAG root listing the tasks' nodes.
-        func node(_ id: String, _ task: String, retry: Int? = nil, phase: String, exitCode: String? = nil, message: String? = nil) -> (
-            String, JSONValue
-        ) {
-            ArgoFixture.node(
-                "\(name)-\(id)", "\(name).\(task)\(retry.map { "(\($0))" } ?? "")", type: "Pod", phase: phase, exitCode: exitCode,
-                message: message, finished: ["Succeeded", "Failed", "Error"].contains(phase) ? "2026-11-29T10:00:09Z" : nil)
-        }
-
-        func retryNode(_ id: String, _ task: String, phase: String, children: [String]) -> (String, JSONValue) {
-            ArgoFixture.node("\(name)-\(id)", "\(name).\(task)", type: "Retry", phase: phase, children: children.map { "\(name)-\($0)" })
-        }
-
-        func root(_ phase: String) -> (String, JSONValue) {
-            ArgoFixture.node(name, name, type: "DAG", phase: phase)
-        }
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
-    }
-
     static var tasks: [[String: Any]] {
         [
             ["name": "prepare", "template": "shell", "args": ["command": "echo prepared"]],
@@ -124,26 +20,23 @@ import TrellisTestSupport
 
     @Test(arguments: DatabaseKind.allCases)
     func runsOfAProjectBoundToAClusterAreWorkflowsTrellisFollows(_ kind: DatabaseKind) async throws {
-        let kubernetes = try KubernetesClientTests.cluster()
+        let kubernetes = try TestKubernetes.fromEnvironment()
         // Each database's platform its own project, so that their namespaces do not meet.
         let project = "wf-\(kind.rawValue)"
         let namespace = ArgoWorkflow.namespace(ofProject: project)
-        try await KubernetesClient.with(kubernetes) { client in
+        try await KubernetesClient.with(kubernetes.cluster()) { client in
             try await Self.scenario(kind, client: client, kubernetes: kubernetes, project: project, namespace: namespace)
         }
     }
 
     static func scenario(
-        _ kind: DatabaseKind, client: KubernetesClient, kubernetes: KubernetesCluster, project: String, namespace: String
+        _ kind: DatabaseKind, client: KubernetesClient, kubernetes: TestKubernetes, project: String, namespace: String
     ) async throws {
         try await EmbeddedHarness.with(kind) { api, _ in
             let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
             let registered = try await api.call(
                 "POST", "/api/v1/clusters", token: admin,
-                json: [
-                    "name": "lab", "server": kubernetes.server, "ca": kubernetes.caPEM ?? "",
-                    "token": KubernetesClientTests.token(),
-                ])
+                json: ["name": "lab", "server": kubernetes.server, "ca": kubernetes.ca, "token": kubernetes.token])
             #expect(registered.status == 201, "\(registered.text)")
             let token = try #require(try await api.team(project: project, owner: "olga", members: [], admin: admin)["olga"])
             _ = try await api.team(project: "home", owner: "hal", members: [], admin: admin)
@@ -181,10 +74,10 @@ import TrellisTestSupport
             let local = try await api.startRun("flow", project: "home", token: hal)
             let started = try await api.waitForRun(first, project: project, token: token) { $0["state"] as? String != "pending" }
             #expect(started["state"] as? String == "running", "\(started)")
-            let argo = try await Controller.waitFor(run: first, client: client, namespace: namespace)
+            let argo = try await ArgoController.waitFor(run: first, client: client, namespace: namespace)
             let created = try #require(try await argo.workflow())
             // What Trellis submitted, for the schema check of `make test` (the API server adds only metadata).
-            guard case .object(var submitted) = created else { throw Failure("not an object: \(created)") }
+            guard case .object(var submitted) = created else { throw TransportError("not an object: \(created)") }
             submitted["status"] = nil
             try ArgoManifests.save(Data(JSONValue.object(submitted).jsonText.utf8), name: "submitted-\(kind)")
             #expect(created["metadata"]?["labels"]?["trellis/run"] == .string(first))
@@ -259,7 +152,7 @@ import TrellisTestSupport
 
             // 2. A failure; resume is argo retry on the object: failed pods and nodes go, succeeded ones stay.
             let second = try await api.startRun("flow", project: project, token: token)
-            let argo2 = try await Controller.waitFor(run: second, client: client, namespace: namespace)
+            let argo2 = try await ArgoController.waitFor(run: second, client: client, namespace: namespace)
             for node in ["1", "3", "4"] { try await argo2.pod("\(argo2.name)-\(node)") }
             try await argo2.report(
                 "Failed", message: "child '\(argo2.name)-2' failed",
@@ -321,7 +214,7 @@ import TrellisTestSupport
 
             // 3. Cancel shuts the Workflow down; the controller stops it and the run ends cancelled.
             let third = try await api.startRun("flow", project: project, token: token)
-            let argo3 = try await Controller.waitFor(run: third, client: client, namespace: namespace)
+            let argo3 = try await ArgoController.waitFor(run: third, client: client, namespace: namespace)
             try await argo3.report("Running", [argo3.root("Running"), argo3.node("1", "prepare", phase: "Running")])
             _ = try await api.waitForRun(third, project: project, token: token) { RunJSON.attempts($0, "prepare").count == 1 }
             let cancel = try await api.call("POST", "/api/v1/projects/\(project)/runs/\(third)/cancel", token: token)

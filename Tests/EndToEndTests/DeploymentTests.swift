@@ -289,21 +289,17 @@ import TrellisTestSupport
     /// cluster exists, the orchestrator reads the registry logins from the template registry and submits, follows,
     /// retries and stops the Workflow through the cluster gateway — every hop over HTTP with the service token.
     static func kubernetesOverHTTP(_ gateway: HTTPTransport, admin: String) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let server = environment["TRELLIS_TEST_KUBE_URL"], let token = environment["TRELLIS_TEST_KUBE_TOKEN"],
-            let caFile = environment["TRELLIS_TEST_KUBE_CA"]
-        else { throw TransportError("TRELLIS_TEST_KUBE_URL is not set: run the tests with `make test` (scripts/with-kube.sh)") }
-        let ca = try String(contentsOfFile: caFile, encoding: .utf8)
-        try await KubernetesClient.with(KubernetesCluster(server: server, caPEM: ca, credential: .token(token))) { kube in
-            try await kubernetesOverHTTP(gateway, admin: admin, kube: kube, server: server, ca: ca, token: token)
+        let kubernetes = try TestKubernetes.fromEnvironment()
+        try await KubernetesClient.with(kubernetes.cluster()) { kube in
+            try await kubernetesOverHTTP(gateway, admin: admin, kube: kube, kubernetes: kubernetes)
         }
     }
 
-    static func kubernetesOverHTTP(
-        _ gateway: HTTPTransport, admin: String, kube: KubernetesClient, server: String, ca: String, token: String
-    ) async throws {
+    static func kubernetesOverHTTP(_ gateway: HTTPTransport, admin: String, kube: KubernetesClient, kubernetes: TestKubernetes) async throws
+    {
         let registered = try await gateway.call(
-            "POST", "/api/v1/clusters", token: admin, json: ["name": "lab", "server": server, "ca": ca, "token": token])
+            "POST", "/api/v1/clusters", token: admin,
+            json: ["name": "lab", "server": kubernetes.server, "ca": kubernetes.ca, "token": kubernetes.token])
         #expect(registered.status == 201, "\(registered.text)")
         let project = "split-\(UUID().uuidString.prefix(6).lowercased())"
         #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": project]).status == 201)
@@ -321,41 +317,23 @@ import TrellisTestSupport
             "flow", project: project, token: admin, tasks: [["name": "only", "template": "shell", "args": ["command": "echo hi"]]])
 
         let namespace = ArgoWorkflow.namespace(ofProject: project)
-        func workflow(_ run: String, until done: (JSONValue) -> Bool) async throws -> JSONValue {
-            for _ in 0..<600 {
-                if let found = try await kube.get(.workflows, namespace: namespace, name: ArgoWorkflow.name(ofRun: run)), done(found) {
-                    return found
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            throw TransportError("the Workflow of run \(run) did not get there within 30 s")
-        }
-        func report(_ run: String, _ phase: String, node: String, _ nodePhase: String) async throws {
-            let name = ArgoWorkflow.name(ofRun: run)
-            _ = try await kube.patch(
-                .workflows, namespace: namespace, name: name,
-                merge: .object([
-                    "status": ArgoFixture.status(
-                        phase: phase, [ArgoFixture.node("\(name)-\(node)", "\(name).only", type: "Pod", phase: nodePhase, exitCode: "0")])
-                ]))
-        }
-
         let run = try await gateway.startRun("flow", project: project, token: admin)
-        let created = try await workflow(run) { _ in true }
+        let argo = try await ArgoController.waitFor(run: run, client: kube, namespace: namespace)
+        let created = try #require(try await argo.workflow())
         #expect(created["spec"]?["imagePullSecrets"] == .array([.object(["name": .string("trellis-registries")])]))
-        try await report(run, "Failed", node: "1", "Failed")
+        try await argo.report("Failed", [argo.node("1", "only", phase: "Failed", exitCode: "1")])
         let failed = try await gateway.waitForRun(run, project: project, token: admin)
         #expect(failed["state"] as? String == "failed", "\(failed)")
         #expect(try await gateway.call("POST", "/api/v1/projects/\(project)/runs/\(run)/resume", token: admin).status == 200)
-        _ = try await workflow(run) { $0["status"]?["phase"] == .string("Running") }
-        try await report(run, "Succeeded", node: "2", "Succeeded")
+        _ = try await argo.waitUntil("argo retry") { $0["status"]?["phase"] == .string("Running") }
+        try await argo.report("Succeeded", [argo.node("2", "only", phase: "Succeeded", exitCode: "0")])
         let succeeded = try await gateway.waitForRun(run, project: project, token: admin) { $0["state"] as? String == "succeeded" }
         #expect(RunJSON.attempts(succeeded, "only").map { $0["state"] as? String } == ["failed", "succeeded"])
 
         let stopped = try await gateway.startRun("flow", project: project, token: admin)
-        _ = try await workflow(stopped) { _ in true }
+        let argoStopped = try await ArgoController.waitFor(run: stopped, client: kube, namespace: namespace)
         #expect(try await gateway.call("POST", "/api/v1/projects/\(project)/runs/\(stopped)/cancel", token: admin).status == 200)
-        _ = try await workflow(stopped) { $0["spec"]?["shutdown"] == .string("Stop") }
+        _ = try await argoStopped.waitUntil("shutdown") { $0["spec"]?["shutdown"] == .string("Stop") }
     }
 
     @Test func migrateWorksFromAnyDirectoryAndTwiceIsANoOp() async throws {

@@ -12,24 +12,20 @@ import TrellisTestSupport
     static let adminPassword = "kube-admin-password"
 
     @Test func aRestartedServerFollowsTheSameWorkflow() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let server = environment["TRELLIS_TEST_KUBE_URL"], let token = environment["TRELLIS_TEST_KUBE_TOKEN"],
-            let caFile = environment["TRELLIS_TEST_KUBE_CA"]
-        else { throw TransportError("TRELLIS_TEST_KUBE_URL is not set: run the tests with `make test` (scripts/with-kube.sh)") }
-        let ca = try String(contentsOfFile: caFile, encoding: .utf8)
-        try await KubernetesClient.with(KubernetesCluster(server: server, caPEM: ca, credential: .token(token))) { client in
-            try await Self.scenario(client: client, server: server, ca: ca, token: token)
+        let kubernetes = try TestKubernetes.fromEnvironment()
+        try await KubernetesClient.with(kubernetes.cluster()) { client in
+            try await Self.scenario(client: client, kubernetes: kubernetes)
         }
     }
 
     /// `trellis cluster add` from a kubeconfig (and one with a wrong token, which fails its health check), list,
     /// health and remove.
-    static func registerWithTheCLI(dataDir: URL, base: String, admin: String, server: String, ca: String, token: String) throws {
+    static func registerWithTheCLI(dataDir: URL, base: String, admin: String, kubernetes: TestKubernetes) throws {
         func kubeconfig(_ token: String) -> String {
             """
             apiVersion: v1
             kind: Config
-            clusters: [{name: c, cluster: {server: "\(server)", certificate-authority-data: \(Data(ca.utf8).base64EncodedString())}}]
+            clusters: [{name: c, cluster: {server: "\(kubernetes.server)", certificate-authority-data: \(Data(kubernetes.ca.utf8).base64EncodedString())}}]
             users: [{name: u, user: {token: \(token)}}]
             contexts: [{name: x, context: {cluster: c, user: u, namespace: trellis}}]
             current-context: x
@@ -38,13 +34,13 @@ import TrellisTestSupport
         let file = dataDir.appendingPathComponent("kubeconfig")
         let cli = Processes.binDirectory.appendingPathComponent("trellis")
         let environment = ["TRELLIS_SERVER": base, "TRELLIS_HOME": dataDir.appendingPathComponent("cli").path, "TRELLIS_TOKEN": admin]
-        for (name, secret) in [("lab", token), ("wrong", "not-the-token")] {
+        for (name, secret) in [("lab", kubernetes.token), ("wrong", "not-the-token")] {
             try kubeconfig(secret).write(to: file, atomically: true, encoding: .utf8)
             let added = try Processes.run(cli, ["cluster", "add", name, "--kubeconfig", file.path], environment: environment)
             #expect(added.status == 0 && added.output.contains("cluster \(name) registered"), "\(added.output)")
         }
         let listed = try Processes.run(cli, ["cluster", "list"], environment: environment)
-        #expect(listed.output.contains("lab  kubernetes  \(server)  namespace trellis"), "\(listed.output)")
+        #expect(listed.output.contains("lab  kubernetes  \(kubernetes.server)  namespace trellis"), "\(listed.output)")
         let healthy = try Processes.run(cli, ["cluster", "health", "lab"], environment: environment)
         #expect(healthy.status == 0 && healthy.output.hasPrefix("lab: ok: Kubernetes v1."), "\(healthy.output)")
         let failing = try Processes.run(cli, ["cluster", "health", "wrong"], environment: environment)
@@ -53,7 +49,7 @@ import TrellisTestSupport
         #expect(!(try Processes.run(cli, ["cluster", "list"], environment: environment).output.contains("wrong")))
     }
 
-    static func scenario(client: KubernetesClient, server: String, ca: String, token: String) async throws {
+    static func scenario(client: KubernetesClient, kubernetes: TestKubernetes) async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-kube-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
@@ -63,7 +59,7 @@ import TrellisTestSupport
         let first = try await Processes.serve(dataDir: dataDir, port: port, log: "first.log", environment: environment)
         defer { if first.isRunning { first.terminate() } }
         let admin = try await api.login("admin", Self.adminPassword)
-        try Self.registerWithTheCLI(dataDir: dataDir, base: api.baseURL, admin: admin, server: server, ca: ca, token: token)
+        try Self.registerWithTheCLI(dataDir: dataDir, base: api.baseURL, admin: admin, kubernetes: kubernetes)
         let project = "restart-\(UUID().uuidString.prefix(6).lowercased())"
         #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": project]).status == 201)
         let bound = try await api.call("PATCH", "/api/v1/projects/\(project)", token: admin, json: ["settings": ["cluster": "lab"]])
@@ -72,28 +68,19 @@ import TrellisTestSupport
             "flow", project: project, token: admin, tasks: [["name": "only", "template": "shell", "args": ["command": "echo hi"]]])
         let id = try await api.startRun("flow", project: project, token: admin)
         let namespace = ArgoWorkflow.namespace(ofProject: project)
-        let name = ArgoWorkflow.name(ofRun: id)
-        for _ in 0..<600 where try await client.get(.workflows, namespace: namespace, name: name) == nil {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let created = try #require(try await client.get(.workflows, namespace: namespace, name: name))
+        let argo = try await ArgoController.waitFor(run: id, client: client, namespace: namespace)
+        let created = try #require(try await argo.workflow())
 
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         // While it is down, the pod runs and succeeds.
-        _ = try await client.patch(
-            .workflows, namespace: namespace, name: name,
-            merge: .object([
-                "status": ArgoFixture.status(
-                    phase: "Running", [ArgoFixture.node("\(name)-1", "\(name).only", type: "Pod", phase: "Succeeded", exitCode: "0")])
-            ]))
+        try await argo.report("Running", [argo.node("1", "only", phase: "Succeeded", exitCode: "0")])
 
         let second = try await Processes.serve(dataDir: dataDir, port: port, log: "second.log", environment: environment)
         defer { if second.isRunning { second.terminate() } }
         _ = try await api.waitForRun(id, project: project, token: admin) { RunJSON.state($0, "only") == "succeeded" }
         // Then the Workflow ends, and the restarted server follows it there.
-        _ = try await client.patch(
-            .workflows, namespace: namespace, name: name, merge: .object(["status": .object(["phase": .string("Succeeded")])]))
+        try await argo.report("Succeeded", [])
         let run = try await api.waitForRun(id, project: project, token: admin)
         #expect(run["state"] as? String == "succeeded", "\(run)")
         #expect(RunJSON.attempts(run, "only").count == 1)
