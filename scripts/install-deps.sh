@@ -6,6 +6,7 @@ need=()
 command -v swift >/dev/null || { echo "install-deps: the Swift toolchain (6.2 or later) is required and not on PATH" >&2; exit 1; }
 command -v curl >/dev/null || need+=(curl)
 [ -f /usr/include/ldap.h ] || need+=(libldap2-dev)   # the identity service's directory logins link libldap
+command -v bwrap >/dev/null || need+=(bubblewrap)     # every local task runs in a bubblewrap sandbox
 if [ "${1:-run}" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   [ -x /usr/sbin/slapd ] || need+=(slapd ldap-utils)   # a private test directory (scripts/with-ldap.sh)

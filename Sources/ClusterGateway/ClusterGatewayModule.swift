@@ -16,6 +16,7 @@ public struct ClusterGatewayModule: ServiceModule {
     }
 
     let backend: LocalBackend
+    let users: TaskUsers
     let workflows: WorkflowBackend
     let serviceToken: ServiceToken
     let clusters: ClusterController
@@ -26,11 +27,23 @@ public struct ClusterGatewayModule: ServiceModule {
         let secrets = try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory)
         let registry = ClusterRepository(database: environment.database)
         clusters = ClusterController(repository: registry, secrets: secrets, now: Date.init)
-        let root = URL(fileURLWithPath: environment.configuration.dataDirectory, isDirectory: true).appendingPathComponent("executions")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try PrivateFiles.directory(configuration.dataDirectory)
+        // Absolute and without symlinks: what the sandbox hides and refuses to mount is compared by path.
+        let data = URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true).resolvingSymlinksInPath().path
+        let root = URL(fileURLWithPath: data, isDirectory: true).appendingPathComponent("executions")
+        try PrivateFiles.directory(root.path)
         let shimPath = LocalBackend.defaultShimPath()
         guard FileManager.default.isExecutableFile(atPath: shimPath) else { throw MissingSupervisor(path: shimPath) }
-        backend = LocalBackend(root: root, shimPath: shimPath, logger: environment.logger)
+        let sandbox = LocalSandbox.detect(
+            mode: configuration.localExecutor, users: configuration.taskUsers, processLimit: configuration.taskMaxProcesses,
+            fileLimit: configuration.taskMaxFiles, dataDirectory: data, shimPath: shimPath)
+        if case .unavailable = sandbox.mode {
+            environment.logger.error("\(sandbox.summary)")
+        } else {
+            environment.logger.info("\(sandbox.summary)")
+        }
+        users = TaskUsers(database: environment.database, range: configuration.taskUsers)
+        backend = LocalBackend(root: root, shimPath: shimPath, sandbox: sandbox, logger: environment.logger)
         workflows = WorkflowBackend(
             workflows: WorkflowRepository(database: environment.database), clusters: registry, secrets: secrets, feed: backend.feed,
             logger: environment.logger)
@@ -48,7 +61,7 @@ public struct ClusterGatewayModule: ServiceModule {
 
     public var executorClient: (any ExecutorClient)? { executor }
 
-    var executor: InProcessExecutorClient { InProcessExecutorClient(backend: backend, workflows: workflows) }
+    var executor: InProcessExecutorClient { InProcessExecutorClient(backend: backend, users: users, workflows: workflows) }
 }
 
 /// The start stops when tasks could not run: their supervisor is not where it belongs.
@@ -88,9 +101,14 @@ struct WorkflowWatchService: Service {
 /// The backends answering the orchestrator of the same process (embedded mode); the routes of the split mode too.
 struct InProcessExecutorClient: ExecutorClient {
     let backend: LocalBackend
+    let users: TaskUsers
     let workflows: WorkflowBackend
 
-    func launch(_ request: ExecutionRequest) async throws { try await backend.launch(request) }
+    /// A local launch, as the project's own user when the server runs as root.
+    func launch(_ request: ExecutionRequest) async throws {
+        let user = backend.sandbox.switchesUsers ? try await users.uid(of: request.project) : nil
+        try await backend.launch(request, user: user)
+    }
 
     /// A local execution's status, or a Kubernetes attempt's (its id is its first pod's node id, `trellis-…`).
     func status(of ids: [String]) async throws -> [ExecutionStatus] {

@@ -273,7 +273,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     struct UpdateProjectRequest: Decodable {
         let description: String?
-        /// Replaces the settings: cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks.
+        /// Replaces the settings: cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks, nodeSelector, network,
+        /// hostPaths (platform admins only; absent: unchanged).
         let settings: ProjectSettings?
     }
 
@@ -315,9 +316,14 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
             guard description.count <= 2000 else { throw ValidationError(field: "description", "must be at most 2000 characters") }
             project.description = description
         }
-        if let settings = body.settings {
+        if var settings = body.settings {
             let problems = settings.problems()
             guard problems.isEmpty else { throw ValidationErrors(problems) }
+            if settings.hostPaths == nil {
+                settings.hostPaths = project.settings.hostPaths
+            } else if settings.hostPaths != project.settings.hostPaths {
+                _ = try context.requireAdmin(for: "choosing the host folders a project's tasks may mount (settings.hostPaths)")
+            }
             // A binding that stays may name a cluster removed since: the project's runs say so when they start.
             if settings.cluster != project.settings.cluster { try await clusters.requireRegistered(settings.cluster) }
             project.settings = settings

@@ -399,7 +399,13 @@ actor RunEngine {
             task: task.name,
             attempt: attempt, command: task.command, environment: environment, image: task.image, workingDirectory: task.workingDirectory,
             replicas: task.replicas, timeoutMilliseconds: task.timeoutMilliseconds, stopGraceMilliseconds: grace,
-            keepWorkingDirectory: run.debug
+            keepWorkingDirectory: run.debug, mounts: task.mounts.isEmpty ? nil : task.mounts, network: run.plan.network,
+            cpuLimitMillicores: task.resources?.cpu.flatMap {
+                try? ResourceQuantity.range($0, field: "cpu", parse: ResourceQuantity.cpu).upperBound
+            },
+            memoryLimitBytes: task.resources?.memory.flatMap {
+                try? ResourceQuantity.range($0, field: "memory", parse: ResourceQuantity.memory).upperBound
+            }
         )
     }
 }

@@ -41,6 +41,10 @@ struct RunLauncher: Sendable {
         var plan = try RunPlan(
             pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
             variables: variables, only: task, project: settings)
+        if cluster == nil {
+            let problems = HostPath.problems(of: plan, project: project, allowed: settings.hostPaths ?? [])
+            guard problems.isEmpty else { throw ValidationErrors(problems) }
+        }
         if let task {
             guard let single = plan.single(task) else { throw APIError.notFound("pipeline \"\(name)\" has no task named \"\(task)\"") }
             plan = single

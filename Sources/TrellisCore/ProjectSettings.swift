@@ -13,10 +13,16 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
     /// Node labels every pod of the project's runs must match on Kubernetes (cube-studio's project
     /// `node_selector` and `org`), e.g. `{"org": "ml", "train": "true"}`.
     public var nodeSelector: [String: String]
+    /// Whether tasks run as local processes reach the network (on by default); off, each attempt has only its own
+    /// loopback.
+    public var network: Bool?
+    /// Host folders the project's local tasks may mount (`hostpath` mounts), each with what is below it; only a
+    /// platform admin may change them. Absent when updating: unchanged.
+    public var hostPaths: [String]?
 
     public init(
         cluster: String = "local", env: [String: String] = [:], mounts: [String] = [], maxConcurrentRuns: Int? = nil,
-        maxConcurrentTasks: Int? = nil, nodeSelector: [String: String] = [:]
+        maxConcurrentTasks: Int? = nil, nodeSelector: [String: String] = [:], network: Bool? = nil, hostPaths: [String]? = nil
     ) {
         self.cluster = cluster
         self.env = env
@@ -24,10 +30,12 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         self.maxConcurrentRuns = maxConcurrentRuns
         self.maxConcurrentTasks = maxConcurrentTasks
         self.nodeSelector = nodeSelector
+        self.network = network
+        self.hostPaths = hostPaths
     }
 
     enum CodingKeys: String, CodingKey {
-        case cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks, nodeSelector
+        case cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks, nodeSelector, network, hostPaths
     }
 
     public init(from decoder: any Decoder) throws {
@@ -38,6 +46,8 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         maxConcurrentRuns = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentRuns)
         maxConcurrentTasks = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks)
         nodeSelector = try container.decodeIfPresent([String: String].self, forKey: .nodeSelector) ?? [:]
+        network = try container.decodeIfPresent(Bool.self, forKey: .network)
+        hostPaths = try container.decodeIfPresent([String].self, forKey: .hostPaths)
     }
 
     /// Every problem, each naming its field under `settings`.
@@ -67,6 +77,11 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
                         field: "settings.nodeSelector.\(key)", "\"\(value)\" is not a label value (at most 63 letters, digits, -, _ and .)")
                 )
             }
+        }
+        for (index, path) in (hostPaths ?? []).enumerated() where !HostPath.isClean(path) {
+            problems.append(
+                ValidationError(
+                    field: "settings.hostPaths[\(index)]", "\"\(path)\" must be an absolute path without . or .. parts or a trailing /"))
         }
         return problems
     }

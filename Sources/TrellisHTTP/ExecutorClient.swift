@@ -23,11 +23,20 @@ public struct ExecutionRequest: Codable, Sendable, Equatable {
     public var stopGraceMilliseconds: Int64
     /// Debug runs keep their working directory after the process ends.
     public var keepWorkingDirectory: Bool
+    /// The task's mounts (`source(kind):/path`); a local sandbox binds `hostpath` and `memory` ones.
+    public var mounts: [String]?
+    /// False: the task has no network (its own loopback only). Absent: it has.
+    public var network: Bool?
+    /// The limits of the task's `resources` (`request~limit`): millicores and bytes, enforced locally where the
+    /// machine lets the cluster gateway make control groups.
+    public var cpuLimitMillicores: Int64?
+    public var memoryLimitBytes: Int64?
 
     public init(
         id: String, project: String, pipeline: String, run: String, task: String, attempt: Int, command: [String],
         environment: [String: String], image: String, workingDirectory: String?, replicas: Int, timeoutMilliseconds: Int64?,
-        stopGraceMilliseconds: Int64, keepWorkingDirectory: Bool
+        stopGraceMilliseconds: Int64, keepWorkingDirectory: Bool, mounts: [String]? = nil, network: Bool? = nil,
+        cpuLimitMillicores: Int64? = nil, memoryLimitBytes: Int64? = nil
     ) {
         self.id = id
         self.project = project
@@ -43,6 +52,10 @@ public struct ExecutionRequest: Codable, Sendable, Equatable {
         self.timeoutMilliseconds = timeoutMilliseconds
         self.stopGraceMilliseconds = stopGraceMilliseconds
         self.keepWorkingDirectory = keepWorkingDirectory
+        self.mounts = mounts
+        self.network = network
+        self.cpuLimitMillicores = cpuLimitMillicores
+        self.memoryLimitBytes = memoryLimitBytes
     }
 }
 

@@ -129,9 +129,10 @@ public enum ServiceHost {
             ? nil
             : HTTPExecutorClient(
                 baseURL: configuration.serviceURL(.clusterGateway), httpClient: httpClient, token: serviceToken)
+        let database = try await Database.open(configuration.databaseURL, logger: logger)
         let environment = ServiceEnvironment(
             configuration: configuration,
-            database: try await Database.open(configuration.databaseURL, logger: logger),
+            database: database,
             httpClient: httpClient,
             logger: logger,
             identity: remoteIdentity,
@@ -139,7 +140,14 @@ public enum ServiceHost {
             pipelines: remotePipelines,
             executor: remoteExecutor
         )
-        let module = try await Module(environment: environment)
+        let module: Module
+        do {
+            module = try await Module(environment: environment)
+        } catch {
+            await database.closeUnused()
+            try? await environment.httpClient.shutdown()
+            throw error
+        }
         let identity = try module.identityClient ?? environment.requireIdentity(for: Module.name)
         let router = makeRouter(
             service: Module.name.rawValue, modules: [module], verifier: TokenVerifier(identity: identity),

@@ -21,6 +21,10 @@ import TrellisStore
 /// | log.level | --log-level | TRELLIS_LOG_LEVEL | info |
 /// | task.stop.grace | --task-stop-grace | TRELLIS_TASK_STOP_GRACE | 10s (SIGTERM → SIGKILL on cancel, timeout) |
 /// | schedule.min.interval | --schedule-min-interval | TRELLIS_SCHEDULE_MIN_INTERVAL | 10m (closer cron ticks are skipped) |
+/// | local.executor | --local-executor | TRELLIS_LOCAL_EXECUTOR | sandboxed (bubblewrap); unsandboxed runs tasks bare |
+/// | task.uids | --task-uids | TRELLIS_TASK_UIDS | 2000000-2999999 (a user per project when run as root) |
+/// | task.max.processes | --task-max-processes | TRELLIS_TASK_MAX_PROCESSES | 1024 (per attempt; per project user too) |
+/// | task.max.files | --task-max-files | TRELLIS_TASK_MAX_FILES | 4096 open files per process |
 /// | ldap.* | --ldap-… | TRELLIS_LDAP_… | directory logins, off unless ldap.url is set (``LDAPSettings``) |
 public struct TrellisConfiguration: Sendable {
     public var host: String
@@ -41,13 +45,21 @@ public struct TrellisConfiguration: Sendable {
     public var scheduleMinimumInterval: Duration
     /// Directory logins; nil when `ldap.url` is not set.
     public var ldap: LDAPSettings?
+    /// Whether local tasks run in a bubblewrap sandbox (the default) or as bare processes of the server's user.
+    public var localExecutor: LocalExecutorMode
+    /// The users local tasks run as, one per project, when the server runs as root.
+    public var taskUsers: ClosedRange<Int>
+    /// Processes (and threads) one attempt may have; also each project user's RLIMIT_NPROC.
+    public var taskMaxProcesses: Int
+    /// Open files per task process (RLIMIT_NOFILE).
+    public var taskMaxFiles: Int
     let reader: ConfigReader
 
     /// Every key Trellis reads (`services.NAME.url` aside).
     static let knownKeys =
         [
             "host", "port", "data.dir", "database.url", "admin.password", "token.lifetime", "log.level", "config", "task.stop.grace",
-            "schedule.min.interval",
+            "schedule.min.interval", "local.executor", "task.uids", "task.max.processes", "task.max.files",
         ] + LDAPSettings.keys
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
@@ -152,6 +164,20 @@ public struct TrellisConfiguration: Sendable {
             throw ConfigurationError(key: "schedule.min.interval", value: interval, reason: error.message)
         }
         ldap = try LDAPSettings(reader: reader)
+        let executor = reader.string(forKey: "local.executor") ?? LocalExecutorMode.sandboxed.rawValue
+        guard let localExecutor = LocalExecutorMode(rawValue: executor) else {
+            throw ConfigurationError(key: "local.executor", value: executor, reason: "must be sandboxed or unsandboxed")
+        }
+        self.localExecutor = localExecutor
+        let users = reader.string(forKey: "task.uids") ?? "2000000-2999999"
+        let bounds = users.split(separator: "-").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard bounds.count == 2, bounds[0] >= 1000, bounds[0] <= bounds[1], bounds[1] < Int(Int32.max) else {
+            throw ConfigurationError(
+                key: "task.uids", value: users, reason: "must be FIRST-LAST, two user ids from 1000 up (2000000-2999999)")
+        }
+        taskUsers = bounds[0]...bounds[1]
+        taskMaxProcesses = try Self.integer(reader, "task.max.processes", default: 1024, range: 16...1_000_000)
+        taskMaxFiles = try Self.integer(reader, "task.max.files", default: 4096, range: 64...1_048_576)
     }
 
     /// The base URL of another service in split mode.
@@ -179,6 +205,14 @@ public struct TrellisConfiguration: Sendable {
         }
         return text
     }
+}
+
+/// How local tasks run (`local.executor`).
+public enum LocalExecutorMode: String, Sendable {
+    /// Each attempt in a bubblewrap sandbox: its own namespaces, the system read-only, only its folder writable.
+    case sandboxed
+    /// As bare processes of the server's user: for machines without user namespaces, by an admin's choice.
+    case unsandboxed
 }
 
 /// A bad setting, named by key with the flag and environment variable that set it.

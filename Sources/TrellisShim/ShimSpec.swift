@@ -3,35 +3,81 @@
 #endif
 
 /// What the supervisor runs, as the local backend writes it (`spec`, NUL-separated fields, so commands may hold
-/// newlines and any other byte but NUL): `v1`, id, replicas, timeout ms (-1: none), grace ms, keep (0/1), argc,
-/// arguments…, envc, `KEY=VALUE`…. Foundation-free: the supervisor links nothing but the standard library.
+/// newlines and any other byte but NUL): `v2`, id, replicas, timeout ms (-1: none), grace ms, keep (0/1), working
+/// directory, argc, arguments…, envc, `KEY=VALUE`…, then the confinement: sandboxc, sandbox arguments…, uid, gid
+/// (-1: unchanged), process limit, open-file limit (0: unchanged), cgroupc, cgroup directories…, settingc,
+/// `file=value`…. Foundation-free: the supervisor links nothing but the standard library.
 public struct ShimSpec: Equatable, Sendable {
     public var id: String
     public var replicas: Int
     public var timeoutMilliseconds: Int64?
     public var graceMilliseconds: Int64
     public var keepWorkingDirectory: Bool
+    /// Where the processes start (created by the supervisor, owned by `user`), on the host.
+    public var workDirectory: String
     public var command: [String]
     /// `KEY=VALUE`, the task's whole environment.
     public var environment: [String]
+    public var confinement: Confinement
+
+    /// How the processes are confined: a sandbox command put before the task's (bubblewrap's), the user they run
+    /// as, resource limits, and the control groups they join.
+    public struct Confinement: Equatable, Sendable {
+        /// The sandbox's command line, ending where the task's command follows; empty: the task runs as it is.
+        public var sandbox: [String]
+        public var uid: Int32?
+        public var gid: Int32?
+        /// RLIMIT_NPROC (counted per user) and RLIMIT_NOFILE; core dumps are always off.
+        public var processLimit: Int
+        public var fileLimit: Int
+        /// Directories the supervisor creates for this execution (one per cgroup v1 controller, or one of v2); every
+        /// process joins each before it starts, and the supervisor removes them at the end.
+        public var cgroups: [String]
+        /// `file=value` written in each of those directories that has the file (`pids.max=512`, `memory.max=…`).
+        public var cgroupSettings: [String]
+
+        public init(
+            sandbox: [String] = [], uid: Int32? = nil, gid: Int32? = nil, processLimit: Int = 0, fileLimit: Int = 0,
+            cgroups: [String] = [], cgroupSettings: [String] = []
+        ) {
+            self.sandbox = sandbox
+            self.uid = uid
+            self.gid = gid
+            self.processLimit = processLimit
+            self.fileLimit = fileLimit
+            self.cgroups = cgroups
+            self.cgroupSettings = cgroupSettings
+        }
+
+        /// No sandbox, no other user, no limits but no core dumps.
+        public static let none = Confinement()
+    }
 
     public init(
-        id: String, replicas: Int, timeoutMilliseconds: Int64?, graceMilliseconds: Int64, keepWorkingDirectory: Bool, command: [String],
-        environment: [String]
+        id: String, replicas: Int, timeoutMilliseconds: Int64?, graceMilliseconds: Int64, keepWorkingDirectory: Bool,
+        workDirectory: String, command: [String], environment: [String], confinement: Confinement = .none
     ) {
         self.id = id
         self.replicas = replicas
         self.timeoutMilliseconds = timeoutMilliseconds
         self.graceMilliseconds = graceMilliseconds
         self.keepWorkingDirectory = keepWorkingDirectory
+        self.workDirectory = workDirectory
         self.command = command
         self.environment = environment
+        self.confinement = confinement
     }
 
     public var encoded: [UInt8] {
+        func list(_ items: [String]) -> [String] { [String(items.count)] + items }
         let fields =
-            ["v1", id, String(replicas), String(timeoutMilliseconds ?? -1), String(graceMilliseconds), keepWorkingDirectory ? "1" : "0"]
-            + [String(command.count)] + command + [String(environment.count)] + environment
+            ["v2", id, String(replicas), String(timeoutMilliseconds ?? -1), String(graceMilliseconds), keepWorkingDirectory ? "1" : "0"]
+            + [workDirectory] + list(command) + list(environment) + list(confinement.sandbox)
+            + [
+                String(confinement.uid ?? -1), String(confinement.gid ?? -1), String(confinement.processLimit),
+                String(confinement.fileLimit),
+            ]
+            + list(confinement.cgroups) + list(confinement.cgroupSettings)
         var bytes: [UInt8] = []
         for field in fields {
             bytes += field.utf8
@@ -44,29 +90,34 @@ public struct ShimSpec: Equatable, Sendable {
         var fields = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         if fields.last == "" { fields.removeLast() }
         var cursor = fields.makeIterator()
-        guard cursor.next() == "v1", let id = cursor.next(), let replicas = cursor.next().flatMap({ Int($0) }), replicas > 0,
+        func number() -> Int? { cursor.next().flatMap { Int($0) } }
+        func list() -> [String]? {
+            guard let count = number(), count >= 0 else { return nil }
+            var items: [String] = []
+            for _ in 0..<count {
+                guard let item = cursor.next() else { return nil }
+                items.append(item)
+            }
+            return items
+        }
+        guard cursor.next() == "v2", let id = cursor.next(), let replicas = number(), replicas > 0,
             let timeout = cursor.next().flatMap({ Int64($0) }), let grace = cursor.next().flatMap({ Int64($0) }),
-            let keep = cursor.next(), let argc = cursor.next().flatMap({ Int($0) }), argc > 0
+            let keep = cursor.next(), let work = cursor.next(), let command = list(), !command.isEmpty, let environment = list(),
+            let sandbox = list(), let uid = number(), let gid = number(), let processLimit = number(), let fileLimit = number(),
+            let cgroups = list(), let cgroupSettings = list(), cursor.next() == nil
         else { return nil }
-        var command: [String] = []
-        for _ in 0..<argc {
-            guard let argument = cursor.next() else { return nil }
-            command.append(argument)
-        }
-        guard let envc = cursor.next().flatMap({ Int($0) }) else { return nil }
-        var environment: [String] = []
-        for _ in 0..<envc {
-            guard let variable = cursor.next() else { return nil }
-            environment.append(variable)
-        }
         self.init(
             id: id, replicas: replicas, timeoutMilliseconds: timeout < 0 ? nil : timeout, graceMilliseconds: grace,
-            keepWorkingDirectory: keep == "1", command: command, environment: environment)
+            keepWorkingDirectory: keep == "1", workDirectory: work, command: command, environment: environment,
+            confinement: Confinement(
+                sandbox: sandbox, uid: uid < 0 ? nil : Int32(uid), gid: gid < 0 ? nil : Int32(gid), processLimit: processLimit,
+                fileLimit: fileLimit, cgroups: cgroups, cgroupSettings: cgroupSettings))
     }
 }
 
 /// The fields of /proc/PID/stat Trellis reads.
 public struct ProcStat: Equatable, Sendable {
+    public let parent: Int32
     public let processGroup: Int32
     /// User plus system CPU time, in clock ticks.
     public let cpuTicks: UInt64
@@ -83,9 +134,11 @@ public struct ProcStat: Equatable, Sendable {
     public init?(_ text: String) {
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 21, let group = Int32(fields[2]), let user = UInt64(fields[11]), let system = UInt64(fields[12]),
+        guard fields.count > 21, let parent = Int32(fields[1]), let group = Int32(fields[2]), let user = UInt64(fields[11]),
+            let system = UInt64(fields[12]),
             let start = UInt64(fields[19]), let rss = Int64(fields[21])
         else { return nil }
+        self.parent = parent
         processGroup = group
         cpuTicks = user + system
         startTime = start

@@ -70,11 +70,12 @@ final class Supervisor {
     var samplesFile: Int32 = -1
     var nextSample: Int64 = 0
     var previousTicks: [Int: (ticks: UInt64, at: Int64)] = [:]
+    var cgroups = ControlGroups(.none)
 
     init(directory: String, spec: ShimSpec) {
         self.directory = directory
         self.spec = spec
-        work = directory + "/work"
+        work = spec.workDirectory
         replicas = (0..<spec.replicas).map { Replica(rank: $0) }
     }
 
@@ -82,15 +83,15 @@ final class Supervisor {
         if let start = ProcStat(pid: getpid())?.startTime {
             FileBytes.replace(directory + "/shim.json", with: Array(#"{"pid":\#(getpid()),"startTime":\#(start)}"#.utf8))
         }
-        mkdir(work, 0o755)
+        prepareWorkDirectory()
         combinedLog = appendOnly(directory + "/output.log")
         replicaLogs = (0..<spec.replicas).map { appendOnly(directory + "/replica-\($0).log") }
         samplesFile = appendOnly(directory + "/samples.jsonl")
         if access(directory + "/stop", F_OK) == 0 {
             ending = ("cancelled", "cancelled before it started", nil)
         } else {
-            // The processes start in the working directory (the supervisor's own, inherited).
-            chdir(work)
+            cgroups = ControlGroups(spec.confinement)
+            for problem in cgroups.problems { note(problem) }
             let port = spec.replicas > 1 ? freePort() : nil
             for rank in 0..<spec.replicas { start(rank, masterPort: port) }
             FileBytes.replace(directory + "/running.json", with: Array(status(phase: "running", finishedAt: nil).utf8))
@@ -101,9 +102,21 @@ final class Supervisor {
                 if let last = replicas[rank].splitters[stream].finish() { log([last], replica: rank) }
             }
         }
+        cgroups.remove()
         let final = status(phase: ending?.phase ?? "succeeded", finishedAt: currentMilliseconds())
         FileBytes.replace(directory + "/status.json", with: Array(final.utf8))
         if !spec.keepWorkingDirectory { removeTree(work) }
+    }
+
+    /// The working directory, private to the user the processes run as.
+    func prepareWorkDirectory() {
+        mkdir(work, 0o700)
+        if let uid = spec.confinement.uid, let gid = spec.confinement.gid { _ = chown(work, uid_t(uid), gid_t(gid)) }
+    }
+
+    /// A line for the supervisor's own log (shim.log), which the server keeps apart from the task's output.
+    func note(_ message: String) {
+        _ = FileBytes.writeAll(2, Array(("trellis-shim: " + message + "\n").utf8))
     }
 
     // MARK: Starting
@@ -117,53 +130,46 @@ final class Supervisor {
             ]
         }
         let program = spec.command[0]
-        guard let path = resolve(program, environment: environment) else {
+        let sandbox = spec.confinement.sandbox
+        guard let path = sandbox.first ?? resolve(program, environment: environment) else {
             startFailed(rank, "cannot start \(program): not found on PATH")
             return
         }
         var output: [Int32] = [-1, -1]
         var errors: [Int32] = [-1, -1]
-        guard pipe(&output) == 0, pipe(&errors) == 0 else {
+        var report: [Int32] = [-1, -1]
+        guard pipe(&output) == 0, pipe(&errors) == 0, pipe(&report) == 0 else {
             startFailed(rank, "cannot make pipes: \(String(cString: strerror(errno)))")
             return
         }
-        // Single-threaded: no other spawn can inherit them between pipe() and here.
-        for descriptor in output + errors { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var unblocked = sigset_t()
-        sigemptyset(&unblocked)
-        posix_spawnattr_setsigmask(&attributes, &unblocked)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let argv = spec.command.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        // Single-threaded: no other start can inherit them between pipe() and here.
+        for descriptor in output + errors + report { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        let launch = Launch(
+            path: path, arguments: sandbox + spec.command, environment: environment, output: output[1], errors: errors[1],
+            report: report[1], directory: sandbox.isEmpty ? work : "/", cgroups: cgroups.joined, confinement: spec.confinement)
+        let pid = launch.start()
         close(output[1])
         close(errors[1])
-        guard result == 0 else {
+        close(report[1])
+        // The child writes why it could not exec on the report pipe; a successful exec closes it empty.
+        var failure = [UInt8](repeating: 0, count: 512)
+        let count = failure.withUnsafeMutableBytes { Glibc.read(report[0], $0.baseAddress, $0.count) }
+        close(report[0])
+        guard pid > 0, count <= 0 else {
             close(output[0])
             close(errors[0])
-            startFailed(rank, "cannot start \(program): \(String(cString: strerror(result)))")
+            if pid > 0 {
+                var status: Int32 = 0
+                _ = waitpid(pid, &status, 0)
+            }
+            let reason = pid > 0 ? String(decoding: failure[0..<count], as: UTF8.self) : "fork: \(String(cString: strerror(errno)))"
+            startFailed(rank, "cannot start \(program): \(reason)")
             return
         }
         for descriptor in [output[0], errors[0]] { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
         replicas[rank].pid = pid
         replicas[rank].streams = [output[0], errors[0]]
-        if ending != nil { _ = kill(-pid, SIGTERM) }
+        if ending != nil { kill(replica: pid, SIGTERM) }
     }
 
     func startFailed(_ rank: Int, _ reason: String) {
@@ -197,7 +203,8 @@ final class Supervisor {
             if replicas.allSatisfy(\.ended) {
                 if drainUntil == nil {
                     // What the task left behind in its process groups ends with it, as in a container.
-                    for replica in replicas where replica.pid > 0 { _ = kill(-replica.pid, SIGKILL) }
+                    for replica in replicas where replica.pid > 0 { _ = Glibc.kill(-replica.pid, SIGKILL) }
+                    cgroups.killAll()
                     drainUntil = now + 500
                 }
                 if open.isEmpty || now >= drainUntil! { break }
@@ -259,7 +266,8 @@ final class Supervisor {
         replicas[rank].exitCode = exitCode
         replicas[rank].signal = signal
         guard exitCode != 0, ending == nil else { return }
-        let how = signal.map { "was killed by signal \($0)" } ?? "exited with code \(exitCode)"
+        var how = signal.map { "was killed by signal \($0)" } ?? "exited with code \(exitCode)"
+        if cgroups.outOfMemoryKills > 0 { how = "was killed for using more memory than its limit" }
         let reason = spec.replicas > 1 ? "replica \(rank) \(how); the other replicas were stopped" : "the process \(how)"
         stopAll("failed", reason: reason, exitCode: exitCode)
     }
@@ -271,7 +279,7 @@ final class Supervisor {
             stopAll("timed_out", reason: "timed out after \(Self.duration(timeout))")
         }
         if let killAt, now >= killAt {
-            for replica in replicas where replica.pid > 0 && !replica.ended { _ = kill(-replica.pid, SIGKILL) }
+            for replica in replicas where replica.pid > 0 && !replica.ended { kill(replica: replica.pid, SIGKILL) }
             self.killAt = nil
         }
     }
@@ -279,8 +287,28 @@ final class Supervisor {
     /// SIGTERM to every process group, SIGKILL to what is left after the grace period.
     func stopAll(_ phase: String, reason: String, exitCode: Int? = nil) {
         if ending == nil { ending = (phase, reason, exitCode) }
-        for replica in replicas where replica.pid > 0 && !replica.ended { _ = kill(-replica.pid, SIGTERM) }
+        for replica in replicas where replica.pid > 0 && !replica.ended { kill(replica: replica.pid, SIGTERM) }
         killAt = killAt ?? currentMilliseconds() + spec.graceMilliseconds
+    }
+
+    /// SIGTERM reaches the task's processes; SIGKILL ends the whole replica. In a sandbox the replica is bubblewrap,
+    /// its child is the sandbox's init (whose death ends every process inside), and the task is below: bubblewrap
+    /// would die of a SIGTERM and take the task with it at once, so the grace period's SIGTERM goes to the task's
+    /// processes alone. Without one, the replica's process group, as a shell's job control would.
+    func kill(replica pid: pid_t, _ signal: Int32) {
+        if spec.confinement.sandbox.isEmpty || signal == SIGKILL {
+            _ = Glibc.kill(-pid, signal)
+        }
+        guard !spec.confinement.sandbox.isEmpty else { return }
+        let tree = ProcessTree()
+        let inits = tree.children(of: pid)
+        if signal == SIGKILL {
+            for process in inits { _ = Glibc.kill(process, SIGKILL) }
+        } else {
+            for process in tree.descendants(of: pid) where process != pid && !inits.contains(process) {
+                _ = Glibc.kill(process, signal)
+            }
+        }
     }
 
     static func duration(_ milliseconds: Int64) -> String {
@@ -344,37 +372,35 @@ final class Supervisor {
 
     // MARK: Samples
 
-    /// CPU (percent of one core since the last sample) and resident memory of each replica's process group.
+    /// CPU (percent of one core since the last sample) and resident memory of each replica's processes (the replica
+    /// and everything below it); an execution whose processes reach their limit is stopped.
     func sample() {
         let now = currentMilliseconds()
         nextSample = now + 1000
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
         let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
-        var rankOfGroup: [Int32: Int] = [:]
-        for replica in replicas where replica.pid > 0 && !replica.ended { rankOfGroup[replica.pid] = replica.rank }
-        guard !rankOfGroup.isEmpty, let folder = opendir("/proc") else { return }
-        defer { closedir(folder) }
-        var totals: [Int: (ticks: UInt64, pages: Int64)] = [:]
-        while let entry = readdir(folder) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            guard let pid = Int32(name), let stat = ProcStat(pid: pid), let rank = rankOfGroup[stat.processGroup] else { continue }
-            totals[rank, default: (0, 0)].ticks += stat.cpuTicks
-            totals[rank, default: (0, 0)].pages += stat.residentPages
-        }
+        let live = replicas.filter { $0.pid > 0 && !$0.ended }
+        guard !live.isEmpty else { return }
+        let tree = ProcessTree()
         var lines = ""
-        for (rank, total) in totals.sorted(by: { $0.key < $1.key }) {
+        for replica in live {
+            let processes = tree.descendants(of: replica.pid)
+            let ticks = processes.reduce(UInt64(0)) { $0 + (tree.stats[$1]?.cpuTicks ?? 0) }
+            let pages = processes.reduce(Int64(0)) { $0 + (tree.stats[$1]?.residentPages ?? 0) }
             var cpu = 0.0
-            if let before = previousTicks[rank], total.ticks >= before.ticks, now > before.at {
-                cpu = Double(total.ticks - before.ticks) / ticksPerSecond / (Double(now - before.at) / 1000) * 100
+            if let before = previousTicks[replica.rank], ticks >= before.ticks, now > before.at {
+                cpu = Double(ticks - before.ticks) / ticksPerSecond / (Double(now - before.at) / 1000) * 100
             }
-            previousTicks[rank] = (total.ticks, now)
+            previousTicks[replica.rank] = (ticks, now)
             lines +=
                 JSONText.object([
-                    ("at", String(now)), ("replica", String(rank)), ("cpuPercent", String((cpu * 10).rounded() / 10)),
-                    ("rssBytes", String(total.pages * pageSize)),
+                    ("at", String(now)), ("replica", String(replica.rank)), ("cpuPercent", String((cpu * 10).rounded() / 10)),
+                    ("rssBytes", String(pages * pageSize)),
                 ]) + "\n"
+            let limit = spec.confinement.processLimit
+            if limit > 0, processes.count >= limit - 2 || cgroups.reachedProcessLimit, ending == nil {
+                stopAll("failed", reason: "its processes reached the limit of \(limit); the attempt was stopped", exitCode: 137)
+            }
         }
         _ = FileBytes.writeAll(samplesFile, Array(lines.utf8))
     }

@@ -39,13 +39,14 @@ public final class Database: Service, Sendable {
         self.backend = backend
     }
 
-    /// Opens the database. A SQLite file's folder is created when missing.
+    /// Opens the database. A SQLite file's folder is created when missing, 0700, and the file 0600.
     public static func open(_ url: DatabaseURL, logger: Logger) async throws -> Database {
         switch url {
         case .sqliteFile(let path):
             do {
-                let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                // The folder and the file are the server user's alone (SQLite gives its -wal and -shm the file's mode).
+                try PrivateFiles.directory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+                try PrivateFiles.touch(path)
                 return Database(url: url, logger: logger, backend: try await openSQLite(.file(path: path), logger: logger))
             } catch {
                 throw StoreError.cannotOpen(url.description, underlying: String(describing: error))
@@ -185,6 +186,12 @@ public final class Database: Service, Sendable {
         }
         try await database.close()
         return try result.get()
+    }
+
+    /// Closes a database whose service never ran: the start failed before (SQLite's connection must be closed
+    /// before it goes, or the process dies of an assertion instead of saying what failed).
+    public func closeUnused() async {
+        try? await close()
     }
 
     /// Closes SQLite's connection and thread (PostgreSQL's pool closes when `run()` ends). Not cancellable, so it

@@ -19,21 +19,28 @@ public struct SecretBox: Sendable {
             return SecretBox(key: SymmetricKey(data: data))
         }
         let url = URL(fileURLWithPath: dataDirectory).appendingPathComponent("secrets.key")
-        if let data = try? Data(contentsOf: url) {
-            guard let key = Data(base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-                key.count == 32
-            else {
-                throw SecretError.badKey("\(url.path) does not hold 32 bytes in base64")
-            }
-            return SecretBox(key: SymmetricKey(data: key))
-        }
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        if let data = try? Data(contentsOf: url) { return try box(from: data, file: url.path) }
+        try PrivateFiles.directory(dataDirectory)
         let key = SymmetricKey(size: .bits256)
         let text = key.withUnsafeBytes { Data($0) }.base64EncodedString()
-        guard FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw SecretError.badKey("cannot create \(url.path)")
+        do {
+            // Another service starting on the same folder may have made it first: then its key is the key.
+            guard try PrivateFiles.create(url.path, contents: Data(text.utf8)) else {
+                return try box(from: try Data(contentsOf: url), file: url.path)
+            }
+        } catch {
+            throw SecretError.badKey("cannot create \(url.path): \(error)")
         }
         return SecretBox(key: key)
+    }
+
+    private static func box(from data: Data, file: String) throws(SecretError) -> SecretBox {
+        guard let key = Data(base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+            key.count == 32
+        else {
+            throw SecretError.badKey("\(file) does not hold 32 bytes in base64")
+        }
+        return SecretBox(key: SymmetricKey(data: key))
     }
 
     /// A token for `purpose` derived from the key (HMAC-SHA256, base64): services sharing the key share it.

@@ -26,12 +26,17 @@ struct Serve: AsyncParsableCommand {
         more["host"] = host
         let configuration = try await storage.load(defaultPort: ServiceName.gatewayPort, more: more)
         let logger = JSONLogHandler.logger(label: "trellis", level: configuration.logLevel)
+        let database = try await Database.open(configuration.databaseURL, logger: logger)
         let environment = ServiceEnvironment(
-            configuration: configuration,
-            database: try await Database.open(configuration.databaseURL, logger: logger),
-            httpClient: HTTPClient(eventLoopGroupProvider: .singleton),
-            logger: logger
-        )
-        try await Platform.embedded(environment: environment, demo: demo).application.runService()
+            configuration: configuration, database: database, httpClient: HTTPClient(eventLoopGroupProvider: .singleton), logger: logger)
+        let platform: Platform.Embedded
+        do {
+            platform = try await Platform.embedded(environment: environment, demo: demo)
+        } catch {
+            await database.closeUnused()
+            try? await environment.httpClient.shutdown()
+            throw error
+        }
+        try await platform.application.runService()
     }
 }

@@ -14,7 +14,10 @@ import TrellisTestSupport
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-crash-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDir) }
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
-        let effects = dataDir.appendingPathComponent("effects").path
+        // Tasks see nothing of the data directory: what they leave for the test goes to a folder shared with them.
+        let shared = URL(fileURLWithPath: dataDir.path + "-effects")
+        defer { try? FileManager.default.removeItem(at: shared) }
+        let effects = shared.appendingPathComponent("effects").path
         let port = try Processes.freePorts(1)
         let base = "http://127.0.0.1:\(port)"
         let api = HTTPTransport(baseURL: base, client: HTTPClient.shared)
@@ -22,6 +25,7 @@ import TrellisTestSupport
         let first = try await Processes.serve(dataDir: dataDir, port: port, log: "first.log", environment: environment)
         defer { if first.isRunning { first.terminate() } }
         let admin = try await api.login("admin", Self.adminPassword)
+        try await api.shareFolder(shared, project: "demo", admin: admin)
         func step(_ name: String, _ command: String, after: [String] = [], extra: [String: Any] = [:]) -> [String: Any] {
             var task: [String: Any] = [
                 "name": name, "template": "shell", "dependsOn": after, "args": ["command": "\(command); echo \(name) | tee -a \(effects)"],

@@ -106,7 +106,10 @@ import TrellisTestSupport
             let api = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort)", client: HTTPClient.shared)
             let admin = try await api.login("admin", Self.adminPassword)
             #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": "sched"]).status == 201)
-            let effects = stateDir.appendingPathComponent("effects").path
+            let shared = URL(fileURLWithPath: stateDir.path + "-effects")
+            defer { try? FileManager.default.removeItem(at: shared) }
+            try await api.shareFolder(shared, project: "sched", admin: admin)
+            let effects = shared.appendingPathComponent("effects").path
             // Many schedules, few ticks each, at most two runs at once: ticks wait, and both orchestrators wake them
             // as runs end.
             let pipelines = (1...24).map { "tick-\($0)" }
@@ -136,7 +139,10 @@ import TrellisTestSupport
         let first = try await Processes.serve(dataDir: dataDir, port: port, log: "first.log", environment: environment)
         defer { if first.isRunning { first.terminate() } }
         let admin = try await api.login("admin", Self.adminPassword)
-        let effects = dataDir.appendingPathComponent("effects").path
+        let shared = URL(fileURLWithPath: dataDir.path + "-effects")
+        defer { try? FileManager.default.removeItem(at: shared) }
+        try await api.shareFolder(shared, project: "demo", admin: admin)
+        let effects = shared.appendingPathComponent("effects").path
         let applied = try await api.call(
             "POST", "/api/v1/projects/demo/pipelines", token: admin,
             json: Self.ticking("catch-up", minutes: 40, maxActiveRuns: 2, effects: effects, sleep: "0.2"))

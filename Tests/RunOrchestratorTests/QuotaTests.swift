@@ -46,7 +46,7 @@ import TrellisTestSupport
             let saved = try await Self.settings(
                 api, token: token,
                 [
-                    "env": ["TEAM_BUCKET": "s3://ml"], "mounts": ["data(hostpath):/data"], "maxConcurrentTasks": 2,
+                    "env": ["TEAM_BUCKET": "s3://ml"], "mounts": ["data(pvc):/data"], "maxConcurrentTasks": 2,
                     "nodeSelector": ["example.com/pool": "train"],
                 ])
             #expect(saved.status == 200, "\(saved.text)")
@@ -65,7 +65,7 @@ import TrellisTestSupport
             #expect(run["state"] as? String == "succeeded")
             let first = RunJSON.task(run, "t1")
             #expect((first["env"] as? [String: String])?["TEAM_BUCKET"] == "s3://ml")
-            #expect((first["mounts"] as? [String])?.contains("data(hostpath):/data") == true)
+            #expect((first["mounts"] as? [String])?.contains("data(pvc):/data") == true)
             let log = try await api.call("GET", "/api/v1/projects/ml/runs/\(id)/tasks/t1/logs", token: token).text
             #expect(log.contains("s3://ml local"), "\(log)")
             let intervals = (1...5).compactMap { index -> (Date, Date)? in

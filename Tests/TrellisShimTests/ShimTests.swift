@@ -6,18 +6,26 @@ import Testing
     @Test func specsSurviveTheTripWithNewlinesAndEmptyFields() {
         let spec = ShimSpec(
             id: "run-task-1", replicas: 3, timeoutMilliseconds: 1_500, graceMilliseconds: 10_000, keepWorkingDirectory: true,
-            command: ["sh", "-c", "echo one\necho two", ""], environment: ["A=1", "MULTI=line\nbreak", "EMPTY="])
+            workDirectory: "/var/tmp/trellis-work/run-task-1", command: ["sh", "-c", "echo one\necho two", ""],
+            environment: ["A=1", "MULTI=line\nbreak", "EMPTY="],
+            confinement: .init(
+                sandbox: ["/usr/bin/bwrap", "--bind", "/a b", "/work", "--"], uid: 2_000_001, gid: 2_000_001, processLimit: 1024,
+                fileLimit: 4096, cgroups: ["/sys/fs/cgroup/pids/trellis-x"], cgroupSettings: ["pids.max=1024"]))
         #expect(ShimSpec(decoding: spec.encoded) == spec)
+        var bare = spec
+        bare.confinement = .none
+        #expect(ShimSpec(decoding: bare.encoded) == bare)
         var untimed = spec
         untimed.timeoutMilliseconds = nil
         #expect(ShimSpec(decoding: untimed.encoded)?.timeoutMilliseconds == nil)
         #expect(ShimSpec(decoding: Array("v2\0x\0".utf8)) == nil)
-        #expect(ShimSpec(decoding: Array(spec.encoded.dropLast(8))) == nil)
+        #expect(ShimSpec(decoding: Array(spec.encoded.dropLast(20))) == nil)
     }
 
     @Test func procStatReadsPastACommandWithSpacesAndParentheses() {
         let line = "4242 (my (odd) cmd) S 1 4240 4240 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 987654 1000000 250 18446744073709551615"
         let stat = ProcStat(line)
+        #expect(stat?.parent == 1)
         #expect(stat?.processGroup == 4240)
         #expect(stat?.cpuTicks == 10)
         #expect(stat?.startTime == 987654)

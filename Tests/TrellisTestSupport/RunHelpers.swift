@@ -101,3 +101,16 @@ public enum RunJSON {
         return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }
+
+extension APITransport {
+    /// Lets the project's local tasks write `folder` (a test's scratch folder, where tasks leave what the test reads),
+    /// mounted at the same path in every task: a platform admin allows it (`settings.hostPaths`) and mounts it
+    /// (`settings.mounts`). The folder is opened to every user, since tasks run as their project's user.
+    public func shareFolder(_ folder: URL, project: String, admin: String?) async throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: folder.path)
+        let settings: [String: Any] = ["hostPaths": [folder.path], "mounts": ["\(folder.path)(hostpath):\(folder.path)"]]
+        let response = try await call("PATCH", "/api/v1/projects/\(project)", token: admin, json: ["settings": settings])
+        guard response.status == 200 else { throw TransportError("share \(folder.path) with \(project): \(response.text)") }
+    }
+}

@@ -13,7 +13,8 @@ import TrellisShim
 /// | samples.jsonl | supervisor, every second | ``ResourceSample`` lines |
 /// | stop | backend, on cancel | asks the supervisor to stop the processes |
 /// | status.json | supervisor (or backend when the supervisor cannot start), last | the final ``ExecutionStatus`` |
-/// | work/ | supervisor | the processes' working directory |
+
+/// The processes' working directory is apart (``LocalSandbox/workDirectory(_:)``): a task never sees these files.
 struct ExecutionDirectory: Sendable {
     let url: URL
 
@@ -32,7 +33,6 @@ struct ExecutionDirectory: Sendable {
     var output: URL { url.appendingPathComponent("output.log") }
     var samples: URL { url.appendingPathComponent("samples.jsonl") }
     var stop: URL { url.appendingPathComponent("stop") }
-    var work: URL { url.appendingPathComponent("work", isDirectory: true) }
     var supervisorLog: URL { url.appendingPathComponent("shim.log") }
 
     func replicaLog(_ rank: Int) -> URL { url.appendingPathComponent("replica-\(rank).log") }

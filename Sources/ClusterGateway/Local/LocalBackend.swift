@@ -5,11 +5,12 @@ import TrellisHTTP
 import TrellisShim
 
 /// Runs executions as local processes, each under its own supervisor (`trellis-shim`, see ``Shim``) in its own
-/// session, with its files in `<data dir>/executions/<id>/`. The server keeps no state the files do not: after a
+/// session and confined as ``LocalSandbox`` says, with its files in `<data dir>/executions/<id>/`. The server keeps no state the files do not: after a
 /// restart it finds the supervisors still running and follows them again (``adoptRunning()``).
 actor LocalBackend {
     let root: URL
     let shimPath: String
+    let sandbox: LocalSandbox
     let logger: Logger
     let feed = ChangeFeed()
     /// Launched by this process and awaited as children.
@@ -19,9 +20,10 @@ actor LocalBackend {
     /// Final statuses recently read, so the orchestrator's question right after an end reads no file.
     private var finished: [String: ExecutionStatus] = [:]
 
-    init(root: URL, shimPath: String, logger: Logger) {
+    init(root: URL, shimPath: String, sandbox: LocalSandbox, logger: Logger) {
         self.root = root
         self.shimPath = shimPath
+        self.sandbox = sandbox
         self.logger = logger
     }
 
@@ -40,21 +42,24 @@ actor LocalBackend {
 
     // MARK: Launch
 
-    func launch(_ request: ExecutionRequest) throws {
+    /// Starts `request` under its supervisor, as `user` when the sandbox switches users.
+    func launch(_ request: ExecutionRequest, user: Int32?) throws {
         guard !request.command.isEmpty else { throw APIError.invalidField("command", "an execution needs a command") }
         guard Self.isValid(request.id) else {
             throw APIError.invalidField("id", "\"\(request.id)\" may only hold letters, digits and -")
         }
+        let confinement = try sandbox.confinement(for: request, user: user)
         let directory = directory(request.id)
         // The directory is the execution's claim: a second launch of the same id finds it and does nothing.
-        guard mkdir(directory.url.path, 0o755) == 0 else {
+        guard mkdir(directory.url.path, 0o700) == 0 else {
             if errno == EEXIST { return }
             throw APIError.unavailable("cannot create \(directory.url.path): \(String(cString: strerror(errno)))")
         }
+        let work = sandbox.workDirectory(request.id)
         let spec = ShimSpec(
             id: request.id, replicas: request.replicas, timeoutMilliseconds: request.timeoutMilliseconds,
-            graceMilliseconds: request.stopGraceMilliseconds, keepWorkingDirectory: request.keepWorkingDirectory, command: request.command,
-            environment: Self.taskEnvironment(request.environment))
+            graceMilliseconds: request.stopGraceMilliseconds, keepWorkingDirectory: request.keepWorkingDirectory, workDirectory: work,
+            command: request.command, environment: sandbox.environment(request.environment, work: work), confinement: confinement)
         guard FileBytes.replace(directory.spec.path, with: spec.encoded) else {
             throw APIError.unavailable("cannot write \(directory.spec.path): \(String(cString: strerror(errno)))")
         }
@@ -77,16 +82,6 @@ actor LocalBackend {
         }
         let status = await SupervisorProcess.exitStatus(of: pid)
         return status == 0 ? nil : "the supervisor ended with wait status \(status)"
-    }
-
-    /// What every task process gets: a few variables of the server's own environment, then the task's env on top.
-    static func taskEnvironment(_ task: [String: String]) -> [String] {
-        let inherited = ProcessInfo.processInfo.environment
-        var base: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
-        for key in ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL"] {
-            if let value = inherited[key] { base[key] = value }
-        }
-        return base.merging(task) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     }
 
     private func childEnded(_ id: String, directory: ExecutionDirectory, failure: String?) async {

@@ -7,7 +7,8 @@ enum SupervisorProcess {
     /// glibc's POSIX_SPAWN_SETSID (not exported to Swift without _GNU_SOURCE).
     static let setSessionFlag: Int16 = 0x80
 
-    /// `executable directory`, stdin and stdout on /dev/null, stderr appended to `errors`.
+    /// `executable directory`, stdin and stdout on /dev/null, stderr appended to `errors`, with an empty environment:
+    /// the supervisor needs none, and nothing of the server's (its admin password, say) may reach a task.
     static func spawn(_ executable: String, directory: String, errors: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -25,7 +26,8 @@ enum SupervisorProcess {
         let argv = ([executable, directory] as [String]).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        var environment: [UnsafeMutablePointer<CChar>?] = [nil]
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, &environment)
         guard result == 0 else { throw SpawnError(executable: executable, code: result) }
         return pid
     }

@@ -15,6 +15,8 @@ public struct RunPlan: Codable, Sendable, Equatable {
     public var utcOffsetSeconds: Int?
     /// The project's node selector when the run was created: where its pods may go on Kubernetes.
     public var nodeSelector: [String: String]?
+    /// The project's network setting when the run was created: false cuts local tasks off the network.
+    public var network: Bool?
     public var tasks: [Task]
 
     public struct Task: Codable, Sendable, Equatable {
@@ -168,6 +170,7 @@ public struct RunPlan: Codable, Sendable, Equatable {
         self.environment = globalEnvironment
         self.utcOffsetSeconds = variables.utcOffsetSeconds
         self.nodeSelector = project.nodeSelector.isEmpty ? nil : project.nodeSelector
+        self.network = project.network
         do {
             self.timeoutMilliseconds = try spec.timeout.map { text throws(ValidationError) in
                 try DurationText.parse(text, field: "spec.timeout").milliseconds
