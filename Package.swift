@@ -168,7 +168,8 @@ let package = Package(
             name: "IdentityTests",
             dependencies: [
                 "Identity", "TrellisCore", "TrellisHTTP", "TrellisTestSupport",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -191,7 +192,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "TrellisTestSupport", "TrellisStore", "TrellisCore", "ClusterGateway",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "SQLKit", package: "sql-kit"),
             ]
         ),
     ],

@@ -27,7 +27,9 @@ public struct IdentityModule: ServiceModule {
 
     init(environment: ServiceEnvironment, now: @escaping @Sendable () -> Date) async throws {
         let repository = SQLIdentityRepository(database: environment.database)
-        let issuer = TokenIssuer(repository: repository, lifetime: environment.configuration.tokenLifetime, now: now)
+        let configuration = environment.configuration
+        let secrets = try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory)
+        let issuer = TokenIssuer(repository: repository, secrets: secrets, lifetime: configuration.tokenLifetime, now: now)
         let decoy = try await IdentityController<SQLIdentityRepository>.hash(UUID().uuidString)
         clusters = ClusterCheck(environment.executor)
         controller = IdentityController(

@@ -30,6 +30,8 @@ public protocol IdentityRepository: Sendable {
     /// The signing key in use (the oldest), creating `candidate` when there is none.
     func signingKey(orCreate candidate: SigningKey) async throws -> SigningKey
     func signingKeys() async throws -> [SigningKey]
+    /// Replaces a key stored in clear (before keys were sealed) with its sealed form.
+    func sealSigningKey(kid: String, sealed: String) async throws
     func createAPIToken(_ token: APIToken, hash: String) async throws
     func apiTokens(of user: Identifier<User>) async throws -> [APIToken]
     /// Revokes one of the user's tokens; false when they have no such token.
@@ -43,7 +45,8 @@ public protocol IdentityRepository: Sendable {
     func revokedTokens(now: Date) async throws -> [String]
 }
 
-/// A token signing key as stored.
+/// A token signing key as stored: its PEM sealed with the secrets key (``SecretBox``), or in clear when written
+/// before keys were sealed.
 public struct SigningKey: Sendable, Equatable {
     public let kid: String
     public let privateKeyPEM: String
@@ -277,6 +280,12 @@ public struct SQLIdentityRepository: IdentityRepository {
         }
         // Two identity replicas starting together may both insert: both then use the oldest.
         return try await signingKeys().first ?? candidate
+    }
+
+    public func sealSigningKey(kid: String, sealed: String) async throws {
+        try await database.transaction { sql in
+            try await sql.update("identity_signing_keys").set("private_key_pem", to: SQLBind(sealed)).where("kid", .equal, kid).run()
+        }
     }
 
     public func signingKeys() async throws -> [SigningKey] {

@@ -1,17 +1,21 @@
 import Foundation
 import JWTKit
 import TrellisHTTP
+import TrellisStore
 
-/// Signs access tokens with the identity service's EdDSA key (kept in `identity_signing_keys`, so tokens outlive
-/// restarts) and publishes its public half as a JWKS for the other services.
+/// Signs access tokens with the identity service's EdDSA key (kept in `identity_signing_keys`, sealed with the
+/// secrets key, so tokens outlive restarts and a copy of the database alone signs nothing) and publishes its public
+/// half as a JWKS for the other services.
 actor TokenIssuer {
     private let repository: any IdentityRepository
+    private let secrets: SecretBox
     private let lifetime: Duration
     private let now: @Sendable () -> Date
     private var loaded: (keys: JWTKeyCollection, kid: String, jwks: JWKS)?
 
-    init(repository: any IdentityRepository, lifetime: Duration, now: @escaping @Sendable () -> Date) {
+    init(repository: any IdentityRepository, secrets: SecretBox, lifetime: Duration, now: @escaping @Sendable () -> Date) {
         self.repository = repository
+        self.secrets = secrets
         self.lifetime = lifetime
         self.now = now
     }
@@ -35,9 +39,17 @@ actor TokenIssuer {
         if let loaded { return loaded }
         let candidate = try EdDSA.PrivateKey(curve: .ed25519)
         let stored = try await repository.signingKey(
-            orCreate: SigningKey(kid: UUID().uuidString.lowercased(), privateKeyPEM: candidate.pemRepresentation, createdAt: now())
-        )
-        let key = try EdDSA.PrivateKey(pem: stored.privateKeyPEM)
+            orCreate: SigningKey(
+                kid: UUID().uuidString.lowercased(), privateKeyPEM: try secrets.seal(candidate.pemRepresentation), createdAt: now()))
+        let pem: String
+        if stored.privateKeyPEM.hasPrefix("v1:") {
+            pem = try secrets.open(stored.privateKeyPEM)
+        } else {
+            // Written in clear by an earlier version: sealed now.
+            pem = stored.privateKeyPEM
+            try await repository.sealSigningKey(kid: stored.kid, sealed: try secrets.seal(pem))
+        }
+        let key = try EdDSA.PrivateKey(pem: pem)
         let keys = JWTKeyCollection()
         await keys.add(eddsa: key, kid: JWKIdentifier(string: stored.kid))
         let jwk = JWK.octetKeyPair(

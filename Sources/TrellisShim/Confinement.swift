@@ -44,7 +44,7 @@ struct Launch {
         }
         limit(Int32(RLIMIT_CORE.rawValue), 0)
         if confinement.fileLimit > 0 { limit(Int32(RLIMIT_NOFILE.rawValue), confinement.fileLimit) }
-        if confinement.processLimit > 0 { limit(Int32(__RLIMIT_NPROC.rawValue), confinement.processLimit) }
+        if confinement.userProcessLimit > 0 { limit(Int32(__RLIMIT_NPROC.rawValue), confinement.userProcessLimit) }
         if let gid = confinement.gid {
             if setgroups(0, nil) != 0 || setgid(gid_t(gid)) != 0 { fail("cannot switch to group \(gid)") }
         }

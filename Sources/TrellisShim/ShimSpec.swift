@@ -5,7 +5,7 @@
 /// What the supervisor runs, as the local backend writes it (`spec`, NUL-separated fields, so commands may hold
 /// newlines and any other byte but NUL): `v2`, id, replicas, timeout ms (-1: none), grace ms, keep (0/1), working
 /// directory, argc, arguments…, envc, `KEY=VALUE`…, then the confinement: sandboxc, sandbox arguments…, uid, gid
-/// (-1: unchanged), process limit, open-file limit (0: unchanged), cgroupc, cgroup directories…, settingc,
+/// (-1: unchanged), process limit, user process limit, open-file limit (0: unchanged), cgroupc, cgroup directories…, settingc,
 /// `file=value`…. Foundation-free: the supervisor links nothing but the standard library.
 public struct ShimSpec: Equatable, Sendable {
     public var id: String
@@ -27,8 +27,10 @@ public struct ShimSpec: Equatable, Sendable {
         public var sandbox: [String]
         public var uid: Int32?
         public var gid: Int32?
-        /// RLIMIT_NPROC (counted per user) and RLIMIT_NOFILE; core dumps are always off.
+        /// Processes of the attempt (a pids cgroup's limit; the supervisor stops an attempt that reaches it), the
+        /// RLIMIT_NPROC of its user (counted over all the user's processes) and RLIMIT_NOFILE; core dumps are always off.
         public var processLimit: Int
+        public var userProcessLimit: Int
         public var fileLimit: Int
         /// Directories the supervisor creates for this execution (one per cgroup v1 controller, or one of v2); every
         /// process joins each before it starts, and the supervisor removes them at the end.
@@ -37,13 +39,15 @@ public struct ShimSpec: Equatable, Sendable {
         public var cgroupSettings: [String]
 
         public init(
-            sandbox: [String] = [], uid: Int32? = nil, gid: Int32? = nil, processLimit: Int = 0, fileLimit: Int = 0,
+            sandbox: [String] = [], uid: Int32? = nil, gid: Int32? = nil, processLimit: Int = 0, userProcessLimit: Int = 0,
+            fileLimit: Int = 0,
             cgroups: [String] = [], cgroupSettings: [String] = []
         ) {
             self.sandbox = sandbox
             self.uid = uid
             self.gid = gid
             self.processLimit = processLimit
+            self.userProcessLimit = userProcessLimit
             self.fileLimit = fileLimit
             self.cgroups = cgroups
             self.cgroupSettings = cgroupSettings
@@ -75,7 +79,7 @@ public struct ShimSpec: Equatable, Sendable {
             + [workDirectory] + list(command) + list(environment) + list(confinement.sandbox)
             + [
                 String(confinement.uid ?? -1), String(confinement.gid ?? -1), String(confinement.processLimit),
-                String(confinement.fileLimit),
+                String(confinement.userProcessLimit), String(confinement.fileLimit),
             ]
             + list(confinement.cgroups) + list(confinement.cgroupSettings)
         var bytes: [UInt8] = []
@@ -103,7 +107,8 @@ public struct ShimSpec: Equatable, Sendable {
         guard cursor.next() == "v2", let id = cursor.next(), let replicas = number(), replicas > 0,
             let timeout = cursor.next().flatMap({ Int64($0) }), let grace = cursor.next().flatMap({ Int64($0) }),
             let keep = cursor.next(), let work = cursor.next(), let command = list(), !command.isEmpty, let environment = list(),
-            let sandbox = list(), let uid = number(), let gid = number(), let processLimit = number(), let fileLimit = number(),
+            let sandbox = list(), let uid = number(), let gid = number(), let processLimit = number(), let userProcessLimit = number(),
+            let fileLimit = number(),
             let cgroups = list(), let cgroupSettings = list(), cursor.next() == nil
         else { return nil }
         self.init(
@@ -111,7 +116,7 @@ public struct ShimSpec: Equatable, Sendable {
             keepWorkingDirectory: keep == "1", workDirectory: work, command: command, environment: environment,
             confinement: Confinement(
                 sandbox: sandbox, uid: uid < 0 ? nil : Int32(uid), gid: gid < 0 ? nil : Int32(gid), processLimit: processLimit,
-                fileLimit: fileLimit, cgroups: cgroups, cgroupSettings: cgroupSettings))
+                userProcessLimit: userProcessLimit, fileLimit: fileLimit, cgroups: cgroups, cgroupSettings: cgroupSettings))
     }
 }
 

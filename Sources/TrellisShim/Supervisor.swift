@@ -268,6 +268,7 @@ final class Supervisor {
         guard exitCode != 0, ending == nil else { return }
         var how = signal.map { "was killed by signal \($0)" } ?? "exited with code \(exitCode)"
         if cgroups.outOfMemoryKills > 0 { how = "was killed for using more memory than its limit" }
+        if cgroups.reachedProcessLimit { how += " after its processes reached the limit of \(spec.confinement.processLimit)" }
         let reason = spec.replicas > 1 ? "replica \(rank) \(how); the other replicas were stopped" : "the process \(how)"
         stopAll("failed", reason: reason, exitCode: exitCode)
     }
@@ -385,6 +386,8 @@ final class Supervisor {
         var lines = ""
         for replica in live {
             let processes = tree.descendants(of: replica.pid)
+            // Ended between the look at the replicas and the look at /proc: nothing to measure.
+            guard !processes.isEmpty else { continue }
             let ticks = processes.reduce(UInt64(0)) { $0 + (tree.stats[$1]?.cpuTicks ?? 0) }
             let pages = processes.reduce(Int64(0)) { $0 + (tree.stats[$1]?.residentPages ?? 0) }
             var cpu = 0.0

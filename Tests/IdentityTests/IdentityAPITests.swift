@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import JWTKit
 import Testing
 import TrellisHTTP
 import TrellisStore
@@ -173,20 +175,47 @@ import TrellisTestSupport
     }
 
     @Test(arguments: DatabaseKind.allCases)
-    func theSigningKeySurvivesRestarts(_ kind: DatabaseKind) async throws {
+    func theSigningKeySurvivesRestartsSealedAtRest(_ kind: DatabaseKind) async throws {
+        let secrets = SecretBox(key: SymmetricKey(size: .bits256))
         try await TestDatabases.withFresh(kind) { url in
             let first = try await TrellisStore.Database.withOpened(url, logger: TestDatabases.logger) { database in
                 try await TrellisStore.Migrator(database: database).apply(try IdentityModule.migrations()!)
-                return try await TokenIssuer(repository: SQLIdentityRepository(database: database), lifetime: .seconds(60), now: Date.init)
-                    .publicKeys()
+                return try await TokenIssuer(
+                    repository: SQLIdentityRepository(database: database), secrets: secrets, lifetime: .seconds(60), now: Date.init
+                ).publicKeys()
             }
-            let second = try await TrellisStore.Database.withOpened(url, logger: TestDatabases.logger) { database in
-                try await TokenIssuer(repository: SQLIdentityRepository(database: database), lifetime: .seconds(60), now: Date.init)
+            let (second, stored) = try await TrellisStore.Database.withOpened(url, logger: TestDatabases.logger) { database in
+                let repository = SQLIdentityRepository(database: database)
+                let keys = try await TokenIssuer(repository: repository, secrets: secrets, lifetime: .seconds(60), now: Date.init)
                     .publicKeys()
+                return (keys, try await repository.signingKeys())
             }
             #expect(first.keys.count == 1)
             #expect(first.keys.first?.keyIdentifier == second.keys.first?.keyIdentifier)
             #expect(first.keys.first?.x == second.keys.first?.x)
+            #expect(
+                stored.count == 1 && stored.allSatisfy { $0.privateKeyPEM.hasPrefix("v1:") && !$0.privateKeyPEM.contains("PRIVATE KEY") })
+        }
+    }
+
+    /// A key an earlier version stored in clear keeps signing (the same public key) and is sealed from then on.
+    @Test(arguments: DatabaseKind.allCases)
+    func aSigningKeyStoredInClearIsSealedOnFirstUse(_ kind: DatabaseKind) async throws {
+        let secrets = SecretBox(key: SymmetricKey(size: .bits256))
+        let legacy = try EdDSA.PrivateKey(curve: .ed25519)
+        try await TestDatabases.withFresh(kind) { url in
+            try await TrellisStore.Database.withOpened(url, logger: TestDatabases.logger) { database in
+                try await TrellisStore.Migrator(database: database).apply(try IdentityModule.migrations()!)
+                let repository = SQLIdentityRepository(database: database)
+                _ = try await repository.signingKey(
+                    orCreate: SigningKey(kid: "old", privateKeyPEM: legacy.pemRepresentation, createdAt: Date()))
+                let keys = try await TokenIssuer(repository: repository, secrets: secrets, lifetime: .seconds(60), now: Date.init)
+                    .publicKeys()
+                #expect(keys.keys.first?.x == legacy.publicKey.rawRepresentation.base64URLEncoded())
+                let stored = try await repository.signingKeys()
+                #expect(stored.map(\.kid) == ["old"] && stored.first?.privateKeyPEM.hasPrefix("v1:") == true)
+                #expect(try stored.first.map { try secrets.open($0.privateKeyPEM) } == legacy.pemRepresentation)
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ import Testing
             environment: ["A=1", "MULTI=line\nbreak", "EMPTY="],
             confinement: .init(
                 sandbox: ["/usr/bin/bwrap", "--bind", "/a b", "/work", "--"], uid: 2_000_001, gid: 2_000_001, processLimit: 1024,
+                userProcessLimit: 16384,
                 fileLimit: 4096, cgroups: ["/sys/fs/cgroup/pids/trellis-x"], cgroupSettings: ["pids.max=1024"]))
         #expect(ShimSpec(decoding: spec.encoded) == spec)
         var bare = spec

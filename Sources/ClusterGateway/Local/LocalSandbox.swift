@@ -38,6 +38,8 @@ struct LocalSandbox: Sendable {
     var fileLimit: Int
     var cgroups: ControlGroupRoots
     var system: [SystemPath]
+    /// The machine's name, which tasks see as their own (as a process outside a sandbox would).
+    var hostName: String
     /// Never visible to a task, never mountable: the data directory.
     var dataDirectory: String
     /// Where the executions' working folders are made (inside the data directory unless tasks run as other users,
@@ -57,17 +59,17 @@ struct LocalSandbox: Sendable {
         let root = getuid() == 0
         var sandbox = LocalSandbox(
             mode: .unsandboxed, users: root && mode == .sandboxed ? users : nil, processLimit: processLimit, fileLimit: fileLimit,
-            cgroups: .detect(), system: systemPaths(), dataDirectory: dataDirectory,
+            cgroups: .detect(), system: systemPaths(), hostName: ProcessInfo.processInfo.hostName, dataDirectory: dataDirectory,
             workRoot: root && mode == .sandboxed ? "/var/tmp/trellis-work" : dataDirectory + "/work")
-        guard mode == .sandboxed else { return sandbox }
         let advice = "; start trellis with --local-executor=unsandboxed to run local tasks without a sandbox (see docs/security.md)"
+        if let problem = prepareWorkRoot(sandbox.workRoot, shared: sandbox.users != nil) {
+            sandbox.mode = .unavailable(problem + (mode == .sandboxed ? advice : ""))
+            return sandbox
+        }
+        guard mode == .sandboxed else { return sandbox }
         let places: [String] = ["/usr/bin/bwrap", "/usr/local/bin/bwrap"]
         guard let bubblewrap = places.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             sandbox.mode = .unavailable("bubblewrap is not installed (Debian: apt-get install bubblewrap)" + advice)
-            return sandbox
-        }
-        if let problem = prepareWorkRoot(sandbox.workRoot, shared: root) {
-            sandbox.mode = .unavailable(problem + advice)
             return sandbox
         }
         sandbox.mode = .sandboxed(bubblewrap: bubblewrap)
@@ -132,6 +134,11 @@ struct LocalSandbox: Sendable {
 
     // MARK: Confinement of one execution
 
+    /// RLIMIT_NPROC, which counts every process of the user: the attempt's bound where no pids cgroup is, else a
+    /// bound on the project user as a whole, above the attempt's so that the cgroup's limit is the one an attempt meets
+    /// (and is told of).
+    var userProcessLimit: Int { cgroups.has("pids") ? processLimit * 16 : processLimit }
+
     /// The user an execution of `project` runs as is asked of `users` only when the sandbox switches users.
     var switchesUsers: Bool { users != nil && isSandboxed }
     var isSandboxed: Bool { if case .sandboxed = mode { true } else { false } }
@@ -151,11 +158,12 @@ struct LocalSandbox: Sendable {
             let mounts = try localMounts(request.mounts ?? [])
             let inside = Self.workingDirectory(request.workingDirectory, system: system)
             let arguments = Self.bubblewrapArguments(
-                bubblewrap: bubblewrap, system: system, hidden: [dataDirectory], work: workDirectory(request.id), workInside: inside,
+                bubblewrap: bubblewrap, hostName: hostName, system: system, hidden: [dataDirectory], work: workDirectory(request.id),
+                workInside: inside,
                 mounts: mounts, network: request.network ?? true)
             return ShimSpec.Confinement(
-                sandbox: arguments, uid: user, gid: user, processLimit: processLimit, fileLimit: fileLimit, cgroups: groups,
-                cgroupSettings: settings)
+                sandbox: arguments, uid: user, gid: user, processLimit: processLimit, userProcessLimit: userProcessLimit,
+                fileLimit: fileLimit, cgroups: groups, cgroupSettings: settings)
         }
     }
 
@@ -212,11 +220,12 @@ struct LocalSandbox: Sendable {
 
     /// bubblewrap's command line up to the task's command.
     static func bubblewrapArguments(
-        bubblewrap: String, system: [SystemPath], hidden: [String], work: String, workInside: String, mounts: [Mount], network: Bool
+        bubblewrap: String, hostName: String, system: [SystemPath], hidden: [String], work: String, workInside: String, mounts: [Mount],
+        network: Bool
     ) -> [String] {
         var arguments = [
             bubblewrap, "--die-with-parent", "--new-session", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--disable-userns", "--hostname", "trellis",
+            "--unshare-cgroup-try", "--disable-userns", "--hostname", hostName,
         ]
         if !network { arguments.append("--unshare-net") }
         for entry in system {

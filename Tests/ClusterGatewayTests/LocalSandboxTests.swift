@@ -1,0 +1,82 @@
+import Testing
+import TrellisCore
+import TrellisHTTP
+
+@testable import ClusterGateway
+
+@Suite struct LocalSandboxTests {
+    static let system: [LocalSandbox.SystemPath] = [.folder("/usr"), .symlink("/bin", target: "usr/bin"), .folder("/etc"), .folder("/opt")]
+
+    static func sandbox(data: String = "/srv/trellis") -> LocalSandbox {
+        LocalSandbox(
+            mode: .sandboxed(bubblewrap: "/usr/bin/bwrap"), users: 2_000_000...2_000_999, processLimit: 256, fileLimit: 1024,
+            cgroups: ControlGroupRoots(version: 1, bases: ["pids": "/sys/fs/cgroup/pids", "memory": "/sys/fs/cgroup/memory"]),
+            system: system, hostName: "node-1", dataDirectory: data, workRoot: "/var/tmp/trellis-work")
+    }
+
+    static func request(mounts: [String]? = nil, network: Bool? = nil, workingDirectory: String? = nil) -> ExecutionRequest {
+        ExecutionRequest(
+            id: "run-task-1", project: "ml", pipeline: "p", run: "run", task: "task", attempt: 1, command: ["true"], environment: [:],
+            image: "", workingDirectory: workingDirectory, replicas: 1, timeoutMilliseconds: nil, stopGraceMilliseconds: 1000,
+            keepWorkingDirectory: false, mounts: mounts, network: network, memoryLimitBytes: 64 << 20)
+    }
+
+    @Test func theSandboxShowsTheSystemReadOnlyAndOnlyItsOwnFolderWritable() throws {
+        let confinement = try Self.sandbox().confinement(for: Self.request(), user: 2_000_007)
+        let arguments = confinement.sandbox
+        #expect(arguments.first == "/usr/bin/bwrap" && arguments.last == "--")
+        for flag in ["--die-with-parent", "--new-session", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--disable-userns"] {
+            #expect(arguments.contains(flag), "\(flag)")
+        }
+        #expect(!arguments.contains("--unshare-net"))
+        let text = arguments.joined(separator: " ")
+        #expect(text.contains("--ro-bind /usr /usr --symlink usr/bin /bin --ro-bind /etc /etc"))
+        #expect(text.contains("--tmpfs /tmp --bind /var/tmp/trellis-work/run-task-1 /work") && text.contains("--chdir /work --"))
+        #expect(!text.contains("/srv/trellis"), "the data directory is neither bound nor named")
+        #expect(confinement.uid == 2_000_007 && confinement.gid == 2_000_007)
+        #expect(confinement.processLimit == 256 && confinement.userProcessLimit == 256 * 16 && confinement.fileLimit == 1024)
+        #expect(confinement.cgroups == ["/sys/fs/cgroup/memory/trellis-run-task-1", "/sys/fs/cgroup/pids/trellis-run-task-1"])
+        #expect(confinement.cgroupSettings == ["pids.max=256", "memory.limit_in_bytes=67108864"])
+    }
+
+    @Test func networkOffMountsAndTheWorkingDirectory() throws {
+        let sandbox = Self.sandbox(data: "/opt/trellis/data")
+        let confinement = try sandbox.confinement(
+            for: Self.request(
+                mounts: ["/data/ml(hostpath):/data", "4Gi(memory):/dev-shm", "ws(pvc):/mnt"], network: false, workingDirectory: "/app"),
+            user: nil)
+        let text = confinement.sandbox.joined(separator: " ")
+        #expect(text.contains("--unshare-net"))
+        #expect(text.contains("--tmpfs /opt/trellis/data"), "a data directory inside a bound system folder is covered")
+        #expect(text.contains("--bind /data/ml /data") && text.contains("--size 4294967296 --tmpfs /dev-shm") && !text.contains("/mnt"))
+        #expect(text.contains("--bind /var/tmp/trellis-work/run-task-1 /app --") && text.hasSuffix("--chdir /app --"))
+        #expect(confinement.uid == nil)
+        #expect(LocalSandbox.workingDirectory("/usr/src", system: Self.system) == "/work")
+        #expect(LocalSandbox.workingDirectory("/a/../usr", system: Self.system) == "/work")
+        #expect(LocalSandbox.workingDirectory("/", system: Self.system) == "/work")
+    }
+
+    @Test func trellissOwnFilesAreNeverMounted() {
+        let sandbox = Self.sandbox()
+        for mount in [
+            "/srv/trellis(hostpath):/x", "/srv(hostpath):/x", "/(hostpath):/x", "/srv/trellis/executions(hostpath):/x",
+            "/var/tmp(hostpath):/x", "/data/../srv/trellis(hostpath):/x", "/data(hostpath):/proc/self",
+        ] {
+            #expect(throws: APIError.self, "\(mount)") { try sandbox.localMounts([mount]) }
+        }
+        #expect(throws: APIError.self) { try sandbox.localMounts(["lots(memory):/scratch"]) }
+        #expect((try? sandbox.localMounts(["/srv/trellis-data(hostpath):/x"]))?.count == 1, "a sibling with a longer name is not inside")
+    }
+
+    @Test func tasksGetAFixedBaseEnvironmentAndTheirOwn() {
+        let environment = Self.sandbox().environment(["PATH": "/opt/conda/bin:/usr/bin", "TRELLIS_PROJECT": "ml"], work: "/w")
+        #expect(environment == ["HOME=/tmp", "LANG=C.UTF-8", "PATH=/opt/conda/bin:/usr/bin", "TRELLIS_PROJECT=ml"])
+    }
+
+    @Test func unavailableSandboxesRefuseLaunchesSayingWhy() {
+        var sandbox = Self.sandbox()
+        sandbox.mode = .unavailable("bubblewrap is not installed")
+        #expect(throws: APIError.self) { try sandbox.confinement(for: Self.request(), user: nil) }
+        #expect(sandbox.summary.contains("bubblewrap is not installed"))
+    }
+}
