@@ -138,7 +138,7 @@ struct InProcessExecutorClient: ExecutorClient {
 
     func samples(of id: String) async throws -> [ResourceSample] { await backend.samples(of: id) }
 
-    func clusterKind(of name: String) async throws -> ClusterKind? { try await workflows.kind(of: name) }
+    func cluster(named name: String) async throws -> ClusterAccess? { try await workflows.access(to: name) }
 
     func submit(_ submission: WorkflowSubmission) async throws { try await workflows.submit(submission) }
 

@@ -16,6 +16,8 @@ struct ClusterView: Codable, Sendable, Equatable, ResponseEncodable {
     let credentials: String?
     let createdBy: String
     let createdAt: Date
+    /// Shown to platform admins only: it names the projects the cluster is granted to.
+    var policy: ClusterPolicy?
 
     /// The built-in cluster every project is bound to until its owner chooses another.
     static let local = ClusterView(
@@ -28,6 +30,7 @@ struct ClusterRecord: Sendable {
     var view: ClusterView
     var ca: String?
     var credentialSealed: String?
+    var policy: ClusterPolicy
 }
 
 extension ClusterRecord {
@@ -57,25 +60,61 @@ struct ClusterRepository: Sendable {
         let created_by: String, created_at: Int64
     }
 
-    func record(_ row: Row) -> ClusterRecord {
+    func record(_ row: Row, policy: ClusterPolicy?) -> ClusterRecord {
         let credentials = row.credential_sealed == nil ? nil : "sealed"
         return ClusterRecord(
             view: ClusterView(
                 name: row.name, kind: row.kind, server: row.server, namespace: row.namespace, hasCA: row.ca != nil,
                 credentials: credentials, createdBy: row.created_by, createdAt: .fromMilliseconds(row.created_at)),
-            ca: row.ca, credentialSealed: row.credential_sealed)
+            ca: row.ca, credentialSealed: row.credential_sealed,
+            policy: policy ?? (row.kind == ClusterKind.local.rawValue ? .localDefault : .kubernetesDefault))
     }
 
     func clusters() async throws -> [ClusterRecord] {
-        try await database.read { sql in
+        let rows = try await database.read { sql in
             try await sql.select().columns("*").from("cluster_gateway_clusters").orderBy("name").all(decoding: Row.self)
-        }.map(record)
+        }
+        let policies = try await self.policies()
+        return rows.map { record($0, policy: policies[$0.name]) }
     }
 
     func cluster(named name: String) async throws -> ClusterRecord? {
+        guard
+            let row = try await database.read({ sql in
+                try await sql.select().columns("*").from("cluster_gateway_clusters").where("name", .equal, name).first(decoding: Row.self)
+            })
+        else { return nil }
+        return record(row, policy: try await policy(of: name))
+    }
+
+    /// The policy an admin set for the cluster (`local` included); nil: its kind's default.
+    func policy(of cluster: String) async throws -> ClusterPolicy? {
         try await database.read { sql in
-            try await sql.select().columns("*").from("cluster_gateway_clusters").where("name", .equal, name).first(decoding: Row.self)
-        }.map(record)
+            try await sql.select().column("policy").from("cluster_gateway_policies").where("cluster", .equal, cluster)
+                .first(decodingColumn: "policy", as: String.self)
+        }.map { try JSONDecoder().decode(ClusterPolicy.self, from: Data($0.utf8)) }
+    }
+
+    private func policies() async throws -> [String: ClusterPolicy] {
+        let rows = try await database.read { sql in
+            try await sql.select().columns("cluster", "policy").from("cluster_gateway_policies").all()
+        }
+        var policies: [String: ClusterPolicy] = [:]
+        for row in rows {
+            let text = try row.decode(column: "policy", as: String.self)
+            policies[try row.decode(column: "cluster", as: String.self)] = try JSONDecoder().decode(
+                ClusterPolicy.self, from: Data(text.utf8))
+        }
+        return policies
+    }
+
+    func setPolicy(_ policy: ClusterPolicy, of cluster: String) async throws {
+        let text = String(decoding: try JSONEncoder().encode(policy), as: UTF8.self)
+        try await database.transaction { sql in
+            try await sql.delete(from: "cluster_gateway_policies").where("cluster", .equal, cluster).run()
+            try await sql.insert(into: "cluster_gateway_policies").columns("cluster", "policy").values(SQLBind(cluster), SQLBind(text))
+                .run()
+        }
     }
 
     /// Registers a cluster; false when the name is taken.
@@ -92,6 +131,10 @@ struct ClusterRepository: Sendable {
                     SQLBind(cluster.ca), SQLBind(cluster.credentialSealed), SQLBind(cluster.view.createdBy),
                     SQLBind(cluster.view.createdAt.milliseconds)
                 ).run()
+            try await sql.delete(from: "cluster_gateway_policies").where("cluster", .equal, cluster.view.name).run()
+            try await sql.insert(into: "cluster_gateway_policies").columns("cluster", "policy")
+                .values(SQLBind(cluster.view.name), SQLBind(String(decoding: try JSONEncoder().encode(cluster.policy), as: UTF8.self)))
+                .run()
             return true
         }
     }
@@ -102,6 +145,7 @@ struct ClusterRepository: Sendable {
                 return false
             }
             try await sql.delete(from: "cluster_gateway_clusters").where("name", .equal, name).run()
+            try await sql.delete(from: "cluster_gateway_policies").where("cluster", .equal, name).run()
             return true
         }
     }
@@ -119,15 +163,55 @@ struct ClusterController: Sendable {
         routes.post("clusters", use: register)
         routes.delete("clusters/:cluster", use: delete)
         routes.get("clusters/:cluster/health", use: health)
+        routes.get("clusters/:cluster/policy", use: policy)
+        routes.put("clusters/:cluster/policy", use: setPolicy)
     }
 
     struct ClusterList: ResponseEncodable {
         let clusters: [ClusterView]
     }
 
+    /// Every user sees the clusters' names and kinds; admins also their policies.
     @Sendable func list(_ request: Request, context: TrellisRequestContext) async throws -> ClusterList {
-        _ = try context.requireUser()
-        return ClusterList(clusters: [.local] + (try await repository.clusters()).map(\.view))
+        let admin = try context.requireUser().isAdmin
+        var local = ClusterView.local
+        local.policy = admin ? try await repository.policy(of: local.name) ?? .localDefault : nil
+        let registered = try await repository.clusters().map { record in
+            var view = record.view
+            view.policy = admin ? record.policy : nil
+            return view
+        }
+        return ClusterList(clusters: [local] + registered)
+    }
+
+    /// `GET /api/v1/clusters/{cluster}/policy` (admins): the projects granted and what their pods may ask.
+    @Sendable func policy(_ request: Request, context: TrellisRequestContext) async throws -> ClusterPolicy {
+        _ = try context.requireAdmin(for: "managing clusters")
+        let name = try context.parameters.require("cluster")
+        if name == ClusterView.local.name { return try await repository.policy(of: name) ?? .localDefault }
+        guard let record = try await repository.cluster(named: name) else { throw APIError.notFound("no cluster named \"\(name)\"") }
+        return record.policy
+    }
+
+    /// `PUT /api/v1/clusters/{cluster}/policy` (admins): replaces the policy; absent fields take the strict defaults (no
+    /// project, restricted, nothing allowed).
+    @Sendable func setPolicy(_ request: Request, context: TrellisRequestContext) async throws -> ClusterPolicy {
+        _ = try context.requireAdmin(for: "managing clusters")
+        let name = try context.parameters.require("cluster")
+        if name != ClusterView.local.name, try await repository.cluster(named: name) == nil {
+            throw APIError.notFound("no cluster named \"\(name)\"")
+        }
+        let policy = try await request.decode(as: ClusterPolicy.self, context: context)
+        let problems = policy.problems()
+        guard problems.isEmpty else { throw ValidationErrors(problems) }
+        try await repository.setPolicy(policy, of: name)
+        context.logger.notice(
+            "cluster policy set",
+            metadata: [
+                "cluster": .string(name), "level": .string(policy.level.rawValue),
+                "projects": .string(policy.projects.joined(separator: ",")),
+            ])
+        return policy
     }
 
     struct RegisterRequest: Decodable {
@@ -143,6 +227,8 @@ struct ClusterController: Sendable {
         /// Or all of the above from one context of a kubeconfig file (its current context unless `context` is given).
         let kubeconfig: String?
         let context: String?
+        /// The projects granted and what their pods may ask; default: none, restricted (every project for kind local).
+        var policy: ClusterPolicy? = nil
     }
 
     @Sendable func register(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<ClusterView> {
@@ -161,7 +247,7 @@ struct ClusterController: Sendable {
                 body = RegisterRequest(
                     name: body.name, kind: body.kind, server: found.server, namespace: body.namespace ?? found.namespace, ca: found.caPEM,
                     token: found.credential.token, clientCertificate: found.credential.certificate, clientKey: found.credential.key,
-                    kubeconfig: nil, context: nil)
+                    kubeconfig: nil, context: nil, policy: body.policy)
             }
         }
         var credential = ClusterCredential()
@@ -194,6 +280,7 @@ struct ClusterController: Sendable {
         default:
             problems.append(ValidationError(field: "kind", "must be local or kubernetes, got \"\(kind)\""))
         }
+        problems += body.policy?.problems() ?? []
         guard problems.isEmpty else { throw ValidationErrors(problems) }
         let sealed =
             kind == "kubernetes" ? try secrets.seal(String(decoding: try JSONEncoder().encode(credential), as: UTF8.self)) : nil
@@ -201,10 +288,12 @@ struct ClusterController: Sendable {
             view: ClusterView(
                 name: body.name, kind: kind, server: body.server, namespace: body.namespace ?? (kind == "kubernetes" ? "default" : nil),
                 hasCA: body.ca != nil, credentials: sealed == nil ? nil : "sealed", createdBy: user.username, createdAt: now()),
-            ca: body.ca, credentialSealed: sealed)
+            ca: body.ca, credentialSealed: sealed, policy: body.policy ?? (kind == "local" ? .localDefault : .kubernetesDefault))
         guard try await repository.create(record) else { throw APIError.conflict("a cluster named \"\(body.name)\" exists") }
         context.logger.notice("cluster registered", metadata: ["cluster": .string(body.name), "kind": .string(kind)])
-        return EditedResponse(status: .created, response: record.view)
+        var view = record.view
+        view.policy = record.policy
+        return EditedResponse(status: .created, response: view)
     }
 
     @Sendable func delete(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
@@ -245,3 +334,5 @@ struct ClusterController: Sendable {
         }
     }
 }
+
+extension ClusterPolicy: ResponseEncodable {}

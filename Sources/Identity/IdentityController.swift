@@ -325,7 +325,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
                 _ = try context.requireAdmin(for: "choosing the host folders a project's tasks may mount (settings.hostPaths)")
             }
             // A binding that stays may name a cluster removed since: the project's runs say so when they start.
-            if settings.cluster != project.settings.cluster { try await clusters.requireRegistered(settings.cluster) }
+            if settings.cluster != project.settings.cluster { try await clusters.requireGranted(settings.cluster, to: project.name) }
             project.settings = settings
         }
         project.updatedAt = now()

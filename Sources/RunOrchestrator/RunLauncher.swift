@@ -28,7 +28,8 @@ struct RunLauncher: Sendable {
         }
         let created = now().milliseconds
         let settings = try await identity.settings(ofProject: project) ?? ProjectSettings()
-        let cluster = try await kubernetesCluster(settings.cluster, project: project)
+        let access = try await cluster(settings.cluster, project: project)
+        let cluster = access.kind == .kubernetes ? settings.cluster : nil
         var variables = RunVariables(
             project: project, runner: caller.user.username, runID: id, clusterName: settings.cluster, createdAt: created,
             executionDate: tick?.executionDate ?? created, randomBytes: RunVariables.systemRandomBytes)
@@ -41,10 +42,13 @@ struct RunLauncher: Sendable {
         var plan = try RunPlan(
             pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
             variables: variables, only: task, project: settings)
-        if cluster == nil {
-            let problems = HostPath.problems(of: plan, project: project, allowed: settings.hostPaths ?? [])
-            guard problems.isEmpty else { throw ValidationErrors(problems) }
-        }
+        // What the cluster's admins allow: on this machine the project's host folders, on Kubernetes the cluster's policy.
+        let problems =
+            cluster == nil
+            ? HostPath.problems(of: plan, project: project, allowed: settings.hostPaths ?? [])
+            : access.policy.problems(of: plan, cluster: settings.cluster)
+        guard problems.isEmpty else { throw ValidationErrors(problems) }
+        if cluster != nil { plan.podSecurity = access.policy.level }
         if let task {
             guard let single = plan.single(task) else { throw APIError.notFound("pipeline \"\(name)\" has no task named \"\(task)\"") }
             plan = single
@@ -60,16 +64,18 @@ struct RunLauncher: Sendable {
         return run
     }
 
-    /// The Kubernetes cluster the project's runs go to; nil when they run as local processes. A project bound to a
-    /// cluster nobody registered runs nowhere.
-    func kubernetesCluster(_ name: String, project: String) async throws -> String? {
-        switch try await engine.executor.clusterKind(of: name) {
-        case .local: return nil
-        case .kubernetes: return name
-        case nil:
+    /// The cluster the project's runs go to, registered and granted to the project: a project bound to a cluster nobody
+    /// registered runs nowhere, and neither does one whose cluster was taken back.
+    func cluster(_ name: String, project: String) async throws -> ClusterAccess {
+        guard let access = try await engine.executor.cluster(named: name) else {
             throw APIError.failedPrecondition(
                 "project \(project) is bound to cluster \"\(name)\", which is not registered: an owner can choose another (settings.cluster)"
             )
         }
+        guard access.policy.grants(project) else {
+            throw APIError.forbidden(
+                "cluster \(name) is not granted to project \(project): a platform admin can grant it (PUT /api/v1/clusters/\(name)/policy)")
+        }
+        return access
     }
 }

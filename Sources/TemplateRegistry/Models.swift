@@ -22,6 +22,24 @@ public struct TemplateVersion: Codable, Sendable, Equatable {
     public let createdAt: Date
     public let publishedAt: Date?
     public let spec: TemplateSpec
+    /// What it asks of a Kubernetes cluster beyond Pod Security's restricted level (a privileged container, host
+    /// paths, NFS, a service account): the marketplace shows it, and only a platform admin may publish it.
+    public let needs: [String]?
+
+    public init(
+        template: String, version: String, status: VersionStatus, deprecated: String?, createdBy: String, createdAt: Date,
+        publishedAt: Date?, spec: TemplateSpec
+    ) {
+        self.template = template
+        self.version = version
+        self.status = status
+        self.deprecated = deprecated
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.publishedAt = publishedAt
+        self.spec = spec
+        needs = spec.clusterNeeds
+    }
 }
 
 /// A template with the versions the caller may see, newest first.

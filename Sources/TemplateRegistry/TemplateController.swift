@@ -118,6 +118,13 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
     @Sendable func publish(_ request: Request, context: TrellisRequestContext) async throws -> TemplateVersion {
         let (record, version) = try await ownedVersion(context)
         guard version.status != .published else { return version }
+        let needs = version.spec.clusterNeeds
+        if !needs.isEmpty {
+            _ = try context.requireAdmin(
+                for:
+                    "publishing \(record.name)@\(version.version), which needs \(needs.joined(separator: ", ")) (more than Pod Security's restricted level),"
+            )
+        }
         try await repository.setStatus(.published, template: record, version: version.version, at: now())
         context.logger.notice("template published", metadata: ["template": .string("\(record.name)@\(version.version)")])
         return try await reload(record, version.version)

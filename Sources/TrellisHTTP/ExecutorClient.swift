@@ -205,6 +205,17 @@ public enum ClusterKind: String, Codable, Sendable {
     case local, kubernetes
 }
 
+/// A cluster as the orchestrator and the identity service see it: what runs it, and what its admins allow projects.
+public struct ClusterAccess: Codable, Sendable, Equatable {
+    public var kind: ClusterKind
+    public var policy: ClusterPolicy
+
+    public init(kind: ClusterKind, policy: ClusterPolicy) {
+        self.kind = kind
+        self.policy = policy
+    }
+}
+
 /// A run bound for a Kubernetes cluster: its Workflow, compiled by the orchestrator (``ArgoWorkflow``), with the
 /// namespace it goes to.
 public struct WorkflowSubmission: Codable, Sendable, Equatable {
@@ -259,8 +270,8 @@ public protocol ExecutorClient: Sendable {
     /// The resource samples taken while it ran.
     func samples(of id: String) async throws -> [ResourceSample]
 
-    /// The kind of the cluster named `name` (`local` is always there); nil when none is registered.
-    func clusterKind(of name: String) async throws -> ClusterKind?
+    /// The kind and policy of the cluster named `name` (`local` is always there); nil when none is registered.
+    func cluster(named name: String) async throws -> ClusterAccess?
     /// Creates the run's Workflow in its cluster unless it is there already (a second submission does nothing).
     func submit(_ submission: WorkflowSubmission) async throws
     /// What the run's Workflow says now; nil when the cluster has none.

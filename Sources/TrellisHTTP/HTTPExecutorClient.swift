@@ -56,8 +56,8 @@ public struct HTTPExecutorClient: ExecutorClient {
 
     static let workflows = "/api/v1/internal/workflows"
 
-    public func clusterKind(of name: String) async throws -> ClusterKind? {
-        try await requests.get("\(Self.workflows)/clusters/\(ServiceRequests.escaped(name))", as: ClusterKind.self, token: token.value)
+    public func cluster(named name: String) async throws -> ClusterAccess? {
+        try await requests.get("\(Self.workflows)/clusters/\(ServiceRequests.escaped(name))", as: ClusterAccess.self, token: token.value)
     }
 
     public func submit(_ submission: WorkflowSubmission) async throws {

@@ -1,11 +1,66 @@
 import ArgumentParser
 import Foundation
+import TrellisCore
 
-/// `trellis cluster list|add|remove|health`: the clusters projects run on (adding, removing and checking need an admin).
+/// `trellis cluster list|add|remove|health|policy`: the clusters projects run on (all but list need an admin).
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cluster", abstract: "The clusters projects run on: list, add (from a kubeconfig), remove, health.",
-        subcommands: [ListClusters.self, AddCluster.self, RemoveCluster.self, ClusterHealth.self])
+        commandName: "cluster", abstract: "The clusters projects run on: list, add (from a kubeconfig), remove, health, policy.",
+        subcommands: [ListClusters.self, AddCluster.self, RemoveCluster.self, ClusterHealth.self, ClusterPolicyCommand.self])
+}
+
+/// `trellis cluster policy NAME [--grant P]… [--revoke P]… [--level L] [--host-path P]… [--service-account S]…
+/// [--secret S]…`: shows the cluster's policy, or changes it (read, changed, written back) and shows the result.
+struct ClusterPolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "Show or change which projects may use a cluster and what their pods may ask of it.")
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "The cluster's name (local included).")
+    var name: String
+
+    @Option(help: "Grant the cluster to a project (* for every project).")
+    var grant: [String] = []
+
+    @Option(help: "Take the cluster back from a project.")
+    var revoke: [String] = []
+
+    @Option(help: "The Pod Security level: restricted, baseline or privileged.")
+    var level: String?
+
+    @Option(help: "Allow pods to mount this host folder (privileged level only).")
+    var hostPath: [String] = []
+
+    @Option(help: "Allow pods to run as this service account.")
+    var serviceAccount: [String] = []
+
+    @Option(help: "Allow pods to mount this Secret.")
+    var secret: [String] = []
+
+    func run() async throws {
+        let client = APIClient(options: server)
+        let path = "/api/v1/clusters/\(name)/policy"
+        var (_, data) = try await client.send(.GET, path)
+        let changes = !(grant + revoke + hostPath + serviceAccount + secret).isEmpty || level != nil
+        if changes {
+            var policy = try JSONDecoder().decode(ClusterPolicy.self, from: data)
+            func merged(_ current: [String], _ adding: [String], removing: [String] = []) -> [String] {
+                (current + adding.filter { !current.contains($0) }).filter { !removing.contains($0) }
+            }
+            policy.projects = merged(policy.projects, grant, removing: revoke)
+            policy.hostPaths = merged(policy.hostPaths, hostPath)
+            policy.serviceAccounts = merged(policy.serviceAccounts, serviceAccount)
+            policy.secrets = merged(policy.secrets, secret)
+            if let level {
+                guard let parsed = ClusterPolicy.Level(rawValue: level) else {
+                    throw ArgumentParser.ValidationError("--level must be restricted, baseline or privileged, not \(level)")
+                }
+                policy.level = parsed
+            }
+            (_, data) = try await client.send(.PUT, path, body: try JSONEncoder().encode(policy))
+        }
+        print(String(decoding: data, as: UTF8.self))
+    }
 }
 
 struct ListClusters: AsyncParsableCommand {
@@ -48,7 +103,9 @@ struct AddCluster: AsyncParsableCommand {
         let path =
             kubeconfig ?? environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
             ?? URL(fileURLWithPath: environment["HOME"] ?? ".").appendingPathComponent(".kube/config").path
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ArgumentParser.ValidationError("cannot read \(path)")
+        }
         var body: [String: String] = ["name": name, "kubeconfig": text]
         body["context"] = context
         body["namespace"] = namespace

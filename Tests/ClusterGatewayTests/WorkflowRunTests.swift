@@ -18,6 +18,35 @@ import TrellisTestSupport
         ]
     }
 
+    /// A template asking for a privileged container, the host's root and a service account nobody allowed: anyone may
+    /// register it, its runs on a restricted cluster are refused naming each field, and only an admin may publish it.
+    static func refusesWhatTheClusterDoesNotAllow(_ api: TestClientTransport, project: String, owner: String) async throws {
+        let template: [String: Any] = [
+            "name": "host-tool-\(project)", "version": "1.0.0", "image": "busybox:1", "command": ["sh", "-c", "ls /host"],
+            "privileged": true, "mounts": ["/(hostpath):/host", "/srv/nfs(nfs):/nfs"], "serviceAccount": "cluster-admin",
+        ]
+        let registered = try await api.call("POST", "/api/v1/projects/\(project)/templates", token: owner, json: template)
+        #expect(registered.status == 201, "\(registered.text)")
+        #expect(
+            registered.json["needs"] as? [String]
+                == ["a privileged container", "host path /", "NFS volume /srv/nfs", "service account cluster-admin"], "\(registered.text)")
+        let publish = try await api.call("POST", "/api/v1/templates/host-tool-\(project)/versions/1.0.0/publish", token: owner)
+        #expect(publish.status == 403 && publish.text.contains("needs a platform admin"), "\(publish.text)")
+        try await api.applyPipeline(
+            "escalate", project: project, token: owner, tasks: [["name": "root", "template": "host-tool-\(project)@1.0.0"]])
+        let refused = try await api.call("POST", "/api/v1/projects/\(project)/pipelines/escalate/runs", token: owner)
+        #expect(refused.status == 400, "\(refused.text)")
+        let fields = (refused.json["error"] as? [String: Any])?["fields"] as? [[String: Any]] ?? []
+        #expect(
+            fields.compactMap { $0["field"] as? String }
+                == [
+                    "spec.tasks[root].privileged", "spec.tasks[root].serviceAccount", "spec.tasks[root].mounts[0]",
+                    "spec.tasks[root].mounts[1]",
+                ],
+            "\(refused.text)")
+        #expect(refused.text.contains("template host-tool-\(project)@1.0.0") && refused.text.contains("cluster lab"), "\(refused.text)")
+    }
+
     @Test(arguments: DatabaseKind.allCases)
     func runsOfAProjectBoundToAClusterAreWorkflowsTrellisFollows(_ kind: DatabaseKind) async throws {
         let kubernetes = try TestKubernetes.fromEnvironment()
@@ -57,9 +86,20 @@ import TrellisTestSupport
             try await api.applyPipeline("flow", project: project, token: token, tasks: Self.tasks)
             let refused = try await api.call("POST", "/api/v1/projects/\(project)/pipelines/flow/runs", token: token)
             #expect(refused.status == 409 && refused.text.contains("settings.cluster") && refused.text.contains("gone"), "\(refused.text)")
+            // A Kubernetes cluster is no project's until an admin grants it; the owner chooses among the granted.
+            let ungranted = try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]])
+            #expect(ungranted.status == 400 && ungranted.text.contains("settings.cluster: cluster lab is not granted"), "\(ungranted.text)")
+            let granted = try await api.call(
+                "PUT", "/api/v1/clusters/lab/policy", token: admin, json: ["projects": [project], "serviceAccounts": ["pipeline-runner"]])
+            #expect(granted.status == 200 && granted.json["level"] as? String == "restricted", "\(granted.text)")
+            #expect(try await api.call("PUT", "/api/v1/clusters/lab/policy", token: token, json: ["projects": ["*"]]).status == 403)
             #expect(
                 try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]]).status
                     == 200)
+            #expect(
+                try await api.call("PATCH", "/api/v1/projects/home", token: hal, json: ["settings": ["cluster": "lab"]]).status == 400,
+                "granted to one project, not to every one")
+            try await Self.refusesWhatTheClusterDoesNotAllow(api, project: project, owner: token)
             // A registry login of the project's images: Workflows pull with it.
             let image = try await api.call(
                 "POST", "/api/v1/projects/\(project)/images", token: token,
@@ -81,6 +121,15 @@ import TrellisTestSupport
             submitted["status"] = nil
             try ArgoManifests.save(Data(JSONValue.object(submitted).jsonText.utf8), name: "submitted-\(kind)")
             #expect(created["metadata"]?["labels"]?["trellis/run"] == .string(first))
+            // Restricted: the namespace says so to the cluster's Pod Security admission, and the pods fit it.
+            let labels = try await client.get(.namespaces, namespace: nil, name: namespace)?["metadata"]?["labels"]
+            #expect(labels?["pod-security.kubernetes.io/enforce"] == .string("restricted"), "\(labels ?? .null)")
+            #expect(created["spec"]?["securityContext"]?["runAsNonRoot"] == .bool(true))
+            #expect(created["spec"]?["securityContext"]?["seccompProfile"]?["type"] == .string("RuntimeDefault"))
+            guard case .array(let templates)? = created["spec"]?["templates"] else { throw TransportError("no templates: \(created)") }
+            let container = templates.first { $0["name"] == .string("task-prepare") }?["container"]?["securityContext"]
+            #expect(
+                container?["allowPrivilegeEscalation"] == .bool(false) && container?["capabilities"]?["drop"] == .array([.string("ALL")]))
             #expect(created["metadata"]?["labels"]?["trellis/project"] == .string(project))
             #expect(RunJSON.state(started, "prepare") == "pending")
             #expect(created["spec"]?["imagePullSecrets"] == .array([.object(["name": .string("trellis-registries")])]))

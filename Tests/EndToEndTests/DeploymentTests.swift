@@ -303,6 +303,8 @@ import TrellisTestSupport
         #expect(registered.status == 201, "\(registered.text)")
         let project = "split-\(UUID().uuidString.prefix(6).lowercased())"
         #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": project]).status == 201)
+        let granted = try await gateway.call("PUT", "/api/v1/clusters/lab/policy", token: admin, json: ["projects": [project]])
+        #expect(granted.status == 200, "\(granted.text)")
         let unknown = try await gateway.call(
             "PATCH", "/api/v1/projects/\(project)", token: admin, json: ["settings": ["cluster": "nowhere"]])
         #expect(unknown.status == 400 && unknown.text.contains("settings.cluster"), "\(unknown.text)")

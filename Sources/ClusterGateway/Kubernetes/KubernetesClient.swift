@@ -188,11 +188,15 @@ public final class KubernetesClient: Sendable {
     }
 
     /// Creates the namespace unless it exists.
-    public func ensureNamespace(_ name: String) async throws {
+    /// Creates the namespace with `labels`, or sets them on the namespace that is there.
+    public func ensureNamespace(_ name: String, labels: [String: String] = [:]) async throws {
+        let metadata: JSONValue = .object(["name": .string(name), "labels": .object(labels.mapValues(JSONValue.string))])
         do {
-            _ = try await create(.namespaces, namespace: nil, .object(["metadata": .object(["name": .string(name)])]))
+            _ = try await create(.namespaces, namespace: nil, .object(["metadata": metadata]))
         } catch let error as KubernetesError where error.status == 409 {
-            return
+            guard !labels.isEmpty else { return }
+            _ = try await patch(
+                .namespaces, namespace: nil, name: name, merge: .object(["metadata": .object(["labels": metadata["labels"]!])]))
         }
     }
 

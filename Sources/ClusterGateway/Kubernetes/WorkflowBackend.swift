@@ -69,9 +69,14 @@ actor WorkflowBackend {
         self.logger = logger
     }
 
-    func kind(of cluster: String) async throws -> ClusterKind? {
-        if cluster == ClusterView.local.name { return .local }
-        return try await clusters.cluster(named: cluster).flatMap { ClusterKind(rawValue: $0.view.kind) }
+    func access(to cluster: String) async throws -> ClusterAccess? {
+        if cluster == ClusterView.local.name {
+            return ClusterAccess(kind: .local, policy: try await clusters.policy(of: cluster) ?? .localDefault)
+        }
+        guard let record = try await clusters.cluster(named: cluster), let kind = ClusterKind(rawValue: record.view.kind) else {
+            return nil
+        }
+        return ClusterAccess(kind: kind, policy: record.policy)
     }
 
     // MARK: Workflows
@@ -88,7 +93,9 @@ actor WorkflowBackend {
                 run: submission.run, project: submission.project, cluster: submission.cluster, namespace: namespace, name: name,
                 created_at: Date().milliseconds))
         follow(cluster: submission.cluster, namespace: namespace)
-        try await client.ensureNamespace(namespace)
+        // Labelled with the cluster's Pod Security level, which the cluster's admission then enforces on every pod.
+        let policy = try await clusters.cluster(named: submission.cluster)?.policy ?? .kubernetesDefault
+        try await client.ensureNamespace(namespace, labels: policy.namespaceLabels)
         if !submission.registries.isEmpty { try await savePullSecret(submission.registries, namespace: namespace, client: client) }
         do {
             _ = try await client.create(.workflows, namespace: namespace, submission.workflow)

@@ -4,7 +4,7 @@ import TrellisCore
 import TrellisHTTP
 
 /// The Workflow API the orchestrator uses in split mode (`/api/v1/internal/workflows`, service token only): cluster
-/// kinds, submission, progress, stop and retry of runs on Kubernetes.
+/// kinds and policies, submission, progress, stop and retry of runs on Kubernetes.
 struct WorkflowController: Sendable {
     let executor: any ExecutorClient
 
@@ -16,10 +16,10 @@ struct WorkflowController: Sendable {
         routes.post(":run/retry", use: retry)
     }
 
-    @Sendable func kind(_ request: Request, context: TrellisRequestContext) async throws -> ClusterKind {
+    @Sendable func kind(_ request: Request, context: TrellisRequestContext) async throws -> ClusterAccess {
         let name = try context.parameters.require("cluster")
-        guard let kind = try await executor.clusterKind(of: name) else { throw APIError.notFound("no cluster named \"\(name)\"") }
-        return kind
+        guard let access = try await executor.cluster(named: name) else { throw APIError.notFound("no cluster named \"\(name)\"") }
+        return access
     }
 
     @Sendable func submit(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
@@ -48,5 +48,5 @@ struct WorkflowController: Sendable {
     }
 }
 
-extension ClusterKind: ResponseEncodable {}
+extension ClusterAccess: ResponseEncodable {}
 extension WorkflowProgress: ResponseEncodable {}

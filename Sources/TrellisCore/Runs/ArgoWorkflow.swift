@@ -29,6 +29,9 @@ public enum ArgoWorkflow {
     /// How long a finished Workflow stays in the cluster (its pods' logs with it).
     public static let keptSeconds = 7 * 24 * 3600
 
+    /// The user and group pods of restricted clusters run as (an image's own root user is refused there).
+    public static let restrictedUser = 1000
+
     /// The Workflow's name for a run: the same for every submission of the run, so a second one is refused.
     public static func name(ofRun id: String) -> String { "trellis-\(id)" }
 
@@ -49,6 +52,14 @@ public enum ArgoWorkflow {
         if let parallelism = plan.parallelism { spec["parallelism"] = .int(parallelism) }
         if let selector = plan.nodeSelector { spec["nodeSelector"] = .object(selector.mapValues(JSONValue.string)) }
         if let timeout = plan.timeoutMilliseconds { spec["activeDeadlineSeconds"] = .int(Int(seconds(timeout))) }
+        if plan.podSecurity == .restricted {
+            // Pod Security's restricted level: a non-root user (and group, owning mounted volumes) and the runtime's
+            // default seccomp profile for every pod.
+            spec["securityContext"] = .object([
+                "runAsNonRoot": .bool(true), "runAsUser": .int(restrictedUser), "runAsGroup": .int(restrictedUser),
+                "fsGroup": .int(restrictedUser), "seccompProfile": .object(["type": .string("RuntimeDefault")]),
+            ])
+        }
         if !run.pullSecrets.isEmpty { spec["imagePullSecrets"] = .array(run.pullSecrets.map { .object(["name": .string($0)]) }) }
         return .object([
             "apiVersion": .string("argoproj.io/v1alpha1"),
@@ -101,7 +112,13 @@ public enum ArgoWorkflow {
         if task.command.count > 1 { container["args"] = .array(task.command.dropFirst().map(JSONValue.string)) }
         if let directory = task.workingDirectory { container["workingDir"] = .string(directory) }
         if let resources = try resources(task.resources, field: "\(field).resources") { container["resources"] = resources }
-        if task.privileged == true { container["securityContext"] = .object(["privileged": .bool(true)]) }
+        if task.privileged == true {
+            container["securityContext"] = .object(["privileged": .bool(true)])
+        } else if plan.podSecurity == .restricted {
+            container["securityContext"] = .object([
+                "allowPrivilegeEscalation": .bool(false), "capabilities": .object(["drop": .array([.string("ALL")])]),
+            ])
+        }
 
         var template: [String: JSONValue] = [
             "name": .string(templateName(task.name)),

@@ -17,6 +17,8 @@ public struct RunPlan: Codable, Sendable, Equatable {
     public var nodeSelector: [String: String]?
     /// The project's network setting when the run was created: false cuts local tasks off the network.
     public var network: Bool?
+    /// The Pod Security level of the Kubernetes cluster the run goes to, whose pods are made to fit it.
+    public var podSecurity: ClusterPolicy.Level?
     public var tasks: [Task]
 
     public struct Task: Codable, Sendable, Equatable {

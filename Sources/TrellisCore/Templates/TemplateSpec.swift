@@ -44,6 +44,19 @@ public struct TemplateSpec: Codable, Sendable, Equatable {
 
     public var schema: ParameterSchema { ParameterSchema(parameters ?? []) }
 
+    /// What the template asks of a Kubernetes cluster beyond Pod Security's restricted level, in words.
+    public var clusterNeeds: [String] {
+        var needs: [String] = []
+        if privileged == true { needs.append("a privileged container") }
+        for text in mounts ?? [] {
+            guard let mount = try? Mount(parsing: text, field: "mounts") else { continue }
+            if mount.kind == .hostpath { needs.append("host path \(mount.source)") }
+            if mount.kind == .nfs { needs.append("NFS volume \(mount.source)") }
+        }
+        if let serviceAccount { needs.append("service account \(serviceAccount)") }
+        return needs
+    }
+
     /// Every problem with the template, each naming its field.
     public func problems() -> [ValidationError] {
         var problems: [ValidationError] = []

@@ -106,6 +106,9 @@ export async function templatePage({ api, params }) {
     };
     body.replaceChildren(
       h("p", null, badge(found.status), found.deprecated ? h("span", { class: "reason" }, ` deprecated: ${found.deprecated}`) : "", ` · image ${spec.image} · by ${found.createdBy}`),
+      (found.needs ?? []).length
+        ? h("p", { class: "needs", dataset: { needs: "" } }, `Needs on Kubernetes: ${found.needs.join(", ")} — more than the restricted level; only a platform admin can publish it.`)
+        : null,
       summary.builtin
         ? null
         : h(

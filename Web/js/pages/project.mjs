@@ -25,6 +25,9 @@ export async function projectPage({ api, project, user }) {
   const nodeSelector = h("textarea", { name: "settings-nodeSelector", rows: 2, disabled: !may("configure"), placeholder: "label=value, one per line" }, keyValueText(settings.nodeSelector));
   const mounts = h("textarea", { name: "settings-mounts", rows: 2, disabled: !may("configure"), placeholder: "source(kind):/path, one per line" }, (settings.mounts ?? []).join("\n"));
   const runs = h("input", { name: "settings-maxConcurrentRuns", type: "number", value: settings.maxConcurrentRuns ?? "", disabled: !may("configure"), placeholder: "no limit" });
+  const network = h("input", { name: "settings-network", type: "checkbox", checked: settings.network !== false, disabled: !may("configure") });
+  // Host folders the project's local tasks may mount: a platform admin's choice (others see them, read-only).
+  const hostPaths = h("textarea", { name: "settings-hostPaths", rows: 2, disabled: !user?.isAdmin, placeholder: "/data/team, one per line" }, (settings.hostPaths ?? []).join("\n"));
   const tasks = h("input", { name: "settings-maxConcurrentTasks", type: "number", value: settings.maxConcurrentTasks ?? "", disabled: !may("configure"), placeholder: "no limit" });
   const fields = {
     description: field("Description", description),
@@ -34,6 +37,8 @@ export async function projectPage({ api, project, user }) {
     "settings.maxConcurrentRuns": field("Most runs at once", runs),
     "settings.maxConcurrentTasks": field("Most tasks at once", tasks),
     "settings.nodeSelector": field("Node selector", nodeSelector, { help: "On Kubernetes: node labels every pod of the project's runs must match." }),
+    "settings.network": field("Network", network, { help: "Local tasks reach the network; off, each has only its own loopback." }),
+    "settings.hostPaths": field("Host folders tasks may mount", hostPaths, { help: "Local hostpath mounts must be one of these or below one. Set by a platform admin." }),
   };
   const number = (input) => (input.value === "" ? undefined : Number(input.value));
 
@@ -49,6 +54,9 @@ export async function projectPage({ api, project, user }) {
         maxConcurrentRuns: number(runs),
         maxConcurrentTasks: number(tasks),
         nodeSelector: keyValues(nodeSelector.value),
+        network: network.checked,
+        // Left out unless an admin edits them: absent means unchanged.
+        hostPaths: user?.isAdmin ? hostPaths.value.split("\n").map((line) => line.trim()).filter(Boolean) : undefined,
       },
     };
     try {
