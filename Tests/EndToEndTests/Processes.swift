@@ -107,11 +107,17 @@ enum Processes {
         throw TransportError("\(url) did not answer within 30 s")
     }
 
-    /// `trellis serve --demo` on `port` with its data in `dataDir`, healthy; its output goes to `dataDir/<log>`.
-    static func serve(dataDir: URL, port: Int, log: String, environment: [String: String]) async throws -> Process {
+    /// `trellis serve --demo` on `port` with its data in `dataDir`, healthy; its output goes to `dataDir/<log>`. With
+    /// `user`, the server runs as that user (and group), started by setpriv (util-linux) from a test running as root.
+    static func serve(dataDir: URL, port: Int, log: String, environment: [String: String], user: Int32? = nil) async throws -> Process {
         let logFile = dataDir.appendingPathComponent(log)
+        let serve = [
+            binDirectory.appendingPathComponent("trellis").path, "serve", "--port", String(port), "--data-dir", dataDir.path, "--demo",
+        ]
+        let asUser = user.map { ["--reuid", String($0), "--regid", String($0), "--clear-groups"] }
         let server = try start(
-            binDirectory.appendingPathComponent("trellis"), ["serve", "--port", String(port), "--data-dir", dataDir.path, "--demo"],
+            URL(fileURLWithPath: asUser == nil ? serve[0] : "/usr/bin/setpriv"),
+            (asUser ?? []) + Array(asUser == nil ? serve.dropFirst() : serve[...]),
             environment: environment, log: logFile
         )
         try await waitHealthy("http://127.0.0.1:\(port)/healthz", client: HTTPClient.shared, process: server, log: logFile)

@@ -19,13 +19,14 @@ import TrellisTestSupport
     /// A server on a fresh data folder, as `environment` configures it, with a victim project running a task and an
     /// attacker project; the body gets the API, the admin's token, the attacker's, and what it may aim at.
     static func withVictim(
-        _ environment: [String: String], undisturbed: Bool = true,
+        _ environment: [String: String], undisturbed: Bool = true, serverUser: Int32? = nil,
         _ body: (HTTPTransport, _ admin: String, _ mallory: String, _ target: Target) async throws -> Void
     ) async throws {
         let dataDir = URL(fileURLWithPath: "/tmp/trellis-isolation-\(UUID().uuidString)")
         let userBase = Int.random(in: 2500...2899) * 1000
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dataDir) }
+        if let serverUser { try #require(chown(dataDir.path, uid_t(serverUser), gid_t(serverUser)) == 0) }
         let port = try Processes.freePorts(1)
         let api = HTTPTransport(baseURL: "http://127.0.0.1:\(port)", client: HTTPClient.shared)
         let server = try await Processes.serve(
@@ -34,7 +35,7 @@ import TrellisTestSupport
                 "TRELLIS_ADMIN_PASSWORD": Self.adminPassword,
                 // Users of their own: a process limit per user is not shared with other tests' servers.
                 "TRELLIS_TASK_UIDS": "\(userBase)-\(userBase + 999)",
-            ]) { $1 })
+            ]) { $1 }, user: serverUser)
         defer { if server.isRunning { server.terminate() } }
         let admin = try await api.login("admin", Self.adminPassword)
         let victim = try await api.team(project: "victim", owner: "victor", members: [], admin: admin)["victor"]!
@@ -104,10 +105,11 @@ import TrellisTestSupport
     }
 
     static func script(_ probes: [(name: String, command: String)]) -> String {
-        probes.map { probe in
-            "if out=$( (\(probe.command)) 2>&1); then echo \"LEAK \(probe.name): $out\" | head -c 300; echo; "
-                + "else echo \"DENIED \(probe.name): $out\" | head -c 300; echo; fi"
-        }.joined(separator: "\n")
+        "id\n"
+            + probes.map { probe in
+                "if out=$( (\(probe.command)) 2>&1); then echo \"LEAK \(probe.name): $out\" | head -c 300; echo; "
+                    + "else echo \"DENIED \(probe.name): $out\" | head -c 300; echo; fi"
+            }.joined(separator: "\n")
     }
 
     /// Runs the probes as mallory and returns the attempt's log.
@@ -163,6 +165,21 @@ import TrellisTestSupport
             let ended = try await api.waitForRun(run, project: "evil", token: mallory)
             let reason = RunJSON.attempts(ended, "mount").first?["reason"] as? String ?? ""
             #expect(RunJSON.state(ended, "mount") == "failed" && reason.contains("Trellis's own files"), "\(ended)")
+        }
+    }
+
+    /// A server that is not root runs tasks as its own user in a user namespace: only the mount namespace keeps them
+    /// from its files, and the same probes find nothing.
+    @Test(.enabled(if: getuid() == 0, "needs root to start the server as another user"))
+    func aServerOfAPlainUserKeepsItsFilesFromItsTasks() async throws {
+        try await Self.withVictim([:], serverUser: 1_999_999) { api, _, mallory, target in
+            let log = try await Self.attack(api, mallory, target)
+            for probe in Self.probes(target) {
+                let line = log.split(separator: "\n").first { $0.contains(" \(probe.name): ") }.map(String.init) ?? ""
+                #expect(line.contains("DENIED \(probe.name): "), "\(probe.name) got through: \(line)")
+            }
+            #expect(!log.contains("LEAK"), "\(log)")
+            #expect(log.contains("uid=1999999"), "the task runs as the server's user, in its namespace: \(log)")
         }
     }
 
