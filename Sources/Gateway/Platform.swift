@@ -49,7 +49,10 @@ public enum Platform {
             environment.executor = environment.executor ?? module.executorClient
             modules.append(module)
         }
-        if let executor = environment.executor { identity.bindClusters(executor) }
+        if let executor = environment.executor {
+            identity.bindClusters(executor)
+            for case let store as PipelineStoreModule in modules { store.bindClusters(executor) }
+        }
         let router = ServiceHost.makeRouter(
             service: "trellis", modules: modules, verifier: TokenVerifier(identity: try environment.requireIdentity(for: .identity)),
             registry: PrometheusCollectorRegistry(), extraMiddleware: [WebMiddleware(files: EmbeddedWeb.files)]

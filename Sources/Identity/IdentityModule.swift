@@ -18,7 +18,7 @@ public struct IdentityModule: ServiceModule {
     let adminPassword: String?
     let logger: Logger
     let serviceToken: ServiceToken
-    let clusters: ClusterCheck
+    let clusters: ClusterDirectory
     public let identityClient: (any IdentityClient)?
 
     public init(environment: ServiceEnvironment) async throws {
@@ -31,10 +31,10 @@ public struct IdentityModule: ServiceModule {
         let secrets = try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory)
         let issuer = TokenIssuer(repository: repository, secrets: secrets, lifetime: configuration.tokenLifetime, now: now)
         let decoy = try await IdentityController<SQLIdentityRepository>.hash(UUID().uuidString)
-        clusters = ClusterCheck(environment.executor)
+        clusters = ClusterDirectory(environment.executor)
         controller = IdentityController(
             repository: repository, issuer: issuer, now: now, directory: environment.configuration.ldap.map(LDAPDirectory.init),
-            throttle: LoginThrottle(), decoyHash: decoy, clusters: clusters)
+            throttle: LoginThrottle(), decoyHash: decoy, clusters: ClusterCheck(directory: clusters))
         tokens = APITokenController(repository: repository, now: now)
         identityClient = InProcessIdentityClient(issuer: issuer, repository: repository, tokens: tokens)
         adminPassword = environment.configuration.adminPassword

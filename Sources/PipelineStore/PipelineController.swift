@@ -13,6 +13,8 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
     /// Project settings, which previews apply as runs do.
     let identity: any IdentityClient
     let templates: any TemplateClient
+    /// What the project's cluster allows, checked at save as at run.
+    let clusters: ClusterDirectory
     let now: @Sendable () -> Date
 
     func addRoutes(to routes: RouterGroup<TrellisRequestContext>) {
@@ -56,10 +58,27 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
             pipeline: spec.metadata.name, version: (current?.version ?? 0) + 1, spec: spec, taskIDs: taskIDs, templates: pinned.versions,
             createdBy: try context.requireUser().username, createdAt: now()
         )
+        try await requireAllowed(saved, project: project, context: context)
         try await repository.save(saved, project: project, existing: existing)
         context.logger.info(
             "pipeline saved", metadata: ["pipeline": .string(spec.metadata.name), "version": .stringConvertible(saved.version)])
         return EditedResponse(status: existing == nil ? .created : .ok, response: saved)
+    }
+
+    /// Refuses a version whose tasks ask more than the project's cluster allows — host folders outside the project's
+    /// `hostPaths` on this machine, more than the cluster's policy on Kubernetes — as a run of it would be refused.
+    /// A plan that cannot be made now (a variable only a run has) is left to the run.
+    func requireAllowed(_ version: PipelineVersion, project: String, context: TrellisRequestContext) async throws {
+        guard let gateway = clusters.gateway else { return }
+        let settings = try await identity.settings(ofProject: project) ?? ProjectSettings()
+        guard let access = try await gateway.cluster(named: settings.cluster),
+            let plan = try? await previewPlan(of: version, project: project, runner: nil, at: now(), utcOffsetSeconds: 0, context: context)
+        else { return }
+        let problems =
+            access.kind == .local
+            ? HostPath.problems(of: plan, project: project, allowed: settings.hostPaths ?? [])
+            : access.policy.problems(of: plan, cluster: settings.cluster)
+        guard problems.isEmpty else { throw PipelineError.invalid(problems) }
     }
 
     /// Each task's template, pinned to a version: the one named, or the newest usable one. Unpublished versions

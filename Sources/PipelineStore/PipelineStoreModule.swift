@@ -15,16 +15,24 @@ public struct PipelineStoreModule: ServiceModule {
 
     let controller: PipelineController<SQLPipelineRepository>
     let serviceToken: ServiceToken
+    let clusters: ClusterDirectory
 
     public init(environment: ServiceEnvironment) async throws {
         serviceToken = try ServiceToken(configuration: environment.configuration)
         let identity = try environment.requireIdentity(for: Self.name)
+        clusters = ClusterDirectory(environment.executor)
         controller = PipelineController(
             repository: SQLPipelineRepository(database: environment.database),
             access: ProjectAccess(identity: identity), identity: identity,
-            templates: try environment.requireTemplates(for: Self.name),
+            templates: try environment.requireTemplates(for: Self.name), clusters: clusters,
             now: Date.init
         )
+    }
+
+    /// The cluster gateway, built after this module in embedded mode: saved pipelines are checked against what the
+    /// project's cluster allows.
+    public func bindClusters(_ executor: any ExecutorClient) {
+        clusters.bind(executor)
     }
 
     /// The demo pipeline `hello-trellis` in `project`, when missing (`trellis serve --demo`, used by `make run`).

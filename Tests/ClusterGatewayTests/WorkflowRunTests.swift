@@ -18,33 +18,50 @@ import TrellisTestSupport
         ]
     }
 
-    /// A template asking for a privileged container, the host's root and a service account nobody allowed: anyone may
-    /// register it, its runs on a restricted cluster are refused naming each field, and only an admin may publish it.
-    static func refusesWhatTheClusterDoesNotAllow(_ api: TestClientTransport, project: String, owner: String) async throws {
-        let template: [String: Any] = [
-            "name": "host-tool-\(project)", "version": "1.0.0", "image": "busybox:1", "command": ["sh", "-c", "ls /host"],
-            "privileged": true, "mounts": ["/(hostpath):/host", "/srv/nfs(nfs):/nfs"], "serviceAccount": "cluster-admin",
-        ]
-        let registered = try await api.call("POST", "/api/v1/projects/\(project)/templates", token: owner, json: template)
-        #expect(registered.status == 201, "\(registered.text)")
-        #expect(
-            registered.json["needs"] as? [String]
-                == ["a privileged container", "host path /", "NFS volume /srv/nfs", "service account cluster-admin"], "\(registered.text)")
-        let publish = try await api.call("POST", "/api/v1/templates/host-tool-\(project)/versions/1.0.0/publish", token: owner)
-        #expect(publish.status == 403 && publish.text.contains("needs a platform admin"), "\(publish.text)")
+    /// Templates asking for a privileged container, the host's root, NFS and a service account nobody allowed: anyone
+    /// may register them and only an admin may publish them. Before the project is bound to the restricted cluster, a
+    /// pipeline without the host path is saved (this machine allows the rest).
+    static func registerElevatedTemplates(_ api: TestClientTransport, project: String, owner: String) async throws {
+        for (name, mounts) in [("host-tool", ["/(hostpath):/host", "/srv/nfs(nfs):/nfs"]), ("root-tool", [])] {
+            let template: [String: Any] = [
+                "name": "\(name)-\(project)", "version": "1.0.0", "image": "busybox:1", "command": ["sh", "-c", "id"], "privileged": true,
+                "mounts": mounts, "serviceAccount": "cluster-admin",
+            ]
+            let registered = try await api.call("POST", "/api/v1/projects/\(project)/templates", token: owner, json: template)
+            #expect(registered.status == 201, "\(registered.text)")
+            let needs = registered.json["needs"] as? [String] ?? []
+            #expect(needs.first == "a privileged container" && needs.last == "service account cluster-admin", "\(registered.text)")
+            let publish = try await api.call("POST", "/api/v1/templates/\(name)-\(project)/versions/1.0.0/publish", token: owner)
+            #expect(publish.status == 403 && publish.text.contains("needs a platform admin"), "\(publish.text)")
+        }
         try await api.applyPipeline(
-            "escalate", project: project, token: owner, tasks: [["name": "root", "template": "host-tool-\(project)@1.0.0"]])
-        let refused = try await api.call("POST", "/api/v1/projects/\(project)/pipelines/escalate/runs", token: owner)
-        #expect(refused.status == 400, "\(refused.text)")
-        let fields = (refused.json["error"] as? [String: Any])?["fields"] as? [[String: Any]] ?? []
+            "elevated", project: project, token: owner, tasks: [["name": "root", "template": "root-tool-\(project)"]])
+    }
+
+    /// Bound to the restricted cluster: the host path is refused at save, naming each field; the pipeline saved before
+    /// is refused at run.
+    static func refusesWhatTheClusterDoesNotAllow(_ api: TestClientTransport, project: String, owner: String) async throws {
+        let pipeline: [String: Any] = [
+            "apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": ["name": "escalate"],
+            "spec": ["tasks": [["name": "root", "template": "host-tool-\(project)@1.0.0"]]],
+        ]
+        let unsaved = try await api.call("POST", "/api/v1/projects/\(project)/pipelines", token: owner, json: pipeline)
+        #expect(unsaved.status == 400, "\(unsaved.text)")
+        let fields = { (answer: APIResponse) in
+            ((answer.json["error"] as? [String: Any])?["fields"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+        }
         #expect(
-            fields.compactMap { $0["field"] as? String }
+            fields(unsaved)
                 == [
                     "spec.tasks[root].privileged", "spec.tasks[root].serviceAccount", "spec.tasks[root].mounts[0]",
                     "spec.tasks[root].mounts[1]",
                 ],
+            "\(unsaved.text)")
+        #expect(unsaved.text.contains("template host-tool-\(project)@1.0.0") && unsaved.text.contains("cluster lab"), "\(unsaved.text)")
+        let refused = try await api.call("POST", "/api/v1/projects/\(project)/pipelines/elevated/runs", token: owner)
+        #expect(
+            refused.status == 400 && fields(refused) == ["spec.tasks[root].privileged", "spec.tasks[root].serviceAccount"],
             "\(refused.text)")
-        #expect(refused.text.contains("template host-tool-\(project)@1.0.0") && refused.text.contains("cluster lab"), "\(refused.text)")
     }
 
     @Test(arguments: DatabaseKind.allCases)
@@ -86,6 +103,7 @@ import TrellisTestSupport
             try await api.applyPipeline("flow", project: project, token: token, tasks: Self.tasks)
             let refused = try await api.call("POST", "/api/v1/projects/\(project)/pipelines/flow/runs", token: token)
             #expect(refused.status == 409 && refused.text.contains("settings.cluster") && refused.text.contains("gone"), "\(refused.text)")
+            try await Self.registerElevatedTemplates(api, project: project, owner: token)
             // A Kubernetes cluster is no project's until an admin grants it; the owner chooses among the granted.
             let ungranted = try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]])
             #expect(ungranted.status == 400 && ungranted.text.contains("settings.cluster: cluster lab is not granted"), "\(ungranted.text)")

@@ -150,21 +150,27 @@ import TrellisTestSupport
             }
             #expect(!stored.isEmpty && stored.allSatisfy { $0.hasPrefix("v1:") && !$0.contains("PRIVATE KEY") }, "\(stored)")
 
-            // A host folder is mounted only where a platform admin allowed it; an owner cannot allow it.
+            // A host folder is mounted only where a platform admin allowed it (refused at save and at run, naming the
+            // field); an owner cannot allow it; not even an admin can give a task the data folder.
             let mounting = Self.shell("mount", "ls /host", extra: ["mounts": ["/(hostpath):/host"]])
-            try await api.applyPipeline("mounting", project: "evil", token: mallory, tasks: [mounting])
-            let refused = try await api.call("POST", "/api/v1/projects/evil/pipelines/mounting/runs", token: mallory)
-            #expect(refused.status == 400)
-            #expect(refused.text.contains("spec.tasks[mount].mounts[0]") && refused.text.contains("settings.hostPaths"), "\(refused.text)")
+            let document: [String: Any] = [
+                "apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": ["name": "mounting"], "spec": ["tasks": [mounting]],
+            ]
+            let unsaved = try await api.call("POST", "/api/v1/projects/evil/pipelines", token: mallory, json: document)
+            #expect(unsaved.status == 400, "\(unsaved.text)")
+            #expect(unsaved.text.contains("spec.tasks[mount].mounts[0]") && unsaved.text.contains("settings.hostPaths"), "\(unsaved.text)")
             let widen = try await api.call("PATCH", "/api/v1/projects/evil", token: mallory, json: ["settings": ["hostPaths": ["/"]]])
             #expect(widen.status == 403, "\(widen.text)")
-            // Not even an admin can give a task the data folder.
             #expect(
                 try await api.call("PATCH", "/api/v1/projects/evil", token: admin, json: ["settings": ["hostPaths": ["/"]]]).status == 200)
+            try await api.applyPipeline("mounting", project: "evil", token: mallory, tasks: [mounting])
             let run = try await api.startRun("mounting", project: "evil", token: mallory)
             let ended = try await api.waitForRun(run, project: "evil", token: mallory)
             let reason = RunJSON.attempts(ended, "mount").first?["reason"] as? String ?? ""
             #expect(RunJSON.state(ended, "mount") == "failed" && reason.contains("Trellis's own files"), "\(ended)")
+            #expect(try await api.call("PATCH", "/api/v1/projects/evil", token: admin, json: ["settings": ["hostPaths": []]]).status == 200)
+            let refused = try await api.call("POST", "/api/v1/projects/evil/pipelines/mounting/runs", token: mallory)
+            #expect(refused.status == 400 && refused.text.contains("spec.tasks[mount].mounts[0]"), "\(refused.text)")
         }
     }
 
