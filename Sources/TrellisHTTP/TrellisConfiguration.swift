@@ -23,7 +23,7 @@ import TrellisStore
 /// | schedule.min.interval | --schedule-min-interval | TRELLIS_SCHEDULE_MIN_INTERVAL | 10m (closer cron ticks are skipped) |
 /// | local.executor | --local-executor | TRELLIS_LOCAL_EXECUTOR | sandboxed (bubblewrap); unsandboxed runs tasks bare |
 /// | task.uids | --task-uids | TRELLIS_TASK_UIDS | 2000000-2999999 (a user per project when run as root) |
-/// | task.max.processes | --task-max-processes | TRELLIS_TASK_MAX_PROCESSES | 1024 (per attempt; per project user too) |
+/// | task.max.processes | --task-max-processes | TRELLIS_TASK_MAX_PROCESSES | 2048 (per project user; per attempt with resources) |
 /// | task.max.files | --task-max-files | TRELLIS_TASK_MAX_FILES | 4096 open files per process |
 /// | ldap.* | --ldap-… | TRELLIS_LDAP_… | directory logins, off unless ldap.url is set (``LDAPSettings``) |
 public struct TrellisConfiguration: Sendable {
@@ -49,7 +49,8 @@ public struct TrellisConfiguration: Sendable {
     public var localExecutor: LocalExecutorMode
     /// The users local tasks run as, one per project, when the server runs as root.
     public var taskUsers: ClosedRange<Int>
-    /// Processes (and threads) one attempt may have; also each project user's RLIMIT_NPROC.
+    /// Processes (and threads) a project's user may have at once (RLIMIT_NPROC); and one attempt, when it has resource
+    /// limits and so control groups.
     public var taskMaxProcesses: Int
     /// Open files per task process (RLIMIT_NOFILE).
     public var taskMaxFiles: Int
@@ -176,7 +177,7 @@ public struct TrellisConfiguration: Sendable {
                 key: "task.uids", value: users, reason: "must be FIRST-LAST, two user ids from 1000 up (2000000-2999999)")
         }
         taskUsers = bounds[0]...bounds[1]
-        taskMaxProcesses = try Self.integer(reader, "task.max.processes", default: 1024, range: 16...1_000_000)
+        taskMaxProcesses = try Self.integer(reader, "task.max.processes", default: 2048, range: 16...1_000_000)
         taskMaxFiles = try Self.integer(reader, "task.max.files", default: 4096, range: 64...1_048_576)
     }
 

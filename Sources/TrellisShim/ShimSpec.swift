@@ -27,8 +27,9 @@ public struct ShimSpec: Equatable, Sendable {
         public var sandbox: [String]
         public var uid: Int32?
         public var gid: Int32?
-        /// Processes of the attempt (a pids cgroup's limit; the supervisor stops an attempt that reaches it), the
-        /// RLIMIT_NPROC of its user (counted over all the user's processes) and RLIMIT_NOFILE; core dumps are always off.
+        /// Processes of the attempt (its pids cgroup's limit, when it has one; the supervisor stops an attempt that
+        /// reaches it), the RLIMIT_NPROC of its user (counted over all the user's processes: above the attempt's with a
+        /// pids cgroup, so that the cgroup's limit is the one met and named) and RLIMIT_NOFILE; core dumps are always off.
         public var processLimit: Int
         public var userProcessLimit: Int
         public var fileLimit: Int

@@ -37,6 +37,11 @@ import TrellisHTTP
         #expect(confinement.processLimit == 256 && confinement.userProcessLimit == 256 * 16 && confinement.fileLimit == 1024)
         #expect(confinement.cgroups == ["/sys/fs/cgroup/memory/trellis-run-task-1", "/sys/fs/cgroup/pids/trellis-run-task-1"])
         #expect(confinement.cgroupSettings == ["pids.max=256", "memory.limit_in_bytes=67108864"])
+        // Without resources, no control groups (joining one costs more than the sandbox): the user's limit bounds it.
+        var plain = Self.request()
+        plain.memoryLimitBytes = nil
+        let bare = try Self.sandbox().confinement(for: plain, user: 2_000_007)
+        #expect(bare.cgroups.isEmpty && bare.cgroupSettings.isEmpty && bare.userProcessLimit == 256)
     }
 
     @Test func networkOffMountsAndTheWorkingDirectory() throws {

@@ -191,10 +191,14 @@ import TrellisTestSupport
 
     @Test func aForkBombAndAMemoryHogEndTheirAttemptNotTheServer() async throws {
         try await Self.withVictim(["TRELLIS_TASK_MAX_PROCESSES": "64"]) { api, _, mallory, _ in
-            // One after the other: the bomb holds the project user's processes while it lasts.
+            // One after the other: the bomb holds the project user's processes while it lasts. With resources, each
+            // attempt has its own control groups, whose process limit is the one it meets.
             try await api.applyPipeline(
                 "bomb", project: "evil", token: mallory,
-                tasks: [Self.shell("fork-bomb", "bomb() { bomb | bomb & }; bomb; sleep 60", extra: ["timeout": "2m"])])
+                tasks: [
+                    Self.shell(
+                        "fork-bomb", "bomb() { bomb | bomb & }; bomb; sleep 60", extra: ["timeout": "2m", "resources": ["memory": "512Mi"]])
+                ])
             let bombed = try await api.waitForRun(
                 try await api.startRun("bomb", project: "evil", token: mallory), project: "evil", token: mallory, limit: .seconds(100))
             let bomb = RunJSON.attempts(bombed, "fork-bomb").first ?? [:]

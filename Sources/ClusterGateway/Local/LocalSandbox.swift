@@ -134,11 +134,6 @@ struct LocalSandbox: Sendable {
 
     // MARK: Confinement of one execution
 
-    /// RLIMIT_NPROC, which counts every process of the user: the attempt's bound where no pids cgroup is, else a
-    /// bound on the project user as a whole, above the attempt's so that the cgroup's limit is the one an attempt meets
-    /// (and is told of).
-    var userProcessLimit: Int { cgroups.has("pids") ? processLimit * 16 : processLimit }
-
     /// The user an execution of `project` runs as is asked of `users` only when the sandbox switches users.
     var switchesUsers: Bool { users != nil && isSandboxed }
     var isSandboxed: Bool { if case .sandboxed = mode { true } else { false } }
@@ -147,8 +142,12 @@ struct LocalSandbox: Sendable {
 
     /// What the supervisor needs to confine `request`, run as `user` (uid = gid) when users are switched.
     func confinement(for request: ExecutionRequest, user: Int32?) throws(APIError) -> ShimSpec.Confinement {
-        let groups = cgroups.directories(for: request.id)
-        let settings = cgroups.settings(processes: processLimit, cpu: request.cpuLimitMillicores, memory: request.memoryLimitBytes)
+        // Control groups only for attempts with resource limits: moving a process into a new group waits for an RCU grace
+        // period on cgroup v1 (about 15 ms), three times the cost of the whole sandbox.
+        let limited = request.cpuLimitMillicores != nil || request.memoryLimitBytes != nil
+        let groups = limited ? cgroups.directories(for: request.id) : []
+        let settings =
+            limited ? cgroups.settings(processes: processLimit, cpu: request.cpuLimitMillicores, memory: request.memoryLimitBytes) : []
         switch mode {
         case .unavailable(let reason):
             throw APIError.unavailable(reason)
@@ -162,7 +161,8 @@ struct LocalSandbox: Sendable {
                 workInside: inside,
                 mounts: mounts, network: request.network ?? true)
             return ShimSpec.Confinement(
-                sandbox: arguments, uid: user, gid: user, processLimit: processLimit, userProcessLimit: userProcessLimit,
+                sandbox: arguments, uid: user, gid: user, processLimit: processLimit,
+                userProcessLimit: groups.contains { $0.contains("/pids") } ? processLimit * 16 : processLimit,
                 fileLimit: fileLimit, cgroups: groups, cgroupSettings: settings)
         }
     }
@@ -254,11 +254,12 @@ struct LocalSandbox: Sendable {
 
     /// One line for the log at start: how tasks are confined and which limits hold.
     var summary: String {
+        let groups = ["pids", "memory", "cpu"].filter(cgroups.has)
         let limits =
-            "open files \(fileLimit), no core dumps, processes \(processLimit)"
-            + (cgroups.has("pids") ? " (pids cgroup per attempt)" : " (per user only)")
-            + (cgroups.has("memory") ? ", memory from resources (cgroup \(cgroups.version))" : ", memory NOT limited (no cgroup)")
-            + (cgroups.has("cpu") ? ", cpu from resources (cgroup \(cgroups.version))" : ", cpu NOT limited (no cgroup)")
+            "open files \(fileLimit), no core dumps, processes \(processLimit) per user (RLIMIT_NPROC)"
+            + (groups.isEmpty
+                ? "; memory and cpu NOT limited (no cgroup can be made)"
+                : "; an attempt with resources gets its own control groups (cgroup \(cgroups.version): \(groups.joined(separator: ", ")))")
         switch mode {
         case .sandboxed(let bubblewrap):
             let who = users.map { "as a user per project from \($0.lowerBound)-\($0.upperBound) (task.uids)" } ?? "as the server's user"
