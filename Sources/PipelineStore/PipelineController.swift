@@ -262,7 +262,12 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
             throw PipelineError.versionNotFound(record.name, version: record.currentVersion)
         }
         let instant = now()
-        let plan = try await previewPlan(of: current, project: project, runner: nil, at: instant, utcOffsetSeconds: 0, context: context)
+        var plan = try await previewPlan(of: current, project: project, runner: nil, at: instant, utcOffsetSeconds: 0, context: context)
+        // Pods fit the Pod Security level of the project's cluster, as a run's do.
+        let settings = try await identity.settings(ofProject: project) ?? ProjectSettings()
+        if let access = try await clusters.gateway?.cluster(named: settings.cluster), access.kind == .kubernetes {
+            plan.podSecurity = access.policy.level
+        }
         let run = ArgoWorkflow.Run(
             id: "preview", project: project, runner: try context.requireUser().username, executionDate: instant.milliseconds,
             namespace: ArgoWorkflow.namespace(ofProject: project))

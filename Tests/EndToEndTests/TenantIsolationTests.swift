@@ -105,7 +105,7 @@ import TrellisTestSupport
     }
 
     static func script(_ probes: [(name: String, command: String)]) -> String {
-        "id\n"
+        "id\necho \"limits files=$(ulimit -n) core=$(ulimit -c) processes=$(awk '/Max processes/ {print $3}' /proc/self/limits)\"\n"
             + probes.map { probe in
                 "if out=$( (\(probe.command)) 2>&1); then echo \"LEAK \(probe.name): $out\" | head -c 300; echo; "
                     + "else echo \"DENIED \(probe.name): $out\" | head -c 300; echo; fi"
@@ -134,6 +134,7 @@ import TrellisTestSupport
             }
             #expect(!log.contains("LEAK"), "\(log)")
             #expect(!log.contains(Self.adminPassword))
+            #expect(log.contains("limits files=4096 core=0 processes=64"), "the task's resource limits: \(log)")
 
             // The data folder is the server's alone, its secrets 0600.
             for (file, mode) in [("", 0o700), ("/secrets.key", 0o600), ("/trellis.db", 0o600), ("/executions", 0o700)] {
@@ -250,6 +251,8 @@ import TrellisTestSupport
             for name in ["secrets-key", "database", "server-environ", "other-execution", "other-log", "other-status"] {
                 #expect(log.contains("LEAK \(name): "), "\(name) was denied even without a sandbox: \(log)")
             }
+            // Even unsandboxed, the supervisor (readable by the same user here) holds no environment to leak.
+            #expect(log.contains("DENIED supervisor-environ: "), "\(log)")
         }
     }
 }
