@@ -399,7 +399,8 @@ actor RunEngine {
             task: task.name,
             attempt: attempt, command: task.command, environment: environment, image: task.image, workingDirectory: task.workingDirectory,
             replicas: task.replicas, timeoutMilliseconds: task.timeoutMilliseconds, stopGraceMilliseconds: grace,
-            keepWorkingDirectory: run.debug, mounts: task.mounts.isEmpty ? nil : task.mounts, network: run.plan.network,
+            keepWorkingDirectory: run.debug, mounts: task.mounts.isEmpty ? nil : task.mounts,
+            hostPaths: run.plan.hostPaths, network: run.plan.network,
             cpuLimitMillicores: task.resources?.cpu.flatMap {
                 try? ResourceQuantity.range($0, field: "cpu", parse: ResourceQuantity.cpu).upperBound
             },

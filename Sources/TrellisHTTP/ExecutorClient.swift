@@ -25,6 +25,8 @@ public struct ExecutionRequest: Codable, Sendable, Equatable {
     public var keepWorkingDirectory: Bool
     /// The task's mounts (`source(kind):/path`); a local sandbox binds `hostpath` and `memory` ones.
     public var mounts: [String]?
+    /// The host folders `hostpath` mounts must lead into (the project's `settings.hostPaths`).
+    public var hostPaths: [String]?
     /// False: the task has no network (its own loopback only). Absent: it has.
     public var network: Bool?
     /// The limits of the task's `resources` (`request~limit`): millicores and bytes, enforced locally where the
@@ -35,7 +37,7 @@ public struct ExecutionRequest: Codable, Sendable, Equatable {
     public init(
         id: String, project: String, pipeline: String, run: String, task: String, attempt: Int, command: [String],
         environment: [String: String], image: String, workingDirectory: String?, replicas: Int, timeoutMilliseconds: Int64?,
-        stopGraceMilliseconds: Int64, keepWorkingDirectory: Bool, mounts: [String]? = nil, network: Bool? = nil,
+        stopGraceMilliseconds: Int64, keepWorkingDirectory: Bool, mounts: [String]? = nil, hostPaths: [String]? = nil, network: Bool? = nil,
         cpuLimitMillicores: Int64? = nil, memoryLimitBytes: Int64? = nil
     ) {
         self.id = id
@@ -53,6 +55,7 @@ public struct ExecutionRequest: Codable, Sendable, Equatable {
         self.stopGraceMilliseconds = stopGraceMilliseconds
         self.keepWorkingDirectory = keepWorkingDirectory
         self.mounts = mounts
+        self.hostPaths = hostPaths
         self.network = network
         self.cpuLimitMillicores = cpuLimitMillicores
         self.memoryLimitBytes = memoryLimitBytes

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TrellisCore
 import TrellisHTTP
@@ -14,11 +15,13 @@ import TrellisHTTP
             system: system, hostName: "node-1", dataDirectory: data, workRoot: "/var/tmp/trellis-work")
     }
 
-    static func request(mounts: [String]? = nil, network: Bool? = nil, workingDirectory: String? = nil) -> ExecutionRequest {
+    static func request(
+        mounts: [String]? = nil, hostPaths: [String]? = nil, network: Bool? = nil, workingDirectory: String? = nil
+    ) -> ExecutionRequest {
         ExecutionRequest(
             id: "run-task-1", project: "ml", pipeline: "p", run: "run", task: "task", attempt: 1, command: ["true"], environment: [:],
             image: "", workingDirectory: workingDirectory, replicas: 1, timeoutMilliseconds: nil, stopGraceMilliseconds: 1000,
-            keepWorkingDirectory: false, mounts: mounts, network: network, memoryLimitBytes: 64 << 20)
+            keepWorkingDirectory: false, mounts: mounts, hostPaths: hostPaths, network: network, memoryLimitBytes: 64 << 20)
     }
 
     @Test func theSandboxShowsTheSystemReadOnlyAndOnlyItsOwnFolderWritable() throws {
@@ -48,12 +51,13 @@ import TrellisHTTP
         let sandbox = Self.sandbox(data: "/opt/trellis/data")
         let confinement = try sandbox.confinement(
             for: Self.request(
-                mounts: ["/data/ml(hostpath):/data", "4Gi(memory):/dev-shm", "ws(pvc):/mnt"], network: false, workingDirectory: "/app"),
+                mounts: ["/usr/share(hostpath):/data", "4Gi(memory):/dev-shm", "ws(pvc):/mnt"], hostPaths: ["/usr"], network: false,
+                workingDirectory: "/app"),
             user: nil)
         let text = confinement.sandbox.joined(separator: " ")
         #expect(text.contains("--unshare-net"))
         #expect(text.contains("--tmpfs /opt/trellis/data"), "a data directory inside a bound system folder is covered")
-        #expect(text.contains("--bind /data/ml /data") && text.contains("--size 4294967296 --tmpfs /dev-shm") && !text.contains("/mnt"))
+        #expect(text.contains("--bind /usr/share /data") && text.contains("--size 4294967296 --tmpfs /dev-shm") && !text.contains("/mnt"))
         #expect(text.contains("--bind /var/tmp/trellis-work/run-task-1 /app --") && text.hasSuffix("--chdir /app --"))
         #expect(confinement.uid == nil)
         #expect(LocalSandbox.workingDirectory("/usr/src", system: Self.system) == "/work")
@@ -61,16 +65,41 @@ import TrellisHTTP
         #expect(LocalSandbox.workingDirectory("/", system: Self.system) == "/work")
     }
 
-    @Test func trellissOwnFilesAreNeverMounted() {
-        let sandbox = Self.sandbox()
-        for mount in [
-            "/srv/trellis(hostpath):/x", "/srv(hostpath):/x", "/(hostpath):/x", "/srv/trellis/executions(hostpath):/x",
-            "/var/tmp(hostpath):/x", "/data/../srv/trellis(hostpath):/x", "/data(hostpath):/proc/self",
-        ] {
-            #expect(throws: APIError.self, "\(mount)") { try sandbox.localMounts([mount]) }
+    /// A symlink a task left in an allowed folder: followed, it must still lead into the allowed folders, and never
+    /// to Trellis's files.
+    @Test func aSymlinkInAnAllowedFolderLeadsNowhereElse() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-links-\(UUID().uuidString)").path
+        for folder in ["data", "trellis", "other"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(folder)", withIntermediateDirectories: true)
         }
-        #expect(throws: APIError.self) { try sandbox.localMounts(["lots(memory):/scratch"]) }
-        #expect((try? sandbox.localMounts(["/srv/trellis-data(hostpath):/x"]))?.count == 1, "a sibling with a longer name is not inside")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createSymbolicLink(atPath: root + "/data/to-trellis", withDestinationPath: root + "/trellis")
+        try FileManager.default.createSymbolicLink(atPath: root + "/data/to-other", withDestinationPath: root + "/other")
+        let sandbox = Self.sandbox(data: root + "/trellis")
+        func refusal(_ mount: String, allowed: [String]) -> String {
+            do {
+                _ = try sandbox.localMounts([mount], allowed: allowed)
+                return "mounted"
+            } catch {
+                return error.message
+            }
+        }
+        #expect(refusal("\(root)/data/to-other(hostpath):/x", allowed: [root + "/data"]).contains("outside the project's host folders"))
+        #expect(refusal("\(root)/data/to-trellis(hostpath):/x", allowed: [root]).contains("Trellis's own files"))
+        #expect(refusal("\(root)/data/missing(hostpath):/x", allowed: [root]).contains("No such file"))
+        #expect(try sandbox.localMounts(["\(root)/data(hostpath):/x"], allowed: [root + "/data"]).first?.source == root + "/data")
+    }
+
+    @Test func trellissOwnFilesAreNeverMounted() {
+        // An admin allowed everything; the data directory, what holds it and what is in it stay out.
+        let sandbox = Self.sandbox(data: "/usr/share/doc")
+        for mount in ["/usr/share/doc(hostpath):/x", "/usr/share(hostpath):/x", "/(hostpath):/x", "/usr/share/doc/bash(hostpath):/x"] {
+            #expect(throws: APIError.self, "\(mount)") { try sandbox.localMounts([mount], allowed: ["/"]) }
+        }
+        for mount in ["/usr/../usr/share/doc(hostpath):/x", "/usr/lib(hostpath):/proc/self", "lots(memory):/scratch"] {
+            #expect(throws: APIError.self, "\(mount)") { try sandbox.localMounts([mount], allowed: ["/"]) }
+        }
+        #expect((try? sandbox.localMounts(["/usr/lib(hostpath):/x"], allowed: ["/"]))?.count == 1)
     }
 
     @Test func tasksGetAFixedBaseEnvironmentAndTheirOwn() {

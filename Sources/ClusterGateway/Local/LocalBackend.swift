@@ -48,18 +48,13 @@ actor LocalBackend {
         guard Self.isValid(request.id) else {
             throw APIError.invalidField("id", "\"\(request.id)\" may only hold letters, digits and -")
         }
-        let confinement = try sandbox.confinement(for: request, user: user)
+        let spec = try sandbox.spec(for: request, user: user)
         let directory = directory(request.id)
         // The directory is the execution's claim: a second launch of the same id finds it and does nothing.
         guard mkdir(directory.url.path, 0o700) == 0 else {
             if errno == EEXIST { return }
             throw APIError.unavailable("cannot create \(directory.url.path): \(String(cString: strerror(errno)))")
         }
-        let work = sandbox.workDirectory(request.id)
-        let spec = ShimSpec(
-            id: request.id, replicas: request.replicas, timeoutMilliseconds: request.timeoutMilliseconds,
-            graceMilliseconds: request.stopGraceMilliseconds, keepWorkingDirectory: request.keepWorkingDirectory, workDirectory: work,
-            command: request.command, environment: sandbox.environment(request.environment, work: work), confinement: confinement)
         guard FileBytes.replace(directory.spec.path, with: spec.encoded) else {
             throw APIError.unavailable("cannot write \(directory.spec.path): \(String(cString: strerror(errno)))")
         }

@@ -114,10 +114,7 @@ struct LocalSandbox: Sendable {
         let request = ExecutionRequest(
             id: id, project: "", pipeline: "", run: "", task: "", attempt: 1, command: ["true"], environment: [:], image: "",
             workingDirectory: nil, replicas: 1, timeoutMilliseconds: 10_000, stopGraceMilliseconds: 1000, keepWorkingDirectory: false)
-        guard let confinement = try? confinement(for: request, user: users.map { Int32($0.lowerBound) }) else { return "no sandbox" }
-        let spec = ShimSpec(
-            id: request.id, replicas: 1, timeoutMilliseconds: 10_000, graceMilliseconds: 1000, keepWorkingDirectory: false,
-            workDirectory: workDirectory(request.id), command: ["true"], environment: environment([:], work: "/"), confinement: confinement)
+        guard let spec = try? spec(for: request, user: users.map { Int32($0.lowerBound) }) else { return "no sandbox" }
         guard FileBytes.replace(directory + "/spec", with: spec.encoded),
             let pid = try? SupervisorProcess.spawn(shimPath, directory: directory, errors: directory + "/shim.log")
         else { return "cannot start \(shimPath) for a trial sandbox" }
@@ -140,6 +137,16 @@ struct LocalSandbox: Sendable {
 
     func workDirectory(_ id: String) -> String { workRoot + "/" + id }
 
+    /// What the supervisor runs for `request`, as `user` when users are switched.
+    func spec(for request: ExecutionRequest, user: Int32?) throws(APIError) -> ShimSpec {
+        let work = workDirectory(request.id)
+        return ShimSpec(
+            id: request.id, replicas: request.replicas, timeoutMilliseconds: request.timeoutMilliseconds,
+            graceMilliseconds: request.stopGraceMilliseconds, keepWorkingDirectory: request.keepWorkingDirectory, workDirectory: work,
+            command: request.command, environment: environment(request.environment, work: work),
+            confinement: try confinement(for: request, user: user))
+    }
+
     /// What the supervisor needs to confine `request`, run as `user` (uid = gid) when users are switched.
     func confinement(for request: ExecutionRequest, user: Int32?) throws(APIError) -> ShimSpec.Confinement {
         // Control groups only for attempts with resource limits: moving a process into a new group waits for an RCU grace
@@ -154,7 +161,7 @@ struct LocalSandbox: Sendable {
         case .unsandboxed:
             return ShimSpec.Confinement(fileLimit: fileLimit, cgroups: groups, cgroupSettings: settings)
         case .sandboxed(let bubblewrap):
-            let mounts = try localMounts(request.mounts ?? [])
+            let mounts = try localMounts(request.mounts ?? [], allowed: request.hostPaths ?? [])
             let inside = Self.workingDirectory(request.workingDirectory, system: system)
             let arguments = Self.bubblewrapArguments(
                 bubblewrap: bubblewrap, hostName: hostName, system: system, hidden: [dataDirectory], work: workDirectory(request.id),
@@ -173,9 +180,10 @@ struct LocalSandbox: Sendable {
         return base.merging(task) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     }
 
-    /// The mounts a sandbox binds: `hostpath` (read-write) and `memory` (a tmpfs of that size); the others have no
-    /// meaning on this machine. The data directory, or a folder holding it, is never bound.
-    func localMounts(_ texts: [String]) throws(APIError) -> [Mount] {
+    /// The mounts a sandbox binds: `hostpath` (read-write, the folder its path leads to) and `memory` (a tmpfs of that
+    /// size); the others have no meaning on this machine. The data directory, or a folder holding it, is never bound.
+    func localMounts(_ texts: [String], allowed: [String]) throws(APIError) -> [Mount] {
+        let folders = allowed.compactMap(Self.realPath)
         var mounts: [Mount] = []
         for (index, text) in texts.enumerated() {
             let field = "mounts[\(index)]"
@@ -193,11 +201,20 @@ struct LocalSandbox: Sendable {
                 guard HostPath.isClean(mount.source) else {
                     throw APIError.invalidField(field, "\(text): the host path must be absolute, without . or .. parts")
                 }
+                // What is bound is where the path leads: a symlink a task left in an allowed folder can lead neither out
+                // of the project's folders nor to Trellis's files.
+                guard let source = Self.realPath(mount.source) else {
+                    throw APIError.invalidField(field, "\(text): \(mount.source) cannot be mounted: \(String(cString: strerror(errno)))")
+                }
+                guard folders.contains(where: { HostPath.isWithin(source, $0) }) else {
+                    throw APIError.invalidField(
+                        field, "\(text) leads to \(source), outside the project's host folders (settings.hostPaths)")
+                }
                 for protected in [dataDirectory, workRoot]
-                where HostPath.isWithin(mount.source, protected) || HostPath.isWithin(protected, mount.source) {
+                where HostPath.isWithin(source, protected) || HostPath.isWithin(protected, source) {
                     throw APIError.invalidField(field, "\(text) would show Trellis's own files (\(protected)) to the task")
                 }
-                mounts.append(mount)
+                mounts.append(Mount(source: source, kind: .hostpath, path: mount.path))
             case .memory:
                 guard (try? ResourceQuantity.memory(mount.source, field: field)) != nil else {
                     throw APIError.invalidField(field, "\(text): the size must be a memory amount such as 512Mi")
@@ -208,6 +225,13 @@ struct LocalSandbox: Sendable {
             }
         }
         return mounts
+    }
+
+    /// The path with every symlink followed; nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// The template's working directory when it can be one (a clean path outside the system folders), else `/work`.

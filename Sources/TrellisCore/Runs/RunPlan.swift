@@ -17,6 +17,9 @@ public struct RunPlan: Codable, Sendable, Equatable {
     public var nodeSelector: [String: String]?
     /// The project's network setting when the run was created: false cuts local tasks off the network.
     public var network: Bool?
+    /// The host folders the project's local tasks could mount when the run was created (`settings.hostPaths`): the
+    /// local backend holds each mount's real path (symlinks followed) to them again.
+    public var hostPaths: [String]?
     /// The Pod Security level of the Kubernetes cluster the run goes to, whose pods are made to fit it.
     public var podSecurity: ClusterPolicy.Level?
     public var tasks: [Task]
@@ -173,6 +176,7 @@ public struct RunPlan: Codable, Sendable, Equatable {
         self.utcOffsetSeconds = variables.utcOffsetSeconds
         self.nodeSelector = project.nodeSelector.isEmpty ? nil : project.nodeSelector
         self.network = project.network
+        self.hostPaths = project.hostPaths
         do {
             self.timeoutMilliseconds = try spec.timeout.map { text throws(ValidationError) in
                 try DurationText.parse(text, field: "spec.timeout").milliseconds
