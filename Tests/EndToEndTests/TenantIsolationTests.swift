@@ -43,7 +43,13 @@ import TrellisTestSupport
         // The victim's task keeps running while the attacker's runs, then checks nothing touched its folder.
         try await api.applyPipeline(
             "steady", project: "victim", token: victim,
-            tasks: [shell("work", "echo victim-secret > notes; i=0; while [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done; cat notes")])
+            tasks: [
+                // In its working folder (the shell template moves to /tmp; OLDPWD is where the task started).
+                shell(
+                    "work",
+                    "echo victim-secret > \"$OLDPWD/notes\"; i=0; while [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done; cat \"$OLDPWD/notes\""
+                )
+            ])
         let run = try await api.startRun("steady", project: "victim", token: victim)
         let started = try await api.waitForRun(run, project: "victim", token: victim) {
             RunJSON.attempts($0, "work").first?["state"] as? String == "running"
@@ -98,7 +104,7 @@ import TrellisTestSupport
             ("parent-environ", "tr '\\0' '\\n' < /proc/$PPID/environ | grep TRELLIS_ADMIN_PASSWORD"),
             ("other-execution", "ls \(other)"),
             ("other-log", "cat \(other)/output.log"),
-            ("other-work", "cat /var/tmp/trellis-work/\(target.execution)/notes \(data)/work/\(target.execution)/notes"),
+            ("other-work", "cat /var/tmp/trellis-work/\(target.execution)/notes 2>/dev/null || cat \(data)/work/\(target.execution)/notes"),
             ("other-status", "echo '{\"phase\":\"failed\"}' > \(other)/status.json"),
             ("signal-other", "kill -9 \(target.taskPID)"),
         ]
@@ -248,7 +254,7 @@ import TrellisTestSupport
     @Test func withoutTheSandboxTheSameProbesLeak() async throws {
         try await Self.withVictim(["TRELLIS_LOCAL_EXECUTOR": "unsandboxed"], undisturbed: false) { api, _, mallory, target in
             let log = try await Self.attack(api, mallory, target)
-            for name in ["secrets-key", "database", "server-environ", "other-execution", "other-log", "other-status"] {
+            for name in ["secrets-key", "database", "server-environ", "other-execution", "other-log", "other-work", "other-status"] {
                 #expect(log.contains("LEAK \(name): "), "\(name) was denied even without a sandbox: \(log)")
             }
             // Even unsandboxed, the supervisor (readable by the same user here) holds no environment to leak.
