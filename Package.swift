@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Every service library gets the same plumbing; listing it once keeps the targets readable.
 let serviceDependencies: [Target.Dependency] = [
-    "TrellisCore", "TrellisStore", "TrellisHTTP",
+    "TrellisCore", "TrellisStore", "TrellisHTTP", "ServiceContracts",
     .product(name: "Hummingbird", package: "hummingbird"),
     .product(name: "Logging", package: "swift-log"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -63,9 +63,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ServiceContracts",
+            dependencies: [
+                "TrellisCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
             name: "TrellisHTTP",
             dependencies: [
-                "TrellisCore", "TrellisStore",
+                "TrellisCore", "TrellisStore", "ServiceContracts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Yams", package: "Yams"),
@@ -121,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "Gateway", "TemplateRegistry", "TrellisCore", "TrellisHTTP", "TrellisStore",
+                "Gateway", "TemplateRegistry", "TrellisCore", "TrellisHTTP", "ServiceContracts", "TrellisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
@@ -144,7 +153,7 @@ let package = Package(
         .target(
             name: "TrellisTestSupport",
             dependencies: [
-                "TrellisCore", "TrellisStore", "TrellisHTTP", "Gateway", "ClusterGateway",
+                "TrellisCore", "TrellisStore", "TrellisHTTP", "ServiceContracts", "Gateway", "ClusterGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -158,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "TrellisHTTPTests",
             dependencies: [
-                "TrellisHTTP", "TrellisTestSupport",
+                "TrellisHTTP", "ServiceContracts", "TrellisTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -167,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "IdentityTests",
             dependencies: [
-                "Identity", "TrellisCore", "TrellisHTTP", "TrellisTestSupport",
+                "Identity", "TrellisCore", "TrellisHTTP", "ServiceContracts", "TrellisTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -176,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "TemplateRegistryTests",
             dependencies: [
-                "Gateway", "TemplateRegistry", "TrellisCore", "TrellisTestSupport", "TrellisHTTP", "TrellisStore",
+                "Gateway", "TemplateRegistry", "TrellisCore", "TrellisTestSupport", "TrellisHTTP", "ServiceContracts", "TrellisStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

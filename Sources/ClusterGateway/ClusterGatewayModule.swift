@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceContracts
 import ServiceLifecycle
 import TrellisCore
 import TrellisHTTP

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceContracts
 import TrellisHTTP
 
 /// The executor API the orchestrator uses in split mode (`/api/v1/internal/executions`, service token only; the

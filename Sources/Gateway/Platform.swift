@@ -8,6 +8,7 @@ import MetricsCollector
 import PipelineStore
 import Prometheus
 import RunOrchestrator
+import ServiceContracts
 import TemplateRegistry
 import TrellisHTTP
 import TrellisStore

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
+import ServiceContracts
 import TrellisHTTP
 
 /// Split mode's front door: checks the caller's token, then forwards each `/api/v1/…` request to the service that

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import ServiceContracts
 import TrellisCore
 import TrellisHTTP
 

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdBcrypt
 import JWTKit
 import NIOPosix
+import ServiceContracts
 import TrellisCore
 import TrellisHTTP
 

@@ -1,4 +1,5 @@
 import JWTKit
+import ServiceContracts
 import TrellisCore
 import TrellisHTTP
 

@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import ServiceContracts
 import TrellisHTTP
 import TrellisStore
 

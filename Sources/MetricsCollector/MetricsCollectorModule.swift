@@ -1,4 +1,5 @@
 import Hummingbird
+import ServiceContracts
 import TrellisHTTP
 
 /// The metrics collector: resource samples per task attempt and their queries.

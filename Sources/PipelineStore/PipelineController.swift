@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceContracts
 import TrellisCore
 import TrellisHTTP
 import TrellisStore

@@ -1,3 +1,4 @@
+import ServiceContracts
 import TrellisHTTP
 
 extension PipelineError: APIErrorConvertible {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import SQLKit
+import ServiceContracts
 import TrellisCore
 import TrellisHTTP
 import TrellisStore

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceContracts
 import ServiceLifecycle
 import TrellisCore
 import TrellisHTTP

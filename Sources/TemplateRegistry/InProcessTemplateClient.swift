@@ -1,3 +1,4 @@
+import ServiceContracts
 import TrellisCore
 import TrellisHTTP
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceContracts
 import TrellisHTTP
 import TrellisStore
 

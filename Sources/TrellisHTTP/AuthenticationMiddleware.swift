@@ -1,4 +1,5 @@
 import Hummingbird
+import ServiceContracts
 
 /// Requires a valid `Authorization: Bearer …` token and puts the caller in the context; 401 otherwise.
 public struct AuthenticationMiddleware: RouterMiddleware {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ServiceContracts
 import Yams
 
 /// Decodes request bodies sent as JSON (the default) or YAML (`application/yaml`), turning every failure into an

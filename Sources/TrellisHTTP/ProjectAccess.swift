@@ -1,3 +1,4 @@
+import ServiceContracts
 import TrellisCore
 
 /// Asks the identity service for the caller's role in a project and turns it into access decisions, the same in

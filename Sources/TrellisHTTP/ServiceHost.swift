@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Prometheus
+import ServiceContracts
 import ServiceLifecycle
 import TrellisStore
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Hummingbird
 import Logging
+import ServiceContracts
 import ServiceLifecycle
 import TrellisStore
 

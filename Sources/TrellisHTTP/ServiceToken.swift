@@ -1,15 +1,13 @@
 import Hummingbird
+import ServiceContracts
 import TrellisStore
 
-/// The bearer token services use between themselves for calls made on nobody's behalf (the orchestrator running
-/// attempts on the cluster gateway). Derived from the shared secrets key, so every service of one deployment knows
-/// it and nothing else does; the gateway never forwards the internal routes it guards.
-public struct ServiceToken: Sendable {
-    public let value: String
-
+extension ServiceToken {
+    /// Derived from the deployment's secrets key (``SecretBox``).
     public init(configuration: TrellisConfiguration) throws {
-        value = try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory)
-            .derivedToken(purpose: "trellis internal service token v1")
+        self.init(
+            value: try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory)
+                .derivedToken(purpose: "trellis internal service token v1"))
     }
 }
 

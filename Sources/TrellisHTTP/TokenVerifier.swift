@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import Logging
+import ServiceContracts
 
 /// Personal API tokens: `trl_` and 43 characters of base64url randomness (32 bytes); only their SHA-256 is stored.
 public enum APITokenFormat {

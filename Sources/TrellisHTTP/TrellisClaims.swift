@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import ServiceContracts
 
 /// The claims of a Trellis access token, signed by the identity service (EdDSA) and checked by every service.
 public struct TrellisClaims: JWTPayload, Equatable {

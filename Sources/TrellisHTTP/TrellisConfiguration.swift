@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Logging
+import ServiceContracts
 import SystemPackage
 import TrellisCore
 import TrellisStore

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Gateway
+import ServiceContracts
 import TrellisHTTP
 import TrellisStore
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOCore
+import ServiceContracts
 import TrellisHTTP
 
 /// `trellis run start|logs|resume|cancel`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Gateway
+import ServiceContracts
 import TrellisHTTP
 import TrellisStore
 

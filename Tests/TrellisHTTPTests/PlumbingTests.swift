@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import JWTKit
 import Prometheus
+import ServiceContracts
 import Testing
 import TrellisCore
 import TrellisHTTP

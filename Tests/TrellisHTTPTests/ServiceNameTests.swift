@@ -1,3 +1,4 @@
+import ServiceContracts
 import Testing
 import TrellisHTTP
 

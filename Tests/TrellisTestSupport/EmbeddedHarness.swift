@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import HummingbirdTesting
+import ServiceContracts
 import TrellisHTTP
 import TrellisStore
 

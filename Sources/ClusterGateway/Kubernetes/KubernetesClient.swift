@@ -4,6 +4,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
+import ServiceContracts
 import TrellisCore
 import TrellisHTTP
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import SQLKit
+import ServiceContracts
 import TrellisCore
 import TrellisHTTP
 import TrellisStore

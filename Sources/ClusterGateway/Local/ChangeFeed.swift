@@ -1,4 +1,5 @@
 import Foundation
+import ServiceContracts
 import TrellisHTTP
 
 /// Executions that ended and runs whose Workflow changed, in order, for the orchestrator to long-poll

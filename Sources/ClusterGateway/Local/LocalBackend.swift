@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import ServiceContracts
 import TrellisHTTP
 import TrellisShim
 

@@ -1,4 +1,5 @@
 import SQLKit
+import ServiceContracts
 import TrellisHTTP
 import TrellisStore
 

@@ -2,24 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import TrellisCore
 
-/// Who asks another service, on whose behalf: the caller and their bearer token.
-public struct Caller: Sendable {
-    public let user: AuthenticatedUser
-    public let token: String
-
-    public init(user: AuthenticatedUser, token: String) {
-        self.user = user
-        self.token = token
-    }
-}
-
-extension TrellisRequestContext {
-    /// The authenticated caller, to ask other services as them.
-    public func caller() throws(APIError) -> Caller {
-        Caller(user: try requireUser(), token: bearerToken ?? "")
-    }
-}
-
 /// A template version's status as the registry reports it.
 public struct TemplateVersionStatus: Codable, Sendable, Equatable {
     public let version: String

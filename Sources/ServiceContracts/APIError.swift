@@ -84,7 +84,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         let error: Detail
     }
 
-    func response(requestID: String) -> Response {
+    /// The error as a client receives it, with the request's id.
+    public func response(requestID: String) -> Response {
         let body = Body(error: .init(code: code, message: message, requestId: requestID, fields: fields.isEmpty ? nil : fields))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
