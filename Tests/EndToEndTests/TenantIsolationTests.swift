@@ -5,6 +5,8 @@ import Testing
 import TrellisStore
 import TrellisTestSupport
 
+@testable import ClusterGateway
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -223,6 +225,31 @@ import TrellisTestSupport
             let hog = RunJSON.attempts(hogged, "memory-hog").first ?? [:]
             #expect(hog["state"] as? String == "failed", "\(hog)")
             #expect((hog["reason"] as? String ?? "").contains("more memory than its limit"), "\(hog)")
+            // A task's resources are its attempt's control groups' limits while it runs.
+            try await api.applyPipeline(
+                "bounded", project: "evil", token: mallory,
+                tasks: [Self.shell("bounded", "sleep 30", extra: ["resources": ["cpu": "250m", "memory": "96Mi"], "timeout": "2m"])])
+            let bounded = try await api.startRun("bounded", project: "evil", token: mallory)
+            _ = try await api.waitForRun(bounded, project: "evil", token: mallory) {
+                RunJSON.attempts($0, "bounded").first?["state"] as? String == "running"
+            }
+            // Where the server (a child of this test, in its groups) makes them.
+            let groups = ControlGroupRoots.detect().directories(for: "\(bounded)-bounded-1")
+            try #require(groups.count == 3, "as root, this machine lets the server make pids, memory and cpu groups: \(groups)")
+            func limit(_ file: String) -> String {
+                groups.lazy.compactMap { try? String(contentsOfFile: "\($0)/\(file)", encoding: .utf8) }.first?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            }
+            var limits: [String] = []
+            for _ in 0..<100 {
+                limits = [limit("cpu.cfs_quota_us"), limit("memory.limit_in_bytes"), limit("pids.max")]
+                if limits == ["25000", String(96 << 20), "64"] { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(limits == ["25000", String(96 << 20), "64"], "the attempt's control groups: \(limits)")
+            #expect(try await api.call("POST", "/api/v1/projects/evil/runs/\(bounded)/cancel", token: mallory).status == 200)
+            _ = try await api.waitForRun(bounded, project: "evil", token: mallory)
+
             // The server answers and runs the next task as before.
             try await api.applyPipeline("after", project: "evil", token: mallory, tasks: [Self.shell("fine", "echo still-here")])
             let after = try await api.waitForRun(

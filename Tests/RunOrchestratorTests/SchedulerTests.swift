@@ -207,7 +207,9 @@ import TrellisTestSupport
             // Deleting the pipeline removes its schedule; its records stay readable.
             #expect(try await api.call("DELETE", "/api/v1/projects/ml/pipelines/broken", token: token).status == 204)
             #expect(try await api.call("GET", "/api/v1/projects/ml/pipelines/broken/schedule", token: token).status == 404)
-            #expect(try await api.scheduleRecords("broken", project: "ml", token: token).count == records.count)
+            // Every record read before is still there (a tick that came due in between may have added one).
+            let kept = Set(try await api.scheduleRecords("broken", project: "ml", token: token).compactMap(RecordJSON.date))
+            #expect(Set(records.compactMap(RecordJSON.date)).isSubset(of: kept), "\(kept)")
         }
     }
 
