@@ -6,6 +6,11 @@ DATA_DIR ?= .trellis
 
 .PHONY: run test build deps-run deps-test
 
+# A phase of make test with a bound on its time, so that CI says which phase is stuck instead of running out its own
+# time: $(call bounded,SECONDS,COMMAND…). Innermost, inside the scripts that start PostgreSQL, slapd and the API
+# server, so that they still stop them when the bound ends the phase.
+bounded = timeout --kill-after=30 $(1) $(2) || { status=$$?; [ $$status -ne 124 ] || echo "make test: '$(2)' did not end within $(1) s" >&2; exit $$status; }
+
 ## make run: build and start Trellis on http://127.0.0.1:$(PORT) with the demo project (SQLite in $(DATA_DIR)).
 run: deps-run
 	swift build --product trellis && swift build --product trellis-shim
@@ -18,12 +23,12 @@ run: deps-run
 ## headless Chromium against a private `trellis serve`).
 test: deps-test
 	swift format lint --strict -r Sources Tests Plugins Package.swift
-	swift build --build-tests
+	$(call bounded,2700,swift build --build-tests)
 	rm -rf .build-argo-manifests
 	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" TRELLIS_ARGO_MANIFESTS="$$PWD/.build-argo-manifests" \
-	  scripts/with-postgres.sh scripts/with-ldap.sh scripts/with-kube.sh swift test --skip-build
-	"$$(scripts/test-venv.sh)" Tests/Argo/validate.py .build-argo-manifests
-	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" scripts/browser-test.sh
+	  scripts/with-postgres.sh scripts/with-ldap.sh scripts/with-kube.sh $(call bounded,1800,swift test --skip-build)
+	python="$$(scripts/test-venv.sh)" && $(call bounded,600,$$python Tests/Argo/validate.py .build-argo-manifests)
+	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" $(call bounded,900,scripts/browser-test.sh)
 
 build:
 	swift build
