@@ -124,6 +124,17 @@ enum Processes {
         return server
     }
 
+    /// Whether any user may run the executable at `path`: it and every folder above it open to others.
+    static func everyoneMayRun(_ path: String) -> Bool {
+        var url = URL(fileURLWithPath: path).resolvingSymlinksInPath()
+        while url.path != "/" {
+            var info = stat()
+            guard stat(url.path, &info) == 0, info.st_mode & 0o001 != 0 else { return false }
+            url.deleteLastPathComponent()
+        }
+        return true
+    }
+
     /// Whether `pid` runs: a killed process whose parent has not reaped it yet (a zombie, state Z in /proc) does not.
     static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 else { return false }

@@ -185,7 +185,10 @@ import TrellisTestSupport
 
     /// A server that is not root runs tasks as its own user in a user namespace: only the mount namespace keeps them
     /// from its files, and the same probes find nothing.
-    @Test(.enabled(if: getuid() == 0, "needs root to start the server as another user"))
+    @Test(
+        .enabled(
+            if: getuid() == 0 && Processes.everyoneMayRun(Processes.binDirectory.appendingPathComponent("trellis").path),
+            "needs root to start the server as another user, and the built binaries where any user may run them"))
     func aServerOfAPlainUserKeepsItsFilesFromItsTasks() async throws {
         try await Self.withVictim([:], serverUser: 1_999_999) { api, _, mallory, target in
             let log = try await Self.attack(api, mallory, target)
