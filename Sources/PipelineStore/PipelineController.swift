@@ -75,10 +75,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         guard let access = try await gateway.cluster(named: settings.cluster),
             let plan = try? await previewPlan(of: version, project: project, runner: nil, at: now(), utcOffsetSeconds: 0, context: context)
         else { return }
-        let problems =
-            access.kind == .local
-            ? HostPath.problems(of: plan, project: project, allowed: settings.hostPaths ?? [])
-            : access.policy.problems(of: plan, cluster: settings.cluster)
+        let problems = access.problems(of: plan, project: project, settings: settings)
         guard problems.isEmpty else { throw PipelineError.invalid(problems) }
     }
 

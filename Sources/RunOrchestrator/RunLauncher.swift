@@ -43,11 +43,7 @@ struct RunLauncher: Sendable {
         var plan = try RunPlan(
             pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
             variables: variables, only: task, project: settings)
-        // What the cluster's admins allow: on this machine the project's host folders, on Kubernetes the cluster's policy.
-        let problems =
-            cluster == nil
-            ? HostPath.problems(of: plan, project: project, allowed: settings.hostPaths ?? [])
-            : access.policy.problems(of: plan, cluster: settings.cluster)
+        let problems = access.problems(of: plan, project: project, settings: settings)
         guard problems.isEmpty else { throw ValidationErrors(problems) }
         if cluster != nil { plan.podSecurity = access.policy.level }
         if let task {

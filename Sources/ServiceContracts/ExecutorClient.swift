@@ -217,6 +217,15 @@ public struct ClusterAccess: Codable, Sendable, Equatable {
         self.kind = kind
         self.policy = policy
     }
+    /// What `plan` asks of this cluster beyond what its admins allow, as a project's pipeline is checked at save and
+    /// at run: on this machine its host folders outside the project's `settings.hostPaths`, on Kubernetes everything
+    /// beyond the cluster's policy.
+    public func problems(of plan: RunPlan, project: String, settings: ProjectSettings) -> [ValidationError] {
+        switch kind {
+        case .local: HostPath.problems(of: plan, project: project, allowed: settings.hostPaths ?? [])
+        case .kubernetes: policy.problems(of: plan, cluster: settings.cluster)
+        }
+    }
 }
 
 /// A run bound for a Kubernetes cluster: its Workflow, compiled by the orchestrator (``ArgoWorkflow``), with the
