@@ -325,8 +325,11 @@ actor RunEngine {
         run.attempts[index] = attempt
         guard var task = run.tasks[attempt.task], let planned = run.plan.task(named: attempt.task) else { return }
         if run.stopping == nil, let delay = planned.retry.delay(after: outcome, attempt: attempt.number - task.roundStart + 1) {
+            // The backoff counts from the attempt's end (not when the engine heard of it), never from the future.
+            let retryAt = min(attempt.finishedAt ?? now, now) + delay.milliseconds
+            run.attempts[index].retryAt = retryAt
             task.state = .pending
-            task.notBefore = now + delay.milliseconds
+            task.notBefore = retryAt
         } else {
             task.state = outcome.state
         }

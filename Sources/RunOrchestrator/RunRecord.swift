@@ -54,6 +54,8 @@ struct AttemptRecord: Sendable, Equatable {
     var createdAt: Int64
     var startedAt: Int64?
     var finishedAt: Int64?
+    /// When the next attempt is due, for an attempt that failed and is retried: its end plus the retry's backoff.
+    var retryAt: Int64?
     /// The ``Invocation`` as JSON: written once, decoded only to be shown.
     var invocation: String
     /// Where the processes ran, when it was kept (debug runs).

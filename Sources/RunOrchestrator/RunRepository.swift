@@ -23,6 +23,7 @@ struct RunRepository: Sendable {
     struct AttemptRow: Codable {
         var run_id: String, task: String, number: Int, execution_id: String, state: String, exit_code: Int?, reason: String?
         var created_at: Int64, started_at: Int64?, finished_at: Int64?, invocation: String, working_directory: String?
+        var retry_at: Int64?
     }
 
     // MARK: Reading
@@ -113,7 +114,7 @@ struct RunRepository: Sendable {
                 AttemptRecord(
                     task: $0.task, number: $0.number, executionID: $0.execution_id, state: try parse(TaskState.self, $0.state),
                     exitCode: $0.exit_code, reason: $0.reason, createdAt: $0.created_at, startedAt: $0.started_at,
-                    finishedAt: $0.finished_at, invocation: $0.invocation, workingDirectory: $0.working_directory)
+                    finishedAt: $0.finished_at, retryAt: $0.retry_at, invocation: $0.invocation, workingDirectory: $0.working_directory)
             }
         )
     }
@@ -248,7 +249,8 @@ struct RunRepository: Sendable {
         AttemptRow(
             run_id: run, task: attempt.task, number: attempt.number, execution_id: attempt.executionID, state: attempt.state.rawValue,
             exit_code: attempt.exitCode, reason: attempt.reason, created_at: attempt.createdAt, started_at: attempt.startedAt,
-            finished_at: attempt.finishedAt, invocation: attempt.invocation, working_directory: attempt.workingDirectory
+            finished_at: attempt.finishedAt, invocation: attempt.invocation, working_directory: attempt.workingDirectory,
+            retry_at: attempt.retryAt
         )
     }
 }

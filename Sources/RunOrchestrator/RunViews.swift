@@ -68,6 +68,8 @@ struct AttemptView: Codable {
     let reason: String?
     let startedAt: Date?
     let finishedAt: Date?
+    /// For an attempt that failed and is retried: when the next one is due (its end plus the retry's backoff).
+    let retryAt: Date?
     /// The exact command, env and working directory (always on the attempt's own page; in the run for debug runs).
     let invocation: Invocation?
 
@@ -78,6 +80,7 @@ struct AttemptView: Codable {
         reason = attempt.reason
         startedAt = attempt.startedAt.map(Date.fromMilliseconds)
         finishedAt = attempt.finishedAt.map(Date.fromMilliseconds)
+        retryAt = attempt.retryAt.map(Date.fromMilliseconds)
         invocation = showInvocation ? Self.invocation(attempt) : nil
     }
 }

@@ -71,13 +71,19 @@ import TrellisTestSupport
             #expect(attempts.map { $0["state"] as? String } == ["failed", "failed", "succeeded"])
             #expect(attempts.map { $0["exitCode"] as? Int } == [1, 1, 0])
             #expect(attempts.map { $0["number"] as? Int } == [1, 2, 3])
-            // The configured backoff separates the attempts: 400 ms, then 800 ms.
-            let gaps = zip(attempts, attempts.dropFirst()).map { earlier, later in
-                (RunJSON.date(later["startedAt"]) ?? .distantPast).timeIntervalSince(RunJSON.date(earlier["finishedAt"]) ?? .distantFuture)
+            // The engine set each retry at the failure's end plus the configured backoff, 400 ms then 800 ms, and
+            // started the next attempt no earlier (instants the engine recorded, not the test's clock).
+            let backoffs = attempts.dropLast().map { attempt in
+                RunJSON.date(attempt["retryAt"]).flatMap { retry in
+                    RunJSON.date(attempt["finishedAt"]).map { Int((retry.timeIntervalSince($0) * 1000).rounded()) }
+                }
             }
-            #expect(gaps.count == 2)
-            #expect(gaps[0] >= 0.4)
-            #expect(gaps[1] >= 0.8)
+            #expect(backoffs == [400, 800], "\(attempts)")
+            for (failed, next) in zip(attempts, attempts.dropFirst()) {
+                let due = try #require(RunJSON.date(failed["retryAt"]))
+                #expect(try #require(RunJSON.date(next["startedAt"])) >= due, "\(attempts)")
+            }
+            #expect(attempts.last?["retryAt"] == nil)
             // Each attempt keeps its own log.
             let second = try await api.call("GET", "/api/v1/projects/ml/runs/\(id)/tasks/flaky/logs?attempt=2", token: token)
             #expect(second.text.hasSuffix(" attempt 2\n"))
