@@ -9,7 +9,13 @@ actor ChangeFeed {
     private var sequence: UInt64 = 0
     private var recent: [(sequence: UInt64, id: String, isRun: Bool)] = []
     private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+    /// How a wait's timer passes its time: `Task.sleep`, or a clock a test holds still.
+    private let sleep: @Sendable (Duration) async -> Void
     static let kept = 10_000
+
+    init(sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }) {
+        self.sleep = sleep
+    }
 
     /// An execution ended.
     func record(_ id: String) {
@@ -33,9 +39,9 @@ actor ChangeFeed {
     func changes(after cursor: UInt64, wait: Duration) async -> ExecutionChanges {
         if let answer = answer(after: cursor) { return answer }
         let token = UUID()
-        let timer = Task {
-            try? await Task.sleep(for: wait)
-            self.wake(token)
+        let timer = Task { [sleep] in
+            await sleep(wait)
+            await self.wake(token)
         }
         // Cancelled (the server shutting down), the wait ends at once, not when the timer fires.
         await withTaskCancellationHandler {
