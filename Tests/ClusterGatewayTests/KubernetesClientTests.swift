@@ -45,7 +45,7 @@ import TrellisTestSupport
             }
             _ = try await client.patch(
                 .workflows, namespace: namespace, name: name, merge: .object(["status": .object(["phase": .string("Running")])]))
-            let modified = try await seen.value
+            let modified = try await Waiting.within(.seconds(60), "the watch to report the Workflow MODIFIED") { try await seen.value }
             #expect(modified?.object["status"]?["phase"] == .string("Running"))
 
             // Argo's way to stop a workflow.

@@ -7,8 +7,13 @@ import TrellisTestSupport
 /// reconciled and ends correctly — nothing that succeeded runs again, a task that ended while the server was down
 /// is recorded as it ended, a task still running is followed to its end, and an orphan whose supervisor died is
 /// killed and its task retried.
-@Suite(.serialized) struct CrashSafetyTests {
+@Suite(.serialized, .aloneAmongDeployments) struct CrashSafetyTests {
     static let adminPassword = "crash-admin-password"
+
+    /// A shell command that waits until `gate` exists, failing after two minutes.
+    static func waitFor(_ gate: String) -> String {
+        "i=0; until [ -f \(gate) ]; do i=$((i+1)); [ $i -lt 2400 ] || exit 1; sleep 0.05; done"
+    }
 
     @Test func killMinusNineWithRunsInFlight() async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-crash-\(UUID().uuidString)")
@@ -37,8 +42,10 @@ import TrellisTestSupport
             "crashy", project: "demo", token: admin,
             tasks: [
                 step("extract", "true"),
-                step("short", "sleep 1", after: ["extract"]),
-                step("long", "sleep 5", after: ["extract"]),
+                // Each waits for its gate (at most two minutes): `short` ends while the server is down, `long` after it is
+                // back, whatever the machine's load.
+                step("short", Self.waitFor(shared.appendingPathComponent("short-go").path), after: ["extract"]),
+                step("long", Self.waitFor(shared.appendingPathComponent("long-go").path), after: ["extract"]),
                 step(
                     "orphan", "if [ $TRELLIS_TASK_ATTEMPT = 1 ]; then sleep 31; fi", after: ["extract"],
                     extra: ["retry": ["limit": 1, "policy": "Always"]]),
@@ -63,16 +70,18 @@ import TrellisTestSupport
         let running = try JSONSerialization.jsonObject(with: Data(contentsOf: orphanDirectory.appendingPathComponent("running.json")))
         let orphanPID = try #require(((running as? [String: Any])?["replicas"] as? [[String: Any]])?.first?["pid"] as? Int)
         kill(pid_t(shimPID), SIGKILL)
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: executions.appendingPathComponent("\(id)-short-1/status.json").path)
-        {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        FileManager.default.createFile(atPath: shared.appendingPathComponent("short-go").path, contents: Data())
+        try await Waiting.forFile(
+            executions.appendingPathComponent("\(id)-short-1/status.json").path, "`short` to end while the server is down")
         // A sandbox dies with its supervisor: nothing of the task is left running for a restarted server to find.
-        for _ in 0..<100 where Processes.isAlive(Int32(orphanPID)) { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(!Processes.isAlive(Int32(orphanPID)), "the task outlived its supervisor")
+        try await Waiting.until("the orphan's task \(orphanPID) to die with its supervisor", limit: .seconds(10)) {
+            !Processes.isAlive(Int32(orphanPID))
+        }
+        #expect(!FileManager.default.fileExists(atPath: executions.appendingPathComponent("\(id)-long-1/status.json").path))
 
         let second = try await Processes.serve(dataDir: dataDir, port: port, log: "second.log", environment: environment)
         defer { if second.isRunning { second.terminate() } }
+        FileManager.default.createFile(atPath: shared.appendingPathComponent("long-go").path, contents: Data())
         let run = try await api.waitForRun(id, project: "demo", token: admin)
         #expect(run["state"] as? String == "succeeded")
         for task in ["extract", "short", "long", "publish"] {
@@ -110,7 +119,6 @@ import TrellisTestSupport
         #expect(cancelled.status != 0)
         #expect(cancelled.output.contains("already ended"))
 
-        second.terminate()
-        second.waitUntilExit()
+        try await Processes.stop(second)
     }
 }

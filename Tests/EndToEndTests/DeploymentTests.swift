@@ -8,8 +8,10 @@ import TrellisStore
 import TrellisTestSupport
 
 /// The two deployment shapes, as an operator and a user meet them: real executables, real ports, the gateway only.
-@Suite(.serialized) struct DeploymentTests {
+@Suite(.serialized, .aloneAmongDeployments) struct DeploymentTests {
     static let adminPassword = "e2e-admin-password"
+    /// The database pools of a split-mode deployment: one per service of deploy/local/trellis-local.
+    static let servicePools = 6
 
     @Test func embeddedServeOnSQLite() async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-e2e-\(UUID().uuidString)")
@@ -168,8 +170,7 @@ import TrellisTestSupport
         #expect(bad.output.contains("version: \"one\" is not a semantic version"))
 
         // SIGTERM drains and exits cleanly.
-        server.terminate()
-        server.waitUntilExit()
+        try await Processes.stop(server)
         #expect(server.terminationStatus == 0)
 
         // A second start on the same data keeps users and does not create admin again.
@@ -182,14 +183,13 @@ import TrellisTestSupport
         defer { if again.isRunning { again.terminate() } }
         try await Processes.waitHealthy(base + "/healthz", client: client, process: again, log: secondLog)
         _ = try await api.login("admin", Self.adminPassword)
-        again.terminate()
-        again.waitUntilExit()
+        try await Processes.stop(again)
         #expect(try String(contentsOf: log, encoding: .utf8).contains("created the platform admin"))
         #expect(try !String(contentsOf: secondLog, encoding: .utf8).contains("created the platform admin"))
     }
 
     @Test func splitModeOnPostgreSQLBehindTheGateway() async throws {
-        try await TestDatabases.withFresh(.postgres) { url in
+        try await TestDatabases.withFresh(.postgres, pools: DeploymentTests.servicePools) { url in
             let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-split-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: stateDir) }
             let basePort = try Processes.freePorts(7)

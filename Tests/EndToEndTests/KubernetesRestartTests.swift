@@ -8,7 +8,7 @@ import TrellisTestSupport
 /// `kill -9` of `trellis serve` with a run in flight on a Kubernetes cluster (the real kube-apiserver of
 /// scripts/with-kube.sh; the test plays Argo's controller): the restarted server creates no second Workflow, watches
 /// the namespace again and follows the run to its end.
-@Suite struct KubernetesRestartTests {
+@Suite(.aloneAmongDeployments) struct KubernetesRestartTests {
     static let adminPassword = "kube-admin-password"
 
     @Test func aRestartedServerFollowsTheSameWorkflow() async throws {
@@ -93,7 +93,6 @@ import TrellisTestSupport
         let listed = try await client.list(.workflows, namespace: namespace, labelSelector: "trellis/run=\(id)")
         #expect(listed.items.count == 1)
         #expect(listed.items.first?["metadata"]?["uid"] == created["metadata"]?["uid"])
-        second.terminate()
-        second.waitUntilExit()
+        try await Processes.stop(second)
     }
 }

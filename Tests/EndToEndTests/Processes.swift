@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
+import Testing
 import TrellisTestSupport
 
 #if canImport(Glibc)
@@ -51,9 +52,11 @@ enum Processes {
 
     /// Runs a command to completion and returns its exit status and output. posix_spawn and waitpid, not
     /// Foundation's `Process`: `waitUntilExit` never returns for a script that leaves daemons behind (the launcher).
+    /// A command still running after `limit` is killed with its process group, and the test fails naming it.
     @discardableResult
     static func run(
-        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+        limit: Duration = .seconds(180)
     ) throws -> (status: Int32, output: String) {
         let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-run-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: outputFile) }
@@ -63,6 +66,12 @@ enum Processes {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Its own process group, so that a command past its limit is killed with whatever it started.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
         // A working directory through the shell: glibc's posix_spawn_file_actions_addchdir_np is not visible to Swift.
         let command = directory.map { ["/bin/sh", "-c", #"cd "$0" && exec "$@""#, $0, executable.path] } ?? [executable.path]
         let argv = (command + arguments).map { strdup($0) } + [nil]
@@ -70,10 +79,23 @@ enum Processes {
         let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw TransportError("cannot start \(executable.path): error \(spawned)") }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: limit)
+        while true {
+            let waited = waitpid(pid, &status, WNOHANG)
+            if waited == pid || (waited == -1 && errno != EINTR) { break }
+            if clock.now >= deadline {
+                kill(-pid, SIGKILL)
+                while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+                let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+                throw TransportError(
+                    "`\(([executable.lastPathComponent] + arguments).joined(separator: " "))` did not end within \(limit):\n\(output)")
+            }
+            usleep(20_000)
+        }
         let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
         return ((status >> 8) & 0xff, output)
     }
@@ -90,6 +112,20 @@ enum Processes {
         process.standardError = handle
         try process.run()
         return process
+    }
+
+    /// Ends a process started by ``start(_:_:environment:log:)``: SIGTERM, and SIGKILL when it has not exited after
+    /// `grace` (and the test fails: a server must stop on SIGTERM); then reaps it. Never waits longer than that.
+    static func stop(_ process: Process, grace: Duration = .seconds(15)) async throws {
+        if process.isRunning { process.terminate() }
+        do {
+            try await Waiting.until("process \(process.processIdentifier) to exit after SIGTERM", limit: grace) { !process.isRunning }
+        } catch {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw error
+        }
+        process.waitUntilExit()
     }
 
     /// Waits until `url` answers 200, failing early when `process` exits.
@@ -143,4 +179,22 @@ enum Processes {
         else { return false }
         return state != "Z"
     }
+}
+
+/// One end-to-end test at a time: each starts whole deployments (several servers, supervisors and tasks, a 100 MB log,
+/// `kill -9`), and two of them at once on 2 cores starve each other into timeouts. The unit suites still run beside.
+struct AloneAmongDeployments: SuiteTrait, TestTrait, TestScoping {
+    static let room = Slots(1)
+    var isRecursive: Bool { true }
+
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        guard testCase != nil else { return try await function() }
+        try await Self.room.holding(1) { try await function() }
+    }
+}
+
+extension Trait where Self == AloneAmongDeployments {
+    static var aloneAmongDeployments: Self { Self() }
 }

@@ -5,7 +5,7 @@ import TrellisTestSupport
 
 /// Every tick launches exactly once: with two orchestrator processes on one PostgreSQL deciding the same schedules,
 /// and across a `kill -9` of the server in the middle of a catch-up.
-@Suite(.serialized) struct SchedulerExactlyOnceTests {
+@Suite(.serialized, .aloneAmongDeployments) struct SchedulerExactlyOnceTests {
     static let adminPassword = "scheduler-admin-password"
 
     /// A pipeline ticking every minute from `minutes` ago, with one task that appends its execution date to `effects`.
@@ -69,8 +69,27 @@ import TrellisTestSupport
         return ticks
     }
 
+    /// The pid trellis-local recorded for `service` (its state folder's `pids`: lines of "name pid").
+    static func pid(of service: String, in stateDir: URL) throws -> Int32? {
+        let lines = try String(contentsOf: stateDir.appendingPathComponent("pids"), encoding: .utf8).split(separator: "\n")
+        for line in lines {
+            let fields = line.split(separator: " ")
+            if fields.count == 2, fields[0] == service { return Int32(fields[1]) }
+        }
+        return nil
+    }
+
+    /// Scheduled runs a process created, from its log.
+    static func scheduledRuns(in log: URL) throws -> Int {
+        try String(contentsOf: log, encoding: .utf8).components(separatedBy: "\"trigger\":\"schedule\"").count - 1
+    }
+
+    /// Two orchestrators on one database. Exactly once is asserted in every phase; that either process can claim is
+    /// shown deterministically, not by luck of a race: first the launcher's orchestrator alone claims every tick,
+    /// then both run side by side, then the first is stopped (the gateway answers 503 for its routes) and the second
+    /// alone claims every tick.
     @Test func twoOrchestratorsOnPostgreSQLLaunchEveryTickOnce() async throws {
-        try await TestDatabases.withFresh(.postgres) { url in
+        try await TestDatabases.withFresh(.postgres, pools: DeploymentTests.servicePools + 1) { url in
             let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-twice-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: stateDir) }
@@ -86,7 +105,31 @@ import TrellisTestSupport
                 ] + common, environment: environment)
             defer { _ = try? Processes.run(launcher, ["stop"] + common) }
             try #require(started.status == 0, "launcher failed:\n\(started.output)")
-            // A second orchestrator on the same database, as trellis-local configures the first.
+            let firstLog = stateDir.appendingPathComponent("orchestrator.log")
+
+            let api = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort)", client: HTTPClient.shared)
+            let admin = try await api.login("admin", Self.adminPassword)
+            #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": "sched"]).status == 201)
+            let shared = URL(fileURLWithPath: stateDir.path + "-effects")
+            defer { try? FileManager.default.removeItem(at: shared) }
+            try await api.shareFolder(shared, project: "sched", admin: admin)
+            /// Applies `pipelines` ticking into their own effects file, and checks each tick ran once through `reader`.
+            func phase(_ pipelines: [String], minutes: Int, read reader: HTTPTransport) async throws -> Int {
+                let effects = shared.appendingPathComponent("effects-\(pipelines[0])").path
+                for name in pipelines {
+                    let document = Self.ticking(name, minutes: minutes, maxActiveRuns: 2, effects: effects)
+                    let applied = try await api.call("POST", "/api/v1/projects/sched/pipelines", token: admin, json: document)
+                    try #require(applied.status == 201, "\(applied.text)")
+                }
+                return try await Self.expectEachTickOnce(reader, pipelines: pipelines, project: "sched", token: admin, effects: effects)
+            }
+
+            // 1. The launcher's orchestrator alone creates every scheduled run.
+            let alone = try await phase(["first-alone"], minutes: 4, read: api)
+            #expect(try Self.scheduledRuns(in: firstLog) == alone)
+
+            // 2. A second orchestrator on the same database, as trellis-local configures the first. Many schedules,
+            // few ticks each, at most two runs at once: ticks wait, and both processes wake them as runs end.
             let services = ["identity": 1, "templates": 2, "pipelines": 3, "orchestrator": 4, "cluster-gateway": 5, "metrics": 6]
             var second = environment
             second["TRELLIS_DATABASE_URL"] = DeploymentTests.plainURL(url)
@@ -96,36 +139,29 @@ import TrellisTestSupport
                     "http://127.0.0.1:\(basePort + offset)"
             }
             let port = try Processes.freePorts(1)
-            let log = stateDir.appendingPathComponent("orchestrator-2.log")
+            let secondLog = stateDir.appendingPathComponent("orchestrator-2.log")
             let other = try Processes.start(
                 Processes.binDirectory.appendingPathComponent("trellis-orchestrator"), ["--port", String(port)], environment: second,
-                log: log)
+                log: secondLog)
             defer { if other.isRunning { other.terminate() } }
-            try await Processes.waitHealthy("http://127.0.0.1:\(port)/healthz", client: HTTPClient.shared, process: other, log: log)
+            try await Processes.waitHealthy("http://127.0.0.1:\(port)/healthz", client: HTTPClient.shared, process: other, log: secondLog)
+            let together = try await phase((1...24).map { "tick-\($0)" }, minutes: 4, read: api)
+            #expect(together >= 24 * 5)
+            let (firstCount, secondCount) = (try Self.scheduledRuns(in: firstLog), try Self.scheduledRuns(in: secondLog))
+            #expect(firstCount + secondCount == alone + together, "scheduled runs created per process: \(firstCount), \(secondCount)")
 
-            let api = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort)", client: HTTPClient.shared)
-            let admin = try await api.login("admin", Self.adminPassword)
-            #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": "sched"]).status == 201)
-            let shared = URL(fileURLWithPath: stateDir.path + "-effects")
-            defer { try? FileManager.default.removeItem(at: shared) }
-            try await api.shareFolder(shared, project: "sched", admin: admin)
-            let effects = shared.appendingPathComponent("effects").path
-            // Many schedules, few ticks each, at most two runs at once: ticks wait, and both orchestrators wake them
-            // as runs end.
-            let pipelines = (1...24).map { "tick-\($0)" }
-            for name in pipelines {
-                let document = Self.ticking(name, minutes: 4, maxActiveRuns: 2, effects: effects)
-                let applied = try await api.call("POST", "/api/v1/projects/sched/pipelines", token: admin, json: document)
-                try #require(applied.status == 201, "\(applied.text)")
-            }
-            let ticks = try await Self.expectEachTickOnce(api, pipelines: pipelines, project: "sched", token: admin, effects: effects)
-            #expect(ticks >= 24 * 5)
-            // Both processes created scheduled runs.
-            let firstLog = try String(contentsOf: stateDir.appendingPathComponent("orchestrator.log"), encoding: .utf8)
-            let secondLog = try String(contentsOf: log, encoding: .utf8)
-            let created = [firstLog, secondLog].map { $0.components(separatedBy: "\"trigger\":\"schedule\"").count - 1 }
-            #expect(created.allSatisfy { $0 > 0 }, "scheduled runs created per process: \(created)")
-            #expect(created.reduce(0, +) == ticks)
+            // 3. The first stops; its routes answer 503 through the gateway, naming the service, and the second alone
+            // creates every scheduled run (read from it directly).
+            let firstPID = try #require(try Self.pid(of: "orchestrator", in: stateDir))
+            kill(firstPID, SIGTERM)
+            try await Waiting.until("the first orchestrator to stop on SIGTERM", limit: .seconds(20)) { !Processes.isAlive(firstPID) }
+            let unavailable = try await api.call("GET", "/api/v1/projects/sched/runs", token: admin)
+            #expect(unavailable.status == 503, "\(unavailable.text)")
+            #expect(unavailable.text.contains("orchestrator"), "\(unavailable.text)")
+            let direct = HTTPTransport(baseURL: "http://127.0.0.1:\(port)", client: HTTPClient.shared)
+            let afterwards = try await phase(["second-alone"], minutes: 4, read: direct)
+            #expect(try Self.scheduledRuns(in: firstLog) == firstCount)
+            #expect(try Self.scheduledRuns(in: secondLog) == secondCount + afterwards)
         }
     }
 

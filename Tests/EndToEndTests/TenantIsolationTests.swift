@@ -15,7 +15,7 @@ import TrellisTestSupport
 /// whose environment holds the admin password, as an attacker who knows every path and pid would make them. Each
 /// probe prints `DENIED name: why` or `LEAK name: what`; in a sandbox every one is denied with the system's reason, and
 /// the same probes without the sandbox leak (so they are real probes, not typos that fail anyway).
-@Suite(.serialized) struct TenantIsolationTests {
+@Suite(.serialized, .aloneAmongDeployments) struct TenantIsolationTests {
     static let adminPassword = "isolation-admin-password"
 
     /// A server on a fresh data folder, as `environment` configures it, with a victim project running a task and an

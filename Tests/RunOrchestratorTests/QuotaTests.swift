@@ -27,7 +27,7 @@ import TrellisTestSupport
 
     @Test(arguments: DatabaseKind.allCases)
     func defaultsReachTheTasksAndTaskAttemptsStayWithinTheQuota(_ kind: DatabaseKind) async throws {
-        try await RunEngineTests.withTeam(kind) { api, token, _ in
+        try await RunEngineTests.withTeam(kind) { api, token, scratch in
             let bad = try await Self.settings(
                 api, token: token,
                 [
@@ -46,7 +46,8 @@ import TrellisTestSupport
             let saved = try await Self.settings(
                 api, token: token,
                 [
-                    "env": ["TEAM_BUCKET": "s3://ml"], "mounts": ["data(pvc):/data"], "maxConcurrentTasks": 2,
+                    "env": ["TEAM_BUCKET": "s3://ml"], "maxConcurrentTasks": 2,
+                    "mounts": ["data(pvc):/data", "\(scratch.path)(hostpath):\(scratch.path)"],
                     "nodeSelector": ["example.com/pool": "train"],
                 ])
             #expect(saved.status == 200, "\(saved.text)")
@@ -58,7 +59,14 @@ import TrellisTestSupport
                 (preview.json["spec"] as? [String: Any])?["nodeSelector"] as? [String: String] == ["example.com/pool": "train"],
                 "\(preview.text)")
 
-            let tasks = (1...5).map { RunEngineTests.shell("t\($0)", [], "echo $TEAM_BUCKET {{cluster_name}}; sleep 0.4") }
+            // The quota is reached, not hoped for: the first task to start waits at a barrier for a second one, so two
+            // run at once whatever the machine's load (a quota of one would leave it waiting, and it fails after a
+            // minute). The others pass it and linger a little, so that a quota letting more through would show.
+            let arrived = scratch.appendingPathComponent("arrived").path
+            let barrier =
+                "echo $TRELLIS_TASK_NAME >> \(arrived); i=0; until [ $(wc -l < \(arrived)) -ge 2 ]; do i=$((i+1)); "
+                + "[ $i -lt 1200 ] || { echo no second task came; exit 1; }; sleep 0.05; done; sleep 0.2"
+            let tasks = (1...5).map { RunEngineTests.shell("t\($0)", [], "echo $TEAM_BUCKET {{cluster_name}}; \(barrier)") }
             try await api.applyPipeline("wide", project: "ml", token: token, tasks: tasks)
             let id = try await api.startRun("wide", project: "ml", token: token)
             let run = try await api.waitForRun(id, project: "ml", token: token)
@@ -74,22 +82,32 @@ import TrellisTestSupport
                 return (start, end)
             }
             #expect(intervals.count == 5)
+            // Never more than the quota; two at once is forced by the barrier.
+            #expect(Self.mostAtOnce(intervals) <= 2, "\(intervals)")
             #expect(Self.mostAtOnce(intervals) == 2, "\(intervals)")
         }
     }
 
     @Test(arguments: DatabaseKind.allCases)
     func runsBeyondTheProjectsLimitWaitTheirTurn(_ kind: DatabaseKind) async throws {
-        try await RunEngineTests.withTeam(kind) { api, token, _ in
-            #expect(try await Self.settings(api, token: token, ["maxConcurrentRuns": 1]).status == 200)
-            try await api.applyPipeline("slow", project: "ml", token: token, tasks: [RunEngineTests.shell("work", [], "sleep 0.5")])
+        try await RunEngineTests.withTeam(kind) { api, token, scratch in
+            // Settings are saved whole: the scratch folder stays mounted.
+            let mounts = ["\(scratch.path)(hostpath):\(scratch.path)"]
+            #expect(try await Self.settings(api, token: token, ["maxConcurrentRuns": 1, "mounts": mounts]).status == 200)
+            // Each run's task waits for a gate the test opens: the first run is running for as long as the test looks.
+            let gate = scratch.appendingPathComponent("gate").path
+            let work = "i=0; until [ -f \(gate) ]; do i=$((i+1)); [ $i -lt 1200 ] || exit 1; sleep 0.05; done; sleep 0.1"
+            try await api.applyPipeline("slow", project: "ml", token: token, tasks: [RunEngineTests.shell("work", [], work)])
             var ids: [String] = []
             for _ in 0..<3 { ids.append(try await api.startRun("slow", project: "ml", token: token)) }
             // While the first runs, the others wait, saying why.
             _ = try await api.waitForRun(ids[0], project: "ml", token: token) { $0["state"] as? String == "running" }
-            let waiting = try await api.call("GET", "/api/v1/projects/ml/runs/\(ids[2])", token: token).json
-            #expect(waiting["state"] as? String == "pending")
-            #expect((waiting["reason"] as? String)?.contains("maxConcurrentRuns") == true, "\(waiting)")
+            for waitingID in ids.dropFirst() {
+                let waiting = try await api.call("GET", "/api/v1/projects/ml/runs/\(waitingID)", token: token).json
+                #expect(waiting["state"] as? String == "pending")
+                #expect((waiting["reason"] as? String)?.contains("maxConcurrentRuns") == true, "\(waiting)")
+            }
+            FileManager.default.createFile(atPath: gate, contents: Data())
             var intervals: [(Date, Date)] = []
             for id in ids {
                 let run = try await api.waitForRun(id, project: "ml", token: token)

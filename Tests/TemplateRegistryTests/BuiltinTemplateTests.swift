@@ -22,6 +22,8 @@ import TrellisCore
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
+        // Bounded: a template that never ends is killed after a minute, and its expectations fail on status 15.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if process.isRunning { process.terminate() } }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))

@@ -95,8 +95,11 @@ public struct HTTPTransport: APITransport {
         request.method = .init(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 16 << 20)
+        // The whole exchange is bounded (a followed log stream ends with its run), not only until the answer starts.
+        let (response, bytes) = try await Waiting.within(.seconds(120), "\(method) \(path) to answer in full") { [client, request] in
+            let response = try await client.execute(request, timeout: .seconds(30))
+            return (response, try await response.body.collect(upTo: 16 << 20))
+        }
         var responseHeaders: [String: String] = [:]
         for (name, value) in response.headers { responseHeaders[name.lowercased()] = value }
         return APIResponse(status: Int(response.status.code), headers: responseHeaders, body: Data(buffer: bytes))

@@ -22,10 +22,19 @@ public enum TestDatabases {
         return logger
     }()
 
+    /// Connections the tests may hold on the test PostgreSQL at once: scripts/with-postgres.sh starts it with
+    /// `max_connections=300`, less its 3 reserved for superusers and room for the admin connections that create and
+    /// drop the databases.
+    static let postgresConnections = Slots(280)
+    /// What one service's pool opens at most (`Database`'s `maximumConnections`).
+    public static let connectionsPerPool = 10
+
     /// A new, empty database of `kind` for one test, removed afterwards. PostgreSQL tests fail (they are not
-    /// skipped) when no server is configured, so a green run always covers both stores.
+    /// skipped) when no server is configured, so a green run always covers both stores. A PostgreSQL test waits until
+    /// `pools` service pools fit within the server's connections beside the tests already running (by default one:
+    /// an embedded platform; a split-mode deployment passes one per service).
     public static func withFresh<T: Sendable>(
-        _ kind: DatabaseKind, _ body: @Sendable (DatabaseURL) async throws -> T
+        _ kind: DatabaseKind, pools: Int = 1, _ body: @Sendable (DatabaseURL) async throws -> T
     ) async throws -> T {
         switch kind {
         case .sqlite:
@@ -33,22 +42,26 @@ public enum TestDatabases {
             defer { try? FileManager.default.removeItem(at: folder) }
             return try await body(.sqliteFile(path: folder.appendingPathComponent("trellis.db").path))
         case .postgres:
-            let admin = try postgresAdminURL()
-            let name = "trellis_test_\(UUID().uuidString.prefix(8).lowercased())"
-            try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
-                try await database.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
-            }
-            let result: Result<T, any Error>
-            do {
-                result = .success(try await body(try DatabaseURL(replacingDatabase(in: admin, with: name))))
-            } catch {
-                result = .failure(error)
-            }
-            try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
-                try await database.read { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
-            }
-            return try result.get()
+            return try await postgresConnections.holding(pools * connectionsPerPool) { try await withFreshPostgres(body) }
         }
+    }
+
+    static func withFreshPostgres<T: Sendable>(_ body: @Sendable (DatabaseURL) async throws -> T) async throws -> T {
+        let admin = try postgresAdminURL()
+        let name = "trellis_test_\(UUID().uuidString.prefix(8).lowercased())"
+        try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
+            try await database.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        }
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(try DatabaseURL(replacingDatabase(in: admin, with: name))))
+        } catch {
+            result = .failure(error)
+        }
+        try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
+            try await database.read { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+        }
+        return try result.get()
     }
 
     public static func postgresAdminURL() throws -> String {
