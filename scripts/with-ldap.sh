@@ -12,7 +12,7 @@
 set -euo pipefail
 command -v slapd >/dev/null || PATH=$PATH:/usr/sbin
 command -v slapd >/dev/null || { echo "with-ldap: slapd not found (apt-get install slapd ldap-utils)" >&2; exit 1; }
-PORT=${TRELLIS_TEST_LDAP_PORT:-38989}
+. "$(dirname "$0")/ports.sh"
 DIR=$(mktemp -d /tmp/trellis-ldap.XXXXXX)
 mkdir -p "$DIR/db"
 
@@ -56,7 +56,14 @@ access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 CONF
 slaptest -u -f "$DIR/slapd.conf" >/dev/null 2>&1 || { slaptest -u -f "$DIR/slapd.conf" >&2; exit 1; }
-slapd -f "$DIR/slapd.conf" -h "ldap://127.0.0.1:$PORT/ ldaps://127.0.0.1:$((PORT + 1))/"
+start() { # PORT (ldap; ldaps on PORT+1); 75 when either is taken
+  slapd -f "$DIR/slapd.conf" -h "ldap://127.0.0.1:$1/ ldaps://127.0.0.1:$(($1 + 1))/" 2>"$DIR/slapd.err" && { PORT=$1; return 0; }
+  # slapd says nothing on stderr when it cannot bind: a port something answers on now was taken.
+  listening "$1" || listening $(($1 + 1)) && return 75
+  cat "$DIR/slapd.err" >&2
+  return 1
+}
+on_free_port LDAP start
 for _ in $(seq 100); do ldapsearch -x -H "ldap://127.0.0.1:$PORT" -b "" -s base >/dev/null 2>&1 && break; sleep 0.1; done
 
 person() { # uid name password

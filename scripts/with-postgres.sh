@@ -5,7 +5,7 @@
 set -euo pipefail
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$PGBIN/initdb" ] || { echo "with-postgres: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
-PORT=${TRELLIS_TEST_POSTGRES_PORT:-55432}
+. "$(dirname "$0")/ports.sh"
 DATA=$(mktemp -d /tmp/trellis-pg.XXXXXX)
 chmod 755 "$DATA"
 as_postgres() { if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$DATA"; runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -22,9 +22,18 @@ trap stop EXIT
 
 as_postgres "$PGBIN/initdb" -D "$DATA/db" -U postgres -A trust --no-sync -E UTF8 >"$DATA/initdb.log" 2>&1 \
   || { cat "$DATA/initdb.log" >&2; exit 1; }
-as_postgres "$PGBIN/pg_ctl" -D "$DATA/db" -l "$DATA/server.log" -w \
-  -o "-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null \
-  || { cat "$DATA/server.log" >&2; exit 1; }
+# max_connections: the Swift tests hold at most 280 at once (TestDatabases.postgresConnections), beside the 3 reserved
+# for superusers.
+start() { # PORT; 75 when it is taken
+  : > "$DATA/server.log"
+  as_postgres "$PGBIN/pg_ctl" -D "$DATA/db" -l "$DATA/server.log" -w \
+    -o "-p $1 -k $DATA -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null && return 0
+  grep -q "Address already in use" "$DATA/server.log" && return 75
+  cat "$DATA/server.log" >&2
+  return 1
+}
+on_free_port POSTGRES start
+PORT=$(sed -n 4p "$DATA/db/postmaster.pid")
 cp "$DATA/db/postmaster.pid" "$DATA/postmaster.pid"
 export TRELLIS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 echo "with-postgres: PostgreSQL on 127.0.0.1:$PORT (pid $(head -n 1 "$DATA/postmaster.pid"))" >&2
