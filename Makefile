@@ -28,7 +28,7 @@ test: deps-test
 	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" TRELLIS_ARGO_MANIFESTS="$$PWD/.build-argo-manifests" \
 	  scripts/with-postgres.sh scripts/with-ldap.sh scripts/with-kube.sh $(call bounded,1800,swift test --skip-build)
 	python="$$(scripts/test-venv.sh)" && $(call bounded,600,$$python Tests/Argo/validate.py .build-argo-manifests)
-	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" $(call bounded,900,scripts/browser-test.sh)
+	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" $(call bounded,1200,scripts/browser-test.sh)
 
 build:
 	swift build

@@ -1,25 +1,72 @@
 #!/usr/bin/env bash
 # The portal's tests: its pure modules under `node --test`, then what a new user does in real Chromium against a
-# private `trellis serve` on 127.0.0.1 (stopped by PID afterwards). Screenshots land in .build-screenshots/.
+# private `trellis serve` on 127.0.0.1, then a shorter pass against split mode (every service its own process on a
+# private PostgreSQL, behind the gateway); every server is stopped by PID afterwards. Screenshots land in
+# .build-screenshots/.
 #   TRELLIS_BIN_DIR=… scripts/browser-test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-node --test Tests/Portal/
-
+. scripts/ports.sh
 BIN=${TRELLIS_BIN_DIR:-$(swift build --show-bin-path)}
 PYTHON=$(scripts/test-venv.sh)
+export TRELLIS_ADMIN_PASSWORD=browser-admin-password
+
+# Split mode: run inside scripts/with-postgres.sh by the embedded pass below.
+if [ "${1:-}" = --split ]; then
+  DIR=$(mktemp -d /tmp/trellis-browser-split.XXXXXX)
+  stop() {
+    deploy/local/trellis-local stop --state-dir "$DIR/state" >/dev/null 2>&1 || true
+    rm -rf "$DIR"
+  }
+  trap stop EXIT
+  psql -q "$TRELLIS_TEST_POSTGRES_URL" -c "CREATE DATABASE portal" >/dev/null
+  URL=${TRELLIS_TEST_POSTGRES_URL%/postgres}/portal
+  start() { # BASE-PORT (the gateway; the services above it); 75 when a port was taken
+    deploy/local/trellis-local start --database-url "$URL" --base-port "$1" --bin-dir "$BIN" --state-dir "$DIR/state" \
+      > "$DIR/launcher.log" 2>&1 && { PORT=$1; return 0; }
+    grep -qs "Address already in use" "$DIR"/state/*.log && { deploy/local/trellis-local stop --state-dir "$DIR/state" >/dev/null; return 75; }
+    cat "$DIR/launcher.log" >&2
+    return 1
+  }
+  on_free_port PORTAL_SPLIT start
+  TRELLIS_URL="http://127.0.0.1:$PORT" TRELLIS_PORTAL_PASS=split TRELLIS_SCREENSHOTS=.build-screenshots/split \
+    timeout 300 "$PYTHON" Tests/Browser/portal_test.py \
+    || { echo "browser-test: the services' logs end:" >&2; tail -n 20 "$DIR"/state/*.log >&2; exit 1; }
+  exit 0
+fi
+
+node --test Tests/Portal/
 
 DIR=$(mktemp -d /tmp/trellis-browser.XXXXXX)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export TRELLIS_ADMIN_PASSWORD=browser-admin-password
-"$BIN/trellis" serve --port "$PORT" --data-dir "$DIR/data" > "$DIR/serve.log" 2>&1 &
-SERVER=$!
+# A folder the tasks share with the test (gates it opens, so that "still running" is certain, not a race).
+chmod 0711 "$DIR"
+mkdir -m 0777 "$DIR/shared"
+SERVER=
 stop() {
-  kill -TERM "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
+  [ -z "$SERVER" ] || { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
   rm -rf "$DIR"
 }
 trap stop EXIT
-for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-TRELLIS_URL="http://127.0.0.1:$PORT" TRELLIS_SCREENSHOTS=.build-screenshots "$PYTHON" Tests/Browser/portal_test.py \
+start() { # PORT; 75 when it is taken
+  "$BIN/trellis" serve --port "$1" --data-dir "$DIR/data" > "$DIR/serve.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 300); do
+    curl -fsS "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && kill -0 "$SERVER" 2>/dev/null && { PORT=$1; return 0; }
+    if ! kill -0 "$SERVER" 2>/dev/null; then
+      wait "$SERVER" 2>/dev/null || true
+      SERVER=
+      grep -q "Address already in use" "$DIR/serve.log" && { rm -rf "$DIR/data"; return 75; }
+      break
+    fi
+    sleep 0.1
+  done
+  echo "browser-test: trellis serve did not start:" >&2
+  tail -n 30 "$DIR/serve.log" >&2
+  return 1
+}
+on_free_port PORTAL start
+TRELLIS_URL="http://127.0.0.1:$PORT" TRELLIS_SHARED="$DIR/shared" TRELLIS_SCREENSHOTS=.build-screenshots \
+  timeout 600 "$PYTHON" Tests/Browser/portal_test.py \
   || { echo "browser-test: the server's log:" >&2; tail -50 "$DIR/serve.log" >&2; exit 1; }
+
+TRELLIS_BIN_DIR=$BIN scripts/with-postgres.sh "$0" --split

@@ -1,8 +1,13 @@
 """What a new user does in the portal, in real Chromium: log in, drag two templates onto the canvas, connect
-them, fill the parameters (and see a bad value refused at its field), save, run, watch the run turn green and
-read a task's log. Screenshots of the editor and the run view go to $TRELLIS_SCREENSHOTS.
+them, fill the parameters (and see a bad value refused at its field), save, run, watch the run turn green, read,
+search and download a task's log, switch attempts and replicas, re-run from a task, log out. Screenshots of the
+editor and the run view go to $TRELLIS_SCREENSHOTS.
 
-    TRELLIS_URL=http://127.0.0.1:PORT TRELLIS_ADMIN_PASSWORD=... python3 Tests/Browser/portal_test.py
+    TRELLIS_URL=http://127.0.0.1:PORT TRELLIS_ADMIN_PASSWORD=... TRELLIS_SHARED=DIR python3 Tests/Browser/portal_test.py
+
+TRELLIS_SHARED is a folder (open to every user) the tasks share with the test: they wait there for gates the test
+opens, so that a task is certainly still running while the test looks. TRELLIS_PORTAL_PASS=split runs the shorter
+pass meant for split mode (behind the gateway): log in, build, save and run a pipeline, read its log, log out.
 """
 import json
 import os
@@ -33,16 +38,51 @@ def api(method, path, body=None, token=None):
         return json.loads(text) if text else None
 
 
-def setup():
-    """The admin makes a user and a project for them, as an operator would."""
+SHARED = os.environ.get("TRELLIS_SHARED", "")
+
+
+def gate(name):
+    """The path of a gate in the shared folder; a task waiting for it goes on once the test opens it."""
+    return os.path.join(SHARED, name)
+
+
+def wait_for_gate(name):
+    """A shell command that waits (at most two minutes) until the gate is opened."""
+    return f"i=0; until [ -f {gate(name)} ]; do i=$((i+1)); [ $i -lt 2400 ] || exit 1; sleep 0.05; done"
+
+
+def open_gate(name):
+    with open(gate(name), "w"):
+        pass
+
+
+def setup_people():
+    """The admin makes two users and a project owned by the first, as an operator would; returns the admin's token."""
     admin = api("POST", "/api/v1/auth/login", {"username": "admin", "password": os.environ["TRELLIS_ADMIN_PASSWORD"]})["token"]
     api("POST", "/api/v1/users", {"username": "ada", "password": "ada-password"}, admin)
     api("POST", "/api/v1/users", {"username": "bea", "password": "bea-password"}, admin)
     api("POST", "/api/v1/projects", {"name": "ml"}, admin)
     api("POST", "/api/v1/projects/ml/members", {"username": "ada", "role": "owner"}, admin)
-    # A task that prints for a few seconds (the live tail), and 500 tasks (the editor stays usable).
-    ticker = "for i in 1 2 3 4 5 6; do echo tick-$i; sleep 1; done"
+    return admin
+
+
+def setup():
+    admin = setup_people()
+    # The shared folder, mounted in the project's tasks (an admin allows the host folder).
+    api("PATCH", "/api/v1/projects/ml", {"settings": {"hostPaths": [SHARED], "mounts": [f"{SHARED}(hostpath):{SHARED}"]}}, admin)
+    # A task that prints, then waits for the test (the live tail), and one that waits to be cancelled.
+    ticker = f"echo tick-1; echo tick-2; {wait_for_gate('tick-go')}; for i in 3 4 5 6; do echo tick-$i; done"
     api("POST", "/api/v1/projects/ml/pipelines", pipeline("ticker", [{"name": "tick", "template": "shell", "args": {"command": ticker}}]), admin)
+    stopper = f"echo waiting; {wait_for_gate('stop-go')}"
+    api("POST", "/api/v1/projects/ml/pipelines", pipeline("stopper", [{"name": "hold", "template": "shell", "args": {"command": stopper}}]), admin)
+    # Two replicas whose first attempt fails once both have printed: attempts and replicas to switch between.
+    both = gate("pair-printed")
+    pair = (f'if [ "$TRELLIS_TASK_ATTEMPT" = 1 ]; then echo first-$TRELLIS_REPLICA; echo $TRELLIS_REPLICA >> {both}; '
+            f'i=0; until [ $(wc -l < {both}) -ge 2 ]; do i=$((i+1)); [ $i -lt 2400 ] || break; sleep 0.05; done; exit 3; fi; '
+            'echo second-$TRELLIS_REPLICA')
+    api("POST", "/api/v1/projects/ml/pipelines", pipeline("duo", [
+        {"name": "pair", "template": "shell", "replicas": 2, "retry": {"limit": 1}, "args": {"command": pair}}]), admin)
+    # 500 tasks (the editor stays usable).
     tasks = [{"name": f"t{i}", "template": "noop", **({"dependsOn": [f"t{(i - 1) // 4}"]} if i else {})} for i in range(500)]
     api("POST", "/api/v1/projects/ml/pipelines", pipeline("big", tasks), admin)
     # A template with a parameter of every kind the panel draws.
@@ -88,11 +128,66 @@ def browser():
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,950"]:
         options.add_argument(argument)
-    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+    driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+    # Downloads land in a folder the test reads.
+    os.makedirs(DOWNLOADS, exist_ok=True)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": DOWNLOADS})
+    return driver
+
+
+DOWNLOADS = os.path.abspath(os.path.join(SHOTS, "downloads"))
+
+
+def log_in(driver, wait, css, visible):
+    driver.get(BASE + "/")
+    visible("input[name=username]").send_keys("ada")
+    css("input[name=password]").send_keys("ada-password")
+    css("form.login button[type=submit]").click()
+    wait.until(lambda d: "#/p/ml/pipelines" in d.current_url)
+
+
+def log_out_and_in_again(driver, wait, css, visible):
+    """Log out leads to the login form; a session revoked elsewhere leads there at the next call (the 401)."""
+    driver.find_element(By.ID, "logout").click()
+    wait.until(lambda d: d.current_url.endswith("#/login"))
+    visible("input[name=username]")
+    assert ada_token(driver) is None
+    log_in(driver, wait, css, visible)
+    token = ada_token(driver)
+    api("POST", "/api/v1/auth/logout", token=token)
+    driver.get(BASE + "/#/p/ml/runs")
+    wait.until(lambda d: "#/login" in d.current_url)
+    visible("input[name=username]")
+    assert ada_token(driver) is None
+
+
+def split_pass(driver, wait, css, all_css, visible, waiting):
+    """Split mode behind the gateway: the same portal, every call proxied to its service."""
+    setup_people()
+    log_in(driver, wait, css, visible)
+    visible(".page-head button.primary").click()
+    visible("input[name=pipeline-name]").send_keys("split-flow")
+    canvas = visible("svg.canvas")
+    ActionChains(driver).drag_and_drop(css('.palette-item[data-template="shell"]'), canvas).perform()
+    wait.until(lambda d: len(all_css(".nodes [data-task]")) == 1)
+    css('[data-task="shell"] rect').click()
+    visible("[name=arg-command]").send_keys("echo hello-through-the-gateway")
+    driver.find_element(By.XPATH, "//button[text()='Save']").click()
+    wait.until(lambda d: d.current_url.endswith("#/p/ml/pipelines/split-flow"))
+    driver.find_element(By.XPATH, "//button[text()='Run']").click()
+    wait.until(lambda d: "/runs/" in d.current_url)
+    waiting(90).until(lambda d: css(".run-head .badge").text == "succeeded")
+    css('.run-dag [data-task="shell"] rect').click()
+    wait.until(lambda d: "hello-through-the-gateway" in css("pre.log").text)
+    driver.save_screenshot(os.path.join(SHOTS, "split-run.png"))
+    log_out_and_in_again(driver, wait, css, visible)
 
 
 def main():
-    setup()
+    split = os.environ.get("TRELLIS_PORTAL_PASS") == "split"
+    if not split:
+        assert SHARED and os.path.isdir(SHARED), "TRELLIS_SHARED must name a folder the tasks share with the test"
+        setup()
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
     # The run view redraws every second: an element found a moment ago may be gone; look again.
@@ -102,6 +197,10 @@ def main():
     all_css = lambda selector: driver.find_elements(By.CSS_SELECTOR, selector)
     visible = lambda selector: wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
     try:
+        if split:
+            split_pass(driver, wait, css, all_css, visible, waiting)
+            print("portal test (split mode): passed")
+            return
         # Log in: any page sends a stranger to the login form.
         driver.get(BASE + "/")
         visible("input[name=username]").send_keys("ada")
@@ -142,7 +241,7 @@ def main():
 
         # Fill shell's parameters; a relative working directory is refused at its field.
         css('[data-task="shell"] rect').click()
-        visible("[name=arg-command]").send_keys("echo hello-from-trellis")
+        visible("[name=arg-command]").send_keys("echo hello-from-trellis; echo and-more")
         workdir = css("[name=arg-workdir]")
         workdir.send_keys("relative")
         css("#editor-status").click()
@@ -223,14 +322,34 @@ def main():
         waiting(90).until(lambda d: len(all_css('.run-dag [data-state="succeeded"]')) == 2)
         wait.until(lambda d: css(".run-head .badge").text == "succeeded")
 
-        # A task's log.
+        # A task's log: searched, then downloaded.
         css('.run-dag [data-task="shell"] rect').click()
         wait.until(lambda d: "hello-from-trellis" in css("pre.log").text)
         assert "echo hello-from-trellis" in css(".invocation pre.command").text
         assert len(all_css(".charts figure")) == 2
         driver.save_screenshot(os.path.join(SHOTS, "run.png"))
+        lines = len(all_css("pre.log .line"))
+        css("input[aria-label='Search the log']").send_keys("HELLO-from")
+        wait.until(lambda d: css(".task-detail .row .muted").text == "1 matching lines")
+        shown = [line.text for line in all_css("pre.log .line") if line.is_displayed()]
+        assert len(shown) == 1 and "hello-from-trellis" in shown[0] and lines > 1, (shown, lines)
+        css("input[aria-label='Search the log']").send_keys(Keys.CONTROL, "a", Keys.DELETE)
+        wait.until(lambda d: len([line for line in all_css("pre.log .line") if line.is_displayed()]) == lines)
+        driver.find_element(By.XPATH, "//button[text()='Download']").click()
+        downloaded = os.path.join(DOWNLOADS, "first-flow-shell-1.log")
+        wait.until(lambda d: os.path.exists(downloaded) and "hello-from-trellis" in open(downloaded).read())
 
-        # The live tail: the log of a task still running grows as it prints.
+        # Re-run from a task: python runs again, shell does not.
+        run_id = driver.current_url.split("/runs/")[1].split("?")[0]
+        css('.run-dag [data-task="python"] rect').click()
+        driver.find_element(By.XPATH, "//button[text()='Re-run from here']").click()
+        wait.until(lambda d: "Resumed." in css("#page").text)
+        attempts = lambda: {task["name"]: len(task["attempts"]) for task in api("GET", f"/api/v1/runs/{run_id}", token=ada_token(driver))["tasks"]}
+        waiting(60).until(lambda d: css(".run-head .badge").text == "succeeded" and attempts()["python"] == 2)
+        assert attempts() == {"shell": 1, "python": 2}, attempts()
+
+        # The live tail: the log of a task still running grows as it prints (it waits for the test's gate between
+        # tick-2 and tick-3, so it is certainly running while the test reads).
         driver.get(BASE + "/#/p/ml/pipelines/ticker")
         visible('.nodes [data-task="tick"]')
         driver.find_element(By.XPATH, "//button[text()='Run']").click()
@@ -239,20 +358,38 @@ def main():
         css('.run-dag [data-task="tick"] rect').click()
         wait.until(lambda d: "tick-2" in css("pre.log").text)
         assert css(".run-head .badge").text == "running", "the log was read live, before the task ended"
+        open_gate("tick-go")
         waiting(60).until(lambda d: "tick-6" in css("pre.log").text)
         wait.until(lambda d: css(".run-head .badge").text == "succeeded")
 
-        # Cancel a run, then resume it from the failure.
-        driver.get(BASE + "/#/p/ml/pipelines/ticker")
-        visible('.nodes [data-task="tick"]')
+        # Cancel a run (its task waits for a gate: it is running when Cancel is pressed), then resume it.
+        driver.get(BASE + "/#/p/ml/pipelines/stopper")
+        visible('.nodes [data-task="hold"]')
         driver.find_element(By.XPATH, "//button[text()='Run']").click()
-        wait.until(lambda d: all_css('.run-dag [data-task="tick"][data-state="running"]'))
+        wait.until(lambda d: all_css('.run-dag [data-task="hold"][data-state="running"]'))
         driver.find_element(By.XPATH, "//button[text()='Cancel']").click()
         wait.until(lambda d: css(".run-head .badge").text == "cancelled")
+        open_gate("stop-go")
         driver.find_element(By.XPATH, "//button[text()='Resume from failure']").click()
-        wait.until(lambda d: css(".run-head .badge").text in ("pending", "running"))
+        wait.until(lambda d: css(".run-head .badge").text in ("pending", "running", "succeeded"))
         waiting(60).until(lambda d: css(".run-head .badge").text == "succeeded")
         driver.save_screenshot(os.path.join(SHOTS, "run-resumed.png"))
+
+        # Attempts and replicas: the second attempt shows by default, each replica's lines in its colour; the first
+        # attempt's log is one click away.
+        driver.get(BASE + "/#/p/ml/pipelines/duo")
+        visible('.nodes [data-task="pair"]')
+        driver.find_element(By.XPATH, "//button[text()='Run']").click()
+        wait.until(lambda d: "/runs/" in d.current_url)
+        waiting(60).until(lambda d: css(".run-head .badge").text == "succeeded")
+        css('.run-dag [data-task="pair"] rect').click()
+        wait.until(lambda d: len(all_css("table.attempts tbody tr")) == 2)
+        wait.until(lambda d: "second-0" in css("pre.log").text and "second-1" in css("pre.log").text)
+        for replica in (0, 1):
+            assert any(f"second-{replica}" in line.text for line in all_css(f"pre.log .line.replica-{replica}")), replica
+        css("table.attempts tbody tr").click()
+        wait.until(lambda d: "first-0" in css("pre.log").text and "first-1" in css("pre.log").text and "second" not in css("pre.log").text)
+        assert "selected" in css("table.attempts tbody tr").get_attribute("class")
 
         # Runs, filtered by trigger and state.
         driver.get(BASE + "/#/p/ml/runs")
@@ -359,6 +496,12 @@ def main():
         assert css("[name=arg-epochs]").get_attribute("max") == "100"
         css("[name=arg-epochs]").send_keys("500")
         wait.until(lambda d: "between 1 and 100" in css('[data-field="epochs"] .field-error').text)
+
+        driver.get(BASE + "/#/p/ml/runs")
+        waiting(10).until(EC.alert_is_present())  # the kitchen task was not saved
+        driver.switch_to.alert.accept()
+        visible("select[name=trigger]")
+        log_out_and_in_again(driver, wait, css, visible)
         print("portal test: passed")
     except Exception:
         driver.save_screenshot(os.path.join(SHOTS, "failure.png"))

@@ -203,6 +203,9 @@ export async function runPage({ api, project, params }) {
     logView.replaceChildren();
     const task = run.tasks.find((item) => item.name === selected);
     const attempt = task.attempts.find((item) => item.number === number);
+    // The row of the attempt shown is marked at once, not at the next redraw (an ended run has none).
+    const rows = attemptsTable.querySelectorAll("tbody tr");
+    task.attempts.forEach((item, index) => rows[index]?.classList.toggle("selected", item.number === number));
     refreshAttempt(number);
     const controller = new AbortController();
     logAbort = controller;
