@@ -199,7 +199,8 @@ import TrellisTestSupport
                 launcher,
                 ["start", "--database-url", Self.plainURL(url), "--base-port", String(basePort), "--bin-dir", Processes.binDirectory.path]
                     + common,
-                environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword]
+                // A known secrets key: the test derives the services' token from it, as they do.
+                environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_SECRETS_KEY": EmbeddedHarness.secretsKey]
             )
             let pids = Self.pids(in: stateDir)
             defer { _ = try? Processes.run(launcher, ["stop"] + common) }
@@ -262,6 +263,34 @@ import TrellisTestSupport
             let clusterGateway = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort + 5)", client: client)
             #expect(try await clusterGateway.call("GET", "/api/v1/internal/executions/changes?after=0", token: admin).status == 401)
 
+            // A local execution's samples and its stop go over the cluster gateway's HTTP API too: the task waits for a
+            // gate that never opens, its samples are read through the gateway while it runs, and a cancel stops it.
+            let shared = URL(fileURLWithPath: stateDir.path + "-shared")
+            defer { try? FileManager.default.removeItem(at: shared) }
+            try await gateway.shareFolder(shared, project: "tmpl", admin: admin)
+            let gate = shared.appendingPathComponent("never").path
+            let hold = "echo holding; i=0; until [ -f \(gate) ]; do i=$((i+1)); [ $i -lt 2400 ] || exit 1; sleep 0.05; done"
+            try await gateway.applyPipeline(
+                "split-held", project: "tmpl", token: admin, tasks: [["name": "hold", "template": "shell", "args": ["command": hold]]])
+            let heldID = try await gateway.startRun("split-held", project: "tmpl", token: admin)
+            let attemptPath = "/api/v1/projects/tmpl/runs/\(heldID)/tasks/hold/attempts/1"
+            try await Waiting.until("samples of the held task through the gateway") {
+                let detail = try await gateway.call("GET", attemptPath, token: admin)
+                return detail.status == 200 && !(detail.json["samples"] as? [[String: Any]] ?? []).isEmpty
+            }
+            let detail = try await gateway.call("GET", attemptPath, token: admin)
+            let sample = try #require((detail.json["samples"] as? [[String: Any]])?.first)
+            #expect((sample["rssBytes"] as? Int ?? 0) > 0, "\(sample)")
+            let replicas = (detail.json["process"] as? [String: Any])?["replicas"] as? [[String: Any]]
+            let pid = Int32(try #require(replicas?.first?["pid"] as? Int, "\(detail.text)"))
+            #expect(Processes.isAlive(pid))
+            let cancelled = try await gateway.call("POST", "/api/v1/projects/tmpl/runs/\(heldID)/cancel", token: admin)
+            #expect(cancelled.status == 200, "\(cancelled.text)")
+            let held = try await gateway.waitForRun(heldID, project: "tmpl", token: admin)
+            #expect(held["state"] as? String == "cancelled")
+            #expect(RunJSON.attempts(held, "hold").map { $0["state"] as? String } == ["cancelled"])
+            try await Waiting.until("the held task's process \(pid) to be gone", limit: .seconds(20)) { !Processes.isAlive(pid) }
+
             // Logging out revokes the token in the other services too (each refreshes the revoked ids every second).
             let session = try await gateway.login("admin", Self.adminPassword)
             #expect(try await gateway.call("GET", "/api/v1/runs/\(runID)", token: session).status == 200)
@@ -277,6 +306,17 @@ import TrellisTestSupport
             let metrics = try await gateway.call("GET", "/metrics").text
             #expect(metrics.contains(#"route="proxy:identity""#))
             try await Self.kubernetesOverHTTP(gateway, admin: try await gateway.login("admin", Self.adminPassword))
+
+            // The access matrix once more, through the gateway against the services in their own processes, every
+            // persona but the admin calling with a personal API token: each route admits whom docs/permissions.md says.
+            let table = try PermissionTable.load()
+            var setup = MatrixSetup(
+                api: gateway, identity: HTTPTransport(baseURL: "http://127.0.0.1:\(basePort + 1)", client: client),
+                serviceToken: try await EmbeddedHarness.serviceToken(), adminPassword: Self.adminPassword)
+            setup.behindGateway = true
+            setup.apiTokens = true
+            let calls = try await AccessMatrix.check(table.order, of: table, with: setup)
+            #expect(calls > table.order.count * Persona.allCases.count)
 
             let stopped = try Processes.run(launcher, ["stop"] + common)
             #expect(stopped.status == 0)

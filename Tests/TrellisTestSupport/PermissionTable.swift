@@ -3,9 +3,9 @@ import TrellisCore
 
 /// docs/permissions.md, read as the access-matrix test needs it: the least role of each project action, and who each
 /// route admits.
-struct PermissionTable {
+public struct PermissionTable: Sendable {
     /// Who a route admits, as the table's `who` column writes it.
-    enum Rule: Equatable, CustomStringConvertible {
+    public enum Rule: Equatable, Sendable, CustomStringConvertible {
         case `public`, user, own, admin, service
         case project(ProjectAction)
 
@@ -22,7 +22,7 @@ struct PermissionTable {
             }
         }
 
-        var description: String {
+        public var description: String {
             switch self {
             case .public: "public"
             case .user: "user"
@@ -35,16 +35,16 @@ struct PermissionTable {
     }
 
     /// `METHOD /path` → who.
-    let routes: [String: Rule]
+    public let routes: [String: Rule]
     /// Route keys in the table's order.
-    let order: [String]
+    public let order: [String]
     /// Action → least role, from the role table.
-    let leastRoles: [String: String]
+    public let leastRoles: [String: String]
 
     static let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("docs/permissions.md")
 
-    static func load() throws -> PermissionTable {
+    public static func load() throws -> PermissionTable {
         let text = try String(contentsOf: file, encoding: .utf8)
         var routes: [String: Rule] = [:]
         var order: [String] = []
