@@ -391,6 +391,13 @@ import TrellisTestSupport
             #expect(
                 refused.errorMessage?.contains("spec.tasks[a].args.command: column 15: 'str' object has no attribute 'nope'") == true,
                 "\(refused.text)")
+            // The 1 MiB bound holds for the whole run, not only per field: three fields of half a megabyte are refused.
+            try await api.applyPipeline(
+                "swollen", project: "ml", token: token,
+                tasks: (1...3).map { Self.shell("t\($0)", [], "true", extra: ["env": ["BIG": "{{ 'x' * 500000 }}"]]) })
+            let swollen = try await api.call("POST", "/api/v1/projects/ml/pipelines/swollen/runs", token: token)
+            #expect(swollen.status == 400, "\(swollen.text.prefix(300))")
+            #expect(swollen.errorMessage?.contains("spec.tasks[t3].env.BIG: the run's template variables render more than 1048576") == true)
 
             // The preview renders without running.
             let preview = try await api.call(

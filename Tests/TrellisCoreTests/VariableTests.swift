@@ -178,6 +178,59 @@ import TrellisCore
         #expect(throws: VariableError.self) { try VariableRenderer.render(list, field: "f", context: Self.context) }
     }
 
+    /// Arithmetic at the limits of 64 bits ends as a render error naming the field — it used to trap (Swift overflow)
+    /// and take the server or orchestrator down, and a schedule tick interrupted that way crash-looped every start.
+    @Test(arguments: [
+        ("{{ 'ab' * 9223372036854775807 }}", "longer than"),
+        ("{{ 9223372036854775807 * 'ab' }}", "longer than"),
+        ("{{ [1, 2] * 9223372036854775807 }}", "too long"),
+        ("{{ datetime.timedelta(days=99999999) + datetime.timedelta(days=99999999) }}", "too large"),
+        ("{{ datetime.timedelta(days=-99999999) - datetime.timedelta(days=99999999) }}", "too large"),
+        ("{{ datetime.timedelta(days=99999999) * 2 }}", "too large"),
+        ("{{ datetime.timedelta(microseconds=1) * 9223372036854775807 }}", "too large"),
+        ("{{ datetime.timedelta(days=1e300) }}", "too large"),
+        ("{{ datetime.datetime(9999, 12, 31) + datetime.timedelta(days=99999999) }}", "out of range"),
+        ("{{ datetime.datetime(1, 1, 1) - datetime.timedelta(days=99999999) }}", "out of range"),
+        ("{{ datetime.timedelta(days=99999999) + datetime.datetime(9999, 12, 31) }}", "out of range"),
+        ("{{ datetime.datetime(9999, 12, 31).date() + datetime.timedelta(days=99999999) }}", "out of range"),
+        ("{{ macros.ds_add(ds, 9223372036854775807) }}", "too large"),
+        ("{{ macros.ds_add(ds, -9223372036854775807) }}", "too large"),
+        ("{{ macros.ds_add(ds, 90000000) }}", "out of range"),
+        ("{{ 9223372036854775807 + 1 }}", "too large"),
+        ("{{ -9223372036854775807 - 2 }}", "too large"),
+        ("{{ (-9223372036854775807 - 1) // -1 }}", "too large"),
+        ("{{ -(-9223372036854775807 - 1) }}", "too large"),
+        ("{{ ('x' * 1048576).replace('', 'yy') }}", "too long"),
+        ("{{ ds.replace('', 'x' * 1000000) }}", "too long"),
+        ("{{ ('x' * 1000).replace('x', 'y' * 100000) }}", "too long"),
+        ("{{ ds.zfill(9223372036854775807) }}", "too large"),
+        ("{{ datetime.datetime(2026, 1, 1).strftime('%A' * 500000) }}", "longer than"),
+    ])
+    func arithmeticAtTheLimitsIsARenderError(_ text: String, _ message: String) {
+        do {
+            let rendered = try VariableRenderer.render(text, field: "spec.env.X", context: Self.context)
+            Issue.record("\(text) rendered \(rendered.prefix(80))")
+        } catch {
+            #expect(error.field == "spec.env.X" && error.description.contains(message), "\(text) → \(error)")
+        }
+    }
+
+    /// Near the limits, what Python answers.
+    @Test(arguments: [
+        ("{{ 'abc'[1::9223372036854775807] }}", "b"),
+        ("{{ 'abc'[::-9223372036854775807] }}", "c"),
+        ("{{ [1, 2, 3][-9223372036854775807:9223372036854775807] }}", "[1, 2, 3]"),
+        ("{{ 'abc'.replace('', '-') }}", "-a-b-c-"),
+        ("{{ 'abc'.replace('', '-', 2) }}", "-a-bc"),
+        ("{{ ''.replace('', '-') }}", "-"),
+        ("{{ -9223372036854775807 - 1 }}", "-9223372036854775808"),
+        ("{{ macros.ds_add(ds, -739948) }}", "0001-01-01"),
+        ("{{ 'ab' * -9223372036854775807 }}", ""),
+    ])
+    func nearTheLimitsRendersAsPythonDoes(_ text: String, _ expected: String) throws {
+        #expect(try VariableRenderer.render(text, field: "f", context: Self.context) == expected)
+    }
+
     /// Random text from the template language's own pieces, from a seed printed first (set TRELLIS_FUZZ_SEED to replay a
     /// failure): nothing crashes or hangs, every refusal names the field and a column, and text without `{` comes back
     /// as it was.
@@ -201,6 +254,39 @@ import TrellisCore
             }
             for problem in VariableRenderer.problems(in: text, field: "f", known: VariableRenderer.runNames) {
                 #expect(problem.field == "f" && problem.column >= 1, "seed \(seed): \(text.debugDescription) → \(problem)")
+            }
+        }
+    }
+
+    /// Expressions of huge integers, lengths, dates and timedeltas joined by every operator, from a seed printed first:
+    /// each renders or is refused naming the field — none traps the process.
+    @Test(.timeLimit(.minutes(1))) func hugeNumbersAndLengthsNeverTrap() {
+        let operands = [
+            "9223372036854775807", "-9223372036854775807", "(-9223372036854775807 - 1)", "4611686018427387904", "-1", "0", "2", "1e308",
+            "'ab'", "('x' * 1048576)", "[1, 2]", "ds", "datetime.timedelta(days=99999999)", "datetime.timedelta(days=-99999999)",
+            "datetime.timedelta(microseconds=1)", "datetime.datetime(9999, 12, 31, 23, 59, 59)", "datetime.datetime(1, 1, 1)",
+            "datetime.datetime(1, 1, 1).date()", "macros.ds_add(ds, 9223372036854775807)",
+        ]
+        let operators = ["+", "-", "*", "/", "//", "%", "~", "<", "==", "in"]
+        let suffixes = [
+            "", "[1::9223372036854775807]", "[::-9223372036854775807]", "[9223372036854775807]", ".replace('', 'yy')", ".zfill(1048576)",
+            " | int", " | length", " | string",
+        ]
+        let seed = ProcessInfo.processInfo.environment["TRELLIS_FUZZ_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
+        print("hugeNumbersAndLengthsNeverTrap: TRELLIS_FUZZ_SEED=\(seed)")
+        var generator = SplitMix64(seed: seed)
+        for _ in 0..<2_000 {
+            var expression = operands.randomElement(using: &generator)!
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                let next = operands.randomElement(using: &generator)! + suffixes.randomElement(using: &generator)!
+                expression = "(\(expression)) \(operators.randomElement(using: &generator)!) \(next)"
+            }
+            let text = "{{ \(expression) }}"
+            do throws(VariableError) {
+                let rendered = try VariableRenderer.render(text, field: "f", context: Self.context)
+                #expect(rendered.utf8.count <= 1 << 20, "seed \(seed): \(text)")
+            } catch {
+                #expect(error.field == "f" && error.column >= 1, "seed \(seed): \(text) → \(error)")
             }
         }
     }

@@ -250,13 +250,28 @@ public struct RunPlan: Codable, Sendable, Equatable {
     }
 }
 
-/// Renders the fields of a run, collecting every problem as a validation error naming its field.
+/// Renders the fields of a run, collecting every problem as a validation error naming its field. What rendering adds
+/// is bounded for the whole run, not only per field: a thousand fields each growing by a megabyte are refused.
 struct FieldRenderer {
     var problems: [ValidationError] = []
+    /// Bytes the rendered fields have grown by so far.
+    private(set) var growth = 0
+    static let growthLimit = 1 << 20
 
     mutating func render(_ text: String, field: String, context: VariableContext) -> String {
         do {
-            return try VariableRenderer.render(text, field: field, context: context)
+            let rendered = try VariableRenderer.render(text, field: field, context: context)
+            let before = growth
+            growth += max(0, rendered.utf8.count - text.utf8.count)
+            guard growth <= Self.growthLimit else {
+                if before <= Self.growthLimit {
+                    problems.append(
+                        ValidationError(
+                            field: field, "the run's template variables render more than \(Self.growthLimit) bytes in all (at this field)"))
+                }
+                return text
+            }
+            return rendered
         } catch {
             problems.append(error.validationError)
             return text

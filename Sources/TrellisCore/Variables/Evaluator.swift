@@ -110,7 +110,8 @@ struct Evaluator {
             guard number != .min else { throw fail(column, "the number is too large") }
             return .int(-number)
         case ("-", .float(let number)): return .float(-number)
-        case ("-", .timeDelta(let delta)): return .timeDelta(PyTimeDelta(microseconds: -delta.microseconds))
+        case ("-", .timeDelta(let delta)):
+            return .timeDelta(try Operators.delta(delta.microseconds == .min ? nil : -delta.microseconds, column: column, fail: fail))
         case ("+", .int), ("+", .float), ("+", .timeDelta): return value
         default: throw fail(column, "bad operand type for unary \(symbol): '\(value.typeName)'")
         }
@@ -159,7 +160,10 @@ struct Evaluator {
             let end = clamp(try integer(stop), stride > 0 ? count : -1)
             while stride > 0 ? index < end : index > end {
                 result.append(items[index])
-                index += stride
+                // A step past the end stops the slice (a huge step would overflow the index).
+                let (next, overflow) = index.addingReportingOverflow(stride)
+                if overflow { break }
+                index = next
             }
             return result
         }
@@ -255,7 +259,7 @@ struct Evaluator {
             ]
             var total = 0.0
             for (position, unit) in units.enumerated() { total += try call.number(position, unit.0, default: 0) * unit.1 }
-            guard abs(total) < 8.64e18 else { throw fail(column, "timedelta is too large") }
+            guard abs(total) <= Double(PyTimeDelta.limit) else { throw fail(column, "timedelta is too large") }
             return .timeDelta(PyTimeDelta(microseconds: Int64(total.rounded())))
         case .function("macros.ds_add", _):
             let ds = try call.string(0, "ds")
@@ -263,7 +267,11 @@ struct Evaluator {
             guard let date = PyDateTime.parse(ds, pattern: "%Y-%m-%d") else {
                 throw fail(column, "ds_add: '\(ds)' is not a YYYY-MM-DD date")
             }
-            return .string(PyDateTime(microseconds: date.microseconds + Int64(days) * PyDateTime.perDay).dateText)
+            let (span, overflow) = Int64(days).multipliedReportingOverflow(by: PyDateTime.perDay)
+            let moved = try Operators.moved(
+                date, by: try Operators.delta(overflow ? nil : span, column: column, fail: fail), negated: false, column: column, fail: fail
+            )
+            return .string(moved.dateText)
         case .function("macros.ds_format", _):
             let ds = try call.string(0, "ds")
             let input = try call.string(1, "input_format")

@@ -73,10 +73,21 @@ enum StringMethods {
         -> String
     {
         guard !old.isEmpty else {
-            // Python inserts `new` between every character (and at both ends).
-            let joined = new + text.map(String.init).joined(separator: new) + new
-            guard joined.utf8.count <= Evaluator.maximumLength else { throw fail(column, "the result would be too long") }
-            return joined
+            // Python inserts `new` between every character (and at both ends, up to `count` times); the size is
+            // known before anything is built.
+            let characters = Array(text)
+            let insertions = count < 0 ? characters.count + 1 : min(count, characters.count + 1)
+            let (added, overflow) = new.utf8.count.multipliedReportingOverflow(by: insertions)
+            guard !overflow, added <= Evaluator.maximumLength - text.utf8.count else {
+                throw fail(column, "the result would be too long")
+            }
+            var result = ""
+            for (index, character) in characters.enumerated() {
+                if index < insertions { result += new }
+                result.append(character)
+            }
+            if insertions > characters.count { result += new }
+            return result
         }
         var result = ""
         var rest = Substring(text)
@@ -101,7 +112,7 @@ enum DateMethods {
         default: throw call.fail(call.column, "'\(receiver.typeName)' object has no attribute '\(name)'")
         }
         switch name {
-        case "strftime": return .string(moment.format(try call.string(0, "format")))
+        case "strftime": return try Operators.bounded(moment.format(try call.string(0, "format")), column: call.column, fail: call.fail)
         case "weekday":
             try call.expect(0)
             return .int(moment.weekday)

@@ -49,37 +49,56 @@ enum Operators {
             guard a.count + b.count <= 100_000 else { throw fail(column, "the list would be too long") }
             return .list(a + b)
         case (.string(let text), .int(let times)) where symbol == "*", (.int(let times), .string(let text)) where symbol == "*":
-            guard text.utf8.count * max(times, 0) <= Evaluator.maximumLength else {
+            // Sizes are checked before anything is built, and the check itself cannot overflow.
+            let (size, overflow) = text.utf8.count.multipliedReportingOverflow(by: max(times, 0))
+            guard !overflow, size <= Evaluator.maximumLength else {
                 throw fail(column, "the result would be longer than \(Evaluator.maximumLength) bytes")
             }
             return .string(String(repeating: text, count: max(times, 0)))
         case (.list(let items), .int(let times)) where symbol == "*":
-            guard items.count * max(times, 0) <= 100_000 else { throw fail(column, "the list would be too long") }
+            let (size, overflow) = items.count.multipliedReportingOverflow(by: max(times, 0))
+            guard !overflow, size <= 100_000 else { throw fail(column, "the list would be too long") }
             return .list(Array(repeating: items, count: max(times, 0)).flatMap { $0 })
         case (.dateTime(let moment), .timeDelta(let delta)) where symbol == "+" || symbol == "-":
-            return .dateTime(try moved(moment, by: symbol == "+" ? delta.microseconds : -delta.microseconds, column: column, fail: fail))
+            return .dateTime(try moved(moment, by: delta, negated: symbol == "-", column: column, fail: fail))
         case (.timeDelta(let delta), .dateTime(let moment)) where symbol == "+":
-            return .dateTime(try moved(moment, by: delta.microseconds, column: column, fail: fail))
+            return .dateTime(try moved(moment, by: delta, negated: false, column: column, fail: fail))
         case (.date(let day), .timeDelta(let delta)) where symbol == "+" || symbol == "-":
-            let days = delta.days * PyDateTime.perDay
-            return .date(try moved(day, by: symbol == "+" ? days : -days, column: column, fail: fail))
+            let whole = PyTimeDelta(microseconds: delta.days * PyDateTime.perDay)  // never larger than `delta`
+            return .date(try moved(day, by: whole, negated: symbol == "-", column: column, fail: fail))
         case (.dateTime(let a), .dateTime(let b)) where symbol == "-", (.date(let a), .date(let b)) where symbol == "-":
+            // Both within years 1–9999: the difference fits.
             return .timeDelta(PyTimeDelta(microseconds: a.microseconds - b.microseconds))
         case (.timeDelta(let a), .timeDelta(let b)) where symbol == "+" || symbol == "-":
-            return .timeDelta(PyTimeDelta(microseconds: symbol == "+" ? a.microseconds + b.microseconds : a.microseconds - b.microseconds))
+            let (result, overflow) =
+                symbol == "+"
+                ? a.microseconds.addingReportingOverflow(b.microseconds) : a.microseconds.subtractingReportingOverflow(b.microseconds)
+            return .timeDelta(try delta(overflow ? nil : result, column: column, fail: fail))
         case (.timeDelta(let delta), .int(let times)) where symbol == "*", (.int(let times), .timeDelta(let delta)) where symbol == "*":
             let (product, overflow) = delta.microseconds.multipliedReportingOverflow(by: Int64(times))
-            guard !overflow else { throw fail(column, "timedelta is too large") }
-            return .timeDelta(PyTimeDelta(microseconds: product))
+            return .timeDelta(try Self.delta(overflow ? nil : product, column: column, fail: fail))
         default:
             throw unsupported
         }
     }
 
-    static func moved(_ moment: PyDateTime, by microseconds: Int64, column: Int, fail: Fail) throws(VariableError) -> PyDateTime {
-        let result = PyDateTime(microseconds: moment.microseconds + microseconds)
-        guard result.isValid else { throw fail(column, "date value out of range") }
-        return result
+    /// A timedelta of `microseconds` (nil: the arithmetic overflowed), within ``PyTimeDelta/limit``.
+    static func delta(_ microseconds: Int64?, column: Int, fail: Fail) throws(VariableError) -> PyTimeDelta {
+        guard let microseconds, abs(microseconds) <= PyTimeDelta.limit else { throw fail(column, "timedelta is too large") }
+        return PyTimeDelta(microseconds: microseconds)
+    }
+
+    /// `moment` moved by `delta` (backwards when `negated`), within years 1–9999.
+    static func moved(_ moment: PyDateTime, by delta: PyTimeDelta, negated: Bool, column: Int, fail: Fail) throws(VariableError)
+        -> PyDateTime
+    {
+        let (result, overflow) =
+            negated
+            ? moment.microseconds.subtractingReportingOverflow(delta.microseconds)
+            : moment.microseconds.addingReportingOverflow(delta.microseconds)
+        let moved = PyDateTime(microseconds: result)
+        guard !overflow, moved.isValid else { throw fail(column, "date value out of range") }
+        return moved
     }
 
     static func integers(_ symbol: String, _ a: Int, _ b: Int, column: Int, fail: Fail) throws(VariableError) -> Value? {

@@ -218,6 +218,9 @@ public struct PyDateTime: Sendable, Equatable, Comparable, Hashable {
 /// Python's `timedelta`: microseconds, shown as `1 day, 2:03:04.000005`.
 public struct PyTimeDelta: Sendable, Equatable, Comparable, Hashable {
     public var microseconds: Int64
+    /// The largest timedelta the language makes (about 100 million days, either way): a sum of two, or one added to
+    /// any date, still fits in 64 bits, so the checks after them see the overflow instead of trapping.
+    static let limit: Int64 = 8_640_000_000_000_000_000
 
     public init(microseconds: Int64) {
         self.microseconds = microseconds
