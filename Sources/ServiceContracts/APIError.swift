@@ -56,6 +56,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func payloadTooLarge(limit: Int) -> APIError {
         APIError(.contentTooLarge, code: "payload_too_large", "request body is larger than the limit of \(limit) bytes")
     }
+    public static func payloadTooLarge(_ message: String) -> APIError {
+        APIError(.contentTooLarge, code: "payload_too_large", message)
+    }
     public static func unsupportedMediaType(_ contentType: String) -> APIError {
         APIError(
             .unsupportedMediaType, code: "unsupported_media_type",

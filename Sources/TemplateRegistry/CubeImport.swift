@@ -1,5 +1,6 @@
 import Foundation
 import TrellisCore
+import TrellisHTTP
 import Yams
 
 /// Converts cube-studio job templates (the entries of its `init-job-template.json`, or one such entry) into
@@ -20,7 +21,7 @@ public enum CubeImport {
 
     /// Converts every template in `text` (JSON, read with key order kept: it is the parameters' order).
     public static func convert(_ text: String) throws -> [Converted] {
-        guard let root = try Yams.compose(yaml: text), let mapping = root.mapping else {
+        guard let root = try BoundedYAML.compose(text), let mapping = root.mapping else {
             throw Failure(description: "the file is not a JSON object")
         }
         if mapping["job_template_name"] != nil { return [try convert(entry: mapping, key: nil)] }

@@ -49,7 +49,7 @@ public struct DocumentDecoder: RequestDecoder {
                 return try APICoding.decoder().decode(type, from: data)
             case .yaml:
                 guard let text = String(data: data, encoding: .utf8) else { throw APIError.badRequest("the YAML body is not UTF-8") }
-                return try YAMLDecoder().decode(type, from: text)
+                return try BoundedYAML.decode(type, from: text)
             }
         } catch let error as APIError {
             throw error
@@ -103,6 +103,54 @@ public struct DocumentDecoder: RequestDecoder {
         case is [Any].Type: "a list"
         case is [String: Any].Type: "an object"
         default: "of type \(type)"
+        }
+    }
+}
+
+/// YAML read with its aliases bounded: a document whose aliases expand it beyond ``nodeLimit`` nodes (a "billion
+/// laughs" of nested anchors, a few hundred bytes that expand to billions of nodes) is refused before anything walks
+/// the expansion. Nodes are counted, not bytes, with the count stopping at the limit.
+public enum BoundedYAML {
+    /// More than a 1,000-task pipeline needs, many times over.
+    public static let nodeLimit = 200_000
+
+    /// `type` decoded from `text`, as `YAMLDecoder` decodes it.
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        // YAMLDecoder's own resolver (merge keys only): scalars keep their text for the decoder to type.
+        let parser = try Parser(yaml: text, resolver: Resolver.basic.appending(.merge))
+        return try withExtendedLifetime(parser) {
+            let node = try parser.singleRoot() ?? ""
+            try check(node)
+            return try YAMLDecoder().decode(type, from: node)
+        }
+    }
+
+    /// The root node of `text` with the default resolver (as `Yams.compose`), its expansion checked.
+    public static func compose(_ text: String) throws -> Node? {
+        guard let node = try Yams.compose(yaml: text) else { return nil }
+        try check(node)
+        return node
+    }
+
+    /// Throws 413 when `node` expands to more than ``nodeLimit`` nodes; walks at most that many.
+    static func check(_ node: Node) throws(APIError) {
+        var pending = [node]
+        var count = 0
+        while let next = pending.popLast() {
+            count += 1
+            guard count <= nodeLimit else {
+                throw APIError.payloadTooLarge(
+                    "the YAML document expands to more than \(nodeLimit) nodes (through its aliases); write it without them")
+            }
+            switch next {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    pending.append(key)
+                    pending.append(value)
+                }
+            case .sequence(let sequence): pending.append(contentsOf: sequence)
+            case .scalar, .alias: break
+            }
         }
     }
 }

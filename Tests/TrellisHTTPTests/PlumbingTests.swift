@@ -123,6 +123,32 @@ struct SigningKeyPair {
         }
     }
 
+    /// A "billion laughs" of nested YAML aliases (a few hundred bytes, 9^9 nodes once expanded) is refused with 413
+    /// before anything walks the expansion; the same aliases at a small scale still decode.
+    @Test(.timeLimit(.minutes(1))) func yamlAliasBombsAreRefusedByTheirExpansion() async throws {
+        var bomb = "name: &a [\"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\", \"x\"]\n"
+        for (level, previous) in zip("bcdefghi", "abcdefgh") {
+            bomb += "\(level): &\(level) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]\n"
+        }
+        bomb += "tags: *i\n"
+        let body = Data(bomb.utf8)
+        let key = try await SigningKeyPair(kid: "k1")
+        try await withService(identity: RotatingIdentity(JWKS(keys: [key.jwk]))) { api in
+            let token = try await key.token(for: Self.alice)
+            let headers = ["Authorization": "Bearer \(token)", "Content-Type": "application/yaml"]
+            let refused = try await api.send("POST", "/api/v1/echo", headers: headers, body: body)
+            #expect(refused.status == 413, "\(refused.text)")
+            #expect(refused.errorMessage?.contains("aliases") == true, "\(refused.text)")
+            let small = "name: &n x\ntags: [*n, *n]\n"
+            let ok = try await api.send("POST", "/api/v1/echo", headers: headers, body: Data(small.utf8))
+            #expect(ok.status == 200 && ok.json["tags"] as? [String] == ["x", "x"], "\(ok.text)")
+            // Nesting fifty thousand deep is a 400, not a crash of the parser's stack.
+            let deep = Data(("name: x\ntags: " + String(repeating: "[", count: 50_000) + String(repeating: "]", count: 50_000)).utf8)
+            #expect(try await api.send("POST", "/api/v1/echo", headers: headers, body: deep).status == 400)
+        }
+        #expect(throws: APIError.self) { try BoundedYAML.compose(bomb) }
+    }
+
     @Test func tokensFromARotatedKeyAreAcceptedAfterOneRefresh() async throws {
         let old = try await SigningKeyPair(kid: "old")
         let new = try await SigningKeyPair(kid: "new")
