@@ -17,6 +17,11 @@ import TrellisCore
             Parameter(name: "title", type: .str, regex: "[a-z ]+"), .string("  hello world "), .string("hello world"), .string("Hello!"),
             "\"Hello!\" does not match [a-z ]+"
         ),
+        // The pattern that stalls backtracking engines, on the text that makes it: answered, linearly.
+        (
+            Parameter(name: "name", type: .str, regex: "(a+)+$"), .string("aaaa"), .string("aaaa"),
+            .string(String(repeating: "a", count: 40) + "!"), "\"\(String(repeating: "a", count: 40))!\" does not match (a+)+$"
+        ),
         (Parameter(name: "script", type: .text), .string("print(1)\n"), .string("print(1)\n"), .array([]), "must be a string, got a list"),
         (
             Parameter(name: "epochs", type: .int, range: [1, 100]), .string("42"), .int(42), .string("ten"),
@@ -141,7 +146,7 @@ import TrellisCore
                 "parameters[0].params[0].choices: a enum parameter needs at least one choice",
                 "parameters[0].params[1].name: \"mode\" is defined twice",
                 "parameters[0].params[2].range: must be [min, max] with min <= max",
-                "parameters[0].params[3].regex: \"(unclosed\" is not a valid regular expression",
+                "parameters[0].params[3].regex: \"(unclosed\" is not a pattern Trellis matches: missing ), unterminated subpattern at position 1",
                 "parameters[0].params[4].params: a dict needs its params",
                 "parameters[0].params[5].showIf: names no other parameter \"missing\"",
                 "parameters[0].params[6].name: \"--flag\" must be letters, digits, '_' and '-', not starting with '-'",

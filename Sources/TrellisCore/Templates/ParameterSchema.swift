@@ -74,8 +74,12 @@ public struct ParameterSchema: Sendable, Equatable {
                 problems.append(ValidationError(field: "\(field).range", "must be [min, max] with min <= max"))
             }
         }
-        if let pattern = parameter.regex, (try? Regex(pattern)) == nil {
-            problems.append(ValidationError(field: "\(field).regex", "\"\(pattern)\" is not a valid regular expression"))
+        if let pattern = parameter.regex {
+            do throws(LinearRegex.Failure) {
+                _ = try LinearRegex(pattern)
+            } catch {
+                problems.append(ValidationError(field: "\(field).regex", "\"\(pattern)\" is not a pattern Trellis matches: \(error)"))
+            }
         }
         if let itemType = parameter.itemType, ![.str, .int, .float, .bool, .dict].contains(itemType) {
             problems.append(ValidationError(field: "\(field).itemType", "must be str, int, float, bool or dict"))
@@ -250,9 +254,14 @@ public struct ParameterSchema: Sendable, Equatable {
                 throw ValidationError(field: field, "must be between \(bounds[0]) and \(bounds[1]), got \(value)")
             }
         }
-        if checkRegex, let pattern = parameter.regex, let regex = try? Regex(pattern) {
+        // Linear in the text: a pattern can never stall the request (or others) however the value is made.
+        if checkRegex, let pattern = parameter.regex, let regex = try? LinearRegex(pattern) {
             let text = value.description
-            if (try? regex.wholeMatch(in: text)) == nil {
+            guard text.count <= LinearRegex.textLimit else {
+                throw ValidationError(
+                    field: field, "is longer than \(LinearRegex.textLimit) characters, the most checked against \(pattern)")
+            }
+            if !regex.wholeMatch(text) {
                 throw ValidationError(field: field, "\(JSONValue.quoted(text)) does not match \(pattern)")
             }
         }
