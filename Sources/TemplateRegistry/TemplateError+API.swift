@@ -9,7 +9,9 @@ extension TemplateError: APIErrorConvertible {
         case .notFound(let name): .notFound("no template named \"\(name)\"")
         case .versionNotFound(let name, let version): .notFound("template \"\(name)\" has no version \(version)")
         case .nameTaken(let name, let project):
-            .conflict("the template name \"\(name)\" is taken by \(project.map { "project \"\($0)\"" } ?? "a built-in template")")
+            // Which project holds it is not the caller's to know: projects are private to their members.
+            .conflict(
+                "the template name \"\(name)\" is taken by \(project == nil ? "a built-in template" : "another project"); choose another")
         case .publishedIsImmutable(let name, let version):
             .failedPrecondition("\(name)@\(version) is published and cannot change; register a new version")
         case .notPublished(let name, let version): .failedPrecondition("\(name)@\(version) is not published")

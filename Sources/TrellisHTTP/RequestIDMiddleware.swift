@@ -20,8 +20,12 @@ public struct RequestIDMiddleware: RouterMiddleware {
         return response
     }
 
-    /// Ids from outside are echoed into logs and headers: keep them short and plain.
+    /// Ids from outside are echoed into logs, headers and error bodies: kept only when short and plain (letters,
+    /// digits, `-`, `_`, `.`, `:`, at most 128), else replaced by a fresh one.
     static func isAcceptable(_ id: String) -> Bool {
-        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }
+        (1...128).contains(id.utf8.count)
+            && id.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte) || "-_.:".utf8.contains(byte)
+            }
     }
 }

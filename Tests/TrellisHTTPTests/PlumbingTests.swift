@@ -97,6 +97,13 @@ struct SigningKeyPair {
             let response = try await api.send("GET", "/api/v1/whoami", headers: ["X-Request-ID": "req-42"], body: nil)
             #expect(response.headers["x-request-id"] == "req-42")
             #expect(response.errorRequestID == "req-42")
+            // Anything but a short plain id is replaced, never echoed into headers, bodies and logs.
+            for hostile in ["\"},{\"admin\":true", "<script>", "a\\b", "a b", String(repeating: "x", count: 129), "ünï"] {
+                let answered = try await api.send("GET", "/api/v1/whoami", headers: ["X-Request-ID": hostile], body: nil)
+                let id = try #require(answered.headers["x-request-id"])
+                #expect(id != hostile && UUID(uuidString: id) != nil, "\(hostile) → \(id)")
+                #expect(answered.errorRequestID == id)
+            }
         }
     }
 
