@@ -60,8 +60,8 @@ public struct TrellisConfiguration: Sendable {
     /// Every key Trellis reads (`services.NAME.url` aside).
     static let knownKeys =
         [
-            "host", "port", "data.dir", "database.url", "admin.password", "token.lifetime", "log.level", "config", "task.stop.grace",
-            "schedule.min.interval", "local.executor", "task.uids", "task.max.processes", "task.max.files",
+            "host", "port", "data.dir", "database.url", "admin.password", "secrets.key", "token.lifetime", "log.level", "config",
+            "task.stop.grace", "schedule.min.interval", "local.executor", "task.uids", "task.max.processes", "task.max.files",
         ] + LDAPSettings.keys
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);

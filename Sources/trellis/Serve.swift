@@ -21,11 +21,19 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
 
+    @Argument(
+        parsing: .allUnrecognized,
+        help: ArgumentHelp(
+            "Any other setting as a flag: --secrets-key, --token-lifetime, --log-level, --local-executor, --task-uids, …",
+            discussion: "The keys of the configuration table in the README, as --flags (an unknown one is an error).",
+            valueName: "--setting value"))
+    var settings: [String] = []
+
     func run() async throws {
         var more: [String: String] = [:]
         more["port"] = port.map(String.init)
         more["host"] = host
-        let configuration = try await storage.load(defaultPort: ServiceName.gatewayPort, more: more)
+        let configuration = try await storage.load(defaultPort: ServiceName.gatewayPort, more: more, settings: settings)
         let logger = JSONLogHandler.logger(label: "trellis", level: configuration.logLevel)
         let database = try await Database.open(configuration.databaseURL, logger: logger)
         let environment = ServiceEnvironment(

@@ -21,9 +21,11 @@ struct StorageOptions: ParsableArguments {
         return flags
     }
 
-    func load(defaultPort: Int, more: [String: String] = [:]) async throws -> TrellisConfiguration {
+    /// `settings` are the command's other `--flags` (any key of ``TrellisConfiguration``'s table, checked there).
+    func load(defaultPort: Int, more: [String: String] = [:], settings: [String] = []) async throws -> TrellisConfiguration {
         do {
-            return try await TrellisConfiguration.load(defaultPort: defaultPort, flags: flags.merging(more) { $1 })
+            return try await TrellisConfiguration.load(
+                defaultPort: defaultPort, flags: flags.merging(more) { $1 }, arguments: settings.isEmpty ? nil : ["trellis"] + settings)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }

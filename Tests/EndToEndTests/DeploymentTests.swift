@@ -22,7 +22,8 @@ import TrellisTestSupport
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         let server = try Processes.start(
             Processes.binDirectory.appendingPathComponent("trellis"),
-            ["serve", "--port", String(port), "--data-dir", dataDir.path, "--demo"],
+            // The secrets key as the documented flag (no secrets.key file is made then).
+            ["serve", "--port", String(port), "--data-dir", dataDir.path, "--demo", "--secrets-key", EmbeddedHarness.secretsKey],
             environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword], log: log
         )
         defer { if server.isRunning { server.terminate() } }
@@ -177,7 +178,8 @@ import TrellisTestSupport
         let secondLog = dataDir.appendingPathExtension("2.log")
         defer { try? FileManager.default.removeItem(at: secondLog) }
         let again = try Processes.start(
-            Processes.binDirectory.appendingPathComponent("trellis"), ["serve", "--port", String(port), "--data-dir", dataDir.path],
+            Processes.binDirectory.appendingPathComponent("trellis"),
+            ["serve", "--port", String(port), "--data-dir", dataDir.path, "--secrets-key=\(EmbeddedHarness.secretsKey)"],
             environment: ["TRELLIS_ADMIN_PASSWORD": "another-password"], log: secondLog
         )
         defer { if again.isRunning { again.terminate() } }
@@ -186,6 +188,11 @@ import TrellisTestSupport
         try await Processes.stop(again)
         #expect(try String(contentsOf: log, encoding: .utf8).contains("created the platform admin"))
         #expect(try !String(contentsOf: secondLog, encoding: .utf8).contains("created the platform admin"))
+        #expect(!FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("secrets.key").path))
+        // A mistyped setting is refused, naming the flag.
+        let mistyped = try Processes.run(
+            Processes.binDirectory.appendingPathComponent("trellis"), ["serve", "--data-dir", dataDir.path, "--secret-key", "x"])
+        #expect(mistyped.status != 0 && mistyped.output.contains("--secret-key"), "\(mistyped.output)")
     }
 
     @Test func splitModeOnPostgreSQLBehindTheGateway() async throws {

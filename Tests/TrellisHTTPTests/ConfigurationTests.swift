@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-import TrellisHTTP
 import TrellisStore
+
+@testable import TrellisHTTP
 
 @Suite struct ConfigurationTests {
     @Test func defaultsApplyWhenNothingIsSet() async throws {
@@ -37,6 +38,21 @@ import TrellisStore
         )
         #expect(configuration.port == 9001)
         #expect(configuration.databaseURL == .postgres(url: "postgres://u:p@db:5432/trellis"))
+    }
+
+    /// Every key of the table is a flag too, the documented `--secrets-key` among them (it used to be refused).
+    @Test func everyDocumentedKeyIsAFlag() async throws {
+        let key = Data(repeating: 3, count: 32).base64EncodedString()
+        let configuration = try await TrellisConfiguration.load(
+            defaultPort: 8081, arguments: ["trellis", "--secrets-key", key, "--token-lifetime=600", "--task-max-files", "512"],
+            environment: [:])
+        #expect(configuration.secretsKey == key)
+        #expect(configuration.tokenLifetime == .seconds(600))
+        #expect(configuration.taskMaxFiles == 512)
+        for key in TrellisConfiguration.knownKeys where key != "config" {
+            let flag = "--" + key.replacingOccurrences(of: ".", with: "-")
+            #expect(throws: Never.self, "\(flag)") { try TrellisConfiguration.checkFlags(["trellis", flag]) }
+        }
     }
 
     @Test(arguments: [
