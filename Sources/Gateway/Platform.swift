@@ -82,7 +82,17 @@ public enum Platform {
         ServiceHost.addCommonMiddleware(to: router, service: "gateway", registry: registry) { request in
             ServiceName.owner(ofPath: request.uri.path).map { "proxy:\($0.rawValue)" } ?? "unmatched"
         }
-        router.add(middleware: ProxyMiddleware(upstreams: upstreams, httpClient: httpClient, verifier: TokenVerifier(identity: identity)))
+        let serviceToken: ServiceToken?
+        do {
+            serviceToken = try ServiceToken(configuration: configuration)
+        } catch {
+            logger.warning(
+                "without the secrets key the services see the gateway as every client's address", metadata: ["error": "\(error)"])
+            serviceToken = nil
+        }
+        router.add(
+            middleware: ProxyMiddleware(
+                upstreams: upstreams, httpClient: httpClient, verifier: TokenVerifier(identity: identity), serviceToken: serviceToken))
         router.add(middleware: WebMiddleware(files: EmbeddedWeb.files))
         OperationalRoutes(service: "gateway", registry: registry).addRoutes(to: router)
         return Application(

@@ -13,6 +13,8 @@ struct ProxyMiddleware: RouterMiddleware {
     let upstreams: [ServiceName: String]
     let httpClient: HTTPClient
     let verifier: TokenVerifier
+    /// Vouches for the client's address to the services (``ClientAddressMiddleware``); nil: the address is not passed.
+    let serviceToken: ServiceToken?
 
     /// Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded.
     static let hopByHop: Set<String> = [
@@ -36,6 +38,13 @@ struct ProxyMiddleware: RouterMiddleware {
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
         upstream.headers.replaceOrAdd(name: RequestIDMiddleware.header.rawName, value: context.requestID)
+        // What a client sent under these names is replaced, never passed on.
+        upstream.headers.remove(name: ClientAddressMiddleware.address.rawName)
+        upstream.headers.remove(name: ClientAddressMiddleware.voucher.rawName)
+        if let serviceToken, let address = context.remoteAddress {
+            upstream.headers.add(name: ClientAddressMiddleware.address.rawName, value: address)
+            upstream.headers.add(name: ClientAddressMiddleware.voucher.rawName, value: serviceToken.value)
+        }
         if let length = request.headers[.contentLength].flatMap(Int64.init) {
             upstream.body = .stream(request.body, length: .known(length))
         } else if request.headers[.transferEncoding] != nil {

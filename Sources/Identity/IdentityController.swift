@@ -15,6 +15,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     /// Directory logins, when `ldap.url` is set.
     let directory: LDAPDirectory?
     let throttle: LoginThrottle
+    /// Refreshes per user: each revokes a token every service follows, so they are bounded.
+    let refreshes: RateLimit
     /// A bcrypt hash of a random string: a login for an unknown user still pays one bcrypt verify, so response
     /// time does not reveal which user names exist.
     let decoyHash: String
@@ -24,7 +26,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     func addRoutes(public publicRoutes: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         publicRoutes.post("auth/login", use: login)
         publicRoutes.get("auth/jwks") { _, _ in JWKSResponse(jwks: try await issuer.publicKeys()) }
-        publicRoutes.get("auth/revocations") { _, _ in Revocations(tokens: try await repository.revokedTokens(now: now())) }
+        publicRoutes.get("auth/revocations", use: revocations)
         authenticated.post("auth/refresh", use: refresh)
         authenticated.post("auth/logout", use: logout)
         authenticated.get("me", use: me)
@@ -57,15 +59,16 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     /// Failed logins are throttled per user name and per address (``LoginThrottle``).
     @Sendable func login(_ request: Request, context: TrellisRequestContext) async throws -> LoginResponse {
         let body = try await request.decode(as: LoginRequest.self, context: context)
-        if let wait = await throttle.wait(username: body.username, address: context.remoteAddress, now: now()) {
+        let address = context.clientAddress
+        if let wait = await throttle.wait(username: body.username, address: address, now: now()) {
             throw APIError.tooManyRequests("too many failed logins for \"\(body.username)\"; try again in \(wait) s")
         }
         do {
             let response = try await authenticate(body, context: context)
-            await throttle.succeeded(username: body.username)
+            await throttle.succeeded(username: body.username, address: address)
             return response
         } catch IdentityError.invalidCredentials {
-            await throttle.failed(username: body.username, address: context.remoteAddress, now: now())
+            await throttle.failed(username: body.username, address: address, now: now())
             throw IdentityError.invalidCredentials
         }
     }
@@ -83,12 +86,24 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         return try await loggedIn(found.user)
     }
 
-    struct Revocations: ResponseEncodable {
-        let tokens: [String]
+    /// Revoked, unexpired tokens; with `?after=REVISION` only those revoked since (a service's mirror follows them).
+    @Sendable func revocations(_ request: Request, context: TrellisRequestContext) async throws -> RevocationFeed {
+        let after = try request.uri.queryParameters.get("after").map { text throws(APIError) in
+            guard let revision = Int64(text), revision >= 0 else {
+                throw APIError.invalidField("after", "must be a revision (a whole number >= 0)")
+            }
+            return revision
+        }
+        return try await repository.revocations(after: after ?? 0, now: now())
     }
 
     /// A fresh token for the caller (their admin flag read again); the presented one is revoked.
     @Sendable func refresh(_ request: Request, context: TrellisRequestContext) async throws -> LoginResponse {
+        let username = try context.requireUser().username
+        if let wait = await refreshes.wait(key: username, now: now()) {
+            throw APIError.tooManyRequests("too many refreshes for \"\(username)\" (\(refreshes.limit) a minute); try again in \(wait) s")
+        }
+        await refreshes.count(key: username, now: now())
         try await revokePresentedToken(context)
         guard let found = try await repository.user(named: try context.requireUser().username) else {
             throw APIError.unauthorized("the user no longer exists")
@@ -417,3 +432,5 @@ struct JWKSResponse: ResponseGenerator {
         try context.responseEncoder.encode(jwks, from: request, context: context)
     }
 }
+
+extension RevocationFeed: ResponseEncodable {}

@@ -35,7 +35,8 @@ public struct IdentityModule: ServiceModule {
         clusters = ClusterDirectory(environment.executor)
         controller = IdentityController(
             repository: repository, issuer: issuer, now: now, directory: environment.configuration.ldap.map(LDAPDirectory.init),
-            throttle: LoginThrottle(), decoyHash: decoy, clusters: ClusterCheck(directory: clusters))
+            throttle: LoginThrottle(), refreshes: RateLimit(limit: 20, window: 60), decoyHash: decoy,
+            clusters: ClusterCheck(directory: clusters))
         tokens = APITokenController(repository: repository, now: now)
         identityClient = InProcessIdentityClient(issuer: issuer, repository: repository, tokens: tokens)
         adminPassword = environment.configuration.adminPassword

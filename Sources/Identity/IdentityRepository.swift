@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import ServiceContracts
 import TrellisCore
 import TrellisStore
 
@@ -41,8 +42,8 @@ public protocol IdentityRepository: Sendable {
     /// Revokes a token until it expires (expired revocations are dropped on the way).
     func revoke(_ tokenID: String, expiresAt: Date, now: Date) async throws
     func isRevoked(_ tokenID: String) async throws -> Bool
-    /// The ids of revoked tokens that have not expired.
-    func revokedTokens(now: Date) async throws -> [String]
+    /// Revoked tokens that have not expired, revoked after `revision`.
+    func revocations(after revision: Int64, now: Date) async throws -> RevocationFeed
 }
 
 /// A token signing key as stored: its PEM sealed with the secrets key (``SecretBox``), or in clear when written
@@ -301,8 +302,11 @@ public struct SQLIdentityRepository: IdentityRepository {
     public func revoke(_ tokenID: String, expiresAt: Date, now: Date) async throws {
         try await database.transaction { sql in
             try await sql.delete(from: "identity_revoked_tokens").where("expires_at", .lessThan, now.milliseconds).run()
-            try await sql.insert(into: "identity_revoked_tokens").columns("token_id", "expires_at")
-                .values(SQLBind(tokenID), SQLBind(expiresAt.milliseconds)).ignoringConflicts(with: ["token_id"]).run()
+            let revision =
+                try await sql.raw("UPDATE identity_revocation_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision")
+                .first()?.decode(column: "revision", as: Int64.self) ?? 0
+            try await sql.insert(into: "identity_revoked_tokens").columns("token_id", "expires_at", "revision")
+                .values(SQLBind(tokenID), SQLBind(expiresAt.milliseconds), SQLBind(revision)).ignoringConflicts(with: ["token_id"]).run()
         }
     }
 
@@ -312,10 +316,20 @@ public struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    public func revokedTokens(now: Date) async throws -> [String] {
-        try await database.read { sql in
-            try await sql.select().column("token_id").from("identity_revoked_tokens").where("expires_at", .greaterThan, now.milliseconds)
-                .all().map { try $0.decode(column: "token_id", as: String.self) }
+    /// Unexpired revocations after `revision` (all of them from 0), oldest first, with the newest revision.
+    public func revocations(after revision: Int64, now: Date) async throws -> RevocationFeed {
+        struct Row: Decodable {
+            let token_id: String, expires_at: Int64, revision: Int64
+        }
+        return try await database.snapshot { sql in
+            let latest =
+                try await sql.select().column("revision").from("identity_revocation_revision").where("id", .equal, 1).first()?
+                .decode(column: "revision", as: Int64.self) ?? 0
+            let rows = try await sql.select().columns("token_id", "expires_at", "revision").from("identity_revoked_tokens")
+                .where("revision", .greaterThan, revision).where("expires_at", .greaterThan, now.milliseconds).orderBy("revision")
+                .all(decoding: Row.self)
+            return RevocationFeed(
+                revision: latest, revoked: rows.map { .init(id: $0.token_id, expiresAt: .fromMilliseconds($0.expires_at)) })
         }
     }
 

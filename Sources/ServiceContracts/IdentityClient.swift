@@ -32,14 +32,15 @@ public protocol IdentityClient: Sendable {
 public struct HTTPIdentityClient: IdentityClient {
     let requests: ServiceRequests
     let serviceToken: ServiceToken?
-    /// Revoked token ids and API tokens' users, each at most a second old: a token revoked on the identity service
-    /// stops working here within a second.
-    let revocations = ExpiringCache<String, Set<String>>(ttl: .seconds(1), limit: 1)
+    /// Revoked token ids, followed incrementally at most a second apart, and API tokens' users, each at most a second
+    /// old: a token revoked on the identity service stops working here within a second.
+    let revocations: RevocationMirror
     let introspections = ExpiringCache<String, AuthenticatedUser?>(ttl: .seconds(1))
 
     public init(baseURL: String, httpClient: HTTPClient, serviceToken: ServiceToken?) {
         requests = ServiceRequests(service: .identity, baseURL: baseURL, httpClient: httpClient)
         self.serviceToken = serviceToken
+        revocations = RevocationMirror(requests: requests)
     }
 
     public func introspect(apiToken: String) async throws -> AuthenticatedUser? {
@@ -50,10 +51,7 @@ public struct HTTPIdentityClient: IdentityClient {
     }
 
     public func isRevoked(_ tokenID: String) async throws -> Bool {
-        try await revocations.value(for: "") {
-            struct Revoked: Decodable { let tokens: [String] }
-            return Set(try await requests.get(APIPaths.revocations, as: Revoked.self, token: nil)?.tokens ?? [])
-        }.contains(tokenID)
+        try await revocations.contains(tokenID)
     }
 
     public func settings(ofProject project: String) async throws -> ProjectSettings? {
@@ -98,4 +96,83 @@ public enum APIPaths {
     }
     /// Reached without a token.
     public static let publicPaths: Set<String> = [login, jwks, revocations, introspect]
+}
+
+/// What `GET /api/v1/auth/revocations[?after=REVISION]` answers: the revoked, unexpired tokens after a revision, and
+/// the newest revision (`tokens` repeats their ids, the list's first form).
+public struct RevocationFeed: Codable, Sendable, Equatable {
+    public struct Revoked: Codable, Sendable, Equatable {
+        public let id: String
+        public let expiresAt: Date
+
+        public init(id: String, expiresAt: Date) {
+            self.id = id
+            self.expiresAt = expiresAt
+        }
+    }
+
+    public let revision: Int64
+    public let revoked: [Revoked]
+    public var tokens: [String] { revoked.map(\.id) }
+
+    public init(revision: Int64, revoked: [Revoked]) {
+        self.revision = revision
+        self.revoked = revoked
+    }
+
+    enum CodingKeys: String, CodingKey { case revision, revoked, tokens }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        revision = try container.decode(Int64.self, forKey: .revision)
+        revoked = try container.decode([Revoked].self, forKey: .revoked)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(revision, forKey: .revision)
+        try container.encode(revoked, forKey: .revoked)
+        try container.encode(tokens, forKey: .tokens)
+    }
+}
+
+/// A service's copy of the revoked tokens: at most a second old, brought up to date with what was revoked since its
+/// revision (not the whole list each time), expired ones dropped. One request at a time, however many callers wait.
+public actor RevocationMirror {
+    let requests: ServiceRequests
+    private var revision: Int64 = 0
+    private var revoked: [String: Date] = [:]
+    private var checkedAt: ContinuousClock.Instant?
+    private var syncing: Task<Void, any Error>?
+
+    init(requests: ServiceRequests) {
+        self.requests = requests
+    }
+
+    func contains(_ tokenID: String) async throws -> Bool {
+        if let checkedAt, ContinuousClock.now - checkedAt < .seconds(1) { return revoked[tokenID] != nil }
+        let sync = syncing ?? Task { try await self.sync() }
+        syncing = sync
+        defer { syncing = nil }
+        try await sync.value
+        return revoked[tokenID] != nil
+    }
+
+    private func sync() async throws {
+        let started = ContinuousClock.now
+        let path = APIPaths.revocations + "?after=\(revision)"
+        guard let feed = try await requests.get(path, as: RevocationFeed.self, token: nil) else {
+            throw APIError.unavailable("the identity service did not answer \(path)")
+        }
+        guard feed.revision >= revision else {
+            // The identity service's list started again (a new database): so does the copy.
+            (revision, revoked) = (0, [:])
+            return try await sync()
+        }
+        for token in feed.revoked { revoked[token.id] = token.expiresAt }
+        revision = feed.revision
+        let now = Date()
+        revoked = revoked.filter { $0.value > now }
+        checkedAt = started
+    }
 }

@@ -15,6 +15,8 @@ public struct TrellisRequestContext: RequestContext {
     public var bearerToken: String?
     /// The peer's IP address (in split mode, the gateway's).
     public let remoteAddress: String?
+    /// The client's address: the peer's, or in split mode the one the gateway vouches for (``ClientAddressMiddleware``).
+    public var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -22,6 +24,7 @@ public struct TrellisRequestContext: RequestContext {
         self.user = nil
         self.bearerToken = nil
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.clientAddress = remoteAddress
     }
 
     public var requestDecoder: DocumentDecoder { DocumentDecoder() }

@@ -152,7 +152,7 @@ public enum ServiceHost {
         let identity = try module.identityClient ?? environment.requireIdentity(for: Module.name)
         let router = makeRouter(
             service: Module.name.rawValue, modules: [module], verifier: TokenVerifier(identity: identity),
-            registry: PrometheusCollectorRegistry()
+            registry: PrometheusCollectorRegistry(), extraMiddleware: [ClientAddressMiddleware(token: serviceToken)]
         )
         try await makeApplication(modules: [module], router: router, environment: environment).runService()
     }

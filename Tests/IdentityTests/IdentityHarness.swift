@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Prometheus
+import ServiceContracts
 import TrellisHTTP
 import TrellisStore
 import TrellisTestSupport
@@ -21,11 +22,13 @@ enum IdentityHarness {
         try await TestDatabases.withFresh(kind) { url in
             var flags: [String: String] = [:]
             flags["admin.password"] = adminPassword
+            flags["secrets.key"] = EmbeddedHarness.secretsKey
             let environment = try await TestDatabases.serviceEnvironment(url, flags: flags)
             let module = try await IdentityModule(environment: environment, now: now)
             let router = ServiceHost.makeRouter(
                 service: "identity", modules: [module], verifier: TokenVerifier(identity: module.identityClient!),
-                registry: PrometheusCollectorRegistry()
+                registry: PrometheusCollectorRegistry(),
+                extraMiddleware: [ClientAddressMiddleware(token: try ServiceToken(configuration: environment.configuration))]
             )
             let app = try ServiceHost.makeApplication(modules: [module], router: router, environment: environment)
             try await app.test(.router) { client in

@@ -71,4 +71,70 @@ import TrellisTestSupport
                 try await api.call("POST", "/api/v1/auth/login", json: ["username": "olga", "password": "olga-password"]).status == 200)
         }
     }
+
+    /// Failures count per user name *and* address: five wrong passwords from one address do not lock the right one out
+    /// from another. The address is the client's that the gateway vouches for with the service token; a client
+    /// naming an address itself is not believed. User names count as the directory compares them.
+    @Test func failedLoginsAreThrottledPerUserAndAddress() async throws {
+        let clock = TestClock()
+        let voucher = try await EmbeddedHarness.serviceToken()
+        try await IdentityHarness.with(.sqlite, now: { clock.now }) { api, _ in
+            let admin = try await api.login("admin", IdentityHarness.adminPassword)
+            _ = try await api.call("POST", "/api/v1/users", token: admin, json: ["username": "olga", "password": "olga-password"])
+            func login(_ name: String, _ password: String, from address: String, voucher: String?) async throws -> Int {
+                var headers = ["Content-Type": "application/json", "X-Trellis-Client-Address": address]
+                headers["X-Trellis-Forwarded-By"] = voucher
+                let body = try JSONSerialization.data(withJSONObject: ["username": name, "password": password])
+                return try await api.send("POST", "/api/v1/auth/login", headers: headers, body: body).status
+            }
+            // Five failures from 10.0.0.1, two of them as the name written otherwise.
+            for name in ["olga", "olga", " Olga", "OLGA ", "olga"] {
+                #expect(try await login(name, "guess", from: "10.0.0.1", voucher: voucher) == 401)
+            }
+            #expect(try await login("olga", "olga-password", from: "10.0.0.1", voucher: voucher) == 429)
+            #expect(try await login(" OLGA", "olga-password", from: "10.0.0.1", voucher: voucher) == 429)
+            #expect(try await login("olga", "olga-password", from: "10.0.0.2", voucher: voucher) == 200)
+            // A claimed address without the gateway's voucher is the peer's: its failures do not land on 10.0.0.7.
+            for _ in 0..<5 { #expect(try await login("olga", "guess", from: "10.0.0.7", voucher: "forged") == 401) }
+            #expect(try await login("olga", "olga-password", from: "10.0.0.7", voucher: voucher) == 200)
+        }
+    }
+
+    /// Each refresh revokes a token every service follows: at most 20 a minute per user.
+    @Test func refreshesAreThrottledPerUser() async throws {
+        let clock = TestClock()
+        try await IdentityHarness.with(.sqlite, now: { clock.now }) { api, _ in
+            var token = try await api.login("admin", IdentityHarness.adminPassword)
+            for _ in 0..<20 {
+                let refreshed = try await api.call("POST", "/api/v1/auth/refresh", token: token)
+                token = try #require(refreshed.json["token"] as? String, "\(refreshed.text)")
+            }
+            let refused = try await api.call("POST", "/api/v1/auth/refresh", token: token)
+            #expect(refused.status == 429 && refused.text.contains("too many refreshes"), "\(refused.text)")
+            // Refused, the token stays good; a minute later refreshing works again.
+            #expect(try await api.call("GET", "/api/v1/me", token: token).status == 200)
+            clock.advance(61)
+            #expect(try await api.call("POST", "/api/v1/auth/refresh", token: token).status == 200)
+        }
+    }
+
+    /// Services follow revocations by revision: `?after=` answers only what was revoked since.
+    @Test(arguments: DatabaseKind.allCases)
+    func revocationsAreFollowedIncrementally(_ kind: DatabaseKind) async throws {
+        try await EmbeddedHarness.with(kind) { api, _ in
+            let first = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let second = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let start = try #require(try await api.call("GET", "/api/v1/auth/revocations").json["revision"] as? Int)
+            #expect(try await api.call("POST", "/api/v1/auth/logout", token: first).status == 204)
+            #expect(try await api.call("POST", "/api/v1/auth/logout", token: second).status == 204)
+            let all = try await api.call("GET", "/api/v1/auth/revocations?after=\(start)").json
+            #expect(all["revision"] as? Int == start + 2)
+            #expect((all["revoked"] as? [[String: Any]])?.count == 2 && (all["tokens"] as? [String])?.count == 2, "\(all)")
+            let newer = try await api.call("GET", "/api/v1/auth/revocations?after=\(start + 1)").json
+            #expect((newer["tokens"] as? [String])?.count == 1)
+            #expect((try await api.call("GET", "/api/v1/auth/revocations?after=\(start + 2)").json["tokens"] as? [String])?.isEmpty == true)
+            let bad = try await api.call("GET", "/api/v1/auth/revocations?after=yesterday")
+            #expect(bad.status == 400 && bad.errorMessage?.contains("after") == true, "\(bad.text)")
+        }
+    }
 }
