@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with a private PostgreSQL on 127.0.0.1, then stops it by PID.
 #   scripts/with-postgres.sh COMMAND...
-# The command sees TRELLIS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:PORT/postgres (trust auth, throwaway data).
+# The command sees TRELLIS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:PORT/postgres (trust auth, throwaway data)
+# and TRELLIS_TEST_POSTGRES_CA, the CA of the server's TLS certificate (for localhost and 127.0.0.1).
 set -euo pipefail
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$PGBIN/initdb" ] || { echo "with-postgres: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
@@ -22,12 +23,23 @@ trap stop EXIT
 
 as_postgres "$PGBIN/initdb" -D "$DATA/db" -U postgres -A trust --no-sync -E UTF8 >"$DATA/initdb.log" 2>&1 \
   || { cat "$DATA/initdb.log" >&2; exit 1; }
+# TLS too (ssl=on; plain connections stay allowed): a CA made here and a server certificate for localhost and
+# 127.0.0.1 signed by it, the CA in TRELLIS_TEST_POSTGRES_CA.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Trellis test PostgreSQL CA" \
+  -keyout "$DATA/ca.key" -out "$DATA/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$DATA/server.key" -out "$DATA/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$DATA/san.ext"
+openssl x509 -req -in "$DATA/server.csr" -CA "$DATA/ca.pem" -CAkey "$DATA/ca.key" -CAcreateserial -days 2 \
+  -extfile "$DATA/san.ext" -out "$DATA/server.pem" 2>/dev/null
+chmod 600 "$DATA/server.key"
+chmod 644 "$DATA/ca.pem"
 # max_connections: the Swift tests hold at most 280 at once (TestDatabases.postgresConnections), beside the 3 reserved
 # for superusers.
 start() { # PORT; 75 when it is taken
   : > "$DATA/server.log"
   as_postgres "$PGBIN/pg_ctl" -D "$DATA/db" -l "$DATA/server.log" -w \
-    -o "-p $1 -k $DATA -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null && return 0
+    -o "-p $1 -k $DATA -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c ssl=on \
+    -c ssl_cert_file=$DATA/server.pem -c ssl_key_file=$DATA/server.key" start >/dev/null && return 0
   grep -q "Address already in use" "$DATA/server.log" && return 75
   cat "$DATA/server.log" >&2
   return 1
@@ -36,5 +48,6 @@ on_free_port POSTGRES start
 PORT=$(sed -n 4p "$DATA/db/postmaster.pid")
 cp "$DATA/db/postmaster.pid" "$DATA/postmaster.pid"
 export TRELLIS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
+export TRELLIS_TEST_POSTGRES_CA="$DATA/ca.pem"
 echo "with-postgres: PostgreSQL on 127.0.0.1:$PORT (pid $(head -n 1 "$DATA/postmaster.pid"))" >&2
 "$@"

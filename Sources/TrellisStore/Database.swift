@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import PostgresKit
 import SQLiteKit
 import ServiceLifecycle
@@ -64,9 +65,22 @@ public final class Database: Service, Sendable {
             guard let host = core.host else {
                 throw StoreError.invalidURL(url.description, reason: "a host is required")
             }
+            let tls = try PostgresTLS(url: text)
+            // One connection first: an unreachable server or a certificate that fails verification is an error now,
+            // naming its cause, instead of a pool that retries behind every first query.
+            do {
+                let probe = try await PostgresConnection.connect(
+                    configuration: PostgresConnection.Configuration(
+                        host: host, port: core.port ?? 5432, username: core.username, password: core.password,
+                        database: core.database, tls: try tls.connectionTLS()),
+                    id: 0, logger: logger)
+                try await probe.close()
+            } catch {
+                throw StoreError.cannotOpen(url.description, underlying: String(reflecting: error))
+            }
             var clientConfiguration = PostgresClient.Configuration(
                 host: host, port: core.port ?? 5432, username: core.username, password: core.password,
-                database: core.database, tls: .disable
+                database: core.database, tls: tls.clientTLS()
             )
             // Enough for a service's request concurrency on 2 cores; each executable has its own pool.
             clientConfiguration.options.maximumConnections = 10

@@ -98,6 +98,35 @@ import TrellisTestSupport
         }
     }
 
+    /// TLS to PostgreSQL as libpq's `sslmode` says: verify-full against the test server's CA (its certificate is for
+    /// localhost) is encrypted, disable is not, a CA that did not sign it is refused, and bad settings name themselves.
+    @Test func postgresOverTLSFollowsSSLMode() async throws {
+        let admin = try TestDatabases.postgresAdminURL()
+        let ca = try #require(ProcessInfo.processInfo.environment["TRELLIS_TEST_POSTGRES_CA"], "make test's PostgreSQL has TLS")
+        let localhost = admin.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+        func encrypted(_ url: String) async throws -> Bool {
+            try await Database.withOpened(try DatabaseURL(url), logger: TestDatabases.logger) { database in
+                try await database.read {
+                    try await $0.raw("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first()!.decode(
+                        column: "ssl", as: Bool.self)
+                }
+            }
+        }
+        #expect(try await encrypted("\(localhost)?sslmode=verify-full&sslrootcert=\(ca)"))
+        #expect(try await encrypted("\(admin)?sslmode=verify-ca&sslrootcert=\(ca)"))
+        #expect(try await encrypted("\(admin)?sslmode=require"))
+        #expect(try await encrypted("\(admin)?sslmode=disable") == false)
+        // The system's CAs did not sign the test server's certificate: refused at open, saying why.
+        let unverified = await #expect(throws: StoreError.self) { try await encrypted("\(localhost)?sslmode=verify-full") }
+        #expect(unverified.map { "\($0)".lowercased() }?.contains("certificate") == true, "\(String(describing: unverified))")
+        let badMode = await #expect(throws: StoreError.self) { try await encrypted("\(admin)?sslmode=sometimes") }
+        #expect(badMode.map { "\($0)" }?.contains("sslmode=sometimes") == true)
+        let missing = await #expect(throws: StoreError.self) {
+            try await encrypted("\(admin)?sslmode=verify-full&sslrootcert=/nowhere.pem")
+        }
+        #expect(missing.map { "\($0)" }?.contains("/nowhere.pem") == true)
+    }
+
     @Test func databaseURLsAreParsedAndPasswordsMasked() throws {
         #expect(try DatabaseURL("sqlite:///var/lib/trellis/t.db") == .sqliteFile(path: "/var/lib/trellis/t.db"))
         #expect(try DatabaseURL("sqlite:data/t.db") == .sqliteFile(path: "data/t.db"))
