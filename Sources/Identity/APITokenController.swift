@@ -97,7 +97,7 @@ struct APITokenController<Repository: IdentityRepository>: Sendable {
 
     func user(of secret: String) async throws -> AuthenticatedUser? {
         guard secret.hasPrefix(APITokenFormat.prefix), let found = try await repository.apiToken(hash: Self.hash(secret)),
-            found.token.revokedAt == nil, found.token.expiresAt > now()
+            found.token.revokedAt == nil, found.token.expiresAt > now(), !found.user.disabled
         else { return nil }
         return AuthenticatedUser(
             id: found.user.id.rawValue, username: found.user.username, isAdmin: false,

@@ -32,6 +32,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         authenticated.get("me", use: me)
         authenticated.get("users", use: listUsers)
         authenticated.post("users", use: createUser)
+        authenticated.patch("users/:username", use: updateUser)
+        authenticated.delete("users/:username", use: deleteUser)
         authenticated.get("projects", use: listProjects)
         authenticated.post("projects", use: createProject)
         authenticated.get("projects/:project", use: getProject)
@@ -127,6 +129,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     }
 
     func loggedIn(_ user: User) async throws -> LoginResponse {
+        guard !user.disabled else { throw APIError.unauthorized("the account \"\(user.username)\" is disabled; ask a platform admin") }
         let token = try await issuer.issue(for: AuthenticatedUser(id: user.id.rawValue, username: user.username, isAdmin: user.isAdmin))
         return LoginResponse(token: token, user: user)
     }
@@ -213,6 +216,51 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         /// `local` (default) or `ldap`: an account for a directory user, for `ldap.provision: deny`.
         let source: String?
     }
+
+    struct UpdateUserRequest: Decodable {
+        let disabled: Bool?
+        let isAdmin: Bool?
+    }
+
+    /// Disables or enables a user, or changes their admin flag. Either voids their sessions at once, in every
+    /// service within a second: a disabled user's tokens stop working, a demoted admin's tokens lose admin.
+    @Sendable func updateUser(_ request: Request, context: TrellisRequestContext) async throws -> User {
+        let admin = try context.requireAdmin(for: "managing users")
+        let body = try await request.decode(as: UpdateUserRequest.self, context: context)
+        let found = try await managedUser(context, by: admin)
+        if let disabled = body.disabled, disabled != found.disabled {
+            try await repository.setDisabled(found.id, disabled, now: now(), tokenLifetime: tokenLifetime)
+            context.logger.notice(disabled ? "user disabled" : "user enabled", metadata: ["username": .string(found.username)])
+        }
+        if let isAdmin = body.isAdmin, isAdmin != found.isAdmin {
+            try await repository.setAdmin(found.id, isAdmin, now: now(), tokenLifetime: tokenLifetime)
+            context.logger.notice("user's admin flag changed", metadata: ["username": .string(found.username), "admin": "\(isAdmin)"])
+        }
+        guard let updated = try await repository.user(named: found.username)?.user else { throw IdentityError.userNotFound(found.username) }
+        return updated
+    }
+
+    /// Deletes a user: their memberships and API tokens go, their sessions stop working; the name may be used again
+    /// by a new user, who inherits nothing.
+    @Sendable func deleteUser(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
+        let admin = try context.requireAdmin(for: "managing users")
+        let found = try await managedUser(context, by: admin)
+        try await repository.deleteUser(found.id, now: now(), tokenLifetime: tokenLifetime)
+        context.logger.notice("user deleted", metadata: ["username": .string(found.username)])
+        return .noContent
+    }
+
+    /// The user of `:username`, which an admin may change: not themselves (an admin cannot lock the platform out).
+    func managedUser(_ context: TrellisRequestContext, by admin: AuthenticatedUser) async throws -> User {
+        let username = try context.parameters.require("username")
+        guard let found = try await repository.user(named: username)?.user else { throw IdentityError.userNotFound(username) }
+        guard found.id.rawValue != admin.id else {
+            throw APIError.failedPrecondition("an admin cannot disable, demote or delete themselves; another admin can")
+        }
+        return found
+    }
+
+    var tokenLifetime: TimeInterval { TimeInterval(issuer.lifetime.components.seconds) }
 
     struct UserList: ResponseEncodable {
         let users: [User]

@@ -41,9 +41,17 @@ public protocol IdentityRepository: Sendable {
     func apiToken(hash: String) async throws -> (token: APIToken, user: User)?
     /// Revokes a token until it expires (expired revocations are dropped on the way).
     func revoke(_ tokenID: String, expiresAt: Date, now: Date) async throws
-    func isRevoked(_ tokenID: String) async throws -> Bool
-    /// Revoked tokens that have not expired, revoked after `revision`.
+    /// Whether the token `tokenID` of `userID`, issued at `issuedAt`, was revoked, or all the user's sessions then.
+    func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool
+    /// Revoked tokens and voided sessions that have not expired, after `revision`.
     func revocations(after revision: Int64, now: Date) async throws -> RevocationFeed
+
+    /// Disables (or enables again) the user and voids their sessions.
+    func setDisabled(_ user: Identifier<User>, _ disabled: Bool, now: Date, tokenLifetime: TimeInterval) async throws
+    /// Sets the admin flag and voids their sessions, so the old flag in their tokens stops counting at once.
+    func setAdmin(_ user: Identifier<User>, _ isAdmin: Bool, now: Date, tokenLifetime: TimeInterval) async throws
+    /// Deletes the user, their memberships and API tokens, and voids their sessions.
+    func deleteUser(_ user: Identifier<User>, now: Date, tokenLifetime: TimeInterval) async throws
 }
 
 /// A token signing key as stored: its PEM sealed with the secrets key (``SecretBox``), or in clear when written
@@ -71,11 +79,12 @@ public struct SQLIdentityRepository: IdentityRepository {
         let created_at: Int64
         let display_name: String?
         let email: String?
+        let disabled_at: Int64?
 
         var user: User {
             User(
                 id: .init(id), username: username, isAdmin: is_admin, source: source, createdAt: .fromMilliseconds(created_at),
-                displayName: display_name, email: email)
+                displayName: display_name, email: email, disabled: disabled_at != nil)
         }
     }
 
@@ -310,10 +319,53 @@ public struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    public func isRevoked(_ tokenID: String) async throws -> Bool {
+    public func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool {
         try await database.read { sql in
-            try await sql.select().column("token_id").from("identity_revoked_tokens").where("token_id", .equal, tokenID).first() != nil
+            if try await sql.select().column("token_id").from("identity_revoked_tokens").where("token_id", .equal, tokenID).first() != nil {
+                return true
+            }
+            let voided = try await sql.select().column("before").from("identity_voided_sessions").where("user_id", .equal, userID).first()?
+                .decode(column: "before", as: Int64.self)
+            return voided.map { issuedAt < .fromMilliseconds($0) } ?? false
         }
+    }
+
+    public func setDisabled(_ user: Identifier<User>, _ disabled: Bool, now: Date, tokenLifetime: TimeInterval) async throws {
+        try await database.transaction { sql in
+            try await sql.update("identity_users").set("disabled_at", to: SQLBind(disabled ? now.milliseconds : nil))
+                .where("id", .equal, user.rawValue).run()
+            try await Self.voidSessions(of: user, now: now, tokenLifetime: tokenLifetime, sql: sql)
+        }
+    }
+
+    public func setAdmin(_ user: Identifier<User>, _ isAdmin: Bool, now: Date, tokenLifetime: TimeInterval) async throws {
+        try await database.transaction { sql in
+            try await sql.update("identity_users").set("is_admin", to: SQLBind(isAdmin)).where("id", .equal, user.rawValue).run()
+            try await Self.voidSessions(of: user, now: now, tokenLifetime: tokenLifetime, sql: sql)
+        }
+    }
+
+    public func deleteUser(_ user: Identifier<User>, now: Date, tokenLifetime: TimeInterval) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "identity_memberships").where("user_id", .equal, user.rawValue).run()
+            try await sql.delete(from: "identity_api_tokens").where("user_id", .equal, user.rawValue).run()
+            try await sql.delete(from: "identity_users").where("id", .equal, user.rawValue).run()
+            try await Self.voidSessions(of: user, now: now, tokenLifetime: tokenLifetime, sql: sql)
+        }
+    }
+
+    /// Tokens of `user` issued before `now` are refused from now on, in every service (the revocation feed).
+    static func voidSessions(of user: Identifier<User>, now: Date, tokenLifetime: TimeInterval, sql: any SQLDatabase) async throws {
+        try await sql.delete(from: "identity_voided_sessions").where("expires_at", .lessThan, now.milliseconds).run()
+        let revision =
+            try await sql.raw("UPDATE identity_revocation_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision")
+            .first()?.decode(column: "revision", as: Int64.self) ?? 0
+        try await sql.delete(from: "identity_voided_sessions").where("user_id", .equal, user.rawValue).run()
+        try await sql.insert(into: "identity_voided_sessions").columns("user_id", "before", "expires_at", "revision")
+            .values(
+                SQLBind(user.rawValue), SQLBind(now.milliseconds), SQLBind(now.addingTimeInterval(tokenLifetime).milliseconds),
+                SQLBind(revision)
+            ).run()
     }
 
     /// Unexpired revocations after `revision` (all of them from 0), oldest first, with the newest revision.
@@ -328,8 +380,17 @@ public struct SQLIdentityRepository: IdentityRepository {
             let rows = try await sql.select().columns("token_id", "expires_at", "revision").from("identity_revoked_tokens")
                 .where("revision", .greaterThan, revision).where("expires_at", .greaterThan, now.milliseconds).orderBy("revision")
                 .all(decoding: Row.self)
+            struct Voided: Decodable {
+                let user_id: String, before: Int64, expires_at: Int64
+            }
+            let voided = try await sql.select().columns("user_id", "before", "expires_at").from("identity_voided_sessions")
+                .where("revision", .greaterThan, revision).where("expires_at", .greaterThan, now.milliseconds).orderBy("revision")
+                .all(decoding: Voided.self)
             return RevocationFeed(
-                revision: latest, revoked: rows.map { .init(id: $0.token_id, expiresAt: .fromMilliseconds($0.expires_at)) })
+                revision: latest, revoked: rows.map { .init(id: $0.token_id, expiresAt: .fromMilliseconds($0.expires_at)) },
+                voided: voided.map {
+                    .init(user: $0.user_id, before: .fromMilliseconds($0.before), expiresAt: .fromMilliseconds($0.expires_at))
+                })
         }
     }
 

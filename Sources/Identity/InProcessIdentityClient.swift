@@ -1,3 +1,4 @@
+import Foundation
 import JWTKit
 import ServiceContracts
 import TrellisCore
@@ -20,13 +21,14 @@ struct InProcessIdentityClient: IdentityClient {
     }
 
     func actAs(_ username: String) async throws -> Caller? {
-        guard let found = try await repository.user(named: username) else { return nil }
+        // A disabled user works on nobody's behalf (their schedules' ticks fail, saying so).
+        guard let found = try await repository.user(named: username), !found.user.disabled else { return nil }
         let user = AuthenticatedUser(id: found.user.id.rawValue, username: found.user.username, isAdmin: found.user.isAdmin)
         return Caller(user: user, token: try await issuer.issue(for: user))
     }
 
-    func isRevoked(_ tokenID: String) async throws -> Bool {
-        try await repository.isRevoked(tokenID)
+    func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool {
+        try await repository.isRevoked(tokenID, user: userID, issuedAt: issuedAt)
     }
 
     func introspect(apiToken: String) async throws -> AuthenticatedUser? {

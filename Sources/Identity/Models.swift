@@ -11,6 +11,8 @@ public struct User: Codable, Sendable, Equatable {
     public let createdAt: Date
     public var displayName: String?
     public var email: String?
+    /// Disabled by an admin: no login, and every token of theirs refused.
+    public var disabled = false
 
     static let localSource = "local"
     static let ldapSource = "ldap"

@@ -10,7 +10,7 @@ import TrellisStore
 actor TokenIssuer {
     private let repository: any IdentityRepository
     private let secrets: SecretBox
-    private let lifetime: Duration
+    let lifetime: Duration
     private let now: @Sendable () -> Date
     private var loaded: (keys: JWTKeyCollection, kid: String, jwks: JWKS)?
 

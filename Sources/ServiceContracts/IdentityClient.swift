@@ -17,8 +17,9 @@ public protocol IdentityClient: Sendable {
     /// (the scheduler starts a schedule's runs as whoever saved it); nil when there is no such user.
     func actAs(_ username: String) async throws -> Caller?
 
-    /// Whether the token with this id (`jti`) was revoked by a logout or a refresh.
-    func isRevoked(_ tokenID: String) async throws -> Bool
+    /// Whether the token with this id (`jti`) was revoked by a logout or a refresh, or all sessions of its user
+    /// (`userID`) issued before some instant were voided (the user disabled, deleted, or their admin flag changed).
+    func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool
 
     /// The user (with the token's scope) a personal API token acts for; nil when it is unknown, revoked or expired.
     func introspect(apiToken: String) async throws -> AuthenticatedUser?
@@ -50,8 +51,8 @@ public struct HTTPIdentityClient: IdentityClient {
         }
     }
 
-    public func isRevoked(_ tokenID: String) async throws -> Bool {
-        try await revocations.contains(tokenID)
+    public func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool {
+        try await revocations.refuses(tokenID, user: userID, issuedAt: issuedAt)
     }
 
     public func settings(ofProject project: String) async throws -> ProjectSettings? {
@@ -98,9 +99,22 @@ public enum APIPaths {
     public static let publicPaths: Set<String> = [login, jwks, revocations, introspect]
 }
 
-/// What `GET /api/v1/auth/revocations[?after=REVISION]` answers: the revoked, unexpired tokens after a revision, and
-/// the newest revision (`tokens` repeats their ids, the list's first form).
+/// What `GET /api/v1/auth/revocations[?after=REVISION]` answers: the revoked, unexpired tokens and the voided
+/// sessions after a revision, and the newest revision (`tokens` repeats the ids, the list's first form).
 public struct RevocationFeed: Codable, Sendable, Equatable {
+    /// Every token of `user` issued before `before` is refused (until `expiresAt`, when all of them have expired).
+    public struct Voided: Codable, Sendable, Equatable {
+        public let user: String
+        public let before: Date
+        public let expiresAt: Date
+
+        public init(user: String, before: Date, expiresAt: Date) {
+            self.user = user
+            self.before = before
+            self.expiresAt = expiresAt
+        }
+    }
+
     public struct Revoked: Codable, Sendable, Equatable {
         public let id: String
         public let expiresAt: Date
@@ -113,25 +127,29 @@ public struct RevocationFeed: Codable, Sendable, Equatable {
 
     public let revision: Int64
     public let revoked: [Revoked]
+    public let voided: [Voided]
     public var tokens: [String] { revoked.map(\.id) }
 
-    public init(revision: Int64, revoked: [Revoked]) {
+    public init(revision: Int64, revoked: [Revoked], voided: [Voided] = []) {
         self.revision = revision
         self.revoked = revoked
+        self.voided = voided
     }
 
-    enum CodingKeys: String, CodingKey { case revision, revoked, tokens }
+    enum CodingKeys: String, CodingKey { case revision, revoked, voided, tokens }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         revision = try container.decode(Int64.self, forKey: .revision)
         revoked = try container.decode([Revoked].self, forKey: .revoked)
+        voided = try container.decodeIfPresent([Voided].self, forKey: .voided) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(revision, forKey: .revision)
         try container.encode(revoked, forKey: .revoked)
+        try container.encode(voided, forKey: .voided)
         try container.encode(tokens, forKey: .tokens)
     }
 }
@@ -142,6 +160,8 @@ public actor RevocationMirror {
     let requests: ServiceRequests
     private var revision: Int64 = 0
     private var revoked: [String: Date] = [:]
+    /// User id → (sessions before this instant are void, until).
+    private var voided: [String: (before: Date, expiresAt: Date)] = [:]
     private var checkedAt: ContinuousClock.Instant?
     private var syncing: Task<Void, any Error>?
 
@@ -149,13 +169,14 @@ public actor RevocationMirror {
         self.requests = requests
     }
 
-    func contains(_ tokenID: String) async throws -> Bool {
-        if let checkedAt, ContinuousClock.now - checkedAt < .seconds(1) { return revoked[tokenID] != nil }
-        let sync = syncing ?? Task { try await self.sync() }
-        syncing = sync
-        defer { syncing = nil }
-        try await sync.value
-        return revoked[tokenID] != nil
+    func refuses(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool {
+        if checkedAt.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true {
+            let sync = syncing ?? Task { try await self.sync() }
+            syncing = sync
+            defer { syncing = nil }
+            try await sync.value
+        }
+        return revoked[tokenID] != nil || voided[userID].map { issuedAt < $0.before } ?? false
     }
 
     private func sync() async throws {
@@ -166,13 +187,15 @@ public actor RevocationMirror {
         }
         guard feed.revision >= revision else {
             // The identity service's list started again (a new database): so does the copy.
-            (revision, revoked) = (0, [:])
+            (revision, revoked, voided) = (0, [:], [:])
             return try await sync()
         }
         for token in feed.revoked { revoked[token.id] = token.expiresAt }
+        for entry in feed.voided { voided[entry.user] = (entry.before, entry.expiresAt) }
         revision = feed.revision
         let now = Date()
         revoked = revoked.filter { $0.value > now }
+        voided = voided.filter { $0.value.expiresAt > now }
         checkedAt = started
     }
 }

@@ -39,11 +39,13 @@ public actor TokenVerifier {
         }
         let revoked: Bool
         do {
-            revoked = try await identity.isRevoked(claims.jti.value)
+            revoked = try await identity.isRevoked(claims.jti.value, user: claims.sub.value, issuedAt: claims.iat.value)
         } catch {
             throw APIError.unavailable("cannot ask the identity service whether the token was revoked: \(error)")
         }
-        guard !revoked else { throw APIError.unauthorized("the bearer token was revoked (logged out); log in again") }
+        guard !revoked else {
+            throw APIError.unauthorized("the bearer token was revoked (logged out, or the account changed); log in again")
+        }
         return claims.user
     }
 

@@ -309,6 +309,12 @@ import TrellisTestSupport
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(afterLogout == 401)
+            // Disabling a user stops their token in the other services within a second too.
+            #expect(try await gateway.call("GET", "/api/v1/templates", token: stranger).status == 200)
+            #expect(try await gateway.call("PATCH", "/api/v1/users/tmpl-outsider", token: admin, json: ["disabled": true]).status == 200)
+            try await Waiting.until("the disabled user's token to be refused by the templates service", limit: .seconds(10)) {
+                try await gateway.call("GET", "/api/v1/templates", token: stranger).status == 401
+            }
 
             let metrics = try await gateway.call("GET", "/metrics").text
             #expect(metrics.contains(#"route="proxy:identity""#))

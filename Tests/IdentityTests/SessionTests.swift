@@ -137,4 +137,64 @@ import TrellisTestSupport
             #expect(bad.status == 400 && bad.errorMessage?.contains("after") == true, "\(bad.text)")
         }
     }
+
+    /// An admin disables a user: their session and API token stop working in every service at once, they cannot log
+    /// in; enabled again, only a new login works. A demoted admin's tokens lose admin at once. A deleted user's tokens
+    /// die with them, and a new user of the same name inherits nothing. No admin can do any of it to themselves.
+    @Test(arguments: DatabaseKind.allCases)
+    func disabledDemotedAndDeletedUsersLoseTheirSessionsAtOnce(_ kind: DatabaseKind) async throws {
+        try await EmbeddedHarness.with(kind) { api, _ in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            for (name, isAdmin) in [("dora", false), ("adam", true)] {
+                let made = try await api.call(
+                    "POST", "/api/v1/users", token: admin, json: ["username": name, "password": "\(name)-password", "isAdmin": isAdmin])
+                try #require(made.status == 201, "\(made.text)")
+            }
+            #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": "kept"]).status == 201)
+            let member = ["username": "dora", "role": "developer"]
+            #expect(try await api.call("POST", "/api/v1/projects/kept/members", token: admin, json: member).status == 201)
+            let session = try await api.login("dora", "dora-password")
+            let apiToken = try #require(
+                try await api.call("POST", "/api/v1/tokens", token: session, json: ["name": "ci"]).json["token"] as? String)
+            for token in [session, apiToken] {
+                #expect(try await api.call("GET", "/api/v1/projects/kept", token: token).status == 200)
+                #expect(try await api.call("GET", "/api/v1/templates", token: token).status == 200)
+            }
+
+            let disabled = try await api.call("PATCH", "/api/v1/users/dora", token: admin, json: ["disabled": true])
+            #expect(disabled.status == 200 && disabled.json["disabled"] as? Bool == true, "\(disabled.text)")
+            for token in [session, apiToken] {
+                // Identity and another service (templates) alike.
+                #expect(try await api.call("GET", "/api/v1/projects/kept", token: token).status == 401)
+                #expect(try await api.call("GET", "/api/v1/templates", token: token).status == 401)
+            }
+            let refused = try await api.call("POST", "/api/v1/auth/login", json: ["username": "dora", "password": "dora-password"])
+            #expect(refused.status == 401 && refused.text.contains("disabled"), "\(refused.text)")
+            #expect(try await api.call("PATCH", "/api/v1/users/dora", token: admin, json: ["disabled": false]).status == 200)
+            #expect(try await api.call("GET", "/api/v1/projects/kept", token: session).status == 401)
+            let again = try await api.login("dora", "dora-password")
+            #expect(try await api.call("GET", "/api/v1/projects/kept", token: again).status == 200)
+
+            let adam = try await api.login("adam", "adam-password")
+            #expect(try await api.call("GET", "/api/v1/users", token: adam).status == 200)
+            #expect(try await api.call("PATCH", "/api/v1/users/adam", token: admin, json: ["isAdmin": false]).status == 200)
+            #expect(try await api.call("GET", "/api/v1/users", token: adam).status == 401)
+            #expect(try await api.call("GET", "/api/v1/users", token: try await api.login("adam", "adam-password")).status == 403)
+
+            #expect(try await api.call("DELETE", "/api/v1/users/dora", token: admin).status == 204)
+            #expect(try await api.call("GET", "/api/v1/me", token: again).status == 401)
+            #expect(try await api.call("DELETE", "/api/v1/users/dora", token: admin).status == 404)
+            let reborn = try await api.call(
+                "POST", "/api/v1/users", token: admin, json: ["username": "dora", "password": "new-dora-password"])
+            #expect(reborn.status == 201)
+            let newDora = try await api.login("dora", "new-dora-password")
+            #expect(try await api.call("GET", "/api/v1/projects/kept", token: newDora).status == 404)
+            #expect((try await api.call("GET", "/api/v1/projects", token: newDora).json["projects"] as? [[String: Any]])?.isEmpty == true)
+
+            let selfLock = try await api.call("PATCH", "/api/v1/users/admin", token: admin, json: ["disabled": true])
+            #expect(selfLock.status >= 400 && selfLock.text.contains("themselves"), "\(selfLock.text)")
+            #expect(try await api.call("DELETE", "/api/v1/users/admin", token: admin).status >= 400)
+            #expect(try await api.call("GET", "/api/v1/me", token: admin).status == 200)
+        }
+    }
 }

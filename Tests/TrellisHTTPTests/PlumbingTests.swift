@@ -31,7 +31,7 @@ actor RotatingIdentity: IdentityClient {
 
     func actAs(_ username: String) async throws -> Caller? { nil }
 
-    func isRevoked(_ tokenID: String) async throws -> Bool { false }
+    func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool { false }
 
     func introspect(apiToken: String) async throws -> AuthenticatedUser? { nil }
 

@@ -110,6 +110,8 @@ public struct AccessMatrix {
     var calls = 0
     /// Personas' API tokens, made once each (with `apiTokens`).
     var apiTokens: [Persona: String] = [:]
+    /// Users the routes on `/users/{username}` act on, one per persona.
+    var spareUsers: [Persona: String] = [:]
 
     init(_ setup: MatrixSetup) async throws {
         self.setup = setup
@@ -135,6 +137,7 @@ public struct AccessMatrix {
     mutating func check(_ route: String, rule: PermissionTable.Rule) async throws {
         let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
         let (method, pattern) = (parts[0], parts[1])
+        if pattern == "/api/v1/users/{username}" { try await makeSpareUsers() }
         let before = try await snapshot()
         var refusalsChecked = false
         for persona in Persona.allCases {
@@ -200,6 +203,17 @@ public struct AccessMatrix {
 
     func usesAPIToken(_ persona: Persona) -> Bool { setup.apiTokens && persona != .anonymous && persona != .admin }
 
+    /// A fresh user per persona, for the routes that change or delete the user they name.
+    mutating func makeSpareUsers() async throws {
+        let admin = try await Self.token(setup, for: .admin)
+        for persona in Persona.allCases {
+            let name = "spare-\(UUID().uuidString.prefix(8).lowercased())"
+            let made = try await api.call("POST", "/api/v1/users", token: admin, json: ["username": name, "password": "\(name)-password"])
+            guard made.status == 201 else { throw TransportError("user \(name): \(made.text)") }
+            spareUsers[persona] = name
+        }
+    }
+
     /// The token the persona calls with: its login (`session`), or its API token.
     mutating func caller(_ persona: Persona, session: String?) async throws -> String? {
         guard usesAPIToken(persona), let session else { return session }
@@ -240,6 +254,11 @@ public struct AccessMatrix {
             case "name": segments.append(pattern.contains("/images/") ? MatrixWorld.image : world.template)
             case "version": segments.append(pattern.contains("/pipelines/") ? "1" : "1.0.0")
             case "date": segments.append(world.recordDate)
+            case "username" where pattern == "/api/v1/users/{username}":
+                // A user of its own for each persona's call (made before the snapshot): disabling or deleting a
+                // persona would change the matrix.
+                guard let name = spareUsers[persona] else { throw TransportError("\(pattern): no spare user for \(persona)") }
+                segments.append(name)
             case "username": segments.append(Persona.viewer.username!)
             case "cluster": segments.append(MatrixWorld.cluster)
             case "id" where pattern.hasPrefix("/api/v1/tokens/"):
@@ -271,6 +290,7 @@ public struct AccessMatrix {
         case "POST /api/v1/clusters": return ["name": "made-\(unique)", "kind": "local"]
         case "PUT /api/v1/clusters/{cluster}/policy": return ["projects": ["*"], "level": "privileged"]
         case "PATCH /api/v1/projects/{project}": return ["description": "changed"]
+        case "PATCH /api/v1/users/{username}": return ["disabled": true]
         case "POST /api/v1/projects/{project}/members": return ["username": Persona.viewer.username!, "role": "viewer"]
         case "POST /api/v1/projects/{project}/templates": return Self.template(world.template, version: "1.0.1")
         case "POST /api/v1/projects/{project}/images": return ["name": MatrixWorld.image, "reference": "busybox:1.36"]
