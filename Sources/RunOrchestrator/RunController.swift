@@ -15,6 +15,8 @@ struct RunController: Sendable {
     let repository: RunRepository
     let access: ProjectAccess
     let executor: any ExecutorClient
+    /// Live log streams held open per user, bounded: each holds a connection and a file open until its task ends.
+    let liveStreams = StreamQuota(perUser: 16)
 
     func addRoutes(to routes: RouterGroup<TrellisRequestContext>) {
         routes.post("projects/:project/pipelines/:pipeline/runs", use: start)
@@ -183,34 +185,65 @@ struct RunController: Sendable {
             replica = rank
         }
         let follow = query.get("follow") == "true"
-        guard let stream = try await executor.logs(of: attempt.executionID, replica: replica, follow: follow) else {
-            throw APIError.notFound("the log of attempt \(attempt.number) of task \(attempt.task) is gone")
-        }
         if !follow {
+            guard let stream = try await executor.logs(of: attempt.executionID, replica: replica, follow: false) else {
+                throw APIError.notFound("the log of attempt \(attempt.number) of task \(attempt.task) is gone")
+            }
             var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
             if query.get("download") == "true" {
                 headers[.contentDisposition] = "attachment; filename=\"\(run.pipeline)-\(attempt.task)-\(attempt.number).log\""
             }
             return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: stream))
         }
-        let executor = executor
+        let user = try context.requireUser().id
+        guard await liveStreams.take(for: user) else {
+            throw APIError.tooManyRequests(
+                "you have \(liveStreams.perUser) live log streams open already (the most at once); close one, or read the log without follow"
+            )
+        }
+        let stream: LogStream
+        do {
+            guard let found = try await executor.logs(of: attempt.executionID, replica: replica, follow: true) else {
+                throw APIError.notFound("the log of attempt \(attempt.number) of task \(attempt.task) is gone")
+            }
+            stream = found
+        } catch {
+            await liveStreams.give(back: user)
+            throw error
+        }
+        let (executor, liveStreams) = (executor, liveStreams)
         let (executionID, stopping) = (attempt.executionID, run.stopping)
         return Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
-                var framer = EventStreamFramer()
-                for try await chunk in stream {
-                    let framed = framer.frame(chunk)
-                    if framed.readableBytes > 0 { try await writer.write(framed) }
+                // The slot is free again however the stream ends: the task's end, an error, the client leaving.
+                do {
+                    try await Self.writeEvents(of: stream, executionID: executionID, stopping: stopping, executor: executor, to: &writer)
+                } catch {
+                    await liveStreams.give(back: user)
+                    throw error
                 }
-                try await writer.write(framer.finish())
-                // How the attempt ended, from the executor (the run's record of it may be a moment behind).
-                let ended = try await executor.status(of: [executionID]).first
-                let state = ended.map { RunEngine.outcome(of: $0, stopping: stopping).state.rawValue } ?? "unknown"
-                try await writer.write(ByteBuffer(string: "event: end\ndata: \(state)\n\n"))
-                try await writer.finish(nil)
+                await liveStreams.give(back: user)
             }
         )
+    }
+
+    /// The log as server-sent events, then `event: end` with how the attempt ended.
+    static func writeEvents(
+        of stream: LogStream, executionID: String, stopping: RunState?, executor: any ExecutorClient,
+        to writer: inout any ResponseBodyWriter
+    ) async throws {
+        var framer = EventStreamFramer()
+        for try await chunk in stream {
+            let framed = framer.frame(chunk)
+            if framed.readableBytes > 0 { try await writer.write(framed) }
+        }
+        try await writer.write(framer.finish())
+        // How the attempt ended, from the executor (the run's record of it may be a moment behind).
+        let ended = try await executor.status(of: [executionID]).first
+        let state = ended.map { RunEngine.outcome(of: $0, stopping: stopping).state.rawValue } ?? "unknown"
+        try await writer.write(ByteBuffer(string: "event: end\ndata: \(state)\n\n"))
+        try await writer.finish(nil)
     }
 
     @Sendable func attempt(_ request: Request, context: TrellisRequestContext) async throws -> AttemptDetail {
@@ -270,5 +303,27 @@ struct EventStreamFramer {
         output.writeBytes(pending)
         output.writeString("\n\n")
         pending.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Slots per user, taken and given back.
+actor StreamQuota {
+    nonisolated let perUser: Int
+    private var open: [String: Int] = [:]
+
+    init(perUser: Int) {
+        self.perUser = perUser
+    }
+
+    /// A slot for `user`, or false when they hold `perUser` already.
+    func take(for user: String) -> Bool {
+        guard open[user, default: 0] < perUser else { return false }
+        open[user, default: 0] += 1
+        return true
+    }
+
+    func give(back user: String) {
+        open[user] = max(0, open[user, default: 0] - 1)
+        if open[user] == 0 { open[user] = nil }
     }
 }
