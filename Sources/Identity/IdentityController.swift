@@ -107,10 +107,23 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         }
         await refreshes.count(key: username, now: now())
         try await revokePresentedToken(context)
-        guard let found = try await repository.user(named: try context.requireUser().username) else {
+        guard var user = try await repository.user(named: try context.requireUser().username)?.user else {
             throw APIError.unauthorized("the user no longer exists")
         }
-        return try await loggedIn(found.user)
+        // A directory user is looked up again: gone from the directory, no fresh token; their groups count anew.
+        if let directory, user.source == User.ldapSource {
+            let person: LDAPDirectory.Person?
+            do {
+                person = try await directory.lookUp(username: user.username)
+            } catch {
+                context.logger.error(
+                    "directory lookup failed", metadata: ["username": .string(user.username), "error": .string("\(error)")])
+                throw IdentityError.directoryUnavailable
+            }
+            guard let person else { throw APIError.unauthorized("\"\(user.username)\" is no longer in the directory") }
+            try await applyDirectory(person, to: &user, directory: directory, context: context)
+        }
+        return try await loggedIn(user)
     }
 
     /// Revokes the presented token everywhere (other services stop accepting it within a second).
@@ -167,6 +180,16 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
             try await repository.createUser(user, passwordHash: nil)
             context.logger.notice("provisioned a directory user", metadata: ["username": .string(user.username)])
         }
+        try await applyDirectory(person, to: &user, directory: directory, context: context)
+        return try await loggedIn(user)
+    }
+
+    /// What the directory says of `person` onto `user`: the admin flag (when admin groups are configured), name,
+    /// email, and the project roles its groups map to.
+    func applyDirectory(_ person: LDAPDirectory.Person, to user: inout User, directory: LDAPDirectory, context: TrellisRequestContext)
+        async throws
+    {
+        let settings = directory.settings
         // With admin groups configured, the directory decides who is a platform admin.
         if !settings.adminGroups.isEmpty { user.isAdmin = !settings.adminGroups.isDisjoint(with: person.groups) }
         user.displayName = person.displayName
@@ -180,7 +203,6 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
             }
             _ = try await repository.setMember(user.id, role: mapping.role, in: project.id, at: now())
         }
-        return try await loggedIn(user)
     }
 
     struct MeResponse: ResponseEncodable {

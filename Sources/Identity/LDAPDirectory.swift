@@ -27,11 +27,18 @@ struct LDAPDirectory: Sendable {
     /// The user, when the password is theirs; nil for an unknown user, a wrong or empty password.
     func authenticate(username: String, password: String) async throws -> Person? {
         guard !password.isEmpty, !username.isEmpty else { return nil }
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(
-                    with: Result { try Connection(settings: settings).authenticate(username: username, password: password) })
-            }
+        return try await onItsOwnThread { try Connection(settings: settings).authenticate(username: username, password: password) }
+    }
+
+    /// The user as the directory has them now (searched as the service account, no password); nil when they are gone.
+    func lookUp(username: String) async throws -> Person? {
+        guard !username.isEmpty else { return nil }
+        return try await onItsOwnThread { try Connection(settings: settings).find(username: username) }
+    }
+
+    private func onItsOwnThread(_ work: @escaping @Sendable () throws -> Person?) async throws -> Person? {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
         }
     }
 }
@@ -74,6 +81,16 @@ private final class Connection {
     }
 
     func authenticate(username: String, password: String) throws -> LDAPDirectory.Person? {
+        guard let person = try find(username: username) else { return nil }
+        // Last, the user's own bind: the password is checked by the directory.
+        let result = bind(person.dn, password)
+        if result == LDAP_INVALID_CREDENTIALS { return nil }
+        try check(result, doing: "the user's bind")
+        return person
+    }
+
+    /// The user's entry and groups, searched as the service account; nil when there is no such user.
+    func find(username: String) throws -> LDAPDirectory.Person? {
         if let dn = settings.bindDN {
             try check(bind(dn, settings.bindPassword ?? ""), doing: "the service account's bind (ldap.bind.dn)")
         }
@@ -92,10 +109,6 @@ private final class Connection {
             person.groups = try search(base, filter: groupFilter, attributes: [settings.groupAttribute])
                 .compactMap { $0.values[settings.groupAttribute]?.first }.sorted()
         }
-        // Last, the user's own bind: the password is checked by the directory.
-        let result = bind(entry.dn, password)
-        if result == LDAP_INVALID_CREDENTIALS { return nil }
-        try check(result, doing: "the user's bind")
         return person
     }
 

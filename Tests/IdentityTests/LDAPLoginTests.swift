@@ -59,6 +59,55 @@ import TrellisTestSupport
         }
     }
 
+    /// Changes the test directory as its admin (ldapmodify with the LDIF on stdin); bounded to a minute.
+    static func modifyDirectory(_ ldif: String) throws {
+        guard let url = ProcessInfo.processInfo.environment[variable] else { throw MissingLDAP() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ldapmodify")
+        process.arguments = ["-x", "-H", url, "-D", "cn=admin,dc=example,dc=org", "-w", "admin-pw"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data(ldif.utf8))
+        try input.fileHandleForWriting.close()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if process.isRunning { process.terminate() } }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TransportError("ldapmodify exited with \(process.terminationStatus):\n\(ldif)") }
+    }
+
+    /// A refresh asks the directory again: a user whose groups changed gets the new admin flag, a user removed from the
+    /// directory gets no fresh token.
+    @Test func directoryUsersAreLookedUpAgainOnRefresh() async throws {
+        let name = "dave\(UUID().uuidString.prefix(6).lowercased())"
+        let dn = "uid=\(name),ou=people,dc=example,dc=org"
+        try Self.modifyDirectory(
+            """
+            dn: \(dn)
+            changetype: add
+            objectClass: inetOrgPerson
+            uid: \(name)
+            cn: Dave Example
+            sn: Example
+            userPassword: dave-pw
+
+            """)
+        try await EmbeddedHarness.with(.sqlite, flags: try Self.settings()) { api, _ in
+            let login = try await Self.login(api, name, "dave-pw")
+            #expect(login.status == 200 && (login.json["user"] as? [String: Any])?["isAdmin"] as? Bool == false, "\(login.text)")
+            var token = try #require(login.json["token"] as? String)
+            let group = "cn=trellis-admins,ou=groups,dc=example,dc=org"
+            try Self.modifyDirectory("dn: \(group)\nchangetype: modify\nadd: member\nmember: \(dn)\n\n")
+            let promoted = try await api.call("POST", "/api/v1/auth/refresh", token: token)
+            try? Self.modifyDirectory("dn: \(group)\nchangetype: modify\ndelete: member\nmember: \(dn)\n\n")
+            #expect((promoted.json["user"] as? [String: Any])?["isAdmin"] as? Bool == true, "\(promoted.text)")
+            token = try #require(promoted.json["token"] as? String)
+            try Self.modifyDirectory("dn: \(dn)\nchangetype: delete\n\n")
+            let gone = try await api.call("POST", "/api/v1/auth/refresh", token: token)
+            #expect(gone.status == 401 && gone.text.contains("no longer in the directory"), "\(gone.text)")
+        }
+    }
+
     @Test func badLoginsFail() async throws {
         try await EmbeddedHarness.with(.sqlite, flags: try Self.settings()) { api, _ in
             // Wrong password, unknown user.
