@@ -31,8 +31,10 @@ public struct TrellisRequestContext: RequestContext {
 
     public var responseEncoder: JSONEncoder { APICoding.encoder() }
 
-    /// The body limit for decoded documents (pipelines, templates): generous for a DAG of hundreds of tasks.
-    public var maxUploadSize: Int { 1 << 20 }
+    /// The most a decoded body may be, for this request's route (``BodyLimits``, set by ``BodyLimitMiddleware``).
+    public var bodyLimit = BodyLimits.other
+
+    public var maxUploadSize: Int { bodyLimit }
 
     /// The caller, or 401 when the route was reached without authentication.
     public func requireUser() throws(APIError) -> AuthenticatedUser {

@@ -30,13 +30,15 @@ public enum ServiceHost {
         return router
     }
 
-    /// Request id (outermost, so every response carries it), metrics, then errors into JSON bodies.
+    /// Request id (outermost, so every response carries it), metrics, the route's body limit, then errors into JSON
+    /// bodies.
     public static func addCommonMiddleware(
         to router: Router<TrellisRequestContext>, service: String, registry: PrometheusCollectorRegistry,
         unmatchedRoute: @escaping @Sendable (Request) -> String = { _ in "unmatched" }
     ) {
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: HTTPMetricsMiddleware(registry: registry, service: service, unmatchedRoute: unmatchedRoute))
+        router.add(middleware: BodyLimitMiddleware())
         router.add(middleware: ErrorMiddleware())
     }
 

@@ -17,6 +17,27 @@ import TrellisTestSupport
         }
     }
 
+    /// Each route reads at most its own body limit: a login is not a megabyte, a pipeline may be.
+    @Test func bodiesAreBoundedPerRoute() async throws {
+        try await EmbeddedHarness.with(.sqlite) { api, _ in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let login = try await api.call(
+                "POST", "/api/v1/auth/login", json: ["username": "admin", "password": String(repeating: "x", count: 20_000)])
+            #expect(login.status == 413 && login.text.contains("16384"), "\(login.text.prefix(200))")
+            let project = try await api.call(
+                "POST", "/api/v1/projects", token: admin, json: ["name": "big", "description": String(repeating: "x", count: 70_000)])
+            #expect(project.status == 413 && project.text.contains("65536"), "\(project.text.prefix(200))")
+            #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": "small"]).status == 201)
+            // A pipeline of 600 KB is a document: read, and refused for what it says, not for its size.
+            let tasks = (0..<600).map { ["name": "t\($0)", "template": "noop", "description": String(repeating: "d", count: 1_000)] }
+            let pipeline: [String: Any] = [
+                "apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": ["name": "wide"], "spec": ["tasks": tasks],
+            ]
+            let saved = try await api.call("POST", "/api/v1/projects/small/pipelines", token: admin, json: pipeline)
+            #expect(saved.status != 413, "\(saved.text.prefix(200))")
+        }
+    }
+
     @Test(arguments: DatabaseKind.allCases)
     func rolesGateWhatMembersMayDo(_ kind: DatabaseKind) async throws {
         try await IdentityHarness.with(kind) { api, _ in
