@@ -40,8 +40,8 @@ actor RateLimit {
 /// leaves the window; a success clears that user's failures from that address. A user name is counted as the
 /// directory compares it (trimmed, case-insensitive), so " Alice" is not a fresh name. Failures from another address
 /// do not lock the right password out (per user *and* address); in split mode the address is the client's, which the
-/// gateway passes on (``ClientAddressMiddleware``).
-actor LoginThrottle {
+/// gateway passes on (``ClientAddressMiddleware``). Its counts live in the two ``RateLimit``s.
+struct LoginThrottle: Sendable {
     let perUser: RateLimit
     let perAddress: RateLimit
 
