@@ -27,12 +27,8 @@ stop() {
 trap stop EXIT
 
 # A CA and a server certificate for 127.0.0.1 signed by it.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Trellis test CA" \
-  -keyout "$DIR/ca.key" -out "$DIR/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$DIR/server.key" -out "$DIR/server.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > "$DIR/san.ext"
-openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" -CAcreateserial -days 2 \
-  -extfile "$DIR/san.ext" -out "$DIR/server.pem" 2>/dev/null
+. "$(dirname "$0")/test-certificates.sh"
+server_certificate "$DIR" 127.0.0.1 IP:127.0.0.1
 
 cat > "$DIR/slapd.conf" <<CONF
 include /etc/ldap/schema/core.schema

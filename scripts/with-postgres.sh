@@ -25,14 +25,8 @@ as_postgres "$PGBIN/initdb" -D "$DATA/db" -U postgres -A trust --no-sync -E UTF8
   || { cat "$DATA/initdb.log" >&2; exit 1; }
 # TLS too (ssl=on; plain connections stay allowed): a CA made here and a server certificate for localhost and
 # 127.0.0.1 signed by it, the CA in TRELLIS_TEST_POSTGRES_CA.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Trellis test PostgreSQL CA" \
-  -keyout "$DATA/ca.key" -out "$DATA/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$DATA/server.key" -out "$DATA/server.csr" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$DATA/san.ext"
-openssl x509 -req -in "$DATA/server.csr" -CA "$DATA/ca.pem" -CAkey "$DATA/ca.key" -CAcreateserial -days 2 \
-  -extfile "$DATA/san.ext" -out "$DATA/server.pem" 2>/dev/null
-chmod 600 "$DATA/server.key"
-chmod 644 "$DATA/ca.pem"
+. "$(dirname "$0")/test-certificates.sh"
+server_certificate "$DATA" localhost DNS:localhost,IP:127.0.0.1
 # max_connections: the Swift tests hold at most 280 at once (TestDatabases.postgresConnections), beside the 3 reserved
 # for superusers.
 start() { # PORT; 75 when it is taken
