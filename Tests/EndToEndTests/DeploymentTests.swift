@@ -209,7 +209,7 @@ import TrellisTestSupport
                 // A known secrets key: the test derives the services' token from it, as they do.
                 environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_SECRETS_KEY": EmbeddedHarness.secretsKey]
             )
-            let pids = Self.pids(in: stateDir)
+            let pids = Processes.launched(in: stateDir).map(\.pid)
             defer { _ = try? Processes.run(launcher, ["stop"] + common) }
             try #require(started.status == 0, "launcher failed:\n\(started.output)")
             #expect(pids.count == 7)
@@ -420,11 +420,6 @@ import TrellisTestSupport
         #expect(taken.output.contains("trellis-identity: "), "\(taken.output)")
         #expect(taken.output.contains("Address already in use"), "\(taken.output)")
         #expect(!taken.output.contains("crashed"), "\(taken.output)")
-    }
-
-    static func pids(in stateDir: URL) -> [Int32] {
-        let text = (try? String(contentsOf: stateDir.appendingPathComponent("pids"), encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { $0.split(separator: " ").last.flatMap { Int32($0) } }
     }
 
     static func plainURL(_ url: DatabaseURL) -> String {

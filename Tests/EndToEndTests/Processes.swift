@@ -160,6 +160,16 @@ enum Processes {
         return server
     }
 
+    /// The processes deploy/local/trellis-local started, from its state folder's `pids` (lines of "name pid").
+    static func launched(in stateDir: URL) -> [(name: String, pid: Int32)] {
+        let text = (try? String(contentsOf: stateDir.appendingPathComponent("pids"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, let pid = Int32(fields[1]) else { return nil }
+            return (String(fields[0]), pid)
+        }
+    }
+
     /// Whether any user may run the executable at `path`: it and every folder above it open to others.
     static func everyoneMayRun(_ path: String) -> Bool {
         var url = URL(fileURLWithPath: path).resolvingSymlinksInPath()

@@ -69,16 +69,6 @@ import TrellisTestSupport
         return ticks
     }
 
-    /// The pid trellis-local recorded for `service` (its state folder's `pids`: lines of "name pid").
-    static func pid(of service: String, in stateDir: URL) throws -> Int32? {
-        let lines = try String(contentsOf: stateDir.appendingPathComponent("pids"), encoding: .utf8).split(separator: "\n")
-        for line in lines {
-            let fields = line.split(separator: " ")
-            if fields.count == 2, fields[0] == service { return Int32(fields[1]) }
-        }
-        return nil
-    }
-
     /// Scheduled runs a process created, from its log.
     static func scheduledRuns(in log: URL) throws -> Int {
         try String(contentsOf: log, encoding: .utf8).components(separatedBy: "\"trigger\":\"schedule\"").count - 1
@@ -152,7 +142,7 @@ import TrellisTestSupport
 
             // 3. The first stops; its routes answer 503 through the gateway, naming the service, and the second alone
             // creates every scheduled run (read from it directly).
-            let firstPID = try #require(try Self.pid(of: "orchestrator", in: stateDir))
+            let firstPID = try #require(Processes.launched(in: stateDir).first { $0.name == "orchestrator" }?.pid)
             kill(firstPID, SIGTERM)
             try await Waiting.until("the first orchestrator to stop on SIGTERM", limit: .seconds(20)) { !Processes.isAlive(firstPID) }
             let unavailable = try await api.call("GET", "/api/v1/projects/sched/runs", token: admin)
