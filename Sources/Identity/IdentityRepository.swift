@@ -311,9 +311,7 @@ public struct SQLIdentityRepository: IdentityRepository {
     public func revoke(_ tokenID: String, expiresAt: Date, now: Date) async throws {
         try await database.transaction { sql in
             try await sql.delete(from: "identity_revoked_tokens").where("expires_at", .lessThan, now.milliseconds).run()
-            let revision =
-                try await sql.raw("UPDATE identity_revocation_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision")
-                .first()?.decode(column: "revision", as: Int64.self) ?? 0
+            let revision = try await Self.nextRevocationRevision(sql)
             try await sql.insert(into: "identity_revoked_tokens").columns("token_id", "expires_at", "revision")
                 .values(SQLBind(tokenID), SQLBind(expiresAt.milliseconds), SQLBind(revision)).ignoringConflicts(with: ["token_id"]).run()
         }
@@ -354,12 +352,16 @@ public struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
+    /// The revision of the next revoked token or voided session: one counter for both, so the feed is one order.
+    static func nextRevocationRevision(_ sql: any SQLDatabase) async throws -> Int64 {
+        try await sql.raw("UPDATE identity_revocation_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision")
+            .first()?.decode(column: "revision", as: Int64.self) ?? 0
+    }
+
     /// Tokens of `user` issued before `now` are refused from now on, in every service (the revocation feed).
     static func voidSessions(of user: Identifier<User>, now: Date, tokenLifetime: TimeInterval, sql: any SQLDatabase) async throws {
         try await sql.delete(from: "identity_voided_sessions").where("expires_at", .lessThan, now.milliseconds).run()
-        let revision =
-            try await sql.raw("UPDATE identity_revocation_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision")
-            .first()?.decode(column: "revision", as: Int64.self) ?? 0
+        let revision = try await nextRevocationRevision(sql)
         try await sql.delete(from: "identity_voided_sessions").where("user_id", .equal, user.rawValue).run()
         try await sql.insert(into: "identity_voided_sessions").columns("user_id", "before", "expires_at", "revision")
             .values(
