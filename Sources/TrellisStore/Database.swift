@@ -20,7 +20,8 @@ public final class Database: Service, Sendable {
         /// One connection, serialized: statements of concurrent callers never interleave inside a transaction.
         /// Its own thread: a statement waiting on another process's lock blocks no one else's database.
         case sqlite(SQLiteConnection, AsyncLock, NIOThreadPool)
-        case postgres(PostgresClient)
+        /// The gate opens when `run()` starts the pool.
+        case postgres(PostgresClient, Gate)
     }
 
     public let url: DatabaseURL
@@ -84,7 +85,9 @@ public final class Database: Service, Sendable {
             )
             // Enough for a service's request concurrency on 2 cores; each executable has its own pool.
             clientConfiguration.options.maximumConnections = 10
-            return Database(url: url, logger: logger, backend: .postgres(PostgresClient(configuration: clientConfiguration)))
+            // The pool logs a failed connection (the server away) at info, and each statement at debug like SQLite.
+            let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+            return Database(url: url, logger: logger, backend: .postgres(client, Gate()))
         }
     }
 
@@ -124,7 +127,8 @@ public final class Database: Service, Sendable {
         switch backend {
         case .sqlite(let connection, let lock, _):
             return try await lock.withLock { try await body(connection.sql()) }
-        case .postgres(let client):
+        case .postgres(let client, let running):
+            await running.wait()
             return try await client.withConnection { connection in try await body(connection.sql()) }
         }
     }
@@ -136,7 +140,8 @@ public final class Database: Service, Sendable {
         switch backend {
         case .sqlite(let connection, let lock, _):
             return try await lock.withLock { try await body(connection.sql()) }
-        case .postgres(let client):
+        case .postgres(let client, let running):
+            await running.wait()
             return try await client.withConnection { connection in
                 try await Self.inTransaction(connection.sql(), begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
             }
@@ -151,7 +156,8 @@ public final class Database: Service, Sendable {
         case .sqlite(let connection, let lock, _):
             // IMMEDIATE takes the write lock up front: two processes never deadlock upgrading read locks.
             return try await lock.withLock { try await Self.inTransaction(connection.sql(), begin: "BEGIN IMMEDIATE", body) }
-        case .postgres(let client):
+        case .postgres(let client, let running):
+            await running.wait()
             return try await client.withConnection { connection in
                 try await Self.inTransaction(connection.sql(), begin: "BEGIN", body)
             }
@@ -177,9 +183,15 @@ public final class Database: Service, Sendable {
         case .sqlite:
             try? await gracefulShutdown()
             try await close()
-        case .postgres(let client):
-            await cancelWhenGracefulShutdown { await client.run() }
+        case .postgres(let client, let running):
+            await cancelWhenGracefulShutdown { await Self.run(client, opening: running) }
         }
+    }
+
+    /// Runs the pool, letting statements through from the moment it runs (nothing suspends between the two).
+    private static func run(_ client: PostgresClient, opening gate: Gate) async {
+        gate.open()
+        await client.run()
     }
 
     /// Opens the database, keeps it working while `body` runs, then closes it, also when `body` throws.
@@ -188,8 +200,8 @@ public final class Database: Service, Sendable {
     ) async throws -> T {
         let database = try await open(url, logger: logger)
         let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { group in
-            if case .postgres(let client) = database.backend {
-                group.addTask { await client.run() }
+            if case .postgres(let client, let running) = database.backend {
+                group.addTask { await Self.run(client, opening: running) }
             }
             defer { group.cancelAll() }
             do {
