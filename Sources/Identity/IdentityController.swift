@@ -219,7 +219,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     @Sendable func me(_ request: Request, context: TrellisRequestContext) async throws -> MeResponse {
         let caller = try context.requireUser()
-        let projects = try await repository.projects(of: .init(caller.id), all: false)
+        let projects = try await repository.projects(of: .init(caller.id), all: false, after: nil, limit: PageRequest.maximumLimit)
         return MeResponse(
             id: caller.id, username: caller.username, isAdmin: caller.isAdmin,
             projects: projects.compactMap { found in
@@ -286,11 +286,16 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     struct UserList: ResponseEncodable {
         let users: [User]
+        /// The cursor of the next page; absent on the last.
+        let next: String?
     }
 
     @Sendable func listUsers(_ request: Request, context: TrellisRequestContext) async throws -> UserList {
         _ = try context.requireAdmin(for: "managing users")
-        return UserList(users: try await repository.users())
+        let page = try request.pageRequest()
+        let found = try await repository.users(after: try page.key(0), limit: page.limit + 1)
+        let listed = Page(fetched: found, request: page) { [$0.username] }
+        return UserList(users: listed.items, next: listed.next)
     }
 
     @Sendable func createUser(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<User> {
@@ -350,6 +355,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     struct ProjectList: ResponseEncodable {
         let projects: [ProjectView]
+        /// The cursor of the next page; absent on the last.
+        let next: String?
     }
 
     struct CreateProjectRequest: Decodable {
@@ -366,11 +373,13 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     @Sendable func listProjects(_ request: Request, context: TrellisRequestContext) async throws -> ProjectList {
         let caller = try context.requireUser()
-        let projects = try await repository.projects(of: .init(caller.id), all: caller.isAdmin)
-        return ProjectList(
-            projects: projects.compactMap { found in
-                caller.limited(found.role, in: found.project.name).map { ProjectView(found.project, role: $0) }
-            })
+        let page = try await Page.filtering(
+            try request.pageRequest(), key: { [$0.project.name] }, rowKey: { [$0.project.name] },
+            read: { after, count in
+                try await repository.projects(of: .init(caller.id), all: caller.isAdmin, after: after?.first, limit: count)
+            },
+            keep: { found in caller.limited(found.role, in: found.project.name).map { ProjectView(found.project, role: $0) } })
+        return ProjectList(projects: page.items, next: page.next)
     }
 
     @Sendable func createProject(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<ProjectView> {

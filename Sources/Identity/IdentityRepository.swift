@@ -12,12 +12,14 @@ public protocol IdentityRepository: Sendable {
     func user(named username: String) async throws -> (user: User, passwordHash: String?)?
     /// Writes the user's admin flag, display name and email (a directory login refreshes them).
     func updateProfile(of user: User) async throws
-    func users() async throws -> [User]
+    /// Up to `limit` users named after `after`, by name.
+    func users(after: String?, limit: Int) async throws -> [User]
 
     func createProject(_ project: Project, owner: Identifier<User>) async throws
     func project(named name: String) async throws -> Project?
-    /// The projects `user` is a member of, with the role; every project (as owner) when `all` is set.
-    func projects(of user: Identifier<User>, all: Bool) async throws -> [(project: Project, role: ProjectRole)]
+    /// The projects `user` is a member of, with the role; every project (as owner) when `all` is set. By name, up to
+    /// `limit` named after `after`.
+    func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int) async throws -> [(project: Project, role: ProjectRole)]
     func updateProject(_ project: Project) async throws
     func deleteProject(_ id: Identifier<Project>) async throws
 
@@ -143,9 +145,10 @@ public struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    public func users() async throws -> [User] {
+    public func users(after: String?, limit: Int) async throws -> [User] {
         try await database.read { sql in
-            try await sql.select().column("*").from("identity_users").orderBy("username").all(decoding: UserRow.self).map(\.user)
+            try await sql.select().column("*").from("identity_users").where("username", .greaterThan, after ?? "").orderBy("username")
+                .limit(limit).all(decoding: UserRow.self).map(\.user)
         }
     }
 
@@ -177,15 +180,18 @@ public struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    public func projects(of user: Identifier<User>, all: Bool) async throws -> [(project: Project, role: ProjectRole)] {
+    public func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int) async throws -> [(
+        project: Project, role: ProjectRole
+    )] {
         try await database.read { sql in
             try await sql.raw(
                 """
                 SELECT p.*, m.role
                 FROM identity_projects p
                 LEFT JOIN identity_memberships m ON m.project_id = p.id AND m.user_id = \(bind: user.rawValue)
-                WHERE m.role IS NOT NULL OR \(bind: all)
+                WHERE (m.role IS NOT NULL OR \(bind: all)) AND p.name > \(bind: after ?? "")
                 ORDER BY p.name
+                LIMIT \(bind: limit)
                 """
             ).all().map { row in
                 // Admins listing every project see the ones they are not a member of as owners.

@@ -106,22 +106,17 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
 
     struct PipelineList: ResponseEncodable {
         let pipelines: [PipelineSummary]
+        /// The cursor of the next page; absent on the last.
+        let next: String?
     }
 
     @Sendable func list(_ request: Request, context: TrellisRequestContext) async throws -> PipelineList {
         let project = try context.parameters.require("project")
         try await access.require(.read, in: project, context: context)
-        var summaries: [PipelineSummary] = []
-        for record in try await repository.pipelines(inProject: project) {
-            guard let current = try await repository.version(record.currentVersion, of: record) else { continue }
-            summaries.append(
-                PipelineSummary(
-                    name: record.name, description: current.spec.metadata.description ?? "", version: current.version,
-                    tasks: current.spec.spec.tasks.count, updatedAt: record.updatedAt
-                )
-            )
-        }
-        return PipelineList(pipelines: summaries)
+        let page = try request.pageRequest()
+        let found = try await repository.summaries(inProject: project, after: try page.key(0), limit: page.limit + 1)
+        let listed = Page(fetched: found, request: page) { [$0.name] }
+        return PipelineList(pipelines: listed.items, next: listed.next)
     }
 
     @Sendable func get(_ request: Request, context: TrellisRequestContext) async throws -> PipelineVersion {

@@ -16,7 +16,8 @@ public struct PipelineRecord: Sendable, Equatable {
 /// `pipelines_schedules` (migrations/pipelines).
 public protocol PipelineRepository: Sendable {
     func pipeline(named name: String, project: String) async throws -> PipelineRecord?
-    func pipelines(inProject project: String) async throws -> [PipelineRecord]
+    /// Up to `limit` of the project's pipelines named after `after`, by name, each with its current version: one query.
+    func summaries(inProject project: String, after: String?, limit: Int) async throws -> [PipelineSummary]
     func versions(of pipeline: PipelineRecord) async throws -> [PipelineVersion]
     func version(_ number: Int, of pipeline: PipelineRecord) async throws -> PipelineVersion?
     /// Saves `version` as the pipeline's newest, creating the pipeline when `existing` is nil. Throws
@@ -57,10 +58,29 @@ public struct SQLPipelineRepository: PipelineRepository {
         }
     }
 
-    public func pipelines(inProject project: String) async throws -> [PipelineRecord] {
-        try await database.read { sql in
-            try await sql.select().columns("id", "project", "name", "current_version", "updated_at").from("pipelines_pipelines")
-                .where("project", .equal, project).orderBy("name").all(decoding: Row.self).map(\.record)
+    public func summaries(inProject project: String, after: String?, limit: Int) async throws -> [PipelineSummary] {
+        struct SummaryRow: Decodable {
+            let name: String, current_version: Int, updated_at: Int64, document: String
+        }
+        let rows = try await database.read { sql in
+            try await sql.raw(
+                """
+                SELECT p.name, p.current_version, p.updated_at, v.document
+                FROM pipelines_pipelines p
+                JOIN pipelines_versions v ON v.pipeline_id = p.id AND v.version = p.current_version
+                WHERE p.project = \(bind: project) AND p.name > \(bind: after ?? "")
+                ORDER BY p.name
+                LIMIT \(bind: limit)
+                """
+            ).all(decoding: SummaryRow.self)
+        }
+        let decoder = JSONDecoder()
+        return try rows.map { row in
+            let spec = try decoder.decode(PipelineSpec.self, from: Data(row.document.utf8))
+            return PipelineSummary(
+                name: row.name, description: spec.metadata.description ?? "", version: row.current_version, tasks: spec.spec.tasks.count,
+                updatedAt: .fromMilliseconds(row.updated_at)
+            )
         }
     }
 

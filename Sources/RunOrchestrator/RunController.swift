@@ -97,7 +97,9 @@ struct RunController: Sendable {
 
     func list(project: String, pipeline: String?, request: Request) async throws -> RunList {
         let query = request.uri.queryParameters
-        var filter = RunRepository.Filter(pipeline: pipeline, limit: 100)
+        let page = try request.pageRequest()
+        var filter = RunRepository.Filter(pipeline: pipeline, limit: page.limit + 1)
+        if let createdAt = try page.integerKey(0), let id = try page.key(1) { filter.before = (createdAt, id) }
         if let text = query.get("state") {
             guard let state = RunState(rawValue: text) else {
                 throw APIError.invalidField("state", "must be one of \(RunState.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -110,13 +112,12 @@ struct RunController: Sendable {
             }
             filter.trigger = trigger
         }
-        if let text = query.get("limit") {
-            guard let limit = Int(text), (1...1000).contains(limit) else { throw APIError.invalidField("limit", "must be 1 to 1000") }
-            filter.limit = limit
-        }
         filter.from = try Self.instant(query.get("from"), field: "from")
         filter.to = try Self.instant(query.get("to"), field: "to")
-        return RunList(runs: try await repository.runs(inProject: project, matching: filter).map(RunSummary.init))
+        let found = Page(fetched: try await repository.runs(inProject: project, matching: filter), request: page) {
+            [String($0.created_at), $0.id]
+        }
+        return RunList(runs: found.items.map(RunSummary.init), next: found.next)
     }
 
     /// An execution-date bound of the run list: ISO 8601 with an offset.

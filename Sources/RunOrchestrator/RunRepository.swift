@@ -48,6 +48,8 @@ struct RunRepository: Sendable {
         /// Execution dates from and to (Unix milliseconds, inclusive).
         var from: Int64?
         var to: Int64?
+        /// The creation time and id of the last run of the previous page (runs are listed newest first).
+        var before: (createdAt: Int64, id: String)?
         var limit: Int
     }
 
@@ -79,7 +81,15 @@ struct RunRepository: Sendable {
             if let trigger = filter.trigger { query = query.where("run_trigger", .equal, trigger.rawValue) }
             if let from = filter.from { query = query.where("execution_date", .greaterThanOrEqual, from) }
             if let to = filter.to { query = query.where("execution_date", .lessThanOrEqual, to) }
-            return try await query.orderBy("created_at", .descending).limit(filter.limit).all(decoding: RunRow.self)
+            if let before = filter.before {
+                query = query.where { group in
+                    group.where("created_at", .lessThan, before.createdAt).orWhere { same in
+                        same.where("created_at", .equal, before.createdAt).where("id", .lessThan, before.id)
+                    }
+                }
+            }
+            return try await query.orderBy("created_at", .descending).orderBy("id", .descending).limit(filter.limit)
+                .all(decoding: RunRow.self)
         }
     }
 

@@ -131,4 +131,6 @@ struct RunSummary: Codable {
 
 struct RunList: ResponseEncodable {
     let runs: [RunSummary]
+    /// The cursor of the next page; absent on the last.
+    let next: String?
 }

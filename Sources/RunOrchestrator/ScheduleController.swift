@@ -110,12 +110,15 @@ struct ScheduleController: Sendable {
 
     struct RecordList: ResponseEncodable {
         let records: [RecordView]
+        /// The cursor of the next page; absent on the last.
+        let next: String?
     }
 
     @Sendable func records(_ request: Request, context: TrellisRequestContext) async throws -> RecordList {
         let (project, pipeline) = try await target(context, needs: .read)
         let query = request.uri.queryParameters
-        var filter = ScheduleRepository.RecordFilter(limit: 100)
+        let page = try request.pageRequest()
+        var filter = ScheduleRepository.RecordFilter(before: try page.integerKey(0), limit: page.limit + 1)
         if let text = query.get("state") {
             guard let state = SchedulePlanner.RecordState(rawValue: text) else {
                 throw APIError.invalidField(
@@ -123,12 +126,10 @@ struct ScheduleController: Sendable {
             }
             filter.state = state
         }
-        if let text = query.get("limit") {
-            guard let limit = Int(text), (1...1000).contains(limit) else { throw APIError.invalidField("limit", "must be 1 to 1000") }
-            filter.limit = limit
+        let found = Page(fetched: try await schedules.records(project, pipeline, matching: filter), request: page) {
+            [String($0.execution_date)]
         }
-        let rows = try await schedules.records(project, pipeline, matching: filter)
-        return RecordList(records: try await views(rows, project: project))
+        return RecordList(records: try await views(found.items, project: project), next: found.next)
     }
 
     func views(_ rows: [ScheduleRepository.RecordRow], project: String) async throws -> [RecordView] {

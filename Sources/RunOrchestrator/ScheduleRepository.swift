@@ -83,6 +83,8 @@ struct ScheduleRepository: Sendable {
 
     struct RecordFilter: Sendable {
         var state: SchedulePlanner.RecordState?
+        /// The execution date of the last record of the previous page (records are listed newest first).
+        var before: Int64?
         var limit: Int
     }
 
@@ -92,6 +94,7 @@ struct ScheduleRepository: Sendable {
             var query = sql.select().columns("*").from("orchestrator_schedule_records").where("project", .equal, project)
                 .where("pipeline", .equal, pipeline)
             if let state = filter.state { query = query.where("state", .equal, state.rawValue) }
+            if let before = filter.before { query = query.where("execution_date", .lessThan, before) }
             return try await query.orderBy("execution_date", .descending).limit(filter.limit).all(decoding: RecordRow.self)
         }
     }

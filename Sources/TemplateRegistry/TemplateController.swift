@@ -60,18 +60,22 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
 
     struct TemplateList: ResponseEncodable {
         let templates: [TemplateSummary]
+        /// The cursor of the next page; absent on the last.
+        let next: String?
+
+        init(_ page: Page<TemplateSummary>) {
+            templates = page.items
+            next = page.next
+        }
     }
 
     @Sendable func listProject(_ request: Request, context: TrellisRequestContext) async throws -> TemplateList {
         let project = try context.parameters.require("project")
         try await access.require(.read, in: project, context: context)
-        var summaries: [TemplateSummary] = []
-        for record in try await repository.templates(inProject: project) {
-            if let summary = Self.summary(record, versions: try await repository.versions(of: record).map(\.version)) {
-                summaries.append(summary)
-            }
-        }
-        return TemplateList(templates: summaries)
+        return TemplateList(
+            try await Self.page(try request.pageRequest(), repository: repository, project: project) { record, versions in
+                Self.summary(record, versions: versions.map(\.version))
+            })
     }
 
     /// `GET /templates?q=&category=&published=true&mine=true`: what the caller's palette offers.
@@ -82,21 +86,29 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
         let publishedOnly = query["published"].map { $0 == "true" } ?? false
         let mineOnly = query["mine"].map { $0 == "true" } ?? false
         var memberships = MembershipCache(access: access, caller: try context.caller())
-        var summaries: [TemplateSummary] = []
-        for record in try await repository.templates() {
-            let member = try await memberships.isMember(of: record)
-            if mineOnly && !member { continue }
-            let versions = try await repository.versions(of: record).map(\.version).filter {
-                $0.status == .published || (member && !publishedOnly)
-            }
-            guard let summary = Self.summary(record, versions: versions) else { continue }
-            if let category, summary.category.lowercased() != category { continue }
-            if let text, ![summary.name, summary.description, summary.category].contains(where: { $0.lowercased().contains(text) }) {
-                continue
-            }
-            summaries.append(summary)
-        }
-        return TemplateList(templates: summaries)
+        return TemplateList(
+            try await Self.page(try request.pageRequest(), repository: repository, project: nil) { record, versions in
+                let member = try await memberships.isMember(of: record)
+                if mineOnly && !member { return nil }
+                let visible = versions.map(\.version).filter { $0.status == .published || (member && !publishedOnly) }
+                guard let summary = Self.summary(record, versions: visible) else { return nil }
+                if let category, summary.category.lowercased() != category { return nil }
+                if let text, ![summary.name, summary.description, summary.category].contains(where: { $0.lowercased().contains(text) }) {
+                    return nil
+                }
+                return summary
+            })
+    }
+
+    /// A page of templates by name that `summary` keeps, read in batches of the page's size.
+    static func page(
+        _ request: PageRequest, repository: Repository, project: String?,
+        summary: (TemplateRecord, [VersionRecord]) async throws -> TemplateSummary?
+    ) async throws -> Page<TemplateSummary> {
+        try await Page.filtering(
+            request, key: { [$0.name] }, rowKey: { [$0.0.name] },
+            read: { after, count in try await repository.templates(inProject: project, after: after?.first, limit: count) },
+            keep: { record, versions in try await summary(record, versions) })
     }
 
     @Sendable func get(_ request: Request, context: TrellisRequestContext) async throws -> TemplateSummary {

@@ -20,8 +20,10 @@ public struct VersionRecord: Sendable, Equatable {
 /// The registry's tables: `templates_templates` and `templates_versions` (migrations/templates).
 public protocol TemplateRepository: Sendable {
     func template(named name: String) async throws -> TemplateRecord?
-    func templates() async throws -> [TemplateRecord]
-    func templates(inProject project: String) async throws -> [TemplateRecord]
+    /// Up to `limit` templates named after `after`, by name (only `project`'s when it is set), each with its versions
+    /// newest first: two queries, whatever the count.
+    func templates(inProject project: String?, after: String?, limit: Int) async throws -> [(TemplateRecord, [VersionRecord])]
+    /// The template's versions, newest first.
     func versions(of template: TemplateRecord) async throws -> [VersionRecord]
     /// Creates the template when it is new, and inserts or replaces the version `version` (a draft).
     func save(_ version: TemplateVersion, template: TemplateRecord) async throws
@@ -54,18 +56,19 @@ public struct SQLTemplateRepository: TemplateRepository {
         }
     }
 
-    public func templates() async throws -> [TemplateRecord] {
-        try await database.read { sql in
-            try await sql.select().columns("id", "name", "project", "builtin").from("templates_templates")
-                .orderBy("name").all(decoding: TemplateRow.self).map(\.record)
+    public func templates(inProject project: String?, after: String?, limit: Int) async throws -> [(TemplateRecord, [VersionRecord])] {
+        let (templates, versionRows) = try await database.snapshot { sql in
+            var query = sql.select().columns("id", "name", "project", "builtin").from("templates_templates")
+                .where("name", .greaterThan, after ?? "")
+            if let project { query = query.where("project", .equal, project) }
+            let templates = try await query.orderBy("name").limit(limit).all(decoding: TemplateRow.self).map(\.record)
+            guard !templates.isEmpty else { return (templates, [VersionRow]()) }
+            let versions = try await sql.select().columns("*").from("templates_versions").where("template_id", .in, templates.map(\.id))
+                .all(decoding: VersionRow.self)
+            return (templates, versions)
         }
-    }
-
-    public func templates(inProject project: String) async throws -> [TemplateRecord] {
-        try await database.read { sql in
-            try await sql.select().columns("id", "name", "project", "builtin").from("templates_templates")
-                .where("project", .equal, project).orderBy("name").all(decoding: TemplateRow.self).map(\.record)
-        }
+        let byTemplate = Dictionary(grouping: versionRows, by: \.template_id)
+        return try templates.map { template in (template, try Self.newestFirst(byTemplate[template.id] ?? [], of: template)) }
     }
 
     public func versions(of template: TemplateRecord) async throws -> [VersionRecord] {
@@ -73,7 +76,11 @@ public struct SQLTemplateRepository: TemplateRepository {
             try await sql.select().columns("*").from("templates_versions").where("template_id", .equal, template.id)
                 .all(decoding: VersionRow.self)
         }
-        return try rows.map { row in
+        return try Self.newestFirst(rows, of: template)
+    }
+
+    static func newestFirst(_ rows: [VersionRow], of template: TemplateRecord) throws -> [VersionRecord] {
+        try rows.map { row in
             let spec = try JSONDecoder().decode(TemplateSpec.self, from: Data(row.spec.utf8))
             return VersionRecord(
                 templateID: row.template_id,
@@ -84,7 +91,7 @@ public struct SQLTemplateRepository: TemplateRepository {
                 )
             )
         }
-        // Newest first; each version string is parsed once.
+        // Each version string is parsed once.
         .map { ((try? SemanticVersion(parsing: $0.version.version)) ?? .zero, $0) }
         .sorted { $0.0 > $1.0 }
         .map(\.1)

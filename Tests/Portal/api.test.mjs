@@ -52,6 +52,18 @@ test("a 401 forgets the token and tells the app", async () => {
   assert.equal(told, 1);
 });
 
+test("all follows next cursors until the last page", async () => {
+  const { fetch, calls } = fakeFetch([
+    [200, { pipelines: [{ name: "a" }, { name: "b" }], next: "c1" }],
+    [200, { pipelines: [{ name: "c" }] }],
+  ]);
+  const api = createClient({ fetch, storage: memoryStorage() });
+  const names = (await api.all("/api/v1/projects/p/pipelines", "pipelines")).map((item) => item.name);
+  assert.deepEqual(names, ["a", "b", "c"]);
+  assert.equal(calls[0].url, "/api/v1/projects/p/pipelines?limit=1000");
+  assert.equal(calls[1].url, "/api/v1/projects/p/pipelines?limit=1000&cursor=c1");
+});
+
 test("an unreachable server is a failure with status 0", async () => {
   const api = createClient({ fetch: async () => { throw new Error("ECONNREFUSED"); }, storage: memoryStorage() });
   await assert.rejects(api.get("/api/v1/me"), { status: 0, code: "unreachable" });

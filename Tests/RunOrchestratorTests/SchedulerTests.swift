@@ -128,6 +128,17 @@ import TrellisTestSupport
             #expect(records.allSatisfy { $0["trigger"] as? String == "backfill" })
             let runs = try await api.call("GET", "/api/v1/projects/ml/runs?pipeline=daily&trigger=backfill", token: token)
             #expect((runs.json["runs"] as? [[String: Any]])?.count == pending)
+            // Runs and records page newest first through their cursors, each once.
+            let runPages = try await api.pages(
+                "/api/v1/projects/ml/runs?pipeline=daily&trigger=backfill", field: "runs", limit: 2, token: token)
+            #expect(
+                runPages.items.compactMap { $0["id"] as? String }
+                    == (runs.json["runs"] as? [[String: Any]])?.compactMap { $0["id"] as? String })
+            #expect(runPages.pages == (pending + 1) / 2)
+            let recordPages = try await api.pages(
+                "/api/v1/projects/ml/pipelines/daily/schedule-records", field: "records", limit: 2, token: token)
+            #expect(recordPages.items.compactMap(RecordJSON.date) == records.compactMap(RecordJSON.date))
+            #expect(Set(recordPages.items.compactMap(RecordJSON.date)).count == pending)
             // The same range again: every tick has its record already.
             let again = try await api.call("POST", path, token: token, json: ["from": from, "to": to])
             #expect(again.json["pending"] as? Int == 0)

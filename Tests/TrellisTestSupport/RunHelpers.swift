@@ -114,3 +114,26 @@ extension APITransport {
         guard response.status == 200 else { throw TransportError("share \(folder.path) with \(project): \(response.text)") }
     }
 }
+
+extension APITransport {
+    /// Every item of a list read `limit` at a time, following `next` cursors, and how many pages that took.
+    public func pages(_ path: String, field: String, limit: Int, token: String?) async throws -> (items: [[String: Any]], pages: Int) {
+        var items: [[String: Any]] = []
+        var cursor: String?
+        var pages = 0
+        repeat {
+            let separator = path.contains("?") ? "&" : "?"
+            var query = "\(separator)limit=\(limit)"
+            if let cursor { query += "&cursor=\(cursor)" }
+            let page = try await call("GET", path + query, token: token)
+            guard page.status == 200, let found = page.json[field] as? [[String: Any]] else {
+                throw TransportError("page \(pages + 1) of \(path): \(page.status) \(page.text)")
+            }
+            guard found.count <= limit else { throw TransportError("page \(pages + 1) of \(path) holds \(found.count) > \(limit)") }
+            items += found
+            pages += 1
+            cursor = page.json["next"] as? String
+        } while cursor != nil
+        return (items, pages)
+    }
+}

@@ -68,6 +68,18 @@ export function createClient({ fetch, storage, base = "", onUnauthenticated = ()
       }
     },
     get: (path) => request("GET", path),
+    /** Every item of a list (`field` of each page), following `next` cursors page by page. */
+    async all(path, field) {
+      const items = [];
+      let cursor = null;
+      do {
+        const separator = path.includes("?") ? "&" : "?";
+        const page = await request("GET", `${path}${separator}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+        items.push(...page[field]);
+        cursor = page.next ?? null;
+      } while (cursor);
+      return items;
+    },
     post: (path, body) => request("POST", path, body),
     put: (path, body) => request("PUT", path, body),
     patch: (path, body) => request("PATCH", path, body),

@@ -43,7 +43,7 @@ async function loadSession() {
   if (!api.token) return false;
   try {
     user = await api.get("/api/v1/me");
-    projects = (await api.get("/api/v1/projects")).projects;
+    projects = await api.all("/api/v1/projects", "projects");
     return true;
   } catch {
     return false;

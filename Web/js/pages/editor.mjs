@@ -54,7 +54,7 @@ export async function editorPage({ api, project, params, go }) {
 
   // MARK: Templates
 
-  const summaries = (await api.get("/api/v1/templates")).templates;
+  const summaries = await api.all("/api/v1/templates", "templates");
   const specs = new Map();
   /** The spec of a task's template: the version the saved pipeline pinned, or the one named, or the newest. */
   async function specOf(node) {

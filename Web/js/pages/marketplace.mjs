@@ -5,7 +5,7 @@ import { projectPath } from "../api.mjs";
 import { parametersOf } from "../schema.mjs";
 
 export async function marketplacePage({ api, projects, query, go }) {
-  const { templates } = await api.get("/api/v1/templates");
+  const templates = await api.all("/api/v1/templates", "templates");
   const search = h("input", { type: "search", placeholder: "Search templates", "aria-label": "Search templates", value: query.get("q") ?? "" });
   const categories = ["", ...new Set(templates.map((item) => item.category || "other"))].sort();
   const category = h("select", { "aria-label": "Category" }, ...categories.map((value) => h("option", { value }, value || "every category")));

@@ -9,7 +9,7 @@ export async function pipelinesPage({ api, project, go }) {
   let pipelines = [];
 
   async function load() {
-    pipelines = (await api.get(projectPath(project, "pipelines"))).pipelines;
+    pipelines = await api.all(projectPath(project, "pipelines"), "pipelines");
     show();
   }
 
