@@ -195,7 +195,9 @@ let package = Package(
             name: "PipelineStoreTests",
             dependencies: ["PipelineStore", "TrellisCore", "TrellisStore", "TrellisTestSupport"]
         ),
-        .testTarget(name: "RunOrchestratorTests", dependencies: ["TrellisTestSupport", "TrellisStore"]),
+        .testTarget(
+            name: "RunOrchestratorTests",
+            dependencies: ["TrellisTestSupport", "TrellisStore", .product(name: "SQLKit", package: "sql-kit")]),
         .testTarget(name: "TrellisShimTests", dependencies: ["TrellisShim"]),
         .testTarget(name: "ClusterGatewayTests", dependencies: ["ClusterGateway", "TrellisStore", "TrellisTestSupport"]),
         .testTarget(

@@ -21,6 +21,7 @@ public struct ClusterGatewayModule: ServiceModule {
     let workflows: WorkflowBackend
     let serviceToken: ServiceToken
     let clusters: ClusterController
+    let purger: ProjectPurger
 
     public init(environment: ServiceEnvironment) async throws {
         serviceToken = try ServiceToken(configuration: environment.configuration)
@@ -48,6 +49,11 @@ public struct ClusterGatewayModule: ServiceModule {
         workflows = WorkflowBackend(
             workflows: WorkflowRepository(database: environment.database), clusters: registry, secrets: secrets, feed: backend.feed,
             logger: environment.logger)
+        let (workflows, users) = (workflows, users)
+        purger = try ProjectPurger(Self.name, environment: environment) { deletion in
+            try await workflows.purge(project: deletion.project)
+            try await users.retire(deletion)
+        }
     }
 
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
@@ -58,7 +64,7 @@ public struct ClusterGatewayModule: ServiceModule {
         clusters.addRoutes(to: authenticated)
     }
 
-    public var services: [any Service] { [AdoptionService(backend: backend), WorkflowWatchService(workflows: workflows)] }
+    public var services: [any Service] { [AdoptionService(backend: backend), WorkflowWatchService(workflows: workflows), purger] }
 
     public var executorClient: (any ExecutorClient)? { executor }
 
@@ -126,6 +132,8 @@ struct InProcessExecutorClient: ExecutorClient {
     }
 
     func stop(_ id: String) async throws { await backend.stop(id) }
+
+    func discard(_ id: String) async throws { try await backend.discard(id) }
 
     func changes(after cursor: UInt64, wait: Duration) async throws -> ExecutionChanges {
         await backend.feed.changes(after: cursor, wait: wait)

@@ -13,6 +13,7 @@ struct ExecutionController: Sendable {
         routes.post("status", use: status)
         routes.get("changes", use: changes)
         routes.post(":id/stop", use: stop)
+        routes.delete(":id", use: discard)
         routes.get(":id/logs", use: logs)
         routes.get(":id/samples", use: samples)
     }
@@ -29,6 +30,16 @@ struct ExecutionController: Sendable {
 
     @Sendable func status(_ request: Request, context: TrellisRequestContext) async throws -> Statuses {
         Statuses(statuses: try await executor.status(of: try await request.decode(as: ExecutionIDs.self, context: context).ids))
+    }
+
+    /// `DELETE /internal/executions/{id}`: 204 once its files are gone; 409 while it still stops.
+    @Sendable func discard(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
+        do {
+            try await executor.discard(try context.parameters.require("id"))
+        } catch let waiting as PurgeNotDone {
+            throw APIError(.conflict, code: "still_running", waiting.description)
+        }
+        return .noContent
     }
 
     @Sendable func changes(_ request: Request, context: TrellisRequestContext) async throws -> ExecutionChanges {

@@ -35,6 +35,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         authenticated.patch("users/:username", use: updateUser)
         authenticated.delete("users/:username", use: deleteUser)
         authenticated.get("projects", use: listProjects)
+        authenticated.get("project-deletions", use: listDeletions)
         authenticated.post("projects", use: createProject)
         authenticated.get("projects/:project", use: getProject)
         authenticated.patch("projects/:project", use: updateProject)
@@ -428,11 +429,37 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         return ProjectView(project, role: role)
     }
 
-    @Sendable func deleteProject(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
+    struct DeletionView: ResponseEncodable {
+        let project: String
+        let state = "deleting"
+        let since: Date
+        /// The services that still keep data of the project.
+        let waitingFor: [String]
+    }
+
+    /// `DELETE /projects/{project}`: 202; the project is gone from view at once and its data is purged from every
+    /// service in the background (``ProjectDeletion``).
+    @Sendable func deleteProject(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<DeletionView> {
         let (project, _) = try await access(context, needs: .deleteProject)
-        try await repository.deleteProject(project.id)
-        context.logger.info("project deleted", metadata: ["project": .string(project.name)])
-        return .noContent
+        let date = now()
+        try await repository.beginDeletion(of: project.id, services: ProjectDeletion.services, at: date)
+        context.logger.notice("project deletion started", metadata: ["project": .string(project.name)])
+        return EditedResponse(
+            status: .accepted,
+            response: DeletionView(project: project.name, since: date, waitingFor: ProjectDeletion.services.map(\.rawValue)))
+    }
+
+    struct DeletionList: ResponseEncodable {
+        let deletions: [DeletionView]
+    }
+
+    /// `GET /project-deletions` (admins): every deletion under way and what it waits for.
+    @Sendable func listDeletions(_ request: Request, context: TrellisRequestContext) async throws -> DeletionList {
+        _ = try context.requireAdmin(for: "following project deletions")
+        return DeletionList(
+            deletions: try await repository.deletionsUnderWay().map {
+                DeletionView(project: $0.project, since: $0.since, waitingFor: $0.waitingFor)
+            })
     }
 
     // MARK: Members

@@ -68,6 +68,28 @@ public struct IdentityModule: ServiceModule {
             }
             return project.settings
         }
+        internalRoutes.get("project-deletions") { request, _ in
+            ProjectDeletions(deletions: try await controller.repository.pendingDeletions(for: try Self.service(request)))
+        }
+        internalRoutes.post("project-deletions/:id/done") { request, context -> HTTPResponse.Status in
+            let id = try context.parameters.require("id")
+            try await controller.repository.finishDeletion(of: .init(id), by: try Self.service(request), at: Date())
+            return .noContent
+        }
+    }
+
+    struct ProjectDeletions: ResponseEncodable {
+        let deletions: [ProjectDeletion]
+    }
+
+    /// The `service` a project deletion route is asked for: one of those that purge.
+    static func service(_ request: Request) throws -> ServiceName {
+        guard let text = request.uri.queryParameters.get("service"), let service = ServiceName(rawValue: text),
+            ProjectDeletion.services.contains(service)
+        else {
+            throw APIError.invalidField("service", "must be one of \(ProjectDeletion.services.map(\.rawValue).joined(separator: ", "))")
+        }
+        return service
     }
 
     struct ActAsRequest: Decodable {

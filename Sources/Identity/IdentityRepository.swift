@@ -21,7 +21,15 @@ public protocol IdentityRepository: Sendable {
     /// `limit` named after `after`.
     func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int) async throws -> [(project: Project, role: ProjectRole)]
     func updateProject(_ project: Project) async throws
-    func deleteProject(_ id: Identifier<Project>) async throws
+    /// Hides the project from everyone (its memberships go) and holds its name until every service of
+    /// ``ProjectDeletion/services`` has finished purging it.
+    func beginDeletion(of project: Identifier<Project>, services: [ServiceName], at date: Date) async throws
+    /// Deletions `service` has still to purge whose prerequisites have finished.
+    func pendingDeletions(for service: ServiceName) async throws -> [ProjectDeletion]
+    /// Records that `service` finished; the last to finish removes the project and frees its name.
+    func finishDeletion(of project: Identifier<Project>, by service: ServiceName, at date: Date) async throws
+    /// Every deletion under way: the project, since when, and the services not finished yet.
+    func deletionsUnderWay() async throws -> [(project: String, since: Date, waitingFor: [String])]
 
     func role(of user: Identifier<User>, in project: Identifier<Project>) async throws -> ProjectRole?
     func members(of project: Identifier<Project>) async throws -> [Member]
@@ -154,8 +162,12 @@ public struct SQLIdentityRepository: IdentityRepository {
 
     public func createProject(_ project: Project, owner: Identifier<User>) async throws {
         try await database.transaction { sql in
-            let existing = try await sql.select().column("id").from("identity_projects").where("name", .equal, project.name).first()
-            guard existing == nil else { throw IdentityError.projectExists(project.name) }
+            let existing = try await sql.select().columns("id", "deleting_since").from("identity_projects")
+                .where("name", .equal, project.name).first()
+            if let existing {
+                let deleting = try existing.decode(column: "deleting_since", as: Int64?.self) != nil
+                throw deleting ? IdentityError.projectBeingDeleted(project.name) : IdentityError.projectExists(project.name)
+            }
             try await sql.insert(into: "identity_projects")
                 .columns("id", "name", "description", "created_by", "created_at", "updated_at")
                 .values(
@@ -176,7 +188,7 @@ public struct SQLIdentityRepository: IdentityRepository {
     public func project(named name: String) async throws -> Project? {
         try await database.read { sql in
             try await sql.select().column("*").from("identity_projects").where("name", .equal, name)
-                .first(decoding: ProjectRow.self)?.project
+                .where("deleting_since", .is, SQLLiteral.null).first(decoding: ProjectRow.self)?.project
         }
     }
 
@@ -189,7 +201,7 @@ public struct SQLIdentityRepository: IdentityRepository {
                 SELECT p.*, m.role
                 FROM identity_projects p
                 LEFT JOIN identity_memberships m ON m.project_id = p.id AND m.user_id = \(bind: user.rawValue)
-                WHERE (m.role IS NOT NULL OR \(bind: all)) AND p.name > \(bind: after ?? "")
+                WHERE (m.role IS NOT NULL OR \(bind: all)) AND p.deleting_since IS NULL AND p.name > \(bind: after ?? "")
                 ORDER BY p.name
                 LIMIT \(bind: limit)
                 """
@@ -214,10 +226,80 @@ public struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    public func deleteProject(_ id: Identifier<Project>) async throws {
+    public func beginDeletion(of project: Identifier<Project>, services: [ServiceName], at date: Date) async throws {
         try await database.transaction { sql in
-            try await sql.delete(from: "identity_memberships").where("project_id", .equal, id.rawValue).run()
-            try await sql.delete(from: "identity_projects").where("id", .equal, id.rawValue).run()
+            try await sql.delete(from: "identity_memberships").where("project_id", .equal, project.rawValue).run()
+            try await sql.update("identity_projects").set("deleting_since", to: SQLBind(date.milliseconds))
+                .where("id", .equal, project.rawValue).where("deleting_since", .is, SQLLiteral.null).run()
+            for service in services {
+                let existing = try await sql.select().column("service").from("identity_project_deletions")
+                    .where("project_id", .equal, project.rawValue).where("service", .equal, service.rawValue).first()
+                guard existing == nil else { continue }
+                try await sql.insert(into: "identity_project_deletions").columns("project_id", "service")
+                    .values(SQLBind(project.rawValue), SQLBind(service.rawValue)).run()
+            }
+        }
+    }
+
+    public func pendingDeletions(for service: ServiceName) async throws -> [ProjectDeletion] {
+        let prerequisites = ProjectDeletion.prerequisites(of: service).map(\.rawValue)
+        return try await database.read { sql in
+            try await sql.raw(
+                """
+                SELECT p.id, p.name
+                FROM identity_project_deletions d JOIN identity_projects p ON p.id = d.project_id
+                WHERE d.service = \(bind: service.rawValue) AND d.done_at IS NULL
+                AND NOT EXISTS (
+                    SELECT 1 FROM identity_project_deletions q
+                    WHERE q.project_id = d.project_id AND q.done_at IS NULL AND q.service IN (\(binds: prerequisites + [""]))
+                )
+                ORDER BY p.deleting_since
+                """
+            ).all().map { row in
+                ProjectDeletion(
+                    projectID: try row.decode(column: "id", as: String.self), project: try row.decode(column: "name", as: String.self))
+            }
+        }
+    }
+
+    public func finishDeletion(of project: Identifier<Project>, by service: ServiceName, at date: Date) async throws {
+        try await database.transaction { sql in
+            let deleting = try await sql.select().column("id").from("identity_projects").where("id", .equal, project.rawValue)
+                .where("deleting_since", .isNot, SQLLiteral.null).first()
+            guard deleting != nil else { return }
+            try await sql.update("identity_project_deletions").set("done_at", to: SQLBind(date.milliseconds))
+                .where("project_id", .equal, project.rawValue).where("service", .equal, service.rawValue).run()
+            let waiting = try await sql.select().column("service").from("identity_project_deletions")
+                .where("project_id", .equal, project.rawValue).where("done_at", .is, SQLLiteral.null).all()
+            guard waiting.isEmpty else { return }
+            try await sql.delete(from: "identity_project_deletions").where("project_id", .equal, project.rawValue).run()
+            try await sql.delete(from: "identity_memberships").where("project_id", .equal, project.rawValue).run()
+            try await sql.delete(from: "identity_projects").where("id", .equal, project.rawValue)
+                .where("deleting_since", .isNot, SQLLiteral.null).run()
+        }
+    }
+
+    public func deletionsUnderWay() async throws -> [(project: String, since: Date, waitingFor: [String])] {
+        try await database.read { sql in
+            let rows = try await sql.raw(
+                """
+                SELECT p.name, p.deleting_since, d.service
+                FROM identity_projects p JOIN identity_project_deletions d ON d.project_id = p.id
+                WHERE d.done_at IS NULL
+                ORDER BY p.deleting_since, p.name, d.service
+                """
+            ).all()
+            var found: [(project: String, since: Date, waitingFor: [String])] = []
+            for row in rows {
+                let name = try row.decode(column: "name", as: String.self)
+                let service = try row.decode(column: "service", as: String.self)
+                if found.last?.project == name {
+                    found[found.count - 1].waitingFor.append(service)
+                } else {
+                    found.append((name, .fromMilliseconds(try row.decode(column: "deleting_since", as: Int64.self)), [service]))
+                }
+            }
+            return found
         }
     }
 

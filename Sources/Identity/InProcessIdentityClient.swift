@@ -38,4 +38,12 @@ struct InProcessIdentityClient: IdentityClient {
     func settings(ofProject project: String) async throws -> ProjectSettings? {
         try await repository.project(named: project)?.settings
     }
+
+    func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] {
+        try await repository.pendingDeletions(for: service)
+    }
+
+    func finishProjectDeletion(_ deletion: ProjectDeletion, by service: ServiceName) async throws {
+        try await repository.finishDeletion(of: .init(deletion.projectID), by: service, at: Date())
+    }
 }

@@ -56,6 +56,8 @@ public enum IdentityError: Error, Sendable, Equatable {
     case userExists(String)
     case userNotFound(String)
     case projectExists(String)
+    /// The name is held until the project's data is purged in every service.
+    case projectBeingDeleted(String)
     /// Also what a non-member sees: a project they cannot see does not exist for them.
     case projectNotFound(String)
     case notAllowed(ProjectAction, project: String, role: ProjectRole)

@@ -25,6 +25,8 @@ public protocol PipelineRepository: Sendable {
     func save(_ version: PipelineVersion, project: String, existing: PipelineRecord?) async throws
     /// Deletes the pipeline, its versions and layout; its schedule is removed from the feed.
     func delete(_ pipeline: PipelineRecord, by user: String, at instant: Int64) async throws
+    /// Deletes every pipeline of a deleted project, removing their schedules from the feed.
+    func deleteAll(ofProject project: String, at instant: Int64) async throws
     /// Version → how many pipelines (their current versions, in every project) are pinned to `template` at it.
     func templateUsage(_ template: String) async throws -> [String: Int]
     func layout(of pipeline: PipelineRecord) async throws -> JSONValue?
@@ -216,6 +218,21 @@ public struct SQLPipelineRepository: PipelineRepository {
             try await sql.delete(from: "pipelines_layouts").where("pipeline_id", .equal, pipeline.id).run()
             try await sql.delete(from: "pipelines_versions").where("pipeline_id", .equal, pipeline.id).run()
             try await sql.delete(from: "pipelines_pipelines").where("id", .equal, pipeline.id).run()
+        }
+    }
+
+    public func deleteAll(ofProject project: String, at instant: Int64) async throws {
+        try await database.transaction { sql in
+            let pipelines = try await sql.select().columns("id", "name").from("pipelines_pipelines").where("project", .equal, project)
+                .all()
+            for row in pipelines {
+                let id = try row.decode(column: "id", as: String.self)
+                let name = try row.decode(column: "name", as: String.self)
+                try await Self.recordSchedule(nil, project: project, pipeline: name, by: "platform", at: instant, sql: sql)
+                try await sql.delete(from: "pipelines_layouts").where("pipeline_id", .equal, id).run()
+                try await sql.delete(from: "pipelines_versions").where("pipeline_id", .equal, id).run()
+            }
+            try await sql.delete(from: "pipelines_pipelines").where("project", .equal, project).run()
         }
     }
 

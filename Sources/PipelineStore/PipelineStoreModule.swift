@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ServiceContracts
+import ServiceLifecycle
 import TrellisCore
 import TrellisHTTP
 import TrellisStore
@@ -17,6 +18,7 @@ public struct PipelineStoreModule: ServiceModule {
     let controller: PipelineController<SQLPipelineRepository>
     let serviceToken: ServiceToken
     let clusters: ClusterDirectory
+    let purger: ProjectPurger
 
     public init(environment: ServiceEnvironment) async throws {
         serviceToken = try ServiceToken(configuration: environment.configuration)
@@ -28,7 +30,13 @@ public struct PipelineStoreModule: ServiceModule {
             templates: try environment.requireTemplates(for: Self.name), clusters: clusters,
             now: Date.init
         )
+        let repository = controller.repository
+        purger = try ProjectPurger(Self.name, environment: environment) { deletion in
+            try await repository.deleteAll(ofProject: deletion.project, at: Date().milliseconds)
+        }
     }
+
+    public var services: [any Service] { [purger] }
 
     /// The cluster gateway, built after this module in embedded mode: saved pipelines are checked against what the
     /// project's cluster allows.

@@ -20,6 +20,7 @@ public struct RunOrchestratorModule: ServiceModule {
     let scheduleController: ScheduleController
     let engineService: EngineService
     let schedulerService: SchedulerService
+    let purger: ProjectPurger
 
     public init(environment: ServiceEnvironment) async throws {
         try await self.init(environment: environment, now: Date.init)
@@ -51,6 +52,26 @@ public struct RunOrchestratorModule: ServiceModule {
             now: now)
         engineService = EngineService(engine: engine, executor: executor, ready: environment.ready, logger: environment.logger)
         schedulerService = SchedulerService(scheduler: scheduler, ready: environment.ready, logger: environment.logger)
+        purger = try ProjectPurger(Self.name, environment: environment) { deletion in
+            try await Self.purge(deletion.project, runs: repository, schedules: schedules, engine: engine, executor: executor)
+        }
+    }
+
+    /// A deleted project's schedules, records and runs: its runs are cancelled first and the purge waits until
+    /// they have ended; then every attempt's execution (logs, samples, working directory) goes, and the rows.
+    static func purge(
+        _ project: String, runs: RunRepository, schedules: ScheduleRepository, engine: RunEngine, executor: any ExecutorClient
+    ) async throws {
+        try await schedules.deleteAll(ofProject: project)
+        let unfinished = try await runs.unfinishedRuns(inProject: project)
+        guard unfinished.isEmpty else {
+            for run in unfinished { _ = try await engine.cancel(run) }
+            throw PurgeNotDone("\(unfinished.count) runs of \(project) are stopping")
+        }
+        for execution in try await runs.executions(ofProject: project) { try await executor.discard(execution) }
+        try await runs.deleteAll(ofProject: project)
+        // A tick decided while the runs stopped left a record: gone too.
+        try await schedules.deleteAll(ofProject: project)
     }
 
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
@@ -58,7 +79,7 @@ public struct RunOrchestratorModule: ServiceModule {
         scheduleController.addRoutes(to: authenticated)
     }
 
-    public var services: [any Service] { [engineService, schedulerService] }
+    public var services: [any Service] { [engineService, schedulerService, purger] }
 }
 
 /// Drives the engine: once the tables are ready it reconciles unfinished runs, then follows executions as they end

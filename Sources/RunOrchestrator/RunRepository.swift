@@ -26,6 +26,39 @@ struct RunRepository: Sendable {
         var retry_at: Int64?
     }
 
+    // MARK: A deleted project
+
+    /// The ids of the project's runs that have not ended.
+    func unfinishedRuns(inProject project: String) async throws -> [String] {
+        let finished = RunState.allCases.filter(\.isFinished).map(\.rawValue)
+        return try await database.read { sql in
+            try await sql.select().column("id").from("orchestrator_runs").where("project", .equal, project)
+                .where("state", .notIn, finished).all().map { try $0.decode(column: "id", as: String.self) }
+        }
+    }
+
+    /// The executions of every attempt of the project's runs.
+    func executions(ofProject project: String) async throws -> [String] {
+        try await database.read { sql in
+            try await sql.raw(
+                """
+                SELECT a.execution_id FROM orchestrator_attempts a JOIN orchestrator_runs r ON r.id = a.run_id
+                WHERE r.project = \(bind: project)
+                """
+            ).all().map { try $0.decode(column: "execution_id", as: String.self) }
+        }
+    }
+
+    /// Deletes the project's runs with their tasks and attempts.
+    func deleteAll(ofProject project: String) async throws {
+        try await database.transaction { sql in
+            let runs = SQLSubquery.select { $0.column("id").from("orchestrator_runs").where("project", .equal, project) }
+            try await sql.delete(from: "orchestrator_attempts").where("run_id", .in, runs).run()
+            try await sql.delete(from: "orchestrator_tasks").where("run_id", .in, runs).run()
+            try await sql.delete(from: "orchestrator_runs").where("project", .equal, project).run()
+        }
+    }
+
     // MARK: Reading
 
     func run(_ id: String) async throws -> RunRecord? {

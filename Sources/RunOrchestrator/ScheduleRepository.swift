@@ -68,6 +68,15 @@ struct ScheduleRepository: Sendable {
         }
     }
 
+    /// Deletes a deleted project's schedules and their records (its pipelines' removal is in the feed already:
+    /// replaying the feed ends with them removed too).
+    func deleteAll(ofProject project: String) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "orchestrator_schedules").where("project", .equal, project).run()
+            try await sql.delete(from: "orchestrator_schedule_records").where("project", .equal, project).run()
+        }
+    }
+
     // MARK: Reading
 
     func schedule(_ project: String, _ pipeline: String) async throws -> ScheduleRow? {

@@ -274,6 +274,9 @@ public protocol ExecutorClient: Sendable {
     func status(of ids: [String]) async throws -> [ExecutionStatus]
     /// Stops an execution: SIGTERM, then SIGKILL after its grace period. It then ends `cancelled`.
     func stop(_ id: String) async throws
+    /// Removes an ended execution and everything it left (logs, samples, kept working directory): its project was
+    /// deleted. Throws ``PurgeNotDone`` while it still runs (it is asked to stop).
+    func discard(_ id: String) async throws
     /// Waits up to `wait` for executions to end after `cursor`.
     func changes(after cursor: UInt64, wait: Duration) async throws -> ExecutionChanges
     /// The combined log (every replica, prefixed) or one replica's; with `follow`, until the execution ends.

@@ -28,6 +28,11 @@ public struct HTTPExecutorClient: ExecutorClient {
         try await requests.send("POST", "\(Self.root)/\(ServiceRequests.escaped(id))/stop", body: nil, token: token.value)
     }
 
+    /// A 409 (still stopping) comes back as an error too: the purge is asked again on its next pass.
+    public func discard(_ id: String) async throws {
+        try await requests.send("DELETE", "\(Self.root)/\(ServiceRequests.escaped(id))", body: nil, token: token.value)
+    }
+
     public func changes(after cursor: UInt64, wait: Duration) async throws -> ExecutionChanges {
         let path = "\(Self.root)/changes?after=\(cursor)&waitMilliseconds=\(wait.milliseconds)"
         guard

@@ -26,6 +26,12 @@ public protocol IdentityClient: Sendable {
 
     /// A project's settings, asked on nobody's behalf (the orchestrator's quotas and defaults); nil: no such project.
     func settings(ofProject project: String) async throws -> ProjectSettings?
+
+    /// The deletions `service` has still to purge whose prerequisites are done (``ProjectDeletion``).
+    func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion]
+
+    /// `service` holds nothing of the deleted project any more.
+    func finishProjectDeletion(_ deletion: ProjectDeletion, by service: ServiceName) async throws
 }
 
 /// ``IdentityClient`` over HTTP, for services running as their own processes (acting as a user with the service
@@ -58,6 +64,19 @@ public struct HTTPIdentityClient: IdentityClient {
     public func settings(ofProject project: String) async throws -> ProjectSettings? {
         guard let serviceToken else { throw APIError.unavailable("reading project settings needs the service token") }
         return try await requests.get(APIPaths.projectSettings(project), as: ProjectSettings.self, token: serviceToken.value)
+    }
+
+    public func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] {
+        guard let serviceToken else { throw APIError.unavailable("reading project deletions needs the service token") }
+        struct Deletions: Decodable { let deletions: [ProjectDeletion] }
+        return try await requests.get(APIPaths.projectDeletions(for: service), as: Deletions.self, token: serviceToken.value)?.deletions
+            ?? []
+    }
+
+    public func finishProjectDeletion(_ deletion: ProjectDeletion, by service: ServiceName) async throws {
+        guard let serviceToken else { throw APIError.unavailable("finishing project deletions needs the service token") }
+        try await requests.send(
+            "POST", APIPaths.finishedProjectDeletion(deletion.projectID, by: service), body: nil, token: serviceToken.value)
     }
 
     public func actAs(_ username: String) async throws -> Caller? {
@@ -96,6 +115,14 @@ public enum APIPaths {
         "/api/v1/internal/identity/projects/\(ServiceRequests.escaped(project))/settings"
     }
     /// Reached without a token.
+    public static func projectDeletions(for service: ServiceName) -> String {
+        "/api/v1/internal/identity/project-deletions?service=\(service.rawValue)"
+    }
+
+    public static func finishedProjectDeletion(_ projectID: String, by service: ServiceName) -> String {
+        "/api/v1/internal/identity/project-deletions/\(ServiceRequests.escaped(projectID))/done?service=\(service.rawValue)"
+    }
+
     public static let publicPaths: Set<String> = [login, jwks, revocations, introspect]
 }
 

@@ -28,7 +28,7 @@ public enum ServiceName: String, Sendable, CaseIterable {
         guard segments.count >= 3, segments[0] == "api", segments[1] == "v1" else { return nil }
         let rest = Array(segments.dropFirst(2))
         switch rest[0] {
-        case "auth", "me", "users", "tokens": return .identity
+        case "auth", "me", "users", "tokens", "project-deletions": return .identity
         case "templates": return .templates
         // How many pipelines use a template: the pipeline store counts them.
         case "template-usage": return .pipelines

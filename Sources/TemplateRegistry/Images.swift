@@ -29,6 +29,8 @@ public protocol ImageRepository: Sendable {
     /// Inserts or replaces the image of that name; true when it was new.
     func save(_ image: ImageRecord) async throws -> Bool
     func delete(name: String, project: String) async throws -> Bool
+    /// Deletes every image of a deleted project, with its sealed registry login.
+    func deleteAll(ofProject project: String) async throws
 }
 
 public struct SQLImageRepository: ImageRepository {
@@ -76,6 +78,10 @@ public struct SQLImageRepository: ImageRepository {
                 ).run()
             return deleted == nil
         }
+    }
+
+    public func deleteAll(ofProject project: String) async throws {
+        try await database.read { sql in try await sql.delete(from: "templates_images").where("project", .equal, project).run() }
     }
 
     public func delete(name: String, project: String) async throws -> Bool {

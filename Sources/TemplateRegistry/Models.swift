@@ -69,4 +69,6 @@ public enum TemplateError: Error, Sendable, Equatable {
     case publishedIsImmutable(String, version: String)
     case notPublished(String, version: String)
     case builtinIsReadOnly(String)
+    /// Its project was deleted: the platform keeps its versions as they are.
+    case keptByPlatform(String)
 }

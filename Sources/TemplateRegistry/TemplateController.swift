@@ -184,7 +184,8 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
     /// The version named in the path, for its template's owners.
     func ownedVersion(_ context: TrellisRequestContext) async throws -> (TemplateRecord, TemplateVersion) {
         let (record, versions) = try await visibleVersions(context)
-        guard !record.builtin, let project = record.project else { throw TemplateError.builtinIsReadOnly(record.name) }
+        guard !record.builtin else { throw TemplateError.builtinIsReadOnly(record.name) }
+        guard let project = record.project else { throw TemplateError.keptByPlatform(record.name) }
         try await access.require(.publishTemplates, in: project, context: context)
         let version = try context.parameters.require("version")
         guard let found = versions.first(where: { $0.version == version }) else {

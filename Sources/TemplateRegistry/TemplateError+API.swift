@@ -16,6 +16,9 @@ extension TemplateError: APIErrorConvertible {
             .failedPrecondition("\(name)@\(version) is published and cannot change; register a new version")
         case .notPublished(let name, let version): .failedPrecondition("\(name)@\(version) is not published")
         case .builtinIsReadOnly(let name): .forbidden("\"\(name)\" is a built-in template and cannot be changed")
+        case .keptByPlatform(let name):
+            .forbidden(
+                "\"\(name)\" belonged to a deleted project; the platform keeps its versions unchanged for the pipelines that use them")
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceContracts
+import ServiceLifecycle
 import TrellisHTTP
 import TrellisStore
 
@@ -17,6 +18,7 @@ public struct TemplateRegistryModule: ServiceModule {
     let images: ImageController<SQLImageRepository>
     let serviceToken: ServiceToken
     let logger: Logger
+    let purger: ProjectPurger
 
     public init(environment: ServiceEnvironment) async throws {
         let access = ProjectAccess(identity: try environment.requireIdentity(for: Self.name))
@@ -29,7 +31,14 @@ public struct TemplateRegistryModule: ServiceModule {
         )
         serviceToken = try ServiceToken(configuration: configuration)
         logger = environment.logger
+        let (templates, images) = (controller.repository, images.repository)
+        purger = try ProjectPurger(Self.name, environment: environment) { deletion in
+            try await images.deleteAll(ofProject: deletion.project)
+            try await templates.release(ofProject: deletion.project)
+        }
     }
+
+    public var services: [any Service] { [purger] }
 
     public var templateClient: (any TemplateClient)? { InProcessTemplateClient(controller: controller, images: images) }
 

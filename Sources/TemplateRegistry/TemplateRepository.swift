@@ -29,6 +29,10 @@ public protocol TemplateRepository: Sendable {
     func save(_ version: TemplateVersion, template: TemplateRecord) async throws
     func setStatus(_ status: VersionStatus, template: TemplateRecord, version: String, at date: Date) async throws
     func setDeprecated(_ message: String?, template: TemplateRecord, version: String) async throws
+    /// A deleted project's templates: drafts go; a template with versions other projects may use (published or
+    /// unpublished) is handed to the platform — no project, every kept version deprecated — so their pipelines
+    /// keep working; a template left with no version goes.
+    func release(ofProject project: String) async throws
 }
 
 /// ``TemplateRepository`` in SQL, the same on SQLite and PostgreSQL.
@@ -132,6 +136,26 @@ public struct SQLTemplateRepository: TemplateRepository {
             var update = sql.update("templates_versions").set("status", to: SQLBind(status.rawValue))
             if status == .published { update = update.set("published_at", to: SQLBind(date.milliseconds)) }
             try await update.where("template_id", .equal, template.id).where("version", .equal, version).run()
+        }
+    }
+
+    public func release(ofProject project: String) async throws {
+        let notice = "its project \(project) was deleted; the platform keeps this version for the pipelines that use it"
+        try await database.transaction { sql in
+            let templates = try await sql.select().column("id").from("templates_templates").where("project", .equal, project).all()
+            for row in templates {
+                let id = try row.decode(column: "id", as: String.self)
+                try await sql.delete(from: "templates_versions").where("template_id", .equal, id)
+                    .where("status", .equal, VersionStatus.draft.rawValue).run()
+                let kept = try await sql.select().column("version").from("templates_versions").where("template_id", .equal, id).first()
+                if kept == nil {
+                    try await sql.delete(from: "templates_templates").where("id", .equal, id).run()
+                } else {
+                    try await sql.update("templates_templates").set("project", to: SQLLiteral.null).where("id", .equal, id).run()
+                    try await sql.update("templates_versions").set("deprecated", to: SQLBind(notice)).where("template_id", .equal, id)
+                        .where("deprecated", .is, SQLLiteral.null).run()
+                }
+            }
         }
     }
 

@@ -299,6 +299,17 @@ import TrellisTestSupport
                 let listed = try await client.list(.workflows, namespace: namespace, labelSelector: "trellis/run=\(run)")
                 #expect(listed.items.count == 1)
             }
+
+            // Deleting the project deletes its namespace — Workflows, pods and the pull secret with it. (The test API
+            // server runs no namespace controller: the namespace stays Terminating, where a cluster empties it.)
+            #expect(try await api.call("DELETE", "/api/v1/projects/\(project)", token: token).status == 202)
+            try await Waiting.until("the deletion of \(project) to finish") {
+                let under = try await api.call("GET", "/api/v1/project-deletions", token: admin)
+                return (under.json["deletions"] as? [[String: Any]])?.isEmpty == true
+            }
+            let terminating = try #require(try await client.get(.namespaces, namespace: nil, name: namespace))
+            #expect(terminating["metadata"]?["deletionTimestamp"]?.string != nil, "\(terminating)")
+            #expect(terminating["status"]?["phase"]?.string == "Terminating")
         }
     }
 }

@@ -316,6 +316,19 @@ import TrellisTestSupport
                 try await gateway.call("GET", "/api/v1/templates", token: stranger).status == 401
             }
 
+            try await Self.deletionSurvivesAServiceDown(
+                gateway, admin: admin, stateDir: stateDir,
+                restart: { name in
+                    let restarted = try Processes.run(
+                        launcher,
+                        [
+                            "restart", name, "--database-url", Self.plainURL(url), "--base-port", String(basePort), "--bin-dir",
+                            Processes.binDirectory.path,
+                        ] + common,
+                        environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_SECRETS_KEY": EmbeddedHarness.secretsKey])
+                    try #require(restarted.status == 0, "restart failed:\n\(restarted.output)")
+                })
+
             let metrics = try await gateway.call("GET", "/metrics").text
             #expect(metrics.contains(#"route="proxy:identity""#))
             try await Self.kubernetesOverHTTP(gateway, admin: try await gateway.login("admin", Self.adminPassword))
@@ -335,6 +348,45 @@ import TrellisTestSupport
             #expect(stopped.status == 0)
             #expect(pids.allSatisfy { !Processes.isAlive($0) })
         }
+    }
+
+    /// Deleting a project while the orchestrator is down (killed): the pipelines and templates services purge at
+    /// once, the orchestrator's part and the cluster gateway's after it wait, the name stays held; the orchestrator
+    /// started again picks its part up and the deletion ends — nothing of the project is left for the name's next owner.
+    static func deletionSurvivesAServiceDown(
+        _ gateway: HTTPTransport, admin: String, stateDir: URL, restart: (String) throws -> Void
+    ) async throws {
+        #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": "doomed"]).status == 201)
+        try await gateway.applyPipeline(
+            "doomed-flow", project: "doomed", token: admin, tasks: [["name": "a", "template": "shell", "args": ["command": "echo doomed"]]])
+        let run = try await gateway.startRun("doomed-flow", project: "doomed", token: admin)
+        #expect(try await gateway.waitForRun(run, project: "doomed", token: admin)["state"] as? String == "succeeded")
+        let tool: [String: Any] = ["name": "doomed-tool", "version": "1.0.0", "image": "busybox", "command": ["true"]]
+        #expect(try await gateway.call("POST", "/api/v1/projects/doomed/templates", token: admin, json: tool).status == 201)
+
+        let orchestrator = try #require(Processes.launched(in: stateDir).first { $0.name == "orchestrator" }?.pid)
+        kill(orchestrator, SIGKILL)
+        try await Waiting.until("the orchestrator (\(orchestrator)) to be gone", limit: .seconds(10)) { !Processes.isAlive(orchestrator) }
+        #expect(try await gateway.call("DELETE", "/api/v1/projects/doomed", token: admin).status == 202)
+        @Sendable func waitingFor() async throws -> [String]? {
+            let under = try await gateway.call("GET", "/api/v1/project-deletions", token: admin)
+            let deletions = under.json["deletions"] as? [[String: Any]] ?? []
+            return deletions.first { $0["project"] as? String == "doomed" }?["waitingFor"] as? [String]
+        }
+        try await Waiting.until("the pipelines and templates services to purge doomed while the orchestrator is down") {
+            try await waitingFor() == ["cluster-gateway", "orchestrator"]
+        }
+        #expect(try await gateway.call("GET", "/api/v1/templates/doomed-tool", token: admin).status == 404)
+        #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": "doomed"]).status == 409)
+
+        try restart("orchestrator")
+        try await Waiting.until("the deletion of doomed to end after the orchestrator's restart") { try await waitingFor() == nil }
+        #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": "doomed"]).status == 201)
+        let runs = try await gateway.call("GET", "/api/v1/projects/doomed/runs", token: admin)
+        #expect(runs.status == 200 && (runs.json["runs"] as? [[String: Any]])?.isEmpty == true, "\(runs.text)")
+        #expect(try await gateway.call("GET", "/api/v1/runs/\(run)", token: admin).status == 404)
+        let pipelines = try await gateway.call("GET", "/api/v1/projects/doomed/pipelines", token: admin)
+        #expect((pipelines.json["pipelines"] as? [[String: Any]])?.isEmpty == true, "\(pipelines.text)")
     }
 
     /// A project bound to a Kubernetes cluster (the kube-apiserver of scripts/with-kube.sh; the test plays Argo's

@@ -36,6 +36,10 @@ actor RotatingIdentity: IdentityClient {
     func introspect(apiToken: String) async throws -> AuthenticatedUser? { nil }
 
     func settings(ofProject project: String) async throws -> ProjectSettings? { nil }
+
+    func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] { [] }
+
+    func finishProjectDeletion(_ deletion: ProjectDeletion, by service: ServiceName) async throws {}
 }
 
 struct SigningKeyPair {

@@ -36,6 +36,20 @@ struct WorkflowRepository: Sendable {
         }
     }
 
+    /// Where a project's Workflows were: each (cluster, namespace).
+    func places(ofProject project: String) async throws -> [(cluster: String, namespace: String)] {
+        try await database.read { sql in
+            try await sql.select().distinct().columns("cluster", "namespace").from("cluster_gateway_workflows")
+                .where("project", .equal, project).all().map {
+                    (try $0.decode(column: "cluster", as: String.self), try $0.decode(column: "namespace", as: String.self))
+                }
+        }
+    }
+
+    func deleteAll(ofProject project: String) async throws {
+        try await database.read { sql in try await sql.delete(from: "cluster_gateway_workflows").where("project", .equal, project).run() }
+    }
+
     /// Every (cluster, namespace) that has Workflows: watched from the start.
     func places() async throws -> [(cluster: String, namespace: String)] {
         try await database.read { sql in
@@ -271,6 +285,25 @@ actor WorkflowBackend {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    // MARK: A deleted project
+
+    /// Deletes a deleted project's namespace on each cluster it ran on — its Workflows, pods and registry pull
+    /// secret go with it — stops watching there, and forgets the placements. A cluster removed meanwhile has
+    /// nothing of it left to reach.
+    func purge(project: String) async throws {
+        for place in try await workflows.places(ofProject: project) {
+            let key = "\(place.cluster)/\(place.namespace)"
+            watches[key]?.cancel()
+            watches[key] = nil
+            guard let record = try await clusters.cluster(named: place.cluster) else { continue }
+            let deleted = try await client(for: place.cluster, record: record).delete(.namespaces, namespace: nil, name: place.namespace)
+            logger.notice(
+                "namespace of a deleted project deleted",
+                metadata: ["cluster": .string(place.cluster), "namespace": .string(place.namespace), "found": .stringConvertible(deleted)])
+        }
+        try await workflows.deleteAll(ofProject: project)
     }
 
     // MARK: Watching

@@ -137,6 +137,23 @@ actor LocalBackend {
         _ = FileManager.default.createFile(atPath: directory.stop.path, contents: Data())
     }
 
+    // MARK: Discard
+
+    /// Removes an ended execution's files — logs, samples, status and its kept working directory — for a deleted
+    /// project. One still running is asked to stop and refused until it has (``PurgeNotDone``).
+    func discard(_ id: String) throws {
+        guard Self.isValid(id) else { return }
+        let directory = directory(id)
+        guard directory.exists else { return }
+        guard status(of: id).phase.isFinished else {
+            stop(id)
+            throw PurgeNotDone("execution \(id) is still stopping")
+        }
+        finished[id] = nil
+        try? FileManager.default.removeItem(atPath: sandbox.workDirectory(id))
+        try FileManager.default.removeItem(at: directory.url)
+    }
+
     // MARK: Restart
 
     /// Executions without a final status when the server starts: followed until they end.

@@ -27,6 +27,16 @@ actor TaskUsers {
         throw APIError.unavailable("no user could be given to project \(project)'s tasks from task.uids \(range)")
     }
 
+    /// A deleted project's user is retired, never given again: files it left where tasks may write (host paths)
+    /// stay out of reach of a project created later under the same name, which gets a new user.
+    func retire(_ deletion: ProjectDeletion) async throws {
+        known[deletion.project] = nil
+        try await database.read { sql in
+            try await sql.update("cluster_gateway_task_users").set("project", to: SQLBind("deleted:\(deletion.projectID)"))
+                .where("project", .equal, deletion.project).run()
+        }
+    }
+
     private func assign(_ project: String) async throws -> Int32 {
         let range = range
         return try await database.transaction { sql in
