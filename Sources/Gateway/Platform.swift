@@ -56,7 +56,8 @@ public enum Platform {
         }
         let router = ServiceHost.makeRouter(
             service: "trellis", modules: modules, verifier: TokenVerifier(identity: try environment.requireIdentity(for: .identity)),
-            registry: PrometheusCollectorRegistry(), extraMiddleware: [WebMiddleware(files: EmbeddedWeb.files)]
+            registry: PrometheusCollectorRegistry(), database: environment.database,
+            extraMiddleware: [WebMiddleware(files: EmbeddedWeb.files)]
         )
         var app = try ServiceHost.makeApplication(modules: modules, router: router, environment: environment)
         let configuration = environment.configuration

@@ -16,12 +16,13 @@ public enum ServiceHost {
         modules: [any ServiceModule],
         verifier: TokenVerifier,
         registry: PrometheusCollectorRegistry,
+        database: Database?,
         extraMiddleware: [any MiddlewareProtocol<Request, Response, TrellisRequestContext>] = []
     ) -> Router<TrellisRequestContext> {
         let router = Router(context: TrellisRequestContext.self)
         addCommonMiddleware(to: router, service: service, registry: registry)
         for middleware in extraMiddleware { router.add(middleware: middleware) }
-        OperationalRoutes(service: service, registry: registry).addRoutes(to: router)
+        OperationalRoutes(service: service, registry: registry, database: database).addRoutes(to: router)
         let publicRoutes = router.group("api/v1")
         let authenticated = router.group("api/v1").add(middleware: AuthenticationMiddleware(verifier: verifier))
         for module in modules {
@@ -154,7 +155,7 @@ public enum ServiceHost {
         let identity = try module.identityClient ?? environment.requireIdentity(for: Module.name)
         let router = makeRouter(
             service: Module.name.rawValue, modules: [module], verifier: TokenVerifier(identity: identity),
-            registry: PrometheusCollectorRegistry(), extraMiddleware: [ClientAddressMiddleware(token: serviceToken)]
+            registry: PrometheusCollectorRegistry(), database: database, extraMiddleware: [ClientAddressMiddleware(token: serviceToken)]
         )
         try await makeApplication(modules: [module], router: router, environment: environment).runService()
     }

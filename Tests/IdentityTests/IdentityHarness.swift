@@ -27,7 +27,7 @@ enum IdentityHarness {
             let module = try await IdentityModule(environment: environment, now: now)
             let router = ServiceHost.makeRouter(
                 service: "identity", modules: [module], verifier: TokenVerifier(identity: module.identityClient!),
-                registry: PrometheusCollectorRegistry(),
+                registry: PrometheusCollectorRegistry(), database: environment.database,
                 extraMiddleware: [ClientAddressMiddleware(token: try ServiceToken(configuration: environment.configuration))]
             )
             let app = try ServiceHost.makeApplication(modules: [module], router: router, environment: environment)

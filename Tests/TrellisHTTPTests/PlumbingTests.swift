@@ -73,7 +73,8 @@ struct SigningKeyPair {
     func withService(identity: any IdentityClient, _ body: @escaping @Sendable (TestClientTransport) async throws -> Void) async throws {
         let registry = PrometheusCollectorRegistry()
         let router = ServiceHost.makeRouter(
-            service: "test", modules: [], verifier: TokenVerifier(identity: identity, refreshInterval: .zero), registry: registry
+            service: "test", modules: [], verifier: TokenVerifier(identity: identity, refreshInterval: .zero), registry: registry,
+            database: nil
         )
         let api = router.group("api/v1").add(
             middleware: AuthenticationMiddleware(verifier: TokenVerifier(identity: identity, refreshInterval: .zero)))
