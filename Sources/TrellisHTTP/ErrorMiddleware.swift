@@ -44,6 +44,11 @@ public struct ErrorMiddleware: RouterMiddleware {
             default:
                 return APIError(error.status, code: Self.code(for: error.status), error.body ?? error.status.reasonPhrase)
             }
+        case _ where StoreError.isStorageFull(error):
+            context.logger.error("the database's disk is full", metadata: ["error": .string(String(reflecting: error))])
+            return APIError(
+                .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "storage_full",
+                "the database's disk is full: nothing of this request was saved (what is stored stays readable); free space and try again")
         default:
             context.logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error))])
             return .internal

@@ -34,6 +34,13 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
 }
 
 extension StoreError {
+    /// Whether `error` says the database's disk is full (SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`).
+    public static func isStorageFull(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return error.serverInfo?[.sqlState] == "53100" }
+        if let error = error as? SQLiteError { return error.reason == .full }
+        return false
+    }
+
     /// Whether `error` is a unique-constraint violation on either database (a racing insert of the same key).
     public static func isUniqueViolation(_ error: any Error) -> Bool {
         if let error = error as? PSQLError { return error.serverInfo?[.sqlState] == "23505" }
