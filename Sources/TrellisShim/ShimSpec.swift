@@ -168,11 +168,12 @@ public enum FileBytes {
         }
     }
 
-    /// Writes `bytes` to a temporary file and renames it over `path`: readers see all or nothing.
+    /// Writes `bytes` to a temporary file and renames it over `path`: readers see all or nothing. The file is the
+    /// server's alone (0600): an execution's spec holds its task's whole environment.
     @discardableResult
     public static func replace(_ path: String, with bytes: [UInt8]) -> Bool {
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return false }
         let written = writeAll(descriptor, bytes)
         close(descriptor)

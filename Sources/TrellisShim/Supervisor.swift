@@ -364,8 +364,9 @@ final class Supervisor {
         ])
     }
 
+    /// Logs and samples are the server's alone (0600): a log may hold what a task printed of its secrets.
     func appendOnly(_ path: String) -> Int32 {
-        open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
     }
 
     /// The working directory, gone: most are empty (one rmdir); others are removed with `rm -rf`.

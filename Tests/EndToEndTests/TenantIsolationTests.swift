@@ -149,6 +149,12 @@ import TrellisTestSupport
                 let attributes = try FileManager.default.attributesOfItem(atPath: target.dataDir + file)
                 #expect((attributes[.posixPermissions] as? Int) == mode, "\(file): \(attributes[.posixPermissions] ?? "?")")
             }
+            // So are an execution's files: its spec holds the task's whole environment, its logs what the task printed.
+            for file in ["spec", "shim.json", "running.json", "output.log", "replica-0.log", "samples.jsonl"] {
+                let attributes = try FileManager.default.attributesOfItem(
+                    atPath: "\(target.dataDir)/executions/\(target.execution)/\(file)")
+                #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(file): \(attributes[.posixPermissions] ?? "?")")
+            }
 
             // The token signing key is sealed at rest: a copy of the database alone signs nothing.
             let stored = try await Database.withOpened(.sqliteFile(path: target.dataDir + "/trellis.db"), logger: .init(label: "test")) {
