@@ -8,7 +8,6 @@ import TrellisTestSupport
 /// log line is lost or duplicated — tasks that ended while the database was away are recorded as they ended.
 @Suite(.serialized, .aloneAmongDeployments) struct DatabaseRestartTests {
     static let adminPassword = "restart-admin-password"
-    static let services = ["identity", "templates", "pipelines", "orchestrator", "cluster-gateway", "metrics"]
 
     static func instance(_ command: String, _ folder: URL) throws -> String {
         let script = Processes.repository.appendingPathComponent("scripts/postgres-instance.sh")
@@ -28,26 +27,18 @@ import TrellisTestSupport
             _ = try? Self.instance("stop", folder)
             try? FileManager.default.removeItem(at: folder)
         }
-        let url = "postgres://postgres@127.0.0.1:\(port)/postgres"
-        let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-pgr-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: stateDir) }
-        let basePort = try Processes.freePorts(7)
-        let launcher = Processes.repository.appendingPathComponent("deploy/local/trellis-local")
-        let common = ["--state-dir", stateDir.path]
-        let started = try Processes.run(
-            launcher,
-            ["start", "--database-url", url, "--base-port", String(basePort), "--bin-dir", Processes.binDirectory.path] + common,
+        let deployment = try SplitDeployment(
+            databaseURL: "postgres://postgres@127.0.0.1:\(port)/postgres",
             environment: [
                 "TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_SCHEDULE_MIN_INTERVAL": "0s", "TRELLIS_TASK_STOP_GRACE": "1s",
             ])
-        defer { _ = try? Processes.run(launcher, ["stop"] + common) }
-        try #require(started.status == 0, "launcher failed:\n\(started.output)")
+        defer { _ = try? deployment.stop() }
 
         let client = HTTPClient.shared
-        let api = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort)", client: client)
+        let api = HTTPTransport(baseURL: deployment.gatewayURL, client: client)
         let admin = try await api.login("admin", Self.adminPassword)
         #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": "steady"]).status == 201)
-        let shared = URL(fileURLWithPath: stateDir.path + "-shared")
+        let shared = URL(fileURLWithPath: deployment.stateDir.path + "-shared")
         defer { try? FileManager.default.removeItem(at: shared) }
         try await api.shareFolder(shared, project: "steady", admin: admin)
         let effects = shared.appendingPathComponent("effects").path
@@ -69,7 +60,7 @@ import TrellisTestSupport
         try await api.applyPipeline("early", project: "steady", token: admin, tasks: task(during))
         try await api.applyPipeline("late", project: "steady", token: admin, tasks: task(after))
         let start = Date().addingTimeInterval(-8 * 60)
-        var formatter = ISO8601DateFormatter()
+        let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withDashSeparatorInDate]
         formatter.timeZone = TimeZone(identifier: "UTC")
         try await api.applyPipeline(
@@ -84,28 +75,28 @@ import TrellisTestSupport
 
         // PostgreSQL goes away: every service with a database says so.
         _ = try Self.instance("stop", folder)
-        for (offset, service) in Self.services.enumerated() {
-            let health = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort + 1 + offset)", client: client)
+        for service in SplitDeployment.services {
+            let health = HTTPTransport(baseURL: deployment.url(of: service), client: client)
             try await Waiting.until("\(service) to say degraded", limit: .seconds(30)) {
                 let answer = try await health.call("GET", "/healthz")
                 return answer.status == 503 && answer.json["status"] as? String == "degraded"
             }
         }
         // Tasks end while it is away.
-        FileManager.default.createFile(atPath: during, contents: Data())
+        _ = FileManager.default.createFile(atPath: during, contents: Data())
         try await Waiting.until("the early tasks to end", limit: .seconds(60)) {
             ((try? String(contentsOfFile: effects, encoding: .utf8)) ?? "").split(separator: "\n").count >= 10
         }
         try await Task.sleep(for: .seconds(2))
         #expect(try Self.instance("start", folder) == port)
         let back = Date()
-        for (offset, service) in Self.services.enumerated() {
-            let health = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort + 1 + offset)", client: client)
+        for service in SplitDeployment.services {
+            let health = HTTPTransport(baseURL: deployment.url(of: service), client: client)
             try await Waiting.until("\(service) to be healthy again", limit: .seconds(60)) {
                 try await health.call("GET", "/healthz").status == 200
             }
         }
-        FileManager.default.createFile(atPath: after, contents: Data())
+        _ = FileManager.default.createFile(atPath: after, contents: Data())
 
         // Every run ends succeeded with one attempt; each task ran once; its log holds its line once.
         for run in runs {

@@ -197,21 +197,13 @@ import TrellisTestSupport
 
     @Test func splitModeOnPostgreSQLBehindTheGateway() async throws {
         try await TestDatabases.withFresh(.postgres, pools: DeploymentTests.servicePools) { url in
-            let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-split-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: stateDir) }
-            let basePort = try Processes.freePorts(7)
-            let launcher = Processes.repository.appendingPathComponent("deploy/local/trellis-local")
-            let common = ["--state-dir", stateDir.path]
-            let started = try Processes.run(
-                launcher,
-                ["start", "--database-url", Self.plainURL(url), "--base-port", String(basePort), "--bin-dir", Processes.binDirectory.path]
-                    + common,
-                // A known secrets key: the test derives the services' token from it, as they do.
-                environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_SECRETS_KEY": EmbeddedHarness.secretsKey]
-            )
-            let pids = Processes.launched(in: stateDir).map(\.pid)
-            defer { _ = try? Processes.run(launcher, ["stop"] + common) }
-            try #require(started.status == 0, "launcher failed:\n\(started.output)")
+            // A known secrets key: the test derives the services' token from it, as they do.
+            let deployment = try SplitDeployment(
+                databaseURL: Self.plainURL(url),
+                environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_SECRETS_KEY": EmbeddedHarness.secretsKey])
+            defer { _ = try? deployment.stop() }
+            let (stateDir, basePort) = (deployment.stateDir, deployment.basePort)
+            let pids = deployment.pids.map(\.pid)
             #expect(pids.count == 7)
 
             let client = HTTPClient.shared
@@ -316,18 +308,7 @@ import TrellisTestSupport
                 try await gateway.call("GET", "/api/v1/templates", token: stranger).status == 401
             }
 
-            try await Self.deletionSurvivesAServiceDown(
-                gateway, admin: admin, stateDir: stateDir,
-                restart: { name in
-                    let restarted = try Processes.run(
-                        launcher,
-                        [
-                            "restart", name, "--database-url", Self.plainURL(url), "--base-port", String(basePort), "--bin-dir",
-                            Processes.binDirectory.path,
-                        ] + common,
-                        environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword, "TRELLIS_SECRETS_KEY": EmbeddedHarness.secretsKey])
-                    try #require(restarted.status == 0, "restart failed:\n\(restarted.output)")
-                })
+            try await Self.deletionSurvivesAServiceDown(gateway, admin: admin, deployment: deployment)
 
             let metrics = try await gateway.call("GET", "/metrics").text
             #expect(metrics.contains(#"route="proxy:identity""#))
@@ -344,8 +325,7 @@ import TrellisTestSupport
             let calls = try await AccessMatrix.check(table.order, of: table, with: setup)
             #expect(calls > table.order.count * Persona.allCases.count)
 
-            let stopped = try Processes.run(launcher, ["stop"] + common)
-            #expect(stopped.status == 0)
+            #expect(try deployment.stop() == 0)
             #expect(pids.allSatisfy { !Processes.isAlive($0) })
         }
     }
@@ -354,7 +334,7 @@ import TrellisTestSupport
     /// once, the orchestrator's part and the cluster gateway's after it wait, the name stays held; the orchestrator
     /// started again picks its part up and the deletion ends — nothing of the project is left for the name's next owner.
     static func deletionSurvivesAServiceDown(
-        _ gateway: HTTPTransport, admin: String, stateDir: URL, restart: (String) throws -> Void
+        _ gateway: HTTPTransport, admin: String, deployment: SplitDeployment
     ) async throws {
         #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": "doomed"]).status == 201)
         try await gateway.applyPipeline(
@@ -364,7 +344,7 @@ import TrellisTestSupport
         let tool: [String: Any] = ["name": "doomed-tool", "version": "1.0.0", "image": "busybox", "command": ["true"]]
         #expect(try await gateway.call("POST", "/api/v1/projects/doomed/templates", token: admin, json: tool).status == 201)
 
-        let orchestrator = try #require(Processes.launched(in: stateDir).first { $0.name == "orchestrator" }?.pid)
+        let orchestrator = try #require(deployment.pids.first { $0.name == "orchestrator" }?.pid)
         kill(orchestrator, SIGKILL)
         try await Waiting.until("the orchestrator (\(orchestrator)) to be gone", limit: .seconds(10)) { !Processes.isAlive(orchestrator) }
         #expect(try await gateway.call("DELETE", "/api/v1/projects/doomed", token: admin).status == 202)
@@ -379,7 +359,7 @@ import TrellisTestSupport
         #expect(try await gateway.call("GET", "/api/v1/templates/doomed-tool", token: admin).status == 404)
         #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": "doomed"]).status == 409)
 
-        try restart("orchestrator")
+        try deployment.restart("orchestrator")
         try await Waiting.until("the deletion of doomed to end after the orchestrator's restart") { try await waitingFor() == nil }
         #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": "doomed"]).status == 201)
         let runs = try await gateway.call("GET", "/api/v1/projects/doomed/runs", token: admin)

@@ -208,3 +208,55 @@ struct AloneAmongDeployments: SuiteTrait, TestTrait, TestScoping {
 extension Trait where Self == AloneAmongDeployments {
     static var aloneAmongDeployments: Self { Self() }
 }
+
+/// Split mode on this machine through deploy/local/trellis-local: every service its own process, on ports from
+/// `basePort` (the gateway) up, its state in a throwaway folder.
+struct SplitDeployment {
+    static let launcher = Processes.repository.appendingPathComponent("deploy/local/trellis-local")
+    let databaseURL: String
+    let environment: [String: String]
+    let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-split-\(UUID().uuidString)")
+    let basePort: Int
+
+    /// Starts every service; throws with the launcher's output when one does not come up.
+    init(databaseURL: String, environment: [String: String]) throws {
+        self.databaseURL = databaseURL
+        self.environment = environment
+        basePort = try Processes.freePorts(7)
+        let started = try launch("start")
+        guard started.status == 0 else { throw TransportError("trellis-local start failed:\n\(started.output)") }
+    }
+
+    var gatewayURL: String { "http://127.0.0.1:\(basePort)" }
+    /// Services in trellis-local's order: identity at basePort + 1 … metrics at basePort + 6.
+    static let services = ["identity", "templates", "pipelines", "orchestrator", "cluster-gateway", "metrics"]
+
+    func url(of service: String) -> String {
+        "http://127.0.0.1:\(basePort + 1 + (Self.services.firstIndex(of: service) ?? -1))"
+    }
+
+    var pids: [(name: String, pid: Int32)] { Processes.launched(in: stateDir) }
+
+    /// Stops one service if it still runs and starts it again with the same settings.
+    func restart(_ service: String) throws {
+        let restarted = try launch("restart", service)
+        guard restarted.status == 0 else { throw TransportError("trellis-local restart \(service) failed:\n\(restarted.output)") }
+    }
+
+    /// Stops every service and removes the state folder.
+    @discardableResult
+    func stop() throws -> Int32 {
+        defer { try? FileManager.default.removeItem(at: stateDir) }
+        return try Processes.run(Self.launcher, ["stop", "--state-dir", stateDir.path]).status
+    }
+
+    private func launch(_ command: String, _ arguments: String...) throws -> (status: Int32, output: String) {
+        try Processes.run(
+            Self.launcher,
+            [command] + arguments + [
+                "--database-url", databaseURL, "--base-port", String(basePort), "--bin-dir", Processes.binDirectory.path, "--state-dir",
+                stateDir.path,
+            ],
+            environment: environment)
+    }
+}
