@@ -6,6 +6,7 @@ import NIOPosix
 import ServiceContracts
 import TrellisCore
 import TrellisHTTP
+import TrellisStore
 
 /// The identity service's HTTP API: login, the current user, users, projects and their members.
 struct IdentityController<Repository: IdentityRepository>: Sendable {
@@ -22,6 +23,8 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     let decoyHash: String
     /// The clusters projects may be bound to.
     let clusters: ClusterCheck
+    /// Seals the values of projects' secret env entries.
+    let secrets: SecretBox
 
     func addRoutes(public publicRoutes: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         publicRoutes.post("auth/login", use: login)
@@ -412,6 +415,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
             guard description.count <= 2000 else { throw ValidationError(field: "description", "must be at most 2000 characters") }
             project.description = description
         }
+        var sealed: [String: String] = [:]
         if var settings = body.settings {
             let problems = settings.problems()
             guard problems.isEmpty else { throw ValidationErrors(problems) }
@@ -422,11 +426,24 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
             }
             // A binding that stays may name a cluster removed since: the project's runs say so when they start.
             if settings.cluster != project.settings.cluster { try await clusters.requireGranted(settings.cluster, to: project.name) }
+            sealed = try await sealSecrets(of: settings, project: project)
+            settings.newSecretValues = [:]
             project.settings = settings
         }
         project.updatedAt = now()
-        try await repository.updateProject(project)
+        try await repository.updateProject(project, sealedSecrets: sealed)
         return ProjectView(project, role: role)
+    }
+
+    /// The new secret values of `settings`, sealed; a secret entry without a value keeps the stored one, and a new
+    /// one without a value is a 400 naming it.
+    func sealSecrets(of settings: ProjectSettings, project: Project) async throws -> [String: String] {
+        let stored = try await repository.sealedSecrets(of: project.id)
+        let missing = settings.secretEnv.filter { stored[$0] == nil && settings.newSecretValues[$0] == nil }
+        guard missing.isEmpty else {
+            throw ValidationErrors(missing.map { ValidationError(field: "settings.env.\($0).value", "a new secret needs its value") })
+        }
+        return try settings.newSecretValues.mapValues { try secrets.seal($0) }
     }
 
     struct DeletionView: ResponseEncodable {

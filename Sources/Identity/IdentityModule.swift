@@ -36,9 +36,9 @@ public struct IdentityModule: ServiceModule {
         controller = IdentityController(
             repository: repository, issuer: issuer, now: now, directory: environment.configuration.ldap.map(LDAPDirectory.init),
             throttle: LoginThrottle(), refreshes: RateLimit(limit: 20, window: 60), decoyHash: decoy,
-            clusters: ClusterCheck(directory: clusters))
+            clusters: ClusterCheck(directory: clusters), secrets: secrets)
         tokens = APITokenController(repository: repository, now: now)
-        identityClient = InProcessIdentityClient(issuer: issuer, repository: repository, tokens: tokens)
+        identityClient = InProcessIdentityClient(issuer: issuer, repository: repository, tokens: tokens, secrets: secrets)
         adminPassword = environment.configuration.adminPassword
         logger = environment.logger
         serviceToken = try ServiceToken(configuration: environment.configuration)
@@ -68,6 +68,13 @@ public struct IdentityModule: ServiceModule {
             }
             return project.settings
         }
+        internalRoutes.get("projects/:project/secrets") { _, context in
+            let name = try context.parameters.require("project")
+            guard let values = try await identityClient?.secretEnvironment(ofProject: name) else {
+                throw APIError.notFound("no project named \"\(name)\"")
+            }
+            return SecretValues(values: values)
+        }
         internalRoutes.get("project-deletions") { request, _ in
             ProjectDeletions(deletions: try await controller.repository.pendingDeletions(for: try Self.service(request)))
         }
@@ -76,6 +83,10 @@ public struct IdentityModule: ServiceModule {
             try await controller.repository.finishDeletion(of: .init(id), by: try Self.service(request), at: Date())
             return .noContent
         }
+    }
+
+    struct SecretValues: ResponseEncodable {
+        let values: [String: String]
     }
 
     struct ProjectDeletions: ResponseEncodable {

@@ -20,7 +20,11 @@ public protocol IdentityRepository: Sendable {
     /// The projects `user` is a member of, with the role; every project (as owner) when `all` is set. By name, up to
     /// `limit` named after `after`.
     func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int) async throws -> [(project: Project, role: ProjectRole)]
-    func updateProject(_ project: Project) async throws
+    /// Saves the project's settings with the sealed values of its secret env entries: `sealed` adds or replaces
+    /// values; a stored value its settings no longer name goes.
+    func updateProject(_ project: Project, sealedSecrets sealed: [String: String]) async throws
+    /// The sealed values of the project's secret env entries, by name.
+    func sealedSecrets(of project: Identifier<Project>) async throws -> [String: String]
     /// Hides the project from everyone (its memberships go) and holds its name until every service of
     /// ``ProjectDeletion/services`` has finished purging it.
     func beginDeletion(of project: Identifier<Project>, services: [ServiceName], at date: Date) async throws
@@ -213,16 +217,44 @@ public struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    public func updateProject(_ project: Project) async throws {
+    static func update(_ project: Project, sql: any SQLDatabase) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try await sql.update("identity_projects")
+            .set("description", to: SQLBind(project.description))
+            .set("settings", to: SQLBind(String(decoding: try encoder.encode(project.settings), as: UTF8.self)))
+            .set("updated_at", to: SQLBind(project.updatedAt.milliseconds))
+            .where("id", .equal, project.id.rawValue)
+            .run()
+    }
+
+    public func updateProject(_ project: Project, sealedSecrets sealed: [String: String]) async throws {
+        try await database.transaction { sql in
+            try await Self.update(project, sql: sql)
+            let kept = project.settings.secretEnv + [""]
+            try await sql.delete(from: "identity_project_secrets").where("project_id", .equal, project.id.rawValue)
+                .where("name", .notIn, kept).run()
+            for (name, value) in sealed.sorted(by: { $0.key < $1.key }) {
+                try await sql.raw(
+                    """
+                    INSERT INTO identity_project_secrets (project_id, name, sealed)
+                    VALUES (\(bind: project.id.rawValue), \(bind: name), \(bind: value))
+                    ON CONFLICT (project_id, name) DO UPDATE SET sealed = excluded.sealed
+                    """
+                ).run()
+            }
+        }
+    }
+
+    public func sealedSecrets(of project: Identifier<Project>) async throws -> [String: String] {
         try await database.read { sql in
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            try await sql.update("identity_projects")
-                .set("description", to: SQLBind(project.description))
-                .set("settings", to: SQLBind(String(decoding: try encoder.encode(project.settings), as: UTF8.self)))
-                .set("updated_at", to: SQLBind(project.updatedAt.milliseconds))
-                .where("id", .equal, project.id.rawValue)
-                .run()
+            var found: [String: String] = [:]
+            for row in try await sql.select().columns("name", "sealed").from("identity_project_secrets")
+                .where("project_id", .equal, project.rawValue).all()
+            {
+                found[try row.decode(column: "name", as: String.self)] = try row.decode(column: "sealed", as: String.self)
+            }
+            return found
         }
     }
 
@@ -274,6 +306,7 @@ public struct SQLIdentityRepository: IdentityRepository {
             guard waiting.isEmpty else { return }
             try await sql.delete(from: "identity_project_deletions").where("project_id", .equal, project.rawValue).run()
             try await sql.delete(from: "identity_memberships").where("project_id", .equal, project.rawValue).run()
+            try await sql.delete(from: "identity_project_secrets").where("project_id", .equal, project.rawValue).run()
             try await sql.delete(from: "identity_projects").where("id", .equal, project.rawValue)
                 .where("deleting_since", .isNot, SQLLiteral.null).run()
         }

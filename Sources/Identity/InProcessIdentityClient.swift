@@ -3,12 +3,14 @@ import JWTKit
 import ServiceContracts
 import TrellisCore
 import TrellisHTTP
+import TrellisStore
 
 /// The identity service answering the other modules of the same process (embedded mode).
 struct InProcessIdentityClient: IdentityClient {
     let issuer: TokenIssuer
     let repository: any IdentityRepository
     let tokens: APITokenController<SQLIdentityRepository>
+    let secrets: SecretBox
 
     func publicKeys() async throws -> JWKS {
         try await issuer.publicKeys()
@@ -37,6 +39,17 @@ struct InProcessIdentityClient: IdentityClient {
 
     func settings(ofProject project: String) async throws -> ProjectSettings? {
         try await repository.project(named: project)?.settings
+    }
+
+    func secretEnvironment(ofProject project: String) async throws -> [String: String]? {
+        guard let found = try await repository.project(named: project) else { return nil }
+        let sealed = try await repository.sealedSecrets(of: found.id)
+        var values: [String: String] = [:]
+        for name in found.settings.secretEnv {
+            guard let value = sealed[name] else { continue }
+            values[name] = try secrets.open(value)
+        }
+        return values
     }
 
     func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] {

@@ -21,6 +21,8 @@ actor RunEngine {
     let scheduledRunEnded: @Sendable (String, String) async throws -> Void
     /// Projects' maxConcurrentRuns and maxConcurrentTasks.
     let quotas: ProjectQuotas
+    /// The values of a project's secret env entries, asked at each launch (never stored by the orchestrator).
+    let secrets: @Sendable (String) async throws -> [String: String]
     /// The project of each run this engine has seen.
     private var projects: [String: String] = [:]
     /// Runs with a timer already set for their next retry or deadline, and when.
@@ -36,10 +38,12 @@ actor RunEngine {
     init(
         repository: RunRepository, executor: any ExecutorClient, templates: any TemplateClient, logger: Logger, stopGrace: Duration,
         now: @escaping @Sendable () -> Date,
-        quotas: ProjectQuotas, scheduledRunEnded: @escaping @Sendable (String, String) async throws -> Void = { _, _ in }
+        quotas: ProjectQuotas, secrets: @escaping @Sendable (String) async throws -> [String: String] = { _ in [:] },
+        scheduledRunEnded: @escaping @Sendable (String, String) async throws -> Void = { _, _ in }
     ) {
         self.repository = repository
         self.quotas = quotas
+        self.secrets = secrets
         self.scheduledRunEnded = scheduledRunEnded
         self.executor = executor
         self.templates = templates
@@ -201,7 +205,9 @@ actor RunEngine {
                 }
                 if let finished = decision.finished { Self.finish(&run, finished, now: now) }
                 let wakeAt = [decision.wakeAt, run.state.isFinished ? nil : run.deadlineAt].compactMap { $0 }.min()
-                return Outcome(launches: launches, stops: stops, wakeAt: wakeAt, scheduledEnded: Self.scheduledEnded(run))
+                return Outcome(
+                    launches: launches, secretNames: run.plan.secretEnvironment ?? [], stops: stops, wakeAt: wakeAt,
+                    scheduledEnded: Self.scheduledEnded(run))
             }
         } catch {
             logger.error("cannot advance run", metadata: ["run": .string(id), "error": .string("\(error)")])
@@ -213,8 +219,17 @@ actor RunEngine {
         for execution in outcome.stops { try? await executor.stop(execution) }
         // Launched side by side: a fan-out of hundreds of tasks does not start them one by one.
         let executor = executor
+        var launches: [ExecutionRequest] = []
+        var unlaunched: [ExecutionStatus] = []
+        for request in outcome.launches {
+            do {
+                launches.append(try await revealed(request, secrets: outcome.secretNames))
+            } catch {
+                unlaunched.append(ExecutionStatus(id: request.id, phase: .lost, reason: "could not launch: \(error)", finishedAt: Date()))
+            }
+        }
         let failed = await withTaskGroup(of: ExecutionStatus?.self) { group in
-            for request in outcome.launches {
+            for request in launches {
                 group.addTask {
                     do {
                         try await executor.launch(request)
@@ -225,7 +240,7 @@ actor RunEngine {
                     }
                 }
             }
-            return await group.reduce(into: [ExecutionStatus]()) { if let failure = $1 { $0.append(failure) } }
+            return await group.reduce(into: unlaunched) { if let failure = $1 { $0.append(failure) } }
         }
         if !failed.isEmpty { await step(id, ended: failed) }
         if let wakeAt = outcome.wakeAt { schedule(id, at: wakeAt) }
@@ -238,6 +253,8 @@ actor RunEngine {
     /// What a step does after its transaction.
     struct Outcome: Sendable {
         var launches: [ExecutionRequest] = []
+        /// The run's secret env entries, revealed to the launches.
+        var secretNames: [String] = []
         var stops: [String] = []
         var wakeAt: Int64?
         var scheduledEnded: (project: String, pipeline: String)?
@@ -378,7 +395,10 @@ actor RunEngine {
                     ended.append(status)
                 } else if status.phase == .unknown, let task = run.plan.task(named: attempt.task) {
                     do {
-                        try await executor.launch(Self.request(run: run, task: task, attempt: attempt.number, grace: stopGraceMilliseconds))
+                        try await executor.launch(
+                            try await revealed(
+                                Self.request(run: run, task: task, attempt: attempt.number, grace: stopGraceMilliseconds),
+                                secrets: run.plan.secretEnvironment ?? []))
                     } catch {
                         ended.append(
                             ExecutionStatus(
@@ -393,6 +413,29 @@ actor RunEngine {
     }
 
     // MARK: Requests
+
+    /// `request` with the values of the project's secret env entries it holds placeholders for, each also masked in
+    /// its logs. A secret whose value is gone fails the launch, naming it.
+    func revealed(_ request: ExecutionRequest, secrets names: [String]) async throws -> ExecutionRequest {
+        let wanted = names.filter { request.environment[$0] == RunPlan.secretPlaceholder }
+        guard !wanted.isEmpty else { return request }
+        let values = try await secrets(request.project)
+        var revealed = request
+        for name in wanted {
+            guard let value = values[name] else {
+                throw APIError.conflict("the secret env entry \(name) of project \(request.project) has no value any more")
+            }
+            revealed.environment[name] = value
+        }
+        revealed.masked = wanted.compactMap { values[$0] }
+        return revealed
+    }
+
+    /// The values of the secret env entries `names` of the run's project, for a Workflow's Secret.
+    func secretValues(of run: RunRecord, names: [String]) async throws -> [String: String] {
+        guard !names.isEmpty else { return [:] }
+        return try await secrets(run.project).filter { names.contains($0.key) }
+    }
 
     /// What an attempt runs: the plan's command and env plus the `TRELLIS_*` variables of DESIGN.md.
     static func request(run: RunRecord, task: RunPlan.Task, attempt: Int, grace: Int64) -> ExecutionRequest {

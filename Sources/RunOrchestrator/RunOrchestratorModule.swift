@@ -37,6 +37,7 @@ public struct RunOrchestratorModule: ServiceModule {
             repository: repository, executor: executor, templates: templates, logger: environment.logger,
             stopGrace: environment.configuration.taskStopGrace,
             now: now, quotas: ProjectQuotas(identity: identity),
+            secrets: { project in try await identity.secretEnvironment(ofProject: project) ?? [:] },
             scheduledRunEnded: { try await schedules.wakeIfWaiting($0, $1, now: now().milliseconds) }
         )
         let launcher = RunLauncher(

@@ -36,7 +36,9 @@ extension RunEngine {
                     namespace: ArgoWorkflow.namespace(ofProject: run.project),
                     pullSecrets: registries.isEmpty ? [] : [WorkflowSubmission.pullSecret]))
             try await executor.submit(
-                WorkflowSubmission(run: id, project: run.project, cluster: cluster, workflow: workflow, registries: registries))
+                WorkflowSubmission(
+                    run: id, project: run.project, cluster: cluster, workflow: workflow, registries: registries,
+                    secretEnvironment: try await secretValues(of: run, names: run.plan.secretEnvironment ?? [])))
         } catch {
             logger.error("cannot submit a Workflow", metadata: ["run": .string(id), "error": .string("\(error)")])
             await fail(id, reason: "the Workflow could not be submitted to cluster \(cluster): \(error)")

@@ -33,6 +33,8 @@ public struct ExecutionRequest: Codable, Sendable, Equatable {
     /// machine lets the cluster gateway make control groups.
     public var cpuLimitMillicores: Int64?
     public var memoryLimitBytes: Int64?
+    /// Values never to appear in the execution's logs (its secret env entries' values): each is written `***`.
+    public var masked: [String]?
 
     public init(
         id: String, project: String, pipeline: String, run: String, task: String, attempt: Int, command: [String],
@@ -240,26 +242,34 @@ public struct WorkflowSubmission: Codable, Sendable, Equatable {
     public var workflow: JSONValue
     /// The project's registry logins, written to ``pullSecret`` before the Workflow is created.
     public var registries: [RegistryCredential]
+    /// The values of the project's secret env entries, written to `ArgoWorkflow.secretEnvironment` before the
+    /// Workflow is created (its pods read them from there).
+    public var secretEnvironment: [String: String]
 
-    public init(run: String, project: String, cluster: String, workflow: JSONValue, registries: [RegistryCredential] = []) {
+    public init(
+        run: String, project: String, cluster: String, workflow: JSONValue, registries: [RegistryCredential] = [],
+        secretEnvironment: [String: String] = [:]
+    ) {
         self.run = run
         self.project = project
         self.cluster = cluster
         self.workflow = workflow
         self.registries = registries
+        self.secretEnvironment = secretEnvironment
     }
 
     enum CodingKeys: String, CodingKey {
-        case run, project, cluster, workflow, registries
+        case run, project, cluster, workflow, registries, secretEnvironment
     }
 
-    /// `registries` may be left out (a project without logins).
+    /// `registries` and `secretEnvironment` may be left out (a project without logins or secrets).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             run: try container.decode(String.self, forKey: .run), project: try container.decode(String.self, forKey: .project),
             cluster: try container.decode(String.self, forKey: .cluster), workflow: try container.decode(JSONValue.self, forKey: .workflow),
-            registries: try container.decodeIfPresent([RegistryCredential].self, forKey: .registries) ?? [])
+            registries: try container.decodeIfPresent([RegistryCredential].self, forKey: .registries) ?? [],
+            secretEnvironment: try container.decodeIfPresent([String: String].self, forKey: .secretEnvironment) ?? [:])
     }
 }
 

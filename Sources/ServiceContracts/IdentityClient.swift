@@ -27,6 +27,10 @@ public protocol IdentityClient: Sendable {
     /// A project's settings, asked on nobody's behalf (the orchestrator's quotas and defaults); nil: no such project.
     func settings(ofProject project: String) async throws -> ProjectSettings?
 
+    /// The values of a project's secret env entries (``ProjectSettings/secretEnv``), in clear, for a task's launch;
+    /// nil: no such project. Asked on nobody's behalf, never shown.
+    func secretEnvironment(ofProject project: String) async throws -> [String: String]?
+
     /// The deletions `service` has still to purge whose prerequisites are done (``ProjectDeletion``).
     func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion]
 
@@ -64,6 +68,12 @@ public struct HTTPIdentityClient: IdentityClient {
     public func settings(ofProject project: String) async throws -> ProjectSettings? {
         guard let serviceToken else { throw APIError.unavailable("reading project settings needs the service token") }
         return try await requests.get(APIPaths.projectSettings(project), as: ProjectSettings.self, token: serviceToken.value)
+    }
+
+    public func secretEnvironment(ofProject project: String) async throws -> [String: String]? {
+        guard let serviceToken else { throw APIError.unavailable("reading project secrets needs the service token") }
+        struct Values: Decodable { let values: [String: String] }
+        return try await requests.get(APIPaths.projectSecrets(project), as: Values.self, token: serviceToken.value)?.values
     }
 
     public func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] {
@@ -115,6 +125,10 @@ public enum APIPaths {
         "/api/v1/internal/identity/projects/\(ServiceRequests.escaped(project))/settings"
     }
     /// Reached without a token.
+    public static func projectSecrets(_ project: String) -> String {
+        "/api/v1/internal/identity/projects/\(ServiceRequests.escaped(project))/secrets"
+    }
+
     public static func projectDeletions(for service: ServiceName) -> String {
         "/api/v1/internal/identity/project-deletions?service=\(service.rawValue)"
     }

@@ -4,6 +4,11 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
     public var cluster: String
     /// Environment every task gets, below the template's, the pipeline's and the task's.
     public var env: [String: String]
+    /// Secret entries of the env (`NAME: {secret: true, value: …}` in a document): only their names are here and
+    /// shown; their values are kept sealed by the identity service and given to a task's process at launch.
+    public var secretEnv: [String]
+    /// Values of secret entries sent in an update (write-only: never encoded).
+    public var newSecretValues: [String: String] = [:]
     /// Mounts every task gets (`source(kind):/path`), after the template's and the task's.
     public var mounts: [String]
     /// At most this many runs of the project running at once; more wait, `pending`.
@@ -26,6 +31,7 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
     ) {
         self.cluster = cluster
         self.env = env
+        self.secretEnv = []
         self.mounts = mounts
         self.maxConcurrentRuns = maxConcurrentRuns
         self.maxConcurrentTasks = maxConcurrentTasks
@@ -41,7 +47,17 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         cluster = try container.decodeIfPresent(String.self, forKey: .cluster) ?? "local"
-        env = try container.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+        env = [:]
+        secretEnv = []
+        for (name, entry) in try container.decodeIfPresent([String: EnvEntry].self, forKey: .env) ?? [:] {
+            switch entry {
+            case .plain(let value): env[name] = value
+            case .secret(let value):
+                secretEnv.append(name)
+                if let value { newSecretValues[name] = value }
+            }
+        }
+        secretEnv.sort()
         mounts = try container.decodeIfPresent([String].self, forKey: .mounts) ?? []
         maxConcurrentRuns = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentRuns)
         maxConcurrentTasks = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks)
@@ -50,12 +66,67 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         hostPaths = try container.decodeIfPresent([String].self, forKey: .hostPaths)
     }
 
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(cluster, forKey: .cluster)
+        var entries = env.mapValues(EnvEntry.plain)
+        for name in secretEnv { entries[name] = .secret(nil) }
+        try container.encode(entries, forKey: .env)
+        try container.encode(mounts, forKey: .mounts)
+        try container.encodeIfPresent(maxConcurrentRuns, forKey: .maxConcurrentRuns)
+        try container.encodeIfPresent(maxConcurrentTasks, forKey: .maxConcurrentTasks)
+        try container.encode(nodeSelector, forKey: .nodeSelector)
+        try container.encodeIfPresent(network, forKey: .network)
+        try container.encodeIfPresent(hostPaths, forKey: .hostPaths)
+    }
+
+    /// An env entry as documents write it: a value, or `{secret: true, value: …}` (the value left out to keep the
+    /// stored one; never written back).
+    enum EnvEntry: Codable, Equatable {
+        case plain(String)
+        case secret(String?)
+
+        enum Keys: String, CodingKey { case value, secret }
+
+        init(from decoder: any Decoder) throws {
+            if let text = try? decoder.singleValueContainer().decode(String.self) {
+                self = .plain(text)
+                return
+            }
+            let container = try decoder.container(keyedBy: Keys.self)
+            let value = try container.decodeIfPresent(String.self, forKey: .value)
+            if try container.decodeIfPresent(Bool.self, forKey: .secret) == true {
+                self = .secret(value)
+            } else if let value {
+                self = .plain(value)
+            } else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .value, in: container, debugDescription: "an env entry is a string or {value, secret}")
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .plain(let value):
+                var container = encoder.singleValueContainer()
+                try container.encode(value)
+            case .secret:
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(true, forKey: .secret)
+            }
+        }
+    }
+
     /// Every problem, each naming its field under `settings`.
     public func problems() -> [ValidationError] {
         var problems: [ValidationError] = []
         problems.record { () throws(ValidationError) in try Names.validateResourceName(cluster, field: "settings.cluster") }
-        for key in env.keys.sorted() where !TemplateSpec.isEnvironmentName(key) {
+        for key in (Array(env.keys) + secretEnv).sorted() where !TemplateSpec.isEnvironmentName(key) {
             problems.append(ValidationError(field: "settings.env.\(key)", "is not a valid environment variable name"))
+        }
+        // At least 4 bytes: every line of a value is masked in logs, and masking shorter ones would garble them.
+        for (name, value) in newSecretValues.sorted(by: { $0.key < $1.key }) where value.utf8.count < 4 || value.utf8.count > 16_384 {
+            problems.append(ValidationError(field: "settings.env.\(name).value", "a secret is 4 to 16,384 bytes"))
         }
         for (index, mount) in mounts.enumerated() {
             problems.record { () throws(ValidationError) in _ = try Mount(parsing: mount, field: "settings.mounts[\(index)]") }

@@ -3,10 +3,10 @@
 #endif
 
 /// What the supervisor runs, as the local backend writes it (`spec`, NUL-separated fields, so commands may hold
-/// newlines and any other byte but NUL): `v2`, id, replicas, timeout ms (-1: none), grace ms, keep (0/1), working
+/// newlines and any other byte but NUL): `v3`, id, replicas, timeout ms (-1: none), grace ms, keep (0/1), working
 /// directory, argc, arguments…, envc, `KEY=VALUE`…, then the confinement: sandboxc, sandbox arguments…, uid, gid
 /// (-1: unchanged), process limit, user process limit, open-file limit (0: unchanged), cgroupc, cgroup directories…, settingc,
-/// `file=value`…. Foundation-free: the supervisor links nothing but the standard library.
+/// `file=value`…, maskedc, masked values…. Foundation-free: the supervisor links nothing but the standard library.
 public struct ShimSpec: Equatable, Sendable {
     public var id: String
     public var replicas: Int
@@ -19,6 +19,9 @@ public struct ShimSpec: Equatable, Sendable {
     /// `KEY=VALUE`, the task's whole environment.
     public var environment: [String]
     public var confinement: Confinement
+    /// Values written `***` wherever they appear in the logs (the task's secret env entries'; a value of several
+    /// lines is masked line by line).
+    public var masked: [String]
 
     /// How the processes are confined: a sandbox command put before the task's (bubblewrap's), the user they run
     /// as, resource limits, and the control groups they join.
@@ -60,7 +63,7 @@ public struct ShimSpec: Equatable, Sendable {
 
     public init(
         id: String, replicas: Int, timeoutMilliseconds: Int64?, graceMilliseconds: Int64, keepWorkingDirectory: Bool,
-        workDirectory: String, command: [String], environment: [String], confinement: Confinement = .none
+        workDirectory: String, command: [String], environment: [String], confinement: Confinement = .none, masked: [String] = []
     ) {
         self.id = id
         self.replicas = replicas
@@ -71,18 +74,19 @@ public struct ShimSpec: Equatable, Sendable {
         self.command = command
         self.environment = environment
         self.confinement = confinement
+        self.masked = masked
     }
 
     public var encoded: [UInt8] {
         func list(_ items: [String]) -> [String] { [String(items.count)] + items }
         let fields =
-            ["v2", id, String(replicas), String(timeoutMilliseconds ?? -1), String(graceMilliseconds), keepWorkingDirectory ? "1" : "0"]
+            ["v3", id, String(replicas), String(timeoutMilliseconds ?? -1), String(graceMilliseconds), keepWorkingDirectory ? "1" : "0"]
             + [workDirectory] + list(command) + list(environment) + list(confinement.sandbox)
             + [
                 String(confinement.uid ?? -1), String(confinement.gid ?? -1), String(confinement.processLimit),
                 String(confinement.userProcessLimit), String(confinement.fileLimit),
             ]
-            + list(confinement.cgroups) + list(confinement.cgroupSettings)
+            + list(confinement.cgroups) + list(confinement.cgroupSettings) + list(masked)
         var bytes: [UInt8] = []
         for field in fields {
             bytes += field.utf8
@@ -105,19 +109,20 @@ public struct ShimSpec: Equatable, Sendable {
             }
             return items
         }
-        guard cursor.next() == "v2", let id = cursor.next(), let replicas = number(), replicas > 0,
+        guard cursor.next() == "v3", let id = cursor.next(), let replicas = number(), replicas > 0,
             let timeout = cursor.next().flatMap({ Int64($0) }), let grace = cursor.next().flatMap({ Int64($0) }),
             let keep = cursor.next(), let work = cursor.next(), let command = list(), !command.isEmpty, let environment = list(),
             let sandbox = list(), let uid = number(), let gid = number(), let processLimit = number(), let userProcessLimit = number(),
             let fileLimit = number(),
-            let cgroups = list(), let cgroupSettings = list(), cursor.next() == nil
+            let cgroups = list(), let cgroupSettings = list(), let masked = list(), cursor.next() == nil
         else { return nil }
         self.init(
             id: id, replicas: replicas, timeoutMilliseconds: timeout < 0 ? nil : timeout, graceMilliseconds: grace,
             keepWorkingDirectory: keep == "1", workDirectory: work, command: command, environment: environment,
             confinement: Confinement(
                 sandbox: sandbox, uid: uid < 0 ? nil : Int32(uid), gid: gid < 0 ? nil : Int32(gid), processLimit: processLimit,
-                userProcessLimit: userProcessLimit, fileLimit: fileLimit, cgroups: cgroups, cgroupSettings: cgroupSettings))
+                userProcessLimit: userProcessLimit, fileLimit: fileLimit, cgroups: cgroups, cgroupSettings: cgroupSettings),
+            masked: masked)
     }
 }
 

@@ -123,6 +123,11 @@ import TrellisTestSupport
                 "POST", "/api/v1/projects/\(project)/images", token: token,
                 json: ["name": "trainer", "reference": "registry.example.com/ml/trainer:1", "username": "robot", "password": "pull-s3cret"])
             #expect(image.status == 201, "\(image.text)")
+            // A secret env entry: pods read it from the namespace's Secret, the Workflow holds no value.
+            let secretEntry = try await api.call(
+                "PATCH", "/api/v1/projects/\(project)", token: token,
+                json: ["settings": ["cluster": "lab", "env": ["TOKEN": ["secret": true, "value": "wf-secret-value"]]]])
+            #expect(secretEntry.status == 200, "\(secretEntry.text)")
             try await api.applyPipeline(
                 "flow", project: "home", token: hal,
                 tasks: [["name": "here", "template": "shell", "args": ["command": "echo on $(hostname) {{cluster_name}}"]]])
@@ -133,6 +138,17 @@ import TrellisTestSupport
             let started = try await api.waitForRun(first, project: project, token: token) { $0["state"] as? String != "pending" }
             #expect(started["state"] as? String == "running", "\(started)")
             let argo = try await ArgoController.waitFor(run: first, client: client, namespace: namespace)
+            let submitted = try #require(try await argo.workflow())
+            #expect(!submitted.jsonText.contains("wf-secret-value"))
+            func items(_ value: JSONValue?) -> [JSONValue] { if case .array(let items)? = value { items } else { [] } }
+            let references = items(submitted["spec"]?["templates"]).flatMap { items($0["container"]?["env"]) }
+                .filter { $0["name"]?.string == "TOKEN" }
+            #expect(
+                !references.isEmpty
+                    && references.allSatisfy { $0["valueFrom"]?["secretKeyRef"]?["name"]?.string == "trellis-env" && $0["value"] == nil },
+                "\(references)")
+            let stored = try #require(try await client.get(.secrets, namespace: namespace, name: "trellis-env"))
+            #expect(stored["data"]?["TOKEN"]?.string == Data("wf-secret-value".utf8).base64EncodedString(), "\(stored)")
             let created = try #require(try await argo.workflow())
             // What Trellis submitted, for the schema check of `make test` (the API server adds only metadata).
             guard case .object(var submitted) = created else { throw TransportError("not an object: \(created)") }

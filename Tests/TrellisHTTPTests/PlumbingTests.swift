@@ -37,6 +37,8 @@ actor RotatingIdentity: IdentityClient {
 
     func settings(ofProject project: String) async throws -> ProjectSettings? { nil }
 
+    func secretEnvironment(ofProject project: String) async throws -> [String: String]? { nil }
+
     func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] { [] }
 
     func finishProjectDeletion(_ deletion: ProjectDeletion, by service: ServiceName) async throws {}

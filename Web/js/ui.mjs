@@ -70,3 +70,25 @@ export function keyValues(text) {
 export function keyValueText(object) {
   return Object.entries(object ?? {}).map(([key, value]) => `${key}=${value}`).join("\n");
 }
+
+/** A project env split for editing: its plain entries, and the names of its secret ones (`{secret: true}`). */
+export function splitEnvironment(env) {
+  const entries = Object.entries(env ?? {});
+  return {
+    plain: Object.fromEntries(entries.filter(([, value]) => typeof value === "string")),
+    secretNames: entries.filter(([, value]) => typeof value === "object" && value?.secret).map(([key]) => key).sort(),
+  };
+}
+
+/**
+ * The env to save: `plainText` as `KEY=value` lines, and `secretText` lines of `NAME` (a secret kept as it is) or
+ * `NAME=value` (a new value for it); a secret name left out is removed. Values of secrets are never shown back.
+ */
+export function environmentToSave(plainText, secretText) {
+  const env = keyValues(plainText);
+  for (const line of secretText.split("\n").map((text) => text.trim()).filter(Boolean)) {
+    const at = line.indexOf("=");
+    env[at < 0 ? line : line.slice(0, at).trim()] = at < 0 ? { secret: true } : { secret: true, value: line.slice(at + 1) };
+  }
+  return env;
+}

@@ -112,12 +112,31 @@ actor WorkflowBackend {
         let policy = try await clusters.cluster(named: submission.cluster)?.policy ?? .kubernetesDefault
         try await client.ensureNamespace(namespace, labels: policy.namespaceLabels)
         if !submission.registries.isEmpty { try await savePullSecret(submission.registries, namespace: namespace, client: client) }
+        if !submission.secretEnvironment.isEmpty {
+            try await saveSecretEnvironment(submission.secretEnvironment, namespace: namespace, client: client)
+        }
         do {
             _ = try await client.create(.workflows, namespace: namespace, submission.workflow)
             logger.info("workflow created", metadata: ["run": .string(submission.run), "cluster": .string(submission.cluster)])
         } catch let error as KubernetesError where error.reason == "AlreadyExists" {
             return
         }
+    }
+
+    /// The values of the project's secret env entries as the Secret its pods read them from, created or brought up
+    /// to date (a value the project no longer has is removed from it).
+    func saveSecretEnvironment(_ values: [String: String], namespace: String, client: KubernetesClient) async throws {
+        let name = ArgoWorkflow.secretEnvironment
+        var data = values.mapValues { JSONValue.string(Data($0.utf8).base64EncodedString()) }
+        if let existing = try await client.get(.secrets, namespace: namespace, name: name) {
+            if case .object(let stored)? = existing["data"] {
+                for key in stored.keys where values[key] == nil { data[key] = .null }
+            }
+            _ = try await client.patch(.secrets, namespace: namespace, name: name, merge: .object(["data": .object(data)]))
+            return
+        }
+        let secret: JSONValue = .object(["metadata": .object(["name": .string(name)]), "type": .string("Opaque"), "data": .object(data)])
+        _ = try await client.create(.secrets, namespace: namespace, secret)
     }
 
     /// The project's registry logins as a `kubernetes.io/dockerconfigjson` Secret, created or brought up to date.

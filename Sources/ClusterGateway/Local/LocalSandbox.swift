@@ -145,7 +145,7 @@ struct LocalSandbox: Sendable {
             id: request.id, replicas: request.replicas, timeoutMilliseconds: request.timeoutMilliseconds,
             graceMilliseconds: request.stopGraceMilliseconds, keepWorkingDirectory: request.keepWorkingDirectory, workDirectory: work,
             command: request.command, environment: environment(request.environment, work: work),
-            confinement: try confinement(for: request, user: user))
+            confinement: try confinement(for: request, user: user), masked: request.masked ?? [])
     }
 
     /// What the supervisor needs to confine `request`, run as `user` (uid = gid) when users are switched.

@@ -94,6 +94,19 @@ public enum ArgoWorkflow {
         return .object(node)
     }
 
+    /// The Secret in the project's namespace that holds the values of the project's secret env entries: pods read
+    /// them from it (`valueFrom`), so no value is in the Workflow.
+    public static let secretEnvironment = "trellis-env"
+
+    /// One `env` entry: its value, or a reference into ``secretEnvironment`` for a secret one.
+    static func environmentEntry(_ name: String, _ value: String, secrets: Set<String>) -> JSONValue {
+        guard secrets.contains(name) else { return .object(["name": .string(name), "value": .string(value)]) }
+        return .object([
+            "name": .string(name),
+            "valueFrom": .object(["secretKeyRef": .object(["name": .string(secretEnvironment), "key": .string(name)])]),
+        ])
+    }
+
     static func containerTemplate(_ task: RunPlan.Task, plan: RunPlan, run: Run) throws(ValidationError) -> JSONValue {
         let field = "spec.tasks[\(task.name)]"
         // The attempt: Argo counts retries from 0; Trellis numbers attempts from 1.
@@ -104,10 +117,11 @@ public enum ArgoWorkflow {
             environment["TRELLIS_REPLICA"] = "{{inputs.parameters.replica}}"
             environment["TRELLIS_REPLICAS"] = String(task.replicas)
         }
+        let secrets = Set(plan.secrets(in: environment))
         var container: [String: JSONValue] = [
             "image": .string(task.image),
             "command": .array(task.command.prefix(1).map(JSONValue.string)),
-            "env": .array(environment.sorted { $0.key < $1.key }.map { .object(["name": .string($0.key), "value": .string($0.value)]) }),
+            "env": .array(environment.sorted { $0.key < $1.key }.map { Self.environmentEntry($0.key, $0.value, secrets: secrets) }),
         ]
         if task.command.count > 1 { container["args"] = .array(task.command.dropFirst().map(JSONValue.string)) }
         if let directory = task.workingDirectory { container["workingDir"] = .string(directory) }

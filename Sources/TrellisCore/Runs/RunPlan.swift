@@ -22,7 +22,18 @@ public struct RunPlan: Codable, Sendable, Equatable {
     public var hostPaths: [String]?
     /// The Pod Security level of the Kubernetes cluster the run goes to, whose pods are made to fit it.
     public var podSecurity: ClusterPolicy.Level?
+    /// The project's secret env entries when the run was created (names only): a task's env holds
+    /// ``secretPlaceholder`` for each that nothing above the project overrode, and gets its value only at launch.
+    public var secretEnvironment: [String]?
     public var tasks: [Task]
+
+    /// What a secret env entry reads in a plan, a run view, a preview and an attempt's recorded invocation.
+    public static let secretPlaceholder = "<secret>"
+
+    /// The secret entries `environment` (a task's) still holds, not overridden by a template, pipeline or task.
+    public func secrets(in environment: [String: String]) -> [String] {
+        (secretEnvironment ?? []).filter { environment[$0] == Self.secretPlaceholder }
+    }
 
     public struct Task: Codable, Sendable, Equatable {
         public var name: String
@@ -118,9 +129,10 @@ public struct RunPlan: Codable, Sendable, Equatable {
             let command = (template.command ?? []).enumerated().map {
                 renderer.render($0.element, field: "template \(template.name).command[\($0.offset)]", context: context)
             }
-            let templateEnvironment = project.env.merging(template.env ?? [:]) { $1 }.mapValues {
+            var templateEnvironment = project.env.merging(template.env ?? [:]) { $1 }.mapValues {
                 renderer.render($0, field: "template \(template.name).env", context: context)
             }
+            for name in project.secretEnv where template.env?[name] == nil { templateEnvironment[name] = Self.secretPlaceholder }
             var mounts = ((template.mounts ?? []) + (task.mounts ?? [])).enumerated().map {
                 renderer.render($0.element, field: "\(field).mounts[\($0.offset)]", context: context)
             }
@@ -177,6 +189,7 @@ public struct RunPlan: Codable, Sendable, Equatable {
         self.nodeSelector = project.nodeSelector.isEmpty ? nil : project.nodeSelector
         self.network = project.network
         self.hostPaths = project.hostPaths
+        self.secretEnvironment = project.secretEnv.isEmpty ? nil : project.secretEnv
         do {
             self.timeoutMilliseconds = try spec.timeout.map { text throws(ValidationError) in
                 try DurationText.parse(text, field: "spec.timeout").milliseconds

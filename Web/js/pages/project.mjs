@@ -1,6 +1,6 @@
 // A project: its description and settings (cluster, default env and mounts, quotas) and its members. Everyone in
 // the project sees them; the controls to change them are there for those whose role allows it (`actions`).
-import { h, field, notice, when, keyValues, keyValueText } from "../ui.mjs";
+import { h, field, notice, when, keyValues, keyValueText, splitEnvironment, environmentToSave } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
 
 const roles = ["viewer", "developer", "owner"];
@@ -21,7 +21,9 @@ export async function projectPage({ api, project, user }) {
     { name: "settings-cluster", disabled: !may("configure") },
     [...new Set(["local", ...known, current])].map((name) => h("option", { value: name, selected: name === current }, name)),
   );
-  const env = h("textarea", { name: "settings-env", rows: 3, disabled: !may("configure"), placeholder: "KEY=value, one per line" }, keyValueText(settings.env));
+  const { plain, secretNames } = splitEnvironment(settings.env);
+  const env = h("textarea", { name: "settings-env", rows: 3, disabled: !may("configure"), placeholder: "KEY=value, one per line" }, keyValueText(plain));
+  const secrets = h("textarea", { name: "settings-secrets", rows: 2, disabled: !may("configure"), placeholder: "NAME=value to set; NAME alone keeps it" }, secretNames.join("\n"));
   const nodeSelector = h("textarea", { name: "settings-nodeSelector", rows: 2, disabled: !may("configure"), placeholder: "label=value, one per line" }, keyValueText(settings.nodeSelector));
   const mounts = h("textarea", { name: "settings-mounts", rows: 2, disabled: !may("configure"), placeholder: "source(kind):/path, one per line" }, (settings.mounts ?? []).join("\n"));
   const runs = h("input", { name: "settings-maxConcurrentRuns", type: "number", value: settings.maxConcurrentRuns ?? "", disabled: !may("configure"), placeholder: "no limit" });
@@ -33,6 +35,7 @@ export async function projectPage({ api, project, user }) {
     description: field("Description", description),
     "settings.cluster": field("Cluster", cluster, { help: "Where the project's runs go: local processes, or a Kubernetes cluster through Argo." }),
     "settings.env": field("Default environment", env, { help: "Every task of every run, below the template's and the pipeline's." }),
+    "settings.secrets": field("Secret environment", secrets, { help: "Shown to no one, masked in logs, given to tasks at launch. Write NAME=value to set one; a name alone keeps its value." }),
     "settings.mounts": field("Default mounts", mounts),
     "settings.maxConcurrentRuns": field("Most runs at once", runs),
     "settings.maxConcurrentTasks": field("Most tasks at once", tasks),
@@ -49,7 +52,7 @@ export async function projectPage({ api, project, user }) {
       description: description.value,
       settings: {
         cluster: cluster.value.trim() || "local",
-        env: keyValues(env.value),
+        env: environmentToSave(env.value, secrets.value),
         mounts: mounts.value.split("\n").map((line) => line.trim()).filter(Boolean),
         maxConcurrentRuns: number(runs),
         maxConcurrentTasks: number(tasks),
