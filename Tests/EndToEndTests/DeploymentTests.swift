@@ -257,6 +257,19 @@ import TrellisTestSupport
             let followed = try await gateway.call("GET", "/api/v1/projects/tmpl/runs/\(runID)/tasks/after/logs?follow=true", token: admin)
             #expect(followed.text.hasSuffix("event: end\ndata: succeeded\n\n"))
             #expect(try await gateway.call("GET", "/api/v1/runs/\(runID)", token: admin).json["project"] as? String == "tmpl")
+            // A secret env entry travels from the identity service to the task over HTTP at launch, masked in the log.
+            var settings = try #require(
+                try await gateway.call("GET", "/api/v1/projects/tmpl", token: admin).json["settings"] as? [String: Any])
+            settings["env"] = ["SPLIT_TOKEN": ["secret": true, "value": "split-secret-value"]]
+            #expect(try await gateway.call("PATCH", "/api/v1/projects/tmpl", token: admin, json: ["settings": settings]).status == 200)
+            try await gateway.applyPipeline(
+                "split-secret", project: "tmpl", token: admin,
+                tasks: [["name": "say", "template": "shell", "args": ["command": "echo \"got $SPLIT_TOKEN\" ${#SPLIT_TOKEN}"]]])
+            let secretRun = try await gateway.startRun("split-secret", project: "tmpl", token: admin)
+            #expect(try await gateway.waitForRun(secretRun, project: "tmpl", token: admin)["state"] as? String == "succeeded")
+            let secretLog = try await gateway.call("GET", "/api/v1/projects/tmpl/runs/\(secretRun)/tasks/say/logs", token: admin).text
+            #expect(secretLog.contains("got *** 18") && !secretLog.contains("split-secret-value"), "\(secretLog)")
+
             // The executor API is reachable neither through the gateway nor without the service token.
             #expect(try await gateway.call("GET", "/api/v1/internal/executions/changes?after=0", token: admin).status == 404)
             let clusterGateway = HTTPTransport(baseURL: "http://127.0.0.1:\(basePort + 5)", client: client)
