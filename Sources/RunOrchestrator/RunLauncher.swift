@@ -28,7 +28,10 @@ struct RunLauncher: Sendable {
             throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
         }
         let created = now().milliseconds
-        let settings = try await identity.settings(ofProject: project) ?? ProjectSettings()
+        // A project being deleted has no settings: nothing of it starts any more.
+        guard let settings = try await identity.settings(ofProject: project) else {
+            throw APIError.notFound("no project named \"\(project)\"")
+        }
         let access = try await cluster(settings.cluster, project: project)
         let cluster = access.kind == .kubernetes ? settings.cluster : nil
         var variables = RunVariables(

@@ -11,7 +11,8 @@ extension TemplateError: APIErrorConvertible {
         case .nameTaken(let name, let project):
             // Which project holds it is not the caller's to know: projects are private to their members.
             .conflict(
-                "the template name \"\(name)\" is taken by \(project == nil ? "a built-in template" : "another project"); choose another")
+                "the template name \"\(name)\" is taken by \(project == nil ? "the platform (a deleted project's template)" : "another project"); choose another"
+            )
         case .publishedIsImmutable(let name, let version):
             .failedPrecondition("\(name)@\(version) is published and cannot change; register a new version")
         case .notPublished(let name, let version): .failedPrecondition("\(name)@\(version) is not published")

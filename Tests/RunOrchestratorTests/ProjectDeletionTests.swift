@@ -125,6 +125,8 @@ import TrellisTestSupport
             #expect(try await api.call("GET", "/api/v1/templates/vision-draft", token: admin).status == 404)
             let change = try await api.call("POST", "/api/v1/templates/vision-tool/versions/1.0.0/unpublish", token: admin)
             #expect(change.status == 403 && change.errorMessage?.contains("deleted project") == true, "\(change.text)")
+            let taken = try await api.call("POST", "/api/v1/projects/other/templates", token: bob, json: tool)
+            #expect(taken.status == 409 && taken.errorMessage?.contains("taken by the platform") == true, "\(taken.text)")
             let uses = try await api.startRun("uses", project: "other", token: bob)
             #expect(try await api.waitForRun(uses, project: "other", token: bob)["state"] as? String == "succeeded")
         }
