@@ -3,6 +3,21 @@ import Testing
 @testable import TrellisShim
 
 @Suite struct ShimTests {
+    /// Secret values are written `***` wherever they appear in a log line; a value of several lines, line by line
+    /// (those of 4 bytes or more); a value holding another is masked whole.
+    @Test func maskedValuesNeverReachTheLogs() {
+        let spec = ShimSpec(
+            id: "x", replicas: 1, timeoutMilliseconds: nil, graceMilliseconds: 1000, keepWorkingDirectory: false, workDirectory: "/tmp/x",
+            command: ["true"], environment: [], masked: ["token-123", "token-123-long", "-----BEGIN KEY-----\nAbCdEfGh\nxy"])
+        let supervisor = Supervisor(directory: "/tmp/x", spec: spec)
+        func masked(_ line: String) -> String { String(decoding: supervisor.masking(Array(line.utf8)), as: UTF8.self) }
+        #expect(masked("token-123") == "***")
+        #expect(masked("a token-123 and token-123-long, token-123token-123") == "a *** and ***, ******")
+        #expect(masked("-----BEGIN KEY----- then AbCdEfGh") == "*** then ***")
+        #expect(masked("xy stays: too short to mask without garbling") == "xy stays: too short to mask without garbling")
+        #expect(masked("toke n-123") == "toke n-123")
+    }
+
     @Test func specsSurviveTheTripWithNewlinesAndEmptyFields() {
         let spec = ShimSpec(
             id: "run-task-1", replicas: 3, timeoutMilliseconds: 1_500, graceMilliseconds: 10_000, keepWorkingDirectory: true,
@@ -11,7 +26,8 @@ import Testing
             confinement: .init(
                 sandbox: ["/usr/bin/bwrap", "--bind", "/a b", "/work", "--"], uid: 2_000_001, gid: 2_000_001, processLimit: 1024,
                 userProcessLimit: 16384,
-                fileLimit: 4096, cgroups: ["/sys/fs/cgroup/pids/trellis-x"], cgroupSettings: ["pids.max=1024"]))
+                fileLimit: 4096, cgroups: ["/sys/fs/cgroup/pids/trellis-x"], cgroupSettings: ["pids.max=1024"]),
+            masked: ["s3cret", "two\nlines"])
         #expect(ShimSpec(decoding: spec.encoded) == spec)
         var bare = spec
         bare.confinement = .none
