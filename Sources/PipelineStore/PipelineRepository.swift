@@ -213,27 +213,23 @@ public struct SQLPipelineRepository: PipelineRepository {
     }
 
     public func delete(_ pipeline: PipelineRecord, by user: String, at instant: Int64) async throws {
-        try await database.transaction { sql in
-            try await Self.recordSchedule(nil, project: pipeline.project, pipeline: pipeline.name, by: user, at: instant, sql: sql)
-            try await sql.delete(from: "pipelines_layouts").where("pipeline_id", .equal, pipeline.id).run()
-            try await sql.delete(from: "pipelines_versions").where("pipeline_id", .equal, pipeline.id).run()
-            try await sql.delete(from: "pipelines_pipelines").where("id", .equal, pipeline.id).run()
-        }
+        try await database.transaction { sql in try await Self.remove(pipeline, by: user, at: instant, sql: sql) }
     }
 
     public func deleteAll(ofProject project: String, at instant: Int64) async throws {
         try await database.transaction { sql in
-            let pipelines = try await sql.select().columns("id", "name").from("pipelines_pipelines").where("project", .equal, project)
-                .all()
-            for row in pipelines {
-                let id = try row.decode(column: "id", as: String.self)
-                let name = try row.decode(column: "name", as: String.self)
-                try await Self.recordSchedule(nil, project: project, pipeline: name, by: "platform", at: instant, sql: sql)
-                try await sql.delete(from: "pipelines_layouts").where("pipeline_id", .equal, id).run()
-                try await sql.delete(from: "pipelines_versions").where("pipeline_id", .equal, id).run()
-            }
-            try await sql.delete(from: "pipelines_pipelines").where("project", .equal, project).run()
+            let pipelines = try await sql.select().columns("id", "project", "name", "current_version", "updated_at")
+                .from("pipelines_pipelines").where("project", .equal, project).all(decoding: Row.self)
+            for pipeline in pipelines { try await Self.remove(pipeline.record, by: "platform", at: instant, sql: sql) }
         }
+    }
+
+    /// The pipeline, its versions and layout gone, its schedule removed from the feed.
+    static func remove(_ pipeline: PipelineRecord, by user: String, at instant: Int64, sql: any SQLDatabase) async throws {
+        try await recordSchedule(nil, project: pipeline.project, pipeline: pipeline.name, by: user, at: instant, sql: sql)
+        try await sql.delete(from: "pipelines_layouts").where("pipeline_id", .equal, pipeline.id).run()
+        try await sql.delete(from: "pipelines_versions").where("pipeline_id", .equal, pipeline.id).run()
+        try await sql.delete(from: "pipelines_pipelines").where("id", .equal, pipeline.id).run()
     }
 
     public func templateUsage(_ template: String) async throws -> [String: Int] {

@@ -221,9 +221,10 @@ actor RunEngine {
         let executor = executor
         var launches: [ExecutionRequest] = []
         var unlaunched: [ExecutionStatus] = []
+        var secretValues: [String: String]?
         for request in outcome.launches {
             do {
-                launches.append(try await revealed(request, secrets: outcome.secretNames))
+                launches.append(try await revealed(request, secrets: outcome.secretNames, values: &secretValues))
             } catch {
                 unlaunched.append(ExecutionStatus(id: request.id, phase: .lost, reason: "could not launch: \(error)", finishedAt: Date()))
             }
@@ -395,10 +396,11 @@ actor RunEngine {
                     ended.append(status)
                 } else if status.phase == .unknown, let task = run.plan.task(named: attempt.task) {
                     do {
+                        var values: [String: String]?
                         try await executor.launch(
                             try await revealed(
                                 Self.request(run: run, task: task, attempt: attempt.number, grace: stopGraceMilliseconds),
-                                secrets: run.plan.secretEnvironment ?? []))
+                                secrets: run.plan.secretEnvironment ?? [], values: &values))
                     } catch {
                         ended.append(
                             ExecutionStatus(
@@ -415,11 +417,20 @@ actor RunEngine {
     // MARK: Requests
 
     /// `request` with the values of the project's secret env entries it holds placeholders for, each also masked in
-    /// its logs. A secret whose value is gone fails the launch, naming it.
-    func revealed(_ request: ExecutionRequest, secrets names: [String]) async throws -> ExecutionRequest {
+    /// its logs. A secret whose value is gone fails the launch, naming it. `values` are asked of the identity service
+    /// once for all the launches of a step.
+    func revealed(_ request: ExecutionRequest, secrets names: [String], values known: inout [String: String]?) async throws
+        -> ExecutionRequest
+    {
         let wanted = names.filter { request.environment[$0] == RunPlan.secretPlaceholder }
         guard !wanted.isEmpty else { return request }
-        let values = try await secrets(request.project)
+        let values: [String: String]
+        if let known {
+            values = known
+        } else {
+            values = try await secrets(request.project)
+            known = values
+        }
         var revealed = request
         for name in wanted {
             guard let value = values[name] else {

@@ -61,36 +61,42 @@ public struct HTTPIdentityClient: IdentityClient {
         }
     }
 
+    /// The service token for an internal route, or the error saying `what` needs it.
+    func serviceToken(for what: String) throws -> ServiceToken {
+        guard let serviceToken else { throw APIError.unavailable("\(what) needs the service token") }
+        return serviceToken
+    }
+
     public func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool {
         try await revocations.refuses(tokenID, user: userID, issuedAt: issuedAt)
     }
 
     public func settings(ofProject project: String) async throws -> ProjectSettings? {
-        guard let serviceToken else { throw APIError.unavailable("reading project settings needs the service token") }
+        let serviceToken = try serviceToken(for: "reading project settings")
         return try await requests.get(APIPaths.projectSettings(project), as: ProjectSettings.self, token: serviceToken.value)
     }
 
     public func secretEnvironment(ofProject project: String) async throws -> [String: String]? {
-        guard let serviceToken else { throw APIError.unavailable("reading project secrets needs the service token") }
+        let serviceToken = try serviceToken(for: "reading project secrets")
         struct Values: Decodable { let values: [String: String] }
         return try await requests.get(APIPaths.projectSecrets(project), as: Values.self, token: serviceToken.value)?.values
     }
 
     public func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] {
-        guard let serviceToken else { throw APIError.unavailable("reading project deletions needs the service token") }
+        let serviceToken = try serviceToken(for: "reading project deletions")
         struct Deletions: Decodable { let deletions: [ProjectDeletion] }
         return try await requests.get(APIPaths.projectDeletions(for: service), as: Deletions.self, token: serviceToken.value)?.deletions
             ?? []
     }
 
     public func finishProjectDeletion(_ deletion: ProjectDeletion, by service: ServiceName) async throws {
-        guard let serviceToken else { throw APIError.unavailable("finishing project deletions needs the service token") }
+        let serviceToken = try serviceToken(for: "finishing project deletions")
         try await requests.send(
             "POST", APIPaths.finishedProjectDeletion(deletion.projectID, by: service), body: nil, token: serviceToken.value)
     }
 
     public func actAs(_ username: String) async throws -> Caller? {
-        guard let serviceToken else { throw APIError.unavailable("acting as a user needs the service token") }
+        let serviceToken = try serviceToken(for: "acting as a user")
         struct Issued: Decodable { let token: String, user: AuthenticatedUser }
         let issued = try await requests.post(APIPaths.actAs, json: ["username": username], as: Issued.self, token: serviceToken.value)
         return issued.map { Caller(user: $0.user, token: $0.token) }

@@ -36,24 +36,16 @@ struct WorkflowRepository: Sendable {
         }
     }
 
-    /// Where a project's Workflows were: each (cluster, namespace).
-    func places(ofProject project: String) async throws -> [(cluster: String, namespace: String)] {
-        try await database.read { sql in
-            try await sql.select().distinct().columns("cluster", "namespace").from("cluster_gateway_workflows")
-                .where("project", .equal, project).all().map {
-                    (try $0.decode(column: "cluster", as: String.self), try $0.decode(column: "namespace", as: String.self))
-                }
-        }
-    }
-
     func deleteAll(ofProject project: String) async throws {
         try await database.read { sql in try await sql.delete(from: "cluster_gateway_workflows").where("project", .equal, project).run() }
     }
 
-    /// Every (cluster, namespace) that has Workflows: watched from the start.
-    func places() async throws -> [(cluster: String, namespace: String)] {
+    /// Every (cluster, namespace) that has Workflows (watched from the start), or those of one project's.
+    func places(ofProject project: String? = nil) async throws -> [(cluster: String, namespace: String)] {
         try await database.read { sql in
-            try await sql.select().distinct().columns("cluster", "namespace").from("cluster_gateway_workflows").all().map {
+            var query = sql.select().distinct().columns("cluster", "namespace").from("cluster_gateway_workflows")
+            if let project { query = query.where("project", .equal, project) }
+            return try await query.all().map {
                 (try $0.decode(column: "cluster", as: String.self), try $0.decode(column: "namespace", as: String.self))
             }
         }
