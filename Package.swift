@@ -144,7 +144,9 @@ let package = Package(
         serviceExecutable("trellis-cluster-gateway", "ClusterGateway"),
         serviceExecutable("trellis-metrics", "MetricsCollector"),
         .executableTarget(name: "trellis-gateway", dependencies: ["Gateway"]),
-        .executableTarget(name: "trellis-shim", dependencies: ["TrellisShim"]),
+        // Static: a sandbox binds it in to measure the task (`trellis-shim measure`), without the Swift runtime's folder.
+        .executableTarget(
+            name: "trellis-shim", dependencies: ["TrellisShim"], linkerSettings: [.unsafeFlags(["-static-executable"])]),
 
         // Build tooling: SQL migrations and the portal are compiled into the binaries.
         .executableTarget(name: "embed-files", path: "Plugins/embed-files"),

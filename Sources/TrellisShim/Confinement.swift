@@ -13,12 +13,17 @@ struct Launch {
     let output: Int32
     let errors: Int32
     let report: Int32
+    /// The write end of `trellis-shim measure`'s report, given to the child as ``usageDescriptor`` (-1: none).
+    let usage: Int32
     let directory: String
     let cgroups: [String]
     let confinement: ShimSpec.Confinement
 
     /// Signals a task starts with their default action (the supervisor may have inherited them ignored).
     static let defaultSignals = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD]
+
+    /// The descriptor `trellis-shim measure` writes its report on, through the sandbox.
+    static let usageDescriptor: Int32 = 3
 
     /// The child's pid, or -1 when fork failed.
     func start() -> pid_t {
@@ -37,6 +42,11 @@ struct Launch {
         sigprocmask(SIG_SETMASK, &none, nil)
         let null = open("/dev/null", O_RDONLY)
         if null < 0 || dup2(null, 0) < 0 || dup2(output, 1) < 0 || dup2(errors, 2) < 0 { fail("cannot set up its output") }
+        if usage >= 0 {
+            // dup2 onto itself would keep close-on-exec.
+            let kept = usage == Self.usageDescriptor ? fcntl(usage, F_SETFD, 0) : dup2(usage, Self.usageDescriptor)
+            if kept < 0 { fail("cannot pass the measuring descriptor") }
+        }
         for file in procs {
             let descriptor = open(file!, O_WRONLY | O_CLOEXEC)
             if descriptor < 0 || Glibc.write(descriptor, "0", 1) != 1 { fail("cannot join its control group \(String(cString: file!))") }

@@ -3,9 +3,9 @@
 #endif
 
 /// What the supervisor runs, as the local backend writes it (`spec`, NUL-separated fields, so commands may hold
-/// newlines and any other byte but NUL): `v3`, id, replicas, timeout ms (-1: none), grace ms, keep (0/1), working
+/// newlines and any other byte but NUL): `v4`, id, replicas, timeout ms (-1: none), grace ms, keep (0/1), working
 /// directory, argc, arguments…, envc, `KEY=VALUE`…, then the confinement: sandboxc, sandbox arguments…, uid, gid
-/// (-1: unchanged), process limit, user process limit, open-file limit (0: unchanged), cgroupc, cgroup directories…, settingc,
+/// (-1: unchanged), process limit, user process limit, open-file limit (0: unchanged), measured (0/1), cgroupc, cgroup directories…, settingc,
 /// `file=value`…, maskedc, masked values…. Foundation-free: the supervisor links nothing but the standard library.
 public struct ShimSpec: Equatable, Sendable {
     public var id: String
@@ -36,6 +36,9 @@ public struct ShimSpec: Equatable, Sendable {
         public var processLimit: Int
         public var userProcessLimit: Int
         public var fileLimit: Int
+        /// The sandbox shows the shim at ``Measure/pathInSandbox``: each replica runs under `trellis-shim measure`,
+        /// which reports the task's peak memory and CPU time (bubblewrap's own exit status does not carry them).
+        public var measured: Bool
         /// Directories the supervisor creates for this execution (one per cgroup v1 controller, or one of v2); every
         /// process joins each before it starts, and the supervisor removes them at the end.
         public var cgroups: [String]
@@ -44,8 +47,7 @@ public struct ShimSpec: Equatable, Sendable {
 
         public init(
             sandbox: [String] = [], uid: Int32? = nil, gid: Int32? = nil, processLimit: Int = 0, userProcessLimit: Int = 0,
-            fileLimit: Int = 0,
-            cgroups: [String] = [], cgroupSettings: [String] = []
+            fileLimit: Int = 0, measured: Bool = false, cgroups: [String] = [], cgroupSettings: [String] = []
         ) {
             self.sandbox = sandbox
             self.uid = uid
@@ -53,6 +55,7 @@ public struct ShimSpec: Equatable, Sendable {
             self.processLimit = processLimit
             self.userProcessLimit = userProcessLimit
             self.fileLimit = fileLimit
+            self.measured = measured
             self.cgroups = cgroups
             self.cgroupSettings = cgroupSettings
         }
@@ -80,11 +83,11 @@ public struct ShimSpec: Equatable, Sendable {
     public var encoded: [UInt8] {
         func list(_ items: [String]) -> [String] { [String(items.count)] + items }
         let fields =
-            ["v3", id, String(replicas), String(timeoutMilliseconds ?? -1), String(graceMilliseconds), keepWorkingDirectory ? "1" : "0"]
+            ["v4", id, String(replicas), String(timeoutMilliseconds ?? -1), String(graceMilliseconds), keepWorkingDirectory ? "1" : "0"]
             + [workDirectory] + list(command) + list(environment) + list(confinement.sandbox)
             + [
                 String(confinement.uid ?? -1), String(confinement.gid ?? -1), String(confinement.processLimit),
-                String(confinement.userProcessLimit), String(confinement.fileLimit),
+                String(confinement.userProcessLimit), String(confinement.fileLimit), confinement.measured ? "1" : "0",
             ]
             + list(confinement.cgroups) + list(confinement.cgroupSettings) + list(masked)
         var bytes: [UInt8] = []
@@ -109,11 +112,11 @@ public struct ShimSpec: Equatable, Sendable {
             }
             return items
         }
-        guard cursor.next() == "v3", let id = cursor.next(), let replicas = number(), replicas > 0,
+        guard cursor.next() == "v4", let id = cursor.next(), let replicas = number(), replicas > 0,
             let timeout = cursor.next().flatMap({ Int64($0) }), let grace = cursor.next().flatMap({ Int64($0) }),
             let keep = cursor.next(), let work = cursor.next(), let command = list(), !command.isEmpty, let environment = list(),
             let sandbox = list(), let uid = number(), let gid = number(), let processLimit = number(), let userProcessLimit = number(),
-            let fileLimit = number(),
+            let fileLimit = number(), let measured = cursor.next(),
             let cgroups = list(), let cgroupSettings = list(), let masked = list(), cursor.next() == nil
         else { return nil }
         self.init(
@@ -121,7 +124,8 @@ public struct ShimSpec: Equatable, Sendable {
             keepWorkingDirectory: keep == "1", workDirectory: work, command: command, environment: environment,
             confinement: Confinement(
                 sandbox: sandbox, uid: uid < 0 ? nil : Int32(uid), gid: gid < 0 ? nil : Int32(gid), processLimit: processLimit,
-                userProcessLimit: userProcessLimit, fileLimit: fileLimit, cgroups: cgroups, cgroupSettings: cgroupSettings),
+                userProcessLimit: userProcessLimit, fileLimit: fileLimit, measured: measured == "1", cgroups: cgroups,
+                cgroupSettings: cgroupSettings),
             masked: masked)
     }
 }

@@ -10,6 +10,7 @@
 /// backend's `ExecutionDirectory`.
 public enum Shim {
     public static func main(arguments: [String] = CommandLine.arguments) -> Never {
+        if arguments.count > 1, arguments[1] == "measure" { Measure.main(arguments) }
         closeInheritedDescriptors()
         guard arguments.count == 2 else {
             fail("usage: trellis-shim EXECUTION_DIRECTORY", code: 2)
@@ -54,6 +55,8 @@ struct Replica {
     /// stdout and stderr read ends (-1 once closed), each with its partial line.
     var streams: [Int32] = []
     var splitters = [LineSplitter(), LineSplitter()]
+    /// The read end of `trellis-shim measure`'s report, in a sandbox that measures (-1: none).
+    var usage: Int32 = -1
 }
 
 final class Supervisor {
@@ -142,26 +145,27 @@ final class Supervisor {
         var output: [Int32] = [-1, -1]
         var errors: [Int32] = [-1, -1]
         var report: [Int32] = [-1, -1]
-        guard pipe(&output) == 0, pipe(&errors) == 0, pipe(&report) == 0 else {
+        var usage: [Int32] = [-1, -1]
+        let measured = spec.confinement.measured && !sandbox.isEmpty
+        guard pipe(&output) == 0, pipe(&errors) == 0, pipe(&report) == 0, !measured || pipe(&usage) == 0 else {
             startFailed(rank, "cannot make pipes: \(String(cString: strerror(errno)))")
             return
         }
         // Single-threaded: no other start can inherit them between pipe() and here.
-        for descriptor in output + errors + report { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        for descriptor in output + errors + report + usage where descriptor >= 0 { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        let measure = measured ? [Measure.pathInSandbox, "measure", String(Launch.usageDescriptor)] : []
         let launch = Launch(
-            path: path, arguments: sandbox + spec.command, environment: environment, output: output[1], errors: errors[1],
-            report: report[1], directory: sandbox.isEmpty ? work : "/", cgroups: cgroups.joined, confinement: spec.confinement)
+            path: path, arguments: sandbox + measure + spec.command, environment: environment, output: output[1], errors: errors[1],
+            report: report[1], usage: usage[1], directory: sandbox.isEmpty ? work : "/", cgroups: cgroups.joined,
+            confinement: spec.confinement)
         let pid = launch.start()
-        close(output[1])
-        close(errors[1])
-        close(report[1])
+        for descriptor in [output[1], errors[1], report[1], usage[1]] where descriptor >= 0 { close(descriptor) }
         // The child writes why it could not exec on the report pipe; a successful exec closes it empty.
         var failure = [UInt8](repeating: 0, count: 512)
         let count = failure.withUnsafeMutableBytes { Glibc.read(report[0], $0.baseAddress, $0.count) }
         close(report[0])
         guard pid > 0, count <= 0 else {
-            close(output[0])
-            close(errors[0])
+            for descriptor in [output[0], errors[0], usage[0]] where descriptor >= 0 { close(descriptor) }
             if pid > 0 {
                 var status: Int32 = 0
                 _ = waitpid(pid, &status, 0)
@@ -173,6 +177,7 @@ final class Supervisor {
         for descriptor in [output[0], errors[0]] { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
         replicas[rank].pid = pid
         replicas[rank].streams = [output[0], errors[0]]
+        replicas[rank].usage = usage[0]
         if ending != nil { kill(replica: pid, SIGTERM) }
     }
 
@@ -264,13 +269,15 @@ final class Supervisor {
 
     func reap() {
         var status: Int32 = 0
+        var usage = rusage()
         while true {
-            let pid = waitpid(-1, &status, WNOHANG)
+            let pid = wait4(-1, &status, WNOHANG, &usage)
             guard pid > 0 else { return }
             guard let rank = replicas.firstIndex(where: { $0.pid == pid }) else { continue }
             let signaled = (status & 0x7f) != 0
             let signal = status & 0x7f
             ended(rank, exitCode: signaled ? 128 + Int(signal) : Int((status >> 8) & 0xff), signal: signaled ? signal : nil)
+            finalSample(rank, usage: spec.confinement.sandbox.isEmpty ? Usage(usage) : measuredUsage(rank))
         }
     }
 
@@ -447,6 +454,36 @@ final class Supervisor {
             }
         }
         _ = FileBytes.writeAll(samplesFile, Array(lines.utf8))
+    }
+
+    /// What `trellis-shim measure` reported of the replica's task; nil when it could not (killed with the sandbox).
+    func measuredUsage(_ rank: Int) -> Usage? {
+        let descriptor = replicas[rank].usage
+        guard descriptor >= 0 else { return nil }
+        replicas[rank].usage = -1
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: 128)
+        let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+        return count > 0 ? Usage(line: String(decoding: bytes[0..<count], as: UTF8.self)) : nil
+    }
+
+    /// The replica's last sample, when it ended: its peak memory and the CPU time it used, as the kernel counted them,
+    /// so a task shorter than the sampling interval has one too. Its CPU is the share of a core since the last sample
+    /// (or the start).
+    func finalSample(_ rank: Int, usage: Usage?) {
+        guard let usage else { return }
+        let now = currentMilliseconds()
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let before: (seconds: Double, at: Int64) = previousTicks[rank].map { (Double($0.ticks) / ticksPerSecond, $0.at) } ?? (0, startedAt)
+        let seconds = Double(usage.cpuMicroseconds) / 1_000_000
+        let cpu = now > before.at ? max(0, seconds - before.seconds) / (Double(now - before.at) / 1000) * 100 : 0
+        let line =
+            JSONText.object([
+                ("at", String(now)), ("replica", String(rank)), ("cpuPercent", String((cpu * 10).rounded() / 10)),
+                ("rssBytes", String(usage.peakResidentBytes)), ("final", "true"),
+                ("peakRssBytes", String(usage.peakResidentBytes)), ("cpuSeconds", String((seconds * 1000).rounded() / 1000)),
+            ]) + "\n"
+        _ = FileBytes.writeAll(samplesFile, Array(line.utf8))
     }
 
     /// A TCP port free on 127.0.0.1 right now, for rank 0 to listen on.

@@ -46,6 +46,9 @@ struct LocalSandbox: Sendable {
     /// Where the executions' working folders are made (inside the data directory unless tasks run as other users,
     /// who cannot pass its mode 0700).
     var workRoot: String
+    /// The static supervisor, bound read-only into each sandbox to measure the task (`trellis-shim measure`); nil: not
+    /// measured (the final sample's peak memory and CPU time are then missing for sandboxed attempts).
+    var shimPath: String?
 
     static let systemFolders = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"]
     static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -61,7 +64,7 @@ struct LocalSandbox: Sendable {
         var sandbox = LocalSandbox(
             mode: .unsandboxed, users: root && mode == .sandboxed ? users : nil, processLimit: processLimit, fileLimit: fileLimit,
             cgroups: .detect(), system: systemPaths(), hostName: ProcessInfo.processInfo.hostName, dataDirectory: dataDirectory,
-            workRoot: root && mode == .sandboxed ? "/var/tmp/trellis-work" : dataDirectory + "/work")
+            workRoot: root && mode == .sandboxed ? "/var/tmp/trellis-work" : dataDirectory + "/work", shimPath: shimPath)
         let advice = "; start trellis with --local-executor=unsandboxed to run local tasks without a sandbox (see docs/security.md)"
         if let problem = prepareWorkRoot(sandbox.workRoot, shared: sandbox.users != nil) {
             sandbox.mode = .unavailable(problem + (mode == .sandboxed ? advice : ""))
@@ -166,12 +169,11 @@ struct LocalSandbox: Sendable {
             let inside = Self.workingDirectory(request.workingDirectory, system: system)
             let arguments = Self.bubblewrapArguments(
                 bubblewrap: bubblewrap, hostName: hostName, system: system, hidden: [dataDirectory], work: workDirectory(request.id),
-                workInside: inside,
-                mounts: mounts, network: request.network ?? true)
+                workInside: inside, mounts: mounts, network: request.network ?? true, shim: shimPath)
             return ShimSpec.Confinement(
                 sandbox: arguments, uid: user, gid: user, processLimit: processLimit,
                 userProcessLimit: groups.contains { $0.contains("/pids") } ? processLimit * 16 : processLimit,
-                fileLimit: fileLimit, cgroups: groups, cgroupSettings: settings)
+                fileLimit: fileLimit, measured: shimPath != nil, cgroups: groups, cgroupSettings: settings)
         }
     }
 
@@ -246,7 +248,7 @@ struct LocalSandbox: Sendable {
     /// bubblewrap's command line up to the task's command.
     static func bubblewrapArguments(
         bubblewrap: String, hostName: String, system: [SystemPath], hidden: [String], work: String, workInside: String, mounts: [Mount],
-        network: Bool
+        network: Bool, shim: String?
     ) -> [String] {
         var arguments = [
             bubblewrap, "--die-with-parent", "--new-session", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
@@ -274,6 +276,8 @@ struct LocalSandbox: Sendable {
                 arguments += ["--bind", mount.source, mount.path]
             }
         }
+        // Last: no mount of the task's covers it.
+        if let shim { arguments += ["--ro-bind", shim, Measure.pathInSandbox] }
         return arguments + ["--chdir", workInside, "--"]
     }
 
