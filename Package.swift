@@ -117,7 +117,7 @@ let package = Package(
         .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap2-dev"])]),
         // The task supervisor: the standard library only, so it starts in a few milliseconds.
         .target(name: "TrellisShim"),
-        .target(name: "MetricsCollector", dependencies: serviceDependencies),
+        .target(name: "MetricsCollector", dependencies: serviceDependencies, plugins: ["EmbedFiles"]),
         .target(
             name: "Gateway",
             dependencies: serviceDependencies + [
@@ -201,6 +201,12 @@ let package = Package(
             name: "RunOrchestratorTests",
             dependencies: ["TrellisTestSupport", "TrellisStore", .product(name: "SQLKit", package: "sql-kit")]),
         .testTarget(name: "TrellisShimTests", dependencies: ["TrellisShim"]),
+        .testTarget(
+            name: "MetricsCollectorTests",
+            dependencies: [
+                "MetricsCollector", "ServiceContracts", "TrellisCore", "TrellisStore", "TrellisTestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ]),
         .testTarget(name: "ClusterGatewayTests", dependencies: ["ClusterGateway", "TrellisStore", "TrellisTestSupport"]),
         .testTarget(
             name: "EndToEndTests",

@@ -13,6 +13,7 @@ struct EmbedFiles: BuildToolPlugin {
         "PipelineStore": ("migrations/pipelines", "EmbeddedMigrations"),
         "RunOrchestrator": ("migrations/orchestrator", "EmbeddedMigrations"),
         "ClusterGateway": ("migrations/cluster-gateway", "EmbeddedMigrations"),
+        "MetricsCollector": ("migrations/metrics", "EmbeddedMigrations"),
         "Gateway": ("Web", "EmbeddedWeb"),
     ]
 

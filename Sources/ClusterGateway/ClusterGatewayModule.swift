@@ -147,6 +147,12 @@ struct InProcessExecutorClient: ExecutorClient {
 
     func samples(of id: String) async throws -> [ResourceSample] { await backend.samples(of: id) }
 
+    func samples(after offsets: [String: Int64]) async throws -> [String: SampleBatch] {
+        var batches: [String: SampleBatch] = [:]
+        for (id, offset) in offsets { batches[id] = await backend.samples(of: id, after: offset) }
+        return batches
+    }
+
     func cluster(named name: String) async throws -> ClusterAccess? { try await workflows.access(to: name) }
 
     func submit(_ submission: WorkflowSubmission) async throws { try await workflows.submit(submission) }

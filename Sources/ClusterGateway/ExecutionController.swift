@@ -16,6 +16,7 @@ struct ExecutionController: Sendable {
         routes.delete(":id", use: discard)
         routes.get(":id/logs", use: logs)
         routes.get(":id/samples", use: samples)
+        routes.post("samples", use: sampleBatches)
     }
 
     @Sendable func launch(_ request: Request, context: TrellisRequestContext) async throws -> HTTPResponse.Status {
@@ -74,6 +75,18 @@ struct ExecutionController: Sendable {
 
     @Sendable func samples(_ request: Request, context: TrellisRequestContext) async throws -> Samples {
         Samples(samples: try await executor.samples(of: try context.parameters.require("id")))
+    }
+
+    struct Batches: ResponseEncodable {
+        let batches: [String: SampleBatch]
+        func encode(to encoder: any Encoder) throws { try batches.encode(to: encoder) }
+    }
+
+    /// `POST /internal/executions/samples` `{"offsets": {id: bytes}}`: what each execution sampled since (at most 1,000).
+    @Sendable func sampleBatches(_ request: Request, context: TrellisRequestContext) async throws -> Batches {
+        let offsets = try await request.decode(as: SampleOffsets.self, context: context).offsets
+        guard offsets.count <= 1_000 else { throw APIError.invalidField("offsets", "at most 1000 executions at a time") }
+        return Batches(batches: try await executor.samples(after: offsets))
     }
 }
 

@@ -44,10 +44,12 @@ public enum Platform {
         for type in Self.modules where type != IdentityModule.self {
             let module = try await type.init(environment: environment)
             // Each module answers the modules built after it in process: the registry resolves templates for the
-            // pipeline store and the orchestrator, the store and the cluster gateway serve the orchestrator.
+            // pipeline store and the orchestrator, the store and the cluster gateway serve the orchestrator, and the
+            // orchestrator and the cluster gateway serve the metrics collector.
             environment.templates = environment.templates ?? module.templateClient
             environment.pipelines = environment.pipelines ?? module.pipelineClient
             environment.executor = environment.executor ?? module.executorClient
+            environment.attempts = environment.attempts ?? module.attemptFeedClient
             modules.append(module)
         }
         if let executor = environment.executor {

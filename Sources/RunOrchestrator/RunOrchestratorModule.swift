@@ -21,6 +21,8 @@ public struct RunOrchestratorModule: ServiceModule {
     let engineService: EngineService
     let schedulerService: SchedulerService
     let purger: ProjectPurger
+    let feed: InProcessAttemptFeed
+    let serviceToken: ServiceToken
 
     public init(environment: ServiceEnvironment) async throws {
         try await self.init(environment: environment, now: Date.init)
@@ -28,6 +30,8 @@ public struct RunOrchestratorModule: ServiceModule {
 
     init(environment: ServiceEnvironment, now: @escaping @Sendable () -> Date) async throws {
         let repository = RunRepository(database: environment.database)
+        feed = InProcessAttemptFeed(repository: repository)
+        serviceToken = try ServiceToken(configuration: environment.configuration)
         let schedules = ScheduleRepository(database: environment.database)
         let executor = try environment.requireExecutor(for: Self.name)
         let identity = try environment.requireIdentity(for: Self.name)
@@ -78,9 +82,13 @@ public struct RunOrchestratorModule: ServiceModule {
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(to: authenticated)
         scheduleController.addRoutes(to: authenticated)
+        `public`.group("internal/runs/attempts").add(middleware: ServiceTokenMiddleware(token: serviceToken))
+            .get(use: AttemptFeedController(feed: feed).changes)
     }
 
     public var services: [any Service] { [engineService, schedulerService, purger] }
+
+    public var attemptFeedClient: (any AttemptFeedClient)? { feed }
 }
 
 /// Drives the engine: once the tables are ready it reconciles unfinished runs, then follows executions as they end

@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import ServiceContracts
 import Synchronization
 import TrellisCore
 import TrellisStore
@@ -23,7 +24,48 @@ struct RunRepository: Sendable {
     struct AttemptRow: Codable {
         var run_id: String, task: String, number: Int, execution_id: String, state: String, exit_code: Int?, reason: String?
         var created_at: Int64, started_at: Int64?, finished_at: Int64?, invocation: String, working_directory: String?
-        var retry_at: Int64?
+        var retry_at: Int64?, changed_at: Int64?
+    }
+
+    // MARK: The attempt feed
+
+    /// Attempts written at or after `since` (milliseconds; after the execution `after` among those written at `since`),
+    /// oldest first, with their run's project, pipeline, cluster and the task's resources (from the run's plan,
+    /// decoded once per run).
+    func attemptChanges(since: Int64, after: String?, limit: Int) async throws -> [AttemptChange] {
+        struct Row: Decodable {
+            var run_id: String, task: String, number: Int, execution_id: String, state: String, created_at: Int64
+            var started_at: Int64?, finished_at: Int64?, changed_at: Int64, project: String, pipeline: String, cluster: String?
+        }
+        return try await database.read { sql in
+            let rows = try await sql.raw(
+                """
+                SELECT a.run_id, a.task, a.number, a.execution_id, a.state, a.created_at, a.started_at, a.finished_at, a.changed_at, r.project,
+                r.pipeline, r.cluster FROM orchestrator_attempts a JOIN orchestrator_runs r ON r.id = a.run_id
+                WHERE a.changed_at > \(bind: since) OR (a.changed_at = \(bind: since) AND a.execution_id > \(bind: after ?? ""))
+                ORDER BY a.changed_at, a.execution_id LIMIT \(bind: limit)
+                """
+            ).all(decoding: Row.self)
+            var plans: [String: RunPlan] = [:]
+            for run in Set(rows.map(\.run_id)) {
+                if let plan = self.plans.cached(run) {
+                    plans[run] = plan
+                } else if let text = try await sql.select().column("plan").from("orchestrator_runs").where("id", .equal, run).first()?
+                    .decode(column: "plan", as: String.self)
+                {
+                    plans[run] = try self.plans.plan(of: run) { try JSONDecoder().decode(RunPlan.self, from: Data(text.utf8)) }
+                }
+            }
+            return rows.map { row in
+                let resources = plans[row.run_id]?.task(named: row.task)?.resources
+                return AttemptChange(
+                    executionID: row.execution_id, project: row.project, pipeline: row.pipeline, run: row.run_id, task: row.task,
+                    // An attempt's start is recorded when it ends; while it runs, its launch stands for it.
+                    attempt: row.number, state: row.state, startedAt: .fromMilliseconds(row.started_at ?? row.created_at),
+                    finishedAt: row.finished_at.map(Date.fromMilliseconds), cluster: row.cluster, cpu: resources?.cpu,
+                    memory: resources?.memory, gpu: resources?.gpu, changedAt: .fromMilliseconds(row.changed_at))
+            }
+        }
     }
 
     // MARK: A deleted project
@@ -260,8 +302,11 @@ struct RunRepository: Sendable {
                 .where("name", .equal, name).run()
         }
         let before = Dictionary(uniqueKeysWithValues: original.attempts.map { ($0.executionID, $0) })
+        // The wall clock, not the engine's: the metrics collector follows attempts by when they were written.
+        let written = Date().milliseconds
         for attempt in run.attempts where before[attempt.executionID] != attempt {
-            let row = try Self.row(attempt, run: run.id, encoder: encoder)
+            var row = try Self.row(attempt, run: run.id, encoder: encoder)
+            row.changed_at = written
             if before[attempt.executionID] == nil {
                 try await sql.insert(into: "orchestrator_attempts").model(row).run()
             } else {
@@ -293,7 +338,7 @@ struct RunRepository: Sendable {
             run_id: run, task: attempt.task, number: attempt.number, execution_id: attempt.executionID, state: attempt.state.rawValue,
             exit_code: attempt.exitCode, reason: attempt.reason, created_at: attempt.createdAt, started_at: attempt.startedAt,
             finished_at: attempt.finishedAt, invocation: attempt.invocation, working_directory: attempt.workingDirectory,
-            retry_at: attempt.retryAt
+            retry_at: attempt.retryAt, changed_at: nil
         )
     }
 }
@@ -302,6 +347,8 @@ struct RunRepository: Sendable {
 final class PlanCache: Sendable {
     private let plans = Mutex<[String: RunPlan]>([:])
     static let limit = 1_000
+
+    func cached(_ run: String) -> RunPlan? { plans.withLock { $0[run] } }
 
     func plan(of run: String, decode: () throws -> RunPlan) throws -> RunPlan {
         if let plan = plans.withLock({ $0[run] }) { return plan }

@@ -172,19 +172,49 @@ public struct PodStatus: Codable, Sendable, Equatable {
     }
 }
 
-/// CPU and memory of an execution's processes at one instant (summed over each replica's process group).
+/// CPU and memory of an execution's processes at one instant (summed over each replica's process group). A replica's
+/// last sample (`final`) is taken when it ended, from what the kernel counted: its peak memory (as `rssBytes` too) and
+/// the CPU time it used, so a task shorter than the sampling interval has one. GPU fields only where a GPU was used.
 public struct ResourceSample: Codable, Sendable, Equatable {
     public var at: Date
     public var replica: Int
     /// Percent of one core.
     public var cpuPercent: Double
     public var rssBytes: Int64
+    public var final: Bool?
+    public var peakRssBytes: Int64?
+    public var cpuSeconds: Double?
+    /// Utilisation of the GPUs the replica's processes use (percent, their mean) and the GPU memory they hold.
+    public var gpuPercent: Double?
+    public var gpuMemoryBytes: Int64?
 
-    public init(at: Date, replica: Int, cpuPercent: Double, rssBytes: Int64) {
+    public init(
+        at: Date, replica: Int, cpuPercent: Double, rssBytes: Int64, final: Bool? = nil, peakRssBytes: Int64? = nil,
+        cpuSeconds: Double? = nil, gpuPercent: Double? = nil, gpuMemoryBytes: Int64? = nil
+    ) {
         self.at = at
         self.replica = replica
         self.cpuPercent = cpuPercent
         self.rssBytes = rssBytes
+        self.final = final
+        self.peakRssBytes = peakRssBytes
+        self.cpuSeconds = cpuSeconds
+        self.gpuPercent = gpuPercent
+        self.gpuMemoryBytes = gpuMemoryBytes
+    }
+}
+
+/// The samples of an execution written after a byte offset of its sample file: complete lines only, `next` the offset
+/// to ask from next time, `finished` once the execution ended and everything it wrote has been read.
+public struct SampleBatch: Codable, Sendable, Equatable {
+    public var samples: [ResourceSample]
+    public var next: Int64
+    public var finished: Bool
+
+    public init(samples: [ResourceSample], next: Int64, finished: Bool) {
+        self.samples = samples
+        self.next = next
+        self.finished = finished
     }
 }
 
@@ -294,6 +324,9 @@ public protocol ExecutorClient: Sendable {
     func logs(of id: String, replica: Int?, follow: Bool) async throws -> LogStream?
     /// The resource samples taken while it ran.
     func samples(of id: String) async throws -> [ResourceSample]
+    /// For each local execution, the samples after the byte offset given (0: from the start); executions unknown here
+    /// come back empty and finished.
+    func samples(after offsets: [String: Int64]) async throws -> [String: SampleBatch]
 
     /// The kind and policy of the cluster named `name` (`local` is always there); nil when none is registered.
     func cluster(named name: String) async throws -> ClusterAccess?

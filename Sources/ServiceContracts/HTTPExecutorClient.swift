@@ -59,6 +59,12 @@ public struct HTTPExecutorClient: ExecutorClient {
         try await requests.get("\(Self.root)/\(ServiceRequests.escaped(id))/samples", as: [ResourceSample].self, token: token.value) ?? []
     }
 
+    public func samples(after offsets: [String: Int64]) async throws -> [String: SampleBatch] {
+        try await requests.post(
+            "\(Self.root)/samples", json: SampleOffsets(offsets: offsets), as: [String: SampleBatch].self, token: token.value)
+            ?? [:]
+    }
+
     static let workflows = "/api/v1/internal/workflows"
 
     public func cluster(named name: String) async throws -> ClusterAccess? {
@@ -101,6 +107,15 @@ public struct ExecutionIDs: Codable, Sendable {
 
     public init(ids: [String]) {
         self.ids = ids
+    }
+}
+
+/// The body of `POST /internal/executions/samples`: byte offsets by execution id.
+public struct SampleOffsets: Codable, Sendable {
+    public let offsets: [String: Int64]
+
+    public init(offsets: [String: Int64]) {
+        self.offsets = offsets
     }
 }
 

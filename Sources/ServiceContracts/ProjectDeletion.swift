@@ -15,14 +15,14 @@ public struct ProjectDeletion: Codable, Sendable, Equatable {
     /// The services that keep data of a project, in the order they purge: the pipeline store first (no schedule is
     /// left to fire), then the orchestrator (runs stopped, their records and executions' files removed), and the
     /// cluster gateway last (the project's namespaces and task user, once no run can launch anything there). The
-    /// template registry purges alongside.
-    public static let services: [ServiceName] = [.pipelines, .templates, .orchestrator, .clusterGateway]
+    /// template registry purges alongside; the metrics collector after the orchestrator (no attempt left to sample).
+    public static let services: [ServiceName] = [.pipelines, .templates, .orchestrator, .clusterGateway, .metrics]
 
     /// The services that must have finished before `service` starts.
     public static func prerequisites(of service: ServiceName) -> [ServiceName] {
         switch service {
         case .orchestrator: [.pipelines]
-        case .clusterGateway: [.orchestrator]
+        case .clusterGateway, .metrics: [.orchestrator]
         default: []
         }
     }

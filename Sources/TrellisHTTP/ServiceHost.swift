@@ -133,6 +133,9 @@ public enum ServiceHost {
             ? nil
             : HTTPExecutorClient(
                 baseURL: configuration.serviceURL(.clusterGateway), httpClient: httpClient, token: serviceToken)
+        let remoteAttempts: (any AttemptFeedClient)? =
+            Module.name == .orchestrator
+            ? nil : HTTPAttemptFeedClient(baseURL: configuration.serviceURL(.orchestrator), httpClient: httpClient, token: serviceToken)
         let database = try await Database.open(configuration.databaseURL, logger: logger)
         let environment = ServiceEnvironment(
             configuration: configuration,
@@ -142,7 +145,8 @@ public enum ServiceHost {
             identity: remoteIdentity,
             templates: remoteTemplates,
             pipelines: remotePipelines,
-            executor: remoteExecutor
+            executor: remoteExecutor,
+            attempts: remoteAttempts
         )
         let module: Module
         do {

@@ -34,6 +34,9 @@ public protocol ServiceModule: Sendable {
 
     /// Set by the cluster gateway (the orchestrator runs task attempts through it).
     var executorClient: (any ExecutorClient)? { get }
+
+    /// Set by the orchestrator (the metrics collector follows its attempts).
+    var attemptFeedClient: (any AttemptFeedClient)? { get }
 }
 
 extension ServiceModule {
@@ -44,6 +47,7 @@ extension ServiceModule {
     public var templateClient: (any TemplateClient)? { nil }
     public var pipelineClient: (any PipelineClient)? { nil }
     public var executorClient: (any ExecutorClient)? { nil }
+    public var attemptFeedClient: (any AttemptFeedClient)? { nil }
 }
 
 /// What a module is built with.
@@ -61,6 +65,8 @@ public struct ServiceEnvironment: Sendable {
     public var pipelines: (any PipelineClient)?
     /// Where task attempts run; nil until the cluster gateway exists.
     public var executor: (any ExecutorClient)?
+    /// The orchestrator's attempts; nil until the orchestrator exists.
+    public var attempts: (any AttemptFeedClient)?
     /// Opened once the migrations are applied and the modules bootstrapped: long-running services wait for it
     /// before they touch their tables.
     public let ready = Readiness()
@@ -68,7 +74,7 @@ public struct ServiceEnvironment: Sendable {
     public init(
         configuration: TrellisConfiguration, database: Database, httpClient: HTTPClient, logger: Logger,
         identity: (any IdentityClient)? = nil, templates: (any TemplateClient)? = nil, pipelines: (any PipelineClient)? = nil,
-        executor: (any ExecutorClient)? = nil
+        executor: (any ExecutorClient)? = nil, attempts: (any AttemptFeedClient)? = nil
     ) {
         self.configuration = configuration
         self.database = database
@@ -78,6 +84,7 @@ public struct ServiceEnvironment: Sendable {
         self.templates = templates
         self.pipelines = pipelines
         self.executor = executor
+        self.attempts = attempts
     }
 
     /// The identity client, for modules that check project membership.
@@ -98,6 +105,11 @@ public struct ServiceEnvironment: Sendable {
     /// The cluster gateway client, for the orchestrator.
     public func requireExecutor(for service: ServiceName) throws -> any ExecutorClient {
         try require(executor, from: .clusterGateway, for: service)
+    }
+
+    /// The orchestrator's attempt feed, for the metrics collector.
+    public func requireAttempts(for service: ServiceName) throws -> any AttemptFeedClient {
+        try require(attempts, from: .orchestrator, for: service)
     }
 
     private func require<Client>(_ client: Client?, from provider: ServiceName, for service: ServiceName) throws -> Client {

@@ -26,6 +26,8 @@ import TrellisStore
 /// | task.uids | --task-uids | TRELLIS_TASK_UIDS | 2000000-2999999 (a user per project when run as root) |
 /// | task.max.processes | --task-max-processes | TRELLIS_TASK_MAX_PROCESSES | 2048 (per project user; per attempt with resources) |
 /// | task.max.files | --task-max-files | TRELLIS_TASK_MAX_FILES | 4096 open files per process |
+/// | metrics.raw.age | --metrics-raw-age | TRELLIS_METRICS_RAW_AGE | 6h (older samples are kept per minute: min/avg/max) |
+/// | metrics.retention | --metrics-retention | TRELLIS_METRICS_RETENTION | 30d (usage of attempts that ended before is deleted) |
 /// | ldap.* | --ldap-… | TRELLIS_LDAP_… | directory logins, off unless ldap.url is set (``LDAPSettings``) |
 public struct TrellisConfiguration: Sendable {
     public var host: String
@@ -55,6 +57,10 @@ public struct TrellisConfiguration: Sendable {
     public var taskMaxProcesses: Int
     /// Open files per task process (RLIMIT_NOFILE).
     public var taskMaxFiles: Int
+    /// Resource samples older than this are downsampled to one row per minute (min, mean, max).
+    public var metricsRawAge: Duration
+    /// The resource use of attempts that ended longer ago than this is deleted.
+    public var metricsRetention: Duration
     let reader: ConfigReader
 
     /// Every key Trellis reads (`services.NAME.url` aside).
@@ -62,6 +68,7 @@ public struct TrellisConfiguration: Sendable {
         [
             "host", "port", "data.dir", "database.url", "admin.password", "secrets.key", "token.lifetime", "log.level", "config",
             "task.stop.grace", "schedule.min.interval", "local.executor", "task.uids", "task.max.processes", "task.max.files",
+            "metrics.raw.age", "metrics.retention",
         ] + LDAPSettings.keys
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
@@ -153,18 +160,10 @@ public struct TrellisConfiguration: Sendable {
             throw ConfigurationError(key: "log.level", value: level, reason: "must be one of \(accepted)")
         }
         self.logLevel = logLevel
-        let grace = reader.string(forKey: "task.stop.grace") ?? "10s"
-        do {
-            taskStopGrace = try DurationText.parse(grace, field: "task.stop.grace")
-        } catch {
-            throw ConfigurationError(key: "task.stop.grace", value: grace, reason: error.message)
-        }
-        let interval = reader.string(forKey: "schedule.min.interval") ?? "10m"
-        do {
-            scheduleMinimumInterval = try DurationText.parse(interval, field: "schedule.min.interval")
-        } catch {
-            throw ConfigurationError(key: "schedule.min.interval", value: interval, reason: error.message)
-        }
+        taskStopGrace = try Self.duration(reader, "task.stop.grace", default: "10s")
+        scheduleMinimumInterval = try Self.duration(reader, "schedule.min.interval", default: "10m")
+        metricsRawAge = try Self.duration(reader, "metrics.raw.age", default: "6h")
+        metricsRetention = try Self.duration(reader, "metrics.retention", default: "30d")
         ldap = try LDAPSettings(reader: reader)
         let executor = reader.string(forKey: "local.executor") ?? LocalExecutorMode.sandboxed.rawValue
         guard let localExecutor = LocalExecutorMode(rawValue: executor) else {
@@ -198,6 +197,16 @@ public struct TrellisConfiguration: Sendable {
             throw ConfigurationError(key: key, value: text, reason: "must be between \(range.lowerBound) and \(range.upperBound)")
         }
         return number
+    }
+
+    /// A duration (`90s`, `10m`, `6h`, `30d`).
+    static func duration(_ reader: ConfigReader, _ key: String, default fallback: String) throws(ConfigurationError) -> Duration {
+        let text = reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init))) ?? fallback
+        do {
+            return try DurationText.parse(text, field: key)
+        } catch {
+            throw ConfigurationError(key: key, value: text, reason: error.message)
+        }
     }
 
     static func url(_ reader: ConfigReader, _ key: String) throws(ConfigurationError) -> String? {

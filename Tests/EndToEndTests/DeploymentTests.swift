@@ -367,7 +367,7 @@ import TrellisTestSupport
             return deletions.first { $0["project"] as? String == "doomed" }?["waitingFor"] as? [String]
         }
         try await Waiting.until("the pipelines and templates services to purge doomed while the orchestrator is down") {
-            try await waitingFor() == ["cluster-gateway", "orchestrator"]
+            try await waitingFor() == ["cluster-gateway", "metrics", "orchestrator"]
         }
         #expect(try await gateway.call("GET", "/api/v1/templates/doomed-tool", token: admin).status == 404)
         #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": "doomed"]).status == 409)

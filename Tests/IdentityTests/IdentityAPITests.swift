@@ -102,7 +102,7 @@ import TrellisTestSupport
             #expect(held.status == 409 && held.errorMessage?.contains("is being deleted") == true, "\(held.text)")
             let under = try await api.call("GET", "/api/v1/project-deletions", token: admin)
             let waiting = (under.json["deletions"] as? [[String: Any]])?.first?["waitingFor"] as? [String]
-            #expect(waiting == ["cluster-gateway", "orchestrator", "pipelines", "templates"], "\(under.text)")
+            #expect(waiting == ["cluster-gateway", "metrics", "orchestrator", "pipelines", "templates"], "\(under.text)")
         }
     }
 

@@ -23,6 +23,7 @@ import TrellisTestSupport
                 for table in [
                     "identity_projects", "pipelines_pipelines", "templates_templates", "templates_images", "orchestrator_runs",
                     "orchestrator_schedules", "orchestrator_schedule_records", "cluster_gateway_task_users", "cluster_gateway_workflows",
+                    "metrics_attempts",
                 ] {
                     let column = table == "identity_projects" ? "name" : "project"
                     let rows = try await sql.select().column(column).from(table).where(SQLIdentifier(column), .equal, "vision").all()
@@ -31,6 +32,11 @@ import TrellisTestSupport
                 let attempts = try await sql.raw("SELECT COUNT(*) AS n FROM orchestrator_attempts").first()?.decode(
                     column: "n", as: Int.self)
                 if let attempts, attempts > 0 { found["orchestrator_attempts"] = attempts }
+                // Samples of no attempt the collector still knows: the deleted project's.
+                let samples = try await sql.raw(
+                    "SELECT COUNT(*) AS n FROM metrics_samples WHERE execution_id NOT IN (SELECT execution_id FROM metrics_attempts)"
+                ).first()?.decode(column: "n", as: Int.self)
+                if let samples, samples > 0 { found["metrics_samples"] = samples }
                 return found
             }
         }
@@ -80,13 +86,18 @@ import TrellisTestSupport
             try await api.applyPipeline("long", project: "vision", token: olga, tasks: [Self.shell("sleep", "sleep 600")])
             let long = try await api.startRun("long", project: "vision", token: olga)
             _ = try await api.waitForRun(long, project: "vision", token: olga) { $0["state"] as? String == "running" }
+            // The metrics collector samples it.
+            try await Waiting.until("samples of the long run") {
+                let usage = try await api.call("GET", "/api/v1/projects/vision/runs/\(long)/tasks/sleep/attempts/1/usage", token: olga)
+                return !(usage.json["series"] as? [Any] ?? []).isEmpty
+            }
             let executions = data.appendingPathComponent("executions")
             #expect(try FileManager.default.contentsOfDirectory(atPath: executions.path).count >= pending + 1)
 
             // Deleting: gone from view at once, the name held until every service has purged it.
             let deleted = try await api.call("DELETE", "/api/v1/projects/vision", token: olga)
             #expect(deleted.status == 202, "\(deleted.text)")
-            #expect(deleted.json["waitingFor"] as? [String] == ["pipelines", "templates", "orchestrator", "cluster-gateway"])
+            #expect(deleted.json["waitingFor"] as? [String] == ["pipelines", "templates", "orchestrator", "cluster-gateway", "metrics"])
             #expect(try await api.call("GET", "/api/v1/projects/vision", token: olga).status == 404)
             #expect(try await api.call("GET", "/api/v1/projects/vision/pipelines", token: admin).status == 404)
             #expect(try await api.call("GET", "/api/v1/projects/vision/runs/\(long)", token: olga).status == 404)

@@ -362,6 +362,12 @@ public struct AccessMatrix {
         let attempt = try await api.call(
             "GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/\(MatrixWorld.task)/attempts/1", token: developer)
         let execution = try #require((attempt.json["process"] as? [String: Any])?["id"] as? String, "\(attempt.text)")
+        // The metrics collector has it too, so that its usage routes have something to show.
+        try await Waiting.until("the usage of the run's attempt") {
+            let usage = try await api.call(
+                "GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/\(MatrixWorld.task)/attempts/1/usage", token: developer)
+            return usage.status == 200 && usage.json["complete"] as? Bool == true
+        }
         let records = try await api.waitForRecords(MatrixWorld.pipeline, project: project, token: developer) { !$0.isEmpty }
         let template = "tpl-\(generation)"
         let registered = try await api.call(

@@ -197,12 +197,29 @@ actor LocalBackend {
     }
 
     func samples(of id: String) -> [ResourceSample] {
-        guard Self.isValid(id) else { return [] }
+        samples(of: id, after: 0).samples
+    }
+
+    /// The samples written after byte `offset` of the execution's sample file, complete lines only (at most 4 MiB at a
+    /// time); finished once the execution ended and the rest was read. An unknown execution is empty and finished.
+    func samples(of id: String, after offset: Int64) -> SampleBatch {
         let directory = directory(id)
-        guard let text = try? String(contentsOf: directory.samples, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap {
-            try? ExecutionDirectory.decoder.decode(ResourceSample.self, from: Data($0.utf8))
+        guard Self.isValid(id), offset >= 0, directory.exists else { return SampleBatch(samples: [], next: offset, finished: true) }
+        // The status first: a sample the supervisor wrote before its status is then in what is read below.
+        let ended = isFinished(id)
+        guard let file = try? FileHandle(forReadingFrom: directory.samples) else {
+            return SampleBatch(samples: [], next: offset, finished: ended)
         }
+        defer { try? file.close() }
+        let limit = 4 << 20
+        guard (try? file.seek(toOffset: UInt64(offset))) != nil, let data = try? file.read(upToCount: limit), !data.isEmpty,
+            let end = data.lastIndex(of: UInt8(ascii: "\n"))
+        else { return SampleBatch(samples: [], next: offset, finished: ended) }
+        let complete = data[data.startIndex...end]
+        let samples = complete.split(separator: UInt8(ascii: "\n")).compactMap {
+            try? ExecutionDirectory.decoder.decode(ResourceSample.self, from: Data($0))
+        }
+        return SampleBatch(samples: samples, next: offset + Int64(complete.count), finished: ended && data.count < limit)
     }
 }
 

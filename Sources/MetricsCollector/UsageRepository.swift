@@ -1,0 +1,216 @@
+import Foundation
+import SQLKit
+import ServiceContracts
+import TrellisCore
+import TrellisStore
+
+/// The collector's tables (migrations/metrics): the attempts it samples with their summaries, raw samples, samples
+/// downsampled per minute, and where it is in the orchestrator's attempt feed.
+struct UsageRepository: Sendable {
+    let database: Database
+
+    struct AttemptRow: Codable, Sendable {
+        var execution_id: String, project: String, pipeline: String, run_id: String, task: String, attempt: Int, state: String
+        var cluster: String?, started_at: Int64?, finished_at: Int64?, cpu: String?, memory: String?, gpu: Int?
+        var sample_offset: Int64, done: Bool, samples: Int, cpu_sum: Double, cpu_peak: Double?, cpu_seconds: Double?
+        var memory_peak: Int64?, gpu_peak: Double?, gpu_memory_peak: Int64?
+
+        var summary: UsageSummary {
+            UsageSummary(
+                samples: samples, peakMemoryBytes: memory_peak, meanCpuCores: samples > 0 ? cpu_sum / Double(samples) : nil,
+                peakCpuCores: cpu_peak, cpuSeconds: cpu_seconds, peakGpuPercent: gpu_peak, peakGpuMemoryBytes: gpu_memory_peak)
+        }
+    }
+
+    struct SampleRow: Codable, Sendable {
+        var execution_id: String, replica: String, at: Int64, cpu: Double, memory: Int64, gpu: Double?, gpu_memory: Int64?
+    }
+
+    // MARK: The feed
+
+    /// Where the collector is in the orchestrator's attempt feed (milliseconds); 0 at first.
+    func feedPosition() async throws -> Int64 {
+        try await database.read { sql in
+            try await sql.select().column("changed_at").from("metrics_feed").where("id", .equal, 1).first()?
+                .decode(column: "changed_at", as: Int64.self) ?? 0
+        }
+    }
+
+    /// Records the attempts the feed gave and the feed's new position, in one transaction. An attempt already known
+    /// keeps its samples and summary; what the orchestrator says of it (state, times) is updated.
+    func record(_ changes: [AttemptChange], position: Int64) async throws {
+        try await database.transaction { sql in
+            for change in changes {
+                let row = AttemptRow(
+                    execution_id: change.executionID, project: change.project, pipeline: change.pipeline, run_id: change.run,
+                    task: change.task, attempt: change.attempt, state: change.state, cluster: change.cluster,
+                    started_at: change.startedAt?.milliseconds, finished_at: change.finishedAt?.milliseconds, cpu: change.cpu,
+                    memory: change.memory, gpu: change.gpu, sample_offset: 0, done: false, samples: 0, cpu_sum: 0, cpu_peak: nil,
+                    cpu_seconds: nil, memory_peak: nil, gpu_peak: nil, gpu_memory_peak: nil)
+                try await sql.insert(into: "metrics_attempts").model(row).onConflict(with: ["execution_id"]) {
+                    $0.set(excludedValueOf: "state").set(excludedValueOf: "started_at").set(excludedValueOf: "finished_at")
+                }.run()
+            }
+            try await sql.insert(into: "metrics_feed").columns("id", "changed_at").values(SQLBind(1), SQLBind(position))
+                .onConflict(with: ["id"]) { $0.set(excludedValueOf: "changed_at") }.run()
+        }
+    }
+
+    // MARK: Ingesting
+
+    /// Attempts that started (or ended without starting) whose samples are not all in yet, oldest first.
+    func open(limit: Int) async throws -> [AttemptRow] {
+        try await database.read { sql in
+            try await sql.select().columns("*").from("metrics_attempts").where("done", .equal, false)
+                .where { $0.where("started_at", .isNot, SQLLiteral.null).orWhere("finished_at", .isNot, SQLLiteral.null) }
+                .orderBy("started_at").limit(limit).all(decoding: AttemptRow.self)
+        }
+    }
+
+    /// Stores an attempt's new samples and folds them into its summary; `done` once nothing more will come.
+    func ingest(_ samples: [SampleRow], finalCPUSeconds: Double?, into attempt: AttemptRow, offset: Int64, done: Bool) async throws {
+        var updated = attempt
+        updated.sample_offset = offset
+        updated.done = done
+        updated.samples += samples.count
+        updated.cpu_sum += samples.map(\.cpu).reduce(0, +)
+        updated.cpu_peak = ([attempt.cpu_peak].compactMap { $0 } + samples.map(\.cpu)).max()
+        updated.memory_peak = ([attempt.memory_peak].compactMap { $0 } + samples.map(\.memory)).max()
+        updated.gpu_peak = ([attempt.gpu_peak].compactMap { $0 } + samples.compactMap(\.gpu)).max()
+        updated.gpu_memory_peak = ([attempt.gpu_memory_peak].compactMap { $0 } + samples.compactMap(\.gpu_memory)).max()
+        if let finalCPUSeconds { updated.cpu_seconds = (attempt.cpu_seconds ?? 0) + finalCPUSeconds }
+        let row = updated
+        try await database.transaction { sql in
+            for chunk in samples.chunked(by: 200) {
+                try await sql.insert(into: "metrics_samples").models(Array(chunk)).ignoringConflicts(with: [
+                    "execution_id", "replica", "at",
+                ]).run()
+            }
+            try await sql.update("metrics_attempts").set(
+                model: Summary(
+                    sample_offset: row.sample_offset, done: row.done, samples: row.samples, cpu_sum: row.cpu_sum, cpu_peak: row.cpu_peak,
+                    cpu_seconds: row.cpu_seconds, memory_peak: row.memory_peak, gpu_peak: row.gpu_peak,
+                    gpu_memory_peak: row.gpu_memory_peak)
+            ).where("execution_id", .equal, row.execution_id).run()
+        }
+    }
+
+    /// The columns ingesting changes.
+    struct Summary: Codable {
+        var sample_offset: Int64, done: Bool, samples: Int, cpu_sum: Double, cpu_peak: Double?, cpu_seconds: Double?
+        var memory_peak: Int64?, gpu_peak: Double?, gpu_memory_peak: Int64?
+    }
+
+    // MARK: Queries
+
+    func attempt(project: String, run: String, task: String, number: Int) async throws -> AttemptRow? {
+        try await database.read { sql in
+            try await sql.select().columns("*").from("metrics_attempts").where("project", .equal, project).where("run_id", .equal, run)
+                .where("task", .equal, task).where("attempt", .equal, number).first(decoding: AttemptRow.self)
+        }
+    }
+
+    func attempts(project: String, run: String) async throws -> [AttemptRow] {
+        try await database.read { sql in
+            try await sql.select().columns("*").from("metrics_attempts").where("project", .equal, project).where("run_id", .equal, run)
+                .orderBy("task").orderBy("attempt").all(decoding: AttemptRow.self)
+        }
+    }
+
+    /// The latest `limit` succeeded attempts of each of a pipeline's tasks that have a peak memory.
+    func recentPeaks(project: String, pipeline: String, limit: Int) async throws -> [String: [(cpuCores: Double, memoryBytes: Int64)]] {
+        let rows = try await database.read { sql in
+            try await sql.select().columns("task", "cpu_peak", "memory_peak").from("metrics_attempts")
+                .where("project", .equal, project).where("pipeline", .equal, pipeline).where("state", .equal, "succeeded")
+                .where("memory_peak", .isNot, SQLLiteral.null).orderBy("finished_at", .descending).limit(limit * 50)
+                .all(decoding: Peak.self)
+        }
+        var peaks: [String: [(cpuCores: Double, memoryBytes: Int64)]] = [:]
+        for row in rows where (peaks[row.task]?.count ?? 0) < limit {
+            peaks[row.task, default: []].append((row.cpu_peak ?? 0, row.memory_peak ?? 0))
+        }
+        return peaks
+    }
+
+    struct Peak: Decodable {
+        var task: String, cpu_peak: Double?, memory_peak: Int64?
+    }
+
+    /// An attempt's samples per replica: the minutes (their mean CPU and GPU, peak memory) then the raw samples.
+    func series(of execution: String) async throws -> [UsageSeries] {
+        struct Minute: Decodable {
+            var replica: String, minute: Int64, cpu_avg: Double, memory_max: Int64, gpu_avg: Double?, gpu_memory_max: Int64?
+        }
+        let (minutes, samples) = try await database.snapshot { sql in
+            let minutes = try await sql.select().columns("replica", "minute", "cpu_avg", "memory_max", "gpu_avg", "gpu_memory_max")
+                .from("metrics_minutes").where("execution_id", .equal, execution).orderBy("minute").all(decoding: Minute.self)
+            let samples = try await sql.select().columns("*").from("metrics_samples").where("execution_id", .equal, execution)
+                .orderBy("at").all(decoding: SampleRow.self)
+            return (minutes, samples)
+        }
+        var points: [String: [UsagePoint]] = [:]
+        for minute in minutes {
+            points[minute.replica, default: []].append(
+                UsagePoint(
+                    at: .fromMilliseconds(minute.minute), cpuCores: minute.cpu_avg, memoryBytes: minute.memory_max,
+                    gpuPercent: minute.gpu_avg, gpuMemoryBytes: minute.gpu_memory_max))
+        }
+        for sample in samples {
+            points[sample.replica, default: []].append(
+                UsagePoint(
+                    at: .fromMilliseconds(sample.at), cpuCores: sample.cpu, memoryBytes: sample.memory, gpuPercent: sample.gpu,
+                    gpuMemoryBytes: sample.gpu_memory))
+        }
+        return points.keys.sorted { $0.localizedStandardCompare($1) == .orderedAscending }.map {
+            UsageSeries(replica: $0, points: points[$0] ?? [])
+        }
+    }
+
+    // MARK: Retention
+
+    /// Samples taken before `cutoff` (a minute's start) become one row per replica and minute.
+    func downsample(before cutoff: Int64) async throws {
+        try await database.transaction { sql in
+            try await sql.raw(
+                """
+                INSERT INTO metrics_minutes (execution_id, replica, minute, samples, cpu_min, cpu_avg, cpu_max, memory_min, memory_avg,
+                memory_max, gpu_avg, gpu_max, gpu_memory_max)
+                SELECT execution_id, replica, (at / 60000) * 60000, COUNT(*), MIN(cpu), AVG(cpu), MAX(cpu), MIN(memory),
+                CAST(AVG(memory) AS BIGINT), MAX(memory), AVG(gpu), MAX(gpu), MAX(gpu_memory)
+                FROM metrics_samples WHERE at < \(bind: cutoff) GROUP BY execution_id, replica, (at / 60000) * 60000
+                ON CONFLICT (execution_id, replica, minute) DO NOTHING
+                """
+            ).run()
+            try await sql.delete(from: "metrics_samples").where("at", .lessThan, cutoff).run()
+        }
+    }
+
+    /// Everything of attempts that ended before `cutoff`, a thousand attempts per transaction.
+    func deleteEnded(before cutoff: Int64) async throws {
+        while try await delete(where: { $0.where("finished_at", .lessThan, cutoff) }) {}
+    }
+
+    /// Everything of a deleted project.
+    func deleteAll(ofProject project: String) async throws {
+        while try await delete(where: { $0.where("project", .equal, project) }) {}
+    }
+
+    /// Deletes up to 1,000 attempts `filter` selects with their samples; false once none was left.
+    private func delete(where filter: @escaping @Sendable (SQLSelectBuilder) -> SQLSelectBuilder) async throws -> Bool {
+        try await database.transaction { sql in
+            let ids = try await filter(sql.select().column("execution_id").from("metrics_attempts")).limit(1000).all()
+                .map { try $0.decode(column: "execution_id", as: String.self) }
+            guard !ids.isEmpty else { return false }
+            for table in ["metrics_samples", "metrics_minutes", "metrics_attempts"] {
+                try await sql.delete(from: table).where("execution_id", .in, ids).run()
+            }
+            return true
+        }
+    }
+}
+
+extension Array {
+    func chunked(by size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
