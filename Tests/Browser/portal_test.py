@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 
 from selenium import webdriver
@@ -99,6 +100,10 @@ def setup():
     nightly = pipeline("nightly", [{"name": "n", "template": "noop"}])
     nightly["spec"]["schedule"] = {"cron": "*/10 * * * *", "startTime": start, "catchup": False}
     api("POST", "/api/v1/projects/ml/pipelines", nightly, admin)
+    # A task that takes 96 MiB at once, with a request below and a limit above: measured, charted, suggested.
+    api("POST", "/api/v1/projects/ml/pipelines", pipeline("hungry", [
+        {"name": "eat", "template": "shell", "resources": {"memory": "32Mi~1Gi"},
+         "args": {"command": "python3 -c 'b = bytearray(96 * 1024 * 1024)'"}}]), admin)
 
 
 UNLABELLED = """
@@ -107,6 +112,20 @@ return [...document.querySelectorAll('input, select, textarea')].filter((control
   return !control.getAttribute('aria-label') && !(control.id && document.querySelector(`label[for="${control.id}"]`)) && !control.closest('label');
 }).map((control) => control.outerHTML.slice(0, 120));
 """
+
+
+def run_until_measured(pipeline_name, task, token):
+    """Starts a run and waits until the metrics collector has every sample of its task's first attempt."""
+    run = api("POST", f"/api/v1/projects/ml/pipelines/{pipeline_name}/runs", {}, token)["id"]
+    for _ in range(1200):
+        try:
+            if api("GET", f"/api/v1/projects/ml/runs/{run}/tasks/{task}/attempts/1/usage", token=token)["complete"]:
+                return run
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+        time.sleep(0.1)
+    raise AssertionError(f"the usage of {task} in run {run} is not complete")
 
 
 def ada_token(driver):
@@ -467,6 +486,29 @@ def main():
         css('tr[data-pipeline="second-flow"]').find_element(By.XPATH, ".//button[text()='Delete']").click()
         driver.switch_to.alert.accept()
         wait.until(lambda d: not all_css('tr[data-pipeline="second-flow"]'))
+
+        # Resources: a run's task charted against its request and limit; after three runs the editor suggests requests,
+        # applied (never silently) with one click.
+        runs = [run_until_measured("hungry", "eat", ada_token(driver)) for _ in range(3)]
+        driver.get(BASE + f"/#/p/ml/runs/{runs[-1]}")
+        visible('.run-dag [data-task="eat"] rect').click()
+        wait.until(lambda d: "memory peak" in css(".usage-summary").text)
+        peak = float(css(".usage-summary").text.split("memory peak ")[1].split(" MiB")[0])
+        assert 90 < peak < 200, css(".usage-summary").text
+        assert all_css(".charts .mark-request") and all_css(".charts .mark-limit")
+        wait.until(lambda d: "MiB" in css("td.usage-memory").text)
+        driver.save_screenshot(os.path.join(SHOTS, "usage.png"))
+        driver.get(BASE + "/#/p/ml/pipelines/hungry")
+        visible('.nodes [data-task="eat"] rect').click()
+        assert "from 3 runs" in visible(".suggestion").text
+        assert css("[name=setting-memory]").get_attribute("value") == "32Mi~1Gi"
+        css(".suggestion button[name=apply-suggestion]").click()
+        wait.until(lambda d: css("[name=setting-memory]").get_attribute("value") != "32Mi~1Gi")
+        memory = css("[name=setting-memory]").get_attribute("value")
+        assert memory.endswith("Mi~1Gi") and int(memory.split("Mi~")[0]) >= 96, memory
+        assert css("[name=setting-cpu]").get_attribute("value").endswith("m")
+        driver.find_element(By.XPATH, "//button[text()='Save']").click()
+        wait.until(lambda d: css("#editor-state").text == "Saved")
 
         # 500 tasks: all drawn, one dragged, arranged.
         driver.get(BASE + "/#/p/ml/pipelines/big")

@@ -293,6 +293,14 @@ import TrellisTestSupport
             let detail = try await gateway.call("GET", attemptPath, token: admin)
             let sample = try #require((detail.json["samples"] as? [[String: Any]])?.first)
             #expect((sample["rssBytes"] as? Int ?? 0) > 0, "\(sample)")
+            // The metrics collector, its own executable, follows the attempt (the orchestrator's feed, the cluster
+            // gateway's samples) and answers through the gateway while it runs.
+            try await Waiting.until("the held task's usage from the metrics collector") {
+                let usage = try await gateway.call("GET", attemptPath + "/usage", token: admin)
+                let points = (usage.json["series"] as? [[String: Any]])?.first?["points"] as? [[String: Any]] ?? []
+                return usage.status == 200 && usage.json["complete"] as? Bool == false && !points.isEmpty
+                    && points.allSatisfy { ($0["memoryBytes"] as? Int ?? 0) > 0 }
+            }
             let replicas = (detail.json["process"] as? [String: Any])?["replicas"] as? [[String: Any]]
             let pid = Int32(try #require(replicas?.first?["pid"] as? Int, "\(detail.text)"))
             #expect(Processes.isAlive(pid))

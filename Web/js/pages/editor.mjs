@@ -7,6 +7,7 @@ import { Graph } from "../graph.mjs";
 import { layeredLayout } from "../layout.mjs";
 import { fieldsFor, argumentFrom, hint, parametersOf } from "../schema.mjs";
 import { nextFireTimes } from "../cron.mjs";
+import { applySuggestion } from "../usage.mjs";
 
 const width = 180;
 const height = 56;
@@ -45,6 +46,16 @@ export async function editorPage({ api, project, params, go }) {
     if (graph.nodes.size && [...graph.nodes.keys()].some((name) => !layout?.[name])) {
       graph.place(layeredLayout([...graph.nodes.keys()], graph.edges, { width, height }));
       graph.past = [];
+    }
+  }
+  // Requests suggested from what the tasks used in past runs (metrics collector); none when it is away.
+  const suggestions = new Map();
+  if (existing) {
+    try {
+      const usage = await api.get(projectPath(project, "pipelines", existing, "usage"));
+      for (const task of usage.tasks) if (task.suggestion) suggestions.set(task.task, task.suggestion);
+    } catch {
+      // Suggestions are a help, not a need.
     }
   }
   let savedRevision = graph.revision;
@@ -505,6 +516,24 @@ export async function editorPage({ api, project, params, go }) {
     return children;
   }
 
+  /** What past runs suggest for the task's requests, applied only when the user says so (never rewritten silently). */
+  function suggestionLine(node) {
+    const suggestion = suggestions.get(node.name);
+    if (!suggestion) return "";
+    const apply = () => {
+      graph.update(node.name, { resources: applySuggestion(graph.nodes.get(node.name).resources, suggestion) });
+      renderNodes();
+      renderToolbar();
+      renderTaskPanel(graph.nodes.get(node.name));
+    };
+    return h(
+      "p",
+      { class: "suggestion" },
+      `Suggested from ${suggestion.attempts} runs (95th percentile of their peaks + 20%): CPU ${suggestion.cpu}, memory ${suggestion.memory} `,
+      h("button", { type: "button", name: "apply-suggestion", onclick: apply }, "Apply"),
+    );
+  }
+
   function settingsFieldset(node, taskProblems) {
     const setting = (label, key, read, write, props = {}) => {
       const input = h("input", { ...props, name: `setting-${key}` });
@@ -537,6 +566,7 @@ export async function editorPage({ api, project, params, go }) {
       setting("CPU", "cpu", (input, current) => ({ resources: { ...(current.resources ?? {}), cpu: text(input.value) } }), (n) => n.resources?.cpu, { placeholder: "e.g. 1~2" }),
       setting("Memory", "memory", (input, current) => ({ resources: { ...(current.resources ?? {}), memory: text(input.value) } }), (n) => n.resources?.memory, { placeholder: "e.g. 2Gi" }),
       setting("GPUs", "gpu", (input, current) => ({ resources: { ...(current.resources ?? {}), gpu: number(input.value) } }), (n) => n.resources?.gpu, { type: "number", min: 0 }),
+      suggestionLine(node),
       setting("Skip this task", "skip", (input) => ({ skip: input.checked || undefined }), (n) => n.skip, { type: "checkbox" }),
     );
   }

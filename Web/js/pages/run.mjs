@@ -4,6 +4,7 @@ import { h, svg, badge, duration, when, notice } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
 import { layeredLayout } from "../layout.mjs";
 import { podSummary } from "../pods.mjs";
+import { chartModel, memoryText, summaryText } from "../usage.mjs";
 
 const width = 170;
 const height = 48;
@@ -121,7 +122,10 @@ export async function runPage({ api, project, params }) {
   const logView = h("pre", { class: "log", "aria-label": "Log", tabindex: 0 });
   const logSearch = h("input", { type: "search", placeholder: "Search the log", "aria-label": "Search the log" });
   const logCount = h("span", { class: "muted" });
+  const usageSummary = h("p", { class: "usage-summary muted" });
   const charts = h("div", { class: "charts" });
+  /** The run's attempts' summaries from the metrics collector, by `task#attempt`. */
+  let runUsage = new Map();
   const invocation = h("div", { class: "invocation" });
   let shownAttempt = null;
 
@@ -143,6 +147,7 @@ export async function runPage({ api, project, params }) {
       h("div", { class: "row" }, logSearch, logCount, h("button", { type: "button", onclick: download }, "Download")),
       logView,
       h("h3", null, "Resources"),
+      usageSummary,
       charts,
       h("h3", null, "Command and environment"),
       invocation,
@@ -154,7 +159,7 @@ export async function runPage({ api, project, params }) {
     const task = run.tasks.find((item) => item.name === selected);
     const attempts = task?.attempts ?? [];
     attemptsTable.replaceChildren(
-      h("thead", null, h("tr", null, ...["#", "State", "Exit", "Duration", "Reason"].map((title) => h("th", null, title)))),
+      h("thead", null, h("tr", null, ...["#", "State", "Exit", "Duration", "Peak memory", "CPU", "Reason"].map((title) => h("th", null, title)))),
       h(
         "tbody",
         null,
@@ -166,6 +171,7 @@ export async function runPage({ api, project, params }) {
             h("td", null, badge(attempt.state)),
             h("td", null, attempt.exitCode ?? ""),
             h("td", null, duration(attempt.startedAt, attempt.finishedAt)),
+            ...usageCells(runUsage.get(`${selected}#${attempt.number}`)),
             h("td", null, attempt.reason ?? ""),
           ),
         ),
@@ -174,6 +180,25 @@ export async function runPage({ api, project, params }) {
     const latest = attempts[attempts.length - 1];
     if (latest && shownAttempt === null) showAttempt(latest.number);
     else if (shownAttempt !== null && latest?.number === shownAttempt && ended(latest.state)) refreshAttempt(shownAttempt);
+  }
+
+  function usageCells(summary) {
+    const memory = summary?.peakMemoryBytes;
+    const cpu = summary?.meanCpuCores;
+    return [
+      h("td", { class: "usage-memory" }, memory != null ? memoryText(memory) : ""),
+      h("td", { class: "usage-cpu" }, cpu != null ? `${cpu.toFixed(2)} (peak ${(summary.peakCpuCores ?? 0).toFixed(2)})` : ""),
+    ];
+  }
+
+  /** The summaries of the run's attempts, for the attempts table; a collector that is away leaves the cells empty. */
+  async function refreshRunUsage() {
+    try {
+      const usage = await api.get(`${runPath}/usage`);
+      runUsage = new Map(usage.attempts.map((item) => [`${item.task}#${item.attempt}`, item.summary]));
+    } catch {
+      runUsage = new Map();
+    }
   }
 
   function logLine(text) {
@@ -242,9 +267,9 @@ export async function runPage({ api, project, params }) {
   }
 
   async function refreshAttempt(number) {
+    refreshUsage(number);
     try {
       const found = await api.get(`${runPath}/tasks/${encodeURIComponent(selected)}/attempts/${number}`);
-      renderCharts(found.samples ?? []);
       const call = found.attempt.invocation;
       invocation.replaceChildren(
         call ? h("pre", { class: "command" }, call.command.map((part) => (/\s/.test(part) ? JSON.stringify(part) : part)).join(" ")) : h("p", { class: "muted" }, "Not started."),
@@ -268,26 +293,50 @@ export async function runPage({ api, project, params }) {
     );
   }
 
-  function chart(title, samples, value, unit) {
-    const w = 300;
-    const hgt = 90;
-    if (!samples.length) return h("figure", null, h("figcaption", null, title), h("p", { class: "muted" }, "No samples."));
-    const times = samples.map((sample) => Date.parse(sample.at));
-    const [t0, t1] = [Math.min(...times), Math.max(...times) || 1];
-    const top = Math.max(...samples.map(value), 1e-9);
-    const byReplica = new Map();
-    for (const sample of samples) (byReplica.get(sample.replica ?? 0) ?? byReplica.set(sample.replica ?? 0, []).get(sample.replica ?? 0)).push(sample);
-    const lines = [...byReplica.entries()].map(([replica, items]) =>
-      svg("polyline", {
-        class: `series replica-${replica % 6}`,
-        points: items.map((sample) => `${(((Date.parse(sample.at) - t0) / Math.max(1, t1 - t0)) * w).toFixed(1)},${(hgt - (value(sample) / top) * (hgt - 4)).toFixed(1)}`).join(" "),
-      }),
-    );
-    return h("figure", null, h("figcaption", null, `${title} (peak ${top.toFixed(unit === "%" ? 0 : 1)} ${unit})`), svg("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart", role: "img", "aria-label": title }, ...lines));
+  /** The attempt's series from the metrics collector (local processes and Kubernetes pods alike). */
+  async function refreshUsage(number) {
+    const task = selected;
+    try {
+      const usage = await api.get(`${runPath}/tasks/${encodeURIComponent(task)}/attempts/${number}/usage`);
+      if (task === selected && number === shownAttempt) renderCharts(usage);
+    } catch (error) {
+      if (task === selected && number === shownAttempt) renderCharts(null, error.status === 404 ? "No samples yet." : error.message);
+    }
   }
 
-  function renderCharts(samples) {
-    charts.replaceChildren(chart("CPU", samples, (sample) => sample.cpuPercent, "%"), chart("Memory", samples, (sample) => sample.rssBytes / 1048576, "MiB"));
+  function chart(title, series, value, format, bounds) {
+    const w = 300;
+    const hgt = 90;
+    if (!series.some((item) => item.points.length)) return h("figure", null, h("figcaption", null, title), h("p", { class: "muted" }, "No samples."));
+    const model = chartModel(series, { value, request: bounds?.request, limit: bounds?.limit, width: w, height: hgt });
+    const caption = [`${title} (peak ${format(model.peak)})`, ...model.marks.map((mark) => `${mark.kind} ${format(mark.amount)}`)].join(" · ");
+    return h(
+      "figure",
+      null,
+      h("figcaption", null, caption),
+      svg(
+        "svg",
+        { viewBox: `0 0 ${w} ${hgt}`, class: "chart", role: "img", "aria-label": caption },
+        ...model.marks.map((mark) => svg("line", { class: `mark mark-${mark.kind}`, x1: 0, x2: w, y1: mark.y, y2: mark.y })),
+        ...model.lines.map((line) => svg("polyline", { class: `series replica-${line.index % 6}`, points: line.points, dataset: { replica: line.replica } })),
+      ),
+    );
+  }
+
+  function renderCharts(usage, problem) {
+    usageSummary.textContent = usage ? summaryText(usage.summary) : problem ?? "";
+    const series = usage?.series ?? [];
+    const figures = [
+      chart("CPU", series, (point) => point.cpuCores, (value) => `${value.toFixed(2)} cores`, {
+        request: usage?.requests?.cpuCores,
+        limit: usage?.limits?.cpuCores,
+      }),
+      chart("Memory", series, (point) => point.memoryBytes, memoryText, { request: usage?.requests?.memoryBytes, limit: usage?.limits?.memoryBytes }),
+    ];
+    if (series.some((item) => item.points.some((point) => point.gpuPercent != null))) {
+      figures.push(chart("GPU", series, (point) => point.gpuPercent ?? 0, (value) => `${Math.round(value)}%`));
+    }
+    charts.replaceChildren(...figures);
   }
 
   async function download() {
@@ -312,9 +361,13 @@ export async function runPage({ api, project, params }) {
     if (disposed) return;
     timer = setTimeout(async () => {
       try {
-        const before = JSON.stringify(run);
+        const before = JSON.stringify([run, [...runUsage]]);
         run = await api.get(runPath);
-        if (JSON.stringify(run) !== before) render();
+        await refreshRunUsage();
+        if (JSON.stringify([run, [...runUsage]]) !== before) render();
+        // The shown attempt's charts follow it while it runs.
+        const attempt = run.tasks.find((item) => item.name === selected)?.attempts?.find((item) => item.number === shownAttempt);
+        if (attempt && !ended(attempt.state)) refreshUsage(shownAttempt);
       } catch (error) {
         notice(message, error.message, "error");
       }
@@ -323,6 +376,7 @@ export async function runPage({ api, project, params }) {
     }, 1000);
   }
 
+  await refreshRunUsage();
   render();
   if (!ended(run.state)) poll();
   const element = h("section", { class: "run" }, head, message, h("div", { class: "run-body" }, graph, detail));
