@@ -102,7 +102,9 @@ let package = Package(
         ),
         .target(
             name: "PipelineStore", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], plugins: ["EmbedFiles"]),
-        .target(name: "RunOrchestrator", dependencies: serviceDependencies, plugins: ["EmbedFiles"]),
+        .target(
+            name: "RunOrchestrator", dependencies: serviceDependencies + [.product(name: "Prometheus", package: "swift-prometheus")],
+            plugins: ["EmbedFiles"]),
         .target(
             name: "ClusterGateway",
             dependencies: serviceDependencies + [

@@ -58,7 +58,7 @@ public enum Platform {
         }
         let router = ServiceHost.makeRouter(
             service: "trellis", modules: modules, verifier: TokenVerifier(identity: try environment.requireIdentity(for: .identity)),
-            registry: PrometheusCollectorRegistry(), database: environment.database,
+            registry: environment.metrics, database: environment.database,
             extraMiddleware: [WebMiddleware(files: EmbeddedWeb.files)]
         )
         var app = try ServiceHost.makeApplication(modules: modules, router: router, environment: environment)

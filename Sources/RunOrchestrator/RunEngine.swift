@@ -23,6 +23,8 @@ actor RunEngine {
     let quotas: ProjectQuotas
     /// The values of a project's secret env entries, asked at each launch (never stored by the orchestrator).
     let secrets: @Sendable (String) async throws -> [String: String]
+    /// Attempts' start latency and duration, for `/metrics`.
+    let metrics: RunMetrics
     /// The project of each run this engine has seen.
     private var projects: [String: String] = [:]
     /// Runs with a timer already set for their next retry or deadline, and when.
@@ -37,7 +39,7 @@ actor RunEngine {
 
     init(
         repository: RunRepository, executor: any ExecutorClient, templates: any TemplateClient, logger: Logger, stopGrace: Duration,
-        now: @escaping @Sendable () -> Date,
+        now: @escaping @Sendable () -> Date, metrics: RunMetrics,
         quotas: ProjectQuotas, secrets: @escaping @Sendable (String) async throws -> [String: String] = { _ in [:] },
         scheduledRunEnded: @escaping @Sendable (String, String) async throws -> Void = { _, _ in }
     ) {
@@ -50,6 +52,7 @@ actor RunEngine {
         self.logger = logger
         self.stopGraceMilliseconds = stopGrace.milliseconds
         self.now = now
+        self.metrics = metrics
     }
 
     var nowMilliseconds: Int64 { now().milliseconds }
@@ -155,14 +158,20 @@ actor RunEngine {
         let limits = project == nil ? ProjectQuotas.Limits() : await quotas.limits(of: project!)
         do {
             outcome = try await repository.update(id, usageOf: limits.any ? project : nil) { run, usage in
+                let running = Set(run.runningAttempts.map(\.executionID))
                 for status in ended { Self.record(status, in: &run, now: now) }
-                guard !run.state.isFinished else { return Outcome() }
+                let endedNow = run.attempts.filter { running.contains($0.executionID) && $0.state != .running }
+                guard !run.state.isFinished else { return Outcome(ended: endedNow) }
                 // Queued behind the project's limit of concurrent runs.
                 if run.state == .pending, run.stopping == nil, let maxRuns = limits.runs, let usage, usage.runningRuns >= maxRuns {
                     run.reason = "waiting: project \(run.project) runs at most \(maxRuns) at once (maxConcurrentRuns)"
-                    return Outcome()
+                    return Outcome(ended: endedNow)
                 }
-                if run.cluster != nil { return Self.startOnCluster(&run, now: now) }
+                if run.cluster != nil {
+                    var outcome = Self.startOnCluster(&run, now: now)
+                    outcome.ended = endedNow
+                    return outcome
+                }
                 var stops: [String] = []
                 if let deadline = run.deadlineAt, deadline <= now, run.stopping == nil {
                     run.stopping = .failed
@@ -207,13 +216,14 @@ actor RunEngine {
                 let wakeAt = [decision.wakeAt, run.state.isFinished ? nil : run.deadlineAt].compactMap { $0 }.min()
                 return Outcome(
                     launches: launches, secretNames: run.plan.secretEnvironment ?? [], stops: stops, wakeAt: wakeAt,
-                    scheduledEnded: Self.scheduledEnded(run))
+                    scheduledEnded: Self.scheduledEnded(run), ended: endedNow)
             }
         } catch {
             logger.error("cannot advance run", metadata: ["run": .string(id), "error": .string("\(error)")])
             return
         }
         guard let outcome else { return }
+        metrics.attemptsEnded(outcome.ended)
         if let scheduled = outcome.scheduledEnded { await wakeSchedule(scheduled, endedRun: id) }
         if outcome.submit { await submit(id) }
         for execution in outcome.stops { try? await executor.stop(execution) }
@@ -261,6 +271,8 @@ actor RunEngine {
         var scheduledEnded: (project: String, pipeline: String)?
         /// The run goes to its Kubernetes cluster now.
         var submit = false
+        /// Attempts that ended in this step.
+        var ended: [AttemptRecord] = []
     }
 
     /// The run ends in `state`; a failure names the failed tasks unless it has a reason already.

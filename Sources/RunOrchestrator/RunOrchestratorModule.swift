@@ -23,6 +23,7 @@ public struct RunOrchestratorModule: ServiceModule {
     let purger: ProjectPurger
     let feed: InProcessAttemptFeed
     let serviceToken: ServiceToken
+    let gauges: PlatformGaugeService
 
     public init(environment: ServiceEnvironment) async throws {
         try await self.init(environment: environment, now: Date.init)
@@ -30,6 +31,8 @@ public struct RunOrchestratorModule: ServiceModule {
 
     init(environment: ServiceEnvironment, now: @escaping @Sendable () -> Date) async throws {
         let repository = RunRepository(database: environment.database)
+        let metrics = RunMetrics(registry: environment.metrics)
+        gauges = PlatformGaugeService(repository: repository, metrics: metrics, ready: environment.ready, logger: environment.logger)
         feed = InProcessAttemptFeed(repository: repository)
         serviceToken = try ServiceToken(configuration: environment.configuration)
         let schedules = ScheduleRepository(database: environment.database)
@@ -40,7 +43,7 @@ public struct RunOrchestratorModule: ServiceModule {
         let engine = RunEngine(
             repository: repository, executor: executor, templates: templates, logger: environment.logger,
             stopGrace: environment.configuration.taskStopGrace,
-            now: now, quotas: ProjectQuotas(identity: identity),
+            now: now, metrics: metrics, quotas: ProjectQuotas(identity: identity),
             secrets: { project in try await identity.secretEnvironment(ofProject: project) ?? [:] },
             scheduledRunEnded: { try await schedules.wakeIfWaiting($0, $1, now: now().milliseconds) }
         )
@@ -50,7 +53,7 @@ public struct RunOrchestratorModule: ServiceModule {
         let minimumInterval = Double(environment.configuration.scheduleMinimumInterval.milliseconds) / 1000
         let scheduler = Scheduler(
             schedules: schedules, pipelines: pipelines, identity: identity, launcher: launcher, minimumInterval: minimumInterval,
-            logger: environment.logger, now: now)
+            logger: environment.logger, now: now, metrics: metrics)
         controller = RunController(engine: engine, launcher: launcher, repository: repository, access: access, executor: executor)
         scheduleController = ScheduleController(
             scheduler: scheduler, schedules: schedules, runs: repository, engine: engine, access: access, minimumInterval: minimumInterval,
@@ -86,7 +89,7 @@ public struct RunOrchestratorModule: ServiceModule {
             .get(use: AttemptFeedController(feed: feed).changes)
     }
 
-    public var services: [any Service] { [engineService, schedulerService, purger] }
+    public var services: [any Service] { [engineService, schedulerService, purger, gauges] }
 
     public var attemptFeedClient: (any AttemptFeedClient)? { feed }
 }

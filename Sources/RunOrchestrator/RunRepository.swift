@@ -27,6 +27,41 @@ struct RunRepository: Sendable {
         var retry_at: Int64?, changed_at: Int64?
     }
 
+    // MARK: Platform metrics
+
+    struct PlatformCounts: Sendable, Equatable {
+        var runs: [String: Int]
+        var activeTasks: [String: Int]
+        var inFlight: Int
+    }
+
+    /// Runs by state; tasks by state and running attempts of the runs that have not ended (through the runs' state
+    /// index: the cost follows the active runs, not the history).
+    func platformCounts() async throws -> PlatformCounts {
+        let active = [RunState.pending.rawValue, RunState.running.rawValue]
+        return try await database.read { sql in
+            func counts(_ query: SQLQueryString) async throws -> [String: Int] {
+                var found: [String: Int] = [:]
+                for row in try await sql.raw(query).all() {
+                    found[try row.decode(column: "state", as: String.self)] = try row.decode(column: "n", as: Int.self)
+                }
+                return found
+            }
+            let runs = try await counts("SELECT state, COUNT(*) AS n FROM orchestrator_runs GROUP BY state")
+            let tasks = try await counts(
+                """
+                SELECT t.state, COUNT(*) AS n FROM orchestrator_runs r JOIN orchestrator_tasks t ON t.run_id = r.id
+                WHERE r.state IN (\(binds: active)) GROUP BY t.state
+                """)
+            let inFlight = try await counts(
+                """
+                SELECT a.state, COUNT(*) AS n FROM orchestrator_runs r JOIN orchestrator_attempts a ON a.run_id = r.id
+                WHERE r.state IN (\(binds: active)) AND a.state = \(bind: TaskState.running.rawValue) GROUP BY a.state
+                """)
+            return PlatformCounts(runs: runs, activeTasks: tasks, inFlight: inFlight[TaskState.running.rawValue] ?? 0)
+        }
+    }
+
     // MARK: The attempt feed
 
     /// Attempts written at or after `since` (milliseconds; after the execution `after` among those written at `since`),

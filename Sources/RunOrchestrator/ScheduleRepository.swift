@@ -148,7 +148,8 @@ struct ScheduleRepository: Sendable {
 
     /// Claims up to `limit` due schedules, lets the planner decide each, and writes the decision: new records,
     /// expiries, and the ticks that launch (each `launching` with a fresh run id, returned to be created).
-    func decideDue(now: Int64, limit: Int, minimumInterval: TimeInterval) async throws -> (decided: Int, launches: [Launch]) {
+    /// Decides up to `limit` due schedules; `lags` says how late each was decided (milliseconds past its due instant).
+    func decideDue(now: Int64, limit: Int, minimumInterval: TimeInterval) async throws -> (lags: [Int64], launches: [Launch]) {
         let postgres = database.dialect == .postgres
         return try await database.transaction { sql in
             let claim: SQLQueryString = postgres ? " FOR UPDATE SKIP LOCKED" : ""
@@ -160,7 +161,7 @@ struct ScheduleRepository: Sendable {
                 let schedule = try Self.schedule(stored)
                 launches += try await decide(schedule, now: now, minimumInterval: minimumInterval, sql: sql)
             }
-            return (due.count, launches)
+            return (due.map { now - ($0.due_at ?? now) }, launches)
         }
     }
 

@@ -17,6 +17,7 @@ actor Scheduler {
     let minimumInterval: TimeInterval
     let logger: Logger
     let now: @Sendable () -> Date
+    let metrics: RunMetrics
     /// The newest feed revision applied by this process.
     private var feedRevision: Int64 = 0
     /// Callers acting as schedule owners, with when to ask for a fresh token.
@@ -31,7 +32,7 @@ actor Scheduler {
 
     init(
         schedules: ScheduleRepository, pipelines: any PipelineClient, identity: any IdentityClient, launcher: RunLauncher,
-        minimumInterval: TimeInterval, logger: Logger, now: @escaping @Sendable () -> Date
+        minimumInterval: TimeInterval, logger: Logger, now: @escaping @Sendable () -> Date, metrics: RunMetrics
     ) {
         self.schedules = schedules
         self.pipelines = pipelines
@@ -40,6 +41,7 @@ actor Scheduler {
         self.minimumInterval = minimumInterval
         self.logger = logger
         self.now = now
+        self.metrics = metrics
     }
 
     /// Applies the feed's changes since the last call (a just-saved schedule is known after this).
@@ -70,10 +72,11 @@ actor Scheduler {
         var (decided, launched) = (0, 0)
         while true {
             let batch = try await schedules.decideDue(now: instant, limit: Self.claimBatch, minimumInterval: minimumInterval)
-            decided += batch.decided
+            decided += batch.lags.count
             launched += batch.launches.count
+            metrics.schedulesDecided(lateBy: batch.lags)
             await create(batch.launches)
-            if batch.decided < Self.claimBatch { break }
+            if batch.lags.count < Self.claimBatch { break }
         }
         if decided > 0 {
             let elapsed = ContinuousClock.now - started

@@ -159,7 +159,7 @@ public enum ServiceHost {
         let identity = try module.identityClient ?? environment.requireIdentity(for: Module.name)
         let router = makeRouter(
             service: Module.name.rawValue, modules: [module], verifier: TokenVerifier(identity: identity),
-            registry: PrometheusCollectorRegistry(), database: database, extraMiddleware: [ClientAddressMiddleware(token: serviceToken)]
+            registry: environment.metrics, database: database, extraMiddleware: [ClientAddressMiddleware(token: serviceToken)]
         )
         try await makeApplication(modules: [module], router: router, environment: environment).runService()
     }

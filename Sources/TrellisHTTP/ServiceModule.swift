@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceContracts
 import ServiceLifecycle
 import TrellisStore
@@ -56,6 +57,8 @@ public struct ServiceEnvironment: Sendable {
     public let database: Database
     public let httpClient: HTTPClient
     public let logger: Logger
+    /// What `/metrics` shows: every module of the process records into it.
+    public let metrics: PrometheusCollectorRegistry
     /// How to ask the identity service about projects and members: in process in embedded mode, over HTTP in
     /// split mode; nil only while the identity module itself is being built.
     public var identity: (any IdentityClient)?
@@ -73,13 +76,15 @@ public struct ServiceEnvironment: Sendable {
 
     public init(
         configuration: TrellisConfiguration, database: Database, httpClient: HTTPClient, logger: Logger,
-        identity: (any IdentityClient)? = nil, templates: (any TemplateClient)? = nil, pipelines: (any PipelineClient)? = nil,
+        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), identity: (any IdentityClient)? = nil,
+        templates: (any TemplateClient)? = nil, pipelines: (any PipelineClient)? = nil,
         executor: (any ExecutorClient)? = nil, attempts: (any AttemptFeedClient)? = nil
     ) {
         self.configuration = configuration
         self.database = database
         self.httpClient = httpClient
         self.logger = logger
+        self.metrics = metrics
         self.identity = identity
         self.templates = templates
         self.pipelines = pipelines
