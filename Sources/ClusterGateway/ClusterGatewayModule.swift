@@ -36,9 +36,10 @@ public struct ClusterGatewayModule: ServiceModule {
         try PrivateFiles.directory(root.path)
         let shimPath = LocalBackend.defaultShimPath()
         guard FileManager.default.isExecutableFile(atPath: shimPath) else { throw MissingSupervisor(path: shimPath) }
-        let sandbox = LocalSandbox.detect(
+        var sandbox = LocalSandbox.detect(
             mode: configuration.localExecutor, users: configuration.taskUsers, processLimit: configuration.taskMaxProcesses,
             fileLimit: configuration.taskMaxFiles, dataDirectory: data, shimPath: shimPath)
+        sandbox.gpuProbe = configuration.taskGPUProbe
         if case .unavailable = sandbox.mode {
             environment.logger.error("\(sandbox.summary)")
         } else {

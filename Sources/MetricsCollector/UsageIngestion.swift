@@ -85,8 +85,15 @@ struct UsageIngestion: Service {
                     cpu: sample.cpuPercent / 100, memory: sample.rssBytes, gpu: sample.gpuPercent, gpu_memory: sample.gpuMemoryBytes)
             }
             let final = batch.samples.compactMap(\.cpuSeconds)
-            try await repository.ingest(
-                rows, finalCPUSeconds: final.isEmpty ? nil : final.reduce(0, +), into: attempt, offset: batch.next, done: done)
+            do {
+                try await repository.ingest(
+                    rows, finalCPUSeconds: final.isEmpty ? nil : final.reduce(0, +), into: attempt, offset: batch.next, done: done)
+            } catch {
+                // One attempt's trouble holds up no other's.
+                logger.warning(
+                    "cannot store an attempt's samples",
+                    metadata: ["execution": .string(attempt.execution_id), "error": .string("\(error)")])
+            }
         }
     }
 }

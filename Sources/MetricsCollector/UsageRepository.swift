@@ -82,9 +82,9 @@ struct UsageRepository: Sendable {
         let row = updated
         try await database.transaction { sql in
             for chunk in samples.chunked(by: 200) {
-                try await sql.insert(into: "metrics_samples").models(Array(chunk)).ignoringConflicts(with: [
-                    "execution_id", "replica", "at",
-                ]).run()
+                // Nil GPU fields as NULL: every row of the insert has the same columns.
+                try await sql.insert(into: "metrics_samples").models(Array(chunk), nilEncodingStrategy: .asNil)
+                    .ignoringConflicts(with: ["execution_id", "replica", "at"]).run()
             }
             try await sql.update("metrics_attempts").set(
                 model: Summary(

@@ -26,6 +26,7 @@ import TrellisStore
 /// | task.uids | --task-uids | TRELLIS_TASK_UIDS | 2000000-2999999 (a user per project when run as root) |
 /// | task.max.processes | --task-max-processes | TRELLIS_TASK_MAX_PROCESSES | 2048 (per project user; per attempt with resources) |
 /// | task.max.files | --task-max-files | TRELLIS_TASK_MAX_FILES | 4096 open files per process |
+/// | task.gpu.probe | --task-gpu-probe | TRELLIS_TASK_GPU_PROBE | nvidia-smi on PATH, if any ("none": no GPU sampling) |
 /// | metrics.raw.age | --metrics-raw-age | TRELLIS_METRICS_RAW_AGE | 6h (older samples are kept per minute: min/avg/max) |
 /// | metrics.retention | --metrics-retention | TRELLIS_METRICS_RETENTION | 30d (usage of attempts that ended before is deleted) |
 /// | ldap.* | --ldap-… | TRELLIS_LDAP_… | directory logins, off unless ldap.url is set (``LDAPSettings``) |
@@ -57,6 +58,8 @@ public struct TrellisConfiguration: Sendable {
     public var taskMaxProcesses: Int
     /// Open files per task process (RLIMIT_NOFILE).
     public var taskMaxFiles: Int
+    /// `nvidia-smi`, absolute, which local attempts' samples ask for their processes' GPU use; nil: none.
+    public var taskGPUProbe: String?
     /// Resource samples older than this are downsampled to one row per minute (min, mean, max).
     public var metricsRawAge: Duration
     /// The resource use of attempts that ended longer ago than this is deleted.
@@ -68,7 +71,7 @@ public struct TrellisConfiguration: Sendable {
         [
             "host", "port", "data.dir", "database.url", "admin.password", "secrets.key", "token.lifetime", "log.level", "config",
             "task.stop.grace", "schedule.min.interval", "local.executor", "task.uids", "task.max.processes", "task.max.files",
-            "metrics.raw.age", "metrics.retention",
+            "task.gpu.probe", "metrics.raw.age", "metrics.retention",
         ] + LDAPSettings.keys
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
@@ -179,6 +182,7 @@ public struct TrellisConfiguration: Sendable {
         taskUsers = bounds[0]...bounds[1]
         taskMaxProcesses = try Self.integer(reader, "task.max.processes", default: 2048, range: 16...1_000_000)
         taskMaxFiles = try Self.integer(reader, "task.max.files", default: 4096, range: 64...1_048_576)
+        taskGPUProbe = try Self.gpuProbe(reader)
     }
 
     /// The base URL of another service in split mode.
@@ -197,6 +201,19 @@ public struct TrellisConfiguration: Sendable {
             throw ConfigurationError(key: key, value: text, reason: "must be between \(range.lowerBound) and \(range.upperBound)")
         }
         return number
+    }
+
+    /// `task.gpu.probe`: an absolute path, `none`, or (unset) `nvidia-smi` where the server's PATH has it.
+    static func gpuProbe(_ reader: ConfigReader) throws(ConfigurationError) -> String? {
+        guard let text = reader.string(forKey: "task.gpu.probe") else {
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+            return path.split(separator: ":").map { "\($0)/nvidia-smi" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        }
+        if text == "none" { return nil }
+        guard text.hasPrefix("/"), FileManager.default.isExecutableFile(atPath: text) else {
+            throw ConfigurationError(key: "task.gpu.probe", value: text, reason: "must be the absolute path of nvidia-smi, or none")
+        }
+        return text
     }
 
     /// A duration (`90s`, `10m`, `6h`, `30d`).

@@ -6,7 +6,7 @@
 /// newlines and any other byte but NUL): `v4`, id, replicas, timeout ms (-1: none), grace ms, keep (0/1), working
 /// directory, argc, arguments…, envc, `KEY=VALUE`…, then the confinement: sandboxc, sandbox arguments…, uid, gid
 /// (-1: unchanged), process limit, user process limit, open-file limit (0: unchanged), measured (0/1), cgroupc, cgroup directories…, settingc,
-/// `file=value`…, maskedc, masked values…. Foundation-free: the supervisor links nothing but the standard library.
+/// `file=value`…, maskedc, masked values…, then the GPU probe (nvidia-smi's path; empty: none). Foundation-free: the supervisor links nothing but the standard library.
 public struct ShimSpec: Equatable, Sendable {
     public var id: String
     public var replicas: Int
@@ -22,6 +22,8 @@ public struct ShimSpec: Equatable, Sendable {
     /// Values written `***` wherever they appear in the logs (the task's secret env entries'; a value of several
     /// lines is masked line by line).
     public var masked: [String]
+    /// `nvidia-smi`, asked at each sample for the GPU use of the processes; nil: the machine has no GPU to ask about.
+    public var gpuProbe: String?
 
     /// How the processes are confined: a sandbox command put before the task's (bubblewrap's), the user they run
     /// as, resource limits, and the control groups they join.
@@ -66,7 +68,8 @@ public struct ShimSpec: Equatable, Sendable {
 
     public init(
         id: String, replicas: Int, timeoutMilliseconds: Int64?, graceMilliseconds: Int64, keepWorkingDirectory: Bool,
-        workDirectory: String, command: [String], environment: [String], confinement: Confinement = .none, masked: [String] = []
+        workDirectory: String, command: [String], environment: [String], confinement: Confinement = .none, masked: [String] = [],
+        gpuProbe: String? = nil
     ) {
         self.id = id
         self.replicas = replicas
@@ -78,6 +81,7 @@ public struct ShimSpec: Equatable, Sendable {
         self.environment = environment
         self.confinement = confinement
         self.masked = masked
+        self.gpuProbe = gpuProbe
     }
 
     public var encoded: [UInt8] {
@@ -89,7 +93,7 @@ public struct ShimSpec: Equatable, Sendable {
                 String(confinement.uid ?? -1), String(confinement.gid ?? -1), String(confinement.processLimit),
                 String(confinement.userProcessLimit), String(confinement.fileLimit), confinement.measured ? "1" : "0",
             ]
-            + list(confinement.cgroups) + list(confinement.cgroupSettings) + list(masked)
+            + list(confinement.cgroups) + list(confinement.cgroupSettings) + list(masked) + [gpuProbe ?? ""]
         var bytes: [UInt8] = []
         for field in fields {
             bytes += field.utf8
@@ -117,7 +121,7 @@ public struct ShimSpec: Equatable, Sendable {
             let keep = cursor.next(), let work = cursor.next(), let command = list(), !command.isEmpty, let environment = list(),
             let sandbox = list(), let uid = number(), let gid = number(), let processLimit = number(), let userProcessLimit = number(),
             let fileLimit = number(), let measured = cursor.next(),
-            let cgroups = list(), let cgroupSettings = list(), let masked = list(), cursor.next() == nil
+            let cgroups = list(), let cgroupSettings = list(), let masked = list(), let gpuProbe = cursor.next(), cursor.next() == nil
         else { return nil }
         self.init(
             id: id, replicas: replicas, timeoutMilliseconds: timeout < 0 ? nil : timeout, graceMilliseconds: grace,
@@ -126,7 +130,7 @@ public struct ShimSpec: Equatable, Sendable {
                 sandbox: sandbox, uid: uid < 0 ? nil : Int32(uid), gid: gid < 0 ? nil : Int32(gid), processLimit: processLimit,
                 userProcessLimit: userProcessLimit, fileLimit: fileLimit, measured: measured == "1", cgroups: cgroups,
                 cgroupSettings: cgroupSettings),
-            masked: masked)
+            masked: masked, gpuProbe: gpuProbe.isEmpty ? nil : gpuProbe)
     }
 }
 

@@ -421,8 +421,9 @@ final class Supervisor {
 
     // MARK: Samples
 
-    /// CPU (percent of one core since the last sample) and resident memory of each replica's processes (the replica
-    /// and everything below it); an execution whose processes reach their limit is stopped.
+    /// CPU (percent of one core since the last sample), resident memory and (where `nvidia-smi` is) GPU use of each
+    /// replica's processes (the replica and everything below it); an execution whose processes reach their limit is
+    /// stopped.
     func sample() {
         let now = currentMilliseconds()
         nextSample = now + 1000
@@ -430,6 +431,7 @@ final class Supervisor {
         let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
         let live = replicas.filter { $0.pid > 0 && !$0.ended }
         guard !live.isEmpty else { return }
+        let gpu = spec.gpuProbe.flatMap(GPUReading.read(smi:))
         let tree = ProcessTree()
         var lines = ""
         for replica in live {
@@ -443,10 +445,12 @@ final class Supervisor {
                 cpu = Double(ticks - before.ticks) / ticksPerSecond / (Double(now - before.at) / 1000) * 100
             }
             previousTicks[replica.rank] = (ticks, now)
+            let gpuUse = gpu?.use(of: Set(processes))
             lines +=
                 JSONText.object([
                     ("at", String(now)), ("replica", String(replica.rank)), ("cpuPercent", String((cpu * 10).rounded() / 10)),
-                    ("rssBytes", String(pages * pageSize)),
+                    ("rssBytes", String(pages * pageSize)), ("gpuPercent", gpuUse.map { String($0.percent) }),
+                    ("gpuMemoryBytes", gpuUse.map { String($0.memoryBytes) }),
                 ]) + "\n"
             let limit = spec.confinement.processLimit
             if limit > 0, processes.count >= limit - 2 || cgroups.reachedProcessLimit, ending == nil {

@@ -13,10 +13,10 @@ import TrellisTestSupport
 
     /// A project `ml` owned by `olga` (and `vera`, a viewer), on the embedded platform with `executor` tasks.
     static func withTeam(
-        _ kind: DatabaseKind, executor: String = "sandboxed",
+        _ kind: DatabaseKind, executor: String = "sandboxed", flags: [String: String] = [:],
         _ body: @escaping @Sendable (TestClientTransport, [String: String]) async throws -> Void
     ) async throws {
-        try await EmbeddedHarness.with(kind, flags: ["local.executor": executor]) { api, _ in
+        try await EmbeddedHarness.with(kind, flags: flags.merging(["local.executor": executor]) { $1 }) { api, _ in
             let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
             var team = try await api.team(project: "ml", owner: "olga", members: [("vera", "viewer")], admin: admin)
             team["otto"] = try await api.team(project: "other", owner: "otto", members: [], admin: admin)["otto"]
@@ -94,6 +94,52 @@ import TrellisTestSupport
             let cpuSeconds = (usage["summary"] as? [String: Any])?["cpuSeconds"] as? Double ?? 0
             #expect(cpuSeconds >= 3.0 && cpuSeconds < 4.5, "\(cpuSeconds)")
             #expect(abs(counted - cpuSeconds) < 0.5, "samples add up to \(counted) s, the kernel counted \(cpuSeconds) s")
+        }
+    }
+
+    /// GPU use where `nvidia-smi` is (here a stand-in printing its CSV for the processes marked as using a GPU): the
+    /// memory the replica's processes hold and the utilisation of the GPU they hold it on.
+    @Test func gpuUseComesFromNvidiaSmi() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-smi-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let smi = folder.appendingPathComponent("nvidia-smi")
+        let gpu = "GPU-5d8e3b8a-1c2f-4f7e-9a0b-3c4d5e6f7a8b"
+        let script = """
+            #!/bin/sh
+            case "$1" in
+            --query-compute-apps=pid,gpu_uuid,used_memory)
+              for pid in $(/usr/bin/pgrep -f "^sh -c .*trellis-gpu-marker"); do echo "$pid, \(gpu), 2048"; done
+              echo "1, GPU-00000000-0000-0000-0000-000000000000, [N/A]" ;;
+            --query-gpu=uuid,utilization.gpu)
+              echo "\(gpu), 73"
+              echo "GPU-00000000-0000-0000-0000-000000000000, 0" ;;
+            *) exit 2 ;;
+            esac
+            """
+        try script.write(to: smi, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: smi.path)
+        try await Self.withTeam(.sqlite, flags: ["task.gpu.probe": smi.path]) { api, team in
+            let token = team["olga"]
+            try await api.applyPipeline(
+                "train", project: "ml", token: token, tasks: [Self.task("train", "sleep 3 || echo trellis-gpu-marker")])
+            let run = try await api.startRun("train", project: "ml", token: token)
+            _ = try await api.waitForRun(run, project: "ml", token: token)
+            let usage = try await Self.completeUsage(api, run: run, task: "train", token: token)
+            let summary = usage["summary"] as? [String: Any] ?? [:]
+            #expect(summary["peakGpuPercent"] as? Double == 73)
+            #expect(summary["peakGpuMemoryBytes"] as? Int == 2048 << 20)
+            let points = (usage["series"] as? [[String: Any]])?.first?["points"] as? [[String: Any]] ?? []
+            #expect(points.contains { $0["gpuPercent"] as? Double == 73 && $0["gpuMemoryBytes"] as? Int == 2048 << 20 })
+        }
+        // Without the probe there is no GPU field at all.
+        try await Self.withTeam(.sqlite, flags: ["task.gpu.probe": "none"]) { api, team in
+            let token = team["olga"]
+            try await api.applyPipeline("plain", project: "ml", token: token, tasks: [Self.task("plain", "sleep 1.5")])
+            let run = try await api.startRun("plain", project: "ml", token: token)
+            _ = try await api.waitForRun(run, project: "ml", token: token)
+            let usage = try await Self.completeUsage(api, run: run, task: "plain", token: token)
+            #expect((usage["summary"] as? [String: Any])?["peakGpuPercent"] == nil)
         }
     }
 

@@ -27,7 +27,7 @@ import Testing
                 sandbox: ["/usr/bin/bwrap", "--bind", "/a b", "/work", "--"], uid: 2_000_001, gid: 2_000_001, processLimit: 1024,
                 userProcessLimit: 16384,
                 fileLimit: 4096, cgroups: ["/sys/fs/cgroup/pids/trellis-x"], cgroupSettings: ["pids.max=1024"]),
-            masked: ["s3cret", "two\nlines"])
+            masked: ["s3cret", "two\nlines"], gpuProbe: "/usr/bin/nvidia-smi")
         #expect(ShimSpec(decoding: spec.encoded) == spec)
         var bare = spec
         bare.confinement = .none
@@ -61,6 +61,24 @@ import Testing
         #expect(pieces.map(\.count) == [LineSplitter.limit])
         #expect(splitter.finish()?.count == 10)
         #expect(splitter.finish() == nil)
+    }
+
+    /// nvidia-smi's CSV (`--format=csv,noheader,nounits`): memory in MiB per process, utilisation per GPU; a replica's
+    /// use is its processes' memory and the mean utilisation of the GPUs they hold memory on.
+    @Test func gpuUseIsReadFromNvidiaSmisCSV() {
+        let apps = GPUReading.applications(
+            "4242, GPU-5d8e3b8a-1c2f-4f7e-9a0b-3c4d5e6f7a8b, 1024\n4243, GPU-aaaaaaaa-0000-0000-0000-000000000000, 512\r\n"
+                + "4244, GPU-aaaaaaaa-0000-0000-0000-000000000000, [N/A]\nNo running processes found\n")
+        #expect(apps.map(\.pid) == [4242, 4243])
+        #expect(apps.first?.memoryBytes == 1 << 30)
+        let utilisation = GPUReading.utilisation(
+            "GPU-5d8e3b8a-1c2f-4f7e-9a0b-3c4d5e6f7a8b, 80\nGPU-aaaaaaaa-0000-0000-0000-000000000000, 40\nGPU-x, [Not Supported]\n")
+        #expect(utilisation.count == 2)
+        let reading = GPUReading(applications: apps, utilisation: utilisation)
+        let both = reading.use(of: [4242, 4243, 1])
+        #expect(both?.percent == 60 && both?.memoryBytes == (1 << 30) + (512 << 20))
+        #expect(reading.use(of: [4243])?.percent == 40)
+        #expect(reading.use(of: [7]) == nil)
     }
 
     @Test func jsonTextEscapesWhatJSONNeeds() {

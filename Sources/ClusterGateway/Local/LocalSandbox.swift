@@ -49,6 +49,8 @@ struct LocalSandbox: Sendable {
     /// The static supervisor, bound read-only into each sandbox to measure the task (`trellis-shim measure`); nil: not
     /// measured (the final sample's peak memory and CPU time are then missing for sandboxed attempts).
     var shimPath: String?
+    /// `nvidia-smi`, which the supervisor asks for the processes' GPU use at each sample; nil: no GPU here.
+    var gpuProbe: String?
 
     static let systemFolders = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"]
     static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -148,7 +150,7 @@ struct LocalSandbox: Sendable {
             id: request.id, replicas: request.replicas, timeoutMilliseconds: request.timeoutMilliseconds,
             graceMilliseconds: request.stopGraceMilliseconds, keepWorkingDirectory: request.keepWorkingDirectory, workDirectory: work,
             command: request.command, environment: environment(request.environment, work: work),
-            confinement: try confinement(for: request, user: user), masked: request.masked ?? [])
+            confinement: try confinement(for: request, user: user), masked: request.masked ?? [], gpuProbe: gpuProbe)
     }
 
     /// What the supervisor needs to confine `request`, run as `user` (uid = gid) when users are switched.
