@@ -161,6 +161,7 @@ let package = Package(
                 "TrellisCore", "TrellisStore", "TrellisHTTP", "ServiceContracts", "Gateway", "ClusterGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -206,7 +207,7 @@ let package = Package(
         .testTarget(
             name: "MetricsCollectorTests",
             dependencies: [
-                "MetricsCollector", "ServiceContracts", "TrellisCore", "TrellisStore", "TrellisTestSupport",
+                "MetricsCollector", "ServiceContracts", "TrellisCore", "TrellisStore", "TrellisTestSupport", "ClusterGateway",
                 .product(name: "SQLKit", package: "sql-kit"),
             ]),
         .testTarget(name: "ClusterGatewayTests", dependencies: ["ClusterGateway", "TrellisStore", "TrellisTestSupport"]),

@@ -12,6 +12,7 @@ if [ "${1:-run}" = test ]; then
   [ -x /usr/sbin/slapd ] || need+=(slapd ldap-utils)   # a private test directory (scripts/with-ldap.sh)
   command -v openssl >/dev/null || need+=(openssl)        # its TLS certificate
   command -v etcd >/dev/null || need+=(etcd-server etcd-client)   # under the test kube-apiserver (scripts/with-kube.sh)
+  command -v prometheus >/dev/null || need+=(prometheus)   # pods' resource use (scripts/with-prometheus.sh)
   # The portal's tests (scripts/browser-test.sh): node --test, and Chromium driven by selenium from PyPI.
   command -v node >/dev/null || need+=(nodejs)
   [ -x /usr/bin/chromium ] || need+=(chromium)

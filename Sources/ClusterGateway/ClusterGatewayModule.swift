@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import ServiceContracts
@@ -22,9 +23,11 @@ public struct ClusterGatewayModule: ServiceModule {
     let serviceToken: ServiceToken
     let clusters: ClusterController
     let purger: ProjectPurger
+    let httpClient: HTTPClient
 
     public init(environment: ServiceEnvironment) async throws {
         serviceToken = try ServiceToken(configuration: environment.configuration)
+        httpClient = environment.httpClient
         let configuration = environment.configuration
         let secrets = try SecretBox.load(base64Key: configuration.secretsKey, dataDirectory: configuration.dataDirectory)
         let registry = ClusterRepository(database: environment.database)
@@ -69,7 +72,9 @@ public struct ClusterGatewayModule: ServiceModule {
 
     public var executorClient: (any ExecutorClient)? { executor }
 
-    var executor: InProcessExecutorClient { InProcessExecutorClient(backend: backend, users: users, workflows: workflows) }
+    var executor: InProcessExecutorClient {
+        InProcessExecutorClient(backend: backend, users: users, workflows: workflows, httpClient: httpClient)
+    }
 }
 
 /// The start stops when tasks could not run: their supervisor is not where it belongs.
@@ -111,6 +116,8 @@ struct InProcessExecutorClient: ExecutorClient {
     let backend: LocalBackend
     let users: TaskUsers
     let workflows: WorkflowBackend
+    /// For the clusters' Prometheus servers.
+    let httpClient: HTTPClient
 
     /// A local launch, as the project's own user when the server runs as root.
     func launch(_ request: ExecutionRequest) async throws {
@@ -148,9 +155,18 @@ struct InProcessExecutorClient: ExecutorClient {
 
     func samples(of id: String) async throws -> [ResourceSample] { await backend.samples(of: id) }
 
+    /// Local executions' samples from their supervisors' files; Kubernetes attempts' (ids `trellis-…`) from their
+    /// cluster's Prometheus.
     func samples(after offsets: [String: Int64]) async throws -> [String: SampleBatch] {
         var batches: [String: SampleBatch] = [:]
-        for (id, offset) in offsets { batches[id] = await backend.samples(of: id, after: offset) }
+        for (id, offset) in offsets {
+            if await backend.directory(id).exists || !id.hasPrefix(ArgoWorkflow.name(ofRun: "")) {
+                batches[id] = await backend.samples(of: id, after: offset)
+            } else {
+                batches[id] = try await workflows.samples(
+                    ofExecution: id, after: offset, prometheus: { PrometheusClient(base: $0, httpClient: httpClient) }, now: Date())
+            }
+        }
         return batches
     }
 

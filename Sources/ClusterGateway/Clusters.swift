@@ -15,6 +15,8 @@ struct ClusterView: Codable, Sendable, Equatable, ResponseEncodable {
     let namespace: String?
     let hasCA: Bool
     let credentials: String?
+    /// The Prometheus that scrapes its pods' resource use (cAdvisor's and DCGM's series); nil: none, pods show no use.
+    var prometheus: String?
     let createdBy: String
     let createdAt: Date
     /// Shown to platform admins only: it names the projects the cluster is granted to.
@@ -58,7 +60,7 @@ struct ClusterRepository: Sendable {
 
     struct Row: Decodable {
         let name: String, kind: String, server: String?, namespace: String?, ca: String?, credential_sealed: String?
-        let created_by: String, created_at: Int64
+        let created_by: String, created_at: Int64, prometheus: String?
     }
 
     func record(_ row: Row, policy: ClusterPolicy?) -> ClusterRecord {
@@ -66,7 +68,8 @@ struct ClusterRepository: Sendable {
         return ClusterRecord(
             view: ClusterView(
                 name: row.name, kind: row.kind, server: row.server, namespace: row.namespace, hasCA: row.ca != nil,
-                credentials: credentials, createdBy: row.created_by, createdAt: .fromMilliseconds(row.created_at)),
+                credentials: credentials, prometheus: row.prometheus, createdBy: row.created_by,
+                createdAt: .fromMilliseconds(row.created_at)),
             ca: row.ca, credentialSealed: row.credential_sealed,
             policy: policy ?? (row.kind == ClusterKind.local.rawValue ? .localDefault : .kubernetesDefault))
     }
@@ -126,11 +129,11 @@ struct ClusterRepository: Sendable {
                     == nil
             else { return false }
             try await sql.insert(into: "cluster_gateway_clusters")
-                .columns("name", "kind", "server", "namespace", "ca", "credential_sealed", "created_by", "created_at")
+                .columns("name", "kind", "server", "namespace", "ca", "credential_sealed", "created_by", "created_at", "prometheus")
                 .values(
                     SQLBind(cluster.view.name), SQLBind(cluster.view.kind), SQLBind(cluster.view.server), SQLBind(cluster.view.namespace),
                     SQLBind(cluster.ca), SQLBind(cluster.credentialSealed), SQLBind(cluster.view.createdBy),
-                    SQLBind(cluster.view.createdAt.milliseconds)
+                    SQLBind(cluster.view.createdAt.milliseconds), SQLBind(cluster.view.prometheus)
                 ).run()
             try await sql.delete(from: "cluster_gateway_policies").where("cluster", .equal, cluster.view.name).run()
             try await sql.insert(into: "cluster_gateway_policies").columns("cluster", "policy")
@@ -228,6 +231,8 @@ struct ClusterController: Sendable {
         /// Or all of the above from one context of a kubeconfig file (its current context unless `context` is given).
         let kubeconfig: String?
         let context: String?
+        /// The Prometheus (http:// or https://) that scrapes the cluster's pods, for their resource use.
+        var prometheus: String? = nil
         /// The projects granted and what their pods may ask; default: none, restricted (every project for kind local).
         var policy: ClusterPolicy? = nil
     }
@@ -248,7 +253,7 @@ struct ClusterController: Sendable {
                 body = RegisterRequest(
                     name: body.name, kind: body.kind, server: found.server, namespace: body.namespace ?? found.namespace, ca: found.caPEM,
                     token: found.credential.token, clientCertificate: found.credential.certificate, clientKey: found.credential.key,
-                    kubeconfig: nil, context: nil, policy: body.policy)
+                    kubeconfig: nil, context: nil, prometheus: body.prometheus, policy: body.policy)
             }
         }
         var credential = ClusterCredential()
@@ -256,6 +261,9 @@ struct ClusterController: Sendable {
         case "local":
             if body.server != nil || body.token != nil || body.clientCertificate != nil || body.kubeconfig != nil {
                 problems.append(ValidationError(field: "kind", "a local cluster has no server or credentials"))
+            }
+            if body.prometheus != nil {
+                problems.append(ValidationError(field: "prometheus", "a local cluster's tasks are sampled by their supervisors"))
             }
         case "kubernetes" where body.kubeconfig != nil:
             break  // The kubeconfig could not be read: its problem is recorded.
@@ -281,6 +289,13 @@ struct ClusterController: Sendable {
         default:
             problems.append(ValidationError(field: "kind", "must be local or kubernetes, got \"\(kind)\""))
         }
+        if let prometheus = body.prometheus {
+            let url = URL(string: prometheus)
+            let valid = ["http", "https"].contains(url?.scheme ?? "") && url?.host != nil && url?.query == nil && url?.user == nil
+            if !valid {
+                problems.append(ValidationError(field: "prometheus", "must be the Prometheus server's http:// or https:// URL"))
+            }
+        }
         problems += body.policy?.problems() ?? []
         guard problems.isEmpty else { throw ValidationErrors(problems) }
         let sealed =
@@ -288,7 +303,8 @@ struct ClusterController: Sendable {
         let record = ClusterRecord(
             view: ClusterView(
                 name: body.name, kind: kind, server: body.server, namespace: body.namespace ?? (kind == "kubernetes" ? "default" : nil),
-                hasCA: body.ca != nil, credentials: sealed == nil ? nil : "sealed", createdBy: user.username, createdAt: now()),
+                hasCA: body.ca != nil, credentials: sealed == nil ? nil : "sealed", prometheus: body.prometheus, createdBy: user.username,
+                createdAt: now()),
             ca: body.ca, credentialSealed: sealed, policy: body.policy ?? (kind == "local" ? .localDefault : .kubernetesDefault))
         guard try await repository.create(record) else { throw APIError.conflict("a cluster named \"\(body.name)\" exists") }
         context.logger.notice("cluster registered", metadata: ["cluster": .string(body.name), "kind": .string(kind)])

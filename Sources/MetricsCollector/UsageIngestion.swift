@@ -6,8 +6,9 @@ import TrellisCore
 import TrellisHTTP
 import TrellisStore
 
-/// Follows the orchestrator's attempts and collects their samples, every second: local attempts' from the cluster
-/// gateway (what each supervisor wrote since the last pass), until the attempt ended and its last sample is in. Once a
+/// Follows the orchestrator's attempts and collects their samples, every second, through the cluster gateway: local
+/// attempts' as their supervisors wrote them, Kubernetes attempts' pods' from their cluster's Prometheus, until the
+/// attempt ended and its last sample is in. Once a
 /// minute, ``UsageRetention`` applies. Everything it keeps is in its tables, so a restart goes on from where it was.
 struct UsageIngestion: Service {
     let repository: UsageRepository
@@ -67,21 +68,23 @@ struct UsageIngestion: Service {
 
     func collect() async throws {
         let open = try await repository.open(limit: Self.page)
-        // Kubernetes attempts are not sampled here, nor attempts that never started: closed once they ended.
-        for attempt in open where (attempt.cluster != nil || attempt.started_at == nil) && attempt.finished_at != nil {
+        // Attempts that never started have nothing to sample: closed once they ended.
+        for attempt in open where attempt.started_at == nil && attempt.finished_at != nil {
             try await repository.ingest([], finalCPUSeconds: nil, into: attempt, offset: attempt.sample_offset, done: true)
         }
-        let local = open.filter { $0.cluster == nil && $0.started_at != nil }
-        guard !local.isEmpty else { return }
-        let batches = try await executor.samples(after: Dictionary(local.map { ($0.execution_id, $0.sample_offset) }) { $1 })
-        for attempt in local {
+        // Local processes' samples from their supervisors, Kubernetes pods' from their cluster's Prometheus: the cluster
+        // gateway answers both, each from the position the last batch left it at.
+        let started = open.filter { $0.started_at != nil }
+        guard !started.isEmpty else { return }
+        let batches = try await executor.samples(after: Dictionary(started.map { ($0.execution_id, $0.sample_offset) }) { $1 })
+        for attempt in started {
             guard let batch = batches[attempt.execution_id] else { continue }
             // Done once the orchestrator saw it end and the supervisor's last sample (written before its status) is in.
             let done = attempt.finished_at != nil && batch.finished
             guard !batch.samples.isEmpty || done else { continue }
             let rows = batch.samples.map { sample in
                 UsageRepository.SampleRow(
-                    execution_id: attempt.execution_id, replica: String(sample.replica), at: sample.at.milliseconds,
+                    execution_id: attempt.execution_id, replica: sample.pod ?? String(sample.replica), at: sample.at.milliseconds,
                     cpu: sample.cpuPercent / 100, memory: sample.rssBytes, gpu: sample.gpuPercent, gpu_memory: sample.gpuMemoryBytes)
             }
             let final = batch.samples.compactMap(\.cpuSeconds)

@@ -187,10 +187,12 @@ public struct ResourceSample: Codable, Sendable, Equatable {
     /// Utilisation of the GPUs the replica's processes use (percent, their mean) and the GPU memory they hold.
     public var gpuPercent: Double?
     public var gpuMemoryBytes: Int64?
+    /// On Kubernetes: the pod the sample is of (the replica is its index among the attempt's pods).
+    public var pod: String?
 
     public init(
         at: Date, replica: Int, cpuPercent: Double, rssBytes: Int64, final: Bool? = nil, peakRssBytes: Int64? = nil,
-        cpuSeconds: Double? = nil, gpuPercent: Double? = nil, gpuMemoryBytes: Int64? = nil
+        cpuSeconds: Double? = nil, gpuPercent: Double? = nil, gpuMemoryBytes: Int64? = nil, pod: String? = nil
     ) {
         self.at = at
         self.replica = replica
@@ -201,6 +203,7 @@ public struct ResourceSample: Codable, Sendable, Equatable {
         self.cpuSeconds = cpuSeconds
         self.gpuPercent = gpuPercent
         self.gpuMemoryBytes = gpuMemoryBytes
+        self.pod = pod
     }
 }
 
@@ -324,8 +327,9 @@ public protocol ExecutorClient: Sendable {
     func logs(of id: String, replica: Int?, follow: Bool) async throws -> LogStream?
     /// The resource samples taken while it ran.
     func samples(of id: String) async throws -> [ResourceSample]
-    /// For each local execution, the samples after the byte offset given (0: from the start); executions unknown here
-    /// come back empty and finished.
+    /// For each execution, the samples after the position given (0: from the start; what the last batch's `next` said
+    /// after that): a local one's from its supervisor, a Kubernetes attempt's pods' from its cluster's Prometheus.
+    /// Executions unknown here come back empty and finished.
     func samples(after offsets: [String: Int64]) async throws -> [String: SampleBatch]
 
     /// The kind and policy of the cluster named `name` (`local` is always there); nil when none is registered.

@@ -250,6 +250,42 @@ actor WorkflowBackend {
             replicas: attempt.pods.indices.map { ExecutionStatus.Replica(rank: $0, pid: nil) }, pods: pods)
     }
 
+    /// A Kubernetes attempt's samples after `after` (the instant of the last one, in milliseconds), from its cluster's
+    /// Prometheus: finished once the attempt ended and Prometheus has had time to scrape its pods' last moments.
+    func samples(ofExecution id: String, after: Int64, prometheus client: (String) -> PrometheusClient, now: Date) async throws
+        -> SampleBatch
+    {
+        guard let attempt = try await attempt(ofExecution: id) else { return SampleBatch(samples: [], next: after, finished: true) }
+        let ended = attempt.progress.state.isFinished
+        let settled = ended && now.timeIntervalSince(attempt.progress.finishedAt ?? now) > PodUsage.step * 3
+        guard let base = try await clusters.cluster(named: attempt.placement.cluster)?.view.prometheus else {
+            return SampleBatch(samples: [], next: after, finished: ended)
+        }
+        let prometheus = client(base)
+        let window = PodUsage.window(
+            after: after, startedAt: attempt.progress.startedAt, finishedAt: ended ? attempt.progress.finishedAt : nil, now: now)
+        guard window.end > window.start else { return SampleBatch(samples: [], next: after, finished: settled) }
+        let queries = PodUsage.queries(namespace: attempt.placement.namespace, pods: attempt.pods)
+        func range(_ query: String) async throws -> [String: [(at: Double, value: Double)]] {
+            try await prometheus.range(query, start: window.start, end: window.end, step: window.step)
+        }
+        let samples: [ResourceSample]
+        do {
+            samples = PodUsage.samples(
+                pods: attempt.pods, cpu: try await range(queries.cpu), memory: try await range(queries.memory),
+                gpu: try await range(queries.gpu), gpuMemory: try await range(queries.gpuMemory))
+        } catch {
+            logger.warning("cannot read pods' resource use", metadata: ["execution": .string(id), "error": .string("\(error)")])
+            // Given up on an hour after the attempt's end: it has no more samples to wait for.
+            let abandoned = ended && now.timeIntervalSince(attempt.progress.finishedAt ?? now) > 3600
+            return SampleBatch(samples: [], next: after, finished: abandoned)
+        }
+        // Points come a scrape late: an empty window is passed over only once it lies a minute back.
+        let last = samples.map { $0.at.milliseconds }.max()
+        let next = last ?? (window.end < now.timeIntervalSince1970 - 60 ? Int64(window.end * 1000) : after)
+        return SampleBatch(samples: samples, next: max(next, after), finished: settled && last == nil)
+    }
+
     func podStatus(_ name: String, of attempt: Attempt) async throws -> PodStatus {
         let namespace = attempt.placement.namespace
         guard let pod = try await attempt.client.get(.pods, namespace: namespace, name: name) else { return .gone(name) }
