@@ -53,13 +53,13 @@ struct UsageController: Sendable {
         guard let row = try await repository.attempt(project: project, run: run, task: task, number: number) else {
             throw APIError.notFound("no resource use is recorded for attempt \(number) of task \(task) in run \(run) (yet)")
         }
-        var series = try await repository.series(of: row.execution_id)
-        let points = series.map(\.points.count).reduce(0, +)
         var step = asked
-        if step == nil, points > Self.maximumPoints, let span = Self.span(of: series) {
-            step = .seconds(max(1, Int64((span / Double(Self.maximumPoints) * Double(max(series.count, 1))).rounded(.up))))
+        let extent = try await repository.extent(of: row.execution_id)
+        if step == nil, extent.points > Self.maximumPoints {
+            let seconds = Double(extent.span) / 1000 / Double(Self.maximumPoints) * Double(max(extent.replicas, 1))
+            step = .seconds(max(1, Int64(seconds.rounded(.up))))
         }
-        if let step { series = series.map { UsageSeries(replica: $0.replica, points: UsagePoint.bucketed($0.points, step: step)) } }
+        let series = try await repository.series(of: row.execution_id, step: step)
         let cpu = ResourceBounds.cpu(row.cpu)
         let memory = ResourceBounds.memory(row.memory)
         return AttemptUsage(
@@ -80,12 +80,6 @@ struct UsageController: Sendable {
         }
         guard step >= .seconds(1), step <= .seconds(86_400) else { throw APIError.invalidField("step", "must be from 1s to 1d") }
         return step
-    }
-
-    static func span(of series: [UsageSeries]) -> Double? {
-        let times = series.flatMap { $0.points.map(\.at) }
-        guard let first = times.min(), let last = times.max() else { return nil }
-        return last.timeIntervalSince(first)
     }
 
     struct RunUsage: ResponseEncodable {

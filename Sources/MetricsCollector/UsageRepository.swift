@@ -120,15 +120,18 @@ struct UsageRepository: Sendable {
     /// The latest `limit` succeeded attempts of each of a pipeline's tasks that have a peak memory.
     func recentPeaks(project: String, pipeline: String, limit: Int) async throws -> [String: [(cpuCores: Double, memoryBytes: Int64)]] {
         let rows = try await database.read { sql in
-            try await sql.select().columns("task", "cpu_peak", "memory_peak").from("metrics_attempts")
-                .where("project", .equal, project).where("pipeline", .equal, pipeline).where("state", .equal, "succeeded")
-                .where("memory_peak", .isNot, SQLLiteral.null).orderBy("finished_at", .descending).limit(limit * 50)
-                .all(decoding: Peak.self)
+            try await sql.raw(
+                """
+                SELECT task, cpu_peak, memory_peak FROM (
+                  SELECT task, cpu_peak, memory_peak, ROW_NUMBER() OVER (PARTITION BY task ORDER BY finished_at DESC) AS recency
+                  FROM metrics_attempts WHERE project = \(bind: project) AND pipeline = \(bind: pipeline) AND state = 'succeeded'
+                  AND memory_peak IS NOT NULL
+                ) ranked WHERE recency <= \(bind: limit)
+                """
+            ).all(decoding: Peak.self)
         }
         var peaks: [String: [(cpuCores: Double, memoryBytes: Int64)]] = [:]
-        for row in rows where (peaks[row.task]?.count ?? 0) < limit {
-            peaks[row.task, default: []].append((row.cpu_peak ?? 0, row.memory_peak ?? 0))
-        }
+        for row in rows { peaks[row.task, default: []].append((row.cpu_peak ?? 0, row.memory_peak ?? 0)) }
         return peaks
     }
 
@@ -136,34 +139,67 @@ struct UsageRepository: Sendable {
         var task: String, cpu_peak: Double?, memory_peak: Int64?
     }
 
-    /// An attempt's samples per replica: the minutes (their mean CPU and GPU, peak memory) then the raw samples.
-    func series(of execution: String) async throws -> [UsageSeries] {
-        struct Minute: Decodable {
-            var replica: String, minute: Int64, cpu_avg: Double, memory_max: Int64, gpu_avg: Double?, gpu_memory_max: Int64?
+    /// How many points an attempt's series hold (minutes and raw samples), the span they cover (milliseconds) and
+    /// over how many replicas.
+    func extent(of execution: String) async throws -> (points: Int, span: Int64, replicas: Int) {
+        struct Extent: Decodable { var n: Int, first: Int64?, last: Int64?, replicas: Int }
+        let found = try await database.snapshot { sql in
+            try await sql.raw(
+                """
+                SELECT CAST(SUM(n) AS BIGINT) AS n, MIN(first) AS first, MAX(last) AS last, MAX(replicas) AS replicas FROM (
+                  SELECT COUNT(*) AS n, MIN(at) AS first, MAX(at) AS last, COUNT(DISTINCT replica) AS replicas
+                  FROM metrics_samples WHERE execution_id = \(bind: execution)
+                  UNION ALL
+                  SELECT COUNT(*), MIN(minute), MAX(minute), COUNT(DISTINCT replica) FROM metrics_minutes WHERE execution_id = \(bind: execution)
+                ) parts
+                """
+            ).first(decoding: Extent.self)
         }
-        let (minutes, samples) = try await database.snapshot { sql in
-            let minutes = try await sql.select().columns("replica", "minute", "cpu_avg", "memory_max", "gpu_avg", "gpu_memory_max")
-                .from("metrics_minutes").where("execution_id", .equal, execution).orderBy("minute").all(decoding: Minute.self)
-            let samples = try await sql.select().columns("*").from("metrics_samples").where("execution_id", .equal, execution)
-                .orderBy("at").all(decoding: SampleRow.self)
-            return (minutes, samples)
+        guard let found, let first = found.first, let last = found.last else { return (0, 0, 0) }
+        return (found.n, last - first, found.replicas)
+    }
+
+    /// An attempt's series per replica: the minutes (their mean CPU and GPU, peak memory) then the raw samples; with a
+    /// `step`, averaged into steps by the database (CPU and GPU their mean, memory its peak), so a day of one-second
+    /// samples leaves it as a few thousand rows.
+    func series(of execution: String, step: Duration? = nil) async throws -> [UsageSeries] {
+        let width = step.map { max($0.milliseconds, 1) }
+        let rows = try await database.snapshot { sql in
+            let minuteAt: SQLQueryString = width.map { "(minute / \(bind: $0)) * \(bind: $0)" } ?? "minute"
+            let sampleAt: SQLQueryString = width.map { "(at / \(bind: $0)) * \(bind: $0)" } ?? "at"
+            // Grouped by position: PostgreSQL cannot tell two bound steps are the same expression.
+            let minutes = try await sql.raw(
+                """
+                SELECT replica, \(minuteAt) AS at, AVG(cpu_avg) AS cpu, MAX(memory_max) AS memory, AVG(gpu_avg) AS gpu,
+                MAX(gpu_memory_max) AS gpu_memory FROM metrics_minutes WHERE execution_id = \(bind: execution)
+                GROUP BY 1, 2 ORDER BY 2
+                """
+            ).all(decoding: PointRow.self)
+            let samples = try await sql.raw(
+                """
+                SELECT replica, \(sampleAt) AS at, AVG(cpu) AS cpu, MAX(memory) AS memory, AVG(gpu) AS gpu, MAX(gpu_memory) AS gpu_memory
+                FROM metrics_samples WHERE execution_id = \(bind: execution) GROUP BY 1, 2 ORDER BY 2
+                """
+            ).all(decoding: PointRow.self)
+            return minutes + samples
         }
         var points: [String: [UsagePoint]] = [:]
-        for minute in minutes {
-            points[minute.replica, default: []].append(
+        for row in rows {
+            points[row.replica, default: []].append(
                 UsagePoint(
-                    at: .fromMilliseconds(minute.minute), cpuCores: minute.cpu_avg, memoryBytes: minute.memory_max,
-                    gpuPercent: minute.gpu_avg, gpuMemoryBytes: minute.gpu_memory_max))
+                    at: .fromMilliseconds(row.at), cpuCores: row.cpu, memoryBytes: row.memory, gpuPercent: row.gpu,
+                    gpuMemoryBytes: row.gpu_memory))
         }
-        for sample in samples {
-            points[sample.replica, default: []].append(
-                UsagePoint(
-                    at: .fromMilliseconds(sample.at), cpuCores: sample.cpu, memoryBytes: sample.memory, gpuPercent: sample.gpu,
-                    gpuMemoryBytes: sample.gpu_memory))
+        return points.keys.sorted { $0.localizedStandardCompare($1) == .orderedAscending }.map { replica in
+            let found = points[replica] ?? []
+            // A step the minutes and the raw samples both fall in: one point.
+            return UsageSeries(replica: replica, points: step.map { UsagePoint.bucketed(found, step: $0) } ?? found)
         }
-        return points.keys.sorted { $0.localizedStandardCompare($1) == .orderedAscending }.map {
-            UsageSeries(replica: $0, points: points[$0] ?? [])
-        }
+    }
+
+    /// A point of a series as the database aggregates it.
+    struct PointRow: Decodable {
+        var replica: String, at: Int64, cpu: Double, memory: Int64, gpu: Double?, gpu_memory: Int64?
     }
 
     // MARK: Retention

@@ -70,6 +70,12 @@ import TrellisTestSupport
             // The summary was kept whole.
             let summary = try #require(try await repository.attempt(project: "ml", run: "run-long", task: "t", number: 1)).summary
             #expect(summary.samples == 121 && summary.peakMemoryBytes == 119 << 20 && summary.peakCpuCores == 1.0)
+            // In steps of an hour, averaged by the database: the two minutes are one point (mean CPU, peak memory).
+            let hourly = try #require(try await repository.series(of: "long", step: .seconds(3600)).first).points
+            #expect(hourly.map(\.cpuCores) == [0.75, 0.25])
+            #expect(hourly.map(\.memoryBytes) == [119 << 20, 1 << 20])
+            let extent = try await repository.extent(of: "long")
+            #expect(extent.points == 3 && extent.replicas == 1 && extent.span > 6 * Self.hour)
             // Downsampling again changes nothing.
             try await retention.apply(now: now)
             #expect(try await repository.series(of: "long") == series)
