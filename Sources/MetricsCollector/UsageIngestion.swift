@@ -8,8 +8,8 @@ import TrellisStore
 
 /// Follows the orchestrator's attempts and collects their samples, every second, through the cluster gateway: local
 /// attempts' as their supervisors wrote them, Kubernetes attempts' pods' from their cluster's Prometheus, until the
-/// attempt ended and its last sample is in. Once a
-/// minute, ``UsageRetention`` applies. Everything it keeps is in its tables, so a restart goes on from where it was.
+/// attempt ended and its last sample is in. Once a minute, ``UsageRetention`` applies. Everything it keeps is in its
+/// tables, so a restart goes on from where it was.
 struct UsageIngestion: Service {
     let repository: UsageRepository
     let attempts: any AttemptFeedClient
@@ -66,8 +66,18 @@ struct UsageIngestion: Service {
         }
     }
 
+    /// Every attempt not yet done, a page at a time (however many run at once, each is asked every pass).
     func collect() async throws {
-        let open = try await repository.open(limit: Self.page)
+        var after: String?
+        while true {
+            let open = try await repository.open(after: after, limit: Self.page)
+            try await collect(open)
+            guard open.count == Self.page, let last = open.last else { return }
+            after = last.execution_id
+        }
+    }
+
+    func collect(_ open: [UsageRepository.AttemptRow]) async throws {
         // Attempts that never started have nothing to sample: closed once they ended.
         for attempt in open where attempt.started_at == nil && attempt.finished_at != nil {
             try await repository.ingest([], finalCPUSeconds: nil, into: attempt, offset: attempt.sample_offset, done: true)

@@ -58,12 +58,13 @@ struct UsageRepository: Sendable {
 
     // MARK: Ingesting
 
-    /// Attempts that started (or ended without starting) whose samples are not all in yet, oldest first.
-    func open(limit: Int) async throws -> [AttemptRow] {
+    /// A page of the attempts that started (or ended without starting) whose samples are not all in yet, by execution id
+    /// after `after`.
+    func open(after: String?, limit: Int) async throws -> [AttemptRow] {
         try await database.read { sql in
             try await sql.select().columns("*").from("metrics_attempts").where("done", .equal, false)
                 .where { $0.where("started_at", .isNot, SQLLiteral.null).orWhere("finished_at", .isNot, SQLLiteral.null) }
-                .orderBy("started_at").limit(limit).all(decoding: AttemptRow.self)
+                .where("execution_id", .greaterThan, after ?? "").orderBy("execution_id").limit(limit).all(decoding: AttemptRow.self)
         }
     }
 

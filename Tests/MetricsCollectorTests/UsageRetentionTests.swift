@@ -28,6 +28,24 @@ import TrellisTestSupport
             cluster: nil, cpu: "500m~1", memory: "1Gi", gpu: nil, changedAt: Date())
     }
 
+    /// Open attempts are read a page at a time, each once, however many run at once.
+    @Test(arguments: DatabaseKind.allCases)
+    func openAttemptsPageThroughEachOnce(_ kind: DatabaseKind) async throws {
+        try await Self.withRepository(kind) { repository in
+            let ids = (0..<5).map { "attempt-\($0)" }
+            try await repository.record(ids.map { Self.attempt($0, finishedAt: nil) }, position: 1)
+            var seen: [String] = []
+            var after: String?
+            while true {
+                let page = try await repository.open(after: after, limit: 2)
+                seen += page.map(\.execution_id)
+                guard page.count == 2 else { break }
+                after = page.last?.execution_id
+            }
+            #expect(seen == ids)
+        }
+    }
+
     /// Samples older than the raw age become one row per minute (mean CPU, peak memory); newer ones stay as taken.
     /// Attempts that ended before the retention period go with all their rows; a deleted project's go at once.
     @Test(arguments: DatabaseKind.allCases)
@@ -49,7 +67,7 @@ import TrellisTestSupport
                 .init(
                     execution_id: "long", replica: "0", at: now.milliseconds - 60_000, cpu: 0.25, memory: 1 << 20, gpu: nil, gpu_memory: nil
                 ))
-            let rows = try await repository.open(limit: 10)
+            let rows = try await repository.open(after: nil, limit: 10)
             let row = try #require(rows.first { $0.execution_id == "long" })
             try await repository.ingest(samples, finalCPUSeconds: nil, into: row, offset: 10, done: false)
             for id in ["old", "other"] {
