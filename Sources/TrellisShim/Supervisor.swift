@@ -174,7 +174,10 @@ final class Supervisor {
             startFailed(rank, "cannot start \(program): \(reason)")
             return
         }
-        for descriptor in [output[0], errors[0]] { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
+        // The report too: it is written before the replica ends, so it is read once, then; never waited for.
+        for descriptor in [output[0], errors[0], usage[0]] where descriptor >= 0 {
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        }
         replicas[rank].pid = pid
         replicas[rank].streams = [output[0], errors[0]]
         replicas[rank].usage = usage[0]

@@ -25,6 +25,18 @@ import TrellisHTTP
             keepWorkingDirectory: false, mounts: mounts, hostPaths: hostPaths, network: network, memoryLimitBytes: 64 << 20)
     }
 
+    /// The static shim is bound read-only into each sandbox, after the task's own mounts (none covers it), and the
+    /// supervisor is told to measure through it.
+    @Test func theShimMeasuresFromInsideTheSandbox() throws {
+        var sandbox = Self.sandbox()
+        #expect(try sandbox.confinement(for: Self.request(), user: 2_000_007).measured == false)
+        sandbox.shimPath = "/opt/trellis/bin/trellis-shim"
+        let confinement = try sandbox.confinement(for: Self.request(mounts: ["512Mi(memory):/run"]), user: 2_000_007)
+        #expect(confinement.measured)
+        let text = confinement.sandbox.joined(separator: " ")
+        #expect(text.hasSuffix("--tmpfs /run --ro-bind /opt/trellis/bin/trellis-shim /run/trellis/shim --chdir /work --"), "\(text)")
+    }
+
     @Test func theSandboxShowsTheSystemReadOnlyAndOnlyItsOwnFolderWritable() throws {
         let confinement = try Self.sandbox().confinement(for: Self.request(), user: 2_000_007)
         let arguments = confinement.sandbox

@@ -81,6 +81,13 @@ import Testing
         #expect(reading.use(of: [7]) == nil)
     }
 
+    /// A wedged nvidia-smi stalls no supervisor: it is killed after two seconds and its answer is none.
+    @Test func aProbeThatHangsIsKilled() {
+        #expect(GPUReading.capture(["/bin/sh", "-c", "sleep 30"]) == nil)
+        #expect(GPUReading.capture(["/bin/sh", "-c", "echo 'GPU-1, 5'"]) == "GPU-1, 5\n")
+        #expect(GPUReading.capture(["/bin/sh", "-c", "exit 3"]) == nil)
+    }
+
     @Test func jsonTextEscapesWhatJSONNeeds() {
         #expect(JSONText.string("a\"b\\c\nd\u{1}") == #""a\"b\\c\nd\u0001""#)
         #expect(JSONText.object([("a", "1"), ("b", nil), ("c", JSONText.string("x"))]) == #"{"a":1,"c":"x"}"#)
