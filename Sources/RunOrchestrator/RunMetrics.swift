@@ -28,14 +28,14 @@ struct RunMetrics: Sendable {
         MetricNameDescriptor(namespace: "trellis", metricName: name, unitName: unit, helpText: help)
     }
 
-    /// Attempts that ended: from launch to start, and from start to end by how they ended.
-    func attemptsEnded(_ attempts: [AttemptRecord]) {
+    /// Attempts that ended: from launch to start (when known), and from start to end by how they ended.
+    func attemptsEnded(_ attempts: [AttemptRecord], startLatency: Bool = true) {
         let latency = registry.makeDurationHistogram(
             descriptor: Self.descriptor("task_start_latency", unit: "seconds", "From an attempt's launch to its processes' start."),
             buckets: Self.startBuckets)
         for attempt in attempts {
             guard let started = attempt.startedAt, let finished = attempt.finishedAt else { continue }
-            latency.recordNanoseconds(max(0, started - attempt.createdAt) * 1_000_000)
+            if startLatency { latency.recordNanoseconds(max(0, started - attempt.createdAt) * 1_000_000) }
             registry.makeDurationHistogram(
                 descriptor: Self.descriptor("task_duration", unit: "seconds", "How long attempts ran, by how they ended."),
                 labels: [("state", attempt.state.rawValue)], buckets: Self.durationBuckets

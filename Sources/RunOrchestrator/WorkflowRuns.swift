@@ -7,6 +7,12 @@ import TrellisHTTP
 /// Argo moves it (DAG, retries, deadlines); the engine follows the Workflow and writes its progress into the run —
 /// task states, and each pod as an attempt (a retry is the next attempt). Cancel shuts the Workflow down; resume
 /// retries it as `argo retry` does.
+/// What one reading of a Workflow changed: the scheduled run that ended, and the attempts that did.
+struct WorkflowStep: Sendable {
+    var scheduledEnded: (project: String, pipeline: String)?
+    var ended: [AttemptRecord]
+}
+
 extension RunEngine {
     /// A pending run on Kubernetes starts: it is submitted after this transaction. Cancelled before, it ends here.
     static func startOnCluster(_ run: inout RunRecord, now: Int64) -> Outcome {
@@ -125,12 +131,17 @@ extension RunEngine {
         if run.stopping != nil, progress.phase == .running { try? await executor.stopWorkflow(ofRun: id) }
         let now = nowMilliseconds
         do {
-            let ended = try await repository.update(id) { run -> (project: String, pipeline: String)? in
+            let outcome = try await repository.update(id) { run -> WorkflowStep? in
                 guard !run.state.isFinished else { return nil }
+                let before = Dictionary(run.attempts.map { ($0.executionID, $0.state) }) { $1 }
                 Self.apply(progress, to: &run, now: now)
-                return Self.scheduledEnded(run)
+                let ended = run.attempts.filter { $0.state.isFinished && !(before[$0.executionID]?.isFinished ?? false) }
+                return WorkflowStep(scheduledEnded: Self.scheduledEnded(run), ended: ended)
             }
-            if let schedule = ended ?? nil { await wakeSchedule(schedule, endedRun: id) }
+            guard let step = outcome ?? nil else { return }
+            // Pods' durations; their start latency is not known here (Argo's node starts when its pod is made).
+            metrics.attemptsEnded(step.ended, startLatency: false)
+            if let schedule = step.scheduledEnded { await wakeSchedule(schedule, endedRun: id) }
         } catch {
             logger.error("cannot record a Workflow's progress", metadata: ["run": .string(id), "error": .string("\(error)")])
         }

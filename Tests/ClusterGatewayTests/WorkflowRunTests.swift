@@ -197,6 +197,9 @@ import TrellisTestSupport
             let failedAttempt = RunJSON.attempts(retrying, "train")[0]
             #expect(failedAttempt["state"] as? String == "failed" && failedAttempt["exitCode"] as? Int == 1, "\(failedAttempt)")
             #expect(failedAttempt["reason"] as? String == "Error (exit code 1)")
+            // The pod's attempt is in the platform's duration histogram.
+            let metrics = try await api.call("GET", "/metrics").text
+            #expect(metrics.contains(#"trellis_task_duration_seconds_count{state="failed"} 1"#), "\(metrics.prefix(3000))")
 
             try await argo.report(
                 "Succeeded",
