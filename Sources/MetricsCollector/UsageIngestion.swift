@@ -95,7 +95,8 @@ struct UsageIngestion: Service {
             let rows = batch.samples.map { sample in
                 UsageRepository.SampleRow(
                     execution_id: attempt.execution_id, replica: sample.pod ?? String(sample.replica), at: sample.at.milliseconds,
-                    cpu: sample.cpuPercent / 100, memory: sample.rssBytes, gpu: sample.gpuPercent, gpu_memory: sample.gpuMemoryBytes)
+                    cpu: sample.cpuPercent / 100, memory: sample.rssBytes, gpu: sample.gpuPercent, gpu_memory: sample.gpuMemoryBytes,
+                    threads: sample.threads)
             }
             let final = batch.samples.compactMap(\.cpuSeconds)
             do {

@@ -13,17 +13,19 @@ struct UsageRepository: Sendable {
         var execution_id: String, project: String, pipeline: String, run_id: String, task: String, attempt: Int, state: String
         var cluster: String?, started_at: Int64?, finished_at: Int64?, cpu: String?, memory: String?, gpu: Int?
         var sample_offset: Int64, done: Bool, samples: Int, cpu_sum: Double, cpu_peak: Double?, cpu_seconds: Double?
-        var memory_peak: Int64?, gpu_peak: Double?, gpu_memory_peak: Int64?
+        var memory_peak: Int64?, gpu_peak: Double?, gpu_memory_peak: Int64?, threads_peak: Int?
 
         var summary: UsageSummary {
             UsageSummary(
                 samples: samples, peakMemoryBytes: memory_peak, meanCpuCores: samples > 0 ? cpu_sum / Double(samples) : nil,
-                peakCpuCores: cpu_peak, cpuSeconds: cpu_seconds, peakGpuPercent: gpu_peak, peakGpuMemoryBytes: gpu_memory_peak)
+                peakCpuCores: cpu_peak, cpuSeconds: cpu_seconds, peakThreads: threads_peak, peakGpuPercent: gpu_peak,
+                peakGpuMemoryBytes: gpu_memory_peak)
         }
     }
 
     struct SampleRow: Codable, Sendable {
         var execution_id: String, replica: String, at: Int64, cpu: Double, memory: Int64, gpu: Double?, gpu_memory: Int64?
+        var threads: Int?
     }
 
     // MARK: The feed
@@ -46,7 +48,7 @@ struct UsageRepository: Sendable {
                     task: change.task, attempt: change.attempt, state: change.state, cluster: change.cluster,
                     started_at: change.startedAt?.milliseconds, finished_at: change.finishedAt?.milliseconds, cpu: change.cpu,
                     memory: change.memory, gpu: change.gpu, sample_offset: 0, done: false, samples: 0, cpu_sum: 0, cpu_peak: nil,
-                    cpu_seconds: nil, memory_peak: nil, gpu_peak: nil, gpu_memory_peak: nil)
+                    cpu_seconds: nil, memory_peak: nil, gpu_peak: nil, gpu_memory_peak: nil, threads_peak: nil)
                 try await sql.insert(into: "metrics_attempts").model(row).onConflict(with: ["execution_id"]) {
                     $0.set(excludedValueOf: "state").set(excludedValueOf: "started_at").set(excludedValueOf: "finished_at")
                 }.run()
@@ -79,6 +81,7 @@ struct UsageRepository: Sendable {
         updated.memory_peak = ([attempt.memory_peak].compactMap { $0 } + samples.map(\.memory)).max()
         updated.gpu_peak = ([attempt.gpu_peak].compactMap { $0 } + samples.compactMap(\.gpu)).max()
         updated.gpu_memory_peak = ([attempt.gpu_memory_peak].compactMap { $0 } + samples.compactMap(\.gpu_memory)).max()
+        updated.threads_peak = ([attempt.threads_peak].compactMap { $0 } + samples.compactMap(\.threads)).max()
         if let finalCPUSeconds { updated.cpu_seconds = (attempt.cpu_seconds ?? 0) + finalCPUSeconds }
         let row = updated
         try await database.transaction { sql in
@@ -91,7 +94,7 @@ struct UsageRepository: Sendable {
                 model: Summary(
                     sample_offset: row.sample_offset, done: row.done, samples: row.samples, cpu_sum: row.cpu_sum, cpu_peak: row.cpu_peak,
                     cpu_seconds: row.cpu_seconds, memory_peak: row.memory_peak, gpu_peak: row.gpu_peak,
-                    gpu_memory_peak: row.gpu_memory_peak)
+                    gpu_memory_peak: row.gpu_memory_peak, threads_peak: row.threads_peak)
             ).where("execution_id", .equal, row.execution_id).run()
         }
     }
@@ -99,7 +102,7 @@ struct UsageRepository: Sendable {
     /// The columns ingesting changes.
     struct Summary: Codable {
         var sample_offset: Int64, done: Bool, samples: Int, cpu_sum: Double, cpu_peak: Double?, cpu_seconds: Double?
-        var memory_peak: Int64?, gpu_peak: Double?, gpu_memory_peak: Int64?
+        var memory_peak: Int64?, gpu_peak: Double?, gpu_memory_peak: Int64?, threads_peak: Int?
     }
 
     // MARK: Queries
@@ -171,14 +174,15 @@ struct UsageRepository: Sendable {
             // Grouped by position: PostgreSQL cannot tell two bound steps are the same expression.
             let minutes = try await sql.raw(
                 """
-                SELECT replica, \(minuteAt) AS at, AVG(cpu_avg) AS cpu, MAX(memory_max) AS memory, AVG(gpu_avg) AS gpu,
-                MAX(gpu_memory_max) AS gpu_memory FROM metrics_minutes WHERE execution_id = \(bind: execution)
+                SELECT replica, \(minuteAt) AS at, AVG(cpu_avg) AS cpu, MAX(memory_max) AS memory, MAX(threads_max) AS threads,
+                AVG(gpu_avg) AS gpu, MAX(gpu_memory_max) AS gpu_memory FROM metrics_minutes WHERE execution_id = \(bind: execution)
                 GROUP BY 1, 2 ORDER BY 2
                 """
             ).all(decoding: PointRow.self)
             let samples = try await sql.raw(
                 """
-                SELECT replica, \(sampleAt) AS at, AVG(cpu) AS cpu, MAX(memory) AS memory, AVG(gpu) AS gpu, MAX(gpu_memory) AS gpu_memory
+                SELECT replica, \(sampleAt) AS at, AVG(cpu) AS cpu, MAX(memory) AS memory, MAX(threads) AS threads, AVG(gpu) AS gpu,
+                MAX(gpu_memory) AS gpu_memory
                 FROM metrics_samples WHERE execution_id = \(bind: execution) GROUP BY 1, 2 ORDER BY 2
                 """
             ).all(decoding: PointRow.self)
@@ -188,7 +192,7 @@ struct UsageRepository: Sendable {
         for row in rows {
             points[row.replica, default: []].append(
                 UsagePoint(
-                    at: .fromMilliseconds(row.at), cpuCores: row.cpu, memoryBytes: row.memory, gpuPercent: row.gpu,
+                    at: .fromMilliseconds(row.at), cpuCores: row.cpu, memoryBytes: row.memory, threads: row.threads, gpuPercent: row.gpu,
                     gpuMemoryBytes: row.gpu_memory))
         }
         return points.keys.sorted { $0.localizedStandardCompare($1) == .orderedAscending }.map { replica in
@@ -200,7 +204,7 @@ struct UsageRepository: Sendable {
 
     /// A point of a series as the database aggregates it.
     struct PointRow: Decodable {
-        var replica: String, at: Int64, cpu: Double, memory: Int64, gpu: Double?, gpu_memory: Int64?
+        var replica: String, at: Int64, cpu: Double, memory: Int64, threads: Int?, gpu: Double?, gpu_memory: Int64?
     }
 
     // MARK: Retention
@@ -211,9 +215,9 @@ struct UsageRepository: Sendable {
             try await sql.raw(
                 """
                 INSERT INTO metrics_minutes (execution_id, replica, minute, samples, cpu_min, cpu_avg, cpu_max, memory_min, memory_avg,
-                memory_max, gpu_avg, gpu_max, gpu_memory_max)
+                memory_max, gpu_avg, gpu_max, gpu_memory_max, threads_max)
                 SELECT execution_id, replica, (at / 60000) * 60000, COUNT(*), MIN(cpu), AVG(cpu), MAX(cpu), MIN(memory),
-                CAST(AVG(memory) AS BIGINT), MAX(memory), AVG(gpu), MAX(gpu), MAX(gpu_memory)
+                CAST(AVG(memory) AS BIGINT), MAX(memory), AVG(gpu), MAX(gpu), MAX(gpu_memory), MAX(threads)
                 FROM metrics_samples WHERE at < \(bind: cutoff) GROUP BY execution_id, replica, (at / 60000) * 60000
                 ON CONFLICT (execution_id, replica, minute) DO NOTHING
                 """

@@ -181,6 +181,8 @@ public struct ResourceSample: Codable, Sendable, Equatable {
     /// Percent of one core.
     public var cpuPercent: Double
     public var rssBytes: Int64
+    /// Threads of the replica's processes (local processes).
+    public var threads: Int?
     public var final: Bool?
     public var peakRssBytes: Int64?
     public var cpuSeconds: Double?
@@ -191,13 +193,14 @@ public struct ResourceSample: Codable, Sendable, Equatable {
     public var pod: String?
 
     public init(
-        at: Date, replica: Int, cpuPercent: Double, rssBytes: Int64, final: Bool? = nil, peakRssBytes: Int64? = nil,
+        at: Date, replica: Int, cpuPercent: Double, rssBytes: Int64, threads: Int? = nil, final: Bool? = nil, peakRssBytes: Int64? = nil,
         cpuSeconds: Double? = nil, gpuPercent: Double? = nil, gpuMemoryBytes: Int64? = nil, pod: String? = nil
     ) {
         self.at = at
         self.replica = replica
         self.cpuPercent = cpuPercent
         self.rssBytes = rssBytes
+        self.threads = threads
         self.final = final
         self.peakRssBytes = peakRssBytes
         self.cpuSeconds = cpuSeconds

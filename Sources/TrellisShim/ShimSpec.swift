@@ -143,6 +143,7 @@ public struct ProcStat: Equatable, Sendable {
     /// When the process started, in clock ticks since boot: with the pid, it names one process for good.
     public let startTime: UInt64
     public let residentPages: Int64
+    public let threads: Int
 
     public init?(pid: Int32) {
         guard let bytes = FileBytes.read("/proc/\(pid)/stat") else { return nil }
@@ -155,13 +156,14 @@ public struct ProcStat: Equatable, Sendable {
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 21, let parent = Int32(fields[1]), let group = Int32(fields[2]), let user = UInt64(fields[11]),
             let system = UInt64(fields[12]),
-            let start = UInt64(fields[19]), let rss = Int64(fields[21])
+            let threads = Int(fields[17]), let start = UInt64(fields[19]), let rss = Int64(fields[21])
         else { return nil }
         self.parent = parent
         processGroup = group
         cpuTicks = user + system
         startTime = start
         residentPages = rss
+        self.threads = threads
     }
 }
 

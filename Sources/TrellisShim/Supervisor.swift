@@ -424,7 +424,7 @@ final class Supervisor {
 
     // MARK: Samples
 
-    /// CPU (percent of one core since the last sample), resident memory and (where `nvidia-smi` is) GPU use of each
+    /// CPU (percent of one core since the last sample), resident memory, threads and (where `nvidia-smi` is) GPU use of each
     /// replica's processes (the replica and everything below it); an execution whose processes reach their limit is
     /// stopped.
     func sample() {
@@ -443,6 +443,7 @@ final class Supervisor {
             guard !processes.isEmpty else { continue }
             let ticks = processes.reduce(UInt64(0)) { $0 + (tree.stats[$1]?.cpuTicks ?? 0) }
             let pages = processes.reduce(Int64(0)) { $0 + (tree.stats[$1]?.residentPages ?? 0) }
+            let threads = processes.reduce(0) { $0 + (tree.stats[$1]?.threads ?? 0) }
             var cpu = 0.0
             if let before = previousTicks[replica.rank], ticks >= before.ticks, now > before.at {
                 cpu = Double(ticks - before.ticks) / ticksPerSecond / (Double(now - before.at) / 1000) * 100
@@ -452,7 +453,8 @@ final class Supervisor {
             lines +=
                 JSONText.object([
                     ("at", String(now)), ("replica", String(replica.rank)), ("cpuPercent", String((cpu * 10).rounded() / 10)),
-                    ("rssBytes", String(pages * pageSize)), ("gpuPercent", gpuUse.map { String($0.percent) }),
+                    ("rssBytes", String(pages * pageSize)), ("threads", String(threads)),
+                    ("gpuPercent", gpuUse.map { String($0.percent) }),
                     ("gpuMemoryBytes", gpuUse.map { String($0.memoryBytes) }),
                 ]) + "\n"
             let limit = spec.confinement.processLimit

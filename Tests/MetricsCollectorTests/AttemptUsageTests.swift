@@ -143,6 +143,20 @@ import TrellisTestSupport
         }
     }
 
+    /// Threads of the replica's processes: eight sleeping threads and the interpreter's own.
+    @Test func threadsAreCounted() async throws {
+        try await Self.withTeam(.sqlite) { api, team in
+            let token = team["olga"]
+            let threads =
+                #"python3 -c 'import threading, time; [threading.Thread(target=time.sleep, args=(3,)).start() for _ in range(8)]'"#
+            try await api.applyPipeline("threads", project: "ml", token: token, tasks: [Self.task("threads", threads)])
+            let run = try await api.startRun("threads", project: "ml", token: token)
+            _ = try await api.waitForRun(run, project: "ml", token: token)
+            let usage = try await Self.completeUsage(api, run: run, task: "threads", token: token)
+            #expect(((usage["summary"] as? [String: Any])?["peakThreads"] as? Int ?? 0) >= 9, "\(usage["summary"] ?? "")")
+        }
+    }
+
     /// A running attempt's samples arrive while it runs, every second.
     @Test func samplesArriveWhileTheAttemptRuns() async throws {
         try await Self.withTeam(.sqlite) { api, team in

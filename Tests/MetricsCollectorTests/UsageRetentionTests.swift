@@ -61,7 +61,7 @@ import TrellisTestSupport
             var samples = (0..<120).map { second in
                 UsageRepository.SampleRow(
                     execution_id: "long", replica: "0", at: start + Int64(second) * 1000, cpu: second < 60 ? 0.5 : 1.0,
-                    memory: Int64(second) << 20, gpu: nil, gpu_memory: nil)
+                    memory: Int64(second) << 20, gpu: nil, gpu_memory: nil, threads: second == 10 ? 7 : 2)
             }
             samples.append(
                 .init(
@@ -85,6 +85,7 @@ import TrellisTestSupport
             #expect(points.count == 3, "two minutes, then the recent sample")
             #expect(points.map(\.cpuCores) == [0.5, 1.0, 0.25])
             #expect(points.map(\.memoryBytes) == [59 << 20, 119 << 20, 1 << 20])
+            #expect(points.map(\.threads) == [7, 2, nil])
             // The summary was kept whole.
             let summary = try #require(try await repository.attempt(project: "ml", run: "run-long", task: "t", number: 1)).summary
             #expect(summary.samples == 121 && summary.peakMemoryBytes == 119 << 20 && summary.peakCpuCores == 1.0)

@@ -28,8 +28,8 @@ test("a chart puts replicas, request and limit on one scale", () => {
 test("a summary in words, and none before the first sample", () => {
   assert.equal(summaryText({ samples: 0 }), "No samples yet.");
   assert.equal(
-    summaryText({ samples: 3, peakMemoryBytes: 212 * 2 ** 20, meanCpuCores: 0.912, peakCpuCores: 1, cpuSeconds: 2.04 }),
-    "memory peak 212.0 MiB · CPU mean 0.91 cores, peak 1.00 · 2.0 s of CPU",
+    summaryText({ samples: 3, peakMemoryBytes: 212 * 2 ** 20, meanCpuCores: 0.912, peakCpuCores: 1, cpuSeconds: 2.04, peakThreads: 9 }),
+    "memory peak 212.0 MiB · CPU mean 0.91 cores, peak 1.00 · 2.0 s of CPU · 9 threads at most",
   );
 });
 

@@ -47,6 +47,7 @@ import Testing
         #expect(stat?.cpuTicks == 10)
         #expect(stat?.startTime == 987654)
         #expect(stat?.residentPages == 250)
+        #expect(stat?.threads == 1)
         #expect(ProcStat("garbage") == nil)
     }
 

@@ -28,6 +28,7 @@ export function summaryText(summary) {
   if (summary.peakMemoryBytes != null) parts.push(`memory peak ${memoryText(summary.peakMemoryBytes)}`);
   if (summary.meanCpuCores != null) parts.push(`CPU mean ${summary.meanCpuCores.toFixed(2)} cores, peak ${(summary.peakCpuCores ?? 0).toFixed(2)}`);
   if (summary.cpuSeconds != null) parts.push(`${summary.cpuSeconds.toFixed(1)} s of CPU`);
+  if (summary.peakThreads != null) parts.push(`${summary.peakThreads} threads at most`);
   if (summary.peakGpuPercent != null) parts.push(`GPU peak ${Math.round(summary.peakGpuPercent)}%`);
   if (summary.peakGpuMemoryBytes != null) parts.push(`GPU memory peak ${memoryText(summary.peakGpuMemoryBytes)}`);
   return parts.join(" · ");

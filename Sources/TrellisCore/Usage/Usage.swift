@@ -6,18 +6,24 @@ public struct UsagePoint: Codable, Sendable, Equatable {
     public var at: Date
     public var cpuCores: Double
     public var memoryBytes: Int64
+    /// Threads of a local replica's processes.
+    public var threads: Int?
     public var gpuPercent: Double?
     public var gpuMemoryBytes: Int64?
 
-    public init(at: Date, cpuCores: Double, memoryBytes: Int64, gpuPercent: Double? = nil, gpuMemoryBytes: Int64? = nil) {
+    public init(
+        at: Date, cpuCores: Double, memoryBytes: Int64, threads: Int? = nil, gpuPercent: Double? = nil, gpuMemoryBytes: Int64? = nil
+    ) {
         self.at = at
         self.cpuCores = cpuCores
         self.memoryBytes = memoryBytes
+        self.threads = threads
         self.gpuPercent = gpuPercent
         self.gpuMemoryBytes = gpuMemoryBytes
     }
 
-    /// One point per `step` (its start): CPU and GPU utilisation averaged, memory at its peak — what sizing needs.
+    /// One point per `step` (its start): CPU and GPU utilisation averaged, memory and threads at their peak — what
+    /// sizing needs.
     public static func bucketed(_ points: [UsagePoint], step: Duration) -> [UsagePoint] {
         let width = max(step.milliseconds, 1)
         var buckets: [(key: Int64, points: [UsagePoint])] = []
@@ -32,7 +38,7 @@ public struct UsagePoint: Codable, Sendable, Equatable {
             return UsagePoint(
                 at: Date(timeIntervalSince1970: Double(bucket.key) / 1000),
                 cpuCores: bucket.points.map(\.cpuCores).reduce(0, +) / Double(bucket.points.count),
-                memoryBytes: bucket.points.map(\.memoryBytes).max() ?? 0,
+                memoryBytes: bucket.points.map(\.memoryBytes).max() ?? 0, threads: bucket.points.compactMap(\.threads).max(),
                 gpuPercent: gpus.isEmpty ? nil : gpus.reduce(0, +) / Double(gpus.count), gpuMemoryBytes: gpuMemory.max())
         }
     }
@@ -56,18 +62,20 @@ public struct UsageSummary: Codable, Sendable, Equatable {
     public var meanCpuCores: Double?
     public var peakCpuCores: Double?
     public var cpuSeconds: Double?
+    public var peakThreads: Int?
     public var peakGpuPercent: Double?
     public var peakGpuMemoryBytes: Int64?
 
     public init(
         samples: Int, peakMemoryBytes: Int64?, meanCpuCores: Double?, peakCpuCores: Double?, cpuSeconds: Double?,
-        peakGpuPercent: Double?, peakGpuMemoryBytes: Int64?
+        peakThreads: Int? = nil, peakGpuPercent: Double?, peakGpuMemoryBytes: Int64?
     ) {
         self.samples = samples
         self.peakMemoryBytes = peakMemoryBytes
         self.meanCpuCores = meanCpuCores
         self.peakCpuCores = peakCpuCores
         self.cpuSeconds = cpuSeconds
+        self.peakThreads = peakThreads
         self.peakGpuPercent = peakGpuPercent
         self.peakGpuMemoryBytes = peakGpuMemoryBytes
     }
