@@ -103,7 +103,11 @@ let package = Package(
         .target(
             name: "PipelineStore", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], plugins: ["EmbedFiles"]),
         .target(
-            name: "RunOrchestrator", dependencies: serviceDependencies + [.product(name: "Prometheus", package: "swift-prometheus")],
+            name: "RunOrchestrator",
+            dependencies: serviceDependencies + [
+                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             plugins: ["EmbedFiles"]),
         .target(
             name: "ClusterGateway",
@@ -164,6 +168,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/TrellisTestSupport"
         ),

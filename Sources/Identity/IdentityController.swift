@@ -427,23 +427,20 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
             // A binding that stays may name a cluster removed since: the project's runs say so when they start.
             if settings.cluster != project.settings.cluster { try await clusters.requireGranted(settings.cluster, to: project.name) }
             sealed = try await sealSecrets(of: settings, project: project)
-            settings.newSecretValues = [:]
-            project.settings = settings
+            project.settings = settings.withoutNewValues
         }
         project.updatedAt = now()
         try await repository.updateProject(project, sealedSecrets: sealed)
         return ProjectView(project, role: role)
     }
 
-    /// The new secret values of `settings`, sealed; a secret entry without a value keeps the stored one, and a new
-    /// one without a value is a 400 naming it.
+    /// The new sealed values of `settings` (secret env values, webhooks' URLs and keys), sealed; an entry without a
+    /// value keeps the stored one, and a new one without a value is a 400 naming it.
     func sealSecrets(of settings: ProjectSettings, project: Project) async throws -> [String: String] {
         let stored = try await repository.sealedSecrets(of: project.id)
-        let missing = settings.secretEnv.filter { stored[$0] == nil && settings.newSecretValues[$0] == nil }
-        guard missing.isEmpty else {
-            throw ValidationErrors(missing.map { ValidationError(field: "settings.env.\($0).value", "a new secret needs its value") })
-        }
-        return try settings.newSecretValues.mapValues { try secrets.seal($0) }
+        let missing = settings.missingSealedValues(stored: Set(stored.keys))
+        guard missing.isEmpty else { throw ValidationErrors(missing) }
+        return try settings.newSealedValues.mapValues { try secrets.seal($0) }
     }
 
     struct DeletionView: ResponseEncodable {

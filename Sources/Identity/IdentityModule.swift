@@ -75,6 +75,13 @@ public struct IdentityModule: ServiceModule {
             }
             return SecretValues(values: values)
         }
+        internalRoutes.get("projects/:project/alerting") { _, context in
+            let name = try context.parameters.require("project")
+            guard let alerting = try await identityClient?.alerting(ofProject: name) else {
+                throw APIError.notFound("no project named \"\(name)\"")
+            }
+            return alerting
+        }
         internalRoutes.get("project-deletions") { request, _ in
             ProjectDeletions(deletions: try await controller.repository.pendingDeletions(for: try Self.service(request)))
         }
@@ -158,3 +165,4 @@ public struct IdentityModule: ServiceModule {
 
 /// The internal settings route answers with the settings themselves.
 extension ProjectSettings: ResponseEncodable {}
+extension ProjectAlerting: ResponseEncodable {}

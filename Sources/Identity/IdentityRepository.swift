@@ -231,7 +231,7 @@ public struct SQLIdentityRepository: IdentityRepository {
     public func updateProject(_ project: Project, sealedSecrets sealed: [String: String]) async throws {
         try await database.transaction { sql in
             try await Self.update(project, sql: sql)
-            let kept = project.settings.secretEnv + [""]
+            let kept = project.settings.sealedNames + [""]
             try await sql.delete(from: "identity_project_secrets").where("project_id", .equal, project.id.rawValue)
                 .where("name", .notIn, kept).run()
             for (name, value) in sealed.sorted(by: { $0.key < $1.key }) {

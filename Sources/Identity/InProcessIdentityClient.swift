@@ -52,6 +52,18 @@ struct InProcessIdentityClient: IdentityClient {
         return values
     }
 
+    func alerting(ofProject project: String) async throws -> ProjectAlerting? {
+        guard let found = try await repository.project(named: project) else { return nil }
+        let sealed = try await repository.sealedSecrets(of: found.id)
+        var targets: [String: ProjectAlerting.Target] = [:]
+        for (name, webhook) in found.settings.webhooks {
+            guard let url = sealed[Webhook.urlSecretName(name)] else { continue }
+            let key = webhook.signed ? try sealed[Webhook.keySecretName(name)].map(secrets.open) : nil
+            targets[name] = ProjectAlerting.Target(url: try secrets.open(url), format: webhook.format, secret: key)
+        }
+        return ProjectAlerting(alerts: found.settings.alerts, webhooks: targets)
+    }
+
     func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] {
         try await repository.pendingDeletions(for: service)
     }

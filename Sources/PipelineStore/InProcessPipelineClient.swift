@@ -14,6 +14,13 @@ struct InProcessPipelineClient<Repository: PipelineRepository>: PipelineClient {
         return try await repository.version(version ?? record.currentVersion, of: record)
     }
 
+    func alerts(ofPipeline name: String, project: String) async throws -> PipelineAlerts? {
+        guard let record = try await repository.pipeline(named: name, project: project),
+            let current = try await repository.version(record.currentVersion, of: record)
+        else { return nil }
+        return PipelineAlerts(alerts: current.spec.spec.alerts)
+    }
+
     func scheduleChanges(after revision: Int64, limit: Int) async throws -> [ScheduleChange] {
         try await repository.scheduleChanges(after: revision, limit: limit)
     }

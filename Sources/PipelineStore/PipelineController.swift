@@ -48,7 +48,13 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         var current: PipelineVersion?
         if let existing { current = try await repository.version(existing.currentVersion, of: existing) }
         let pinned = try await resolveTemplates(spec, previous: current, caller: context.caller())
-        let problems = spec.problems { pinned.specs[$0] }
+        var problems = spec.problems { pinned.specs[$0] }
+        if let alerts = spec.spec.alerts, !(alerts.webhooks ?? []).isEmpty {
+            let webhooks = try await identity.settings(ofProject: project)?.webhooks ?? [:]
+            problems += alerts.problems(at: "spec.alerts", webhooks: Set(webhooks.keys)).filter {
+                $0.field.hasPrefix("spec.alerts.webhooks[")
+            }
+        }
         guard problems.isEmpty else { throw PipelineError.invalid(problems) }
         if let current, current.spec == spec, current.templates == pinned.versions {
             return EditedResponse(status: .ok, response: current)

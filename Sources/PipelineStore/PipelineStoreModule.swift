@@ -68,6 +68,14 @@ public struct PipelineStoreModule: ServiceModule {
         controller.addRoutes(to: authenticated)
         let internalRoutes = `public`.group("internal/schedules").add(middleware: ServiceTokenMiddleware(token: serviceToken))
         internalRoutes.get(use: scheduleChanges)
+        let alerts = `public`.group("internal/pipelines").add(middleware: ServiceTokenMiddleware(token: serviceToken))
+        alerts.get(":project/:pipeline/alerts") { _, context in
+            let (project, pipeline) = (try context.parameters.require("project"), try context.parameters.require("pipeline"))
+            guard let alerts = try await pipelineClient?.alerts(ofPipeline: pipeline, project: project) else {
+                throw APIError.notFound("no pipeline \"\(pipeline)\" in project \"\(project)\"")
+            }
+            return alerts
+        }
     }
 
     /// `GET /api/v1/internal/schedules?after=N&limit=M`: the schedule feed, for the scheduler.
@@ -103,3 +111,5 @@ enum DemoPipeline {
             - {name: join, template: noop, dependsOn: [left, right]}
         """
 }
+
+extension PipelineAlerts: ResponseEncodable {}

@@ -24,6 +24,8 @@ public struct RunOrchestratorModule: ServiceModule {
     let feed: InProcessAttemptFeed
     let serviceToken: ServiceToken
     let gauges: PlatformGaugeService
+    let alertController: AlertController
+    let alertDispatcher: AlertDispatcher
 
     public init(environment: ServiceEnvironment) async throws {
         try await self.init(environment: environment, now: Date.init)
@@ -58,10 +60,17 @@ public struct RunOrchestratorModule: ServiceModule {
         scheduleController = ScheduleController(
             scheduler: scheduler, schedules: schedules, runs: repository, engine: engine, access: access, minimumInterval: minimumInterval,
             now: now)
+        let alerts = AlertRepository(database: environment.database)
+        alertController = AlertController(repository: alerts, access: access, now: now)
+        alertDispatcher = AlertDispatcher(
+            repository: alerts, pipelines: pipelines, identity: identity, sender: WebhookSender(client: WebhookSender.makeClient()),
+            attempts: environment.configuration.alertAttempts, backoff: environment.configuration.alertBackoff, ready: environment.ready,
+            logger: environment.logger, now: now)
         engineService = EngineService(engine: engine, executor: executor, ready: environment.ready, logger: environment.logger)
         schedulerService = SchedulerService(scheduler: scheduler, ready: environment.ready, logger: environment.logger)
         purger = try ProjectPurger(Self.name, environment: environment) { deletion in
             try await Self.purge(deletion.project, runs: repository, schedules: schedules, engine: engine, executor: executor)
+            try await alerts.deleteAll(ofProject: deletion.project)
         }
     }
 
@@ -85,11 +94,12 @@ public struct RunOrchestratorModule: ServiceModule {
     public func addRoutes(public: RouterGroup<TrellisRequestContext>, authenticated: RouterGroup<TrellisRequestContext>) {
         controller.addRoutes(to: authenticated)
         scheduleController.addRoutes(to: authenticated)
+        alertController.addRoutes(to: authenticated)
         `public`.group("internal/runs/attempts").add(middleware: ServiceTokenMiddleware(token: serviceToken))
             .get(use: AttemptFeedController(feed: feed).changes)
     }
 
-    public var services: [any Service] { [engineService, schedulerService, purger, gauges] }
+    public var services: [any Service] { [engineService, schedulerService, purger, gauges, alertDispatcher] }
 
     public var attemptFeedClient: (any AttemptFeedClient)? { feed }
 }

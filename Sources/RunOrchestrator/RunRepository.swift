@@ -331,6 +331,8 @@ struct RunRepository: Sendable {
                 .set("started_at", to: SQLBind(run.startedAt)).set("finished_at", to: SQLBind(run.finishedAt))
                 .set("deadline_at", to: SQLBind(run.deadlineAt)).set("stopping", to: SQLBind(run.stopping?.rawValue))
                 .where("id", .equal, run.id).run()
+            // The alert outbox: its event exists exactly when the run's end committed.
+            if !original.state.isFinished, let event = run.endEvent { try await AlertRepository.record(event, sql: sql) }
         }
         for (name, task) in run.tasks where original.tasks[name] != task {
             try await sql.update("orchestrator_tasks").set(model: row(task, run: run.id)).where("run_id", .equal, run.id)

@@ -266,10 +266,14 @@ struct ScheduleRepository: Sendable {
             } else {
                 update = update.set("state", to: SQLBind(SchedulePlanner.RecordState.launched.rawValue))
             }
-            try await update.where("project", .equal, launch.project).where("pipeline", .equal, launch.pipeline)
+            let changed = try await update.where("project", .equal, launch.project).where("pipeline", .equal, launch.pipeline)
                 .where("execution_date", .equal, launch.executionDate).where("run_id", .equal, launch.runID)
-                .where("state", .equal, SchedulePlanner.RecordState.launching.rawValue).run()
-            if failure != nil { try await wakeIfWaiting(launch.project, launch.pipeline, now: now, sql: sql) }
+                .where("state", .equal, SchedulePlanner.RecordState.launching.rawValue).returning("execution_date").all()
+            if let failure, !changed.isEmpty {
+                try await Self.recordTickEvent(
+                    launch.project, launch.pipeline, at: launch.executionDate, state: .failed, reason: failure, now: now, sql: sql)
+                try await wakeIfWaiting(launch.project, launch.pipeline, now: now, sql: sql)
+            }
         }
     }
 
@@ -392,6 +396,7 @@ struct ScheduleRepository: Sendable {
         try await sql.insert(into: "orchestrator_schedule_records").model(row).ignoringConflicts(with: [
             "project", "pipeline", "execution_date",
         ]).run()
+        try await Self.recordTickEvent(schedule.project, schedule.pipeline, at: date, state: state, reason: reason, now: now, sql: sql)
         return row
     }
 
@@ -404,7 +409,29 @@ struct ScheduleRepository: Sendable {
             .set("reason", to: SQLBind(reason)).set("updated_at", to: SQLBind(now))
             .where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline).where("execution_date", .equal, date)
             .where("state", .in, states.map(\.rawValue)).returning("execution_date").all()
+        if !rows.isEmpty {
+            try await Self.recordTickEvent(schedule.project, schedule.pipeline, at: date, state: state, reason: reason, now: now, sql: sql)
+        }
         return !rows.isEmpty
+    }
+
+    /// The alert outbox's event of a tick that expired or failed (nothing for other states), in the record's transaction.
+    private static func recordTickEvent(
+        _ project: String, _ pipeline: String, at date: Int64, state: SchedulePlanner.RecordState, reason: String?, now: Int64,
+        sql: any SQLDatabase
+    ) async throws {
+        let trigger: AlertTrigger
+        switch state {
+        case .expired: trigger = .tickExpired
+        case .failed: trigger = .tickFailed
+        default: return
+        }
+        let event = AlertEvent(
+            id: AlertEvent.tickID(project: project, pipeline: pipeline, executionDate: date, state: state.rawValue, at: now),
+            kind: .ended(trigger),
+            project: project, pipeline: pipeline, executionDate: .fromMilliseconds(date), state: state.rawValue, reason: reason,
+            occurredAt: .fromMilliseconds(now))
+        try await AlertRepository.record(event, sql: sql)
     }
 
     private func load(_ project: String, _ pipeline: String, sql: any SQLDatabase, lock: SQLQueryString) async throws -> ScheduleRow? {

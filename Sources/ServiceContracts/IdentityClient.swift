@@ -31,6 +31,10 @@ public protocol IdentityClient: Sendable {
     /// nil: no such project. Asked on nobody's behalf, never shown.
     func secretEnvironment(ofProject project: String) async throws -> [String: String]?
 
+    /// A project's alert defaults and its webhooks with their URLs and keys in clear, for sending alerts; nil: no
+    /// such project. Asked on nobody's behalf, never shown.
+    func alerting(ofProject project: String) async throws -> ProjectAlerting?
+
     /// The deletions `service` has still to purge whose prerequisites are done (``ProjectDeletion``).
     func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion]
 
@@ -80,6 +84,11 @@ public struct HTTPIdentityClient: IdentityClient {
         let serviceToken = try serviceToken(for: "reading project secrets")
         struct Values: Decodable { let values: [String: String] }
         return try await requests.get(APIPaths.projectSecrets(project), as: Values.self, token: serviceToken.value)?.values
+    }
+
+    public func alerting(ofProject project: String) async throws -> ProjectAlerting? {
+        let serviceToken = try serviceToken(for: "reading project webhooks")
+        return try await requests.get(APIPaths.projectAlerting(project), as: ProjectAlerting.self, token: serviceToken.value)
     }
 
     public func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] {
@@ -133,6 +142,10 @@ public enum APIPaths {
     /// Reached without a token.
     public static func projectSecrets(_ project: String) -> String {
         "/api/v1/internal/identity/projects/\(ServiceRequests.escaped(project))/secrets"
+    }
+
+    public static func projectAlerting(_ project: String) -> String {
+        "/api/v1/internal/identity/projects/\(ServiceRequests.escaped(project))/alerting"
     }
 
     public static func projectDeletions(for service: ServiceName) -> String {
@@ -244,5 +257,29 @@ public actor RevocationMirror {
         revoked = revoked.filter { $0.value > now }
         voided = voided.filter { $0.value.expiresAt > now }
         checkedAt = started
+    }
+}
+
+/// What the orchestrator needs of a project to send its alerts: the project's default rule and its webhooks, opened.
+public struct ProjectAlerting: Codable, Sendable, Equatable {
+    public struct Target: Codable, Sendable, Equatable {
+        public var url: String
+        public var format: WebhookFormat
+        /// The signing key, when the webhook signs.
+        public var secret: String?
+
+        public init(url: String, format: WebhookFormat, secret: String?) {
+            self.url = url
+            self.format = format
+            self.secret = secret
+        }
+    }
+
+    public var alerts: AlertRule?
+    public var webhooks: [String: Target]
+
+    public init(alerts: AlertRule?, webhooks: [String: Target]) {
+        self.alerts = alerts
+        self.webhooks = webhooks
     }
 }

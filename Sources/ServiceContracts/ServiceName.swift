@@ -35,6 +35,8 @@ public enum ServiceName: String, Sendable, CaseIterable {
         case "clusters": return .clusterGateway
         // A run by its id alone (the CLI's `trellis run logs RUN`).
         case "runs": return .orchestrator
+        // The caller's alert notifications.
+        case "notifications": return .orchestrator
         case "projects": return owner(ofProjectPath: Array(rest.dropFirst()))
         default: return nil
         }
@@ -56,6 +58,8 @@ public enum ServiceName: String, Sendable, CaseIterable {
         case "runs": return rest.last == "usage" && [4, 8].contains(rest.count) ? .metrics : .orchestrator
         case "clusters": return .clusterGateway
         case "metrics": return .metrics
+        // Alerts' webhook deliveries.
+        case "alerts": return .orchestrator
         default: return nil
         }
     }

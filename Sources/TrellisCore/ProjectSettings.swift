@@ -24,6 +24,10 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
     /// Host folders the project's local tasks may mount (`hostpath` mounts), each with what is below it; only a
     /// platform admin may change them. Absent when updating: unchanged.
     public var hostPaths: [String]?
+    /// Who hears of the ends of the project's runs and ticks, for every pipeline that does not say otherwise.
+    public var alerts: AlertRule?
+    /// Webhooks alerts may call, by name.
+    public var webhooks: [String: Webhook]
 
     public init(
         cluster: String = "local", env: [String: String] = [:], mounts: [String] = [], maxConcurrentRuns: Int? = nil,
@@ -38,10 +42,12 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         self.nodeSelector = nodeSelector
         self.network = network
         self.hostPaths = hostPaths
+        self.alerts = nil
+        self.webhooks = [:]
     }
 
     enum CodingKeys: String, CodingKey {
-        case cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks, nodeSelector, network, hostPaths
+        case cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks, nodeSelector, network, hostPaths, alerts, webhooks
     }
 
     public init(from decoder: any Decoder) throws {
@@ -64,6 +70,8 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         nodeSelector = try container.decodeIfPresent([String: String].self, forKey: .nodeSelector) ?? [:]
         network = try container.decodeIfPresent(Bool.self, forKey: .network)
         hostPaths = try container.decodeIfPresent([String].self, forKey: .hostPaths)
+        alerts = try container.decodeIfPresent(AlertRule.self, forKey: .alerts)
+        webhooks = try container.decodeIfPresent([String: Webhook].self, forKey: .webhooks) ?? [:]
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -78,6 +86,52 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         try container.encode(nodeSelector, forKey: .nodeSelector)
         try container.encodeIfPresent(network, forKey: .network)
         try container.encodeIfPresent(hostPaths, forKey: .hostPaths)
+        try container.encodeIfPresent(alerts, forKey: .alerts)
+        try container.encode(webhooks, forKey: .webhooks)
+    }
+
+    /// The names of every sealed value the settings refer to: secret env entries, webhooks' URLs and signing keys.
+    public var sealedNames: [String] {
+        secretEnv + webhooks.keys.map(Webhook.urlSecretName) + webhooks.filter(\.value.signed).keys.map(Webhook.keySecretName)
+    }
+
+    /// The values to seal that an update sends (secret env values, webhooks' new URLs and keys), by sealed name.
+    public var newSealedValues: [String: String] {
+        var values = newSecretValues
+        for (name, webhook) in webhooks {
+            if let url = webhook.newURL { values[Webhook.urlSecretName(name)] = url }
+            if let key = webhook.newSecret { values[Webhook.keySecretName(name)] = key }
+        }
+        return values
+    }
+
+    /// The settings as stored: write-only values dropped.
+    public var withoutNewValues: ProjectSettings {
+        var settings = self
+        settings.newSecretValues = [:]
+        for name in settings.webhooks.keys {
+            settings.webhooks[name]?.newURL = nil
+            settings.webhooks[name]?.newSecret = nil
+        }
+        return settings
+    }
+
+    /// Sealed values an update leaves missing (a new secret without its value, a new webhook without its URL, a
+    /// signed webhook without a key), each naming its field; `stored` are the names sealed already.
+    public func missingSealedValues(stored: Set<String>) -> [ValidationError] {
+        let new = newSealedValues
+        var missing = secretEnv.filter { stored.contains($0) == false && new[$0] == nil }.map {
+            ValidationError(field: "settings.env.\($0).value", "a new secret needs its value")
+        }
+        for name in webhooks.keys.sorted() {
+            for (sealed, field, what) in [
+                (Webhook.urlSecretName(name), "url", "a new webhook needs its url"),
+                (Webhook.keySecretName(name), "secret", "a signed webhook needs its secret"),
+            ] where sealedNames.contains(sealed) && !stored.contains(sealed) && new[sealed] == nil {
+                missing.append(ValidationError(field: "settings.webhooks.\(name).\(field)", what))
+            }
+        }
+        return missing
     }
 
     /// An env entry as documents write it: a value, or `{secret: true, value: …}` (the value left out to keep the
@@ -149,6 +203,11 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
                 )
             }
         }
+        if webhooks.count > 20 { problems.append(ValidationError(field: "settings.webhooks", "at most 20 webhooks")) }
+        for (name, webhook) in webhooks.sorted(by: { $0.key < $1.key }) {
+            problems += webhook.problems(name: name, at: "settings.webhooks.\(name)")
+        }
+        problems += alerts?.problems(at: "settings.alerts", webhooks: Set(webhooks.keys)) ?? []
         for (index, path) in (hostPaths ?? []).enumerated() where !HostPath.isClean(path) {
             problems.append(
                 ValidationError(

@@ -39,6 +39,8 @@ actor RotatingIdentity: IdentityClient {
 
     func secretEnvironment(ofProject project: String) async throws -> [String: String]? { nil }
 
+    func alerting(ofProject project: String) async throws -> ProjectAlerting? { nil }
+
     func projectDeletions(for service: ServiceName) async throws -> [ProjectDeletion] { [] }
 
     func finishProjectDeletion(_ deletion: ProjectDeletion, by service: ServiceName) async throws {}

@@ -19,6 +19,8 @@ public struct PipelineSpec: Codable, Sendable, Equatable {
         /// A whole run ends failed after this long (Argo's workflow `activeDeadlineSeconds`).
         public var timeout: String?
         public var schedule: Schedule?
+        /// Who hears of this pipeline's runs and ticks; fields left out take the project's `settings.alerts`.
+        public var alerts: AlertRule?
         public var tasks: [Task]
     }
 

@@ -37,6 +37,7 @@ extension PipelineSpec {
             problems += task.problems(at: "spec.tasks[\(task.name)]", taskNames: names, template: template)
         }
         if let schedule = spec.schedule { problems += schedule.problems() }
+        problems += spec.alerts?.problems(at: "spec.alerts", webhooks: nil) ?? []
         problems += variableProblems()
         if let cycle = dependencyCycle() {
             problems.append(ValidationError(field: "spec.tasks", "dependency cycle: \(cycle.joined(separator: " → "))"))
