@@ -41,6 +41,8 @@ public final class WebhookReceiver: Sendable {
         var refused: [String: Int] = [:]
         /// Refuse the next this many requests of a path; `Int.max`: until told otherwise.
         var failing: [String: Int] = [:]
+        /// How long an accepted request of a path is held before its answer.
+        var slowness: [String: Duration] = [:]
     }
 
     private let state = Mutex(State())
@@ -51,6 +53,9 @@ public final class WebhookReceiver: Sendable {
     public func fail(_ path: String, times count: Int? = nil) { state.withLock { $0.failing[path] = count ?? .max } }
 
     public func accept(_ path: String) { state.withLock { $0.failing[path] = 0 } }
+
+    /// Accepted requests of `path` are answered after `delay` (a sender's claim must outlast its request).
+    public func slow(_ path: String, by delay: Duration) { state.withLock { $0.slowness[path] = delay } }
 
     public func accepted(_ path: String) -> [Received] { state.withLock { $0.accepted.filter { $0.path == path } } }
 
@@ -65,16 +70,17 @@ public final class WebhookReceiver: Sendable {
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let received = Received(
                 path: request.uri.path, query: request.uri.query, headers: headers, body: Data(buffer: buffer))
-            let refuse = self.state.withLock { state in
+            let (refuse, delay) = self.state.withLock { state in
                 let remaining = state.failing[received.path] ?? 0
                 guard remaining > 0 else {
                     state.accepted.append(received)
-                    return false
+                    return (false, state.slowness[received.path])
                 }
                 if remaining != .max { state.failing[received.path] = remaining - 1 }
                 state.refused[received.path, default: 0] += 1
-                return true
+                return (true, nil)
             }
+            if let delay { try await Task.sleep(for: delay) }
             return Response(
                 status: refuse ? .serviceUnavailable : .ok,
                 body: ResponseBody(byteBuffer: ByteBuffer(string: refuse ? "busy" : "{\"errcode\":0}")))
