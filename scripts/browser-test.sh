@@ -48,7 +48,8 @@ stop() {
 }
 trap stop EXIT
 start() { # PORT; 75 when it is taken
-  "$BIN/trellis" serve --port "$1" --data-dir "$DIR/data" > "$DIR/serve.log" 2>&1 &
+  # Alerts' webhooks: two tries, soon after each other (the portal test waits for a dead delivery).
+  TRELLIS_ALERTS_ATTEMPTS=2 TRELLIS_ALERTS_BACKOFF=200ms "$BIN/trellis" serve --port "$1" --data-dir "$DIR/data" > "$DIR/serve.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 300); do
     curl -fsS "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && kill -0 "$SERVER" 2>/dev/null && { PORT=$1; return 0; }

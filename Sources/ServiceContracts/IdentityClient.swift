@@ -120,8 +120,7 @@ public struct HTTPIdentityClient: IdentityClient {
 
     public func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole? {
         struct Membership: Decodable { let role: ProjectRole }
-        return try await requests.get(
-            "/api/v1/projects/" + ServiceRequests.escaped(project), as: Membership.self, token: token)?.role
+        return try await requests.get("/api/v1/projects/" + ServiceRequests.escaped(project), as: Membership.self, caller: token)?.role
     }
 }
 

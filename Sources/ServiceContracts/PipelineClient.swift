@@ -53,6 +53,6 @@ public struct HTTPPipelineClient: PipelineClient {
     public func pipeline(_ name: String, project: String, version: Int?, caller: Caller) async throws -> PipelineVersion? {
         var path = "/api/v1/projects/\(ServiceRequests.escaped(project))/pipelines/\(ServiceRequests.escaped(name))"
         if let version { path += "/versions/\(version)" }
-        return try await requests.get(path, as: PipelineVersion.self, token: caller.token)
+        return try await requests.get(path, as: PipelineVersion.self, caller: caller.token)
     }
 }

@@ -3,7 +3,9 @@ import Foundation
 import NIOCore
 
 /// Requests from one service to another: 200 is decoded, 204 is empty, 404 is nil, and an unreachable service or
-/// any other answer is a 503 naming the service. Shared by the HTTP service clients.
+/// any other answer is a 503 naming the service — but a 401 to a request made with the caller's own token is the
+/// caller's: their token was refused (revoked a moment ago, before this service's copy of the revocations knew).
+/// Shared by the HTTP service clients.
 public struct ServiceRequests: Sendable {
     let service: ServiceName
     let baseURL: String
@@ -20,6 +22,12 @@ public struct ServiceRequests: Sendable {
         return try APICoding.decoder().decode(type, from: body)
     }
 
+    /// ``get(_:as:token:timeout:)`` as the caller, with their token: a 401 is theirs.
+    func get<T: Decodable>(_ path: String, as type: T.Type, caller token: String) async throws -> T? {
+        guard let body = try await send("GET", path, body: Optional<Data>.none, token: token, callersOwn: true) else { return nil }
+        return try APICoding.decoder().decode(type, from: body)
+    }
+
     func post<T: Decodable>(_ path: String, json: some Encodable, as type: T.Type, token: String?) async throws -> T? {
         guard let body = try await send("POST", path, body: try APICoding.encoder().encode(json), token: token) else { return nil }
         return try APICoding.decoder().decode(type, from: body)
@@ -27,7 +35,9 @@ public struct ServiceRequests: Sendable {
 
     /// Sends and returns the body of a 200 or 204 (empty), nil on 404.
     @discardableResult
-    func send(_ method: String, _ path: String, body: Data?, token: String?, timeout: TimeAmount = .seconds(10)) async throws -> Data? {
+    func send(
+        _ method: String, _ path: String, body: Data?, token: String?, timeout: TimeAmount = .seconds(10), callersOwn: Bool = false
+    ) async throws -> Data? {
         let response = try await open(method, path, body: body, token: token, timeout: timeout)
         let bytes: ByteBuffer
         do {
@@ -38,6 +48,7 @@ public struct ServiceRequests: Sendable {
         switch response.status {
         case .ok, .created, .noContent: return Data(buffer: bytes)
         case .notFound: return nil
+        case .unauthorized where callersOwn: throw APIError.unauthorized("the \(service.rawValue) service refused the token")
         default: throw APIError.unavailable("the \(service.rawValue) service answered \(response.status.code) for \(method) \(path)")
         }
     }

@@ -60,12 +60,12 @@ public struct HTTPTemplateClient: TemplateClient {
     public func versions(of name: String, caller: Caller) async throws -> [TemplateVersionStatus] {
         struct Summary: Decodable { let versions: [TemplateVersionStatus] }
         let path = "/api/v1/templates/\(ServiceRequests.escaped(name))"
-        return try await requests.get(path, as: Summary.self, token: caller.token)?.versions ?? []
+        return try await requests.get(path, as: Summary.self, caller: caller.token)?.versions ?? []
     }
 
     public func template(_ name: String, version: String, caller: Caller) async throws -> TemplateSpec? {
         struct Version: Decodable { let spec: TemplateSpec }
         let path = "/api/v1/templates/\(ServiceRequests.escaped(name))/versions/\(ServiceRequests.escaped(version))"
-        return try await requests.get(path, as: Version.self, token: caller.token)?.spec
+        return try await requests.get(path, as: Version.self, caller: caller.token)?.spec
     }
 }

@@ -9,9 +9,11 @@ TRELLIS_SHARED is a folder (open to every user) the tasks share with the test: t
 opens, so that a task is certainly still running while the test looks. TRELLIS_PORTAL_PASS=split runs the shorter
 pass meant for split mode (behind the gateway): log in, build, save and run a pipeline, read its log, log out.
 """
+import http.server
 import json
 import os
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -55,6 +57,30 @@ def wait_for_gate(name):
 def open_gate(name):
     with open(gate(name), "w"):
         pass
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """Webhooks' end: keeps what it accepts; a path in `refusing` is answered 503."""
+    accepted = []
+    refusing = set()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path in Receiver.refusing:
+            self.send_response(503)
+        else:
+            Receiver.accepted.append((self.path, json.loads(body)))
+            self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def start_receiver():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def setup_people():
@@ -200,6 +226,75 @@ def split_pass(driver, wait, css, all_css, visible, waiting):
     wait.until(lambda d: "hello-through-the-gateway" in css("pre.log").text)
     driver.save_screenshot(os.path.join(SHOTS, "split-run.png"))
     log_out_and_in_again(driver, wait, css, visible)
+
+
+def alerts_section(driver, wait, css, all_css, visible):
+    """Alerts: webhooks added on the project page (a link-local one refused at its field, the URL never shown again),
+    defaults chosen; a failed run reaches the receiver and ada's notifications; a webhook that refuses goes dead and is
+    retried from the deliveries table; a pipeline's own alerts set in the editor."""
+    receiver = start_receiver()
+    Receiver.refusing.add("/flaky")
+    save = lambda: driver.find_element(By.XPATH, "//button[text()='Save settings']").click()
+    css("[name=webhook-name]").send_keys("bad")
+    css("[name=webhook-url]").send_keys("http://169.254.169.254/latest/meta-data")
+    save()
+    wait.until(lambda d: "link-local" in css("fieldset:has([name=webhook-name])").text)
+    for name, text in [("webhook-name", "oncall"), ("webhook-url", receiver + "/oncall?key=robot-key")]:
+        css(f"[name={name}]").send_keys(Keys.CONTROL, "a")
+        css(f"[name={name}]").send_keys(Keys.DELETE)
+        css(f"[name={name}]").send_keys(text)
+    Select(css("[name=webhook-format]")).select_by_value("slack")
+    save()
+    wait.until(lambda d: all_css('tr[data-webhook="oncall"]') or "error" in css(".project .notice").get_attribute("class"))
+    assert all_css('tr[data-webhook="oncall"]'), css(".project .notice").text
+    assert "robot-key" not in css("#page").text and css("[name=webhook-url]").get_attribute("value") == ""
+    css("[name=webhook-name]").send_keys("flaky")
+    css("[name=webhook-url]").send_keys(receiver + "/flaky")
+    css("[name=webhook-secret]").send_keys("flaky-signing-key")
+    css("[name=alerts-on-failed]").click()
+    css("[name=alerts-users]").send_keys("ada")
+    css("[name=alerts-webhooks]").send_keys("oncall, flaky")
+    save()
+    wait.until(lambda d: all_css('tr[data-webhook="flaky"]') and css(".project .notice").text == "Saved.")
+    assert "signed" in css('tr[data-webhook="flaky"]').text
+    token = ada_token(driver)
+    api("POST", "/api/v1/projects/ml/pipelines", pipeline("alarm", [{"name": "boom", "template": "shell", "args": {"command": "exit 4"}}]), token)
+    api("POST", "/api/v1/projects/ml/pipelines/alarm/runs", {}, token)
+    # The notification: counted in the header, listed, read.
+    driver.get(BASE + "/#/notifications")
+    for _ in range(600):
+        if "Pipeline alarm (project ml) failed" in css("#page").text:
+            break
+        time.sleep(0.1)
+        driver.refresh()
+    wait.until(lambda d: css("#nav-notifications").text == "Notifications (1)")
+    css("button[name=mark-all-read]").click()
+    wait.until(lambda d: css("#nav-notifications").text == "Notifications")
+    assert [path for path, _ in Receiver.accepted] == ["/oncall?key=robot-key"], Receiver.accepted
+    assert Receiver.accepted[0][1]["text"].startswith("Pipeline alarm (project ml) failed")
+    # The refusing webhook: dead after its tries (two here), then retried by hand once it answers.
+    driver.get(BASE + "/#/p/ml/settings")
+    for _ in range(300):
+        if all_css('tr[data-state="dead"]'):
+            break
+        time.sleep(0.2)
+        css(".deliveries .page-head button").click()
+    assert "dead after 2 tries" in css('tr[data-state="dead"]').text and "503" in css('tr[data-state="dead"]').text
+    Receiver.refusing.clear()
+    css('tr[data-state="dead"] button[name=retry-delivery]').click()
+    wait.until(lambda d: "Sending flaky again." in css(".project .notice").text)
+    wait.until(lambda d: any(path == "/flaky" for path, _ in Receiver.accepted))
+    # A pipeline's own alerts, in the editor's pipeline panel: only the oncall webhook.
+    driver.get(BASE + "/#/p/ml/pipelines/alarm")
+    visible("[name=alerts-same-webhooks]").click()
+    css("[name=alerts-webhook-oncall]").click()
+    driver.find_element(By.XPATH, "//button[text()='Save']").click()
+    wait.until(lambda d: "Saved version 2." in css("#editor-status").text)
+    saved = api("GET", "/api/v1/projects/ml/pipelines/alarm", token=token)["spec"]["spec"]["alerts"]
+    assert saved == {"webhooks": ["oncall"]}, saved
+    assert driver.execute_script(UNLABELLED) == [], driver.execute_script(UNLABELLED)
+    driver.get(BASE + "/#/p/ml/settings")
+    visible("[name=settings-maxConcurrentRuns]")
 
 
 def main():
@@ -466,6 +561,7 @@ def main():
         css('tr[data-member="bea"]').find_element(By.XPATH, ".//button[text()='Remove']").click()
         driver.switch_to.alert.accept()
         wait.until(lambda d: not all_css('tr[data-member="bea"]'))
+        alerts_section(driver, wait, css, all_css, visible)
         # A new project of her own: she owns it and can switch to it.
         driver.find_element(By.LINK_TEXT, "New project").click()
         visible("[name=project-name]").send_keys("sandbox")

@@ -85,3 +85,13 @@ test("the pipeline document round-trips", () => {
   const again = Graph.fromPipeline(document.spec, layout);
   assert.deepEqual(again.toPipeline({ name: "demo", env: { A: "1" }, schedule: { cron: "0 2 * * *" } }).document, document);
 });
+
+test("a pipeline's timeout and alerts are kept by the editor", () => {
+  const graph = new Graph();
+  graph.addTask("shell", 10, 20);
+  const alerts = { on: ["failed"], webhooks: ["oncall"], runningLongerThan: "2h" };
+  const { document } = graph.toPipeline({ name: "demo", timeout: "3h", alerts });
+  assert.equal(document.spec.timeout, "3h");
+  assert.deepEqual(document.spec.alerts, alerts);
+  assert.equal(graph.toPipeline({ name: "demo" }).document.spec.alerts, undefined);
+});

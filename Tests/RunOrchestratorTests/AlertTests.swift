@@ -213,6 +213,17 @@ import TrellisTestSupport
                 #expect(try await api.call("POST", "/api/v1/projects/flaky/runs/\(slow)/cancel", token: olga).status == 200)
                 _ = try await api.waitForRun(slow, project: "flaky", token: olga)
                 #expect(receiver.accepted("/long").count == 1)
+
+                // A rule changed just now applies to the next run's end at once.
+                try await api.applyPipeline(
+                    "job", project: "flaky", token: olga, tasks: Self.failing(), spec: ["alerts": ["webhooks": ["long"]]])
+                let next = try await api.startRun("job", project: "flaky", token: olga)
+                _ = try await api.waitForRun(next, project: "flaky", token: olga)
+                try await Waiting.until("the changed rule's webhook") { receiver.accepted("/long").count == 2 }
+                #expect(receiver.accepted("/long").last?.json["run"] as? String == next)
+                #expect(
+                    receiver.accepted("/flaky").count == 1 && receiver.accepted("/down").count == 1, "the old rule's webhooks heard nothing"
+                )
             }
         }
     }

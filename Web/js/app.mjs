@@ -8,9 +8,19 @@ import { runsPage, recordsPage } from "./pages/runs.mjs";
 import { runPage } from "./pages/run.mjs";
 import { marketplacePage, templatePage } from "./pages/marketplace.mjs";
 import { projectPage, newProjectPage } from "./pages/project.mjs";
+import { notificationsPage } from "./pages/notifications.mjs";
+import { unreadLabel } from "./alerts.mjs";
 
 const projectKey = "trellis.project";
-const api = createClient({ fetch: window.fetch.bind(window), storage: localStorage, onUnauthenticated: () => go("#/login") });
+// A refused token ends the session here too: nothing shown or asked as that user any more.
+const api = createClient({
+  fetch: window.fetch.bind(window),
+  storage: localStorage,
+  onUnauthenticated: () => {
+    user = null;
+    go("#/login");
+  },
+});
 
 const routes = [
   [/^#\/login$/, loginPage],
@@ -24,6 +34,7 @@ const routes = [
   [/^#\/projects\/new$/, newProjectPage],
   [/^#\/marketplace$/, marketplacePage],
   [/^#\/marketplace\/([^/]+)$/, templatePage, ["template"]],
+  [/^#\/notifications$/, notificationsPage],
 ];
 
 let current = null;
@@ -62,6 +73,20 @@ function header(project) {
   document.getElementById("nav-pipelines").href = `#/p/${chosen}/pipelines`;
   document.getElementById("nav-runs").href = `#/p/${chosen}/runs`;
   document.getElementById("nav-project").href = `#/p/${chosen}/settings`;
+  refreshUnread();
+}
+
+/** The header's count of unread notifications (left as it was when the orchestrator does not answer). */
+async function refreshUnread() {
+  if (!user) return;
+  try {
+    const { unread } = await api.get("/api/v1/notifications?unread=true&limit=1");
+    const link = document.getElementById("nav-notifications");
+    link.textContent = unreadLabel(unread);
+    link.classList.toggle("has-unread", unread > 0);
+  } catch {
+    // A count is a help, not a need.
+  }
 }
 
 async function route() {
@@ -86,14 +111,17 @@ async function route() {
     if (params.project) localStorage.setItem(projectKey, params.project);
     header(params.project ?? localStorage.getItem(projectKey));
     const main = document.getElementById("page");
+    // A page that finishes loading after the location moved on (a refused token sent it to the login) is dropped.
+    const stillHere = () => (location.hash || "#/") === hash;
     try {
       const query = new URLSearchParams(search);
-      const shown = await page({ api, params, query, user, projects, go, project: params.project, signedIn: onSignedIn });
+      const shown = await page({ api, params, query, user, projects, go, project: params.project, signedIn: onSignedIn, refreshHeader: refreshUnread });
+      if (!stillHere()) return shown.dispose?.();
       current = { ...shown, hash };
       main.replaceChildren(shown.element);
       shown.focus?.focus();
     } catch (error) {
-      main.replaceChildren(Object.assign(document.createElement("p"), { className: "notice error", textContent: error.message }));
+      if (stillHere()) main.replaceChildren(Object.assign(document.createElement("p"), { className: "notice error", textContent: error.message }));
     }
     return;
   }

@@ -26,8 +26,9 @@ struct AlertDispatcher: Service {
     static let lease: Int64 = 30_000
     static let longestBackoff = Duration.seconds(600)
 
-    private let projects = ExpiringCache<String, ProjectAlerting?>(ttl: .seconds(5))
-    private let pipelineRules = ExpiringCache<[String], PipelineAlerts?>(ttl: .seconds(5))
+    /// Rules as the "running longer than" scan reads them, each at most 5 s old (it looks at every running run every
+    /// 5 s); an event is decided, and a delivery sent, with the rules and webhooks as they are at that moment.
+    private let scannedRules = ExpiringCache<[String], AlertRule>(ttl: .seconds(5))
     private let memberships = ExpiringCache<[String], Bool>(ttl: .seconds(30))
 
     func run() async throws {
@@ -50,13 +51,11 @@ struct AlertDispatcher: Service {
         try await sender.client.shutdown()
     }
 
-    /// The rule for a pipeline's events — its `spec.alerts` over the project's defaults — and the project's webhooks.
-    func rule(project: String, pipeline: String) async throws -> (rule: AlertRule, project: ProjectAlerting?) {
-        let alerting = try await projects.value(for: project) { try await identity.alerting(ofProject: project) }
-        let own = try await pipelineRules.value(for: [project, pipeline]) {
-            try await pipelines.alerts(ofPipeline: pipeline, project: project)
-        }
-        return ((own?.alerts ?? AlertRule()).over(alerting?.alerts), alerting)
+    /// The rule for a pipeline's events: its `spec.alerts` over the project's defaults.
+    func rule(project: String, pipeline: String) async throws -> AlertRule {
+        let alerting = try await identity.alerting(ofProject: project)
+        let own = try await pipelines.alerts(ofPipeline: pipeline, project: project)
+        return (own?.alerts ?? AlertRule()).over(alerting?.alerts)
     }
 
     /// Runs past their rule's `runningLongerThan`, recorded once per run and round.
@@ -65,7 +64,9 @@ struct AlertDispatcher: Service {
         var events: [AlertEvent] = []
         for run in try await repository.runningRuns() {
             let id = AlertEvent.runningLongID(run: run.id, startedAt: run.startedAt)
-            guard !recorded.contains(id), let rule = try? await rule(project: run.project, pipeline: run.pipeline).rule,
+            guard !recorded.contains(id),
+                let rule = try? await scannedRules.value(
+                    for: [run.project, run.pipeline], fetch: { try await self.rule(project: run.project, pipeline: run.pipeline) }),
                 let limit = rule.runningLongerThanMilliseconds, now - run.startedAt >= limit
             else { continue }
             events.append(
@@ -86,7 +87,7 @@ struct AlertDispatcher: Service {
         let now = now().milliseconds
         for event in try await repository.claimNew(now: now, until: now + Self.lease, limit: 100) {
             do {
-                let rule = try await rule(project: event.project, pipeline: event.pipeline).rule
+                let rule = try await rule(project: event.project, pipeline: event.pipeline)
                 guard rule.alerts(event.kind) else {
                     try await repository.dispatch(event, webhooks: [], users: [], now: now)
                     continue
@@ -121,8 +122,7 @@ struct AlertDispatcher: Service {
     func deliver(_ due: AlertRepository.Due) async {
         var failure: String?
         do {
-            let alerting = try await projects.value(for: due.event.project) { try await identity.alerting(ofProject: due.event.project) }
-            guard let target = alerting?.webhooks[due.webhook] else {
+            guard let target = try await identity.alerting(ofProject: due.event.project)?.webhooks[due.webhook] else {
                 throw WebhookSender.Failure("project \(due.event.project) has no webhook \"\(due.webhook)\" (settings.webhooks)")
             }
             try await sender.send(due.event, to: target, webhook: due.webhook, now: now())

@@ -1,6 +1,6 @@
 // The pipeline editor: a palette of templates dragged onto an SVG canvas, tasks connected by dragging from a
 // task's output port to another task, a properties panel generated from the template's parameters, and the
-// pipeline's own settings with a preview of its schedule.
+// pipeline's own settings with a preview of its schedule and its alerts.
 import { h, svg, field, notice, keyValues, keyValueText } from "../ui.mjs";
 import { projectPath, locate } from "../api.mjs";
 import { Graph } from "../graph.mjs";
@@ -8,6 +8,7 @@ import { layeredLayout } from "../layout.mjs";
 import { fieldsFor, argumentFrom, hint, parametersOf } from "../schema.mjs";
 import { nextFireTimes } from "../cron.mjs";
 import { applySuggestion } from "../usage.mjs";
+import { triggers, ruleFromForm } from "../alerts.mjs";
 
 const width = 180;
 const height = 56;
@@ -28,7 +29,7 @@ function groupProblems(fields) {
 
 export async function editorPage({ api, project, params, go }) {
   const existing = params.pipeline;
-  const meta = { name: existing ?? "", description: "", parallelism: undefined, env: {}, schedule: undefined };
+  const meta = { name: existing ?? "", description: "", parallelism: undefined, env: {}, schedule: undefined, timeout: undefined, alerts: undefined };
   let graph = new Graph();
   let pinned = {};
   if (existing) {
@@ -42,6 +43,8 @@ export async function editorPage({ api, project, params, go }) {
       parallelism: document.spec.parallelism,
       env: document.spec.env ?? {},
       schedule: document.spec.schedule,
+      timeout: document.spec.timeout,
+      alerts: document.spec.alerts,
     });
     if (graph.nodes.size && [...graph.nodes.keys()].some((name) => !layout?.[name])) {
       graph.place(layeredLayout([...graph.nodes.keys()], graph.edges, { width, height }));
@@ -58,6 +61,8 @@ export async function editorPage({ api, project, params, go }) {
       // Suggestions are a help, not a need.
     }
   }
+  // The project's webhooks, which a pipeline's alerts may call (by name).
+  const projectWebhooks = Object.keys((await api.get(projectPath(project)).catch(() => ({}))).settings?.webhooks ?? {}).sort();
   let savedRevision = graph.revision;
   let problems = { tasks: {}, pipeline: [] };
   let clipboard = null;
@@ -599,6 +604,8 @@ export async function editorPage({ api, project, params, go }) {
         cronField.querySelector(".field-error").textContent = "";
       } else {
         meta.schedule = {
+          // What the panel does not show (expiredLimit) is kept.
+          ...meta.schedule,
           cron: cron.value.trim(),
           timezone: zone.value.trim() || undefined,
           startTime: start.value.trim() || undefined,
@@ -642,6 +649,47 @@ export async function editorPage({ api, project, params, go }) {
       ),
     );
     if (schedule.cron) updateSchedule();
+    panel.append(alertsFieldset());
+  }
+
+  /** The pipeline's alerts: each part the project's default unless set here. */
+  function alertsFieldset() {
+    const rule = meta.alerts ?? {};
+    const sameOn = h("input", { type: "checkbox", name: "alerts-same-on", checked: rule.on === undefined });
+    const on = triggers.map(([value, label]) => [value, h("input", { type: "checkbox", name: `alerts-on-${value}`, checked: (rule.on ?? []).includes(value) }), label]);
+    const users = h("input", { name: "alerts-users", value: (rule.users ?? []).join(", "), placeholder: "the project's" });
+    const sameWebhooks = h("input", { type: "checkbox", name: "alerts-same-webhooks", checked: rule.webhooks === undefined });
+    const webhooks = projectWebhooks.map((name) => [name, h("input", { type: "checkbox", name: `alerts-webhook-${name}`, checked: (rule.webhooks ?? []).includes(name) })]);
+    const long = h("input", { name: "alerts-runningLongerThan", value: rule.runningLongerThan ?? "", placeholder: "the project's (e.g. 2h)" });
+    const update = () => {
+      for (const [, input] of on) input.disabled = sameOn.checked;
+      for (const [, input] of webhooks) input.disabled = sameWebhooks.checked;
+      meta.alerts = ruleFromForm({
+        sameOn: sameOn.checked,
+        on: on.filter(([, input]) => input.checked).map(([value]) => value),
+        users: users.value,
+        sameWebhooks: sameWebhooks.checked,
+        webhooks: webhooks.filter(([, input]) => input.checked).map(([name]) => name),
+        runningLongerThan: long.value,
+      });
+    };
+    for (const input of [sameOn, sameWebhooks, ...on.map(([, input]) => input), ...webhooks.map(([, input]) => input)]) {
+      input.addEventListener("change", () => (update(), markChanged()));
+    }
+    for (const input of [users, long]) input.addEventListener("input", () => (update(), markChanged()));
+    for (const [, input] of on) input.disabled = sameOn.checked;
+    for (const [, input] of webhooks) input.disabled = sameWebhooks.checked;
+    return h(
+      "fieldset",
+      { class: "alerts" },
+      h("legend", null, "Alerts"),
+      field("Alert on the project's choice", sameOn),
+      ...on.map(([, input, label]) => field(label, input)),
+      field("Tell these members", users, { help: "User names; empty: the project's." }),
+      field("Call the project's webhooks", sameWebhooks),
+      ...(webhooks.length ? webhooks.map(([name, input]) => field(name, input)) : [h("small", { class: "help" }, "The project has no webhook (Project page).")]),
+      field("When a run runs longer than", long),
+    );
   }
 
   // Pipeline settings are not in the graph; a change to them is a change all the same.

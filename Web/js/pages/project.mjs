@@ -1,7 +1,9 @@
-// A project: its description and settings (cluster, default env and mounts, quotas) and its members. Everyone in
-// the project sees them; the controls to change them are there for those whose role allows it (`actions`).
-import { h, field, notice, when, keyValues, keyValueText, splitEnvironment, environmentToSave } from "../ui.mjs";
+// A project: its description and settings (cluster, default env and mounts, quotas, webhooks and alert defaults),
+// its members, and its alerts' webhook deliveries. Everyone in the project sees them; the controls to change them
+// are there for those whose role allows it (`actions`).
+import { h, field, notice, when, badge, keyValues, keyValueText, splitEnvironment, environmentToSave } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
+import { triggers, formats, ruleFromForm, webhooksToSave, deliveryRow } from "../alerts.mjs";
 
 const roles = ["viewer", "developer", "owner"];
 
@@ -45,9 +47,67 @@ export async function projectPage({ api, project, user }) {
   };
   const number = (input) => (input.value === "" ? undefined : Number(input.value));
 
+  // Webhooks: the stored ones (their URL and secret are never shown: a chat robot's URL is its key), marked for
+  // removal or kept, and one to add; then the project's alert defaults.
+  const storedWebhooks = settings.webhooks ?? {};
+  const removedWebhooks = new Set();
+  const webhookRows = h("tbody");
+  const renderWebhooks = () =>
+    webhookRows.replaceChildren(
+      ...Object.entries(storedWebhooks).map(([name, webhook]) =>
+        h(
+          "tr",
+          { dataset: { webhook: name }, class: removedWebhooks.has(name) ? "removed" : undefined },
+          h("td", null, name),
+          h("td", null, webhook.format),
+          h("td", null, webhook.endpoint),
+          h("td", null, webhook.signed ? "signed" : ""),
+          h(
+            "td",
+            null,
+            may("configure")
+              ? h("button", { type: "button", onclick: () => (removedWebhooks.has(name) ? removedWebhooks.delete(name) : removedWebhooks.add(name), renderWebhooks()) }, removedWebhooks.has(name) ? "Keep" : "Remove")
+              : "",
+          ),
+        ),
+      ),
+    );
+  renderWebhooks();
+  const newWebhook = {
+    name: h("input", { name: "webhook-name", placeholder: "e.g. oncall", disabled: !may("configure") }),
+    url: h("input", { name: "webhook-url", placeholder: "https://…", disabled: !may("configure") }),
+    format: h("select", { name: "webhook-format", disabled: !may("configure") }, ...formats.map(([value, label]) => h("option", { value }, label))),
+    secret: h("input", { name: "webhook-secret", type: "password", autocomplete: "off", placeholder: "optional: signs each request", disabled: !may("configure") }),
+  };
+  const defaults = settings.alerts ?? {};
+  const alertOn = triggers.map(([value, label]) => [value, h("input", { type: "checkbox", name: `alerts-on-${value}`, checked: (defaults.on ?? []).includes(value), disabled: !may("configure") }), label]);
+  const alertUsers = h("input", { name: "alerts-users", value: (defaults.users ?? []).join(", "), placeholder: "user names", disabled: !may("configure") });
+  const alertWebhooks = h("input", { name: "alerts-webhooks", value: (defaults.webhooks ?? []).join(", "), placeholder: "webhook names", disabled: !may("configure") });
+  const alertLong = h("input", { name: "alerts-runningLongerThan", value: defaults.runningLongerThan ?? "", placeholder: "e.g. 2h", disabled: !may("configure") });
+  fields["settings.webhooks"] = h(
+    "fieldset",
+    { class: "field" },
+    h("legend", null, "Webhooks"),
+    h("table", { class: "webhooks" }, h("thead", null, h("tr", null, ...["Name", "Format", "Endpoint", "", ""].map((title) => h("th", null, title)))), webhookRows),
+    h("div", { class: "row" }, field("New webhook", newWebhook.name), field("URL", newWebhook.url), field("Format", newWebhook.format), field("Secret", newWebhook.secret)),
+    h("div", { class: "field-error", role: "alert" }),
+  );
+  fields["settings.alerts"] = h(
+    "fieldset",
+    { class: "field" },
+    h("legend", null, "Alert defaults"),
+    h("small", { class: "help" }, "For every pipeline; a pipeline's own alerts (in the editor) replace these field by field."),
+    h("div", { class: "row" }, ...alertOn.map(([, input, label]) => field(label, input))),
+    field("Tell these members", alertUsers, { help: "In their notifications." }),
+    field("Call these webhooks", alertWebhooks),
+    field("When a run runs longer than", alertLong),
+    h("div", { class: "field-error", role: "alert" }),
+  );
+  const names = (text) => text.split(/[\s,]+/).map((name) => name.trim()).filter(Boolean);
+
   async function save(event) {
     event.preventDefault();
-    for (const wrapper of Object.values(fields)) wrapper.querySelector(".field-error").textContent = "";
+    for (const wrapper of Object.values(fields)) wrapper.querySelector(":scope > .field-error").textContent = "";
     const body = {
       description: description.value,
       settings: {
@@ -60,16 +120,29 @@ export async function projectPage({ api, project, user }) {
         network: network.checked,
         // Left out unless an admin edits them: absent means unchanged.
         hostPaths: user?.isAdmin ? hostPaths.value.split("\n").map((line) => line.trim()).filter(Boolean) : undefined,
+        webhooks: webhooksToSave(storedWebhooks, [...removedWebhooks], newWebhook.name.value.trim() ? [{ name: newWebhook.name.value, url: newWebhook.url.value, format: newWebhook.format.value, secret: newWebhook.secret.value }] : []),
+        alerts: ruleFromForm({
+          on: alertOn.filter(([, input]) => input.checked).map(([value]) => value),
+          users: alertUsers.value,
+          webhooks: names(alertWebhooks.value),
+          runningLongerThan: alertLong.value,
+        }),
       },
     };
     try {
-      await api.patch(projectPath(project), body);
+      const saved = await api.patch(projectPath(project), body);
+      // What is stored now: a new webhook is listed, a removed one gone, the secret field empty again.
+      for (const name of Object.keys(storedWebhooks)) delete storedWebhooks[name];
+      Object.assign(storedWebhooks, saved.settings?.webhooks ?? {});
+      removedWebhooks.clear();
+      for (const input of [newWebhook.name, newWebhook.url, newWebhook.secret]) input.value = "";
+      renderWebhooks();
       notice(message, "Saved.", "ok");
     } catch (error) {
       notice(message, error.message, "error");
       for (const problem of error.fields ?? []) {
         const key = Object.keys(fields).find((name) => problem.field === name || problem.field.startsWith(`${name}.`) || problem.field.startsWith(`${name}[`));
-        if (key) fields[key].querySelector(".field-error").textContent = problem.message;
+        if (key) fields[key].querySelector(":scope > .field-error").textContent = `${problem.field}: ${problem.message}`;
       }
     }
   }
@@ -117,6 +190,40 @@ export async function projectPage({ api, project, user }) {
     }
   }
 
+  // Alert deliveries: newest first, a dead one retried by hand.
+  const deliveryBody = h("tbody");
+  const deliveryState = h("select", { name: "deliveries-state", "aria-label": "Deliveries to show", onchange: () => loadDeliveries() }, ...["", "pending", "dead", "delivered"].map((state) => h("option", { value: state }, state || "all")));
+  async function loadDeliveries() {
+    const filter = deliveryState.value ? `?state=${deliveryState.value}` : "";
+    const { deliveries } = await api.get(projectPath(project, "alerts") + filter);
+    deliveryBody.replaceChildren(
+      ...(deliveries.length ? [] : [h("tr", null, h("td", { colspan: 6, class: "muted" }, "No alert has been sent."))]),
+      ...deliveries.map((delivery) => {
+        const row = deliveryRow(delivery);
+        return h(
+          "tr",
+          { dataset: { delivery: `${delivery.event.id}/${delivery.webhook}`, state: delivery.state } },
+          h("td", null, when(delivery.createdAt)),
+          h("td", null, row.what),
+          h("td", null, row.webhook),
+          h("td", null, badge(delivery.state), " ", row.state === delivery.state ? "" : row.state),
+          h("td", { class: "error-text" }, row.error),
+          h("td", null, delivery.state === "dead" && may("runPipelines") ? h("button", { type: "button", name: "retry-delivery", onclick: () => retryDelivery(delivery) }, "Retry") : ""),
+        );
+      }),
+    );
+  }
+  async function retryDelivery(delivery) {
+    try {
+      await api.post(projectPath(project, "alerts", "retry"), { event: delivery.event.id, webhook: delivery.webhook });
+      notice(message, `Sending ${delivery.webhook} again.`, "ok");
+      await loadDeliveries();
+    } catch (error) {
+      notice(message, error.message, "error");
+    }
+  }
+  await loadDeliveries().catch((error) => notice(message, error.message, "error"));
+
   const newMember = h("input", { name: "member-username", placeholder: "user name" });
   const newRole = h("select", { name: "member-role" }, ...roles.map((role) => h("option", { value: role }, role)));
   await loadMembers();
@@ -138,6 +245,12 @@ export async function projectPage({ api, project, user }) {
           ? h("form", { class: "row", onsubmit: (event) => (event.preventDefault(), setRole(newMember.value.trim(), newRole.value)) }, field("Add a member", newMember), field("Role", newRole), h("button", { type: "submit" }, "Add"))
           : null,
       ),
+    ),
+    h(
+      "div",
+      { class: "card deliveries" },
+      h("div", { class: "page-head" }, h("h2", null, "Alert deliveries"), deliveryState, h("button", { type: "button", onclick: () => loadDeliveries() }, "Refresh")),
+      h("table", null, h("thead", null, h("tr", null, ...["When", "What", "Webhook", "State", "Last error", ""].map((title) => h("th", null, title)))), deliveryBody),
     ),
   );
   return { element };

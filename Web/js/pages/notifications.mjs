@@ -1,0 +1,55 @@
+// The caller's notifications: alerts of the pipelines whose rules name them, newest first, each leading to its run
+// (or its schedule's records); unread ones marked, read all at once or one by one as they are opened.
+import { h, notice, when } from "../ui.mjs";
+import { notificationLink } from "../alerts.mjs";
+
+export async function notificationsPage({ api, refreshHeader }) {
+  const message = h("p", { class: "notice", role: "status" });
+  const list = h("ul", { class: "notifications" });
+  const more = h("button", { type: "button", hidden: true }, "More");
+  let next = null;
+
+  async function load(append = false) {
+    const page = await api.get(`/api/v1/notifications?limit=50${append && next ? `&cursor=${encodeURIComponent(next)}` : ""}`);
+    next = page.next ?? null;
+    more.hidden = !next;
+    const items = page.notifications.map((item) =>
+      h(
+        "li",
+        { class: item.read ? "read" : "unread", dataset: { event: item.event.id } },
+        h("a", { href: notificationLink(item.event), onclick: () => markRead([item.event.id]) }, item.title),
+        item.event.reason ? h("div", { class: "muted" }, item.event.reason) : null,
+        h("small", null, when(item.createdAt)),
+      ),
+    );
+    if (!append && !items.length) items.push(h("li", { class: "muted" }, "Nothing yet. Pipelines' alert rules name who is told here."));
+    if (append) list.append(...items);
+    else list.replaceChildren(...items);
+  }
+
+  async function markRead(events) {
+    try {
+      await api.post("/api/v1/notifications/read", events ? { events } : {});
+      await refreshHeader?.();
+    } catch (error) {
+      notice(message, error.message, "error");
+    }
+  }
+
+  more.addEventListener("click", () => load(true));
+  await load();
+  const element = h(
+    "section",
+    { class: "notifications-page" },
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", null, "Notifications"),
+      h("button", { type: "button", name: "mark-all-read", onclick: async () => (await markRead(null), await load()) }, "Mark all read"),
+    ),
+    message,
+    list,
+    more,
+  );
+  return { element };
+}
