@@ -149,6 +149,11 @@ import TrellisTestSupport
                     try await api.call("GET", "/api/v1/notifications?unread=maybe", token: team["vic"]).errorMessage?.hasPrefix("unread:")
                         == true)
 
+                // Webhooks' URLs and keys are never a task's: the secrets a launch reads are the env's alone.
+                let secrets = try await api.call(
+                    "GET", "/api/v1/internal/identity/projects/ops/secrets", token: try await EmbeddedHarness.serviceToken())
+                #expect(secrets.status == 200 && (secrets.json["values"] as? [String: String])?.isEmpty == true, "\(secrets.text)")
+
                 // Outsiders see no deliveries; a second read of the feed sends nothing again.
                 #expect(try await api.call("GET", "/api/v1/projects/ops/alerts", token: stranger).status == 404)
                 #expect(receiver.accepted("/json/key-123").count == 1 && receiver.accepted("/slack/key-123").count == 1)
@@ -224,6 +229,16 @@ import TrellisTestSupport
                 #expect(
                     receiver.accepted("/flaky").count == 1 && receiver.accepted("/down").count == 1, "the old rule's webhooks heard nothing"
                 )
+
+                // A task that runs out of time: the run failed, and the alert says it timed out (a rule on `failed`
+                // hears of it).
+                try await api.applyPipeline(
+                    "late", project: "flaky", token: olga, tasks: [["name": "work", "template": "shell", "timeout": "1s", "args": ["command": "sleep 30"]]],
+                    spec: ["alerts": ["webhooks": ["long"]]])
+                let late = try await api.startRun("late", project: "flaky", token: olga)
+                #expect(try await api.waitForRun(late, project: "flaky", token: olga)["state"] as? String == "failed")
+                try await Waiting.until("the timed-out run's alert") { receiver.accepted("/long").count == 3 }
+                #expect(receiver.accepted("/long").last?.json["kind"] as? String == "timed_out", "\(receiver.accepted("/long").last?.json ?? [:])")
             }
         }
     }
