@@ -233,12 +233,15 @@ import TrellisTestSupport
                 // A task that runs out of time: the run failed, and the alert says it timed out (a rule on `failed`
                 // hears of it).
                 try await api.applyPipeline(
-                    "late", project: "flaky", token: olga, tasks: [["name": "work", "template": "shell", "timeout": "1s", "args": ["command": "sleep 30"]]],
+                    "late", project: "flaky", token: olga,
+                    tasks: [["name": "work", "template": "shell", "timeout": "1s", "args": ["command": "sleep 30"]]],
                     spec: ["alerts": ["webhooks": ["long"]]])
                 let late = try await api.startRun("late", project: "flaky", token: olga)
                 #expect(try await api.waitForRun(late, project: "flaky", token: olga)["state"] as? String == "failed")
                 try await Waiting.until("the timed-out run's alert") { receiver.accepted("/long").count == 3 }
-                #expect(receiver.accepted("/long").last?.json["kind"] as? String == "timed_out", "\(receiver.accepted("/long").last?.json ?? [:])")
+                #expect(
+                    receiver.accepted("/long").last?.json["kind"] as? String == "timed_out",
+                    "\(receiver.accepted("/long").last?.json ?? [:])")
             }
         }
     }
