@@ -255,7 +255,22 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
 
     /// `GET …/pipelines/{pipeline}/argo`: the Argo Workflow a run of the current version would be on Kubernetes, in
     /// the project's namespace `trellis-{project}` (YAML; `?format=json` for JSON).
+    /// `GET …/argo[?format=json|yaml]`: the Argo Workflow a run of the current version would submit — JSON with
+    /// `format=json` or `Accept: application/json`, else YAML.
     @Sendable func argo(_ request: Request, context: TrellisRequestContext) async throws -> Response {
+        let format = request.uri.queryParameters.get("format")
+        guard format == nil || format == "json" || format == "yaml" else {
+            throw APIError.invalidField("format", "must be json or yaml, got \"\(format?.prefix(40) ?? "")\"")
+        }
+        return try await argoResponse(request, context: context, json: format == "json" || (format == nil && Self.wantsJSON(request)))
+    }
+
+    /// Whether the request's `Accept` asks for JSON first.
+    static func wantsJSON(_ request: Request) -> Bool {
+        request.headers[.accept].map { $0.split(separator: ",").first?.contains("application/json") == true } ?? false
+    }
+
+    func argoResponse(_ request: Request, context: TrellisRequestContext, json: Bool) async throws -> Response {
         let (record, project) = try await pipeline(context, needs: .read)
         guard let current = try await repository.version(record.currentVersion, of: record) else {
             throw PipelineError.versionNotFound(record.name, version: record.currentVersion)
@@ -271,7 +286,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
             id: "preview", project: project, runner: try context.requireUser().username, executionDate: instant.milliseconds,
             namespace: ArgoWorkflow.namespace(ofProject: project))
         let manifest = try ArgoWorkflow.manifest(plan, run: run)
-        if request.uri.queryParameters.get("format") == "json" {
+        if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             return Response(
@@ -304,7 +319,14 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
     }
 
     /// The pipeline file of the current version, as YAML.
+    /// `GET …/export[?format=trellis|argo]`: the pipeline file (YAML), or with `format=argo` the Argo Workflow a run
+    /// would submit (as `…/argo` serves it: JSON with `Accept: application/json`, else YAML).
     @Sendable func export(_ request: Request, context: TrellisRequestContext) async throws -> Response {
+        switch request.uri.queryParameters.get("format") {
+        case nil, "trellis": break
+        case "argo": return try await argoResponse(request, context: context, json: Self.wantsJSON(request))
+        case let other?: throw APIError.invalidField("format", "must be trellis or argo, got \"\(other.prefix(40))\"")
+        }
         let current = try await get(request, context: context)
         let encoder = YAMLEncoder()
         encoder.options.allowUnicode = true

@@ -36,13 +36,17 @@ struct RunController: Sendable {
     struct StartRequest: Decodable {
         /// Keep the working directory and show the exact command and env (single-task debug).
         var debug: Bool?
+        /// Values for the pipeline's `spec.parameters` (the others take their defaults).
+        var parameters: [String: JSONValue]?
     }
 
     @Sendable func start(_ request: Request, context: TrellisRequestContext) async throws -> EditedResponse<RunView> {
         let project = try context.parameters.require("project")
         try await access.require(.runPipelines, in: project, context: context)
+        let body = try await request.decodeIfPresent(as: StartRequest.self, context: context)
         return try await create(
-            project: project, pipeline: try context.parameters.require("pipeline"), task: nil, debug: false, context: context)
+            project: project, pipeline: try context.parameters.require("pipeline"), task: nil, debug: false, parameters: body?.parameters,
+            context: context)
     }
 
     /// One task alone, without its upstreams, with the pipeline's env (`{"debug": true}` keeps its working directory).
@@ -52,16 +56,16 @@ struct RunController: Sendable {
         let body = try await request.decodeIfPresent(as: StartRequest.self, context: context)
         return try await create(
             project: project, pipeline: try context.parameters.require("pipeline"), task: try context.parameters.require("task"),
-            debug: body?.debug ?? false, context: context)
+            debug: body?.debug ?? false, parameters: body?.parameters, context: context)
     }
 
     /// A manual run (or, with `task`, a single-task run) of the pipeline's current version, its variables rendered
     /// now: `execution_date` and `now()` are this instant, in UTC.
-    func create(project: String, pipeline name: String, task: String?, debug: Bool, context: TrellisRequestContext) async throws
-        -> EditedResponse<RunView>
-    {
+    func create(
+        project: String, pipeline name: String, task: String?, debug: Bool, parameters: [String: JSONValue]?, context: TrellisRequestContext
+    ) async throws -> EditedResponse<RunView> {
         let run = try await launcher.start(
-            project: project, pipeline: name, task: task, debug: debug, trigger: task == nil ? .manual : .single,
+            project: project, pipeline: name, task: task, debug: debug, trigger: task == nil ? .manual : .single, parameters: parameters,
             caller: try context.caller())
         return EditedResponse(status: .created, response: RunView(try await stored(run.id, project: project)))
     }

@@ -20,9 +20,10 @@ struct RunLauncher: Sendable {
         var definition: ScheduleDefinition
     }
 
+    /// `parameters` are values for the pipeline's `spec.parameters`; nil or left out: their defaults.
     func start(
         project: String, pipeline name: String, task: String? = nil, debug: Bool = false, trigger: RunTrigger,
-        runID id: String = UUID().uuidString.lowercased(), tick: Tick? = nil, caller: Caller
+        runID id: String = UUID().uuidString.lowercased(), tick: Tick? = nil, parameters: [String: JSONValue]? = nil, caller: Caller
     ) async throws -> RunRecord {
         guard let version = try await pipelines.pipeline(name, project: project, version: nil, caller: caller) else {
             throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
@@ -37,6 +38,10 @@ struct RunLauncher: Sendable {
         var variables = RunVariables(
             project: project, runner: caller.user.username, runID: id, clusterName: settings.cluster, createdAt: created,
             executionDate: tick?.executionDate ?? created, randomBytes: RunVariables.systemRandomBytes)
+        let declared = version.spec.spec.parameters
+        if declared != nil || !(parameters ?? [:]).isEmpty {
+            variables.parameters = try RunParameters.resolve(parameters, declared: declared ?? [])
+        }
         if let tick, let zone = TimeZone(identifier: tick.definition.timezone), let cron = try? Cron(tick.definition.cron) {
             let date = Date.fromMilliseconds(tick.executionDate)
             variables.utcOffsetSeconds = zone.secondsFromGMT(for: date)

@@ -19,6 +19,8 @@ struct RunView: ResponseEncodable {
     let createdAt: Date
     let startedAt: Date?
     let finishedAt: Date?
+    /// The parameter values the run was created with (`params.NAME`); absent when its pipeline declares none.
+    let parameters: [String: String]?
     let tasks: [TaskView]
 
     struct TaskView: Codable {
@@ -49,6 +51,7 @@ struct RunView: ResponseEncodable {
         createdAt = .fromMilliseconds(run.createdAt)
         startedAt = run.startedAt.map(Date.fromMilliseconds)
         finishedAt = run.finishedAt.map(Date.fromMilliseconds)
+        parameters = run.plan.parameters
         tasks = run.plan.tasks.map { task in
             let record = run.tasks[task.name]
             return TaskView(

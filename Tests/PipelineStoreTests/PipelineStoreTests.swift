@@ -313,6 +313,25 @@ extension PipelineStoreTests {
             try ArgoManifests.save(json.body, name: "preview-\(kind)")
             let yaml = try await api.call("GET", "/api/v1/projects/ml/pipelines/flow/argo", token: team["vic"])
             #expect(yaml.headers["content-type"]?.hasPrefix("application/yaml") == true && yaml.text.contains("kind: Workflow"))
+
+            // DESIGN.md's form: the export in Argo's format, YAML, or JSON when asked for; an unknown format is refused.
+            let bearer = ["Authorization": "Bearer \(try #require(team["vic"]))"]
+            let exported = try await api.send("GET", "/api/v1/projects/ml/pipelines/flow/export?format=argo", headers: bearer, body: nil)
+            #expect(exported.headers["content-type"]?.hasPrefix("application/yaml") == true && exported.text.contains("kind: Workflow"))
+            let asJSON = try await api.send(
+                "GET", "/api/v1/projects/ml/pipelines/flow/export?format=argo",
+                headers: bearer.merging(["Accept": "application/json"]) { $1 },
+                body: nil)
+            #expect(asJSON.headers["content-type"] == "application/json" && asJSON.json["kind"] as? String == "Workflow", "\(asJSON.text)")
+            let accepted = try await api.send(
+                "GET", "/api/v1/projects/ml/pipelines/flow/argo", headers: bearer.merging(["Accept": "application/json"]) { $1 }, body: nil)
+            #expect(accepted.json["kind"] as? String == "Workflow")
+            let trellis = try await api.call("GET", "/api/v1/projects/ml/pipelines/flow/export?format=trellis", token: team["vic"])
+            #expect(trellis.text.contains("apiVersion: trellis.dev/v1"))
+            for path in ["export?format=airflow", "argo?format=xml"] {
+                let refused = try await api.call("GET", "/api/v1/projects/ml/pipelines/flow/\(path)", token: team["vic"])
+                #expect(refused.status == 400 && refused.errorMessage?.hasPrefix("format: must be") == true, "\(path): \(refused.text)")
+            }
         }
     }
 }

@@ -21,6 +21,8 @@ public struct PipelineSpec: Codable, Sendable, Equatable {
         public var schedule: Schedule?
         /// Who hears of this pipeline's runs and ticks; fields left out take the project's `settings.alerts`.
         public var alerts: AlertRule?
+        /// Run-time parameters (``Parameter``), `{{ params.NAME }}`.
+        public var parameters: [Parameter]?
         public var tasks: [Task]
     }
 

@@ -38,6 +38,7 @@ extension PipelineSpec {
         }
         if let schedule = spec.schedule { problems += schedule.problems() }
         problems += spec.alerts?.problems(at: "spec.alerts", webhooks: nil) ?? []
+        problems += RunParameters.problems(of: spec.parameters ?? [])
         problems += variableProblems()
         if let cycle = dependencyCycle() {
             problems.append(ValidationError(field: "spec.tasks", "dependency cycle: \(cycle.joined(separator: " → "))"))
@@ -48,10 +49,11 @@ extension PipelineSpec {
     /// Template variables that cannot work in any run: syntax errors and unknown names, in env, args and mounts.
     func variableProblems() -> [ValidationError] {
         let known = VariableRenderer.runNames.union((spec.env ?? [:]).keys)
+        let parameters = spec.parameters.map { Set($0.map(\.name)) }
         var problems: [VariableError] = []
         func check(_ value: JSONValue, field: String) {
             switch value {
-            case .string(let text): problems += VariableRenderer.problems(in: text, field: field, known: known)
+            case .string(let text): problems += VariableRenderer.problems(in: text, field: field, known: known, parameters: parameters)
             case .array(let items): for (index, item) in items.enumerated() { check(item, field: "\(field)[\(index)]") }
             case .object(let fields): for (key, item) in fields.sorted(by: { $0.key < $1.key }) { check(item, field: "\(field).\(key)") }
             default: break

@@ -25,6 +25,8 @@ public struct RunPlan: Codable, Sendable, Equatable {
     /// The project's secret env entries when the run was created (names only): a task's env holds
     /// ``secretPlaceholder`` for each that nothing above the project overrode, and gets its value only at launch.
     public var secretEnvironment: [String]?
+    /// The run's parameter values (`params.NAME`): given to it, or the pipeline's defaults; nil when it declares none.
+    public var parameters: [String: String]?
     public var tasks: [Task]
 
     /// What a secret env entry reads in a plan, a run view, a preview and an attempt's recorded invocation.
@@ -103,12 +105,18 @@ public struct RunPlan: Codable, Sendable, Equatable {
     /// With `only`, just that task is resolved (a single-task run: the other tasks' problems do not stand in its way).
     /// The project's default env sits below the template's; its default mounts come after the task's and the
     /// template's (a path mounted already keeps its first mount).
+    /// A pipeline with `spec.parameters` takes their values from `variables.parameters`, or, when it has none (a
+    /// scheduled run, a preview), their defaults.
     public init(
         pipeline: PipelineVersion, templates: [String: TemplateSpec], variables: RunVariables, only: String? = nil,
         project: ProjectSettings = ProjectSettings()
     ) throws(ValidationErrors) {
         var renderer = FieldRenderer()
         let spec = pipeline.spec.spec
+        var variables = variables
+        if let declared = spec.parameters, variables.parameters == nil {
+            variables.parameters = try RunParameters.resolve(nil, declared: declared)
+        }
         let base = variables.context(
             pipeline: pipeline.pipeline, pipelineID: pipeline.pipelineID, creator: pipeline.createdBy, environment: [:])
         var globalEnvironment: [String: String] = [:]
@@ -190,6 +198,7 @@ public struct RunPlan: Codable, Sendable, Equatable {
         self.network = project.network
         self.hostPaths = project.hostPaths
         self.secretEnvironment = project.secretEnv.isEmpty ? nil : project.secretEnv
+        self.parameters = variables.parameters
         do {
             self.timeoutMilliseconds = try spec.timeout.map { text throws(ValidationError) in
                 try DurationText.parse(text, field: "spec.timeout").milliseconds

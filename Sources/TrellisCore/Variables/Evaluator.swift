@@ -7,6 +7,8 @@ public struct VariableContext: Sendable {
     public var utcNow: PyDateTime
     /// 16 random bytes, fresh for each `uuid.uuid4()`.
     public var randomBytes: @Sendable () -> [UInt8]
+    /// The run's parameters, read as `params.NAME` (`params` is a name only when the pipeline declares some).
+    public var parameters: [String: String] = [:]
 
     /// The modules and functions every context has.
     public static let globals: [String: Value] = [
@@ -120,6 +122,7 @@ struct Evaluator {
     // MARK: Indexing
 
     func index(_ value: Value, _ key: Value, column: Int) throws(VariableError) -> Value {
+        if case .namespace("params") = value, case .string(let name) = key { return try parameter(name, column: column) }
         guard case .int(let position) = key else {
             throw fail(column, "\(value.typeName) indices must be integers, not \(key.typeName)")
         }
@@ -176,9 +179,16 @@ struct Evaluator {
 
     // MARK: Attributes
 
+    /// A run parameter's value.
+    func parameter(_ name: String, column: Int) throws(VariableError) -> Value {
+        guard let value = context.parameters[name] else { throw fail(column, "the run has no parameter \"\(name)\"") }
+        return .string(value)
+    }
+
     func attribute(_ value: Value, _ name: String, column: Int) throws(VariableError) -> Value {
         let function = { (qualified: String) -> Value in .function(qualified, receiver: value) }
         switch (value, name) {
+        case (.namespace("params"), _): return try parameter(name, column: column)
         case (.namespace("uuid"), "uuid4"): return .function("uuid.uuid4", receiver: nil)
         case (.namespace("datetime"), "datetime"): return .namespace("datetime.datetime")
         case (.namespace("datetime"), "timedelta"): return .namespace("datetime.timedelta")

@@ -16,6 +16,31 @@ public indirect enum Expression: Sendable, Equatable {
         String(describing: lhs) == String(describing: rhs)
     }
 
+    /// The parameters it reads (`params.NAME`, `params["NAME"]`), with their columns.
+    var parameterReferences: [(String, Int)] {
+        switch self {
+        case .attribute(.name("params", _), let name, let column): return [(name, column)]
+        case .index(.name("params", _), .literal(.string(let name)), let column): return [(name, column)]
+        default: return children.flatMap(\.parameterReferences)
+        }
+    }
+
+    /// The expressions directly inside this one.
+    var children: [Expression] {
+        switch self {
+        case .literal, .name: []
+        case .attribute(let base, _, _): [base]
+        case .index(let base, let key, _): [base, key]
+        case .slice(let base, let start, let stop, let step, _): [base] + [start, stop, step].compactMap { $0 }
+        case .call(let base, let arguments, let keywords, _), .filter(let base, _, let arguments, let keywords, _):
+            [base] + arguments + keywords.map(\.1)
+        case .unary(_, let operand, _): [operand]
+        case .binary(_, let left, let right, _): [left, right]
+        case .conditional(let condition, let then, let otherwise): [condition, then] + [otherwise].compactMap { $0 }
+        case .list(let items): items
+        }
+    }
+
     /// Every name the expression reads at its top level (attributes and filters aside), with its column.
     public var names: [(String, Int)] {
         switch self {

@@ -13,6 +13,8 @@ public struct RunVariables: Sendable {
     /// The neighbouring schedule ticks, for scheduled runs (`prev_ds`, `next_ds`).
     public var previousExecutionDate: Int64?
     public var nextExecutionDate: Int64?
+    /// The run's parameter values; nil when the pipeline declares none (`params` is then no name).
+    public var parameters: [String: String]?
     public var randomBytes: @Sendable () -> [UInt8]
 
     public init(
@@ -51,7 +53,10 @@ public struct RunVariables: Sendable {
             "next_ds": nextExecutionDate.map { .string(local($0).format("%Y-%m-%d")) } ?? .none,
         ]
         variables.merge(run) { $1 }
-        return VariableContext(
+        if parameters != nil { variables["params"] = .namespace("params") }
+        var context = VariableContext(
             variables: variables, now: local(createdAt), utcNow: PyDateTime(microseconds: createdAt * 1000), randomBytes: randomBytes)
+        context.parameters = parameters ?? [:]
+        return context
     }
 }

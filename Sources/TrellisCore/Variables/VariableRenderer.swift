@@ -32,8 +32,10 @@ public enum VariableRenderer {
         }
     }
 
-    /// Syntax errors and unknown names in `text` (a name used only through `| default(…)` is fine), before any run.
-    public static func problems(in text: String, field: String, known: Set<String>) -> [VariableError] {
+    /// Syntax errors and unknown names in `text` (a name used only through `| default(…)` is fine), before any run;
+    /// with `parameters` (the pipeline's declared ones), `params` is known and each `params.NAME` must be one of them.
+    public static func problems(in text: String, field: String, known: Set<String>, parameters: Set<String>? = nil) -> [VariableError] {
+        let known = parameters == nil ? known : known.union(["params"])
         var problems: [VariableError] = []
         do throws(VariableError) {
             for case .expression(let source, let column) in try TemplateText(parsing: text).parts {
@@ -41,6 +43,12 @@ public enum VariableRenderer {
                     let expression = try ExpressionParser.parse(source, column: column)
                     for (name, at) in unknownNames(expression, known: known.union(VariableContext.globals.keys)) {
                         problems.append(VariableError(field: field, column: at, expression: source, "unknown name \"\(name)\""))
+                    }
+                    for (name, at) in expression.parameterReferences where parameters.map({ !$0.contains(name) }) ?? false {
+                        problems.append(
+                            VariableError(
+                                field: field, column: at, expression: source,
+                                "unknown parameter \"\(name)\" (declare it in spec.parameters)"))
                     }
                 } catch var error {
                     error.field = field
