@@ -297,6 +297,24 @@ def alerts_section(driver, wait, css, all_css, visible):
     visible("[name=settings-maxConcurrentRuns]")
 
 
+def parameters_section(driver, wait, css, all_css, visible):
+    """Run-time parameters: Run asks for the declared ones (defaults filled in), the run gets them."""
+    token = ada_token(driver)
+    document = pipeline("tuned", [{"name": "fit", "template": "shell", "args": {"command": "echo target={{ params.target }} sample={{ params.sample }}"}}])
+    document["spec"]["parameters"] = [{"name": "sample", "default": "0.1", "description": "fraction of the data"}, {"name": "target"}]
+    api("POST", "/api/v1/projects/ml/pipelines", document, token)
+    driver.get(BASE + "/#/p/ml/pipelines/tuned")
+    assert visible("[name=pipeline-parameters]").get_attribute("value") == "sample=0.1\ntarget"
+    driver.find_element(By.XPATH, "//button[text()='Run']").click()
+    visible("[name=param-target]").send_keys("prod")
+    assert css("[name=param-sample]").get_attribute("value") == "0.1"
+    assert "fraction of the data" in css("form.run-parameters").text
+    css("form.run-parameters button.primary").click()
+    wait.until(lambda d: "/runs/" in d.current_url)
+    run = driver.current_url.rsplit("/", 1)[1]
+    assert api("GET", f"/api/v1/projects/ml/runs/{run}", token=token)["parameters"] == {"sample": "0.1", "target": "prod"}
+
+
 def main():
     split = os.environ.get("TRELLIS_PORTAL_PASS") == "split"
     if not split:
@@ -562,6 +580,7 @@ def main():
         driver.switch_to.alert.accept()
         wait.until(lambda d: not all_css('tr[data-member="bea"]'))
         alerts_section(driver, wait, css, all_css, visible)
+        parameters_section(driver, wait, css, all_css, visible)
         # A new project of her own: she owns it and can switch to it.
         driver.find_element(By.LINK_TEXT, "New project").click()
         visible("[name=project-name]").send_keys("sandbox")

@@ -95,3 +95,10 @@ test("a pipeline's timeout and alerts are kept by the editor", () => {
   assert.deepEqual(document.spec.alerts, alerts);
   assert.equal(graph.toPipeline({ name: "demo" }).document.spec.alerts, undefined);
 });
+
+test("a pipeline's parameters are kept by the editor", () => {
+  const graph = new Graph();
+  graph.addTask("shell", 10, 20);
+  const parameters = [{ name: "sample", default: "0.1", description: "fraction" }];
+  assert.deepEqual(graph.toPipeline({ name: "demo", parameters }).document.spec.parameters, parameters);
+});

@@ -200,7 +200,7 @@ export class Graph {
   // MARK: The pipeline document
 
   /** The pipeline file (the `POST …/pipelines` body) and the layout kept beside it. */
-  toPipeline({ name, description, parallelism, env, schedule, timeout, alerts }) {
+  toPipeline({ name, description, parallelism, env, schedule, timeout, alerts, parameters }) {
     const tasks = [...this.nodes.values()].map((node) => {
       const task = { name: node.name, template: node.template };
       if (Object.keys(node.args ?? {}).length) task.args = node.args;
@@ -215,6 +215,7 @@ export class Graph {
     if (schedule?.cron) spec.schedule = schedule;
     if (timeout) spec.timeout = timeout;
     if (alerts) spec.alerts = alerts;
+    if (parameters?.length) spec.parameters = parameters;
     const metadata = { name };
     if (description) metadata.description = description;
     const layout = Object.fromEntries([...this.nodes.values()].map((node) => [node.name, { x: node.x, y: node.y }]));

@@ -9,6 +9,7 @@ import { fieldsFor, argumentFrom, hint, parametersOf } from "../schema.mjs";
 import { nextFireTimes } from "../cron.mjs";
 import { applySuggestion } from "../usage.mjs";
 import { triggers, ruleFromForm } from "../alerts.mjs";
+import { parametersText, parametersFromText, runValues } from "../parameters.mjs";
 
 const width = 180;
 const height = 56;
@@ -29,7 +30,7 @@ function groupProblems(fields) {
 
 export async function editorPage({ api, project, params, go }) {
   const existing = params.pipeline;
-  const meta = { name: existing ?? "", description: "", parallelism: undefined, env: {}, schedule: undefined, timeout: undefined, alerts: undefined };
+  const meta = { name: existing ?? "", description: "", parallelism: undefined, env: {}, schedule: undefined, timeout: undefined, alerts: undefined, parameters: undefined };
   let graph = new Graph();
   let pinned = {};
   if (existing) {
@@ -45,6 +46,7 @@ export async function editorPage({ api, project, params, go }) {
       schedule: document.spec.schedule,
       timeout: document.spec.timeout,
       alerts: document.spec.alerts,
+      parameters: document.spec.parameters,
     });
     if (graph.nodes.size && [...graph.nodes.keys()].some((name) => !layout?.[name])) {
       graph.place(layeredLayout([...graph.nodes.keys()], graph.edges, { width, height }));
@@ -589,6 +591,11 @@ export async function editorPage({ api, project, params, go }) {
       meta.env = keyValues(env.value);
       markChanged();
     });
+    const parameters = h("textarea", { name: "pipeline-parameters", rows: 2, placeholder: "name=default, one per line (name alone: the run must give it)" }, parametersText(meta.parameters));
+    parameters.addEventListener("input", () => {
+      meta.parameters = parametersFromText(parameters.value, meta.parameters);
+      markChanged();
+    });
     const cron = h("input", { name: "schedule-cron", value: schedule.cron ?? "", placeholder: "e.g. 0 2 * * * (empty: manual only)" });
     const zone = h("input", { name: "schedule-timezone", value: schedule.timezone ?? "", placeholder: "UTC" });
     const start = h("input", { name: "schedule-start", value: schedule.startTime ?? "", placeholder: "e.g. 2026-11-01T00:00:00" });
@@ -634,6 +641,7 @@ export async function editorPage({ api, project, params, go }) {
       field("Description", description),
       field("Parallelism", parallelism, { help: "Most tasks running at once in one run." }),
       field("Environment", env, { help: "Every task gets these; {{template variables}} are rendered." }),
+      field("Parameters", parameters, { help: "Read as {{ params.name }}; Run asks for their values, schedules take the defaults." }),
       h(
         "fieldset",
         null,
@@ -764,8 +772,10 @@ export async function editorPage({ api, project, params, go }) {
 
   async function run() {
     if ((dirty() || metaChanged || !existing) && !(await save())) return;
+    const parameters = await askParameters();
+    if (parameters === null) return;
     try {
-      const started = await api.post(projectPath(project, "pipelines", meta.name, "runs"));
+      const started = await api.post(projectPath(project, "pipelines", meta.name, "runs"), { parameters });
       go(`#/p/${project}/runs/${started.id}`);
     } catch (error) {
       notice(message, error.message, "error");
@@ -773,8 +783,10 @@ export async function editorPage({ api, project, params, go }) {
   }
 
   async function runTask(task, debug) {
+    const parameters = await askParameters();
+    if (parameters === null) return;
     try {
-      const started = await api.post(projectPath(project, "pipelines", meta.name, "tasks", task, "run"), { debug });
+      const started = await api.post(projectPath(project, "pipelines", meta.name, "tasks", task, "run"), { debug, parameters });
       go(`#/p/${project}/runs/${started.id}`);
     } catch (error) {
       notice(message, error.message, "error");
@@ -782,6 +794,31 @@ export async function editorPage({ api, project, params, go }) {
   }
 
   const dialog = h("dialog", { class: "preview" });
+
+  /** The run's parameter values, asked for when the pipeline declares some: {} when none, null when cancelled. */
+  function askParameters() {
+    const declared = meta.parameters ?? [];
+    if (!declared.length) return Promise.resolve({});
+    const inputs = declared.map((parameter) => [parameter.name, h("input", { name: `param-${parameter.name}`, value: parameter.default ?? "", placeholder: parameter.default === undefined ? "required" : "" })]);
+    return new Promise((resolve) => {
+      const form = h(
+        "form",
+        { method: "dialog", class: "run-parameters" },
+        h("h2", null, "Run with parameters"),
+        ...inputs.map(([name, input]) => field(name, input, { help: declared.find((parameter) => parameter.name === name)?.description })),
+        h("div", { class: "row" }, h("button", { type: "submit", value: "run", class: "primary" }, "Run"), h("button", { type: "submit", value: "cancel" }, "Cancel")),
+      );
+      dialog.replaceChildren(form);
+      dialog.addEventListener(
+        "close",
+        () => resolve(dialog.returnValue === "run" ? runValues(declared, Object.fromEntries(inputs.map(([name, input]) => [name, input.value]))) : null),
+        { once: true },
+      );
+      dialog.returnValue = "";
+      dialog.showModal();
+      inputs[0]?.[1].focus();
+    });
+  }
   async function previewRender() {
     if (!existing || dirty() || metaChanged) {
       notice(message, "Save first: the preview renders the saved version.", "error");
