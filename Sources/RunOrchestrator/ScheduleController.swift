@@ -104,6 +104,8 @@ struct ScheduleController: Sendable {
         let run: RunLink?
         /// Each task's log, by task name.
         let logs: [String: String]?
+        /// The values a backfill gave its runs (the others take the pipeline's defaults).
+        let parameters: [String: String]?
         let createdAt: Date
         let updatedAt: Date
     }
@@ -142,7 +144,8 @@ struct ScheduleController: Sendable {
             }
             return RecordView(
                 executionDate: .fromMilliseconds(row.execution_date), trigger: row.run_trigger, state: row.state, reason: row.reason,
-                run: run, logs: logs, createdAt: .fromMilliseconds(row.created_at), updatedAt: .fromMilliseconds(row.updated_at))
+                run: run, logs: logs, parameters: row.parameterValues, createdAt: .fromMilliseconds(row.created_at),
+                updatedAt: .fromMilliseconds(row.updated_at))
         }
     }
 
@@ -193,6 +196,8 @@ struct ScheduleController: Sendable {
         /// ISO 8601; without an offset, in the schedule's time zone.
         let from: String
         let to: String
+        /// Values for the pipeline's `spec.parameters`, for every run of the range (the others take their defaults).
+        let parameters: [String: JSONValue]?
     }
 
     struct BackfillResponse: ResponseEncodable {
@@ -218,10 +223,19 @@ struct ScheduleController: Sendable {
         }
         guard from <= to else { throw APIError.invalidField("to", "must not be before from") }
         guard to <= now() else { throw APIError.invalidField("to", "must not be in the future: future ticks are the schedule's own") }
+        var parameters: [String: String]?
+        if let given = body.parameters, !given.isEmpty {
+            // Checked against the pipeline's declarations now; the runs take the defaults of the version they run.
+            guard let version = try await scheduler.pipelines.pipeline(pipeline, project: project, version: nil, caller: context.caller())
+            else { throw APIError.notFound("project \(project) has no pipeline named \"\(pipeline)\"") }
+            _ = try RunParameters.resolve(given, declared: version.spec.spec.parameters ?? [])
+            parameters = given.compactMapValues(RunParameters.text(of:))
+        }
         let created: [ScheduleRepository.RecordRow]
         do {
             created = try await schedules.backfill(
-                project, pipeline, from: from.milliseconds, to: to.milliseconds, now: now().milliseconds, minimumInterval: minimumInterval)
+                project, pipeline, from: from.milliseconds, to: to.milliseconds, now: now().milliseconds, minimumInterval: minimumInterval,
+                parameters: parameters)
         } catch let error as ScheduleRepository.ChangeError {
             throw Self.apiError(error, date: nil)
         }

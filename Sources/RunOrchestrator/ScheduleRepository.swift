@@ -26,6 +26,12 @@ struct ScheduleRepository: Sendable {
     struct RecordRow: Codable, Sendable, Equatable {
         var project: String, pipeline: String, execution_date: Int64, run_trigger: String, state: String, reason: String?
         var run_id: String?, created_at: Int64, updated_at: Int64
+        /// A backfill's parameter values (JSON), nil for the pipeline's defaults.
+        var parameters: String?
+
+        var parameterValues: [String: String]? {
+            parameters.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+        }
     }
 
     /// A tick to create a run for: its record is `launching` with `runID`.
@@ -37,6 +43,8 @@ struct ScheduleRepository: Sendable {
         var runID: String
         var definition: ScheduleDefinition
         var owner: String
+        /// The values a backfill gave, nil for the defaults.
+        var parameters: [String: String]? = nil
     }
 
     private struct StoredSchedule: Codable {
@@ -138,7 +146,7 @@ struct ScheduleRepository: Sendable {
                     Launch(
                         project: row.project, pipeline: row.pipeline, executionDate: row.execution_date,
                         trigger: RunTrigger(rawValue: row.run_trigger) ?? .schedule, runID: runID, definition: schedule.definition,
-                        owner: schedule.owner))
+                        owner: schedule.owner, parameters: row.parameterValues))
             }
             return launches
         }
@@ -183,17 +191,19 @@ struct ScheduleRepository: Sendable {
         var launches: [Launch] = []
         for date in decision.launch {
             let id = UUID().uuidString.lowercased()
-            let trigger = try await sql.update("orchestrator_schedule_records")
+            let launched = try await sql.update("orchestrator_schedule_records")
                 .set("state", to: SQLBind(SchedulePlanner.RecordState.launching.rawValue)).set("run_id", to: SQLBind(id))
                 .set("reason", to: SQLBind(String?.none)).set("updated_at", to: SQLBind(now))
                 .where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline)
-                .where("execution_date", .equal, date.milliseconds).returning("run_trigger").first()?
-                .decode(column: "run_trigger", as: String.self)
+                .where("execution_date", .equal, date.milliseconds).returning("run_trigger", "parameters").first()
+            let trigger = try launched?.decode(column: "run_trigger", as: String.self)
+            let parameters = try launched?.decode(column: "parameters", as: String?.self)
             launches.append(
                 Launch(
                     project: schedule.project, pipeline: schedule.pipeline, executionDate: date.milliseconds,
                     trigger: trigger.flatMap(RunTrigger.init(rawValue:)) ?? .schedule, runID: id, definition: schedule.definition,
-                    owner: schedule.owner))
+                    owner: schedule.owner,
+                    parameters: parameters.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }))
         }
         // Ticks still waiting are looked at again when a run of the schedule ends, and at least every minute.
         let pending = Set(records.filter { $0.state == .pending }.map(\.executionDate))
@@ -313,11 +323,16 @@ struct ScheduleRepository: Sendable {
         }
     }
 
-    /// Records every tick of `from...to` that has none, to launch under the schedule's policies (`catchup` aside).
-    func backfill(_ project: String, _ pipeline: String, from: Int64, to: Int64, now: Int64, minimumInterval: TimeInterval) async throws
-        -> [RecordRow]
-    {
-        try await database.transaction { sql in
+    /// Records every tick of `from...to` that has none, to launch under the schedule's policies (`catchup` aside),
+    /// with `parameters` (values by name; nil: the pipeline's defaults).
+    func backfill(
+        _ project: String, _ pipeline: String, from: Int64, to: Int64, now: Int64, minimumInterval: TimeInterval,
+        parameters: [String: String]? = nil
+    ) async throws -> [RecordRow] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let values = try parameters.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        return try await database.transaction { sql in
             guard let schedule = try await load(project, pipeline, sql: sql, lock: lock) else { throw ChangeError.noSchedule }
             let policy = try schedule.definition.policy(minimumInterval: minimumInterval, paused: false)
             let existing = try await sql.raw(
@@ -340,8 +355,8 @@ struct ScheduleRepository: Sendable {
             for tick in ticks {
                 created.append(
                     try await insertRecord(
-                        schedule, at: tick.date.milliseconds, trigger: .backfill, state: tick.state, reason: tick.reason, now: now, sql: sql
-                    ))
+                        schedule, at: tick.date.milliseconds, trigger: .backfill, state: tick.state, reason: tick.reason, now: now,
+                        parameters: values, sql: sql))
             }
             try await wakeIfWaiting(project, pipeline, now: now, sql: sql)
             return created
@@ -387,12 +402,12 @@ struct ScheduleRepository: Sendable {
     @discardableResult
     private func insertRecord(
         _ schedule: ScheduleRow, at date: Int64, trigger: RunTrigger, state: SchedulePlanner.RecordState, reason: String?, now: Int64,
-        sql: any SQLDatabase
+        parameters: String? = nil, sql: any SQLDatabase
     ) async throws -> RecordRow {
         let row = RecordRow(
             project: schedule.project, pipeline: schedule.pipeline, execution_date: date, run_trigger: trigger.rawValue,
             state: state.rawValue,
-            reason: reason, run_id: nil, created_at: now, updated_at: now)
+            reason: reason, run_id: nil, created_at: now, updated_at: now, parameters: parameters)
         try await sql.insert(into: "orchestrator_schedule_records").model(row).ignoringConflicts(with: [
             "project", "pipeline", "execution_date",
         ]).run()

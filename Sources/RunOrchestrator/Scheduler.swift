@@ -107,7 +107,8 @@ actor Scheduler {
             }
             _ = try await launcher.start(
                 project: launch.project, pipeline: launch.pipeline, trigger: launch.trigger, runID: launch.runID,
-                tick: RunLauncher.Tick(executionDate: launch.executionDate, definition: launch.definition), caller: caller)
+                tick: RunLauncher.Tick(executionDate: launch.executionDate, definition: launch.definition),
+                parameters: launch.parameters?.mapValues(JSONValue.string), caller: caller)
         } catch  where StoreError.isUniqueViolation(error) {
             // Created already, by this process before a crash or by another one.
         } catch let error as ValidationErrors {

@@ -54,4 +54,45 @@ import TrellisTestSupport
             #expect(singleLog.text.contains("sample=0.1 target=dev"), "\(singleLog.text)")
         }
     }
+
+    @Test func aBackfillGivesItsRunsParametersAndSchedulesNeedDefaults() async throws {
+        try await EmbeddedHarness.with(.sqlite) { api in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let olga = try #require(try await api.team(project: "ml", owner: "olga", members: [], admin: admin)["olga"])
+            let task: [String: Any] = ["name": "fit", "template": "shell", "args": ["command": "echo target={{ params.target }}"]]
+            // The schedule starts in an hour: nothing of its own runs during the test.
+            let schedule: [String: Any] = [
+                "cron": "*/30 * * * *", "startTime": Date().addingTimeInterval(3600).formatted(.iso8601), "catchup": false,
+            ]
+            let required = try await api.call(
+                "POST", "/api/v1/projects/ml/pipelines", token: olga,
+                json: [
+                    "apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": ["name": "hourly"],
+                    "spec": ["tasks": [task], "schedule": schedule, "parameters": [["name": "target"]]],
+                ])
+            #expect(required.status == 400 && required.text.contains("spec.parameters[0].default"), "\(required.text)")
+            try await api.applyPipeline(
+                "hourly", project: "ml", token: olga, tasks: [task],
+                spec: ["schedule": schedule, "parameters": [["name": "target", "default": "dev"]]])
+
+            let path = "/api/v1/projects/ml/pipelines/hourly/backfill"
+            let range: [String: Any] = [
+                "from": Date().addingTimeInterval(-3 * 3600).formatted(.iso8601),
+                "to": Date().addingTimeInterval(-3600).formatted(.iso8601),
+            ]
+            let refused = try await api.call("POST", path, token: olga, json: range.merging(["parameters": ["nope": "x"]]) { $1 })
+            #expect(refused.status == 400 && refused.errorMessage?.hasPrefix("parameters.nope") == true, "\(refused.text)")
+            let backfill = try await api.call("POST", path, token: olga, json: range.merging(["parameters": ["target": "prod"]]) { $1 })
+            #expect(backfill.status == 201, "\(backfill.text)")
+            let records = try await api.waitForRecords("hourly", project: "ml", token: olga) { records in
+                !records.isEmpty && records.allSatisfy(RecordJSON.succeeded)
+            }
+            #expect(records.count >= 3 && records.allSatisfy { $0["parameters"] as? [String: String] == ["target": "prod"] }, "\(records)")
+            for record in records {
+                let run = try #require(RecordJSON.runID(record))
+                let log = try await api.call("GET", "/api/v1/projects/ml/runs/\(run)/tasks/fit/logs", token: olga)
+                #expect(log.text.contains("target=prod"), "\(log.text)")
+            }
+        }
+    }
 }

@@ -39,6 +39,14 @@ extension PipelineSpec {
         if let schedule = spec.schedule { problems += schedule.problems() }
         problems += spec.alerts?.problems(at: "spec.alerts", webhooks: nil) ?? []
         problems += RunParameters.problems(of: spec.parameters ?? [])
+        if spec.schedule != nil {
+            for (index, parameter) in (spec.parameters ?? []).enumerated() where parameter.default == nil {
+                problems.append(
+                    ValidationError(
+                        field: "spec.parameters[\(index)].default",
+                        "a scheduled pipeline's parameters need defaults: its ticks' runs take them"))
+            }
+        }
         problems += variableProblems()
         if let cycle = dependencyCycle() {
             problems.append(ValidationError(field: "spec.tasks", "dependency cycle: \(cycle.joined(separator: " → "))"))
