@@ -28,7 +28,8 @@ struct RunLauncher: Sendable {
         guard let version = try await pipelines.pipeline(name, project: project, version: nil, caller: caller) else {
             throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
         }
-        let created = now().milliseconds
+        let instant = now()
+        let created = instant.milliseconds
         // A project being deleted has no settings: nothing of it starts any more.
         guard let settings = try await identity.settings(ofProject: project) else {
             throw APIError.notFound("no project named \"\(project)\"")
@@ -38,6 +39,7 @@ struct RunLauncher: Sendable {
         var variables = RunVariables(
             project: project, runner: caller.user.username, runID: id, clusterName: settings.cluster, createdAt: created,
             executionDate: tick?.executionDate ?? created, randomBytes: RunVariables.systemRandomBytes)
+        variables.createdAtMicroseconds = Int64((instant.timeIntervalSince1970 * 1_000_000).rounded())
         let declared = version.spec.spec.parameters
         if declared != nil || !(parameters ?? [:]).isEmpty {
             variables.parameters = try RunParameters.resolve(parameters, declared: declared ?? [])

@@ -39,10 +39,13 @@ struct RenderVariables: AsyncParsableCommand {
             extra[parts[0]] = parts[1]
         }
         let offset = ISO8601Offset.seconds(in: executionDate ?? now ?? "Z")
-        let variables = RunVariables(
+        var variables = RunVariables(
             project: extra["project"] ?? "", runner: extra["runner"] ?? ProcessInfo.processInfo.environment["USER"] ?? "cli",
             runID: extra["run_id"] ?? "cli", createdAt: created.milliseconds,
             executionDate: execution.milliseconds, utcOffsetSeconds: offset, randomBytes: RunVariables.systemRandomBytes)
+        variables.createdAtMicroseconds =
+            try now.map { try CommandLineDates.microseconds($0, option: "--now") }
+            ?? Int64((created.timeIntervalSince1970 * 1_000_000).rounded())
         var context = variables.context(
             pipeline: extra["pipeline_name"] ?? "", pipelineID: extra["pipeline_id"], creator: extra["creator"] ?? variables.runner,
             environment: [:])
@@ -59,6 +62,21 @@ struct RenderVariables: AsyncParsableCommand {
 
 /// Instants given on the command line: ISO 8601, with or without fractional seconds; without an offset, UTC.
 enum CommandLineDates {
+    /// The instant to the microsecond: its fraction read digit by digit (a `Double` of seconds keeps only about
+    /// seven significant digits of it), the rest as ``instant(_:option:)`` reads it.
+    static func microseconds(_ text: String, option: String) throws -> Int64 {
+        guard let dot = text.firstIndex(of: "."), text[text.index(after: dot)...].first?.isNumber == true else {
+            return try instant(text, option: option).map { Int64($0.timeIntervalSince1970) * 1_000_000 } ?? 0
+        }
+        let digits = text[text.index(after: dot)...].prefix { $0.isNumber }
+        let whole = String(text[..<dot]) + text[text.index(after: dot)...].dropFirst(digits.count)
+        guard let seconds = try instant(whole, option: option), digits.count <= 9 else {
+            throw ValidationError("\(option) \(text): not an ISO 8601 date and time such as 2026-11-29T02:00:00.123456Z")
+        }
+        let fraction = Int64((digits + String(repeating: "0", count: 6)).prefix(6)) ?? 0
+        return Int64(seconds.timeIntervalSince1970.rounded()) * 1_000_000 + fraction
+    }
+
     static func instant(_ text: String?, option: String) throws -> Date? {
         guard let text else { return nil }
         if let date = try? Date(text, strategy: .iso8601) { return date }

@@ -119,6 +119,15 @@ import TrellisTestSupport
                 "--set", "team=ml",
             ], environment: cliEnvironment)
         #expect(rendered.output == "2026-11-29 10:00 ml\n")
+        // Microseconds given with --now are kept: %f prints all six digits.
+        let precise = try Processes.run(
+            cli,
+            [
+                "vars", "render", "{{ datetime.datetime.now().strftime('%S.%f') }} {{ team is defined }}", "--now",
+                "2026-11-29T10:00:07.123456Z",
+            ],
+            environment: cliEnvironment)
+        #expect(precise.output == "07.123456 False\n", "\(precise.output)")
         let unknownName = try Processes.run(cli, ["vars", "render", "x {{ nope }}"], environment: cliEnvironment)
         #expect(unknownName.status == 1)
         #expect(unknownName.output.contains("TEXT, column 6: unknown name \"nope\" in {{ nope }}"))

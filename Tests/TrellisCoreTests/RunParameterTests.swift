@@ -88,4 +88,12 @@ import TrellisCore
             manual.parameters == ["sample": "0.9"] && manual.tasks[0].command.joined(separator: " ").contains("echo 0.9"),
             "\(manual.tasks[0].command)")
     }
+
+    @Test func aNameAskedIsDefinedIsNoProblem() {
+        #expect(VariableRenderer.problems(in: "{{ x if x is defined else 'y' }}", field: "f", known: []).isEmpty)
+        #expect(VariableRenderer.problems(in: "{{ params.extra is defined }}", field: "f", known: [], parameters: ["a"]).isEmpty)
+        #expect(VariableRenderer.problems(in: "{{ x }} {{ y is none }}", field: "f", known: []).map(\.message).count == 2)
+        #expect(
+            VariableRenderer.problems(in: "{{ x is bogus(1, 2) }}", field: "f", known: ["x"]).map(\.message) == ["no test named \"bogus\""])
+    }
 }

@@ -108,6 +108,29 @@ import TrellisCore
         ),
         ("{{ datetime.datetime.strptime('Sun, 29 Nov 2026 02:00:00 PM', '%a, %d %b %Y %I:%M:%S %p') }}", "2026-11-29 14:00:00"),
         ("{{ datetime.datetime.strptime('2026-333', '%Y-%j') }}", "2026-11-29 00:00:00"),
+        // Tests (`is …`) and membership, as Jinja2 reads them (a test binds tighter than arithmetic).
+        (
+            "{{ DATA_DIR is defined }} {{ nothing is defined }} {{ nothing is not defined }} {{ nothing is undefined }}",
+            "True False True True"
+        ),
+        ("{{ prev_ds is none }} {{ ds is none }} {{ ds is not none }}", "True False True"),
+        (
+            "{{ 3 is number }} {{ 2.5 is number }} {{ True is number }} {{ EPOCHS is number }} {{ EPOCHS is string }}",
+            "True True True False True"
+        ),
+        (
+            "{{ 3 is integer }} {{ True is integer }} {{ 2.5 is float }} {{ True is boolean }} {{ 1 is boolean }}",
+            "True False True True False"
+        ),
+        ("{{ 'ml' in project }} {{ 'x' not in project }} {{ 'a' in ['a', 'b'] }} {{ 'c' not in ['a', 'b'] }}", "True True True True"),
+        ("{{ 4 is even }} {{ 3 is odd }} {{ 9 is divisibleby(3) }} {{ 'abc' is lower }} {{ 'ABC' is upper }}", "True True True True True"),
+        ("{{ DATA_DIR if DATA_DIR is defined else '/tmp' }} {{ missing if missing is defined else 'fallback' }}", "/mnt/data fallback"),
+        ("{{ 1 + 2 is number }} {{ not ds is none }} {{ ds is string and EPOCHS is string }}", "2 True True"),
+        (
+            "{{ [1] is sequence }} {{ 'x' is iterable }} {{ 3 is sequence }} {{ True is true }} {{ False is false }} {{ 1 is true }}",
+            "True True False True True False"
+        ),
+        ("{{ datetime.datetime.now().strftime('%f') }} {{ datetime.datetime.now().microsecond }}", "123456 123456"),
     ]
 
     @Test(arguments: jinja2)

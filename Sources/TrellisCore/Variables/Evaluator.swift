@@ -76,6 +76,18 @@ struct Evaluator {
             var named: [String: Value] = [:]
             for (key, argument) in keywords { named[key] = try evaluate(argument) }
             return try filter(name, value, values, named, column: column, base: base)
+        case .test(let base, let name, let arguments, let negated, let column):
+            var value: Value
+            if name == "defined" || name == "undefined" {
+                // Anything that cannot be read — an unknown name, a parameter the run has not — is not defined.
+                do { value = try evaluate(base) } catch { value = .undefined("") }
+            } else {
+                value = try defined(try evaluate(base), column: column, of: base)
+            }
+            var values: [Value] = []
+            for argument in arguments { values.append(try defined(try evaluate(argument), column: column, of: argument)) }
+            let holds = try test(name, value, values, column: column)
+            return .bool(negated ? !holds : holds)
         case .unary(let symbol, let operand, let column):
             let value = try defined(try evaluate(operand), column: column, of: operand)
             return try unary(symbol, value, column: column)
@@ -101,6 +113,54 @@ struct Evaluator {
         var at = column
         if case .name(_, let nameColumn)? = expression { at = nameColumn }
         throw fail(at, name.isEmpty ? "the condition is false and there is no else" : "unknown name \"\(name)\"")
+    }
+
+    // MARK: Tests
+
+    static let testNames: Set<String> = [
+        "defined", "undefined", "none", "number", "integer", "float", "string", "boolean", "true", "false", "sequence", "iterable",
+        "even", "odd", "lower", "upper", "divisibleby", "sameas",
+    ]
+
+    /// Jinja2's tests (`is defined`, `is none`, `is number`, …) with its meanings: a bool is a number but not an integer.
+    func test(_ name: String, _ value: Value, _ arguments: [Value], column: Int) throws(VariableError) -> Bool {
+        let arity = name == "divisibleby" || name == "sameas" ? 1 : 0
+        guard arguments.count == arity else { throw fail(column, "the test \"\(name)\" takes \(arity) argument\(arity == 1 ? "" : "s")") }
+        switch (name, value) {
+        case ("defined", .undefined): return false
+        case ("defined", _): return true
+        case ("undefined", .undefined): return true
+        case ("undefined", _): return false
+        case ("none", .none): return true
+        case ("none", _): return false
+        case ("number", .int), ("number", .float), ("number", .bool): return true
+        case ("number", _): return false
+        case ("integer", .int): return true
+        case ("integer", _): return false
+        case ("float", .float): return true
+        case ("float", _): return false
+        case ("string", .string): return true
+        case ("string", _): return false
+        case ("boolean", .bool): return true
+        case ("boolean", _): return false
+        case ("true", .bool(let flag)): return flag
+        case ("false", .bool(let flag)): return !flag
+        case ("true", _), ("false", _): return false
+        case ("sequence", .list), ("sequence", .string), ("iterable", .list), ("iterable", .string): return true
+        case ("sequence", _), ("iterable", _): return false
+        case ("even", .int(let number)): return number % 2 == 0
+        case ("odd", .int(let number)): return number % 2 != 0
+        case ("lower", .string(let text)): return text == text.lowercased()
+        case ("upper", .string(let text)): return text == text.uppercased()
+        case ("divisibleby", .int(let number)):
+            guard case .int(let divisor) = arguments[0], divisor != 0 else { throw fail(column, "divisibleby takes a non-zero integer") }
+            return number % divisor == 0
+        case ("sameas", _): return Operators.equal(value, arguments[0]) && value.typeName == arguments[0].typeName
+        case ("even", _), ("odd", _), ("lower", _), ("upper", _), ("divisibleby", _):
+            throw fail(column, "the test \"\(name)\" does not apply to '\(value.typeName)'")
+        default:
+            throw fail(column, "no test named \"\(name)\"")
+        }
     }
 
     // MARK: Unary

@@ -7,6 +7,8 @@ public indirect enum Expression: Sendable, Equatable {
     case slice(Expression, start: Expression?, stop: Expression?, step: Expression?, column: Int)
     case call(Expression, arguments: [Expression], keywords: [(String, Expression)], column: Int)
     case filter(Expression, name: String, arguments: [Expression], keywords: [(String, Expression)], column: Int)
+    /// `base is [not] NAME[(arguments)]`, Jinja's tests.
+    case test(Expression, name: String, arguments: [Expression], negated: Bool, column: Int)
     case unary(String, Expression, column: Int)
     case binary(String, Expression, Expression, column: Int)
     case conditional(condition: Expression, then: Expression, otherwise: Expression?)
@@ -21,8 +23,23 @@ public indirect enum Expression: Sendable, Equatable {
         switch self {
         case .attribute(.name("params", _), let name, let column): return [(name, column)]
         case .index(.name("params", _), .literal(.string(let name)), let column): return [(name, column)]
+        case .test(_, "defined", _, _, _), .test(_, "undefined", _, _, _): return []
         default: return children.flatMap(\.parameterReferences)
         }
+    }
+
+    /// Names it asks `is defined` (or `is undefined`) of: the expression reads them only where they are.
+    var definednessTested: Set<String> {
+        switch self {
+        case .test(.name(let name, _), "defined", _, _, _), .test(.name(let name, _), "undefined", _, _, _): [name]
+        default: children.reduce(into: Set<String>()) { $0.formUnion($1.definednessTested) }
+        }
+    }
+
+    /// The tests it names (`is NAME`), with their columns.
+    var tests: [(String, Int)] {
+        if case .test(_, let name, _, _, let column) = self { return [(name, column)] + children.flatMap(\.tests) }
+        return children.flatMap(\.tests)
     }
 
     /// The expressions directly inside this one.
@@ -34,28 +51,11 @@ public indirect enum Expression: Sendable, Equatable {
         case .slice(let base, let start, let stop, let step, _): [base] + [start, stop, step].compactMap { $0 }
         case .call(let base, let arguments, let keywords, _), .filter(let base, _, let arguments, let keywords, _):
             [base] + arguments + keywords.map(\.1)
+        case .test(let base, _, let arguments, _, _): [base] + arguments
         case .unary(_, let operand, _): [operand]
         case .binary(_, let left, let right, _): [left, right]
         case .conditional(let condition, let then, let otherwise): [condition, then] + [otherwise].compactMap { $0 }
         case .list(let items): items
-        }
-    }
-
-    /// Every name the expression reads at its top level (attributes and filters aside), with its column.
-    public var names: [(String, Int)] {
-        switch self {
-        case .literal: []
-        case .name(let name, let column): [(name, column)]
-        case .attribute(let base, _, _): base.names
-        case .index(let base, let key, _): base.names + key.names
-        case .slice(let base, let start, let stop, let step, _):
-            base.names + (start?.names ?? []) + (stop?.names ?? []) + (step?.names ?? [])
-        case .call(let base, let arguments, let keywords, _), .filter(let base, _, let arguments, let keywords, _):
-            base.names + arguments.flatMap(\.names) + keywords.flatMap(\.1.names)
-        case .unary(_, let operand, _): operand.names
-        case .binary(_, let left, let right, _): left.names + right.names
-        case .conditional(let condition, let then, let otherwise): condition.names + then.names + (otherwise?.names ?? [])
-        case .list(let items): items.flatMap(\.names)
         }
     }
 }
@@ -346,17 +346,28 @@ struct ExpressionParser {
         return try filters(try postfix(try primary()))
     }
 
+    /// Filters (`| name(…)`) and tests (`is [not] name(…)`), left to right, as Jinja2 reads them: binding tighter than
+    /// arithmetic and comparisons.
     mutating func filters(_ base: Expression) throws(VariableError) -> Expression {
         var value = base
-        while current == .symbol("|") {
+        while current == .symbol("|") || current == .name("is") {
+            let isTest = current == .name("is")
             advance()
+            let negated = isTest && takeName("not")
             let column = self.column
-            guard case .name(let name) = current else { throw error("expected a filter name after \"|\"") }
+            guard case .name(let name) = current else {
+                throw error(isTest ? "expected a test name after \"is\"" : "expected a filter name after \"|\"")
+            }
             advance()
             var arguments: [Expression] = []
             var keywords: [(String, Expression)] = []
             if take("(") { (arguments, keywords) = try callArguments() }
-            value = .filter(value, name: name, arguments: arguments, keywords: keywords, column: column)
+            if isTest {
+                guard keywords.isEmpty else { throw error("a test takes no keyword arguments") }
+                value = .test(value, name: name, arguments: arguments, negated: negated, column: column)
+            } else {
+                value = .filter(value, name: name, arguments: arguments, keywords: keywords, column: column)
+            }
         }
         return value
     }

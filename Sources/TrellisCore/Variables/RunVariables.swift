@@ -6,6 +6,8 @@ public struct RunVariables: Sendable {
     public var clusterName: String
     /// When the run was created (`now()`), Unix milliseconds.
     public var createdAt: Int64
+    /// The same instant to the microsecond, when known: `now()` and `%f` show it whole.
+    public var createdAtMicroseconds: Int64?
     /// The schedule tick for scheduled runs, the creation time for manual ones, Unix milliseconds.
     public var executionDate: Int64
     /// The offset of the run's time zone from UTC (the schedule's; 0 for manual runs), in seconds.
@@ -38,6 +40,8 @@ public struct RunVariables: Sendable {
         PyDateTime(microseconds: (milliseconds + Int64(utcOffsetSeconds) * 1000) * 1000)
     }
 
+    var createdMicroseconds: Int64 { createdAtMicroseconds ?? createdAt * 1000 }
+
     /// The context of a run of `pipeline` whose (already rendered) global env is `environment`.
     public func context(pipeline: String, pipelineID: String?, creator: String, environment: [String: String]) -> VariableContext {
         let execution = local(executionDate)
@@ -55,7 +59,8 @@ public struct RunVariables: Sendable {
         variables.merge(run) { $1 }
         if parameters != nil { variables["params"] = .namespace("params") }
         var context = VariableContext(
-            variables: variables, now: local(createdAt), utcNow: PyDateTime(microseconds: createdAt * 1000), randomBytes: randomBytes)
+            variables: variables, now: PyDateTime(microseconds: createdMicroseconds + Int64(utcOffsetSeconds) * 1_000_000),
+            utcNow: PyDateTime(microseconds: createdMicroseconds), randomBytes: randomBytes)
         context.parameters = parameters ?? [:]
         return context
     }

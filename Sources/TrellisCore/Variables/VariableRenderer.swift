@@ -41,8 +41,12 @@ public enum VariableRenderer {
             for case .expression(let source, let column) in try TemplateText(parsing: text).parts {
                 do throws(VariableError) {
                     let expression = try ExpressionParser.parse(source, column: column)
-                    for (name, at) in unknownNames(expression, known: known.union(VariableContext.globals.keys)) {
+                    let guarded = known.union(VariableContext.globals.keys).union(expression.definednessTested)
+                    for (name, at) in unknownNames(expression, known: guarded) {
                         problems.append(VariableError(field: field, column: at, expression: source, "unknown name \"\(name)\""))
+                    }
+                    for (name, at) in expression.tests where !Evaluator.testNames.contains(name) {
+                        problems.append(VariableError(field: field, column: at, expression: source, "no test named \"\(name)\""))
                     }
                     for (name, at) in expression.parameterReferences where parameters.map({ !$0.contains(name) }) ?? false {
                         problems.append(
@@ -63,14 +67,13 @@ public enum VariableRenderer {
     }
 
     static func unknownNames(_ expression: Expression, known: Set<String>) -> [(String, Int)] {
-        if case .filter(.name, "default", let arguments, let keywords, _) = expression {
-            return (arguments + keywords.map(\.1)).flatMap { unknownNames($0, known: known) }
-        }
         switch expression {
-        case .filter(let base, _, let arguments, let keywords, _), .call(let base, let arguments, let keywords, _):
-            return ([base] + arguments + keywords.map(\.1)).flatMap { unknownNames($0, known: known) }
-        default:
-            return expression.names.filter { !known.contains($0.0) }
+        case .filter(.name, "default", let arguments, let keywords, _):
+            return (arguments + keywords.map(\.1)).flatMap { unknownNames($0, known: known) }
+        // `x is defined` asks whether there is an x.
+        case .test(_, "defined", _, _, _), .test(_, "undefined", _, _, _): return []
+        case .name(let name, let column): return known.contains(name) ? [] : [(name, column)]
+        default: return expression.children.flatMap { unknownNames($0, known: known) }
         }
     }
 }
