@@ -131,6 +131,7 @@ let package = Package(
                 "MetricsCollector",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Yams", package: "Yams"),
             ],
             plugins: ["EmbedFiles"]
         ),

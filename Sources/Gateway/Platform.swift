@@ -61,6 +61,7 @@ public enum Platform {
             registry: environment.metrics, database: environment.database,
             extraMiddleware: [WebMiddleware(files: EmbeddedWeb.files)]
         )
+        try APIDocument().addRoutes(to: router)
         var app = try ServiceHost.makeApplication(modules: modules, router: router, environment: environment)
         let configuration = environment.configuration
         let pipelines = modules.compactMap { $0 as? PipelineStoreModule }.first
@@ -76,7 +77,7 @@ public enum Platform {
     }
 
     /// The gateway of split mode: the portal, plus a token check and a reverse proxy to each service's own process.
-    public static func gatewayApplication(configuration: TrellisConfiguration, logger: Logger) -> some ApplicationProtocol {
+    public static func gatewayApplication(configuration: TrellisConfiguration, logger: Logger) throws -> some ApplicationProtocol {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let upstreams = configuration.serviceURLs
         let identity = HTTPIdentityClient(baseURL: upstreams[.identity]!, httpClient: httpClient, serviceToken: nil)
@@ -95,8 +96,10 @@ public enum Platform {
         }
         router.add(
             middleware: ProxyMiddleware(
-                upstreams: upstreams, httpClient: httpClient, verifier: TokenVerifier(identity: identity), serviceToken: serviceToken))
+                upstreams: upstreams, httpClient: httpClient, verifier: TokenVerifier(identity: identity), serviceToken: serviceToken,
+                ownPaths: APIDocument.paths))
         router.add(middleware: WebMiddleware(files: EmbeddedWeb.files))
+        try APIDocument().addRoutes(to: router)
         OperationalRoutes(service: "gateway", registry: registry).addRoutes(to: router)
         return Application(
             router: router,

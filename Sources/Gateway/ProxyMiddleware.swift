@@ -15,6 +15,8 @@ struct ProxyMiddleware: RouterMiddleware {
     let verifier: TokenVerifier
     /// Vouches for the client's address to the services (``ClientAddressMiddleware``); nil: the address is not passed.
     let serviceToken: ServiceToken?
+    /// `/api/` paths the gateway answers itself (the API document).
+    let ownPaths: Set<String>
 
     /// Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded.
     static let hopByHop: Set<String> = [
@@ -25,7 +27,7 @@ struct ProxyMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard path.hasPrefix("/api/") else { return try await next(request, context) }
+        guard path.hasPrefix("/api/"), !ownPaths.contains(path) else { return try await next(request, context) }
         guard let service = ServiceName.owner(ofPath: path), let base = upstreams[service] else {
             throw APIError.notFound("no route for \(request.method) \(path)")
         }
