@@ -228,6 +228,9 @@ import TrellisTestSupport
             // The gateway answers for routes no service owns, and proxies the rest with the caller's token checked.
             let admin = try await gateway.login("admin", Self.adminPassword)
             #expect(try await gateway.call("GET", "/api/v1/nowhere", token: admin).status == 404)
+            // The gateway answers for the API document itself, to anyone.
+            #expect(try await gateway.call("GET", "/api/v1/openapi.json").json["openapi"] as? String == "3.1.0")
+            #expect(try await gateway.call("GET", "/api/v1/openapi.yaml").text.hasPrefix("# The OpenAPI 3.1 document"))
             #expect(try await gateway.call("GET", "/api/v1/templates").status == 401)
             // The templates service asks the identity service, over HTTP and as the caller, about project roles.
             #expect(try await gateway.call("POST", "/api/v1/projects", token: admin, json: ["name": "tmpl"]).status == 201)
