@@ -297,6 +297,19 @@ def alerts_section(driver, wait, css, all_css, visible):
     visible("[name=settings-maxConcurrentRuns]")
 
 
+def reference_section(driver, wait, css, all_css, visible):
+    """The API reference: every operation of the served document, searchable."""
+    driver.find_element(By.LINK_TEXT, "API").click()
+    visible('details[data-operation="POST /api/v1/projects/{project}/pipelines/{pipeline}/runs"]')
+    total = len(all_css("details.operation"))
+    document = api("GET", "/api/v1/openapi.json")
+    assert total == sum(len(item) for item in document["paths"].values()), total
+    css("[name=reference-search]").send_keys("alerts retry")
+    wait.until(lambda d: len(all_css("details.operation")) == 1)
+    css("details.operation summary").click()
+    assert "RetryDelivery" in css("details.operation").text and "run pipelines" in css("details.operation").text
+
+
 def parameters_section(driver, wait, css, all_css, visible):
     """Run-time parameters: Run asks for the declared ones (defaults filled in), the run gets them."""
     token = ada_token(driver)
@@ -581,6 +594,7 @@ def main():
         wait.until(lambda d: not all_css('tr[data-member="bea"]'))
         alerts_section(driver, wait, css, all_css, visible)
         parameters_section(driver, wait, css, all_css, visible)
+        reference_section(driver, wait, css, all_css, visible)
         # A new project of her own: she owns it and can switch to it.
         driver.find_element(By.LINK_TEXT, "New project").click()
         visible("[name=project-name]").send_keys("sandbox")

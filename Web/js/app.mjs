@@ -9,6 +9,7 @@ import { runPage } from "./pages/run.mjs";
 import { marketplacePage, templatePage } from "./pages/marketplace.mjs";
 import { projectPage, newProjectPage } from "./pages/project.mjs";
 import { notificationsPage } from "./pages/notifications.mjs";
+import { referencePage } from "./pages/reference.mjs";
 import { unreadLabel } from "./alerts.mjs";
 
 const projectKey = "trellis.project";
@@ -35,6 +36,7 @@ const routes = [
   [/^#\/marketplace$/, marketplacePage],
   [/^#\/marketplace\/([^/]+)$/, templatePage, ["template"]],
   [/^#\/notifications$/, notificationsPage],
+  [/^#\/api$/, referencePage],
 ];
 
 let current = null;
