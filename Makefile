@@ -19,7 +19,8 @@ run: deps-run
 	TRELLIS_ADMIN_PASSWORD='$(TRELLIS_ADMIN_PASSWORD)' "$$(swift build --show-bin-path)/trellis" serve --demo --port $(PORT) --data-dir $(DATA_DIR)
 
 ## make test: build once, then run every test with a private PostgreSQL, slapd, kube-apiserver and Prometheus on 127.0.0.1, then the
-## manifests compiled for Argo against Argo's JSON schema, then schemathesis against the API document, then the portal's (node --test, and a new user's session in
+## manifests compiled for Argo against Argo's JSON schema, then schemathesis against the API document and the Python
+## client's tests against a private `trellis serve`, then the portal's (node --test, and a new user's session in
 ## headless Chromium against a private `trellis serve`).
 test: deps-test
 	swift format lint --strict -r Sources Tests Plugins Package.swift
@@ -29,7 +30,9 @@ test: deps-test
 	  scripts/with-postgres.sh scripts/with-ldap.sh scripts/with-kube.sh scripts/with-prometheus.sh \
 	  $(call bounded,1800,swift test --skip-build)
 	python="$$(scripts/test-venv.sh)" && $(call bounded,600,$$python Tests/Argo/validate.py .build-argo-manifests)
-	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" $(call bounded,600,scripts/api-fuzz.sh)
+	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" scripts/with-serve.sh $(call bounded,600,scripts/api-fuzz.sh)
+	python="$$(scripts/test-venv.sh)" && TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" \
+	  scripts/with-serve.sh $(call bounded,300,$$python -m pytest -q -p no:cacheprovider clients/python)
 	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" $(call bounded,1200,scripts/browser-test.sh)
 
 build:
