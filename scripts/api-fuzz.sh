@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Schemathesis (PyPI) against the `trellis serve` at TRELLIS_URL: every operation of docs/openapi.yaml (the internal
+# docs/openapi.yaml checked against the OpenAPI 3.1 schema (openapi-spec-validator), then schemathesis (both from
+# PyPI) against the `trellis serve` at TRELLIS_URL: every operation of the document (the internal
 # ones and the two that end the session aside), a fixed seed and a bounded number of examples, called as a project's
 # owner (not an admin); fails on any 5xx and any answer the document does not describe.
 #   TRELLIS_BIN_DIR=… scripts/with-serve.sh scripts/api-fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=$(scripts/test-venv.sh)
+"$PYTHON" -c '
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+validate(read_from_filename("docs/openapi.yaml")[0])
+print("api-fuzz: docs/openapi.yaml is a valid OpenAPI 3.1 document")'
 call() { # METHOD PATH TOKEN [BODY]
   curl -fsS -X "$1" "$TRELLIS_URL$2" -H "Content-Type: application/json" ${3:+-H "Authorization: Bearer $3"} ${4:+-d "$4"}
 }
