@@ -87,9 +87,19 @@ struct StartRun: AsyncParsableCommand {
     @Flag(help: "Wait for the run to end, printing task states as they change; exit 1 unless it succeeds.")
     var wait = false
 
+    @Option(name: .customLong("param"), help: "NAME=VALUE: a value for the pipeline's spec.parameters (repeatable).")
+    var parameters: [String] = []
+
     func run() async throws {
         let client = APIClient(options: server)
-        let (_, data) = try await client.send(.POST, try target.path() + "/runs")
+        var values: [String: String] = [:]
+        for assignment in parameters {
+            let parts = assignment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--param \(assignment): expected NAME=VALUE") }
+            values[parts[0]] = parts[1]
+        }
+        let body = try JSONEncoder().encode(["parameters": values])
+        let (_, data) = try await client.send(.POST, try target.path() + "/runs", body: body)
         let run = try APICoding.decoder().decode(RunSnapshot.self, from: data)
         print("run \(run.id) of \(run.project)/\(run.pipeline) started")
         if wait { try await RunSnapshot.watch(run.id, client: client) }

@@ -107,6 +107,10 @@ import TrellisTestSupport
         #expect(started.output.contains(" prepare succeeded"))
         #expect(started.output.contains(" succeeded\n"))
         let runID = try #require(started.output.split(separator: " ").dropFirst().first.map(String.init))
+        // An unknown parameter is refused, naming it (hello-trellis declares none).
+        let refused = try Processes.run(
+            cli, ["run", "start", "hello-trellis", "--project", "demo", "--param", "sample=0.5"], environment: cliEnvironment)
+        #expect(refused.status != 0 && refused.output.contains("parameters.sample"), "\(refused.output)")
         let logs = try Processes.run(cli, ["run", "logs", runID, "left"], environment: cliEnvironment)
         #expect(logs.output.hasSuffix(" left branch\n"))
         let all = try Processes.run(cli, ["run", "logs", runID], environment: cliEnvironment)
