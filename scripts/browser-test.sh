@@ -41,33 +41,9 @@ DIR=$(mktemp -d /tmp/trellis-browser.XXXXXX)
 # A folder the tasks share with the test (gates it opens, so that "still running" is certain, not a race).
 chmod 0711 "$DIR"
 mkdir -m 0777 "$DIR/shared"
-SERVER=
-stop() {
-  [ -z "$SERVER" ] || { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
-  rm -rf "$DIR"
-}
-trap stop EXIT
-start() { # PORT; 75 when it is taken
-  # Alerts' webhooks: two tries, soon after each other (the portal test waits for a dead delivery).
-  TRELLIS_ALERTS_ATTEMPTS=2 TRELLIS_ALERTS_BACKOFF=200ms "$BIN/trellis" serve --port "$1" --data-dir "$DIR/data" > "$DIR/serve.log" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 300); do
-    curl -fsS "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && kill -0 "$SERVER" 2>/dev/null && { PORT=$1; return 0; }
-    if ! kill -0 "$SERVER" 2>/dev/null; then
-      wait "$SERVER" 2>/dev/null || true
-      SERVER=
-      grep -q "Address already in use" "$DIR/serve.log" && { rm -rf "$DIR/data"; return 75; }
-      break
-    fi
-    sleep 0.1
-  done
-  echo "browser-test: trellis serve did not start:" >&2
-  tail -n 30 "$DIR/serve.log" >&2
-  return 1
-}
-on_free_port PORTAL start
-TRELLIS_URL="http://127.0.0.1:$PORT" TRELLIS_SHARED="$DIR/shared" TRELLIS_SCREENSHOTS=.build-screenshots \
-  timeout 600 "$PYTHON" Tests/Browser/portal_test.py \
-  || { echo "browser-test: the server's log:" >&2; tail -50 "$DIR/serve.log" >&2; exit 1; }
+trap 'rm -rf "$DIR"' EXIT
+# Alerts' webhooks: two tries, soon after each other (the portal test waits for a dead delivery).
+TRELLIS_ALERTS_ATTEMPTS=2 TRELLIS_ALERTS_BACKOFF=200ms TRELLIS_BIN_DIR=$BIN TRELLIS_SHARED="$DIR/shared" \
+  TRELLIS_SCREENSHOTS=.build-screenshots scripts/with-serve.sh timeout 600 "$PYTHON" Tests/Browser/portal_test.py
 
 TRELLIS_BIN_DIR=$BIN scripts/with-postgres.sh "$0" --split

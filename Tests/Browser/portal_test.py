@@ -279,9 +279,10 @@ def alerts_section(driver, wait, css, all_css, visible):
             break
         time.sleep(0.2)
         css(".deliveries .page-head button").click()
-    assert "dead after 2 tries" in css('tr[data-state="dead"]').text and "503" in css('tr[data-state="dead"]').text
+    # A refresh may still be redrawing the table: rows found a moment ago may be gone (the wait looks again).
+    wait.until(lambda d: "dead after 2 tries" in css('tr[data-state="dead"]').text and "503" in css('tr[data-state="dead"]').text)
     Receiver.refusing.clear()
-    css('tr[data-state="dead"] button[name=retry-delivery]').click()
+    wait.until(lambda d: css('tr[data-state="dead"] button[name=retry-delivery]').click() or True)
     wait.until(lambda d: "Sending flaky again." in css(".project .notice").text)
     wait.until(lambda d: any(path == "/flaky" for path, _ in Receiver.accepted))
     # A pipeline's own alerts, in the editor's pipeline panel: only the oncall webhook.

@@ -18,29 +18,11 @@ public enum TestExporter {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text())))
         }
-        let (ports, port) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                port.yield(channel.localAddress?.port ?? 0)
-                port.finish()
-            })
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await application.runService()
-                return nil
-            }
-            var bound = 0
-            for await value in ports { bound = value }
+        return try await TestServer.serve(router) { bound in
             let targets = URL(fileURLWithPath: folder).appendingPathComponent("exporter-\(bound).json")
             try Data(#"[{"targets": ["127.0.0.1:\#(bound)"]}]"#.utf8).write(to: targets)
             defer { try? FileManager.default.removeItem(at: targets) }
-            group.addTask { try await body() }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let result { return result }
-            }
-            throw TransportError("the test exporter stopped")
+            return try await body()
         }
     }
 }

@@ -85,27 +85,6 @@ public final class WebhookReceiver: Sendable {
                 status: refuse ? .serviceUnavailable : .ok,
                 body: ResponseBody(byteBuffer: ByteBuffer(string: refuse ? "busy" : "{\"errcode\":0}")))
         }
-        let (ports, port) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                port.yield(channel.localAddress?.port ?? 0)
-                port.finish()
-            })
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await application.runService()
-                return nil
-            }
-            var bound = 0
-            for await value in ports { bound = value }
-            let url = "http://127.0.0.1:\(bound)"
-            group.addTask { try await body(url) }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let result { return result }
-            }
-            throw TransportError("the webhook receiver stopped")
-        }
+        return try await TestServer.serve(router) { bound in try await body("http://127.0.0.1:\(bound)") }
     }
 }
