@@ -654,6 +654,8 @@ def main():
         driver.get(BASE + "/#/p/ml/new")
         waiting(10).until(EC.alert_is_present())  # the big pipeline was moved and not saved
         driver.switch_to.alert.accept()
+        # The new editor, not the big pipeline's still on screen while it loads (its palette has the same items).
+        wait.until(lambda d: css(".editor-head h1").text == "New pipeline")
         visible('.palette-item[data-template="kitchen"]').send_keys(Keys.ENTER)
         wait.until(lambda d: len(all_css(".nodes [data-task]")) == 1)
         css('.nodes [data-task="kitchen"] rect').click()
