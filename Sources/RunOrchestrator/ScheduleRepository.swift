@@ -29,8 +29,11 @@ struct ScheduleRepository: Sendable {
         /// A backfill's parameter values (JSON), nil for the pipeline's defaults.
         var parameters: String?
 
-        var parameterValues: [String: String]? {
-            parameters.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+        var parameterValues: [String: String]? { Self.parameterValues(parameters) }
+
+        /// The values a record's `parameters` column holds, nil for none.
+        static func parameterValues(_ column: String?) -> [String: String]? {
+            column.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
         }
     }
 
@@ -203,7 +206,7 @@ struct ScheduleRepository: Sendable {
                     project: schedule.project, pipeline: schedule.pipeline, executionDate: date.milliseconds,
                     trigger: trigger.flatMap(RunTrigger.init(rawValue:)) ?? .schedule, runID: id, definition: schedule.definition,
                     owner: schedule.owner,
-                    parameters: parameters.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }))
+                    parameters: RecordRow.parameterValues(parameters)))
         }
         // Ticks still waiting are looked at again when a run of the schedule ends, and at least every minute.
         let pending = Set(records.filter { $0.state == .pending }.map(\.executionDate))

@@ -110,19 +110,29 @@ struct AlertDispatcher: Service {
         }
     }
 
-    /// Sends the due deliveries, at most 20 at once.
+    /// Sends the due deliveries, at most 20 at once, each project's webhooks read once for the pass.
     func deliverDue() async throws {
         let now = now().milliseconds
         let due = try await repository.claimDue(now: now, until: now + Self.lease, limit: 20)
+        var projects: [String: Result<ProjectAlerting?, any Error>] = [:]
+        for project in Set(due.map(\.event.project)) {
+            do { projects[project] = .success(try await identity.alerting(ofProject: project)) } catch {
+                projects[project] = .failure(error)
+            }
+        }
         await withTaskGroup(of: Void.self) { group in
-            for delivery in due { group.addTask { await deliver(delivery) } }
+            for delivery in due {
+                let alerting = projects[delivery.event.project] ?? .success(nil)
+                group.addTask { await deliver(delivery, alerting: alerting) }
+            }
         }
     }
 
-    func deliver(_ due: AlertRepository.Due) async {
+    /// One try of `due`, to its webhook as `alerting` (its project's, read for this pass) says.
+    func deliver(_ due: AlertRepository.Due, alerting: Result<ProjectAlerting?, any Error>) async {
         var failure: String?
         do {
-            guard let target = try await identity.alerting(ofProject: due.event.project)?.webhooks[due.webhook] else {
+            guard let target = try alerting.get()?.webhooks[due.webhook] else {
                 throw WebhookSender.Failure("project \(due.event.project) has no webhook \"\(due.webhook)\" (settings.webhooks)")
             }
             try await sender.send(due.event, to: target, webhook: due.webhook, now: now())
