@@ -10,9 +10,9 @@ upstreams' attempts (p50/p99 over every such task in every repetition), and the 
 start to its end: for a no-op, what starting and ending a process costs, sandboxed or not). The build to measure is a release build:
 `swift build -c release --product trellis && swift build -c release --product trellis-shim`.
 """
-import argparse, datetime, os, statistics, sys, time
+import argparse, datetime, os, random, statistics, sys, time
 
-from serve import Server
+from serve import Server, percentile
 
 
 def stamp(text):
@@ -27,11 +27,28 @@ def noop(name, after=()):
     return {"name": name, "template": "noop", "dependsOn": list(after)}
 
 
-def workloads():
-    chain = [noop("t00")] + [noop(f"t{i:02d}", [f"t{i - 1:02d}"]) for i in range(1, 40)]
-    middle = [noop(f"m{i:03d}", ["start"]) for i in range(200)]
-    fan = [noop("start")] + middle + [noop("join", [m["name"] for m in middle])]
-    return {"W1 chain-40": pipeline("chain-40", chain), "W2 fan-out 1->200->1": pipeline("fan-200", fan)}
+def fan(width):
+    """1 -> width -> 1: `root`, `m000`..., `join` (the peers' task names)."""
+    middle = [noop(f"m{i:0{max(3, len(str(width - 1)))}d}", ["root"]) for i in range(width)]
+    return [noop("root")] + middle + [noop("join", [m["name"] for m in middle])]
+
+
+def random_dag(size, seed=18):
+    """`size` tasks, each after two earlier ones drawn at random (the first two after none), the same every time."""
+    draw = random.Random(seed)
+    return [noop(f"r{i:04d}", sorted({f"r{draw.randrange(i):04d}" for _ in range(2)}) if i >= 2 else []) for i in range(size)]
+
+
+WORKLOADS = {
+    "W1": ("W1 chain-40", lambda: pipeline("chain-40", [noop("t00")] + [noop(f"t{i:02d}", [f"t{i - 1:02d}"]) for i in range(1, 40)])),
+    "W2": ("W2 fan-out 1->200->1", lambda: pipeline("fan-200", fan(200))),
+    "W3": ("W3 fan-out 1->1000->1", lambda: pipeline("fan-1000", fan(1000))),
+    "W4": ("W4 random DAG of 1,000", lambda: pipeline("random-1000", random_dag(1000))),
+}
+
+
+def workloads(chosen=("W1", "W2")):
+    return {WORKLOADS[key][0]: WORKLOADS[key][1]() for key in chosen}
 
 
 def measure(run):
@@ -46,35 +63,46 @@ def measure(run):
     return stamp(run["finishedAt"]) - stamp(run["startedAt"]), latencies, attempts
 
 
+def run_workload(server, document, repeat):
+    """Applies `document` and runs it `repeat` times: per run, the recorded wall, the client's wall (start request ->
+    the run seen finished, polled every 20 ms) and the transitions; per attempt, its own time."""
+    name = document["metadata"]["name"]
+    server.call("POST", "/api/v1/projects/demo/pipelines", document)
+    walls, clients, latencies, durations = [], [], [], []
+    for _ in range(repeat):
+        began = time.monotonic()
+        run = server.call("POST", f"/api/v1/projects/demo/pipelines/{name}/runs")
+        while run["state"] not in ("succeeded", "failed", "cancelled"):
+            time.sleep(0.02)
+            run = server.call("GET", f"/api/v1/projects/demo/runs/{run['id']}")
+        clients.append(time.monotonic() - began)
+        if run["state"] != "succeeded":
+            sys.exit(f"{name}: run {run['id']} {run['state']}: {run.get('reason')}")
+        wall, transitions, attempts = measure(run)
+        walls.append(wall)
+        latencies.append(transitions)
+        durations += attempts
+    return {"walls": walls, "clients": clients, "transitions": latencies, "attempts": durations, "tasks": len(document["spec"]["tasks"])}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir", default=".build/release")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--local-executor", default="sandboxed", choices=["sandboxed", "unsandboxed"])
+    parser.add_argument("--workloads", default="W1,W2", help="comma-separated: W1, W2, W3, W4")
     args = parser.parse_args()
     with Server(args.bin_dir, {"TRELLIS_LOCAL_EXECUTOR": args.local_executor}) as server:
         print(f"trellis serve ({args.bin_dir}), SQLite, {os.cpu_count()} cores, {args.repeat} runs per workload, "
               f"tasks {args.local_executor}")
-        for label, document in workloads().items():
-            name = document["metadata"]["name"]
-            server.call("POST", "/api/v1/projects/demo/pipelines", document)
-            walls, latencies, durations = [], [], []
-            for _ in range(args.repeat):
-                run = server.call("POST", f"/api/v1/projects/demo/pipelines/{name}/runs")
-                while run["state"] not in ("succeeded", "failed", "cancelled"):
-                    time.sleep(0.05)
-                    run = server.call("GET", f"/api/v1/projects/demo/runs/{run['id']}")
-                if run["state"] != "succeeded":
-                    sys.exit(f"{label}: run {run['id']} {run['state']}: {run.get('reason')}")
-                wall, transitions, attempts = measure(run)
-                walls.append(wall)
-                latencies += transitions
-                durations += attempts
-            latencies.sort()
-            p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-            print(f"{label}: wall median {statistics.median(walls):.3f} s (runs: {', '.join(f'{w:.3f}' for w in walls)}); "
+        for label, document in workloads(args.workloads.split(",")).items():
+            result = run_workload(server, document, args.repeat)
+            walls, latencies = result["walls"], sorted(x for run in result["transitions"] for x in run)
+            p = lambda q: percentile(latencies, q) * 1000
+            print(f"{label}: wall median {statistics.median(walls):.3f} s (runs: {', '.join(f'{w:.3f}' for w in walls)}), "
+                  f"{result['tasks'] / statistics.median(walls):.0f} tasks/s; client wall median {statistics.median(result['clients']):.3f} s; "
                   f"transition p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, mean {statistics.mean(latencies) * 1000:.1f} ms "
-                  f"over {len(latencies)} transitions; attempt p50 {statistics.median(durations) * 1000:.1f} ms")
+                  f"over {len(latencies)} transitions; attempt p50 {statistics.median(result['attempts']) * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

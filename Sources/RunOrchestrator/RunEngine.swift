@@ -106,15 +106,15 @@ actor RunEngine {
         do {
             found = try await repository.update(id) { run -> (onCluster: Bool, restarting: [String]) in
                 guard run.state.isFinished else { throw ResumeError.stillRunning }
-                if let task, run.plan.task(named: task) == nil { throw ResumeError.unknownTask(task) }
-                let rerun = RunPlanner.tasksToRerun(plan: run.plan, states: run.tasks.mapValues(\.state), from: task)
+                if let task, run.plannedTask(task) == nil { throw ResumeError.unknownTask(task) }
+                let rerun = RunPlanner.tasksToRerun(index: run.progress.index, states: run.tasks.mapValues(\.state), from: task)
                 guard !rerun.isEmpty else { throw ResumeError.nothingToResume }
                 for name in rerun {
-                    guard var record = run.tasks[name] else { continue }
-                    record.state = .pending
-                    record.notBefore = nil
-                    record.roundStart = record.attempts + 1
-                    run.tasks[name] = record
+                    run.update(task: name) { record in
+                        record.state = .pending
+                        record.notBefore = nil
+                        record.roundStart = record.attempts + 1
+                    }
                 }
                 run.state = .running
                 run.reason = nil
@@ -158,9 +158,7 @@ actor RunEngine {
         let limits = project == nil ? ProjectQuotas.Limits() : await quotas.limits(of: project!)
         do {
             outcome = try await repository.update(id, usageOf: limits.any ? project : nil) { run, usage in
-                let running = Set(run.runningAttempts.map(\.executionID))
-                for status in ended { Self.record(status, in: &run, now: now) }
-                let endedNow = run.attempts.filter { running.contains($0.executionID) && $0.state != .running }
+                let endedNow = ended.compactMap { Self.record($0, in: &run, now: now) }
                 guard !run.state.isFinished else { return Outcome(ended: endedNow) }
                 // Queued behind the project's limit of concurrent runs.
                 if run.state == .pending, run.stopping == nil, let maxRuns = limits.runs, let usage, usage.runningRuns >= maxRuns {
@@ -178,29 +176,28 @@ actor RunEngine {
                     run.reason = "the run timed out after \(DurationText.format(milliseconds: run.plan.timeoutMilliseconds ?? 0))"
                     stops = run.runningAttempts.map(\.executionID)
                 }
-                let decision = RunPlanner.decide(
-                    plan: run.plan,
-                    progress: run.tasks.mapValues { RunPlanner.TaskProgress(state: $0.state, notBefore: $0.notBefore) },
-                    now: now, stopping: run.stopping
-                )
-                for (name, state) in decision.settle { run.tasks[name]?.state = state }
+                let decision = run.decide(now: now)
+                run.apply(decision)
                 var starts = decision.start
                 if let maxTasks = limits.tasks, let usage {
                     // The project's limit of task attempts at once, over all its runs: the rest start later.
-                    starts = Array(starts.prefix(max(0, maxTasks - usage.runningTasks - run.runningAttempts.count)))
+                    let room = max(0, maxTasks - usage.runningTasks - (run.progress.running - starts.count))
+                    for name in starts.dropFirst(room) { run.deferStart(name) }
+                    starts = Array(starts.prefix(room))
                 }
                 var launches: [ExecutionRequest] = []
                 for name in starts {
-                    guard let task = run.plan.task(named: name), var record = run.tasks[name] else { continue }
-                    record.attempts += 1
-                    record.state = .running
-                    record.notBefore = nil
-                    run.tasks[name] = record
-                    let request = Self.request(run: run, task: task, attempt: record.attempts, grace: grace)
+                    guard let task = run.plannedTask(name), let attempts = run.tasks[name]?.attempts else { continue }
+                    run.update(task: name) { record in
+                        record.attempts += 1
+                        record.state = .running
+                        record.notBefore = nil
+                    }
+                    let request = Self.request(run: run, task: task, attempt: attempts + 1, grace: grace)
                     launches.append(request)
-                    run.attempts.append(
+                    run.append(
                         AttemptRecord(
-                            task: name, number: record.attempts, executionID: request.id, state: .running, createdAt: now,
+                            task: name, number: attempts + 1, executionID: request.id, state: .running, createdAt: now,
                             invocation: Invocation(
                                 command: request.command, environment: request.environment, image: request.image, replicas: request.replicas
                             ).json
@@ -342,28 +339,33 @@ actor RunEngine {
     }
 
     /// How an attempt ended, into the run: its state, and the task's — pending again when the retry policy says so.
-    static func record(_ status: ExecutionStatus, in run: inout RunRecord, now: Int64) {
-        guard let index = run.attemptIndex(execution: status.id), run.attempts[index].state == .running else { return }
-        var attempt = run.attempts[index]
+    /// The attempt, when it was running until now.
+    @discardableResult
+    static func record(_ status: ExecutionStatus, in run: inout RunRecord, now: Int64) -> AttemptRecord? {
+        guard let index = run.attemptIndex(execution: status.id), run.attempts[index].state == .running else { return nil }
         let outcome = Self.outcome(of: status, stopping: run.stopping)
-        attempt.state = outcome.state
-        attempt.exitCode = status.exitCode
-        attempt.reason = status.reason
-        attempt.startedAt = status.startedAt?.milliseconds ?? attempt.createdAt
-        attempt.finishedAt = status.finishedAt?.milliseconds ?? now
-        attempt.workingDirectory = status.workingDirectory
-        run.attempts[index] = attempt
-        guard var task = run.tasks[attempt.task], let planned = run.plan.task(named: attempt.task) else { return }
+        run.update(attemptAt: index) { attempt in
+            attempt.state = outcome.state
+            attempt.exitCode = status.exitCode
+            attempt.reason = status.reason
+            attempt.startedAt = status.startedAt?.milliseconds ?? attempt.createdAt
+            attempt.finishedAt = status.finishedAt?.milliseconds ?? now
+            attempt.workingDirectory = status.workingDirectory
+        }
+        let attempt = run.attempts[index]
+        guard let task = run.tasks[attempt.task], let planned = run.plannedTask(attempt.task) else { return attempt }
         if run.stopping == nil, let delay = planned.retry.delay(after: outcome, attempt: attempt.number - task.roundStart + 1) {
             // The backoff counts from the attempt's end (not when the engine heard of it), never from the future.
             let retryAt = min(attempt.finishedAt ?? now, now) + delay.milliseconds
-            run.attempts[index].retryAt = retryAt
-            task.state = .pending
-            task.notBefore = retryAt
+            run.update(attemptAt: index) { $0.retryAt = retryAt }
+            run.update(task: attempt.task) { task in
+                task.state = .pending
+                task.notBefore = retryAt
+            }
         } else {
-            task.state = outcome.state
+            run.update(task: attempt.task) { $0.state = outcome.state }
         }
-        run.tasks[attempt.task] = task
+        return run.attempts[index]
     }
 
     static func outcome(of status: ExecutionStatus, stopping: RunState?) -> AttemptOutcome {
@@ -406,7 +408,7 @@ actor RunEngine {
             for (attempt, status) in zip(running, statuses) {
                 if status.phase.isFinished {
                     ended.append(status)
-                } else if status.phase == .unknown, let task = run.plan.task(named: attempt.task) {
+                } else if status.phase == .unknown, let task = run.plannedTask(attempt.task) {
                     do {
                         var values: [String: String]?
                         try await executor.launch(

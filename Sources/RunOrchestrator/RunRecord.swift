@@ -1,9 +1,10 @@
 import Foundation
 import TrellisCore
 
-/// A run as stored: the row, its tasks and every attempt. The engine changes a copy and the repository writes
-/// back what differs, in one transaction.
-struct RunRecord: Sendable, Equatable {
+/// A run as stored: the row, its tasks and every attempt, with where its tasks are for the planner
+/// (``RunProgress``). The engine changes it through the methods below, which note what changed; the repository writes
+/// back only that, in one transaction.
+struct RunRecord: Sendable {
     var id: String
     var project: String
     var pipeline: String
@@ -11,7 +12,7 @@ struct RunRecord: Sendable, Equatable {
     var trigger: RunTrigger
     var state: RunState
     var reason: String?
-    var plan: RunPlan
+    let plan: RunPlan
     var debug: Bool
     /// Unix milliseconds, as every time here.
     var executionDate: Int64
@@ -24,14 +25,117 @@ struct RunRecord: Sendable, Equatable {
     var deadlineAt: Int64?
     /// The state the run ends in once its running attempts stopped; nil while it is not being stopped.
     var stopping: RunState?
-    var tasks: [String: TaskRecord]
-    var attempts: [AttemptRecord]
+    private(set) var tasks: [String: TaskRecord]
+    private(set) var attempts: [AttemptRecord]
+    private(set) var progress: RunProgress
+    /// Each attempt's place in ``attempts``, by execution id.
+    private var attemptPositions: [String: Int]
+    /// What changed since the record was read or last written.
+    private(set) var changes = Changes()
+    /// The run's own fields as read or last written.
+    private(set) var stored: Fields
+
+    /// The run's own fields that change (the rest never do after its creation).
+    struct Fields: Sendable, Equatable {
+        var state: RunState, reason: String?, startedAt: Int64?, finishedAt: Int64?, deadlineAt: Int64?, stopping: RunState?
+    }
+
+    var fields: Fields {
+        Fields(state: state, reason: reason, startedAt: startedAt, finishedAt: finishedAt, deadlineAt: deadlineAt, stopping: stopping)
+    }
+
+    struct Changes: Sendable {
+        var tasks: Set<String> = []
+        /// Positions in ``RunRecord/attempts``.
+        var attempts: Set<Int> = []
+    }
+
+    init(
+        id: String, project: String, pipeline: String, pipelineVersion: Int, trigger: RunTrigger, state: RunState, reason: String? = nil,
+        plan: RunPlan, index: PlanIndex? = nil, debug: Bool, executionDate: Int64, startedBy: String, cluster: String? = nil,
+        createdAt: Int64, startedAt: Int64? = nil, finishedAt: Int64? = nil, deadlineAt: Int64? = nil, stopping: RunState? = nil,
+        tasks: [String: TaskRecord], attempts: [AttemptRecord]
+    ) {
+        self.id = id
+        self.project = project
+        self.pipeline = pipeline
+        self.pipelineVersion = pipelineVersion
+        self.trigger = trigger
+        self.state = state
+        self.reason = reason
+        self.plan = plan
+        self.debug = debug
+        self.executionDate = executionDate
+        self.startedBy = startedBy
+        self.cluster = cluster
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.deadlineAt = deadlineAt
+        self.stopping = stopping
+        self.tasks = tasks
+        self.attempts = attempts
+        progress = RunProgress(
+            plan: plan, index: index ?? PlanIndex(plan), states: tasks.mapValues(\.state), notBefore: tasks.compactMapValues(\.notBefore))
+        attemptPositions = Dictionary(attempts.enumerated().map { ($1.executionID, $0) }) { $1 }
+        stored = Fields(
+            state: state, reason: reason, startedAt: startedAt, finishedAt: finishedAt, deadlineAt: deadlineAt, stopping: stopping)
+    }
+
+    /// The plan's task named `name`, found through the plan's index.
+    func plannedTask(_ name: String) -> RunPlan.Task? { progress.index.positions[name].map { plan.tasks[$0] } }
 
     func attempts(of task: String) -> [AttemptRecord] { attempts.filter { $0.task == task } }
 
+    /// Attempts by task, each task's in the order they were made.
+    var attemptsByTask: [String: [AttemptRecord]] { Dictionary(grouping: attempts, by: \.task) }
+
     var runningAttempts: [AttemptRecord] { attempts.filter { $0.state == .running } }
 
-    func attemptIndex(execution id: String) -> Int? { attempts.firstIndex { $0.executionID == id } }
+    func attemptIndex(execution id: String) -> Int? { attemptPositions[id] }
+
+    /// Changes the task `name`: its record, and where the planner sees it.
+    mutating func update(task name: String, _ change: (inout TaskRecord) -> Void) {
+        guard var record = tasks[name] else { return }
+        change(&record)
+        guard record != tasks[name] else { return }
+        tasks[name] = record
+        changes.tasks.insert(name)
+        if let position = progress.index.positions[name] { progress.set(position, record.state, notBefore: record.notBefore) }
+    }
+
+    /// Settles or starts tasks as the planner decided (it has moved them already).
+    mutating func apply(_ decision: RunPlanner.Decision) {
+        for (name, state) in decision.settle { update(task: name) { $0.state = state } }
+    }
+
+    /// What the planner decides now, applied to its view of the tasks (``RunProgress/decide(now:stopping:)``).
+    mutating func decide(now: Int64) -> RunPlanner.Decision { progress.decide(now: now, stopping: stopping) }
+
+    mutating func append(_ attempt: AttemptRecord) {
+        attemptPositions[attempt.executionID] = attempts.count
+        changes.attempts.insert(attempts.count)
+        attempts.append(attempt)
+    }
+
+    mutating func update(attemptAt index: Int, _ change: (inout AttemptRecord) -> Void) {
+        change(&attempts[index])
+        changes.attempts.insert(index)
+    }
+
+    /// A task the planner started that is not started after all (a project's quota is full): pending again.
+    mutating func deferStart(_ name: String) {
+        guard let position = progress.index.positions[name] else { return }
+        progress.set(position, .pending, notBefore: tasks[name]?.notBefore)
+    }
+
+    var hasChanges: Bool { fields != stored || !changes.tasks.isEmpty || !changes.attempts.isEmpty }
+
+    /// Written: nothing changed since.
+    mutating func written() {
+        changes = Changes()
+        stored = fields
+    }
 }
 
 struct TaskRecord: Sendable, Equatable {

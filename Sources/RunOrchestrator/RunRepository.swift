@@ -8,13 +8,17 @@ import TrellisStore
 /// The orchestrator's tables: `orchestrator_runs`, `orchestrator_tasks`, `orchestrator_attempts` (migrations/orchestrator).
 struct RunRepository: Sendable {
     let database: Database
-    /// Plans never change after a run is created: each is decoded once, not on every step of its run.
+    /// Plans never change after a run is created: each is decoded and indexed once, not on every step of its run.
     let plans = PlanCache()
+    /// Runs as this process last wrote them: a step reads the run's version, not its rows, while it is unchanged.
+    let records = RunCache()
 
     struct RunRow: Codable {
         var id: String, project: String, pipeline: String, pipeline_version: Int, run_trigger: String, state: String
         var reason: String?, plan: String, debug: Bool, execution_date: Int64, started_by: String, created_at: Int64
         var started_at: Int64?, finished_at: Int64?, deadline_at: Int64?, stopping: String?, cluster: String?
+        /// Writes of the run's rows so far (``RunCache``).
+        var version: Int64
     }
 
     struct TaskRow: Codable {
@@ -81,7 +85,7 @@ struct RunRepository: Sendable {
                 ORDER BY a.changed_at, a.execution_id LIMIT \(bind: limit)
                 """
             ).all(decoding: Row.self)
-            var plans: [String: RunPlan] = [:]
+            var plans: [String: PlanCache.Indexed] = [:]
             for run in Set(rows.map(\.run_id)) {
                 if let plan = self.plans.cached(run) {
                     plans[run] = plan
@@ -213,11 +217,11 @@ struct RunRepository: Sendable {
         return try Self.record(row, plan: plan, tasks: tasks, attempts: attempts)
     }
 
-    static func record(_ row: RunRow, plan: RunPlan, tasks: [TaskRow], attempts: [AttemptRow]) throws -> RunRecord {
+    static func record(_ row: RunRow, plan: PlanCache.Indexed, tasks: [TaskRow], attempts: [AttemptRow]) throws -> RunRecord {
         RunRecord(
             id: row.id, project: row.project, pipeline: row.pipeline, pipelineVersion: row.pipeline_version,
             trigger: try parse(RunTrigger.self, row.run_trigger), state: try parse(RunState.self, row.state), reason: row.reason,
-            plan: plan, debug: row.debug, executionDate: row.execution_date,
+            plan: plan.plan, index: plan.index, debug: row.debug, executionDate: row.execution_date,
             startedBy: row.started_by, cluster: row.cluster, createdAt: row.created_at, startedAt: row.started_at,
             finishedAt: row.finished_at,
             deadlineAt: row.deadline_at, stopping: try row.stopping.map { try parse(RunState.self, $0) },
@@ -248,13 +252,19 @@ struct RunRepository: Sendable {
 
     func insert(_ run: RunRecord) async throws {
         try await database.transaction { sql in
-            try await sql.insert(into: "orchestrator_runs").model(try Self.row(run)).run()
-            for task in run.plan.tasks {
-                guard let record = run.tasks[task.name] else { continue }
-                try await sql.insert(into: "orchestrator_tasks").model(Self.row(record, run: run.id)).run()
+            try await sql.insert(into: "orchestrator_runs").model(try Self.row(run), nilEncodingStrategy: .asNil).run()
+            let tasks = run.plan.tasks.compactMap { run.tasks[$0.name].map { Self.row($0, run: run.id) } }
+            for batch in tasks.batches(of: Self.rowsPerStatement) {
+                try await sql.insert(into: "orchestrator_tasks").models(batch, nilEncodingStrategy: .asNil).run()
             }
         }
+        var written = run
+        written.written()
+        records.keep(written, version: 0)
     }
+
+    /// Rows per multi-row statement: well under SQLite's and PostgreSQL's limits of bound values.
+    static let rowsPerStatement = 500
 
     /// Loads the run, lets `change` edit it, and writes back what changed, in one transaction (row-locked on
     /// PostgreSQL). Nil when there is no such run.
@@ -275,7 +285,7 @@ struct RunRepository: Sendable {
         _ id: String, usageOf project: String?, _ change: @escaping @Sendable (inout RunRecord, ProjectUsage?) throws -> T
     ) async throws -> T? {
         let postgres = database.dialect == .postgres
-        return try await database.transaction { sql in
+        return try await database.transaction { sql -> (T, RunRecord, Int64)? in
             var usage: ProjectUsage?
             if let project {
                 if postgres {
@@ -295,12 +305,22 @@ struct RunRepository: Sendable {
                 usage = ProjectUsage(runningRuns: runs, runningTasks: tasks)
             }
             // SQLite transactions are serialized already (BEGIN IMMEDIATE).
-            if postgres { _ = try await sql.raw("SELECT id FROM orchestrator_runs WHERE id = \(bind: id) FOR UPDATE").first() }
-            guard let original = try await load(id, sql: sql) else { return nil }
-            var changed = original
-            let result = try change(&changed, usage)
-            try await Self.write(changed, over: original, sql: sql)
-            return result
+            let lock: SQLQueryString = postgres ? " FOR UPDATE" : ""
+            guard
+                let version = try await sql.raw("SELECT version FROM orchestrator_runs WHERE id = \(bind: id)\(lock)").first()?
+                    .decode(column: "version", as: Int64.self)
+            else { return nil }
+            var found = records.take(id, version: version)
+            if found == nil { found = try await load(id, sql: sql) }
+            guard var run = found else { return nil }
+            let result = try change(&run, usage)
+            guard run.hasChanges else { return (result, run, version) }
+            try await Self.write(run, version: version + 1, sql: sql)
+            run.written()
+            return (result, run, version + 1)
+        }.map { outcome in
+            records.keep(outcome.1, version: outcome.2)
+            return outcome.0
         }
     }
 
@@ -320,35 +340,35 @@ struct RunRepository: Sendable {
         }
     }
 
-    static func write(_ run: RunRecord, over original: RunRecord, sql: any SQLDatabase) async throws {
+    /// Writes what changed in `run` since it was read or last written, as `version`: the run's row, and its changed
+    /// tasks and attempts in multi-row statements.
+    static func write(_ run: RunRecord, version: Int64, sql: any SQLDatabase) async throws {
+        // The plan never changes after the run is created.
+        try await sql.update("orchestrator_runs").set("state", to: SQLBind(run.state.rawValue)).set("reason", to: SQLBind(run.reason))
+            .set("started_at", to: SQLBind(run.startedAt)).set("finished_at", to: SQLBind(run.finishedAt))
+            .set("deadline_at", to: SQLBind(run.deadlineAt)).set("stopping", to: SQLBind(run.stopping?.rawValue))
+            .set("version", to: SQLBind(version)).where("id", .equal, run.id).run()
+        // The alert outbox: its event exists exactly when the run's end committed.
+        if run.state != run.stored.state, !run.stored.state.isFinished, let event = run.endEvent {
+            try await AlertRepository.record(event, sql: sql)
+        }
+        let tasks = run.changes.tasks.sorted().compactMap { run.tasks[$0].map { row($0, run: run.id) } }
+        for batch in tasks.batches(of: rowsPerStatement) {
+            try await sql.insert(into: "orchestrator_tasks").models(batch, nilEncodingStrategy: .asNil)
+                .onConflict(with: ["run_id", "name"]) { try $0.set(excludedContentOf: batch[0], nilEncodingStrategy: .asNil) }.run()
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        if run.state != original.state || run.reason != original.reason || run.startedAt != original.startedAt
-            || run.finishedAt != original.finishedAt || run.deadlineAt != original.deadlineAt || run.stopping != original.stopping
-        {
-            // The plan never changes after the run is created.
-            try await sql.update("orchestrator_runs").set("state", to: SQLBind(run.state.rawValue)).set("reason", to: SQLBind(run.reason))
-                .set("started_at", to: SQLBind(run.startedAt)).set("finished_at", to: SQLBind(run.finishedAt))
-                .set("deadline_at", to: SQLBind(run.deadlineAt)).set("stopping", to: SQLBind(run.stopping?.rawValue))
-                .where("id", .equal, run.id).run()
-            // The alert outbox: its event exists exactly when the run's end committed.
-            if !original.state.isFinished, let event = run.endEvent { try await AlertRepository.record(event, sql: sql) }
-        }
-        for (name, task) in run.tasks where original.tasks[name] != task {
-            try await sql.update("orchestrator_tasks").set(model: row(task, run: run.id)).where("run_id", .equal, run.id)
-                .where("name", .equal, name).run()
-        }
-        let before = Dictionary(uniqueKeysWithValues: original.attempts.map { ($0.executionID, $0) })
         // The wall clock, not the engine's: the metrics collector follows attempts by when they were written.
         let written = Date().milliseconds
-        for attempt in run.attempts where before[attempt.executionID] != attempt {
-            var row = try Self.row(attempt, run: run.id, encoder: encoder)
+        let attempts = try run.changes.attempts.sorted().map { position in
+            var row = try Self.row(run.attempts[position], run: run.id, encoder: encoder)
             row.changed_at = written
-            if before[attempt.executionID] == nil {
-                try await sql.insert(into: "orchestrator_attempts").model(row).run()
-            } else {
-                try await sql.update("orchestrator_attempts").set(model: row).where("execution_id", .equal, attempt.executionID).run()
-            }
+            return row
+        }
+        for batch in attempts.batches(of: rowsPerStatement) {
+            try await sql.insert(into: "orchestrator_attempts").models(batch, nilEncodingStrategy: .asNil)
+                .onConflict(with: ["execution_id"]) { try $0.set(excludedContentOf: batch[0], nilEncodingStrategy: .asNil) }.run()
         }
     }
 
@@ -360,7 +380,7 @@ struct RunRepository: Sendable {
             run_trigger: run.trigger.rawValue, state: run.state.rawValue, reason: run.reason,
             plan: String(decoding: try encoder.encode(run.plan), as: UTF8.self), debug: run.debug, execution_date: run.executionDate,
             started_by: run.startedBy, created_at: run.createdAt, started_at: run.startedAt, finished_at: run.finishedAt,
-            deadline_at: run.deadlineAt, stopping: run.stopping?.rawValue, cluster: run.cluster
+            deadline_at: run.deadlineAt, stopping: run.stopping?.rawValue, cluster: run.cluster, version: 0
         )
     }
 
@@ -380,20 +400,62 @@ struct RunRepository: Sendable {
     }
 }
 
-/// Decoded run plans by run id, bounded.
+/// Decoded and indexed run plans by run id, bounded.
 final class PlanCache: Sendable {
-    private let plans = Mutex<[String: RunPlan]>([:])
+    struct Indexed: Sendable {
+        let plan: RunPlan
+        let index: PlanIndex
+
+        func task(named name: String) -> RunPlan.Task? { index.positions[name].map { plan.tasks[$0] } }
+    }
+
+    private let plans = Mutex<[String: Indexed]>([:])
     static let limit = 1_000
 
-    func cached(_ run: String) -> RunPlan? { plans.withLock { $0[run] } }
+    func cached(_ run: String) -> Indexed? { plans.withLock { $0[run] } }
 
-    func plan(of run: String, decode: () throws -> RunPlan) throws -> RunPlan {
+    func plan(of run: String, decode: () throws -> RunPlan) throws -> Indexed {
         if let plan = plans.withLock({ $0[run] }) { return plan }
         let plan = try decode()
+        let indexed = Indexed(plan: plan, index: PlanIndex(plan))
         plans.withLock { plans in
             if plans.count >= Self.limit { plans.removeAll() }
-            plans[run] = plan
+            plans[run] = indexed
         }
-        return plan
+        return indexed
+    }
+}
+
+/// Runs as this process last wrote them, by id with the version written, bounded. A step takes its run out (so that
+/// it changes it in place, not a copy) and puts it back once its transaction committed; a version that does not match
+/// the row's means another process wrote the run since, and it is read again.
+final class RunCache: Sendable {
+    private let runs = Mutex<[String: (version: Int64, run: RunRecord)]>([:])
+    static let limit = 256
+
+    func take(_ id: String, version: Int64) -> RunRecord? {
+        runs.withLock { runs in
+            guard let kept = runs.removeValue(forKey: id), kept.version == version else { return nil }
+            return kept.run
+        }
+    }
+
+    func keep(_ run: RunRecord, version: Int64) {
+        runs.withLock { runs in
+            if let kept = runs[run.id], kept.version > version { return }
+            if runs.count >= Self.limit, runs[run.id] == nil {
+                // Finished runs first: their steps are over.
+                let finished = runs.first { $0.value.run.state.isFinished }?.key ?? runs.keys.first
+                if let finished { runs[finished] = nil }
+            }
+            runs[run.id] = (version, run)
+        }
+    }
+}
+
+extension Array {
+    /// The elements in consecutive slices of at most `size`.
+    func batches(of size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
     }
 }

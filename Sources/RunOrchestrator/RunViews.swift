@@ -52,13 +52,14 @@ struct RunView: ResponseEncodable {
         startedAt = run.startedAt.map(Date.fromMilliseconds)
         finishedAt = run.finishedAt.map(Date.fromMilliseconds)
         parameters = run.plan.parameters
+        let attempts = run.attemptsByTask
         tasks = run.plan.tasks.map { task in
             let record = run.tasks[task.name]
             return TaskView(
                 name: task.name, state: record?.state ?? .pending, template: task.template, dependsOn: task.dependsOn,
                 command: task.command, env: task.environment, mounts: task.mounts,
                 retryAt: record?.notBefore.map(Date.fromMilliseconds),
-                attempts: run.attempts(of: task.name).map { AttemptView($0, showInvocation: run.debug) }
+                attempts: (attempts[task.name] ?? []).map { AttemptView($0, showInvocation: run.debug) }
             )
         }
     }

@@ -18,7 +18,7 @@ extension RunEngine {
     static func startOnCluster(_ run: inout RunRecord, now: Int64) -> Outcome {
         guard run.state == .pending else { return Outcome() }
         if run.stopping != nil {
-            for name in run.tasks.keys { run.tasks[name]?.state = .cancelled }
+            for name in run.tasks.keys { run.update(task: name) { $0.state = .cancelled } }
             finish(&run, .cancelled, now: now)
             return Outcome(scheduledEnded: scheduledEnded(run))
         }
@@ -78,7 +78,7 @@ extension RunEngine {
         let now = nowMilliseconds
         let ended = try? await repository.update(id) { run -> (project: String, pipeline: String)? in
             guard !run.state.isFinished else { return nil }
-            for (name, task) in run.tasks where !task.state.isFinished { run.tasks[name]?.state = .cancelled }
+            for (name, task) in run.tasks where !task.state.isFinished { run.update(task: name) { $0.state = .cancelled } }
             run.reason = reason
             Self.finish(&run, .failed, now: now)
             return Self.scheduledEnded(run)
@@ -133,9 +133,11 @@ extension RunEngine {
         do {
             let outcome = try await repository.update(id) { run -> WorkflowStep? in
                 guard !run.state.isFinished else { return nil }
-                let before = Dictionary(run.attempts.map { ($0.executionID, $0.state) }) { $1 }
+                let before = run.attempts.map(\.state.isFinished)
                 Self.apply(progress, to: &run, now: now)
-                let ended = run.attempts.filter { $0.state.isFinished && !(before[$0.executionID]?.isFinished ?? false) }
+                let ended = run.changes.attempts.sorted().filter { position in
+                    run.attempts[position].state.isFinished && !(before.indices.contains(position) && before[position])
+                }.map { run.attempts[$0] }
                 return WorkflowStep(scheduledEnded: Self.scheduledEnded(run), ended: ended)
             }
             guard let step = outcome ?? nil else { return }
@@ -151,11 +153,14 @@ extension RunEngine {
     /// first pod of the round is the attempt numbered `roundStart`; earlier rounds' attempts are kept as they are).
     /// A finished Workflow ends the run; tasks it never reached end cancelled or upstream-failed.
     static func apply(_ progress: WorkflowProgress, to run: inout RunRecord, now: Int64) {
+        var recorded: [String: Int] = [:]
+        for (index, attempt) in run.attempts.enumerated() { recorded["\(attempt.task)#\(attempt.number)"] = index }
+        let reported = Dictionary(grouping: progress.attempts, by: \.task)
         for task in run.plan.tasks {
             guard var record = run.tasks[task.name] else { continue }
-            for attempt in progress.attempts where attempt.task == task.name {
+            for attempt in reported[task.name] ?? [] {
                 let number = record.roundStart + attempt.number - 1
-                let index = run.attempts.firstIndex { $0.task == task.name && $0.number == number }
+                let index = recorded["\(task.name)#\(number)"]
                 var entry =
                     index.map { run.attempts[$0] }
                     ?? AttemptRecord(
@@ -167,7 +172,12 @@ extension RunEngine {
                 entry.reason = attempt.message
                 entry.startedAt = attempt.startedAt?.milliseconds ?? entry.startedAt
                 entry.finishedAt = attempt.finishedAt?.milliseconds
-                if let index { run.attempts[index] = entry } else { run.attempts.append(entry) }
+                if let index {
+                    if run.attempts[index] != entry { run.update(attemptAt: index) { $0 = entry } }
+                } else {
+                    recorded["\(task.name)#\(number)"] = run.attempts.count
+                    run.append(entry)
+                }
                 record.attempts = max(record.attempts, number)
             }
             if let state = progress.tasks[task.name] {
@@ -175,7 +185,8 @@ extension RunEngine {
             } else if progress.phase != .running, !record.state.isFinished {
                 record.state = progress.phase == .cancelled ? .cancelled : .upstreamFailed
             }
-            run.tasks[task.name] = record
+            let updated = record
+            run.update(task: task.name) { $0 = updated }
         }
         switch progress.phase {
         case .running: return

@@ -80,8 +80,8 @@ import TrellisCore
     @Test func resumeRerunsWhatDidNotSucceedOrAChosenTaskAndItsDownstream() {
         let plan = Self.plan([Self.task("a"), Self.task("b", ["a"]), Self.task("c", ["b"]), Self.task("d", ["a"])])
         let states: [String: TaskState] = ["a": .succeeded, "b": .failed, "c": .upstreamFailed, "d": .succeeded]
-        #expect(RunPlanner.tasksToRerun(plan: plan, states: states) == ["b", "c"])
-        #expect(RunPlanner.tasksToRerun(plan: plan, states: states, from: "a") == ["a", "b", "c", "d"])
+        #expect(RunPlanner.tasksToRerun(index: PlanIndex(plan), states: states) == ["b", "c"])
+        #expect(RunPlanner.tasksToRerun(index: PlanIndex(plan), states: states, from: "a") == ["a", "b", "c", "d"])
     }
 
     @Test func retryBackoffGrowsByTheFactorUpToTheCap() {

@@ -239,37 +239,6 @@ public struct RunPlan: Codable, Sendable, Equatable {
     }
 
     public func task(named name: String) -> Task? { tasks.first { $0.name == name } }
-
-    /// Task names in an order where every task comes after its upstreams (the plan is a DAG, checked at save).
-    public var topologicalOrder: [String] {
-        var order: [String] = []
-        var placed: Set<String> = []
-        var remaining = tasks
-        while !remaining.isEmpty {
-            let ready = remaining.filter { $0.dependsOn.allSatisfy(placed.contains) }
-            guard !ready.isEmpty else { return order + remaining.map(\.name) }
-            for task in ready {
-                order.append(task.name)
-                placed.insert(task.name)
-            }
-            remaining.removeAll { placed.contains($0.name) }
-        }
-        return order
-    }
-
-    /// `name` and every task downstream of it.
-    public func downstream(of name: String) -> Set<String> {
-        var found: Set<String> = [name]
-        var changed = true
-        while changed {
-            changed = false
-            for task in tasks where !found.contains(task.name) && task.dependsOn.contains(where: found.contains) {
-                found.insert(task.name)
-                changed = true
-            }
-        }
-        return found
-    }
 }
 
 /// Renders the fields of a run, collecting every problem as a validation error naming its field. What rendering adds

@@ -31,53 +31,21 @@ public enum RunPlanner {
         public init() {}
     }
 
+    /// Decides from scratch (``RunProgress`` decides again after each change, at the cost of what changed).
     /// `stopping`: the state the run ends in once nothing runs any more (cancelled, or failed on a run timeout).
     public static func decide(plan: RunPlan, progress: [String: TaskProgress], now: Int64, stopping: RunState? = nil) -> Decision {
-        var decision = Decision()
-        var states = progress.mapValues(\.state)
-        var running = states.values.count { $0 == .running }
-        for name in plan.topologicalOrder {
-            guard let task = plan.task(named: name), let current = progress[name], current.state == .pending else { continue }
-            if stopping != nil {
-                decision.settle[name] = .cancelled
-                states[name] = .cancelled
-                continue
-            }
-            let upstream = task.dependsOn.map { states[$0] ?? .pending }
-            if upstream.contains(where: { $0.isFinished && !$0.letsDownstreamRun }) {
-                decision.settle[name] = .upstreamFailed
-                states[name] = .upstreamFailed
-                continue
-            }
-            guard upstream.allSatisfy(\.letsDownstreamRun) else { continue }
-            if task.skip {
-                decision.settle[name] = .skipped
-                states[name] = .skipped
-                continue
-            }
-            if let notBefore = current.notBefore, notBefore > now {
-                decision.wakeAt = min(decision.wakeAt ?? notBefore, notBefore)
-                continue
-            }
-            if let parallelism = plan.parallelism, running >= parallelism { continue }
-            decision.start.append(name)
-            states[name] = .running
-            running += 1
-        }
-        if states.values.allSatisfy(\.isFinished) {
-            if let stopping {
-                decision.finished = stopping
-            } else {
-                decision.finished = states.values.allSatisfy(\.letsDownstreamRun) ? .succeeded : .failed
-            }
-        }
-        return decision
+        var run = RunProgress(
+            plan: plan, index: PlanIndex(plan), states: progress.mapValues(\.state), notBefore: progress.compactMapValues(\.notBefore))
+        return run.decide(now: now, stopping: stopping)
     }
 
     /// The tasks a resume runs again: every task that did not succeed (or was skipped) — or, `from` a chosen task,
     /// it and everything downstream of it, succeeded or not. Succeeded tasks outside that set never run again.
-    public static func tasksToRerun(plan: RunPlan, states: [String: TaskState], from task: String? = nil) -> Set<String> {
-        if let task { return plan.downstream(of: task) }
-        return Set(plan.tasks.map(\.name).filter { !(states[$0] ?? .pending).letsDownstreamRun })
+    public static func tasksToRerun(index: PlanIndex, states: [String: TaskState], from task: String? = nil) -> Set<String> {
+        if let task {
+            guard let position = index.positions[task] else { return [] }
+            return Set(index.downstream(of: position).map { index.names[$0] })
+        }
+        return Set(index.names.filter { !(states[$0] ?? .pending).letsDownstreamRun })
     }
 }
