@@ -71,7 +71,10 @@ final class Supervisor {
     var combinedLog: Int32 = -1
     var replicaLogs: [Int32] = []
     var samplesFile: Int32 = -1
-    var nextSample: Int64 = 0
+    /// The first sample a moment after the start, then every second: a sample reads every process's `/proc` entry,
+    /// which hundreds of supervisors starting at once would each pay for nothing on tasks that end sooner (they are
+    /// measured at their end, from the kernel's count).
+    lazy var nextSample: Int64 = startedAt + 200
     var previousTicks: [Int: (ticks: UInt64, at: Int64)] = [:]
     var cgroups = ControlGroups(.none)
     /// Each line of each masked value, longest first (a value containing another is masked whole).
