@@ -439,13 +439,17 @@ public struct SQLIdentityRepository: IdentityRepository {
     }
 
     public func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool {
+        // One statement: this runs on every request a user token makes.
         try await database.read { sql in
-            if try await sql.select().column("token_id").from("identity_revoked_tokens").where("token_id", .equal, tokenID).first() != nil {
-                return true
-            }
-            let voided = try await sql.select().column("before").from("identity_voided_sessions").where("user_id", .equal, userID).first()?
-                .decode(column: "before", as: Int64.self)
-            return voided.map { issuedAt < .fromMilliseconds($0) } ?? false
+            let row = try await sql.raw(
+                """
+                SELECT CASE WHEN EXISTS (SELECT 1 FROM identity_revoked_tokens WHERE token_id = \(bind: tokenID)) THEN 1 ELSE 0 END AS revoked,
+                (SELECT before FROM identity_voided_sessions WHERE user_id = \(bind: userID)) AS voided_before
+                """
+            ).first()
+            guard let row else { return false }
+            if try row.decode(column: "revoked", as: Int.self) == 1 { return true }
+            return try row.decode(column: "voided_before", as: Int64?.self).map { issuedAt < .fromMilliseconds($0) } ?? false
         }
     }
 

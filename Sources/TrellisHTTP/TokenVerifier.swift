@@ -9,11 +9,15 @@ public enum APITokenFormat {
 }
 
 /// Verifies access tokens with the identity service's public keys, fetched once and again when a token names a
-/// key id it has not seen (key rotation), at most once per `refreshInterval`.
+/// key id it has not seen (key rotation), at most once per `refreshInterval`. A token's signature is checked once:
+/// its claims are kept by the exact token text (bounded), and each later use checks only its expiry and revocation.
 public actor TokenVerifier {
     private let identity: any IdentityClient
     private let keys = JWTKeyCollection()
     private var knownKeyIDs: Set<String> = []
+    /// Claims of tokens whose signature was verified, by the token's text.
+    private var verified: [String: TrellisClaims] = [:]
+    static let verifiedLimit = 10_000
     private var lastFetch: ContinuousClock.Instant?
     private let refreshInterval: Duration
 
@@ -25,6 +29,28 @@ public actor TokenVerifier {
     /// The caller named by a valid token, or 401 naming what is wrong with it.
     public func verify(_ token: String) async throws(APIError) -> AuthenticatedUser {
         if token.hasPrefix(APITokenFormat.prefix) { return try await verifyAPIToken(token) }
+        let claims = try await signed(token)
+        let revoked: Bool
+        do {
+            revoked = try await identity.isRevoked(claims.jti.value, user: claims.sub.value, issuedAt: claims.iat.value)
+        } catch {
+            throw APIError.unavailable("cannot ask the identity service whether the token was revoked: \(error)")
+        }
+        guard !revoked else {
+            throw APIError.unauthorized("the bearer token was revoked (logged out, or the account changed); log in again")
+        }
+        return claims.user
+    }
+
+    /// The claims of `token` once its signature, issuer and expiry are checked (the signature once per token).
+    private func signed(_ token: String) async throws(APIError) -> TrellisClaims {
+        if let claims = verified[token] {
+            guard (try? claims.exp.verifyNotExpired()) != nil else {
+                verified[token] = nil
+                throw APIError.unauthorized("the bearer token has expired or was not issued by Trellis; log in again")
+            }
+            return claims
+        }
         guard let header = Self.header(of: token) else { throw APIError.unauthorized("the bearer token is malformed") }
         if knownKeyIDs.isEmpty || header.kid.map({ !knownKeyIDs.contains($0) }) == true {
             try await refreshKeys()
@@ -37,16 +63,9 @@ public actor TokenVerifier {
         } catch {
             throw APIError.unauthorized("the bearer token is not valid")
         }
-        let revoked: Bool
-        do {
-            revoked = try await identity.isRevoked(claims.jti.value, user: claims.sub.value, issuedAt: claims.iat.value)
-        } catch {
-            throw APIError.unavailable("cannot ask the identity service whether the token was revoked: \(error)")
-        }
-        guard !revoked else {
-            throw APIError.unauthorized("the bearer token was revoked (logged out, or the account changed); log in again")
-        }
-        return claims.user
+        if verified.count >= Self.verifiedLimit { verified.removeAll(keepingCapacity: true) }
+        verified[token] = claims
+        return claims
     }
 
     private func verifyAPIToken(_ token: String) async throws(APIError) -> AuthenticatedUser {

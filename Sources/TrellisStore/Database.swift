@@ -4,6 +4,7 @@ import NIOSSL
 import PostgresKit
 import SQLiteKit
 import ServiceLifecycle
+import Synchronization
 
 /// The one SQL layer over SQLite (embedded) and PostgreSQL (at scale). Services get SQL through
 /// `read`/`transaction` and never touch a driver.
@@ -17,9 +18,10 @@ public final class Database: Service, Sendable {
     }
 
     private enum Backend: Sendable {
-        /// One connection, serialized: statements of concurrent callers never interleave inside a transaction.
-        /// Its own thread: a statement waiting on another process's lock blocks no one else's database.
-        case sqlite(SQLiteConnection, AsyncLock, NIOThreadPool)
+        /// One connection for writes, serialized: statements of concurrent callers never interleave inside a
+        /// transaction; and, for a file, reader connections that reads take turns on (WAL lets them read while the
+        /// writer writes). Each its own thread: a statement waiting on another process's lock blocks no one else's.
+        case sqlite(SQLiteSession, readers: SQLiteReaders)
         /// The gate opens when `run()` starts the pool.
         case postgres(PostgresClient, Gate)
     }
@@ -91,22 +93,24 @@ public final class Database: Service, Sendable {
         }
     }
 
+    /// Reader connections beside the writer of a SQLite file (an in-memory database is one connection's alone).
+    static let sqliteReaders = 2
+
     private static func openSQLite(_ storage: SQLiteConnection.Storage, logger: Logger) async throws -> Backend {
-        let threadPool = NIOThreadPool(numberOfThreads: 1)
-        threadPool.start()
-        do {
-            let connection = try await SQLiteConnection.open(
-                storage: storage, threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
-            )
-            try await configureSQLite(connection)
-            return .sqlite(connection, AsyncLock(), threadPool)
-        } catch {
-            try? await threadPool.shutdownGracefully()
-            throw error
+        let writer = try await SQLiteSession.open(storage, logger: logger)
+        var readers: [SQLiteSession] = []
+        if case .file = storage {
+            do {
+                for _ in 0..<sqliteReaders { readers.append(try await SQLiteSession.open(storage, logger: logger)) }
+            } catch {
+                for session in [writer] + readers { try? await session.close() }
+                throw error
+            }
         }
+        return .sqlite(writer, readers: SQLiteReaders(readers.isEmpty ? [writer] : readers))
     }
 
-    private static func configureSQLite(_ connection: SQLiteConnection) async throws {
+    static func configureSQLite(_ connection: SQLiteConnection) async throws {
         let sql = connection.sql()
         do {
             // Another process on the same file (`trellis migrate` beside a server) waits for its lock, not fails.
@@ -125,8 +129,9 @@ public final class Database: Service, Sendable {
     /// Runs `body` with SQL outside any transaction.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let connection, let lock, _):
-            return try await lock.withLock { try await body(connection.sql()) }
+        case .sqlite(_, let readers):
+            let reader = readers.next()
+            return try await reader.lock.withLock { try await body(reader.connection.sql()) }
         case .postgres(let client, let running):
             await running.wait()
             return try await client.withConnection { connection in try await body(connection.sql()) }
@@ -134,12 +139,13 @@ public final class Database: Service, Sendable {
     }
 
     /// Runs `body`, which only reads, on one consistent view of the data: statements that must agree (a run's row, its
-    /// tasks and its attempts) never see half of a change. SQLite: under the connection's lock; PostgreSQL: a
-    /// read-only repeatable-read transaction.
+    /// tasks and its attempts) never see half of a change. SQLite: a read transaction on a reader (WAL keeps its view
+    /// while the writer commits); PostgreSQL: a read-only repeatable-read transaction.
     public func snapshot<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let connection, let lock, _):
-            return try await lock.withLock { try await body(connection.sql()) }
+        case .sqlite(_, let readers):
+            let reader = readers.next()
+            return try await reader.lock.withLock { try await Self.inTransaction(reader.connection.sql(), begin: "BEGIN", body) }
         case .postgres(let client, let running):
             await running.wait()
             return try await client.withConnection { connection in
@@ -153,9 +159,9 @@ public final class Database: Service, Sendable {
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         switch backend {
-        case .sqlite(let connection, let lock, _):
+        case .sqlite(let writer, _):
             // IMMEDIATE takes the write lock up front: two processes never deadlock upgrading read locks.
-            return try await lock.withLock { try await Self.inTransaction(connection.sql(), begin: "BEGIN IMMEDIATE", body) }
+            return try await writer.lock.withLock { try await Self.inTransaction(writer.connection.sql(), begin: "BEGIN IMMEDIATE", body) }
         case .postgres(let client, let running):
             await running.wait()
             return try await client.withConnection { connection in
@@ -223,8 +229,51 @@ public final class Database: Service, Sendable {
     /// Closes SQLite's connection and thread (PostgreSQL's pool closes when `run()` ends). Not cancellable, so it
     /// also completes in a task that was cancelled.
     private func close() async throws {
-        guard case .sqlite(let connection, _, let threadPool) = backend else { return }
+        guard case .sqlite(let writer, let readers) = backend else { return }
+        for reader in readers.sessions where reader !== writer { try await reader.close() }
+        try await writer.close()
+    }
+}
+
+/// A SQLite connection on its own thread, used by one caller at a time.
+final class SQLiteSession: Sendable {
+    let connection: SQLiteConnection
+    let lock = AsyncLock()
+    let threadPool: NIOThreadPool
+
+    private init(connection: SQLiteConnection, threadPool: NIOThreadPool) {
+        self.connection = connection
+        self.threadPool = threadPool
+    }
+
+    static func open(_ storage: SQLiteConnection.Storage, logger: Logger) async throws -> SQLiteSession {
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        do {
+            let connection = try await SQLiteConnection.open(
+                storage: storage, threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
+            try await Database.configureSQLite(connection)
+            return SQLiteSession(connection: connection, threadPool: threadPool)
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    func close() async throws {
         try await connection.close().get()
         try await threadPool.shutdownGracefully()
     }
+}
+
+/// Reader sessions, taken in turn.
+final class SQLiteReaders: Sendable {
+    let sessions: [SQLiteSession]
+    private let turn = Atomic<Int>(0)
+
+    init(_ sessions: [SQLiteSession]) {
+        self.sessions = sessions
+    }
+
+    func next() -> SQLiteSession { sessions[turn.add(1, ordering: .relaxed).oldValue % sessions.count] }
 }

@@ -202,6 +202,20 @@ import TrellisTestSupport
     }
 
     @Test(arguments: DatabaseKind.allCases)
+    func aTokenWhoseSignatureWasCheckedStillExpires(_ kind: DatabaseKind) async throws {
+        // The issuer's clock is 12 hours less 4 seconds behind: its 12-hour tokens expire 4 seconds from now. The first
+        // use checks the signature (and keeps the claims); the use after the expiry must still be refused.
+        try await IdentityHarness.with(kind, now: { Date().addingTimeInterval(-12 * 3600 + 4) }) { api, _ in
+            let token = try await api.login("admin", IdentityHarness.adminPassword)
+            #expect(try await api.call("GET", "/api/v1/me", token: token).status == 200)
+            try await Task.sleep(for: .seconds(5))
+            let rejected = try await api.call("GET", "/api/v1/me", token: token)
+            #expect(rejected.status == 401)
+            #expect(rejected.errorMessage == "the bearer token has expired or was not issued by Trellis; log in again")
+        }
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
     func theSigningKeySurvivesRestartsSealedAtRest(_ kind: DatabaseKind) async throws {
         let secrets = SecretBox(key: SymmetricKey(size: .bits256))
         try await TestDatabases.withFresh(kind) { url in
