@@ -179,9 +179,10 @@ let package = Package(
         .testTarget(
             name: "TrellisHTTPTests",
             dependencies: [
-                "TrellisHTTP", "ServiceContracts", "TrellisTestSupport",
+                "TrellisHTTP", "ServiceContracts", "TrellisCore", "TrellisTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),

@@ -287,17 +287,13 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
             namespace: ArgoWorkflow.namespace(ofProject: project))
         let manifest = try ArgoWorkflow.manifest(plan, run: run)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(manifest))))
+                body: .init(byteBuffer: ByteBuffer(string: manifest.jsonText + "\n")))
         }
-        let encoder = YAMLEncoder()
-        encoder.options.sortKeys = true
         return Response(
             status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: try encoder.encode(manifest))))
+            body: .init(byteBuffer: ByteBuffer(string: YAMLText.document(manifest))))
     }
 
     struct Layout: ResponseCodable {
