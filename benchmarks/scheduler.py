@@ -69,9 +69,14 @@ def main():
         runs = database.execute(
             "SELECT COUNT(*), SUM(state = 'succeeded') FROM orchestrator_runs WHERE execution_date = ? AND run_trigger = 'schedule'",
             (tick_ms,)).fetchone()
-        # Idle: after the burst's runs ended, until shortly before the next tick (two minutes after this one).
+        # Idle: after the burst's runs ended and their alert events were dispatched (each run's end is one), until
+        # shortly before the next tick (two minutes after this one).
+        ended_at = time.time()
         while database.execute("SELECT COUNT(*) FROM orchestrator_runs WHERE state IN ('pending', 'running')").fetchone()[0]:
             time.sleep(1)
+        while database.execute("SELECT COUNT(*) FROM orchestrator_alert_events WHERE NOT dispatched").fetchone()[0]:
+            time.sleep(1)
+        print(f"the burst's runs ended and their alert events were dispatched {time.time() - ended_at:.1f} s after the last run was created")
         idle_from, idle_cpu = time.time(), cpu_seconds(server.process.pid)
         time.sleep(max(1, min(30, tick.timestamp() + 118 - time.time())))
         idle = (cpu_seconds(server.process.pid) - idle_cpu) / (time.time() - idle_from)

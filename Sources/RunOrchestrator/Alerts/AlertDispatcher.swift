@@ -81,26 +81,34 @@ struct AlertDispatcher: Service {
         recorded.formUnion(events.map(\.id))
     }
 
-    /// Decides who hears of each new event. An event whose rule cannot be read now (a service away) stays claimed
-    /// until its lease ends, then is tried again.
+    /// Decides who hears of each new event, a batch after another until none is left (at most `batchesPerPass`): a
+    /// burst of ten thousand scheduled runs ending does not hold a failure's alert back behind it for minutes. An event
+    /// whose rule cannot be read now (a service away) stays claimed until its lease ends, then is tried again.
     func dispatchNew() async throws {
-        let now = now().milliseconds
-        for event in try await repository.claimNew(now: now, until: now + Self.lease, limit: 100) {
-            do {
-                let rule = try await rule(project: event.project, pipeline: event.pipeline)
-                guard rule.alerts(event.kind) else {
-                    try await repository.dispatch(event, webhooks: [], users: [], now: now)
-                    continue
+        for _ in 0..<Self.batchesPerPass {
+            let now = now().milliseconds
+            let claimed = try await repository.claimNew(now: now, until: now + Self.lease, limit: Self.batch)
+            for event in claimed {
+                do {
+                    let rule = try await rule(project: event.project, pipeline: event.pipeline)
+                    guard rule.alerts(event.kind) else {
+                        try await repository.dispatch(event, webhooks: [], users: [], now: now)
+                        continue
+                    }
+                    var users: [String] = []
+                    for user in Set(rule.users ?? []).sorted() where try await isMember(user, of: event.project) { users.append(user) }
+                    try await repository.dispatch(event, webhooks: rule.webhooks ?? [], users: users, now: now)
+                } catch {
+                    logger.warning(
+                        "alerts: cannot dispatch an event yet", metadata: ["event": .string(event.id), "error": .string("\(error)")])
                 }
-                var users: [String] = []
-                for user in Set(rule.users ?? []).sorted() where try await isMember(user, of: event.project) { users.append(user) }
-                try await repository.dispatch(event, webhooks: rule.webhooks ?? [], users: users, now: now)
-            } catch {
-                logger.warning(
-                    "alerts: cannot dispatch an event yet", metadata: ["event": .string(event.id), "error": .string("\(error)")])
             }
+            if claimed.count < Self.batch { return }
         }
     }
+
+    static let batch = 100
+    static let batchesPerPass = 50
 
     /// Whether `user` is a member of `project` now: a notification tells of the project's runs.
     func isMember(_ user: String, of project: String) async throws -> Bool {
