@@ -4,19 +4,7 @@ import TrellisCore
 /// ``RunProgress`` keeps its counts and queues as tasks change; here it must decide exactly what deciding from scratch
 /// (``RunPlanner/decide(plan:progress:now:stopping:)``) decides, at every step of random runs of random DAGs.
 @Suite struct RunProgressTests {
-    /// A deterministic generator (SplitMix64), so a failure names a seed that reproduces it.
-    struct Random: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func plan(size: Int, random: inout Random) -> RunPlan {
+    static func plan(size: Int, random: inout SplitMix64) -> RunPlan {
         let tasks = (0..<size).map { position in
             let upstreams =
                 position == 0 ? [] : (0..<Int.random(in: 0...3, using: &random)).map { _ in Int.random(in: 0..<position, using: &random) }
@@ -28,7 +16,7 @@ import TrellisCore
     }
 
     @Test(arguments: 0..<60) func decidesAsFromScratchAtEveryStep(seed: UInt64) {
-        var random = Random(state: seed)
+        var random = SplitMix64(seed: seed)
         let plan = Self.plan(size: Int.random(in: 1...40, using: &random), random: &random)
         var progress = RunProgress(plan: plan, index: PlanIndex(plan), states: [:])
         var states = Dictionary(uniqueKeysWithValues: plan.tasks.map { ($0.name, RunPlanner.TaskProgress(state: .pending)) })
