@@ -426,7 +426,7 @@ final class PlanCache: Sendable {
     }
 }
 
-/// Runs as this process last wrote them, by id with the version written, bounded. A step takes its run out (so that
+/// Unfinished runs as this process last wrote them, by id with the version written, bounded. A step takes its run out (so that
 /// it changes it in place, not a copy) and puts it back once its transaction committed; a version that does not match
 /// the row's means another process wrote the run since, and it is read again.
 final class RunCache: Sendable {
@@ -440,14 +440,15 @@ final class RunCache: Sendable {
         }
     }
 
+    /// Keeps `run` as written at `version`; a finished run is let go (its steps are over; a resume reads it again).
     func keep(_ run: RunRecord, version: Int64) {
         runs.withLock { runs in
             if let kept = runs[run.id], kept.version > version { return }
-            if runs.count >= Self.limit, runs[run.id] == nil {
-                // Finished runs first: their steps are over.
-                let finished = runs.first { $0.value.run.state.isFinished }?.key ?? runs.keys.first
-                if let finished { runs[finished] = nil }
+            guard !run.state.isFinished else {
+                runs[run.id] = nil
+                return
             }
+            if runs.count >= Self.limit, runs[run.id] == nil, let any = runs.keys.first { runs[any] = nil }
             runs[run.id] = (version, run)
         }
     }
