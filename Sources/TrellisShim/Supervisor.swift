@@ -71,10 +71,11 @@ final class Supervisor {
     var combinedLog: Int32 = -1
     var replicaLogs: [Int32] = []
     var samplesFile: Int32 = -1
-    /// The first sample a moment after the start, then every second: a sample reads every process's `/proc` entry,
+    /// The first sample a second after the start, then every second: a sample reads every process's `/proc` entry,
     /// which hundreds of supervisors starting at once would each pay for nothing on tasks that end sooner (they are
-    /// measured at their end, from the kernel's count).
-    lazy var nextSample: Int64 = startedAt + 200
+    /// measured at their end, from the kernel's count); and a share of a core over a second is not skewed by the
+    /// kernel counting CPU time in ticks.
+    lazy var nextSample: Int64 = startedAt + 1000
     var previousTicks: [Int: (ticks: UInt64, at: Int64)] = [:]
     var cgroups = ControlGroups(.none)
     /// Each line of each masked value, longest first (a value containing another is masked whole).
@@ -431,8 +432,7 @@ final class Supervisor {
     /// replica's processes (the replica and everything below it); an execution whose processes reach their limit is
     /// stopped.
     func sample() {
-        let now = currentMilliseconds()
-        nextSample = now + 1000
+        nextSample = currentMilliseconds() + 1000
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
         let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
         let live = replicas.filter { $0.pid > 0 && !$0.ended }
@@ -444,11 +444,16 @@ final class Supervisor {
             let processes = tree.descendants(of: replica.pid)
             // Ended between the look at the replicas and the look at /proc: nothing to measure.
             guard !processes.isEmpty else { continue }
-            let ticks = processes.reduce(UInt64(0)) { $0 + (tree.stats[$1]?.cpuTicks ?? 0) }
-            let pages = processes.reduce(Int64(0)) { $0 + (tree.stats[$1]?.residentPages ?? 0) }
-            let threads = processes.reduce(0) { $0 + (tree.stats[$1]?.threads ?? 0) }
+            // The replica's processes read again right before the clock (the scan of every process can take a while on
+            // a busy machine): a share of a core is CPU time over the time between two readings, from the start first.
+            let stats = processes.compactMap { ProcStat(pid: $0) }
+            let now = currentMilliseconds()
+            let ticks = stats.reduce(UInt64(0)) { $0 + $1.cpuTicks }
+            let pages = stats.reduce(Int64(0)) { $0 + $1.residentPages }
+            let threads = stats.reduce(0) { $0 + $1.threads }
             var cpu = 0.0
-            if let before = previousTicks[replica.rank], ticks >= before.ticks, now > before.at {
+            let before = previousTicks[replica.rank] ?? (0, startedAt)
+            if ticks >= before.ticks, now > before.at {
                 cpu = Double(ticks - before.ticks) / ticksPerSecond / (Double(now - before.at) / 1000) * 100
             }
             previousTicks[replica.rank] = (ticks, now)

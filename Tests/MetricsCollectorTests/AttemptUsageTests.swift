@@ -77,7 +77,8 @@ import TrellisTestSupport
             let spin = #"python3 -c 'import time; exec("while time.process_time() < 1.5: pass")'"#
             try await api.applyPipeline("spin", project: "ml", token: token, tasks: [Self.task("spin", spin, extra: ["replicas": 2])])
             let run = try await api.startRun("spin", project: "ml", token: token)
-            _ = try await api.waitForRun(run, project: "ml", token: token)
+            let ended = try await api.waitForRun(run, project: "ml", token: token)
+            let started = try #require(RunJSON.date(RunJSON.attempts(ended, "spin").first?["startedAt"]))
             let usage = try await Self.completeUsage(api, run: run, task: "spin", token: token)
             let series = usage["series"] as? [[String: Any]] ?? []
             #expect(series.map { $0["replica"] as? String } == ["0", "1"])
@@ -88,8 +89,9 @@ import TrellisTestSupport
                     return (at, cores)
                 }
                 #expect(points.allSatisfy { $0.1 <= 1.15 }, "\(points)")
-                // Each sample is the share of a core since the one before: over the replica's life they add up to its CPU time.
-                for (before, after) in zip(points, points.dropFirst()) { counted += after.1 * after.0.timeIntervalSince(before.0) }
+                // Each sample is the share of a core since the one before (the first: since the start): over the replica's
+                // life they add up to its CPU time.
+                for (before, after) in zip([(started, 0)] + points, points) { counted += after.1 * after.0.timeIntervalSince(before.0) }
             }
             let cpuSeconds = (usage["summary"] as? [String: Any])?["cpuSeconds"] as? Double ?? 0
             #expect(cpuSeconds >= 3.0 && cpuSeconds < 4.5, "\(cpuSeconds)")
