@@ -55,9 +55,6 @@ public struct RunProgress: Sendable {
         for position in index.order { place(position) }
     }
 
-    /// The state of the task at `position`, as the run records it.
-    public func state(of position: Int) -> TaskState { states[position] }
-
     /// A task's state changed (an attempt started or ended, a retry is due at `notBefore`, a resume reset it).
     public mutating func set(_ position: Int, _ state: TaskState, notBefore: Int64? = nil) {
         let old = states[position]
