@@ -179,7 +179,9 @@ public final class Database: Service, Sendable {
             try await sql.raw("COMMIT").run()
             return result
         } catch {
-            try? await sql.raw("ROLLBACK").run()
+            // Also when the task was cancelled, which keeps SQLite's thread pool from running its statements: in a task
+            // of its own, not cancelled, lest the connection stay inside this transaction for every later caller.
+            _ = await Task { try await sql.raw("ROLLBACK").run() }.result
             throw error
         }
     }

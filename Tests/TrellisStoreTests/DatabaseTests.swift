@@ -35,6 +35,33 @@ import TrellisTestSupport
         }
     }
 
+    /// A task cancelled inside a transaction (a request whose client left, a service stopping) rolls it back: the
+    /// connection is not left inside it, so the next transaction neither fails nor commits the cancelled one's writes.
+    @Test(arguments: DatabaseKind.allCases)
+    func aCancelledTransactionIsRolledBack(_ kind: DatabaseKind) async throws {
+        try await TestDatabases.withFresh(kind) { url in
+            try await Database.withOpened(url, logger: TestDatabases.logger) { database in
+                try await database.read { try await $0.raw("CREATE TABLE t (id TEXT PRIMARY KEY)").run() }
+                let inserted = Mutex(false)
+                let cancelled = Task {
+                    try await database.transaction { sql in
+                        try await sql.insert(into: "t").columns("id").values(SQLBind("cancelled")).run()
+                        inserted.withLock { $0 = true }
+                        try await Task.sleep(for: .seconds(600))
+                    }
+                }
+                try await Waiting.until("the cancelled transaction's first write") { inserted.withLock { $0 } }
+                cancelled.cancel()
+                await #expect(throws: CancellationError.self) { try await cancelled.value }
+                try await database.transaction { sql in try await sql.insert(into: "t").columns("id").values(SQLBind("next")).run() }
+                let ids = try await database.read {
+                    try await $0.select().column("id").from("t").all().map { try $0.decode(column: "id", as: String.self) }
+                }
+                #expect(ids == ["next"])
+            }
+        }
+    }
+
     @Test(arguments: DatabaseKind.allCases)
     func concurrentTransactionsDoNotInterleave(_ kind: DatabaseKind) async throws {
         try await TestDatabases.withFresh(kind) { url in
