@@ -86,6 +86,26 @@ import TrellisCore
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(cases.count) differ, e.g. \(mismatches.prefix(3))")
     }
 
+    /// `previous(before:)` walks back over the same fires: before each of croniter's fires is the one croniter gave
+    /// before it (DST's repeated and skipped hours included).
+    @Test func previousMatchesCroniterBackwards() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/croniter.json")
+        let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: fixture))
+        var mismatches: [String] = []
+        var checked = 0
+        for item in cases where item.next.count >= 2 {
+            let zone = try #require(TimeZone(identifier: item.zone))
+            let cron = try Cron(item.cron)
+            for (earlier, later) in zip(item.next, item.next.dropFirst()) {
+                let found = cron.previous(before: try Date(later, strategy: .iso8601), in: zone).map { ISO8601Offset.text($0, in: zone) }
+                checked += 1
+                if found != earlier { mismatches.append("\(item.cron) before \(later) in \(item.zone): \(found ?? "none") != \(earlier)") }
+            }
+        }
+        #expect(checked >= 900)
+        #expect(mismatches.isEmpty, "\(mismatches.count) of \(checked) differ, e.g. \(mismatches.prefix(3))")
+    }
+
     @Test func previousIsTheFireBefore() throws {
         let zone = try #require(TimeZone(identifier: "America/New_York"))
         let cron = try Cron("0 2 * * *")

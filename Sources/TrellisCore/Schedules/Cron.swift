@@ -150,9 +150,10 @@ public struct Cron: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
-    /// The last fire time strictly before `date`.
+    /// The last fire time strictly before `date`: the last of the fires in a window before it, the window widened until
+    /// one has any (each window costs the fires in it: a window of a day before a minute's tick walked 1,440 of them).
     public func previous(before date: Date, in zone: TimeZone) -> Date? {
-        for window: TimeInterval in [86_400, 32 * 86_400, 367 * 86_400, 8 * 367 * 86_400] {
+        for window: TimeInterval in [120, 3_600, 86_400, 32 * 86_400, 367 * 86_400, 8 * 367 * 86_400] {
             var last: Date?
             var cursor = date.addingTimeInterval(-window)
             while let fire = next(after: cursor, in: zone), fire < date {
