@@ -207,7 +207,7 @@ import TrellisTestSupport
 
                 // Running longer than its rule allows: alerted once, while it runs.
                 try await api.applyPipeline(
-                    "slow", project: "flaky", token: olga, tasks: Self.failing("sleep 8"),
+                    "slow", project: "flaky", token: olga, tasks: Self.failing("sleep 600"),
                     spec: ["alerts": ["runningLongerThan": "1s", "on": [], "webhooks": ["long"]]])
                 let slow = try await api.startRun("slow", project: "flaky", token: olga)
                 try await Waiting.until("the running-long alert", limit: .seconds(30)) { receiver.accepted("/long").count == 1 }
