@@ -74,6 +74,8 @@ def main():
         ended_at = time.time()
         while database.execute("SELECT COUNT(*) FROM orchestrator_runs WHERE state IN ('pending', 'running')").fetchone()[0]:
             time.sleep(1)
+        last_end = database.execute(
+            "SELECT MAX(finished_at) FROM orchestrator_runs WHERE execution_date = ? AND run_trigger = 'schedule'", (tick_ms,)).fetchone()[0]
         while database.execute("SELECT COUNT(*) FROM orchestrator_alert_events WHERE NOT dispatched").fetchone()[0]:
             time.sleep(1)
         print(f"the burst's runs ended and their alert events were dispatched {time.time() - ended_at:.1f} s after the last run was created")
@@ -85,7 +87,8 @@ def main():
         print(f"tick {tick.isoformat()}: {len(rows)} ticks due at once; the pass began {(rows[0][0] - tick_ms) / 1000:.3f} s "
               f"after the tick; run created after: first {min(launched):.3f} s, p50 {percentile(launched, 0.5):.2f} s, "
               f"p99 {percentile(launched, 0.99):.2f} s, last {max(launched):.2f} s "
-              f"({len(rows) / max(launched):.0f} ticks/s); runs {runs[0]}, succeeded {runs[1]}")
+              f"({len(rows) / max(launched):.0f} ticks/s); runs {runs[0]}, succeeded {runs[1]}, the last ended "
+              f"{(last_end - tick_ms) / 1000:.2f} s after the tick")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ actor RunEngine {
     let logger: Logger
     let stopGraceMilliseconds: Int64
     let now: @Sendable () -> Date
-    /// Told when a scheduled run ends (project, pipeline): the scheduler looks at its schedule again.
-    let scheduledRunEnded: @Sendable (String, String) async throws -> Void
+    /// Told when scheduled runs end (their project and pipeline): the scheduler looks at their schedules again.
+    let scheduledRunsEnded: @Sendable ([(project: String, pipeline: String)]) async throws -> Void
     /// Projects' maxConcurrentRuns and maxConcurrentTasks.
     let quotas: ProjectQuotas
     /// The values of a project's secret env entries, asked at each launch (never stored by the orchestrator).
@@ -41,12 +41,12 @@ actor RunEngine {
         repository: RunRepository, executor: any ExecutorClient, templates: any TemplateClient, logger: Logger, stopGrace: Duration,
         now: @escaping @Sendable () -> Date, metrics: RunMetrics,
         quotas: ProjectQuotas, secrets: @escaping @Sendable (String) async throws -> [String: String] = { _ in [:] },
-        scheduledRunEnded: @escaping @Sendable (String, String) async throws -> Void = { _, _ in }
+        scheduledRunsEnded: @escaping @Sendable ([(project: String, pipeline: String)]) async throws -> Void = { _ in }
     ) {
         self.repository = repository
         self.quotas = quotas
         self.secrets = secrets
-        self.scheduledRunEnded = scheduledRunEnded
+        self.scheduledRunsEnded = scheduledRunsEnded
         self.executor = executor
         self.templates = templates
         self.logger = logger
@@ -60,11 +60,21 @@ actor RunEngine {
     // MARK: Commands
 
     func create(_ run: RunRecord) async throws {
-        try await repository.insert(run)
-        projects[run.id] = run.project
-        logger.info(
-            "run created", metadata: ["run": .string(run.id), "pipeline": .string(run.pipeline), "trigger": .string(run.trigger.rawValue)])
-        await advance(run.id)
+        guard try await store([run]).contains(run.id) else { throw APIError.conflict("a run with id \(run.id) exists already") }
+        await advance([run.id])
+    }
+
+    /// Stores new runs, pending, without starting them; a run whose id exists already is left as it is (a tick's run id
+    /// is chosen before its run is created, which may be tried again). Returns the ids stored now.
+    func store(_ runs: [RunRecord]) async throws -> Set<String> {
+        let stored = try await repository.insert(runs)
+        for run in runs where stored.contains(run.id) {
+            projects[run.id] = run.project
+            logger.info(
+                "run created",
+                metadata: ["run": .string(run.id), "pipeline": .string(run.pipeline), "trigger": .string(run.trigger.rawValue)])
+        }
+        return stored
     }
 
     /// Stops a run: its running attempts get SIGTERM (then SIGKILL), what has not started is cancelled. On
@@ -148,83 +158,134 @@ actor RunEngine {
         await step(id, ended: [])
     }
 
+    /// Moves the runs on, as few transactions as their projects' quotas allow.
+    func advance(_ ids: [String]) async {
+        await step(Dictionary(ids.map { ($0, []) }, uniquingKeysWith: { $1 }))
+    }
+
     /// Records how `ended` attempts ended (retry policy included), lets the planner decide, and launches what it
     /// starts — all one transaction on the run's rows, then the launches.
     func step(_ id: String, ended: [ExecutionStatus]) async {
+        await step([id: ended])
+    }
+
+    /// ``step(_:ended:)`` for several runs (each with the attempts of it that ended). The runs of projects without
+    /// quotas are stepped in one transaction; a project's quotas count its other runs under the project's lock, so its
+    /// runs are stepped one transaction each.
+    func step(_ ended: [String: [ExecutionStatus]]) async {
+        var together: [String] = []
+        var alone: [(id: String, project: String, limits: ProjectQuotas.Limits)] = []
+        for id in ended.keys.sorted() {
+            guard let project = await project(of: id) else {
+                together.append(id)
+                continue
+            }
+            let limits = await quotas.limits(of: project)
+            if limits.any { alone.append((id, project, limits)) } else { together.append(id) }
+        }
         let now = nowMilliseconds
         let grace = stopGraceMilliseconds
-        let outcome: Outcome?
-        let project = await project(of: id)
-        let limits = project == nil ? ProjectQuotas.Limits() : await quotas.limits(of: project!)
-        do {
-            outcome = try await repository.update(id, usageOf: limits.any ? project : nil) { run, usage in
-                let endedNow = ended.compactMap { Self.record($0, in: &run, now: now) }
-                guard !run.state.isFinished else { return Outcome(ended: endedNow) }
-                // Queued behind the project's limit of concurrent runs.
-                if run.state == .pending, run.stopping == nil, let maxRuns = limits.runs, let usage, usage.runningRuns >= maxRuns {
-                    run.reason = "waiting: project \(run.project) runs at most \(maxRuns) at once (maxConcurrentRuns)"
-                    return Outcome(ended: endedNow)
+        var outcomes: [(id: String, outcome: Outcome, limits: ProjectQuotas.Limits)] = []
+        if together.count > 1 {
+            do {
+                let changed = try await repository.update(together) { run in
+                    Self.transition(&run, ended: ended[run.id] ?? [], limits: ProjectQuotas.Limits(), usage: nil, now: now, grace: grace)
                 }
-                if run.cluster != nil {
-                    var outcome = Self.startOnCluster(&run, now: now)
-                    outcome.ended = endedNow
-                    return outcome
-                }
-                var stops: [String] = []
-                if let deadline = run.deadlineAt, deadline <= now, run.stopping == nil {
-                    run.stopping = .failed
-                    run.reason = "the run timed out after \(DurationText.format(milliseconds: run.plan.timeoutMilliseconds ?? 0))"
-                    stops = run.runningAttempts.map(\.executionID)
-                }
-                let decision = run.decide(now: now)
-                run.apply(decision)
-                var starts = decision.start
-                if let maxTasks = limits.tasks, let usage {
-                    // The project's limit of task attempts at once, over all its runs: the rest start later.
-                    let room = max(0, maxTasks - usage.runningTasks - (run.progress.running - starts.count))
-                    for name in starts.dropFirst(room) { run.deferStart(name) }
-                    starts = Array(starts.prefix(room))
-                }
-                var launches: [ExecutionRequest] = []
-                for name in starts {
-                    guard let task = run.plannedTask(name), let attempts = run.tasks[name]?.attempts else { continue }
-                    run.update(task: name) { record in
-                        record.attempts += 1
-                        record.state = .running
-                        record.notBefore = nil
-                    }
-                    let request = Self.request(run: run, task: task, attempt: attempts + 1, grace: grace)
-                    launches.append(request)
-                    run.append(
-                        AttemptRecord(
-                            task: name, number: attempts + 1, executionID: request.id, state: .running, createdAt: now,
-                            invocation: Invocation(
-                                command: request.command, environment: request.environment, image: request.image, replicas: request.replicas
-                            ).json
-                        ))
-                }
-                if run.state == .pending {
-                    run.state = .running
-                    run.reason = nil
-                    run.startedAt = now
-                    run.deadlineAt = run.plan.timeoutMilliseconds.map { now + $0 }
-                }
-                if let finished = decision.finished { Self.finish(&run, finished, now: now) }
-                let wakeAt = [decision.wakeAt, run.state.isFinished ? nil : run.deadlineAt].compactMap { $0 }.min()
-                return Outcome(
-                    launches: launches, secretNames: run.plan.secretEnvironment ?? [], stops: stops, wakeAt: wakeAt,
-                    scheduledEnded: Self.scheduledEnded(run), ended: endedNow)
+                outcomes += together.compactMap { id in changed[id].map { (id, $0, ProjectQuotas.Limits()) } }
+                together = []
+            } catch {
+                // Each alone: one run that cannot be written holds back no other.
+                logger.warning("cannot advance runs together; one by one", metadata: ["error": .string("\(error)")])
             }
-        } catch {
-            logger.error("cannot advance run", metadata: ["run": .string(id), "error": .string("\(error)")])
-            return
         }
-        guard let outcome else { return }
+        for (id, project, limits) in together.map({ ($0, String?.none, ProjectQuotas.Limits()) })
+            + alone.map({ ($0.id, $0.project, $0.limits) })
+        {
+            do {
+                let outcome = try await repository.update(id, usageOf: limits.any ? project : nil) { run, usage in
+                    Self.transition(&run, ended: ended[id] ?? [], limits: limits, usage: usage, now: now, grace: grace)
+                }
+                if let outcome { outcomes.append((id, outcome, limits)) }
+            } catch {
+                logger.error("cannot advance run", metadata: ["run": .string(id), "error": .string("\(error)")])
+            }
+        }
+        await wakeSchedules(outcomes.compactMap { $0.outcome.scheduledEnded })
+        for (id, outcome, limits) in outcomes {
+            await carryOut(outcome, ofRun: id, limits: limits, anyEnded: !(ended[id] ?? []).isEmpty)
+        }
+    }
+
+    /// A step's change to the run: `ended` recorded, then what the planner decides, within the project's `limits`.
+    static func transition(
+        _ run: inout RunRecord, ended: [ExecutionStatus], limits: ProjectQuotas.Limits, usage: RunRepository.ProjectUsage?, now: Int64,
+        grace: Int64
+    ) -> Outcome {
+        let endedNow = ended.compactMap { record($0, in: &run, now: now) }
+        guard !run.state.isFinished else { return Outcome(ended: endedNow) }
+        // Queued behind the project's limit of concurrent runs.
+        if run.state == .pending, run.stopping == nil, let maxRuns = limits.runs, let usage, usage.runningRuns >= maxRuns {
+            run.reason = "waiting: project \(run.project) runs at most \(maxRuns) at once (maxConcurrentRuns)"
+            return Outcome(ended: endedNow)
+        }
+        if run.cluster != nil {
+            var outcome = startOnCluster(&run, now: now)
+            outcome.ended = endedNow
+            return outcome
+        }
+        var stops: [String] = []
+        if let deadline = run.deadlineAt, deadline <= now, run.stopping == nil {
+            run.stopping = .failed
+            run.reason = "the run timed out after \(DurationText.format(milliseconds: run.plan.timeoutMilliseconds ?? 0))"
+            stops = run.runningAttempts.map(\.executionID)
+        }
+        let decision = run.decide(now: now)
+        run.apply(decision)
+        var starts = decision.start
+        if let maxTasks = limits.tasks, let usage {
+            // The project's limit of task attempts at once, over all its runs: the rest start later.
+            let room = max(0, maxTasks - usage.runningTasks - (run.progress.running - starts.count))
+            for name in starts.dropFirst(room) { run.deferStart(name) }
+            starts = Array(starts.prefix(room))
+        }
+        var launches: [ExecutionRequest] = []
+        for name in starts {
+            guard let task = run.plannedTask(name), let attempts = run.tasks[name]?.attempts else { continue }
+            run.update(task: name) { record in
+                record.attempts += 1
+                record.state = .running
+                record.notBefore = nil
+            }
+            let request = request(run: run, task: task, attempt: attempts + 1, grace: grace)
+            launches.append(request)
+            run.append(
+                AttemptRecord(
+                    task: name, number: attempts + 1, executionID: request.id, state: .running, createdAt: now,
+                    invocation: Invocation(
+                        command: request.command, environment: request.environment, image: request.image, replicas: request.replicas
+                    ).json
+                ))
+        }
+        if run.state == .pending {
+            run.state = .running
+            run.reason = nil
+            run.startedAt = now
+            run.deadlineAt = run.plan.timeoutMilliseconds.map { now + $0 }
+        }
+        if let finished = decision.finished { finish(&run, finished, now: now) }
+        let wakeAt = [decision.wakeAt, run.state.isFinished ? nil : run.deadlineAt].compactMap { $0 }.min()
+        return Outcome(
+            launches: launches, secretNames: run.plan.secretEnvironment ?? [], stops: stops, wakeAt: wakeAt,
+            scheduledEnded: scheduledEnded(run), ended: endedNow)
+    }
+
+    /// What a step does once its transaction committed: metrics, the Workflow's submission, stops, launches (side by
+    /// side: a fan-out of hundreds of tasks does not start them one by one), the next wake-up, and places freed under
+    /// a quota handed to the project's other runs.
+    private func carryOut(_ outcome: Outcome, ofRun id: String, limits: ProjectQuotas.Limits, anyEnded: Bool) async {
         metrics.attemptsEnded(outcome.ended)
-        if let scheduled = outcome.scheduledEnded { await wakeSchedule(scheduled, endedRun: id) }
         if outcome.submit { await submit(id) }
         for execution in outcome.stops { try? await executor.stop(execution) }
-        // Launched side by side: a fan-out of hundreds of tasks does not start them one by one.
         let executor = executor
         var launches: [ExecutionRequest] = []
         var unlaunched: [ExecutionStatus] = []
@@ -252,8 +313,7 @@ actor RunEngine {
         }
         if !failed.isEmpty { await step(id, ended: failed) }
         if let wakeAt = outcome.wakeAt { schedule(id, at: wakeAt) }
-        // Places freed under a quota go to the project's other runs, oldest first.
-        if limits.any, !ended.isEmpty, let others = try? await repository.projectRuns(of: id)?.others {
+        if limits.any, anyEnded, let others = try? await repository.projectRuns(of: id)?.others {
             for other in others { Task { await self.advance(other) } }
         }
     }
@@ -287,12 +347,13 @@ actor RunEngine {
         run.state.isFinished && [.schedule, .backfill].contains(run.trigger) ? (run.project, run.pipeline) : nil
     }
 
-    /// The schedule's waiting ticks (maxActiveRuns, dependsOnPast) may go now.
-    func wakeSchedule(_ schedule: (project: String, pipeline: String), endedRun id: String) async {
+    /// The waiting ticks (maxActiveRuns, dependsOnPast) of the schedules whose runs ended may go now.
+    func wakeSchedules(_ schedules: [(project: String, pipeline: String)]) async {
+        guard !schedules.isEmpty else { return }
         do {
-            try await scheduledRunEnded(schedule.project, schedule.pipeline)
+            try await scheduledRunsEnded(schedules)
         } catch {
-            logger.warning("cannot wake the schedule of an ended run", metadata: ["run": .string(id), "error": .string("\(error)")])
+            logger.warning("cannot wake the schedules of ended runs", metadata: ["error": .string("\(error)")])
         }
     }
 
@@ -332,7 +393,7 @@ actor RunEngine {
                 guard let run = ExecutionID.run(of: status.id) else { continue }
                 byRun[run, default: []].append(status)
             }
-            for (run, ended) in byRun { await step(run, ended: ended) }
+            await step(byRun)
         } catch {
             logger.error("cannot read how executions ended", metadata: ["error": .string("\(error)")])
         }

@@ -20,10 +20,24 @@ struct RunLauncher: Sendable {
         var definition: ScheduleDefinition
     }
 
-    /// `parameters` are values for the pipeline's `spec.parameters`; nil or left out: their defaults.
+    /// Creates the run and starts it. `parameters` are values for the pipeline's `spec.parameters`; nil or left out:
+    /// their defaults.
     func start(
         project: String, pipeline name: String, task: String? = nil, debug: Bool = false, trigger: RunTrigger,
-        runID id: String = UUID().uuidString.lowercased(), tick: Tick? = nil, parameters: [String: JSONValue]? = nil, caller: Caller
+        parameters: [String: JSONValue]? = nil, caller: Caller
+    ) async throws -> RunRecord {
+        let run = try await prepare(
+            project: project, pipeline: name, task: task, debug: debug, trigger: trigger, parameters: parameters, caller: caller)
+        try await engine.create(run)
+        return run
+    }
+
+    /// The run to create, not stored yet: its plan resolved and rendered, every task pending. Reads only; those that
+    /// runs prepared together share go through `shared`.
+    func prepare(
+        project: String, pipeline name: String, task: String? = nil, debug: Bool = false, trigger: RunTrigger,
+        runID id: String = UUID().uuidString.lowercased(), tick: Tick? = nil, parameters: [String: JSONValue]? = nil, caller: Caller,
+        shared: SharedReads = SharedReads()
     ) async throws -> RunRecord {
         guard let version = try await pipelines.pipeline(name, project: project, version: nil, caller: caller) else {
             throw APIError.notFound("project \(project) has no pipeline named \"\(name)\"")
@@ -31,10 +45,10 @@ struct RunLauncher: Sendable {
         let instant = now()
         let created = instant.milliseconds
         // A project being deleted has no settings: nothing of it starts any more.
-        guard let settings = try await identity.settings(ofProject: project) else {
+        guard let settings = try await shared.settings.value(project, { try await identity.settings(ofProject: project) }) else {
             throw APIError.notFound("no project named \"\(project)\"")
         }
-        let access = try await cluster(settings.cluster, project: project)
+        let access = try await cluster(settings.cluster, project: project, shared: shared)
         let cluster = access.kind == .kubernetes ? settings.cluster : nil
         var variables = RunVariables(
             project: project, runner: caller.user.username, runID: id, clusterName: settings.cluster, createdAt: created,
@@ -51,7 +65,7 @@ struct RunLauncher: Sendable {
             variables.nextExecutionDate = cron.next(after: date, in: zone)?.milliseconds
         }
         var plan = try RunPlan(
-            pipeline: version, templates: try await PinnedTemplates.resolve(version, client: templates, caller: caller),
+            pipeline: version, templates: try await PinnedTemplates.resolve(version, client: shared.templates(templates), caller: caller),
             variables: variables, only: task, project: settings)
         let problems = access.problems(of: plan, project: project, settings: settings)
         guard problems.isEmpty else { throw ValidationErrors(problems) }
@@ -60,21 +74,20 @@ struct RunLauncher: Sendable {
             guard let single = plan.single(task) else { throw APIError.notFound("pipeline \"\(name)\" has no task named \"\(task)\"") }
             plan = single
         }
-        let run = RunRecord(
+        return RunRecord(
             id: id, project: project, pipeline: plan.pipeline, pipelineVersion: plan.version, trigger: trigger, state: .pending, plan: plan,
             debug: debug, executionDate: variables.executionDate, startedBy: caller.user.username, cluster: cluster, createdAt: created,
             tasks: Dictionary(
                 uniqueKeysWithValues: plan.tasks.map { ($0.name, TaskRecord(name: $0.name, state: .pending, attempts: 0, roundStart: 1)) }),
             attempts: []
         )
-        try await engine.create(run)
-        return run
     }
 
     /// The cluster the project's runs go to, registered and granted to the project: a project bound to a cluster nobody
     /// registered runs nowhere, and neither does one whose cluster was taken back.
-    func cluster(_ name: String, project: String) async throws -> ClusterAccess {
-        guard let access = try await engine.executor.cluster(named: name) else {
+    func cluster(_ name: String, project: String, shared: SharedReads) async throws -> ClusterAccess {
+        let executor = engine.executor
+        guard let access = try await shared.clusters.value(name, { try await executor.cluster(named: name) }) else {
             throw APIError.failedPrecondition(
                 "project \(project) is bound to cluster \"\(name)\", which is not registered: an owner can choose another (settings.cluster)"
             )

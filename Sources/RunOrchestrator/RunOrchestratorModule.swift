@@ -47,7 +47,7 @@ public struct RunOrchestratorModule: ServiceModule {
             stopGrace: environment.configuration.taskStopGrace,
             now: now, metrics: metrics, quotas: ProjectQuotas(identity: identity),
             secrets: { project in try await identity.secretEnvironment(ofProject: project) ?? [:] },
-            scheduledRunEnded: { try await schedules.wakeIfWaiting($0, $1, now: now().milliseconds) }
+            scheduledRunsEnded: { try await schedules.wakeIfWaiting($0, now: now().milliseconds) }
         )
         let launcher = RunLauncher(
             engine: engine, pipelines: pipelines, templates: templates, identity: identity, now: now)

@@ -250,17 +250,32 @@ struct RunRepository: Sendable {
 
     // MARK: Writing
 
-    func insert(_ run: RunRecord) async throws {
-        try await database.transaction { sql in
-            try await sql.insert(into: "orchestrator_runs").model(try Self.row(run), nilEncodingStrategy: .asNil).run()
-            let tasks = run.plan.tasks.compactMap { run.tasks[$0.name].map { Self.row($0, run: run.id) } }
+    /// Stores new runs with their tasks in one transaction. A run whose id exists already is left as it is; returns the ids
+    /// stored.
+    func insert(_ runs: [RunRecord]) async throws -> Set<String> {
+        guard !runs.isEmpty else { return [] }
+        let stored = try await database.transaction { sql in
+            var stored: Set<String> = []
+            // A run's row holds its plan: fewer of them a statement.
+            for batch in try runs.map(Self.row).batches(of: Self.rowsPerStatement / 10) {
+                let inserted = try await sql.insert(into: "orchestrator_runs").models(batch, nilEncodingStrategy: .asNil)
+                    .ignoringConflicts(with: "id").returning("id").all()
+                for row in inserted { stored.insert(try row.decode(column: "id", as: String.self)) }
+            }
+            let tasks = runs.filter { stored.contains($0.id) }.flatMap { run in
+                run.plan.tasks.compactMap { run.tasks[$0.name].map { Self.row($0, run: run.id) } }
+            }
             for batch in tasks.batches(of: Self.rowsPerStatement) {
                 try await sql.insert(into: "orchestrator_tasks").models(batch, nilEncodingStrategy: .asNil).run()
             }
+            return stored
         }
-        var written = run
-        written.written()
-        records.keep(written, version: 0)
+        for run in runs where stored.contains(run.id) {
+            var written = run
+            written.written()
+            records.keep(written, version: 0)
+        }
+        return stored
     }
 
     /// Rows per multi-row statement: well under SQLite's and PostgreSQL's limits of bound values.
@@ -270,6 +285,41 @@ struct RunRepository: Sendable {
     /// PostgreSQL). Nil when there is no such run.
     func update<T: Sendable>(_ id: String, _ change: @escaping @Sendable (inout RunRecord) throws -> T) async throws -> T? {
         try await update(id, usageOf: nil) { run, _ in try change(&run) }
+    }
+
+    /// ``update(_:_:)`` for several runs in one transaction (their rows locked in id order on PostgreSQL): `change` edits
+    /// each that exists, and what changed is written. The results by run id.
+    func update<T: Sendable>(_ ids: [String], _ change: @escaping @Sendable (inout RunRecord) throws -> T) async throws -> [String: T] {
+        let lock: SQLQueryString = database.dialect == .postgres ? " FOR UPDATE" : ""
+        let sorted = Set(ids).sorted()
+        let outcomes = try await database.transaction { sql -> [(result: T, run: RunRecord, version: Int64)] in
+            var versions: [String: Int64] = [:]
+            for batch in sorted.batches(of: Self.rowsPerStatement) {
+                let rows = try await sql.raw("SELECT id, version FROM orchestrator_runs WHERE id IN (\(binds: batch)) ORDER BY id\(lock)")
+                    .all()
+                for row in rows {
+                    versions[try row.decode(column: "id", as: String.self)] = try row.decode(column: "version", as: Int64.self)
+                }
+            }
+            var outcomes: [(result: T, run: RunRecord, version: Int64)] = []
+            for id in sorted {
+                guard let version = versions[id] else { continue }
+                var found = records.take(id, version: version)
+                if found == nil { found = try await load(id, sql: sql) }
+                guard var run = found else { continue }
+                let result = try change(&run)
+                outcomes.append((result, run, run.hasChanges ? version + 1 : version))
+            }
+            try await Self.write(outcomes.filter { $0.run.hasChanges }.map { ($0.run, $0.version) }, sql: sql)
+            return outcomes
+        }
+        var results: [String: T] = [:]
+        for var outcome in outcomes {
+            outcome.run.written()
+            records.keep(outcome.run, version: outcome.version)
+            results[outcome.run.id] = outcome.result
+        }
+        return results
     }
 
     /// What the project's other runs use, for its quotas.
@@ -315,7 +365,7 @@ struct RunRepository: Sendable {
             guard var run = found else { return nil }
             let result = try change(&run, usage)
             guard run.hasChanges else { return (result, run, version) }
-            try await Self.write(run, version: version + 1, sql: sql)
+            try await Self.write([(run, version + 1)], sql: sql)
             run.written()
             return (result, run, version + 1)
         }.map { outcome in
@@ -340,19 +390,30 @@ struct RunRepository: Sendable {
         }
     }
 
-    /// Writes what changed in `run` since it was read or last written, as `version`: the run's row, and its changed
-    /// tasks and attempts in multi-row statements.
-    static func write(_ run: RunRecord, version: Int64, sql: any SQLDatabase) async throws {
-        // The plan never changes after the run is created.
-        try await sql.update("orchestrator_runs").set("state", to: SQLBind(run.state.rawValue)).set("reason", to: SQLBind(run.reason))
-            .set("started_at", to: SQLBind(run.startedAt)).set("finished_at", to: SQLBind(run.finishedAt))
-            .set("deadline_at", to: SQLBind(run.deadlineAt)).set("stopping", to: SQLBind(run.stopping?.rawValue))
-            .set("version", to: SQLBind(version)).where("id", .equal, run.id).run()
-        // The alert outbox: its event exists exactly when the run's end committed.
-        if run.state != run.stored.state, !run.stored.state.isFinished, let event = run.endEvent {
-            try await AlertRepository.record(event, sql: sql)
+    /// Writes what changed in each run since it was read or last written, as its new version: the runs' rows, then their
+    /// changed tasks and attempts together in multi-row statements.
+    static func write(_ runs: [(run: RunRecord, version: Int64)], sql: any SQLDatabase) async throws {
+        // The plan never changes after the run is created: the rows' changing fields, several rows a statement.
+        for batch in runs.batches(of: rowsPerStatement) {
+            var update = SQLQueryString("UPDATE orchestrator_runs SET state = v.column2, reason = v.column3, ")
+            update.appendLiteral("started_at = CAST(v.column4 AS BIGINT), finished_at = CAST(v.column5 AS BIGINT), ")
+            update.appendLiteral("deadline_at = CAST(v.column6 AS BIGINT), stopping = v.column7, version = CAST(v.column8 AS BIGINT) ")
+            update.appendLiteral("FROM (VALUES ")
+            for (position, (run, version)) in batch.enumerated() {
+                if position > 0 { update.appendLiteral(", ") }
+                update.appendInterpolation(
+                    """
+                    (\(bind: run.id), \(bind: run.state.rawValue), \(bind: run.reason), \(bind: run.startedAt), \(bind: run.finishedAt), \
+                    \(bind: run.deadlineAt), \(bind: run.stopping?.rawValue), \(bind: version))
+                    """ as SQLQueryString)
+            }
+            update.appendLiteral(") AS v WHERE orchestrator_runs.id = v.column1")
+            try await sql.raw(update).run()
         }
-        let tasks = run.changes.tasks.sorted().compactMap { run.tasks[$0].map { row($0, run: run.id) } }
+        // The alert outbox: a run's event exists exactly when its end committed.
+        try await AlertRepository.record(
+            runs.compactMap { run, _ in run.state != run.stored.state && !run.stored.state.isFinished ? run.endEvent : nil }, sql: sql)
+        let tasks = runs.flatMap { run, _ in run.changes.tasks.sorted().compactMap { run.tasks[$0].map { row($0, run: run.id) } } }
         for batch in tasks.batches(of: rowsPerStatement) {
             try await sql.insert(into: "orchestrator_tasks").models(batch, nilEncodingStrategy: .asNil)
                 .onConflict(with: ["run_id", "name"]) { try $0.set(excludedContentOf: batch[0], nilEncodingStrategy: .asNil) }.run()
@@ -361,10 +422,12 @@ struct RunRepository: Sendable {
         encoder.outputFormatting = .sortedKeys
         // The wall clock, not the engine's: the metrics collector follows attempts by when they were written.
         let written = Date().milliseconds
-        let attempts = try run.changes.attempts.sorted().map { position in
-            var row = try Self.row(run.attempts[position], run: run.id, encoder: encoder)
-            row.changed_at = written
-            return row
+        let attempts = try runs.flatMap { run, _ in
+            try run.changes.attempts.sorted().map { position in
+                var row = try Self.row(run.attempts[position], run: run.id, encoder: encoder)
+                row.changed_at = written
+                return row
+            }
         }
         for batch in attempts.batches(of: rowsPerStatement) {
             try await sql.insert(into: "orchestrator_attempts").models(batch, nilEncodingStrategy: .asNil)

@@ -157,9 +157,10 @@ struct ScheduleRepository: Sendable {
 
     // MARK: Deciding
 
-    /// Claims up to `limit` due schedules, lets the planner decide each, and writes the decision: new records,
-    /// expiries, and the ticks that launch (each `launching` with a fresh run id, returned to be created).
-    /// Decides up to `limit` due schedules; `lags` says how late each was decided (milliseconds past its due instant).
+    /// Claims up to `limit` due schedules, lets the planner decide each, and writes the decisions: new records,
+    /// expiries, and the ticks that launch (each `launching` with a fresh run id, returned to be created). `lags` says how
+    /// late each schedule was decided (milliseconds past its due instant). The schedules' records are read, and the
+    /// decisions written, together: a few statements for the batch, one more for each tick that was waiting.
     func decideDue(now: Int64, limit: Int, minimumInterval: TimeInterval) async throws -> (lags: [Int64], launches: [Launch]) {
         let postgres = database.dialect == .postgres
         return try await database.transaction { sql in
@@ -167,46 +168,63 @@ struct ScheduleRepository: Sendable {
             let due = try await sql.raw(
                 "SELECT * FROM orchestrator_schedules WHERE due_at <= \(bind: now) ORDER BY due_at LIMIT \(unsafeRaw: String(limit))\(claim)"
             ).all(decoding: StoredSchedule.self)
-            var launches: [Launch] = []
-            for stored in due {
-                let schedule = try Self.schedule(stored)
-                launches += try await decide(schedule, now: now, minimumInterval: minimumInterval, sql: sql)
+            let schedules = try due.map(Self.schedule)
+            let records = try await plannerRecords(of: schedules.map { ScheduleKey(project: $0.project, pipeline: $0.pipeline) }, sql: sql)
+            var decisions = Decisions()
+            for (stored, schedule) in zip(due, schedules) {
+                try decide(
+                    schedule, stored: stored, records: records[ScheduleKey(project: schedule.project, pipeline: schedule.pipeline)] ?? [],
+                    now: now, minimumInterval: minimumInterval, into: &decisions)
             }
-            return (due.map { now - ($0.due_at ?? now) }, launches)
+            return (due.map { now - ($0.due_at ?? now) }, try await write(decisions, now: now, sql: sql))
         }
     }
 
-    private func decide(_ schedule: ScheduleRow, now: Int64, minimumInterval: TimeInterval, sql: any SQLDatabase) async throws -> [Launch] {
+    struct ScheduleKey: Hashable, Sendable {
+        var project: String
+        var pipeline: String
+    }
+
+    /// What the planner decided for a batch of schedules, to write.
+    private struct Decisions {
+        /// New records, each in the state it ends the decision in (a new tick that launches is `launching` already).
+        var created: [(record: RecordRow, schedule: ScheduleRow)] = []
+        /// Ticks recorded before that expire now, or launch now (with their run id).
+        var expired: [(schedule: ScheduleRow, date: Int64, reason: String)] = []
+        var launched: [(schedule: ScheduleRow, date: Int64, runID: String)] = []
+        /// The schedules with their new tick cursor and due instant.
+        var schedules: [StoredSchedule] = []
+    }
+
+    private func decide(
+        _ schedule: ScheduleRow, stored: StoredSchedule, records: [SchedulePlanner.Record], now: Int64, minimumInterval: TimeInterval,
+        into decisions: inout Decisions
+    ) throws {
         let policy = try schedule.definition.policy(minimumInterval: minimumInterval, paused: schedule.paused)
-        let records = try await plannerRecords(schedule.project, schedule.pipeline, sql: sql)
         let decision = SchedulePlanner.decide(
             policy: policy, records: records, cursor: schedule.tickCursor.map(Date.fromMilliseconds), now: .fromMilliseconds(now))
-        for created in decision.created {
-            try await insertRecord(
-                schedule, at: created.date.milliseconds, trigger: .schedule, state: created.state, reason: created.reason, now: now,
-                sql: sql)
+        let expiry = "expired: only the newest \(policy.expiredLimit) pending ticks wait (expiredLimit)"
+        let expiring = Set(decision.expire.map(\.milliseconds))
+        let launching = Set(decision.launch.map(\.milliseconds))
+        let created = Set(decision.created.map(\.date.milliseconds))
+        for tick in decision.created {
+            let date = tick.date.milliseconds
+            var row = RecordRow(
+                project: schedule.project, pipeline: schedule.pipeline, execution_date: date, run_trigger: RunTrigger.schedule.rawValue,
+                state: tick.state.rawValue, reason: tick.reason, run_id: nil, created_at: now, updated_at: now)
+            if launching.contains(date) {
+                row.state = SchedulePlanner.RecordState.launching.rawValue
+                row.reason = nil
+                row.run_id = UUID().uuidString.lowercased()
+            } else if expiring.contains(date), tick.state == .pending {
+                row.state = SchedulePlanner.RecordState.expired.rawValue
+                row.reason = expiry
+            }
+            decisions.created.append((row, schedule))
         }
-        for date in decision.expire {
-            try await setState(
-                .expired, reason: "expired: only the newest \(policy.expiredLimit) pending ticks wait (expiredLimit)", of: schedule,
-                at: date.milliseconds, from: [.pending], now: now, sql: sql)
-        }
-        var launches: [Launch] = []
-        for date in decision.launch {
-            let id = UUID().uuidString.lowercased()
-            let launched = try await sql.update("orchestrator_schedule_records")
-                .set("state", to: SQLBind(SchedulePlanner.RecordState.launching.rawValue)).set("run_id", to: SQLBind(id))
-                .set("reason", to: SQLBind(String?.none)).set("updated_at", to: SQLBind(now))
-                .where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline)
-                .where("execution_date", .equal, date.milliseconds).returning("run_trigger", "parameters").first()
-            let trigger = try launched?.decode(column: "run_trigger", as: String.self)
-            let parameters = try launched?.decode(column: "parameters", as: String?.self)
-            launches.append(
-                Launch(
-                    project: schedule.project, pipeline: schedule.pipeline, executionDate: date.milliseconds,
-                    trigger: trigger.flatMap(RunTrigger.init(rawValue:)) ?? .schedule, runID: id, definition: schedule.definition,
-                    owner: schedule.owner,
-                    parameters: RecordRow.parameterValues(parameters)))
+        for date in expiring.subtracting(created).sorted() { decisions.expired.append((schedule, date, expiry)) }
+        for date in launching.subtracting(created).sorted() {
+            decisions.launched.append((schedule, date, UUID().uuidString.lowercased()))
         }
         // Ticks still waiting are looked at again when a run of the schedule ends, and at least every minute.
         let pending = Set(records.filter { $0.state == .pending }.map(\.executionDate))
@@ -214,95 +232,208 @@ struct ScheduleRepository: Sendable {
         let waiting = !pending.subtracting(decision.launch).subtracting(decision.expire).isEmpty
         var dueAt = decision.nextTick?.milliseconds
         if waiting { dueAt = min(dueAt ?? .max, now + 60_000) }
-        try await sql.update("orchestrator_schedules").set("tick_cursor", to: SQLBind(decision.cursor?.milliseconds ?? schedule.tickCursor))
-            .set("due_at", to: SQLBind(dueAt)).where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline).run()
+        var updated = stored
+        updated.tick_cursor = decision.cursor?.milliseconds ?? schedule.tickCursor
+        updated.due_at = dueAt
+        decisions.schedules.append(updated)
+    }
+
+    /// Writes a batch's decisions; returns the launches.
+    private func write(_ decisions: Decisions, now: Int64, sql: any SQLDatabase) async throws -> [Launch] {
+        var launches: [Launch] = []
+        var conflicting: [(record: RecordRow, schedule: ScheduleRow)] = []
+        for batch in decisions.created.batches(of: RunRepository.rowsPerStatement / 2) {
+            let inserted = try await sql.insert(into: "orchestrator_schedule_records").models(
+                batch.map(\.record), nilEncodingStrategy: .asNil
+            )
+            .ignoringConflicts(with: ["project", "pipeline", "execution_date"]).returning("project", "pipeline", "execution_date").all()
+            var stored: Set<RecordKey> = []
+            for row in inserted {
+                stored.insert(
+                    RecordKey(
+                        project: try row.decode(column: "project", as: String.self),
+                        pipeline: try row.decode(column: "pipeline", as: String.self),
+                        date: try row.decode(column: "execution_date", as: Int64.self)))
+            }
+            for (record, schedule) in batch {
+                guard stored.contains(RecordKey(project: record.project, pipeline: record.pipeline, date: record.execution_date)) else {
+                    conflicting.append((record, schedule))
+                    continue
+                }
+                let state = SchedulePlanner.RecordState(rawValue: record.state) ?? .pending
+                try await Self.recordTickEvent(
+                    record.project, record.pipeline, at: record.execution_date, state: state, reason: record.reason, now: now, sql: sql)
+                if let runID = record.run_id {
+                    launches.append(
+                        Launch(
+                            project: record.project, pipeline: record.pipeline, executionDate: record.execution_date, trigger: .schedule,
+                            runID: runID, definition: schedule.definition, owner: schedule.owner))
+                }
+            }
+        }
+        // A tick recorded meanwhile (a backfill into the future) is changed as a tick recorded before.
+        var expired = decisions.expired
+        var launched = decisions.launched
+        for (record, schedule) in conflicting {
+            if record.state == SchedulePlanner.RecordState.expired.rawValue {
+                expired.append((schedule, record.execution_date, record.reason ?? ""))
+            } else if let runID = record.run_id {
+                launched.append((schedule, record.execution_date, runID))
+            }
+        }
+        for (schedule, date, reason) in expired {
+            try await setState(.expired, reason: reason, of: schedule, at: date, from: [.pending], now: now, sql: sql)
+        }
+        for (schedule, date, id) in launched {
+            let row = try await sql.update("orchestrator_schedule_records")
+                .set("state", to: SQLBind(SchedulePlanner.RecordState.launching.rawValue)).set("run_id", to: SQLBind(id))
+                .set("reason", to: SQLBind(String?.none)).set("updated_at", to: SQLBind(now))
+                .where("project", .equal, schedule.project).where("pipeline", .equal, schedule.pipeline)
+                .where("execution_date", .equal, date).returning("run_trigger", "parameters").first()
+            let trigger = try row?.decode(column: "run_trigger", as: String.self)
+            let parameters = try row?.decode(column: "parameters", as: String?.self)
+            launches.append(
+                Launch(
+                    project: schedule.project, pipeline: schedule.pipeline, executionDate: date,
+                    trigger: trigger.flatMap(RunTrigger.init(rawValue:)) ?? .schedule, runID: id, definition: schedule.definition,
+                    owner: schedule.owner, parameters: RecordRow.parameterValues(parameters)))
+        }
+        for batch in decisions.schedules.batches(of: RunRepository.rowsPerStatement / 2) {
+            try await sql.insert(into: "orchestrator_schedules").models(batch, nilEncodingStrategy: .asNil)
+                .onConflict(with: ["project", "pipeline"]) { $0.set(excludedValueOf: "tick_cursor").set(excludedValueOf: "due_at") }.run()
+        }
         return launches
     }
 
-    /// What the planner needs of a schedule's records: those pending or launching, those whose run is unfinished, the
-    /// newest few (minimum interval, dependsOnPast), and the newest with a run before the oldest pending one.
-    func plannerRecords(_ project: String, _ pipeline: String, sql: any SQLDatabase) async throws -> [SchedulePlanner.Record] {
-        struct Row: Decodable { let execution_date: Int64, state: String, run_state: String? }
-        let open = try await sql.raw(
-            """
-            SELECT execution_date, state, NULL AS run_state FROM orchestrator_schedule_records
-            WHERE project = \(bind: project) AND pipeline = \(bind: pipeline) AND state IN ('pending', 'launching')
-            """
-        ).all(decoding: Row.self)
-        let unfinished = try await sql.raw(
-            """
-            SELECT r.execution_date, r.state, x.state AS run_state FROM orchestrator_runs x
-            JOIN orchestrator_schedule_records r ON r.project = x.project AND r.pipeline = x.pipeline
-                AND r.execution_date = x.execution_date AND r.run_id = x.id
-            WHERE x.project = \(bind: project) AND x.pipeline = \(bind: pipeline) AND x.state IN ('pending', 'running')
-            """
-        ).all(decoding: Row.self)
-        let newest = try await sql.raw(
-            """
-            SELECT r.execution_date, r.state, x.state AS run_state FROM orchestrator_schedule_records r
-            LEFT JOIN orchestrator_runs x ON x.id = r.run_id
-            WHERE r.project = \(bind: project) AND r.pipeline = \(bind: pipeline) ORDER BY r.execution_date DESC LIMIT 64
-            """
-        ).all(decoding: Row.self)
-        var predecessor: [Row] = []
-        if let oldestPending = open.filter({ $0.state == "pending" }).map(\.execution_date).min() {
-            predecessor = try await sql.raw(
-                """
-                SELECT r.execution_date, r.state, x.state AS run_state FROM orchestrator_schedule_records r
-                LEFT JOIN orchestrator_runs x ON x.id = r.run_id
-                WHERE r.project = \(bind: project) AND r.pipeline = \(bind: pipeline) AND r.execution_date < \(bind: oldestPending)
-                AND r.state IN ('launching', 'launched', 'failed') ORDER BY r.execution_date DESC LIMIT 1
-                """
-            ).all(decoding: Row.self)
-        }
-        var byDate: [Int64: SchedulePlanner.Record] = [:]
-        for row in newest + predecessor + unfinished + open {
-            guard let state = SchedulePlanner.RecordState(rawValue: row.state) else {
-                throw StoreError.corrupt("unknown schedule record state \"\(row.state)\" in orchestrator_schedule_records")
-            }
-            let runState = row.run_state.flatMap(RunState.init(rawValue:)) ?? byDate[row.execution_date]?.runState
-            byDate[row.execution_date] = SchedulePlanner.Record(
-                executionDate: .fromMilliseconds(row.execution_date), state: state, runState: runState)
-        }
-        return byDate.values.sorted { $0.executionDate < $1.executionDate }
+    private struct RecordKey: Hashable {
+        var project: String
+        var pipeline: String
+        var date: Int64
     }
+
+    /// What the planner needs of each schedule's records: those pending or launching, those whose run is unfinished,
+    /// the newest few (minimum interval, dependsOnPast), and the newest with a run before the oldest pending one. A few
+    /// statements for the batch, one more for each schedule with a pending tick.
+    func plannerRecords(of schedules: [ScheduleKey], sql: any SQLDatabase) async throws -> [ScheduleKey: [SchedulePlanner.Record]] {
+        struct Row: Decodable { let pipeline: String, execution_date: Int64, state: String, run_state: String? }
+        var found: [ScheduleKey: [SchedulePlanner.Record]] = [:]
+        let byProject = Dictionary(grouping: schedules, by: \.project).mapValues { Set($0.map(\.pipeline)).sorted() }
+        for (project, names) in byProject.sorted(by: { $0.key < $1.key }) {
+            for pipelines in names.batches(of: Self.pipelinesPerRead) {
+                let open = try await sql.raw(
+                    """
+                    SELECT pipeline, execution_date, state, NULL AS run_state FROM orchestrator_schedule_records
+                    WHERE project = \(bind: project) AND pipeline IN (\(binds: pipelines)) AND state IN ('pending', 'launching')
+                    """
+                ).all(decoding: Row.self)
+                let unfinished = try await sql.raw(
+                    """
+                    SELECT r.pipeline, r.execution_date, r.state, x.state AS run_state FROM orchestrator_runs x
+                    JOIN orchestrator_schedule_records r ON r.project = x.project AND r.pipeline = x.pipeline
+                        AND r.execution_date = x.execution_date AND r.run_id = x.id
+                    WHERE x.project = \(bind: project) AND x.pipeline IN (\(binds: pipelines)) AND x.state IN ('pending', 'running')
+                    """
+                ).all(decoding: Row.self)
+                // The newest of each pipeline, each read by its own index range.
+                var newestQuery = SQLQueryString("")
+                for (position, pipeline) in pipelines.enumerated() {
+                    if position > 0 { newestQuery.appendLiteral(" UNION ALL ") }
+                    newestQuery.appendInterpolation(
+                        """
+                        SELECT * FROM (SELECT r.pipeline, r.execution_date, r.state, x.state AS run_state
+                        FROM orchestrator_schedule_records r LEFT JOIN orchestrator_runs x ON x.id = r.run_id
+                        WHERE r.project = \(bind: project) AND r.pipeline = \(bind: pipeline) ORDER BY r.execution_date DESC LIMIT 64) AS n\(literal: position)
+                        """ as SQLQueryString)
+                }
+                let newest = Dictionary(grouping: try await sql.raw(newestQuery).all(decoding: Row.self), by: \.pipeline)
+                let unfinishedOf = Dictionary(grouping: unfinished, by: \.pipeline)
+                let openOf = Dictionary(grouping: open, by: \.pipeline)
+                for pipeline in pipelines {
+                    var predecessor: [Row] = []
+                    if let oldestPending = openOf[pipeline]?.filter({ $0.state == "pending" }).map(\.execution_date).min() {
+                        predecessor = try await sql.raw(
+                            """
+                            SELECT r.pipeline, r.execution_date, r.state, x.state AS run_state FROM orchestrator_schedule_records r
+                            LEFT JOIN orchestrator_runs x ON x.id = r.run_id
+                            WHERE r.project = \(bind: project) AND r.pipeline = \(bind: pipeline) AND r.execution_date < \(bind: oldestPending)
+                            AND r.state IN ('launching', 'launched', 'failed') ORDER BY r.execution_date DESC LIMIT 1
+                            """
+                        ).all(decoding: Row.self)
+                    }
+                    // Later rows tell a tick's state; a run's state is kept from whichever row had it.
+                    var byDate: [Int64: SchedulePlanner.Record] = [:]
+                    for row in (newest[pipeline] ?? []) + predecessor + (unfinishedOf[pipeline] ?? []) + (openOf[pipeline] ?? []) {
+                        guard let state = SchedulePlanner.RecordState(rawValue: row.state) else {
+                            throw StoreError.corrupt("unknown schedule record state \"\(row.state)\" in orchestrator_schedule_records")
+                        }
+                        let runState = row.run_state.flatMap(RunState.init(rawValue:)) ?? byDate[row.execution_date]?.runState
+                        byDate[row.execution_date] = SchedulePlanner.Record(
+                            executionDate: .fromMilliseconds(row.execution_date), state: state, runState: runState)
+                    }
+                    found[ScheduleKey(project: project, pipeline: pipeline)] = byDate.values.sorted { $0.executionDate < $1.executionDate }
+                }
+            }
+        }
+        return found
+    }
+
+    static let pipelinesPerRead = 50
 
     // MARK: Changing records
 
-    /// The tick's run exists (or could not be created: `failed` with the reason).
-    func finishLaunch(_ launch: Launch, failure: String?, now: Int64) async throws {
+    /// The ticks' runs exist (or could not be created: `failed` with the reason), in one transaction.
+    func finishLaunches(_ launches: [(launch: Launch, failure: String?)], now: Int64) async throws {
+        guard !launches.isEmpty else { return }
         try await database.transaction { sql in
-            var update = sql.update("orchestrator_schedule_records").set("updated_at", to: SQLBind(now))
-            if let failure {
-                update = update.set("state", to: SQLBind(SchedulePlanner.RecordState.failed.rawValue)).set("reason", to: SQLBind(failure))
-                    .set("run_id", to: SQLBind(String?.none))
-            } else {
-                update = update.set("state", to: SQLBind(SchedulePlanner.RecordState.launched.rawValue))
+            // A launching record's run id is its own (a fresh UUID): launched in one statement per batch.
+            let launched = launches.filter { $0.failure == nil }.map(\.launch.runID)
+            for batch in launched.batches(of: RunRepository.rowsPerStatement) {
+                try await sql.raw(
+                    """
+                    UPDATE orchestrator_schedule_records SET state = 'launched', updated_at = \(bind: now)
+                    WHERE state = 'launching' AND run_id IN (\(binds: batch))
+                    """
+                ).run()
             }
-            let changed = try await update.where("project", .equal, launch.project).where("pipeline", .equal, launch.pipeline)
-                .where("execution_date", .equal, launch.executionDate).where("run_id", .equal, launch.runID)
-                .where("state", .equal, SchedulePlanner.RecordState.launching.rawValue).returning("execution_date").all()
-            if let failure, !changed.isEmpty {
-                try await Self.recordTickEvent(
-                    launch.project, launch.pipeline, at: launch.executionDate, state: .failed, reason: failure, now: now, sql: sql)
-                try await wakeIfWaiting(launch.project, launch.pipeline, now: now, sql: sql)
+            for (launch, failure) in launches {
+                guard let failure else { continue }
+                let changed = try await sql.update("orchestrator_schedule_records").set("updated_at", to: SQLBind(now))
+                    .set("state", to: SQLBind(SchedulePlanner.RecordState.failed.rawValue)).set("reason", to: SQLBind(failure))
+                    .set("run_id", to: SQLBind(String?.none))
+                    .where("project", .equal, launch.project).where("pipeline", .equal, launch.pipeline)
+                    .where("execution_date", .equal, launch.executionDate).where("run_id", .equal, launch.runID)
+                    .where("state", .equal, SchedulePlanner.RecordState.launching.rawValue).returning("execution_date").all()
+                if !changed.isEmpty {
+                    try await Self.recordTickEvent(
+                        launch.project, launch.pipeline, at: launch.executionDate, state: .failed, reason: failure, now: now, sql: sql)
+                    try await wakeIfWaiting(launch.project, [launch.pipeline], now: now, sql: sql)
+                }
             }
         }
     }
 
-    /// Has the scheduler look at the schedule now, when ticks of it wait (a run of it ended, a launch failed).
-    func wakeIfWaiting(_ project: String, _ pipeline: String, now: Int64) async throws {
-        try await database.transaction { try await wakeIfWaiting(project, pipeline, now: now, sql: $0) }
+    /// Has the scheduler look at these schedules now, those of them with pending ticks (runs of them ended).
+    func wakeIfWaiting(_ schedules: [(project: String, pipeline: String)], now: Int64) async throws {
+        guard !schedules.isEmpty else { return }
+        let byProject = Dictionary(grouping: schedules, by: \.project).mapValues { Set($0.map(\.pipeline)).sorted() }
+        try await database.transaction { sql in
+            for (project, pipelines) in byProject.sorted(by: { $0.key < $1.key }) {
+                for batch in pipelines.batches(of: RunRepository.rowsPerStatement) {
+                    try await wakeIfWaiting(project, batch, now: now, sql: sql)
+                }
+            }
+        }
     }
 
-    /// Moves the schedule's due instant to now when it has pending ticks: only they can launch before its next tick.
-    private func wakeIfWaiting(_ project: String, _ pipeline: String, now: Int64, sql: any SQLDatabase) async throws {
+    /// Moves the due instant of the project's `pipelines` to now, those with pending ticks: only they can launch before
+    /// their next tick.
+    private func wakeIfWaiting(_ project: String, _ pipelines: [String], now: Int64, sql: any SQLDatabase) async throws {
         try await sql.raw(
             """
             UPDATE orchestrator_schedules SET due_at = \(bind: now)
-            WHERE project = \(bind: project) AND pipeline = \(bind: pipeline) AND (due_at IS NULL OR due_at > \(bind: now))
-            AND EXISTS (SELECT 1 FROM orchestrator_schedule_records WHERE project = \(bind: project)
-                AND pipeline = \(bind: pipeline) AND state = 'pending')
+            WHERE project = \(bind: project) AND pipeline IN (\(binds: pipelines)) AND (due_at IS NULL OR due_at > \(bind: now))
+            AND EXISTS (SELECT 1 FROM orchestrator_schedule_records r WHERE r.project = orchestrator_schedules.project
+                AND r.pipeline = orchestrator_schedules.pipeline AND r.state = 'pending')
             """
         ).run()
     }
@@ -361,7 +492,7 @@ struct ScheduleRepository: Sendable {
                         schedule, at: tick.date.milliseconds, trigger: .backfill, state: tick.state, reason: tick.reason, now: now,
                         parameters: values, sql: sql))
             }
-            try await wakeIfWaiting(project, pipeline, now: now, sql: sql)
+            try await wakeIfWaiting(project, [pipeline], now: now, sql: sql)
             return created
         }
     }
@@ -374,7 +505,7 @@ struct ScheduleRepository: Sendable {
             let changed = try await setState(
                 .pending, reason: nil, of: schedule, at: date, from: [.skipped, .expired, .failed], now: now, sql: sql)
             guard changed else { throw ChangeError.notAllowed("only a skipped, expired or failed tick without a run is retried this way") }
-            try await wakeIfWaiting(project, pipeline, now: now, sql: sql)
+            try await wakeIfWaiting(project, [pipeline], now: now, sql: sql)
         }
     }
 
@@ -396,7 +527,7 @@ struct ScheduleRepository: Sendable {
             let changed = try await setState(
                 .skipped, reason: "skipped by \(user)", of: schedule, at: date, from: [.pending, .launched, .failed], now: now, sql: sql)
             guard changed else { throw ChangeError.notAllowed("a \(record.state) tick cannot be skipped") }
-            try await wakeIfWaiting(project, pipeline, now: now, sql: sql)
+            try await wakeIfWaiting(project, [pipeline], now: now, sql: sql)
         }
     }
 
@@ -449,7 +580,7 @@ struct ScheduleRepository: Sendable {
             kind: .ended(trigger),
             project: project, pipeline: pipeline, executionDate: .fromMilliseconds(date), state: state.rawValue, reason: reason,
             occurredAt: .fromMilliseconds(now))
-        try await AlertRepository.record(event, sql: sql)
+        try await AlertRepository.record([event], sql: sql)
     }
 
     private func load(_ project: String, _ pipeline: String, sql: any SQLDatabase, lock: SQLQueryString) async throws -> ScheduleRow? {

@@ -70,14 +70,24 @@ actor Scheduler {
         let instant = now().milliseconds
         await create(try await schedules.stalledLaunches(before: instant - Self.stalledAfter, limit: Self.claimBatch))
         var (decided, launched) = (0, 0)
-        while true {
-            let batch = try await schedules.decideDue(now: instant, limit: Self.claimBatch, minimumInterval: minimumInterval)
-            decided += batch.lags.count
-            launched += batch.launches.count
-            metrics.schedulesDecided(lateBy: batch.lags)
-            await create(batch.launches)
-            if batch.lags.count < Self.claimBatch { break }
+        // A batch's runs are prepared (reads) while the previous batch's are stored and started (writes).
+        var storing: Task<Void, Never>?
+        do {
+            while true {
+                let batch = try await schedules.decideDue(now: instant, limit: Self.claimBatch, minimumInterval: minimumInterval)
+                decided += batch.lags.count
+                launched += batch.launches.count
+                metrics.schedulesDecided(lateBy: batch.lags)
+                let prepared = await prepare(batch.launches)
+                await storing?.value
+                storing = Task { await self.store(prepared) }
+                if batch.lags.count < Self.claimBatch { break }
+            }
+        } catch {
+            await storing?.value
+            throw error
         }
+        await storing?.value
         if decided > 0 {
             let elapsed = ContinuousClock.now - started
             logger.debug(
@@ -90,42 +100,102 @@ actor Scheduler {
         }
     }
 
-    /// Creates the runs of `launches`, one after the other (measured: on SQLite, creating several at once is slower).
+    /// Creates the runs of `launching` ticks under the run ids their records hold, and starts them: each run's plan is
+    /// prepared (reads only, several at once), the runs stored in one transaction, the records marked in another, then
+    /// the runs advanced together. A run that exists already (another process, or this one before a crash, got there
+    /// first) counts as created. A tick whose run cannot be created (the pipeline, a template or the owner is gone, a
+    /// variable does not render) is recorded failed with the reason; a passing fault (a service unreachable) leaves it
+    /// launching, to be tried again.
     func create(_ launches: [ScheduleRepository.Launch]) async {
-        for launch in launches { await create(launch) }
+        await store(await prepare(launches))
     }
 
-    /// Creates the run of a launching tick under the run id its record holds; a run that exists already (another
-    /// process got there first) counts as created. A tick whose run cannot be created (the pipeline, a template or the
-    /// owner is gone, a variable does not render) is recorded failed with the reason; a passing fault (a service
-    /// unreachable) leaves it launching, to be tried again.
-    func create(_ launch: ScheduleRepository.Launch) async {
-        var failure: String?
+    /// Stores the prepared runs, records their ticks launched (or failed), and starts them.
+    private func store(_ prepared: [Prepared]) async {
+        guard !prepared.isEmpty else { return }
+        let runs = prepared.compactMap { $0.run }
         do {
-            guard let caller = try await owner(launch.owner) else {
-                throw APIError.notFound("the schedule's owner \(launch.owner) no longer exists")
+            _ = try await launcher.engine.store(runs)
+            try await schedules.finishLaunches(
+                prepared.compactMap { outcome in outcome.run != nil || outcome.failure != nil ? (outcome.launch, outcome.failure) : nil },
+                now: now().milliseconds)
+        } catch {
+            logger.warning(
+                "cannot create scheduled runs yet; trying again later",
+                metadata: ["runs": .stringConvertible(runs.count), "error": .string("\(error)")])
+            return
+        }
+        await launcher.engine.advance(runs.map(\.id))
+    }
+
+    /// A launch's run, prepared; or why it cannot be created; or neither, when a passing fault stopped it.
+    struct Prepared: Sendable {
+        var launch: ScheduleRepository.Launch
+        var run: RunRecord?
+        var failure: String?
+    }
+
+    /// Prepares the launches' runs, a few at a time (their reads wait on the database, not on the processor), as their
+    /// schedules' owners.
+    private func prepare(_ launches: [ScheduleRepository.Launch]) async -> [Prepared] {
+        guard !launches.isEmpty else { return [] }
+        var owners: [String: Caller?] = [:]
+        for name in Set(launches.map(\.owner)) {
+            do {
+                owners[name] = try await owner(name)
+            } catch {
+                logger.warning(
+                    "cannot act as a schedule's owner yet; trying again later",
+                    metadata: ["owner": .string(name), "error": .string("\(error)")])
             }
-            _ = try await launcher.start(
+        }
+        let launcher = launcher
+        let logger = logger
+        let shared = SharedReads()
+        let owned = owners
+        return await withTaskGroup(of: (Int, Prepared).self) { group in
+            var prepared = [Prepared?](repeating: nil, count: launches.count)
+            var next = 0
+            func add() {
+                let (position, launch) = (next, launches[next])
+                next += 1
+                group.addTask {
+                    (position, await Self.prepare(launch, owner: owned[launch.owner], launcher: launcher, shared: shared, logger: logger))
+                }
+            }
+            while next < min(Self.preparedAtOnce, launches.count) { add() }
+            for await (position, outcome) in group {
+                prepared[position] = outcome
+                if next < launches.count { add() }
+            }
+            return prepared.compactMap { $0 }
+        }
+    }
+
+    static let preparedAtOnce = 16
+
+    /// `owner` is nil when it could not be asked, `.some(nil)` when the user no longer exists.
+    private static func prepare(
+        _ launch: ScheduleRepository.Launch, owner: Caller??, launcher: RunLauncher, shared: SharedReads, logger: Logger
+    ) async -> Prepared {
+        var outcome = Prepared(launch: launch)
+        guard let owner else { return outcome }
+        do {
+            guard let caller = owner else { throw APIError.notFound("the schedule's owner \(launch.owner) no longer exists") }
+            outcome.run = try await launcher.prepare(
                 project: launch.project, pipeline: launch.pipeline, trigger: launch.trigger, runID: launch.runID,
                 tick: RunLauncher.Tick(executionDate: launch.executionDate, definition: launch.definition),
-                parameters: launch.parameters?.mapValues(JSONValue.string), caller: caller)
-        } catch  where StoreError.isUniqueViolation(error) {
-            // Created already, by this process before a crash or by another one.
+                parameters: launch.parameters?.mapValues(JSONValue.string), caller: caller, shared: shared)
         } catch let error as ValidationErrors {
-            failure = "the run could not be created: \(error)"
+            outcome.failure = "the run could not be created: \(error)"
         } catch let error as APIError where (400..<500).contains(error.status.code) {
-            failure = "the run could not be created: \(error.message)"
+            outcome.failure = "the run could not be created: \(error.message)"
         } catch {
             logger.warning(
                 "cannot create a scheduled run yet; trying again later",
                 metadata: ["pipeline": .string(launch.pipeline), "run": .string(launch.runID), "error": .string("\(error)")])
-            return
         }
-        do {
-            try await schedules.finishLaunch(launch, failure: failure, now: now().milliseconds)
-        } catch {
-            logger.warning("cannot record a launched tick", metadata: ["run": .string(launch.runID), "error": .string("\(error)")])
-        }
+        return outcome
     }
 
     private func owner(_ username: String) async throws -> Caller? {

@@ -83,7 +83,7 @@ extension RunEngine {
             Self.finish(&run, .failed, now: now)
             return Self.scheduledEnded(run)
         }
-        if let schedule = ended ?? nil { await wakeSchedule(schedule, endedRun: id) }
+        if let schedule = ended ?? nil { await wakeSchedules([schedule]) }
     }
 
     /// Workflows changed (their cluster's watch said so): read side by side, a few at a time (each waits on the
@@ -143,7 +143,7 @@ extension RunEngine {
             guard let step = outcome ?? nil else { return }
             // Pods' durations; their start latency is not known here (Argo's node starts when its pod is made).
             metrics.attemptsEnded(step.ended, startLatency: false)
-            if let schedule = step.scheduledEnded { await wakeSchedule(schedule, endedRun: id) }
+            if let schedule = step.scheduledEnded { await wakeSchedules([schedule]) }
         } catch {
             logger.error("cannot record a Workflow's progress", metadata: ["run": .string(id), "error": .string("\(error)")])
         }

@@ -6,7 +6,8 @@ import TrellisTestSupport
 
 @testable import RunOrchestrator
 
-/// The repository keeps each run in memory between steps; a run another orchestrator wrote since is read again.
+/// The repository keeps each run in memory between steps; a run another orchestrator wrote since is read again. Runs
+/// are stored and changed several in one transaction.
 @Suite struct RunRepositoryTests {
     static func run(id: String) -> RunRecord {
         let tasks = ["a", "b"].map {
@@ -30,7 +31,7 @@ import TrellisTestSupport
                 let id = UUID().uuidString.lowercased()
                 let first = RunRepository(database: database)
                 let second = RunRepository(database: database)
-                try await first.insert(Self.run(id: id))
+                _ = try await first.insert([Self.run(id: id)])
                 // The first starts `a` (and keeps the run); the second, another process, ends it and fails the run.
                 _ = try await first.update(id) { run in
                     run.update(task: "a") { $0.state = .running }
@@ -59,6 +60,41 @@ import TrellisTestSupport
                 let stored = try #require(try await RunRepository(database: database).run(id))
                 #expect(stored.tasks["b"]?.state == .upstreamFailed)
                 #expect(stored.attempts.map(\.exitCode) == [2])
+            }
+        }
+    }
+
+    @Test(arguments: DatabaseKind.allCases)
+    func severalRunsAreStoredAndChangedTogether(_ kind: DatabaseKind) async throws {
+        try await TestDatabases.withFresh(kind) { url in
+            try await TrellisStore.Database.withOpened(url, logger: TestDatabases.logger) { database in
+                try await Migrator(database: database).apply(try RunOrchestratorModule.migrations()!)
+                let ids = (0..<3).map { _ in UUID().uuidString.lowercased() }
+                let first = RunRepository(database: database)
+                let second = RunRepository(database: database)
+                #expect(try await first.insert(ids.prefix(2).map { Self.run(id: $0) }) == Set(ids.prefix(2)))
+                // A run whose id exists is left as it was: only the new one is stored.
+                var again = Self.run(id: ids[1])
+                again.reason = "stored twice"
+                #expect(try await first.insert([again, Self.run(id: ids[2])]) == [ids[2]])
+                _ = try await second.update(ids[0]) { $0.reason = "changed by the second" }
+                let missing = UUID().uuidString.lowercased()
+                let seen = try await first.update(ids + [missing]) { run in
+                    run.update(task: "a") { $0.state = .running }
+                    run.append(
+                        AttemptRecord(task: "a", number: 1, executionID: "\(run.id)-a-1", state: .running, createdAt: 1, invocation: "{}"))
+                    return run.reason
+                }
+                #expect(Set(seen.keys) == Set(ids))
+                #expect(seen[ids[0]] == .some("changed by the second"))
+                #expect(seen[ids[1]] == .some(nil))
+                let fresh = RunRepository(database: database)
+                for id in ids {
+                    let stored = try #require(try await fresh.run(id))
+                    #expect(stored.tasks["a"]?.state == .running)
+                    #expect(stored.attempts.map(\.executionID) == ["\(id)-a-1"])
+                }
+                #expect(try await fresh.run(ids[0])?.reason == "changed by the second")
             }
         }
     }

@@ -274,4 +274,70 @@ import TrellisTestSupport
             #expect((runs.json["runs"] as? [[String: Any]])?.count == 2)
         }
     }
+
+    /// More schedules due at one instant than the scheduler decides in one batch: each tick is recorded and launched once,
+    /// every run is created under its record's id and ends, and the ticks whose run cannot be created fail with the
+    /// reason without holding back the others of their batch.
+    @Test(arguments: DatabaseKind.allCases)
+    func manySchedulesDueAtOnceEachLaunchOnce(_ kind: DatabaseKind) async throws {
+        try await RunEngineTests.withTeam(kind) { api, token, _ in
+            // One tick each, at the start of a minute far enough ahead for every save to land before it (on a loaded
+            // machine some may land after it: their ticks are then caught up in later passes, and all below holds as well).
+            let now = Date().timeIntervalSince1970
+            let tick = Date(timeIntervalSince1970: ((now + 40) / 60).rounded(.up) * 60)
+            let minute = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: tick)
+            let cron = "\(minute.minute!) \(minute.hour!) * * *"
+            let good = (0..<110).map { String(format: "due-%03d", $0) }
+            let broken = ["broken-1", "broken-2", "broken-3"]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (position, name) in (good + broken).enumerated() {
+                    if position >= 8 { try await group.next() }
+                    group.addTask {
+                        let task =
+                            broken.contains(name)
+                            ? RunEngineTests.shell("work", [], "echo {{ 1 // 0 }}")
+                            : ["name": "work", "template": "shell", "args": ["command": "true"], "skip": true]
+                        try await api.applyPipeline(
+                            name, project: "ml", token: token, tasks: [task], spec: Self.schedule(cron, start: tick))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            var runs: Set<String> = []
+            for name in good {
+                let records = try await api.waitForRecords(name, project: "ml", token: token, limit: .seconds(180)) { records in
+                    records.count == 1 && records.allSatisfy(RecordJSON.succeeded)
+                }
+                #expect(records.compactMap { RunJSON.date($0["executionDate"]) } == [tick], "\(name): \(records)")
+                let id = try #require(records.first.flatMap(RecordJSON.runID))
+                runs.insert(id)
+                let run = try await api.call("GET", "/api/v1/projects/ml/runs/\(id)", token: token).json
+                #expect(run["pipeline"] as? String == name)
+                #expect(run["trigger"] as? String == "schedule")
+                #expect(RunJSON.date(run["executionDate"]) == tick)
+            }
+            #expect(runs.count == good.count)
+            for name in broken {
+                let records = try await api.waitForRecords(name, project: "ml", token: token, limit: .seconds(180)) { records in
+                    records.first.map(RecordJSON.state) == "failed"
+                }
+                #expect(records.count == 1)
+                #expect((records.first?["reason"] as? String)?.contains("spec.tasks[work].args.command") == true, "\(records)")
+                #expect(records.first?["run"] == nil)
+            }
+            // No other run was created: one a tick.
+            var listed = 0
+            var cursor: String?
+            repeat {
+                let page = try await api.call(
+                    "GET",
+                    "/api/v1/projects/ml/runs?trigger=schedule&limit=100"
+                        + (cursor.map { "&cursor=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""),
+                    token: token)
+                listed += (page.json["runs"] as? [[String: Any]])?.count ?? 0
+                cursor = page.json["next"] as? String
+            } while cursor != nil
+            #expect(listed == good.count)
+        }
+    }
 }

@@ -88,21 +88,31 @@ struct AlertDispatcher: Service {
         for _ in 0..<Self.batchesPerPass {
             let now = now().milliseconds
             let claimed = try await repository.claimNew(now: now, until: now + Self.lease, limit: Self.batch)
+            // Each pipeline's rule read once for the batch.
+            var rules: [[String]: Result<AlertRule, any Error>] = [:]
+            var dispatches: [AlertRepository.Dispatch] = []
             for event in claimed {
                 do {
-                    let rule = try await rule(project: event.project, pipeline: event.pipeline)
+                    let key = [event.project, event.pipeline]
+                    if rules[key] == nil {
+                        do { rules[key] = .success(try await rule(project: event.project, pipeline: event.pipeline)) } catch {
+                            rules[key] = .failure(error)
+                        }
+                    }
+                    let rule = try rules[key]!.get()
                     guard rule.alerts(event.kind) else {
-                        try await repository.dispatch(event, webhooks: [], users: [], now: now)
+                        dispatches.append(.init(event: event, webhooks: [], users: []))
                         continue
                     }
                     var users: [String] = []
                     for user in Set(rule.users ?? []).sorted() where try await isMember(user, of: event.project) { users.append(user) }
-                    try await repository.dispatch(event, webhooks: rule.webhooks ?? [], users: users, now: now)
+                    dispatches.append(.init(event: event, webhooks: rule.webhooks ?? [], users: users))
                 } catch {
                     logger.warning(
                         "alerts: cannot dispatch an event yet", metadata: ["event": .string(event.id), "error": .string("\(error)")])
                 }
             }
+            try await repository.dispatch(dispatches, now: now)
             if claimed.count < Self.batch { return }
         }
     }

@@ -40,19 +40,24 @@ struct AlertRepository: Sendable {
     // MARK: Recording events
 
     /// Records `event` once (a second record of its id is ignored), in the caller's transaction.
-    static func record(_ event: AlertEvent, sql: any SQLDatabase) async throws {
-        let row = EventRow(
-            id: event.id, project: event.project, pipeline: event.pipeline, kind: event.kind.rawValue, run_id: event.run,
-            execution_date: event.executionDate?.milliseconds, state: event.state, reason: event.reason.map { String($0.prefix(2000)) },
-            occurred_at: event.occurredAt.milliseconds, dispatched: false, claimed_until: 0)
-        try await sql.insert(into: "orchestrator_alert_events").model(row).ignoringConflicts(with: ["id"]).run()
+    static func record(_ events: [AlertEvent], sql: any SQLDatabase) async throws {
+        let rows = events.map { event in
+            EventRow(
+                id: event.id, project: event.project, pipeline: event.pipeline, kind: event.kind.rawValue, run_id: event.run,
+                execution_date: event.executionDate?.milliseconds, state: event.state, reason: event.reason.map { String($0.prefix(2000)) },
+                occurred_at: event.occurredAt.milliseconds, dispatched: false, claimed_until: 0)
+        }
+        for batch in rows.batches(of: RunRepository.rowsPerStatement) {
+            try await sql.insert(into: "orchestrator_alert_events").models(batch, nilEncodingStrategy: .asNil).ignoringConflicts(with: [
+                "id"
+            ])
+            .run()
+        }
     }
 
     func record(_ events: [AlertEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await database.transaction { sql in
-            for event in events { try await Self.record(event, sql: sql) }
-        }
+        try await database.transaction { sql in try await Self.record(events, sql: sql) }
     }
 
     /// Runs running now that are not debug runs: what "running longer than" looks at.
@@ -86,23 +91,36 @@ struct AlertRepository: Sendable {
         }
     }
 
-    /// Writes who hears of `event` — a delivery per webhook, a notification per user — and marks it dispatched, in one
-    /// transaction; a second dispatch of it adds nothing.
-    func dispatch(_ event: AlertEvent, webhooks: [String], users: [String], now: Int64) async throws {
+    /// Who hears of an event: the webhooks to send it to and the users to notify.
+    struct Dispatch: Sendable {
+        var event: AlertEvent
+        var webhooks: [String]
+        var users: [String]
+    }
+
+    /// Writes who hears of each event — a delivery per webhook, a notification per user — and marks it dispatched, all in
+    /// one transaction; a second dispatch of an event adds nothing.
+    func dispatch(_ dispatches: [Dispatch], now: Int64) async throws {
+        guard !dispatches.isEmpty else { return }
         try await database.transaction { sql in
-            for webhook in webhooks {
-                let row = DeliveryRow(
-                    event_id: event.id, webhook: webhook, project: event.project, state: DeliveryState.pending.rawValue, attempts: 0,
-                    next_at: now, claim: nil, claimed_until: 0, last_error: nil, created_at: now, delivered_at: nil)
-                try await sql.insert(into: "orchestrator_alert_deliveries").model(row).ignoringConflicts(with: ["event_id", "webhook"])
-                    .run()
+            for dispatch in dispatches {
+                let event = dispatch.event
+                for webhook in dispatch.webhooks {
+                    let row = DeliveryRow(
+                        event_id: event.id, webhook: webhook, project: event.project, state: DeliveryState.pending.rawValue, attempts: 0,
+                        next_at: now, claim: nil, claimed_until: 0, last_error: nil, created_at: now, delivered_at: nil)
+                    try await sql.insert(into: "orchestrator_alert_deliveries").model(row).ignoringConflicts(with: ["event_id", "webhook"])
+                        .run()
+                }
+                for user in dispatch.users {
+                    try await sql.insert(into: "orchestrator_notifications").columns("username", "event_id", "project", "created_at")
+                        .values(SQLBind(user), SQLBind(event.id), SQLBind(event.project), SQLBind(now))
+                        .ignoringConflicts(with: ["username", "event_id"]).run()
+                }
             }
-            for user in users {
-                try await sql.insert(into: "orchestrator_notifications").columns("username", "event_id", "project", "created_at")
-                    .values(SQLBind(user), SQLBind(event.id), SQLBind(event.project), SQLBind(now))
-                    .ignoringConflicts(with: ["username", "event_id"]).run()
+            for batch in dispatches.map(\.event.id).batches(of: RunRepository.rowsPerStatement) {
+                try await sql.raw("UPDATE orchestrator_alert_events SET dispatched = \(bind: true) WHERE id IN (\(binds: batch))").run()
             }
-            try await sql.update("orchestrator_alert_events").set("dispatched", to: SQLBind(true)).where("id", .equal, event.id).run()
         }
     }
 
