@@ -70,24 +70,23 @@ actor Scheduler {
         let instant = now().milliseconds
         await create(try await schedules.stalledLaunches(before: instant - Self.stalledAfter, limit: Self.claimBatch))
         var (decided, launched) = (0, 0)
-        // A batch's runs are prepared (reads) while the previous batch's are stored and started (writes).
-        var storing: Task<Void, Never>?
-        do {
+        // A batch's runs are prepared (reads) while the previous batch's are stored and started (writes), in a child
+        // task: cancelled with the pass.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var storing = false
             while true {
                 let batch = try await schedules.decideDue(now: instant, limit: Self.claimBatch, minimumInterval: minimumInterval)
                 decided += batch.lags.count
                 launched += batch.launches.count
                 metrics.schedulesDecided(lateBy: batch.lags)
                 let prepared = await prepare(batch.launches)
-                await storing?.value
-                storing = Task { await self.store(prepared) }
+                if storing { try await group.next() }
+                group.addTask { await self.store(prepared) }
+                storing = true
                 if batch.lags.count < Self.claimBatch { break }
             }
-        } catch {
-            await storing?.value
-            throw error
+            try await group.waitForAll()
         }
-        await storing?.value
         if decided > 0 {
             let elapsed = ContinuousClock.now - started
             logger.debug(

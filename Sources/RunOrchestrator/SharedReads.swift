@@ -25,11 +25,22 @@ actor Memo<Key: Hashable & Sendable, Value: Sendable> {
     private var reads: [Key: Task<Value, any Error>] = [:]
 
     func value(_ key: Key, _ read: @escaping @Sendable () async throws -> Value) async throws -> Value {
-        if let known = reads[key] { return try await known.value }
+        if let known = reads[key] {
+            return try await withTaskCancellationHandler {
+                try await known.value
+            } onCancel: {
+                known.cancel()
+            }
+        }
         let task = Task { try await read() }
         reads[key] = task
         do {
-            return try await task.value
+            // The read is cancelled with its first caller (a pass stopping at shutdown), not left to wait on a closed pool.
+            return try await withTaskCancellationHandler {
+                try await task.value
+            } onCancel: {
+                task.cancel()
+            }
         } catch {
             reads[key] = nil
             throw error
