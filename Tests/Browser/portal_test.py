@@ -329,6 +329,44 @@ def parameters_section(driver, wait, css, all_css, visible):
     assert api("GET", f"/api/v1/projects/ml/runs/{run}", token=token)["parameters"] == {"sample": "0.1", "target": "prod"}
 
 
+def round_trip_section(driver, wait, css, all_css, visible):
+    """Saving from the editor keeps every field of the pipeline file, those it shows (the pipeline's timeout, the
+    schedule's expiredLimit) and those it does not."""
+    token = ada_token(driver)
+    document = {
+        "apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": "everything", "description": "every field"},
+        "spec": {
+            "parallelism": 4, "env": {"DATA_DIR": "/mnt/{{creator}}/data"}, "timeout": "6h",
+            "schedule": {"cron": "0 2 * * *", "timezone": "Asia/Shanghai", "startTime": "2030-11-01T00:00:00", "catchup": True,
+                         "dependsOnPast": True, "maxActiveRuns": 3, "expiredLimit": 2},
+            "alerts": {"on": ["failed"], "runningLongerThan": "2h"},
+            "parameters": [{"name": "sample", "default": "0.1", "description": "fraction of the data"}],
+            "tasks": [
+                {"name": "prepare", "template": "shell", "args": {"command": "echo {{execution_date}}"},
+                 "retry": {"limit": 3, "backoff": {"duration": "1s", "factor": 2, "maxDuration": "1m"}}, "timeout": "10m"},
+                {"name": "train", "template": "distributed-shell", "args": {"command": "echo $TRELLIS_REPLICA_INDEX"}, "dependsOn": ["prepare"], "replicas": 3,
+                 "resources": {"cpu": "1~2", "memory": "1Gi", "gpu": 0}, "env": {"EPOCHS": "3"}, "skip": True},
+            ],
+        },
+    }
+    api("POST", "/api/v1/projects/ml/pipelines", document, token)
+    driver.get(BASE + "/#/p/ml/pipelines/everything")
+    assert visible("[name=pipeline-timeout]").get_attribute("value") == "6h"
+    assert css("#editor-state").text != "Unsaved changes", "opening a scheduled pipeline changed nothing yet"
+    assert css("[name=schedule-expired-limit]").get_attribute("value") == "2"
+    description = css("[name=pipeline-description]")
+    description.clear()
+    description.send_keys("every field, saved from the editor")
+    driver.find_element(By.XPATH, "//button[text()='Save']").click()
+    wait.until(lambda d: "Saved version 2." in css("#editor-status").text)
+    saved = api("GET", "/api/v1/projects/ml/pipelines/everything", token=token)["spec"]
+    document["metadata"]["description"] = "every field, saved from the editor"
+    saved["metadata"].pop("project", None)
+    assert saved == document, json.dumps(saved, indent=1)
+    # Saved: leaving asks nothing.
+    wait.until(lambda d: css("#editor-state").text == "Saved")
+
+
 def main():
     split = os.environ.get("TRELLIS_PORTAL_PASS") == "split"
     if not split:
@@ -595,6 +633,7 @@ def main():
         wait.until(lambda d: not all_css('tr[data-member="bea"]'))
         alerts_section(driver, wait, css, all_css, visible)
         parameters_section(driver, wait, css, all_css, visible)
+        round_trip_section(driver, wait, css, all_css, visible)
         reference_section(driver, wait, css, all_css, visible)
         # A new project of her own: she owns it and can switch to it.
         driver.find_element(By.LINK_TEXT, "New project").click()

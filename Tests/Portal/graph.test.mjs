@@ -102,3 +102,38 @@ test("a pipeline's parameters are kept by the editor", () => {
   const parameters = [{ name: "sample", default: "0.1", description: "fraction" }];
   assert.deepEqual(graph.toPipeline({ name: "demo", parameters }).document.spec.parameters, parameters);
 });
+
+test("saving from the editor keeps every field of the pipeline file", () => {
+  // Every field of DESIGN.md's pipeline file (metadata.project aside: the route names the project).
+  const document = {
+    apiVersion: "trellis.dev/v1",
+    kind: "Pipeline",
+    metadata: { name: "daily-train", description: "trains daily" },
+    spec: {
+      parallelism: 4,
+      env: { DATA_DIR: "/mnt/{{creator}}/data" },
+      timeout: "6h",
+      schedule: {
+        cron: "0 2 * * *", timezone: "Asia/Shanghai", startTime: "2026-11-01T00:00:00", catchup: true,
+        dependsOnPast: false, maxActiveRuns: 3, expiredLimit: 2,
+      },
+      alerts: { on: ["failed"], webhooks: ["oncall"], users: ["olga"], runningLongerThan: "2h" },
+      parameters: [{ name: "sample", default: "0.1", description: "fraction of the data" }],
+      tasks: [
+        {
+          name: "prepare", template: "shell", args: { command: "echo {{execution_date}}" },
+          retry: { limit: 3, backoff: { duration: "1s", factor: 2, maxDuration: "1m" } }, timeout: "10m",
+        },
+        {
+          name: "train", template: "distributed-shell@1.0.0", dependsOn: ["prepare"], replicas: 3,
+          resources: { cpu: "2~4", memory: "4Gi", gpu: 0 }, env: { EPOCHS: "3" }, mounts: ["data(pvc):/mnt"], skip: false,
+        },
+      ],
+    },
+  };
+  const layout = { prepare: { x: 10, y: 20 }, train: { x: 10, y: 140 } };
+  const graph = Graph.fromPipeline(structuredClone(document.spec), layout);
+  const saved = graph.toPipeline(Graph.settings(structuredClone(document)));
+  assert.deepEqual(saved.document, document);
+  assert.deepEqual(saved.layout, layout);
+});

@@ -222,6 +222,22 @@ export class Graph {
     return { document: { apiVersion: "trellis.dev/v1", kind: "Pipeline", metadata, spec }, layout };
   }
 
+  /** The pipeline's own settings in a saved document, as `toPipeline` takes them back: every field the graph does not
+   * hold, so that saving from the editor keeps what it does not show. */
+  static settings(document) {
+    const spec = document.spec ?? {};
+    return {
+      name: document.metadata?.name ?? "",
+      description: document.metadata?.description ?? "",
+      parallelism: spec.parallelism,
+      env: spec.env ?? {},
+      schedule: spec.schedule,
+      timeout: spec.timeout,
+      alerts: spec.alerts,
+      parameters: spec.parameters,
+    };
+  }
+
   /** A graph of a saved pipeline's spec, at the saved positions (the rest placed by `place` later). */
   static fromPipeline(spec, layout = {}) {
     const graph = new Graph();

@@ -39,15 +39,7 @@ export async function editorPage({ api, project, params, go }) {
     const document = current.spec;
     graph = Graph.fromPipeline(document.spec, layout);
     pinned = current.templates ?? {};
-    Object.assign(meta, {
-      description: document.metadata.description ?? "",
-      parallelism: document.spec.parallelism,
-      env: document.spec.env ?? {},
-      schedule: document.spec.schedule,
-      timeout: document.spec.timeout,
-      alerts: document.spec.alerts,
-      parameters: document.spec.parameters,
-    });
+    Object.assign(meta, Graph.settings(document), { name: existing });
     if (graph.nodes.size && [...graph.nodes.keys()].some((name) => !layout?.[name])) {
       graph.place(layeredLayout([...graph.nodes.keys()], graph.edges, { width, height }));
       graph.past = [];
@@ -602,8 +594,22 @@ export async function editorPage({ api, project, params, go }) {
     const catchup = h("input", { type: "checkbox", name: "schedule-catchup", checked: schedule.catchup !== false });
     const past = h("input", { type: "checkbox", name: "schedule-depends-on-past", checked: schedule.dependsOnPast === true });
     const active = h("input", { type: "number", min: 1, name: "schedule-max-active", value: schedule.maxActiveRuns ?? "" });
+    const expired = h("input", { type: "number", min: 0, name: "schedule-expired-limit", value: schedule.expiredLimit ?? "" });
+    const timeout = h("input", { name: "pipeline-timeout", value: meta.timeout ?? "", placeholder: "e.g. 6h (empty: no limit)" });
+    timeout.addEventListener("input", () => ((meta.timeout = timeout.value.trim() || undefined), markChanged()));
     const preview = h("ol", { class: "fire-times", "aria-label": "Next fire times" });
     const cronField = field("Cron", cron);
+    const showFireTimes = () => {
+      try {
+        const timeZone = zone.value.trim() || "UTC";
+        const times = nextFireTimes(cron.value, { timeZone });
+        preview.replaceChildren(...times.map((time) => h("li", null, time.toLocaleString(undefined, { timeZone, timeZoneName: "short" }))));
+        cronField.querySelector(".field-error").textContent = "";
+      } catch (error) {
+        preview.replaceChildren();
+        cronField.querySelector(".field-error").textContent = error.message;
+      }
+    };
     const updateSchedule = () => {
       if (!cron.value.trim()) {
         meta.schedule = undefined;
@@ -611,7 +617,7 @@ export async function editorPage({ api, project, params, go }) {
         cronField.querySelector(".field-error").textContent = "";
       } else {
         meta.schedule = {
-          // What the panel does not show (expiredLimit) is kept.
+          // What the panel does not show is kept.
           ...meta.schedule,
           cron: cron.value.trim(),
           timezone: zone.value.trim() || undefined,
@@ -619,20 +625,13 @@ export async function editorPage({ api, project, params, go }) {
           catchup: catchup.checked,
           dependsOnPast: past.checked || undefined,
           maxActiveRuns: active.value ? Number(active.value) : undefined,
+          expiredLimit: expired.value ? Number(expired.value) : undefined,
         };
-        try {
-          const timeZone = zone.value.trim() || "UTC";
-          const times = nextFireTimes(cron.value, { timeZone });
-          preview.replaceChildren(...times.map((time) => h("li", null, time.toLocaleString(undefined, { timeZone, timeZoneName: "short" }))));
-          cronField.querySelector(".field-error").textContent = "";
-        } catch (error) {
-          preview.replaceChildren();
-          cronField.querySelector(".field-error").textContent = error.message;
-        }
+        showFireTimes();
       }
       markChanged();
     };
-    for (const input of [cron, zone, start, active]) input.addEventListener("input", updateSchedule);
+    for (const input of [cron, zone, start, active, expired]) input.addEventListener("input", updateSchedule);
     for (const input of [catchup, past]) input.addEventListener("change", updateSchedule);
     panel.replaceChildren(
       h("h2", null, "Pipeline"),
@@ -640,6 +639,7 @@ export async function editorPage({ api, project, params, go }) {
       field("Name", name),
       field("Description", description),
       field("Parallelism", parallelism, { help: "Most tasks running at once in one run." }),
+      field("Timeout", timeout, { help: "A run still going after this is stopped and fails." }),
       field("Environment", env, { help: "Every task gets these; {{template variables}} are rendered." }),
       field("Parameters", parameters, { help: "Read as {{ params.name }}; Run asks for their values, schedules take the defaults." }),
       h(
@@ -652,11 +652,13 @@ export async function editorPage({ api, project, params, go }) {
         field("Catch up missed ticks", catchup),
         field("Depends on past", past),
         field("Most runs at once", active),
+        field("Newest pending ticks kept", expired, { help: "Older ticks waiting to launch expire (0 or empty: all wait)." }),
         h("h3", null, "Next fire times"),
         preview,
       ),
     );
-    if (schedule.cron) updateSchedule();
+    // Showing the saved schedule changes nothing: leaving right after opening asks nothing.
+    if (schedule.cron) showFireTimes();
     panel.append(alertsFieldset());
   }
 
