@@ -71,22 +71,27 @@ actor Scheduler {
         await create(try await schedules.stalledLaunches(before: instant - Self.stalledAfter, limit: Self.claimBatch))
         var (decided, launched) = (0, 0)
         // A batch's runs are prepared (reads) while the previous batch's are stored and started (writes), in a child
-        // task: cancelled with the pass.
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // task: cancelled with the pass (at shutdown), but finished before a failed decision ends the pass, so that no
+        // stored run is left unstarted.
+        let failure: (any Error)? = await withTaskGroup(of: Void.self) { group in
             var storing = false
-            while true {
-                let batch = try await schedules.decideDue(now: instant, limit: Self.claimBatch, minimumInterval: minimumInterval)
-                decided += batch.lags.count
-                launched += batch.launches.count
-                metrics.schedulesDecided(lateBy: batch.lags)
-                let prepared = await prepare(batch.launches)
-                if storing { try await group.next() }
-                group.addTask { await self.store(prepared) }
-                storing = true
-                if batch.lags.count < Self.claimBatch { break }
+            do {
+                while true {
+                    let batch = try await schedules.decideDue(now: instant, limit: Self.claimBatch, minimumInterval: minimumInterval)
+                    decided += batch.lags.count
+                    launched += batch.launches.count
+                    metrics.schedulesDecided(lateBy: batch.lags)
+                    let prepared = await prepare(batch.launches)
+                    if storing { await group.next() }
+                    group.addTask { await self.store(prepared) }
+                    storing = true
+                    if batch.lags.count < Self.claimBatch { return nil }
+                }
+            } catch {
+                return error
             }
-            try await group.waitForAll()
         }
+        if let failure { throw failure }
         if decided > 0 {
             let elapsed = ContinuousClock.now - started
             logger.debug(
