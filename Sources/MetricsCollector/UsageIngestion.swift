@@ -47,9 +47,11 @@ struct UsageIngestion: Service {
         }
     }
 
-    /// New and changed attempts from the feed, then the samples of every attempt not yet done.
+    /// New and changed attempts from the feed, the runs deleted since (after the attempts: an attempt read before its
+    /// run's deletion goes with it), then the samples of every attempt not yet done.
     func pass() async throws {
         try await follow()
+        try await followDeletions()
         try await collect()
     }
 
@@ -63,6 +65,19 @@ struct UsageIngestion: Service {
             try await repository.record(changes, position: max(position, last.changedAt.milliseconds))
             guard changes.count == Self.page else { return }
             (since, after) = (last.changedAt, last.executionID)
+        }
+    }
+
+    func followDeletions() async throws {
+        let position = try await repository.feedPosition(.deletedRuns)
+        var since = Date.fromMilliseconds(max(0, position - Self.overlap))
+        var after: String?
+        while true {
+            let deleted = try await attempts.deletedRuns(since: since, after: after, limit: Self.page)
+            guard let last = deleted.last else { return }
+            try await repository.delete(deleted, position: max(position, last.deletedAt.milliseconds))
+            guard deleted.count == Self.page else { return }
+            (since, after) = (last.deletedAt, last.run)
         }
     }
 

@@ -30,10 +30,16 @@ struct UsageRepository: Sendable {
 
     // MARK: The feed
 
-    /// Where the collector is in the orchestrator's attempt feed (milliseconds); 0 at first.
-    func feedPosition() async throws -> Int64 {
+    /// The orchestrator's feeds the collector follows, by their row in `metrics_feed`.
+    enum Feed: Int {
+        case attempts = 1
+        case deletedRuns = 2
+    }
+
+    /// Where the collector is in one of the orchestrator's feeds (milliseconds); 0 at first.
+    func feedPosition(_ feed: Feed = .attempts) async throws -> Int64 {
         try await database.read { sql in
-            try await sql.select().column("changed_at").from("metrics_feed").where("id", .equal, 1).first()?
+            try await sql.select().column("changed_at").from("metrics_feed").where("id", .equal, feed.rawValue).first()?
                 .decode(column: "changed_at", as: Int64.self) ?? 0
         }
     }
@@ -53,9 +59,34 @@ struct UsageRepository: Sendable {
                     $0.set(excludedValueOf: "state").set(excludedValueOf: "started_at").set(excludedValueOf: "finished_at")
                 }.run()
             }
-            try await sql.insert(into: "metrics_feed").columns("id", "changed_at").values(SQLBind(1), SQLBind(position))
-                .onConflict(with: ["id"]) { $0.set(excludedValueOf: "changed_at") }.run()
+            try await Self.move(.attempts, to: position, sql: sql)
         }
+    }
+
+    /// Deletes everything of the runs the orchestrator deleted and notes the deletion feed's new position, in one
+    /// transaction.
+    func delete(_ runs: [DeletedRun], position: Int64) async throws {
+        try await database.transaction { sql in
+            for (project, deleted) in Dictionary(grouping: runs, by: \.project).sorted(by: { $0.key < $1.key }) {
+                for batch in deleted.map(\.run).chunked(by: 500) {
+                    let attempts = SQLSubquery.select {
+                        $0.column("execution_id").from("metrics_attempts").where("project", .equal, project).where(
+                            "run_id", .in, Array(batch))
+                    }
+                    for table in ["metrics_samples", "metrics_minutes"] {
+                        try await sql.delete(from: table).where("execution_id", .in, attempts).run()
+                    }
+                    try await sql.delete(from: "metrics_attempts").where("project", .equal, project).where("run_id", .in, Array(batch))
+                        .run()
+                }
+            }
+            try await Self.move(.deletedRuns, to: position, sql: sql)
+        }
+    }
+
+    static func move(_ feed: Feed, to position: Int64, sql: any SQLDatabase) async throws {
+        try await sql.insert(into: "metrics_feed").columns("id", "changed_at").values(SQLBind(feed.rawValue), SQLBind(position))
+            .onConflict(with: ["id"]) { $0.set(excludedValueOf: "changed_at") }.run()
     }
 
     // MARK: Ingesting

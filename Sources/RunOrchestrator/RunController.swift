@@ -27,6 +27,9 @@ struct RunController: Sendable {
         routes.get("runs/:run", use: getByID)
         routes.post("projects/:project/runs/:run/cancel", use: cancel)
         routes.post("projects/:project/runs/:run/resume", use: resume)
+        routes.post("projects/:project/runs/:run/pin", use: pin)
+        routes.post("projects/:project/runs/:run/unpin", use: unpin)
+        routes.get("projects/:project/storage", use: storage)
         routes.get("projects/:project/runs/:run/tasks/:task/logs", use: logs)
         routes.get("projects/:project/runs/:run/tasks/:task/attempts/:number", use: attempt)
     }
@@ -150,6 +153,34 @@ struct RunController: Sendable {
             throw APIError.failedPrecondition("run \(run.id) already ended \(run.state.rawValue)")
         }
         return RunView(try await stored(run.id, project: project))
+    }
+
+    // MARK: Retention
+
+    /// Keeps the run from the project's retention (`settings.retention`).
+    @Sendable func pin(_ request: Request, context: TrellisRequestContext) async throws -> RunView {
+        try await pin(true, context: context)
+    }
+
+    @Sendable func unpin(_ request: Request, context: TrellisRequestContext) async throws -> RunView {
+        try await pin(false, context: context)
+    }
+
+    func pin(_ pinned: Bool, context: TrellisRequestContext) async throws -> RunView {
+        let project = try context.parameters.require("project")
+        try await access.require(.runPipelines, in: project, context: context)
+        let id = try context.parameters.require("run")
+        guard try await repository.pin(id, inProject: project, pinned) else {
+            throw APIError.notFound("project \(project) has no run \(id)")
+        }
+        return RunView(try await stored(id, project: project))
+    }
+
+    /// What the project's runs take (shown on the project page beside its retention).
+    @Sendable func storage(_ request: Request, context: TrellisRequestContext) async throws -> ProjectStorage {
+        let project = try context.parameters.require("project")
+        try await access.require(.read, in: project, context: context)
+        return try await repository.storage(ofProject: project)
     }
 
     struct ResumeRequest: Decodable {

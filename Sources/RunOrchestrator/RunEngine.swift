@@ -412,6 +412,7 @@ actor RunEngine {
             attempt.startedAt = status.startedAt?.milliseconds ?? attempt.createdAt
             attempt.finishedAt = status.finishedAt?.milliseconds ?? now
             attempt.workingDirectory = status.workingDirectory
+            attempt.storedBytes = status.storedBytes
         }
         let attempt = run.attempts[index]
         guard let task = run.tasks[attempt.task], let planned = run.plannedTask(attempt.task) else { return attempt }

@@ -26,6 +26,7 @@ public struct RunOrchestratorModule: ServiceModule {
     let gauges: PlatformGaugeService
     let alertController: AlertController
     let alertDispatcher: AlertDispatcher
+    let retention: RetentionService
 
     public init(environment: ServiceEnvironment) async throws {
         try await self.init(environment: environment, now: Date.init)
@@ -68,6 +69,11 @@ public struct RunOrchestratorModule: ServiceModule {
             logger: environment.logger, now: now)
         engineService = EngineService(engine: engine, executor: executor, ready: environment.ready, logger: environment.logger)
         schedulerService = SchedulerService(scheduler: scheduler, ready: environment.ready, logger: environment.logger)
+        retention = RetentionService(
+            job: RunRetentionJob(
+                repository: repository, settings: { try await identity.settings(ofProject: $0) }, executor: executor,
+                logger: environment.logger, now: now),
+            ready: environment.ready, interval: environment.configuration.runsRetentionInterval)
         purger = try ProjectPurger(Self.name, environment: environment) { deletion in
             try await Self.purge(deletion.project, runs: repository, schedules: schedules, engine: engine, executor: executor)
             try await alerts.deleteAll(ofProject: deletion.project)
@@ -95,11 +101,13 @@ public struct RunOrchestratorModule: ServiceModule {
         controller.addRoutes(to: authenticated)
         scheduleController.addRoutes(to: authenticated)
         alertController.addRoutes(to: authenticated)
-        `public`.group("internal/runs/attempts").add(middleware: ServiceTokenMiddleware(token: serviceToken))
-            .get(use: AttemptFeedController(feed: feed).changes)
+        let feeds = `public`.group("internal/runs").add(middleware: ServiceTokenMiddleware(token: serviceToken))
+        let feedController = AttemptFeedController(feed: feed)
+        feeds.get("attempts", use: feedController.changes)
+        feeds.get("deletions", use: feedController.deletions)
     }
 
-    public var services: [any Service] { [engineService, schedulerService, purger, gauges, alertDispatcher] }
+    public var services: [any Service] { [engineService, schedulerService, purger, gauges, alertDispatcher, retention] }
 
     public var attemptFeedClient: (any AttemptFeedClient)? { feed }
 }

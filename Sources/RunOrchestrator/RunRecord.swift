@@ -25,6 +25,8 @@ struct RunRecord: Sendable {
     var deadlineAt: Int64?
     /// The state the run ends in once its running attempts stopped; nil while it is not being stopped.
     var stopping: RunState?
+    /// Kept from the project's retention; changed on its own (``RunRepository/pin(_:_:)``), never by the engine.
+    var pinned = false
     private(set) var tasks: [String: TaskRecord]
     private(set) var attempts: [AttemptRecord]
     private(set) var progress: RunProgress
@@ -54,7 +56,7 @@ struct RunRecord: Sendable {
         id: String, project: String, pipeline: String, pipelineVersion: Int, trigger: RunTrigger, state: RunState, reason: String? = nil,
         plan: RunPlan, index: PlanIndex? = nil, debug: Bool, executionDate: Int64, startedBy: String, cluster: String? = nil,
         createdAt: Int64, startedAt: Int64? = nil, finishedAt: Int64? = nil, deadlineAt: Int64? = nil, stopping: RunState? = nil,
-        tasks: [String: TaskRecord], attempts: [AttemptRecord]
+        pinned: Bool = false, tasks: [String: TaskRecord], attempts: [AttemptRecord]
     ) {
         self.id = id
         self.project = project
@@ -73,6 +75,7 @@ struct RunRecord: Sendable {
         self.finishedAt = finishedAt
         self.deadlineAt = deadlineAt
         self.stopping = stopping
+        self.pinned = pinned
         self.tasks = tasks
         self.attempts = attempts
         progress = RunProgress(
@@ -164,6 +167,8 @@ struct AttemptRecord: Sendable, Equatable {
     var invocation: String
     /// Where the processes ran, when it was kept (debug runs).
     var workingDirectory: String?
+    /// What its logs and samples take on the cluster gateway once it ended (bytes); nil: unknown.
+    var storedBytes: Int64? = nil
 }
 
 /// Exactly what an attempt ran: shown with the attempt (single-task debug shows it first).

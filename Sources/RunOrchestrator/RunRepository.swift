@@ -19,6 +19,7 @@ struct RunRepository: Sendable {
         var started_at: Int64?, finished_at: Int64?, deadline_at: Int64?, stopping: String?, cluster: String?
         /// Writes of the run's rows so far (``RunCache``).
         var version: Int64
+        var pinned: Bool
     }
 
     struct TaskRow: Codable {
@@ -28,7 +29,7 @@ struct RunRepository: Sendable {
     struct AttemptRow: Codable {
         var run_id: String, task: String, number: Int, execution_id: String, state: String, exit_code: Int?, reason: String?
         var created_at: Int64, started_at: Int64?, finished_at: Int64?, invocation: String, working_directory: String?
-        var retry_at: Int64?, changed_at: Int64?
+        var retry_at: Int64?, changed_at: Int64?, stored_bytes: Int64?
     }
 
     // MARK: Platform metrics
@@ -224,7 +225,7 @@ struct RunRepository: Sendable {
             plan: plan.plan, index: plan.index, debug: row.debug, executionDate: row.execution_date,
             startedBy: row.started_by, cluster: row.cluster, createdAt: row.created_at, startedAt: row.started_at,
             finishedAt: row.finished_at,
-            deadlineAt: row.deadline_at, stopping: try row.stopping.map { try parse(RunState.self, $0) },
+            deadlineAt: row.deadline_at, stopping: try row.stopping.map { try parse(RunState.self, $0) }, pinned: row.pinned,
             tasks: Dictionary(
                 uniqueKeysWithValues: try tasks.map {
                     (
@@ -238,7 +239,8 @@ struct RunRepository: Sendable {
                 AttemptRecord(
                     task: $0.task, number: $0.number, executionID: $0.execution_id, state: try parse(TaskState.self, $0.state),
                     exitCode: $0.exit_code, reason: $0.reason, createdAt: $0.created_at, startedAt: $0.started_at,
-                    finishedAt: $0.finished_at, retryAt: $0.retry_at, invocation: $0.invocation, workingDirectory: $0.working_directory)
+                    finishedAt: $0.finished_at, retryAt: $0.retry_at, invocation: $0.invocation, workingDirectory: $0.working_directory,
+                    storedBytes: $0.stored_bytes)
             }
         )
     }
@@ -443,7 +445,7 @@ struct RunRepository: Sendable {
             run_trigger: run.trigger.rawValue, state: run.state.rawValue, reason: run.reason,
             plan: String(decoding: try encoder.encode(run.plan), as: UTF8.self), debug: run.debug, execution_date: run.executionDate,
             started_by: run.startedBy, created_at: run.createdAt, started_at: run.startedAt, finished_at: run.finishedAt,
-            deadline_at: run.deadlineAt, stopping: run.stopping?.rawValue, cluster: run.cluster, version: 0
+            deadline_at: run.deadlineAt, stopping: run.stopping?.rawValue, cluster: run.cluster, version: 0, pinned: run.pinned
         )
     }
 
@@ -458,7 +460,7 @@ struct RunRepository: Sendable {
             run_id: run, task: attempt.task, number: attempt.number, execution_id: attempt.executionID, state: attempt.state.rawValue,
             exit_code: attempt.exitCode, reason: attempt.reason, created_at: attempt.createdAt, started_at: attempt.startedAt,
             finished_at: attempt.finishedAt, invocation: attempt.invocation, working_directory: attempt.workingDirectory,
-            retry_at: attempt.retryAt, changed_at: nil
+            retry_at: attempt.retryAt, changed_at: nil, stored_bytes: attempt.storedBytes
         )
     }
 }

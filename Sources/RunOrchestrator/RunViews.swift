@@ -14,6 +14,8 @@ struct RunView: ResponseEncodable {
     let trigger: RunTrigger
     let reason: String?
     let debug: Bool
+    /// Kept from the project's retention.
+    let pinned: Bool
     let executionDate: Date
     let startedBy: String
     let createdAt: Date
@@ -46,6 +48,7 @@ struct RunView: ResponseEncodable {
         trigger = run.trigger
         reason = run.reason
         debug = run.debug
+        pinned = run.pinned
         executionDate = .fromMilliseconds(run.executionDate)
         startedBy = run.startedBy
         createdAt = .fromMilliseconds(run.createdAt)
@@ -112,6 +115,7 @@ struct RunSummary: Codable {
     let state: String
     let trigger: String
     let reason: String?
+    let pinned: Bool
     let executionDate: Date
     let startedBy: String
     let createdAt: Date
@@ -125,6 +129,7 @@ struct RunSummary: Codable {
         state = row.state
         trigger = row.run_trigger
         reason = row.reason
+        pinned = row.pinned
         executionDate = .fromMilliseconds(row.execution_date)
         startedBy = row.started_by
         createdAt = .fromMilliseconds(row.created_at)
@@ -137,4 +142,15 @@ struct RunList: ResponseEncodable {
     let runs: [RunSummary]
     /// The cursor of the next page; absent on the last.
     let next: String?
+}
+
+/// What a project's runs take (`GET /projects/{project}/storage`).
+struct ProjectStorage: ResponseEncodable, Decodable, Sendable, Equatable {
+    var runs: Int
+    var pinnedRuns: Int
+    var attempts: Int
+    /// The attempts' logs and samples on the cluster gateway (local attempts; Kubernetes keeps its own).
+    var logBytes: Int64
+    /// The runs' plans and the attempts' invocations in the database (the largest part of their rows).
+    var recordBytes: Int64
 }

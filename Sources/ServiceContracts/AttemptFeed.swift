@@ -44,15 +44,31 @@ public struct AttemptChange: Codable, Sendable, Equatable {
     }
 }
 
+/// A run the orchestrator deleted (a project's retention): the metrics collector deletes its samples.
+public struct DeletedRun: Codable, Sendable, Equatable {
+    public var run: String
+    public var project: String
+    public var deletedAt: Date
+
+    public init(run: String, project: String, deletedAt: Date) {
+        self.run = run
+        self.project = project
+        self.deletedAt = deletedAt
+    }
+}
+
 /// What the metrics collector asks the orchestrator: attempts written at or after an instant (after the execution
-/// `after`, when given, among those written at that very instant), oldest first.
+/// `after`, when given, among those written at that very instant), oldest first; and likewise the runs deleted (after
+/// the run `after` among those deleted at that instant).
 public protocol AttemptFeedClient: Sendable {
     func attemptChanges(since: Date, after: String?, limit: Int) async throws -> [AttemptChange]
+    func deletedRuns(since: Date, after: String?, limit: Int) async throws -> [DeletedRun]
 }
 
 /// The orchestrator's internal routes (service token only; never routed by the gateway).
 public enum OrchestratorInternalPaths {
     public static let attempts = "/api/v1/internal/runs/attempts"
+    public static let deletions = "/api/v1/internal/runs/deletions"
 }
 
 /// ``AttemptFeedClient`` over HTTP, with the service token.
@@ -70,6 +86,13 @@ public struct HTTPAttemptFeedClient: AttemptFeedClient {
         var path = "\(OrchestratorInternalPaths.attempts)?since=\(since.millisecondsSince1970)&limit=\(limit)"
         if let after { path += "&after=\(after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? after)" }
         return try await requests.get(path, as: Changes.self, token: token.value)?.attempts ?? []
+    }
+
+    public func deletedRuns(since: Date, after: String?, limit: Int) async throws -> [DeletedRun] {
+        struct Deletions: Decodable { let runs: [DeletedRun] }
+        var path = "\(OrchestratorInternalPaths.deletions)?since=\(since.millisecondsSince1970)&limit=\(limit)"
+        if let after { path += "&after=\(after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? after)" }
+        return try await requests.get(path, as: Deletions.self, token: token.value)?.runs ?? []
     }
 }
 

@@ -103,6 +103,9 @@ public struct ExecutionStatus: Codable, Sendable, Equatable {
     public var replicas: [Replica]
     /// On Kubernetes: the attempt's pods, one per replica.
     public var pods: [PodStatus]?
+    /// Once it ended: what its logs and samples take on the cluster gateway, in bytes (nil on Kubernetes, where the
+    /// cluster keeps them).
+    public var storedBytes: Int64?
 
     public init(
         id: String, phase: Phase, exitCode: Int? = nil, reason: String? = nil, startedAt: Date? = nil, finishedAt: Date? = nil,

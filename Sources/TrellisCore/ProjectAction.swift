@@ -7,7 +7,7 @@ public enum ProjectAction: String, Sendable, CaseIterable {
     case read
     /// Save, lay out and delete pipelines (a pipeline's schedule is part of its file).
     case editPipelines
-    /// Start runs and single tasks, cancel and resume them.
+    /// Start runs and single tasks, cancel, resume, pin and unpin them.
     case runPipelines
     /// Pause and unpause schedules, backfill, retry and skip ticks.
     case manageSchedules

@@ -28,6 +28,8 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
     public var alerts: AlertRule?
     /// Webhooks alerts may call, by name.
     public var webhooks: [String: Webhook]
+    /// How long the project keeps its runs; absent: for ever.
+    public var retention: RunRetention?
 
     public init(
         cluster: String = "local", env: [String: String] = [:], mounts: [String] = [], maxConcurrentRuns: Int? = nil,
@@ -44,10 +46,11 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         self.hostPaths = hostPaths
         self.alerts = nil
         self.webhooks = [:]
+        self.retention = nil
     }
 
     enum CodingKeys: String, CodingKey {
-        case cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks, nodeSelector, network, hostPaths, alerts, webhooks
+        case cluster, env, mounts, maxConcurrentRuns, maxConcurrentTasks, nodeSelector, network, hostPaths, alerts, webhooks, retention
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,6 +75,7 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         hostPaths = try container.decodeIfPresent([String].self, forKey: .hostPaths)
         alerts = try container.decodeIfPresent(AlertRule.self, forKey: .alerts)
         webhooks = try container.decodeIfPresent([String: Webhook].self, forKey: .webhooks) ?? [:]
+        retention = try container.decodeIfPresent(RunRetention.self, forKey: .retention)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -88,6 +92,7 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
         try container.encodeIfPresent(hostPaths, forKey: .hostPaths)
         try container.encodeIfPresent(alerts, forKey: .alerts)
         try container.encode(webhooks, forKey: .webhooks)
+        try container.encodeIfPresent(retention, forKey: .retention)
     }
 
     /// The names of every sealed value the settings refer to: secret env entries, webhooks' URLs and signing keys.
@@ -208,6 +213,7 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
             problems += webhook.problems(name: name, at: "settings.webhooks.\(name)")
         }
         problems += alerts?.problems(at: "settings.alerts", webhooks: Set(webhooks.keys)) ?? []
+        problems += retention?.problems(at: "settings.retention") ?? []
         for (index, path) in (hostPaths ?? []).enumerated() where !HostPath.isClean(path) {
             problems.append(
                 ValidationError(

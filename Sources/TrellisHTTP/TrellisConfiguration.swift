@@ -29,6 +29,7 @@ import TrellisStore
 /// | task.gpu.probe | --task-gpu-probe | TRELLIS_TASK_GPU_PROBE | nvidia-smi on PATH, if any ("none": no GPU sampling) |
 /// | metrics.raw.age | --metrics-raw-age | TRELLIS_METRICS_RAW_AGE | 6h (older samples are kept per minute: min/avg/max) |
 /// | metrics.retention | --metrics-retention | TRELLIS_METRICS_RETENTION | 30d (usage of attempts that ended before is deleted) |
+/// | runs.retention.interval | --runs-retention-interval | TRELLIS_RUNS_RETENTION_INTERVAL | 10m (how often projects' `settings.retention` applies) |
 /// | alerts.attempts | --alerts-attempts | TRELLIS_ALERTS_ATTEMPTS | 8 (tries of a webhook before its delivery is dead) |
 /// | alerts.backoff | --alerts-backoff | TRELLIS_ALERTS_BACKOFF | 2s (before the second try; doubling, at most 10m) |
 /// | ldap.* | --ldap-… | TRELLIS_LDAP_… | directory logins, off unless ldap.url is set (``LDAPSettings``) |
@@ -66,6 +67,8 @@ public struct TrellisConfiguration: Sendable {
     public var metricsRawAge: Duration
     /// The resource use of attempts that ended longer ago than this is deleted.
     public var metricsRetention: Duration
+    /// How often the orchestrator deletes the runs projects' `settings.retention` no longer keeps.
+    public var runsRetentionInterval: Duration
     /// How often a webhook is tried before its delivery is dead (shown in the portal, retried by hand).
     public var alertAttempts: Int
     /// The wait before a webhook's second try; each next wait doubles, up to 10 minutes.
@@ -77,7 +80,7 @@ public struct TrellisConfiguration: Sendable {
         [
             "host", "port", "data.dir", "database.url", "admin.password", "secrets.key", "token.lifetime", "log.level", "config",
             "task.stop.grace", "schedule.min.interval", "local.executor", "task.uids", "task.max.processes", "task.max.files",
-            "task.gpu.probe", "metrics.raw.age", "metrics.retention", "alerts.attempts", "alerts.backoff",
+            "task.gpu.probe", "metrics.raw.age", "metrics.retention", "runs.retention.interval", "alerts.attempts", "alerts.backoff",
         ] + LDAPSettings.keys
 
     /// Reads and validates. `flags` are values already parsed from a command line (keys as in the table);
@@ -173,6 +176,7 @@ public struct TrellisConfiguration: Sendable {
         scheduleMinimumInterval = try Self.duration(reader, "schedule.min.interval", default: "10m")
         metricsRawAge = try Self.duration(reader, "metrics.raw.age", default: "6h")
         metricsRetention = try Self.duration(reader, "metrics.retention", default: "30d")
+        runsRetentionInterval = try Self.duration(reader, "runs.retention.interval", default: "10m")
         alertAttempts = try Self.integer(reader, "alerts.attempts", default: 8, range: 1...30)
         alertBackoff = try Self.duration(reader, "alerts.backoff", default: "2s")
         ldap = try LDAPSettings(reader: reader)

@@ -574,6 +574,11 @@ def main():
         css("table.attempts tbody tr").click()
         wait.until(lambda d: "first-0" in css("pre.log").text and "first-1" in css("pre.log").text and "second" not in css("pre.log").text)
         assert "selected" in css("table.attempts tbody tr").get_attribute("class")
+        # Pinned, the run is kept from the project's retention; the button says so and undoes it.
+        css("button[name=pin]").click()
+        wait.until(lambda d: "pinned" in css(".run-head").text and css("button[name=pin]").get_attribute("aria-pressed") == "true")
+        run_id = driver.current_url.rsplit("/", 1)[-1]
+        assert api("GET", f"/api/v1/projects/ml/runs/{run_id}", token=ada_token(driver))["pinned"] is True
 
         # Runs, filtered by trigger and state.
         driver.get(BASE + "/#/p/ml/runs")
@@ -619,10 +624,14 @@ def main():
         choices = [o.get_attribute("value") for o in all_css("[name=settings-cluster] option")]
         assert choices == ["local"], choices
         css("[name=settings-nodeSelector]").send_keys("org=ml\ntrain=true")
+        # Retention: kept runs per pipeline; the storage card says what the runs take (one of them pinned).
+        css("[name=settings-retention-runsPerPipeline]").send_keys("500")
+        assert "1 pinned" in css(".storage").text, css(".storage").text
         driver.find_element(By.XPATH, "//button[text()='Save settings']").click()
         wait.until(lambda d: css(".project .notice").text == "Saved.")
         saved = api("GET", "/api/v1/projects/ml", token=ada_token(driver))["settings"]
         assert saved["maxConcurrentRuns"] == 3 and saved["nodeSelector"] == {"org": "ml", "train": "true"}, saved
+        assert saved["retention"] == {"runsPerPipeline": 500}, saved
         css("[name=member-username]").send_keys("bea")
         driver.find_element(By.XPATH, "//button[text()='Add']").click()
         wait.until(lambda d: all_css('tr[data-member="bea"]'))

@@ -40,6 +40,12 @@ struct ExecutionDirectory: Sendable {
 
     var exists: Bool { FileManager.default.fileExists(atPath: url.path) }
 
+    /// What its files take, in bytes (the files only: the directory holds no directories).
+    var bytes: Int64 {
+        let files = (try? FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: [.fileSizeKey])) ?? []
+        return files.reduce(0) { total, file in total + Int64((try? file.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
+    }
+
     func read<T: Decodable>(_ type: T.Type, from file: URL) -> T? {
         guard let data = try? Data(contentsOf: file) else { return nil }
         return try? Self.decoder.decode(type, from: data)

@@ -106,7 +106,8 @@ actor LocalBackend {
         guard Self.isValid(id) else { return ExecutionStatus(id: id, phase: .unknown) }
         if let final = finished[id] { return final }
         let directory = directory(id)
-        if let final = directory.read(ExecutionStatus.self, from: directory.status) {
+        if var final = directory.read(ExecutionStatus.self, from: directory.status) {
+            final.storedBytes = directory.bytes
             if finished.count >= 10_000 { finished.removeAll() }
             finished[id] = final
             return final

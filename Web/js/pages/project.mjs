@@ -1,9 +1,10 @@
-// A project: its description and settings (cluster, default env and mounts, quotas, webhooks and alert defaults),
-// its members, and its alerts' webhook deliveries. Everyone in the project sees them; the controls to change them
+// A project: its description and settings (cluster, default env and mounts, quotas, webhooks and alert defaults,
+// retention), its members, what its runs take, and its alerts' webhook deliveries. Everyone in the project sees them; the controls to change them
 // are there for those whose role allows it (`actions`).
 import { h, field, notice, when, badge, keyValues, keyValueText, splitEnvironment, environmentToSave } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
 import { triggers, formats, ruleFromForm, webhooksToSave, deliveryRow } from "../alerts.mjs";
+import { memoryText } from "../usage.mjs";
 
 const roles = ["viewer", "developer", "owner"];
 
@@ -33,6 +34,9 @@ export async function projectPage({ api, project, user }) {
   // Host folders the project's local tasks may mount: a platform admin's choice (others see them, read-only).
   const hostPaths = h("textarea", { name: "settings-hostPaths", rows: 2, disabled: !user?.isAdmin, placeholder: "/data/team, one per line" }, (settings.hostPaths ?? []).join("\n"));
   const tasks = h("input", { name: "settings-maxConcurrentTasks", type: "number", value: settings.maxConcurrentTasks ?? "", disabled: !may("configure"), placeholder: "no limit" });
+  const retention = settings.retention ?? {};
+  const retentionDays = h("input", { name: "settings-retention-days", type: "number", min: 1, value: retention.days ?? "", disabled: !may("configure"), placeholder: "any age" });
+  const retentionRuns = h("input", { name: "settings-retention-runsPerPipeline", type: "number", min: 1, value: retention.runsPerPipeline ?? "", disabled: !may("configure"), placeholder: "any number" });
   const fields = {
     description: field("Description", description),
     "settings.cluster": field("Cluster", cluster, { help: "Where the project's runs go: local processes, or a Kubernetes cluster through Argo." }),
@@ -44,6 +48,14 @@ export async function projectPage({ api, project, user }) {
     "settings.nodeSelector": field("Node selector", nodeSelector, { help: "On Kubernetes: node labels every pod of the project's runs must match." }),
     "settings.network": field("Network", network, { help: "Local tasks reach the network; off, each has only its own loopback." }),
     "settings.hostPaths": field("Host folders tasks may mount", hostPaths, { help: "Local hostpath mounts must be one of these or below one. Set by a platform admin." }),
+    "settings.retention": h(
+      "fieldset",
+      { class: "field" },
+      h("legend", null, "Keep runs"),
+      h("small", { class: "help" }, "Finished runs older than this or beyond the newest of their pipeline are deleted with their logs; pinned runs are kept."),
+      h("div", { class: "row" }, field("Days", retentionDays), field("Runs per pipeline", retentionRuns)),
+      h("div", { class: "field-error", role: "alert" }),
+    ),
   };
   const number = (input) => (input.value === "" ? undefined : Number(input.value));
 
@@ -118,6 +130,7 @@ export async function projectPage({ api, project, user }) {
         maxConcurrentTasks: number(tasks),
         nodeSelector: keyValues(nodeSelector.value),
         network: network.checked,
+        retention: number(retentionDays) || number(retentionRuns) ? { days: number(retentionDays), runsPerPipeline: number(retentionRuns) } : undefined,
         // Left out unless an admin edits them: absent means unchanged.
         hostPaths: user?.isAdmin ? hostPaths.value.split("\n").map((line) => line.trim()).filter(Boolean) : undefined,
         webhooks: webhooksToSave(storedWebhooks, [...removedWebhooks], newWebhook.name.value.trim() ? [{ name: newWebhook.name.value, url: newWebhook.url.value, format: newWebhook.format.value, secret: newWebhook.secret.value }] : []),
@@ -224,6 +237,14 @@ export async function projectPage({ api, project, user }) {
   }
   await loadDeliveries().catch((error) => notice(message, error.message, "error"));
 
+  // What the project's runs take, beside its retention.
+  const storage = h("p", { class: "storage", "aria-live": "polite" });
+  async function loadStorage() {
+    const used = await api.get(projectPath(project, "storage"));
+    storage.replaceChildren(`${used.runs} runs (${used.pinnedRuns} pinned), ${used.attempts} task attempts: logs and samples ${memoryText(used.logBytes)}, records ${memoryText(used.recordBytes)}.`);
+  }
+  await loadStorage().catch((error) => notice(message, error.message, "error"));
+
   const newMember = h("input", { name: "member-username", placeholder: "user name" });
   const newRole = h("select", { name: "member-role" }, ...roles.map((role) => h("option", { value: role }, role)));
   await loadMembers();
@@ -246,6 +267,7 @@ export async function projectPage({ api, project, user }) {
           : null,
       ),
     ),
+    h("div", { class: "card" }, h("h2", null, "Storage"), storage),
     h(
       "div",
       { class: "card deliveries" },

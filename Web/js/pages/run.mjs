@@ -46,6 +46,8 @@ export async function runPage({ api, project, params }) {
     const actions = [];
     if (!ended(run.state)) actions.push(h("button", { type: "button", class: "danger", onclick: () => act("cancel") }, "Cancel"));
     if (run.state === "failed" || run.state === "cancelled") actions.push(h("button", { type: "button", class: "primary", onclick: () => act("resume") }, "Resume from failure"));
+    // A pinned run is kept from the project's retention.
+    actions.push(h("button", { type: "button", name: "pin", "aria-pressed": String(Boolean(run.pinned)), onclick: () => act(run.pinned ? "unpin" : "pin") }, run.pinned ? "Unpin" : "Pin (keep)"));
     head.replaceChildren(
       h("h1", null, "Run of ", h("a", { href: `#/p/${project}/pipelines/${run.pipeline}` }, run.pipeline), ` v${run.pipelineVersion}`),
       h(
@@ -57,6 +59,7 @@ export async function runPage({ api, project, params }) {
         ` · started by ${run.startedBy ?? "?"} · ${when(run.startedAt ?? run.createdAt)}`,
         run.startedAt ? ` · ${duration(run.startedAt, run.finishedAt)}` : "",
         run.reason ? h("span", { class: "reason" }, ` · ${run.reason}`) : "",
+        run.pinned ? h("span", { class: "pinned" }, " · pinned") : "",
       ),
       h("div", { class: "row" }, ...actions),
     );
@@ -102,7 +105,8 @@ export async function runPage({ api, project, params }) {
   async function act(action, body) {
     try {
       run = await api.post(`${runPath}/${action}`, body);
-      notice(message, action === "cancel" ? "Cancelling: running tasks get SIGTERM." : "Resumed.", "ok");
+      const said = { cancel: "Cancelling: running tasks get SIGTERM.", resume: "Resumed.", pin: "Pinned: kept from the project's retention.", unpin: "Unpinned." };
+      notice(message, said[action], "ok");
       render();
       poll();
     } catch (error) {
