@@ -50,9 +50,11 @@ public struct ClusterGatewayModule: ServiceModule {
         }
         users = TaskUsers(database: environment.database, range: configuration.taskUsers)
         backend = LocalBackend(root: root, shimPath: shimPath, sandbox: sandbox, logger: environment.logger)
+        let podLogs = URL(fileURLWithPath: data, isDirectory: true).appendingPathComponent("pod-logs")
+        try PrivateFiles.directory(podLogs.path)
         workflows = WorkflowBackend(
             workflows: WorkflowRepository(database: environment.database), clusters: registry, secrets: secrets, feed: backend.feed,
-            logger: environment.logger)
+            archive: PodLogArchive(root: podLogs), logger: environment.logger)
         let (workflows, users) = (workflows, users)
         purger = try ProjectPurger(Self.name, environment: environment) { deletion in
             try await workflows.purge(project: deletion.project)
@@ -141,7 +143,11 @@ struct InProcessExecutorClient: ExecutorClient {
 
     func stop(_ id: String) async throws { await backend.stop(id) }
 
-    func discard(_ id: String) async throws { try await backend.discard(id) }
+    /// A local execution's files, or a Kubernetes attempt's kept logs.
+    func discard(_ id: String) async throws {
+        try await backend.discard(id)
+        try await workflows.discardLogs(of: id)
+    }
 
     func changes(after cursor: UInt64, wait: Duration) async throws -> ExecutionChanges {
         await backend.feed.changes(after: cursor, wait: wait)

@@ -78,14 +78,17 @@ public struct ArgoController: Sendable {
     }
 
     /// A pod of a node, labelled and annotated as Argo's are.
-    public func pod(_ node: String) async throws {
+    /// On `host` (a Node's name) when given: the API server then reads its log from that node's kubelet.
+    public func pod(_ node: String, on host: String? = nil) async throws {
+        var spec: [String: JSONValue] = ["containers": .array([.object(["name": .string("main"), "image": .string("busybox:1.36")])])]
+        if let host { spec["nodeName"] = .string(host) }
         let pod: JSONValue = .object([
             "metadata": .object([
                 "name": .string("pod-\(node)"),
                 "labels": .object(["workflows.argoproj.io/workflow": .string(name)]),
                 "annotations": .object(["workflows.argoproj.io/node-id": .string(node)]),
             ]),
-            "spec": .object(["containers": .array([.object(["name": .string("main"), "image": .string("busybox:1.36")])])]),
+            "spec": .object(spec),
         ])
         _ = try await client.create(.pods, namespace: namespace, pod)
     }
@@ -132,6 +135,13 @@ public struct ArgoController: Sendable {
         ArgoFixture.node(
             "\(name)-\(id)", "\(name).\(task)\(retry.map { "(\($0))" } ?? "")", type: "Pod", phase: phase, exitCode: exitCode,
             message: message, finished: ["Succeeded", "Failed", "Error"].contains(phase) ? "2026-11-29T10:00:09Z" : nil)
+    }
+
+    /// The pod node of replica `replica` of a task (`withSequence`).
+    public func replicaNode(_ id: String, _ task: String, replica: Int, phase: String, exitCode: String? = nil) -> (String, JSONValue) {
+        ArgoFixture.node(
+            "\(name)-\(id)", "\(name).\(task)(\(replica):\(replica))", type: "Pod", phase: phase, exitCode: exitCode,
+            finished: ["Succeeded", "Failed", "Error"].contains(phase) ? "2026-11-29T10:00:09Z" : nil)
     }
 
     public func retryNode(_ id: String, _ task: String, phase: String, children: [String]) -> (String, JSONValue) {

@@ -217,12 +217,15 @@ public final class KubernetesClient: Sendable {
         }
     }
 
-    /// A pod's log (one container's when given), followed while the pod runs when `follow`.
+    /// A pod's log (one container's when given), followed while the pod runs when `follow`; each line stamped with when
+    /// it was written (RFC 3339, nanoseconds) when `timestamps`; at most `limitBytes` when given.
     public func logs(
-        pod: String, namespace: String, container: String? = nil, follow: Bool = false
+        pod: String, namespace: String, container: String? = nil, follow: Bool = false, timestamps: Bool = false, limitBytes: Int? = nil
     ) -> AsyncThrowingStream<String, any Error> {
         var path = KubernetesResource.pods.path(namespace: namespace, name: pod, subresource: "log") + "?follow=\(follow)"
         if let container { path += "&container=\(Self.queryEscaped(container))" }
+        if timestamps { path += "&timestamps=true" }
+        if let limitBytes { path += "&limitBytes=\(limitBytes)" }
         return lines(path) { String(decoding: $0, as: UTF8.self) }
     }
 

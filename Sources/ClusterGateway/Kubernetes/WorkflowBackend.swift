@@ -54,13 +54,18 @@ struct WorkflowRepository: Sendable {
 
 /// Runs on Kubernetes clusters through Argo Workflows: each run's Workflow is created in its project's namespace,
 /// followed by one watch per namespace (every change is announced on the ``ChangeFeed`` for the orchestrator), read
-/// back as ``WorkflowProgress``, shut down, retried the way `argo retry` does; its pods' logs are streamed.
+/// back as ``WorkflowProgress``, shut down, retried the way `argo retry` does; its pods' logs are streamed while they
+/// run and kept (``PodLogArchive``) once each attempt ended, so they outlive the pods.
 actor WorkflowBackend {
     let workflows: WorkflowRepository
     let clusters: ClusterRepository
     let secrets: SecretBox
     let feed: ChangeFeed
+    let archive: PodLogArchive
     let logger: Logger
+    /// Attempts whose logs are being kept now, and ended attempts none of whose pods has a log to keep.
+    private var archiving: Set<String> = []
+    private var nothingToKeep: Set<String> = []
     /// One client per cluster (by name and registration instant: a cluster registered again gets a new one).
     private var clients: [String: (registered: Date, client: KubernetesClient)] = [:]
     /// The watch of each `cluster/namespace`.
@@ -68,11 +73,15 @@ actor WorkflowBackend {
     /// Where runs' Workflows are (a placement never changes), so that following one reads no table.
     private var placements: [String: WorkflowPlacement] = [:]
 
-    init(workflows: WorkflowRepository, clusters: ClusterRepository, secrets: SecretBox, feed: ChangeFeed, logger: Logger) {
+    init(
+        workflows: WorkflowRepository, clusters: ClusterRepository, secrets: SecretBox, feed: ChangeFeed, archive: PodLogArchive,
+        logger: Logger
+    ) {
         self.workflows = workflows
         self.clusters = clusters
         self.secrets = secrets
         self.feed = feed
+        self.archive = archive
         self.logger = logger
     }
 
@@ -244,10 +253,12 @@ actor WorkflowBackend {
             case .cancelled, .skipped: .cancelled
             case .pending, .running: .running
             }
-        return ExecutionStatus(
+        var status = ExecutionStatus(
             id: id, phase: phase, exitCode: attempt.progress.exitCode, reason: attempt.progress.message,
             startedAt: attempt.progress.startedAt, finishedAt: attempt.progress.finishedAt,
             replicas: attempt.pods.indices.map { ExecutionStatus.Replica(rank: $0, pid: nil) }, pods: pods)
+        status.storedBytes = archive.bytes(of: id)
+        return status
     }
 
     /// A Kubernetes attempt's samples after `after` (the instant of the last one, in milliseconds), from its cluster's
@@ -296,9 +307,15 @@ actor WorkflowBackend {
 
     // MARK: Logs
 
-    /// The log of an attempt: one replica's, or every replica's one after another, each line prefixed as local runs
-    /// do. Nil when no Workflow has the attempt; a pod that is gone or not on a node yet is said so.
+    /// Each replica's log at most this big is kept (the API server's `limitBytes`).
+    static let keptLogBytes = 64 << 20
+
+    /// The log of an attempt: one replica's, or every replica's interleaved by time, each line stamped and prefixed as
+    /// local runs' are. Once the attempt ended its kept copy is read; before, its pods' (a followed log as each replica
+    /// writes it, none holding back the others). Nil when no Workflow has the attempt and nothing of it is kept; a pod
+    /// that is gone or not on a node yet is said so.
     func logs(ofExecution id: String, replica: Int?, follow: Bool) async throws -> LogStream? {
+        if let kept = archive.logs(of: id, replica: replica) { return kept }
         guard let attempt = try await attempt(ofExecution: id) else { return nil }
         let ranks = replica.map { [$0] } ?? Array(attempt.pods.indices)
         guard ranks.allSatisfy(attempt.pods.indices.contains) else { return nil }
@@ -315,14 +332,36 @@ actor WorkflowBackend {
         let client = attempt.client
         let namespace = attempt.placement.namespace
         let pods = attempt.pods
-        let labelled = replica == nil && pods.count > 1
+        let replicas = replica == nil ? pods.count : 1
         return LogStream { continuation in
             let task = Task {
                 do {
-                    for rank in ranks {
-                        let label = labelled ? "[replica-\(rank)] " : ""
-                        for try await line in client.logs(pod: pods[rank], namespace: namespace, container: "main", follow: follow) {
-                            continuation.yield(ByteBuffer(string: label + line + "\n"))
+                    if follow {
+                        // As each replica writes: every stream read at once.
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            for rank in ranks {
+                                group.addTask {
+                                    var previous: Int64 = 0
+                                    for try await text in client.logs(
+                                        pod: pods[rank], namespace: namespace, container: "main", follow: true, timestamps: true)
+                                    {
+                                        let line = PodLogLine(kubernetes: text, previous: previous)
+                                        previous = line.milliseconds
+                                        continuation.yield(
+                                            ByteBuffer(string: line.written(prefix: PodLogLine.prefix(rank: rank, of: replicas))))
+                                    }
+                                }
+                            }
+                            try await group.waitForAll()
+                        }
+                    } else {
+                        var lines: [[PodLogLine]] = []
+                        for rank in ranks {
+                            lines.append(try await Self.lines(of: pods[rank], namespace: namespace, client: client))
+                        }
+                        for (position, line) in PodLogLine.interleave(lines) {
+                            continuation.yield(
+                                ByteBuffer(string: line.written(prefix: PodLogLine.prefix(rank: ranks[position], of: replicas))))
                         }
                     }
                     continuation.finish()
@@ -332,6 +371,75 @@ actor WorkflowBackend {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// A pod's whole log, stamped, up to ``keptLogBytes``.
+    static func lines(of pod: String, namespace: String, client: KubernetesClient) async throws -> [PodLogLine] {
+        var lines: [PodLogLine] = []
+        var previous: Int64 = 0
+        for try await text in client.logs(pod: pod, namespace: namespace, container: "main", timestamps: true, limitBytes: keptLogBytes) {
+            let line = PodLogLine(kubernetes: text, previous: previous)
+            previous = line.milliseconds
+            lines.append(line)
+        }
+        return lines
+    }
+
+    /// Keeps the logs of the Workflow's attempts that ended and are not kept yet, each in a task of its own.
+    func keepLogs(of workflow: JSONValue) {
+        for attempt in ArgoStatus.progress(of: workflow).attempts where attempt.state.isFinished {
+            guard let id = attempt.nodes.first, !archiving.contains(id), !nothingToKeep.contains(id), !archive.isComplete(id) else {
+                continue
+            }
+            archiving.insert(id)
+            Task { await self.keepLog(of: id) }
+        }
+    }
+
+    /// Copies the ended attempt's pods' logs into the archive, trying again a few times when the cluster cannot be
+    /// read. A pod that never reached a node has no log, and one already gone leaves a line saying so; when no pod has
+    /// a log nothing is kept, and reading the log says why as before (not on a node, gone).
+    private func keepLog(of id: String) async {
+        defer { archiving.remove(id) }
+        for trial in 1...Self.keepTrials {
+            do {
+                guard let attempt = try await attempt(ofExecution: id) else { return }
+                var replicas: [[PodLogLine]] = []
+                var logged = false
+                for name in attempt.pods {
+                    let pod = try await podStatus(name, of: attempt)
+                    if pod.phase == "Gone" {
+                        let at = attempt.progress.finishedAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0
+                        replicas.append([PodLogLine(milliseconds: at, text: "(pod \(name) was gone before its log was kept)")])
+                    } else if pod.node == nil {
+                        replicas.append([])
+                    } else {
+                        replicas.append(try await Self.lines(of: name, namespace: attempt.placement.namespace, client: attempt.client))
+                        logged = true
+                    }
+                }
+                guard logged else {
+                    if nothingToKeep.count >= 10_000 { nothingToKeep.removeAll() }
+                    nothingToKeep.insert(id)
+                    return
+                }
+                try archive.store(id, replicas: replicas)
+                logger.info("pod logs kept", metadata: ["execution": .string(id), "pods": .stringConvertible(attempt.pods.count)])
+                return
+            } catch {
+                logger.warning(
+                    "cannot keep an attempt's pod logs yet",
+                    metadata: ["execution": .string(id), "trial": .stringConvertible(trial), "error": .string("\(error)")])
+                try? await Task.sleep(for: .seconds(min(60, 1 << trial)))
+            }
+        }
+    }
+
+    static let keepTrials = 8
+
+    /// Removes an attempt's kept logs (its run was deleted).
+    func discardLogs(of id: String) throws {
+        try archive.discard(id)
     }
 
     // MARK: A deleted project
@@ -401,6 +509,7 @@ actor WorkflowBackend {
 
     private func announce(_ workflow: JSONValue) async {
         if let run = workflow["metadata"]?["labels"]?["trellis/run"]?.string { await feed.record(run: run) }
+        keepLogs(of: workflow)
     }
 
     func shutdown() async {

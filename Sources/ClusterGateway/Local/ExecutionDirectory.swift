@@ -14,6 +14,7 @@ import TrellisShim
 /// | samples.jsonl | supervisor, every second | ``ResourceSample`` lines |
 /// | stop | backend, on cancel | asks the supervisor to stop the processes |
 /// | status.json | supervisor (or backend when the supervisor cannot start), last | the final ``ExecutionStatus`` |
+/// | complete | cluster gateway, last, for a Kubernetes attempt's kept logs | marks them whole (``PodLogArchive``) |
 
 /// The processes' working directory is apart (``LocalSandbox/workDirectory(_:)``): a task never sees these files.
 struct ExecutionDirectory: Sendable {
@@ -35,6 +36,7 @@ struct ExecutionDirectory: Sendable {
     var samples: URL { url.appendingPathComponent("samples.jsonl") }
     var stop: URL { url.appendingPathComponent("stop") }
     var supervisorLog: URL { url.appendingPathComponent("shim.log") }
+    var complete: URL { url.appendingPathComponent("complete") }
 
     func replicaLog(_ rank: Int) -> URL { url.appendingPathComponent("replica-\(rank).log") }
 
