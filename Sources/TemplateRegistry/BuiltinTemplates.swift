@@ -4,7 +4,7 @@ import Yams
 /// The templates every Trellis has from its first start, published to everyone.
 enum BuiltinTemplates {
     static func all() throws -> [TemplateSpec] {
-        try [shell, python, distributedShell, noop].map { try YAMLDecoder().decode(TemplateSpec.self, from: $0) }
+        try [shell, python, distributedShell, pytorch, noop].map { try YAMLDecoder().decode(TemplateSpec.self, from: $0) }
     }
 
     /// A POSIX sh prologue that reads `--command` and `--workdir` and runs the command there.
@@ -70,6 +70,51 @@ enum BuiltinTemplates {
             params:
               - {name: command, type: text, label: Command, required: true, placeholder: "echo rank $TRELLIS_REPLICA of $TRELLIS_REPLICAS"}
               - {name: workdir, type: str, label: Working directory, default: /tmp, regex: "/.*"}
+        """
+
+    /// A POSIX sh prologue that reads `--script` and `--python`, sets the variables PyTorch's distributed package reads
+    /// (`env://` initialisation, as torchrun sets them) from Trellis's replica variables, and runs the script.
+    static let pytorchRunner =
+        #"while [ $# -gt 0 ]; do case "$1" in --script) s=$2; shift 2;; --python) p=$2; shift 2;; *) shift;; esac; done; "#
+        + #"export MASTER_ADDR="${TRELLIS_MASTER_ADDR:-127.0.0.1}" MASTER_PORT="${TRELLIS_MASTER_PORT:-29500}" "#
+        + #"WORLD_SIZE="${TRELLIS_REPLICAS:-1}" RANK="${TRELLIS_REPLICA:-0}" LOCAL_RANK="${TRELLIS_LOCAL_REPLICA:-0}" "#
+        + #"LOCAL_WORLD_SIZE="${TRELLIS_LOCAL_REPLICAS:-1}"; exec "${p:-python3}" -c "$s""#
+
+    static let pytorch = """
+        name: pytorch
+        version: 1.0.0
+        category: distributed
+        description: Distributed training with PyTorch (DistributedDataParallel) over N replicas.
+        readme: |
+          # pytorch
+          Runs `script` with `python` in every replica of the task (`replicas: N`), each told where the group
+          meets the way torchrun tells it, so `torch.distributed.init_process_group()` (`env://`) forms the group:
+          `MASTER_ADDR` and `MASTER_PORT` (where rank 0, the **master**, listens), `WORLD_SIZE` (N), `RANK`
+          (0 for the master, 1… for the **workers**), `LOCAL_RANK` and `LOCAL_WORLD_SIZE` (the replicas on the
+          same machine). Locally the replicas are processes of this machine; use the `gloo` backend on CPU,
+          `nccl` with GPUs (`resources: {gpu: 1}` per replica).
+
+          ```yaml
+          - name: train
+            template: pytorch
+            replicas: 2
+            args:
+              script: |
+                import torch, torch.distributed as dist
+                dist.init_process_group("gloo")
+                t = torch.tensor([dist.get_rank() + 1.0])
+                dist.all_reduce(t)
+                print(f"rank {dist.get_rank()} of {dist.get_world_size()}: sum {t.item()}")
+                dist.destroy_process_group()
+          ```
+        image: pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime
+        command: [sh, -c, '\(pytorchRunner)', pytorch]
+        env: {PYTHONUNBUFFERED: "1"}
+        parameters:
+          - group: pytorch
+            params:
+              - {name: script, type: text, label: Script, required: true, placeholder: "import torch.distributed as dist; dist.init_process_group('gloo')"}
+              - {name: python, type: str, label: Python, default: python3, help: "The interpreter with torch: a name on PATH or an absolute path."}
         """
 
     static let noop = """

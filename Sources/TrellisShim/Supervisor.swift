@@ -138,6 +138,8 @@ final class Supervisor {
             environment += [
                 "TRELLIS_REPLICA=\(rank)", "TRELLIS_REPLICAS=\(spec.replicas)", "TRELLIS_MASTER_ADDR=127.0.0.1",
                 "TRELLIS_MASTER_PORT=\(masterPort.map(String.init) ?? "")",
+                // Every replica is on this machine: its rank here too (torchrun's LOCAL_RANK).
+                "TRELLIS_LOCAL_REPLICA=\(rank)", "TRELLIS_LOCAL_REPLICAS=\(spec.replicas)",
             ]
         }
         let program = spec.command[0]

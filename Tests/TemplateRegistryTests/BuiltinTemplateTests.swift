@@ -52,6 +52,21 @@ import TrellisCore
         #expect(output == "rank 1 of 3\n")
     }
 
+    @Test func pytorchGivesEachReplicaWhatTorchDistributedReads() throws {
+        let script =
+            "import os\nprint(*[os.environ[k] for k in ['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE']])"
+        let (status, output) = try Self.run(
+            try Self.template("pytorch"), args: ["script": .string(script)],
+            env: [
+                "TRELLIS_REPLICA": "1", "TRELLIS_REPLICAS": "2", "TRELLIS_MASTER_ADDR": "10.0.0.7", "TRELLIS_MASTER_PORT": "23456",
+                "TRELLIS_LOCAL_REPLICA": "1", "TRELLIS_LOCAL_REPLICAS": "2",
+            ])
+        #expect(status == 0 && output == "10.0.0.7 23456 2 1 1 2\n", "\(output)")
+        // One replica alone is a group of one.
+        let (_, alone) = try Self.run(try Self.template("pytorch"), args: ["script": .string(script)])
+        #expect(alone == "127.0.0.1 29500 1 0 0 1\n", "\(alone)")
+    }
+
     @Test func pythonRunsTheInlineScript() throws {
         let (status, output) = try Self.run(
             try Self.template("python"), args: ["script": .string("import os, sys\nprint(len(sys.argv), os.environ['PYTHONUNBUFFERED'])")])

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import TrellisTestSupport
+
+/// Distributed training with the frameworks themselves: a `pytorch` task of two replicas runs as two processes of this
+/// machine that form a real PyTorch process group (gloo, on CPU) and all-reduce a tensor — which happens only when each
+/// gets its own rank, the world size and the master's address and port. PyTorch's CPU build comes from
+/// scripts/torch-venv.sh (`TRELLIS_TEST_TORCH_PYTHON`, set by `make test`); the tasks run unsandboxed so that they see
+/// that venv.
+@Suite struct DistributedTrainingTests {
+    static let script = """
+        import os, torch, torch.distributed as dist
+        dist.init_process_group("gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        assert rank == int(os.environ["RANK"]) and os.environ["LOCAL_RANK"] == os.environ["RANK"], "rank"
+        t = torch.tensor([rank + 1.0])
+        dist.all_reduce(t)
+        print(f"rank {rank} of {world}: sum {t.item()}")
+        dist.destroy_process_group()
+        """
+
+    @Test func twoPyTorchReplicasFormAGroupAndAllReduce() async throws {
+        guard let python = ProcessInfo.processInfo.environment["TRELLIS_TEST_TORCH_PYTHON"] else {
+            throw TransportError("TRELLIS_TEST_TORCH_PYTHON is not set: run the tests with `make test` (scripts/torch-venv.sh)")
+        }
+        try await EmbeddedHarness.with(.sqlite, flags: ["local.executor": "unsandboxed"]) { api, _ in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let token = try #require(try await api.team(project: "train", owner: "olga", members: [], admin: admin)["olga"])
+            try await api.applyPipeline(
+                "ddp", project: "train", token: token,
+                tasks: [
+                    [
+                        "name": "allreduce", "template": "pytorch", "replicas": 2, "timeout": "5m",
+                        "args": ["script": Self.script, "python": python],
+                    ]
+                ])
+            let run = try await api.startRun("ddp", project: "train", token: token)
+            let ended = try await api.waitForRun(run, project: "train", token: token, limit: .seconds(300))
+            let log = try await api.call("GET", "/api/v1/projects/train/runs/\(run)/tasks/allreduce/logs", token: token).text
+            #expect(ended["state"] as? String == "succeeded", "\(log)")
+            // Ranks 1 and 2 summed over the group: 3 in each replica.
+            for rank in 0..<2 {
+                #expect(log.contains("[replica-\(rank)] rank \(rank) of 2: sum 3.0"), "\(log)")
+            }
+        }
+    }
+}
