@@ -16,6 +16,9 @@ if [ "${1:-run}" = test ]; then
   # The portal's tests (scripts/browser-test.sh): node --test, and Chromium driven by selenium from PyPI.
   command -v node >/dev/null || need+=(nodejs)
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  # The mpi template's test: Open MPI's launcher and mpi4py for the system python.
+  command -v mpirun >/dev/null || need+=(openmpi-bin)
+  [ -d /usr/lib/python3/dist-packages/mpi4py ] || need+=(python3-mpi4py)
   [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
   python3 -c "import ensurepip" 2>/dev/null || need+=(python3-venv)
 fi

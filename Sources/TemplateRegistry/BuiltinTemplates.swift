@@ -4,7 +4,7 @@ import Yams
 /// The templates every Trellis has from its first start, published to everyone.
 enum BuiltinTemplates {
     static func all() throws -> [TemplateSpec] {
-        try [shell, python, distributedShell, pytorch, noop].map { try YAMLDecoder().decode(TemplateSpec.self, from: $0) }
+        try [shell, python, distributedShell, pytorch, mpi, noop].map { try YAMLDecoder().decode(TemplateSpec.self, from: $0) }
     }
 
     /// A POSIX sh prologue that reads `--command` and `--workdir` and runs the command there.
@@ -115,6 +115,43 @@ enum BuiltinTemplates {
             params:
               - {name: script, type: text, label: Script, required: true, placeholder: "import torch.distributed as dist; dist.init_process_group('gloo')"}
               - {name: python, type: str, label: Python, default: python3, help: "The interpreter with torch: a name on PATH or an absolute path."}
+        """
+
+    /// A POSIX sh prologue for MPI: the launcher (replica 0) writes a hostfile of the task's slots in its working
+    /// directory and runs `command` under `mpirun`, which starts every rank; locally the other replicas have nothing
+    /// left to do.
+    static let mpiRunner =
+        #"while [ $# -gt 0 ]; do case "$1" in --command) c=$2; shift 2;; *) shift;; esac; done; "#
+        + #"[ "${TRELLIS_REPLICA:-0}" = 0 ] || exit 0; n="${TRELLIS_REPLICAS:-1}"; h="$PWD/.mpi-hostfile"; "#
+        + #"echo "localhost slots=$n" > "$h" && exec mpirun --hostfile "$h" -np "$n" sh -c "$c""#
+
+    static let mpi = """
+        name: mpi
+        version: 1.0.0
+        category: distributed
+        description: Run a command as an MPI job of N ranks (a launcher and its workers; Horovod, DeepSpeed).
+        readme: |
+          # mpi
+          Runs `command` as an MPI job of `replicas` ranks: the **launcher** (replica 0) writes a hostfile of
+          the task's slots and starts every rank with `mpirun` (Open MPI); the ranks are the **workers**. MPI
+          programs (mpi4py, Horovod, DeepSpeed with its MPI launcher) find their rank and size through MPI itself.
+          Locally the ranks are processes of this machine, all started by the launcher (the other replicas end
+          at once), and every rank's output is in the launcher's log.
+
+          ```yaml
+          - name: allreduce
+            template: mpi
+            replicas: 2
+            args:
+              command: python3 -c 'from mpi4py import MPI; c = MPI.COMM_WORLD; print(c.Get_rank(), c.allreduce(1))'
+          ```
+        image: mpioperator/openmpi:0.5.0
+        command: [sh, -c, '\(mpiRunner)', mpi]
+        env: {OMPI_ALLOW_RUN_AS_ROOT: "1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1"}
+        parameters:
+          - group: mpi
+            params:
+              - {name: command, type: text, label: Command, required: true, placeholder: "python3 train.py", help: "What every rank runs, with sh -c."}
         """
 
     static let noop = """

@@ -5,8 +5,8 @@ import TrellisTestSupport
 /// Distributed training with the frameworks themselves: a `pytorch` task of two replicas runs as two processes of this
 /// machine that form a real PyTorch process group (gloo, on CPU) and all-reduce a tensor — which happens only when each
 /// gets its own rank, the world size and the master's address and port. PyTorch's CPU build comes from
-/// scripts/torch-venv.sh (`TRELLIS_TEST_TORCH_PYTHON`, set by `make test`); the tasks run unsandboxed so that they see
-/// that venv.
+/// scripts/torch-venv.sh (`TRELLIS_TEST_TORCH_PYTHON`, set by `make test`); those tasks run unsandboxed so that they see
+/// that venv. An `mpi` task of two ranks all-reduces with Open MPI and mpi4py (Debian's), in the sandbox.
 @Suite struct DistributedTrainingTests {
     static let script = """
         import os, torch, torch.distributed as dist
@@ -41,6 +41,31 @@ import TrellisTestSupport
             // Ranks 1 and 2 summed over the group: 3 in each replica.
             for rank in 0..<2 {
                 #expect(log.contains("[replica-\(rank)] rank \(rank) of 2: sum 3.0"), "\(log)")
+            }
+        }
+    }
+
+    @Test func twoMPIRanksAllReduce() async throws {
+        try await EmbeddedHarness.with(.sqlite) { api, _ in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let token = try #require(try await api.team(project: "hpc", owner: "olga", members: [], admin: admin)["olga"])
+            let program =
+                "from mpi4py import MPI; c = MPI.COMM_WORLD; print(f'rank {c.Get_rank()} of {c.Get_size()}: sum {c.allreduce(c.Get_rank() + 1)}')"
+            try await api.applyPipeline(
+                "mpi", project: "hpc", token: token,
+                tasks: [
+                    [
+                        "name": "allreduce", "template": "mpi", "replicas": 2, "timeout": "5m",
+                        "args": ["command": "/usr/bin/python3 -c \"\(program)\""],
+                    ]
+                ])
+            let run = try await api.startRun("mpi", project: "hpc", token: token)
+            let ended = try await api.waitForRun(run, project: "hpc", token: token, limit: .seconds(300))
+            let log = try await api.call("GET", "/api/v1/projects/hpc/runs/\(run)/tasks/allreduce/logs", token: token).text
+            #expect(ended["state"] as? String == "succeeded", "\(log)")
+            // Both ranks' output is in the launcher's log.
+            for rank in 0..<2 {
+                #expect(log.contains("[replica-0] rank \(rank) of 2: sum 3"), "\(log)")
             }
         }
     }

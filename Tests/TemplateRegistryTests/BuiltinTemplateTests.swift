@@ -67,6 +67,17 @@ import TrellisCore
         #expect(alone == "127.0.0.1 29500 1 0 0 1\n", "\(alone)")
     }
 
+    @Test func mpiRunsEveryRankFromTheLauncherAlone() throws {
+        let command = JSONValue.string("echo rank $OMPI_COMM_WORLD_RANK")
+        // A worker replica has nothing to do: the launcher's mpirun starts every rank.
+        let worker = try Self.run(
+            try Self.template("mpi"), args: ["command": command], env: ["TRELLIS_REPLICA": "1", "TRELLIS_REPLICAS": "2"])
+        #expect(worker == (0, ""))
+        let (status, output) = try Self.run(
+            try Self.template("mpi"), args: ["command": command], env: ["TRELLIS_REPLICA": "0", "TRELLIS_REPLICAS": "2"])
+        #expect(status == 0 && output.split(separator: "\n").sorted() == ["rank 0", "rank 1"], "\(output)")
+    }
+
     @Test func pythonRunsTheInlineScript() throws {
         let (status, output) = try Self.run(
             try Self.template("python"), args: ["script": .string("import os, sys\nprint(len(sys.argv), os.environ['PYTHONUNBUFFERED'])")])
