@@ -4,7 +4,7 @@ import Yams
 /// The templates every Trellis has from its first start, published to everyone.
 enum BuiltinTemplates {
     static func all() throws -> [TemplateSpec] {
-        try [shell, python, distributedShell, pytorch, mpi, noop].map { try YAMLDecoder().decode(TemplateSpec.self, from: $0) }
+        try [shell, python, distributedShell, pytorch, tensorflow, mpi, noop].map { try YAMLDecoder().decode(TemplateSpec.self, from: $0) }
     }
 
     /// A POSIX sh prologue that reads `--command` and `--workdir` and runs the command there.
@@ -116,6 +116,70 @@ enum BuiltinTemplates {
               - {name: script, type: text, label: Script, required: true, placeholder: "import torch.distributed as dist; dist.init_process_group('gloo')"}
               - {name: python, type: str, label: Python, default: python3, help: "The interpreter with torch: a name on PATH or an absolute path."}
         """
+
+    /// A Python prologue that reads `--script` and `--ps`, sets `TF_CONFIG` as TensorFlow's multi-worker strategies read
+    /// it (unless the environment has one already, as a TFJob's pods do) and runs the script. Replica 0 is the chief,
+    /// the last `ps` replicas parameter servers, the others workers; each listens on its own port of its machine.
+    static let tensorflowRunner = #"""
+        import json, os, sys
+        a = sys.argv
+        s = a[a.index("--script") + 1]
+        ps = int(a[a.index("--ps") + 1]) if "--ps" in a else 0
+        n, r = int(os.environ.get("TRELLIS_REPLICAS", "1")), int(os.environ.get("TRELLIS_REPLICA", "0"))
+        if not 0 <= ps < n:
+            sys.exit(f"tensorflow: ps must be 0 to {n - 1} for {n} replicas (the chief is replica 0), not {ps}")
+        ports = [p for p in os.environ.get("TRELLIS_REPLICA_PORTS", "").split(",") if p] or ["2222"]
+        roles = ["chief"] + ["worker"] * (n - 1 - ps) + ["ps"] * ps
+        cluster = {}
+        for role, port in zip(roles, ports):
+            cluster.setdefault(role, []).append(os.environ.get("TRELLIS_MASTER_ADDR", "127.0.0.1") + ":" + port)
+        os.environ.setdefault("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": roles[r], "index": roles[:r].count(roles[r])}}))
+        sys.argv = ["script"]
+        exec(compile(s, "<script>", "exec"))
+        """#
+
+    static let tensorflow = """
+        name: tensorflow
+        version: 1.0.0
+        category: distributed
+        description: Multi-worker training with TensorFlow over N replicas (chief, workers, parameter servers).
+        readme: |
+          # tensorflow
+          Runs `script` with `python3` in every replica of the task (`replicas: N`) with `TF_CONFIG` set as
+          TensorFlow's `MultiWorkerMirroredStrategy` and `ParameterServerStrategy` read it: `cluster` lists every
+          replica's `host:port` by role, `task` says this replica's role and index. Replica 0 is the **chief**,
+          the last `ps` replicas are **parameter servers**, the others **workers**; each has a port of its own.
+          A `TF_CONFIG` already in the environment (a TFJob's pods) is kept.
+
+          ```yaml
+          - name: train
+            template: tensorflow
+            replicas: 3
+            args:
+              ps: 1
+              script: |
+                import tensorflow as tf
+                strategy = tf.distribute.MultiWorkerMirroredStrategy()
+          ```
+        image: tensorflow/tensorflow:2.16.1
+        command:
+          - python3
+          - -c
+          - |
+        \(indented(tensorflowRunner, by: 4))
+        env: {PYTHONUNBUFFERED: "1"}
+        parameters:
+          - group: tensorflow
+            params:
+              - {name: script, type: text, label: Script, required: true, placeholder: "import tensorflow as tf"}
+              - {name: ps, type: int, label: Parameter servers, default: 0, help: "How many of the last replicas are parameter servers."}
+        """
+
+    /// `text` with every line indented by `spaces`, for a YAML block scalar.
+    static func indented(_ text: String, by spaces: Int) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { String(repeating: " ", count: spaces) + $0 }
+            .joined(separator: "\n")
+    }
 
     /// A POSIX sh prologue for MPI: the launcher (replica 0) writes a hostfile of the task's slots in its working
     /// directory and runs `command` under `mpirun`, which starts every rank; locally the other replicas have nothing

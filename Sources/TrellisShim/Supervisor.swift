@@ -103,8 +103,8 @@ final class Supervisor {
         } else {
             cgroups = ControlGroups(spec.confinement)
             for problem in cgroups.problems { note(problem) }
-            let port = spec.replicas > 1 ? freePort() : nil
-            for rank in 0..<spec.replicas { start(rank, masterPort: port) }
+            let ports = spec.replicas > 1 ? freePorts(spec.replicas) : []
+            for rank in 0..<spec.replicas { start(rank, ports: ports) }
             FileBytes.replace(directory + "/running.json", with: Array(status(phase: "running", finishedAt: nil).utf8))
             supervise()
         }
@@ -132,12 +132,14 @@ final class Supervisor {
 
     // MARK: Starting
 
-    func start(_ rank: Int, masterPort: Int?) {
+    /// Starts replica `rank`; `ports` are free ports of 127.0.0.1, one per replica (rank 0's is the master's).
+    func start(_ rank: Int, ports: [Int]) {
         var environment = spec.environment
         if spec.replicas > 1 {
             environment += [
                 "TRELLIS_REPLICA=\(rank)", "TRELLIS_REPLICAS=\(spec.replicas)", "TRELLIS_MASTER_ADDR=127.0.0.1",
-                "TRELLIS_MASTER_PORT=\(masterPort.map(String.init) ?? "")",
+                "TRELLIS_MASTER_PORT=\(ports.first.map(String.init) ?? "")",
+                "TRELLIS_REPLICA_PORTS=\(ports.map(String.init).joined(separator: ","))",
                 // Every replica is on this machine: its rank here too (torchrun's LOCAL_RANK).
                 "TRELLIS_LOCAL_REPLICA=\(rank)", "TRELLIS_LOCAL_REPLICAS=\(spec.replicas)",
             ]
@@ -505,20 +507,28 @@ final class Supervisor {
         _ = FileBytes.writeAll(samplesFile, Array(line.utf8))
     }
 
-    /// A TCP port free on 127.0.0.1 right now, for rank 0 to listen on.
-    func freePort() -> Int? {
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socketFD >= 0 else { return nil }
-        defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(socketFD, generic, length) == 0 && getsockname(socketFD, generic, &length) == 0
+    /// `count` distinct TCP ports free on 127.0.0.1 right now, one per replica to listen on (rank 0's first); each is
+    /// held until all are chosen, so none is chosen twice. Empty when the machine has none to give.
+    func freePorts(_ count: Int) -> [Int] {
+        var sockets: [Int32] = []
+        defer { for socketFD in sockets { close(socketFD) } }
+        var ports: [Int] = []
+        for _ in 0..<count {
+            let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard socketFD >= 0 else { return [] }
+            sockets.append(socketFD)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                    bind(socketFD, generic, length) == 0 && getsockname(socketFD, generic, &length) == 0
+                }
             }
+            guard bound else { return [] }
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
         }
-        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
+        return ports
     }
 }

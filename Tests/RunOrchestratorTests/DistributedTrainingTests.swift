@@ -6,7 +6,9 @@ import TrellisTestSupport
 /// machine that form a real PyTorch process group (gloo, on CPU) and all-reduce a tensor — which happens only when each
 /// gets its own rank, the world size and the master's address and port. PyTorch's CPU build comes from
 /// scripts/torch-venv.sh (`TRELLIS_TEST_TORCH_PYTHON`, set by `make test`); those tasks run unsandboxed so that they see
-/// that venv. An `mpi` task of two ranks all-reduces with Open MPI and mpi4py (Debian's), in the sandbox.
+/// that venv. An `mpi` task of two ranks all-reduces with Open MPI and mpi4py (Debian's), in the sandbox. TensorFlow
+/// itself is too heavy here: three `tensorflow` replicas check the `TF_CONFIG` each gets as TensorFlow documents it —
+/// one cluster, each its own role and index, and its own address free for it to listen on.
 @Suite struct DistributedTrainingTests {
     static let script = """
         import os, torch, torch.distributed as dist
@@ -67,6 +69,37 @@ import TrellisTestSupport
             for rank in 0..<2 {
                 #expect(log.contains("[replica-0] rank \(rank) of 2: sum 3"), "\(log)")
             }
+        }
+    }
+
+    @Test func tensorflowReplicasEachGetTheirRoleAndAnAddressOfTheirOwn() async throws {
+        let script = """
+            import json, os, socket
+            config = json.loads(os.environ["TF_CONFIG"])
+            task = config["task"]
+            host, port = config["cluster"][task["type"]][task["index"]].rsplit(":", 1)
+            socket.socket().bind((host, int(port)))
+            print(task["type"], task["index"], json.dumps(config["cluster"], sort_keys=True))
+            """
+        try await EmbeddedHarness.with(.sqlite) { api, _ in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let token = try #require(try await api.team(project: "tf", owner: "olga", members: [], admin: admin)["olga"])
+            try await api.applyPipeline(
+                "tf", project: "tf", token: token,
+                tasks: [["name": "train", "template": "tensorflow", "replicas": 3, "timeout": "5m", "args": ["script": script, "ps": 1]]])
+            let run = try await api.startRun("tf", project: "tf", token: token)
+            let ended = try await api.waitForRun(run, project: "tf", token: token, limit: .seconds(300))
+            let log = try await api.call("GET", "/api/v1/projects/tf/runs/\(run)/tasks/train/logs", token: token).text
+            #expect(ended["state"] as? String == "succeeded", "\(log)")
+            var clusters: Set<String> = []
+            for (rank, role) in ["chief 0", "worker 0", "ps 0"].enumerated() {
+                let line = try #require(log.split(separator: "\n").first { $0.contains("[replica-\(rank)] \(role) ") }, "\(log)")
+                clusters.insert(String(line.split(separator: " ", maxSplits: 4).last ?? ""))
+            }
+            // One cluster for all, with three addresses.
+            #expect(clusters.count == 1, "\(log)")
+            let cluster = try JSONDecoder().decode([String: [String]].self, from: Data(try #require(clusters.first).utf8))
+            #expect(cluster.keys.sorted() == ["chief", "ps", "worker"] && Set(cluster.values.flatMap { $0 }).count == 3, "\(cluster)")
         }
     }
 }

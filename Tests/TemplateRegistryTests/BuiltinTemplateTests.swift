@@ -78,6 +78,29 @@ import TrellisCore
         #expect(status == 0 && output.split(separator: "\n").sorted() == ["rank 0", "rank 1"], "\(output)")
     }
 
+    @Test func tensorflowSetsTFConfigAsTensorFlowReadsIt() throws {
+        let script = JSONValue.string("import os; print(os.environ['TF_CONFIG'])")
+        let replica = { (rank: Int) in
+            try Self.run(
+                try Self.template("tensorflow"), args: ["script": script, "ps": .int(1)],
+                env: ["TRELLIS_REPLICA": String(rank), "TRELLIS_REPLICAS": "4", "TRELLIS_REPLICA_PORTS": "1001,1002,1003,1004"])
+        }
+        let cluster: JSONValue = .object([
+            "chief": .array([.string("127.0.0.1:1001")]), "worker": .array([.string("127.0.0.1:1002"), .string("127.0.0.1:1003")]),
+            "ps": .array([.string("127.0.0.1:1004")]),
+        ])
+        for (rank, task) in [(0, ("chief", 0)), (1, ("worker", 0)), (2, ("worker", 1)), (3, ("ps", 0))] {
+            let (status, output) = try replica(rank)
+            let config = try JSONDecoder().decode(JSONValue.self, from: Data(output.utf8))
+            #expect(status == 0 && config["cluster"] == cluster, "\(output)")
+            #expect(config["task"] == .object(["type": .string(task.0), "index": .int(task.1)]), "\(output)")
+        }
+        // Every replica a parameter server leaves no chief: refused, saying why.
+        let (status, output) = try Self.run(
+            try Self.template("tensorflow"), args: ["script": script, "ps": .int(4)], env: ["TRELLIS_REPLICAS": "4"])
+        #expect(status != 0 && output.contains("ps must be 0 to 3 for 4 replicas"), "\(output)")
+    }
+
     @Test func pythonRunsTheInlineScript() throws {
         let (status, output) = try Self.run(
             try Self.template("python"), args: ["script": .string("import os, sys\nprint(len(sys.argv), os.environ['PYTHONUNBUFFERED'])")])
