@@ -89,10 +89,7 @@ import TrellisTestSupport
             try await Self.withKubelet(client: client, root: logs) { host in
                 try await EmbeddedHarness.with(.sqlite, flags: ["data.dir": data.path]) { api, _ in
                     let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
-                    let registered = try await api.call(
-                        "POST", "/api/v1/clusters", token: admin,
-                        json: ["name": "lab", "server": kubernetes.server, "ca": kubernetes.ca, "token": kubernetes.token])
-                    #expect(registered.status == 201, "\(registered.text)")
+                    try await kubernetes.register(as: "lab", on: api, admin: admin)
                     let token = try #require(try await api.team(project: project, owner: "olga", members: [], admin: admin)["olga"])
                     #expect(
                         try await api.call("PUT", "/api/v1/clusters/lab/policy", token: admin, json: ["projects": [project]]).status == 200)

@@ -80,10 +80,7 @@ import TrellisTestSupport
     ) async throws {
         try await EmbeddedHarness.with(kind) { api, _ in
             let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
-            let registered = try await api.call(
-                "POST", "/api/v1/clusters", token: admin,
-                json: ["name": "lab", "server": kubernetes.server, "ca": kubernetes.ca, "token": kubernetes.token])
-            #expect(registered.status == 201, "\(registered.text)")
+            try await kubernetes.register(as: "lab", on: api, admin: admin)
             let token = try #require(try await api.team(project: project, owner: "olga", members: [], admin: admin)["olga"])
             _ = try await api.team(project: "home", owner: "hal", members: [], admin: admin)
             let hal = try await api.login("hal", "hal-password")

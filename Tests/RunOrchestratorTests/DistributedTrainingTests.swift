@@ -21,25 +21,35 @@ import TrellisTestSupport
         dist.destroy_process_group()
         """
 
+    /// Runs `task` (a task of `replicas` replicas, bounded by a 5-minute timeout) alone on the platform, and hands how
+    /// its run ended and the task's log to `check`.
+    static func runAlone(
+        _ task: [String: Any], flags: [String: String] = [:], _ check: @escaping @Sendable (_ state: String?, _ log: String) throws -> Void
+    ) async throws {
+        let name = try #require(task["name"] as? String)
+        // As JSON: the platform's closure may not hold the dictionary itself.
+        let document = try JSONSerialization.data(withJSONObject: task.merging(["timeout": "5m"]) { $1 })
+        try await EmbeddedHarness.with(.sqlite, flags: flags) { api, _ in
+            let timed = try #require(try JSONSerialization.jsonObject(with: document) as? [String: Any])
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let token = try #require(try await api.team(project: "train", owner: "olga", members: [], admin: admin)["olga"])
+            try await api.applyPipeline("distributed", project: "train", token: token, tasks: [timed])
+            let run = try await api.startRun("distributed", project: "train", token: token)
+            let ended = try await api.waitForRun(run, project: "train", token: token, limit: .seconds(300))
+            let log = try await api.call("GET", "/api/v1/projects/train/runs/\(run)/tasks/\(name)/logs", token: token).text
+            try check(ended["state"] as? String, log)
+        }
+    }
+
     @Test func twoPyTorchReplicasFormAGroupAndAllReduce() async throws {
         guard let python = ProcessInfo.processInfo.environment["TRELLIS_TEST_TORCH_PYTHON"] else {
             throw TransportError("TRELLIS_TEST_TORCH_PYTHON is not set: run the tests with `make test` (scripts/torch-venv.sh)")
         }
-        try await EmbeddedHarness.with(.sqlite, flags: ["local.executor": "unsandboxed"]) { api, _ in
-            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
-            let token = try #require(try await api.team(project: "train", owner: "olga", members: [], admin: admin)["olga"])
-            try await api.applyPipeline(
-                "ddp", project: "train", token: token,
-                tasks: [
-                    [
-                        "name": "allreduce", "template": "pytorch", "replicas": 2, "timeout": "5m",
-                        "args": ["script": Self.script, "python": python],
-                    ]
-                ])
-            let run = try await api.startRun("ddp", project: "train", token: token)
-            let ended = try await api.waitForRun(run, project: "train", token: token, limit: .seconds(300))
-            let log = try await api.call("GET", "/api/v1/projects/train/runs/\(run)/tasks/allreduce/logs", token: token).text
-            #expect(ended["state"] as? String == "succeeded", "\(log)")
+        let task: [String: Any] = [
+            "name": "allreduce", "template": "pytorch", "replicas": 2, "args": ["script": Self.script, "python": python],
+        ]
+        try await Self.runAlone(task, flags: ["local.executor": "unsandboxed"]) { state, log in
+            #expect(state == "succeeded", "\(log)")
             // Ranks 1 and 2 summed over the group: 3 in each replica.
             for rank in 0..<2 {
                 #expect(log.contains("[replica-\(rank)] rank \(rank) of 2: sum 3.0"), "\(log)")
@@ -48,23 +58,13 @@ import TrellisTestSupport
     }
 
     @Test func twoMPIRanksAllReduce() async throws {
-        try await EmbeddedHarness.with(.sqlite) { api, _ in
-            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
-            let token = try #require(try await api.team(project: "hpc", owner: "olga", members: [], admin: admin)["olga"])
-            let program =
-                "from mpi4py import MPI; c = MPI.COMM_WORLD; print(f'rank {c.Get_rank()} of {c.Get_size()}: sum {c.allreduce(c.Get_rank() + 1)}')"
-            try await api.applyPipeline(
-                "mpi", project: "hpc", token: token,
-                tasks: [
-                    [
-                        "name": "allreduce", "template": "mpi", "replicas": 2, "timeout": "5m",
-                        "args": ["command": "/usr/bin/python3 -c \"\(program)\""],
-                    ]
-                ])
-            let run = try await api.startRun("mpi", project: "hpc", token: token)
-            let ended = try await api.waitForRun(run, project: "hpc", token: token, limit: .seconds(300))
-            let log = try await api.call("GET", "/api/v1/projects/hpc/runs/\(run)/tasks/allreduce/logs", token: token).text
-            #expect(ended["state"] as? String == "succeeded", "\(log)")
+        let program =
+            "from mpi4py import MPI; c = MPI.COMM_WORLD; print(f'rank {c.Get_rank()} of {c.Get_size()}: sum {c.allreduce(c.Get_rank() + 1)}')"
+        let task: [String: Any] = [
+            "name": "allreduce", "template": "mpi", "replicas": 2, "args": ["command": "/usr/bin/python3 -c \"\(program)\""],
+        ]
+        try await Self.runAlone(task) { state, log in
+            #expect(state == "succeeded", "\(log)")
             // Both ranks' output is in the launcher's log.
             for rank in 0..<2 {
                 #expect(log.contains("[replica-0] rank \(rank) of 2: sum 3"), "\(log)")
@@ -81,16 +81,9 @@ import TrellisTestSupport
             socket.socket().bind((host, int(port)))
             print(task["type"], task["index"], json.dumps(config["cluster"], sort_keys=True))
             """
-        try await EmbeddedHarness.with(.sqlite) { api, _ in
-            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
-            let token = try #require(try await api.team(project: "tf", owner: "olga", members: [], admin: admin)["olga"])
-            try await api.applyPipeline(
-                "tf", project: "tf", token: token,
-                tasks: [["name": "train", "template": "tensorflow", "replicas": 3, "timeout": "5m", "args": ["script": script, "ps": 1]]])
-            let run = try await api.startRun("tf", project: "tf", token: token)
-            let ended = try await api.waitForRun(run, project: "tf", token: token, limit: .seconds(300))
-            let log = try await api.call("GET", "/api/v1/projects/tf/runs/\(run)/tasks/train/logs", token: token).text
-            #expect(ended["state"] as? String == "succeeded", "\(log)")
+        let task: [String: Any] = ["name": "train", "template": "tensorflow", "replicas": 3, "args": ["script": script, "ps": 1]]
+        try await Self.runAlone(task) { state, log in
+            #expect(state == "succeeded", "\(log)")
             var clusters: Set<String> = []
             for (rank, role) in ["chief 0", "worker 0", "ps 0"].enumerated() {
                 let line = try #require(log.split(separator: "\n").first { $0.contains("[replica-\(rank)] \(role) ") }, "\(log)")

@@ -26,6 +26,13 @@ public struct TestKubernetes: Sendable {
         KubernetesCluster(server: server, caPEM: trusted ? ca : nil, credential: .token(other ?? token))
     }
 
+    /// Registers this API server on the platform as the cluster `name` (with its token), failing loudly when refused.
+    public func register(as name: String, on api: some APITransport, admin: String?) async throws {
+        let registered = try await api.call(
+            "POST", "/api/v1/clusters", token: admin, json: ["name": name, "server": server, "ca": ca, "token": token])
+        guard registered.status == 201 else { throw TransportError("register cluster \(name): \(registered.text)") }
+    }
+
     /// A client certificate and key (PEM) of the system:masters group, signed by the API server's client CA.
     public func clientCertificate() throws -> (certificate: String, key: String) {
         let environment = ProcessInfo.processInfo.environment
