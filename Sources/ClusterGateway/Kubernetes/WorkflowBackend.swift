@@ -63,8 +63,11 @@ actor WorkflowBackend {
     let feed: ChangeFeed
     let archive: PodLogArchive
     let logger: Logger
-    /// Attempts whose logs are being kept now, and ended attempts none of whose pods has a log to keep.
+    /// Attempts whose logs are to be kept or being kept now (at most ``keepingAtOnce`` at once, the others waiting in
+    /// order), and ended attempts none of whose pods has a log to keep.
     private var archiving: Set<String> = []
+    private var waitingToKeep: [String] = []
+    private var keepingNow = 0
     private var nothingToKeep: Set<String> = []
     /// One client per cluster (by name and registration instant: a cluster registered again gets a new one).
     private var clients: [String: (registered: Date, client: KubernetesClient)] = [:]
@@ -307,8 +310,11 @@ actor WorkflowBackend {
 
     // MARK: Logs
 
-    /// Each replica's log at most this big is kept (the API server's `limitBytes`).
-    static let keptLogBytes = 64 << 20
+    /// An attempt's kept log at most this big, shared by its replicas (the API server's `limitBytes` for each pod):
+    /// what one copy holds in memory.
+    static let keptLogBytes = 128 << 20
+    /// Attempts whose logs are copied at once (a Workflow of a thousand tasks that ends asks for a thousand).
+    static let keepingAtOnce = 4
 
     /// The log of an attempt: one replica's, or every replica's interleaved by time, each line stamped and prefixed as
     /// local runs' are. Once the attempt ended its kept copy is read; before, its pods' (a followed log as each replica
@@ -357,7 +363,9 @@ actor WorkflowBackend {
                     } else {
                         var lines: [[PodLogLine]] = []
                         for rank in ranks {
-                            lines.append(try await Self.lines(of: pods[rank], namespace: namespace, client: client))
+                            lines.append(
+                                try await Self.lines(
+                                    of: pods[rank], namespace: namespace, client: client, limitBytes: Self.keptLogBytes / ranks.count))
                         }
                         for (position, line) in PodLogLine.interleave(lines) {
                             continuation.yield(
@@ -373,11 +381,11 @@ actor WorkflowBackend {
         }
     }
 
-    /// A pod's whole log, stamped, up to ``keptLogBytes``.
-    static func lines(of pod: String, namespace: String, client: KubernetesClient) async throws -> [PodLogLine] {
+    /// A pod's whole log, stamped, up to `limitBytes`.
+    static func lines(of pod: String, namespace: String, client: KubernetesClient, limitBytes: Int) async throws -> [PodLogLine] {
         var lines: [PodLogLine] = []
         var previous: Int64 = 0
-        for try await text in client.logs(pod: pod, namespace: namespace, container: "main", timestamps: true, limitBytes: keptLogBytes) {
+        for try await text in client.logs(pod: pod, namespace: namespace, container: "main", timestamps: true, limitBytes: limitBytes) {
             let line = PodLogLine(kubernetes: text, previous: previous)
             previous = line.milliseconds
             lines.append(line)
@@ -385,22 +393,40 @@ actor WorkflowBackend {
         return lines
     }
 
-    /// Keeps the logs of the Workflow's attempts that ended and are not kept yet, each in a task of its own.
+    /// Keeps the logs of the Workflow's attempts that ended and are not kept yet, in order, a few at once.
     func keepLogs(of workflow: JSONValue) {
         for attempt in ArgoStatus.progress(of: workflow).attempts where attempt.state.isFinished {
             guard let id = attempt.nodes.first, !archiving.contains(id), !nothingToKeep.contains(id), !archive.isComplete(id) else {
                 continue
             }
             archiving.insert(id)
-            Task { await self.keepLog(of: id) }
+            waitingToKeep.append(id)
         }
+        keepWaiting()
+    }
+
+    /// Starts copying waiting attempts' logs while fewer than ``keepingAtOnce`` are being copied.
+    private func keepWaiting() {
+        while keepingNow < Self.keepingAtOnce, !waitingToKeep.isEmpty {
+            let id = waitingToKeep.removeFirst()
+            keepingNow += 1
+            Task {
+                await self.keepLog(of: id)
+                await self.kept(id)
+            }
+        }
+    }
+
+    private func kept(_ id: String) {
+        archiving.remove(id)
+        keepingNow -= 1
+        keepWaiting()
     }
 
     /// Copies the ended attempt's pods' logs into the archive, trying again a few times when the cluster cannot be
     /// read. A pod that never reached a node has no log, and one already gone leaves a line saying so; when no pod has
     /// a log nothing is kept, and reading the log says why as before (not on a node, gone).
     private func keepLog(of id: String) async {
-        defer { archiving.remove(id) }
         for trial in 1...Self.keepTrials {
             do {
                 guard let attempt = try await attempt(ofExecution: id) else { return }
@@ -414,7 +440,10 @@ actor WorkflowBackend {
                     } else if pod.node == nil {
                         replicas.append([])
                     } else {
-                        replicas.append(try await Self.lines(of: name, namespace: attempt.placement.namespace, client: attempt.client))
+                        replicas.append(
+                            try await Self.lines(
+                                of: name, namespace: attempt.placement.namespace, client: attempt.client,
+                                limitBytes: Self.keptLogBytes / attempt.pods.count))
                         logged = true
                     }
                 }
