@@ -58,8 +58,8 @@ public enum ServiceName: String, Sendable, CaseIterable {
         case "runs": return rest.last == "usage" && [4, 8].contains(rest.count) ? .metrics : .orchestrator
         case "clusters": return .clusterGateway
         case "metrics": return .metrics
-        // Alerts' webhook deliveries.
-        case "alerts": return .orchestrator
+        // Alerts' webhook deliveries; what the project's runs take.
+        case "alerts", "storage": return .orchestrator
         default: return nil
         }
     }

@@ -583,6 +583,7 @@ def main():
         # Runs, filtered by trigger and state.
         driver.get(BASE + "/#/p/ml/runs")
         visible("select[name=trigger]")
+        wait.until(lambda d: all_css(f'tr[data-run="{run_id}"] .pinned'))
         Select(css("select[name=trigger]")).select_by_value("single")
         wait.until(lambda d: "trigger=single" in d.current_url)
         wait.until(lambda d: len(all_css("tbody tr[data-run]")) == 1)

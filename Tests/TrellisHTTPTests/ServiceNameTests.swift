@@ -32,6 +32,7 @@ import TrellisTestSupport
         ("/api/v1/notifications", .orchestrator),
         ("/api/v1/notifications/read", .orchestrator),
         ("/api/v1/projects/ml/alerts", .orchestrator),
+        ("/api/v1/projects/ml/storage", .orchestrator),
         ("/api/v1/projects/ml/alerts/retry", .orchestrator),
         ("/api/v1/projects/ml/pipelines/train/usage", .metrics),
         ("/api/v1/projects/ml/runs/r1/tasks/usage", .orchestrator),

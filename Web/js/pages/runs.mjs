@@ -35,7 +35,7 @@ export async function runsPage({ api, project, query, go }) {
       { dataset: { run: run.id } },
       h("td", null, h("a", { href: `#/p/${project}/runs/${run.id}` }, run.id.slice(0, 8))),
       h("td", null, run.pipeline),
-      h("td", null, badge(run.state)),
+      h("td", null, badge(run.state), run.pinned ? h("span", { class: "pinned", title: "Pinned: kept from the project's retention" }, " pinned") : ""),
       h("td", null, run.trigger),
       h("td", null, when(run.executionDate)),
       h("td", null, when(run.createdAt)),
