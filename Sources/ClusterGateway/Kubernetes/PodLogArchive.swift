@@ -21,11 +21,29 @@ struct PodLogArchive: Sendable {
         try? FileManager.default.removeItem(at: directory.url)
         try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true)
         for (rank, lines) in replicas.enumerated() {
-            try Data(lines.map { $0.written() }.joined().utf8).write(to: directory.replicaLog(rank))
+            try Self.write(lines.lazy.map { $0.written() }, to: directory.replicaLog(rank))
         }
-        let merged = PodLogLine.interleave(replicas).map { $0.line.written(prefix: PodLogLine.prefix(rank: $0.rank, of: replicas.count)) }
-        try Data(merged.joined().utf8).write(to: directory.output)
+        let merged = PodLogLine.interleave(replicas).lazy.map {
+            $0.line.written(prefix: PodLogLine.prefix(rank: $0.rank, of: replicas.count))
+        }
+        try Self.write(merged, to: directory.output)
         try Data().write(to: directory.complete)
+    }
+
+    /// Writes `lines` to a new file a mebibyte at a time (never the whole log again in memory).
+    static func write(_ lines: some Sequence<String>, to file: URL) throws {
+        guard FileManager.default.createFile(atPath: file.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+        let handle = try FileHandle(forWritingTo: file)
+        defer { try? handle.close() }
+        var pending = Data()
+        for line in lines {
+            pending.append(contentsOf: line.utf8)
+            if pending.count >= 1 << 20 {
+                try handle.write(contentsOf: pending)
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+        try handle.write(contentsOf: pending)
     }
 
     /// The kept log (one replica's, or the whole), once complete; nil otherwise.

@@ -312,7 +312,7 @@ actor WorkflowBackend {
 
     /// An attempt's kept log at most this big, shared by its replicas (the API server's `limitBytes` for each pod):
     /// what one copy holds in memory.
-    static let keptLogBytes = 128 << 20
+    static let keptLogBytes = 64 << 20
     /// Attempts whose logs are copied at once (a Workflow of a thousand tasks that ends asks for a thousand).
     static let keepingAtOnce = 4
 
