@@ -183,9 +183,12 @@ import TrellisTestSupport
                 // Fails twice, delivered on the third try.
                 try await Waiting.until("the flaky webhook's third try") { receiver.accepted("/flaky").count == 1 }
                 #expect(receiver.refused("/flaky") == 2)
-                // Three tries, then dead, shown with its error.
-                try await Waiting.until("the dead letter") {
-                    try await Self.deliveries(api, project: "flaky", token: olga, state: "dead").count == 1
+                // Three tries, then dead, shown with its error. (The flaky one's third try is recorded after the receiver
+                // took it: waited for too.)
+                try await Waiting.until("the dead letter, and the flaky webhook's delivery recorded") {
+                    let dead = try await Self.deliveries(api, project: "flaky", token: olga, state: "dead")
+                    let delivered = try await Self.deliveries(api, project: "flaky", token: olga, state: "delivered")
+                    return dead.count == 1 && delivered.count == 1
                 }
                 let all = try await Self.deliveries(api, project: "flaky", token: try #require(team["vic"]))
                 let flaky = try #require(all.first { $0["webhook"] as? String == "flaky" })
