@@ -81,13 +81,17 @@ start() { # PORT: the API server; etcd's client and peer ports are PORT+1 and PO
 }
 on_free_port KUBE start
 URL="https://127.0.0.1:$PORT"
-for crd in "$SHARED"/data/argo-workflows/crds-minimal/*.yaml; do
+# Argo's CRDs, and the training operator's and KubeRay's that Workflows' resource steps create.
+for crd in "$SHARED"/data/argo-workflows/crds-minimal/*.yaml "$SHARED"/data/kubeflow-training/crds-minimal/*.yaml \
+  "$SHARED"/data/kuberay/crds-minimal/*.yaml; do
   curl -fsS --cacert "$D/certs/apiserver.crt" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/yaml" \
     --data-binary @"$crd" "$URL/apis/apiextensions.k8s.io/v1/customresourcedefinitions" >/dev/null
 done
-for _ in $(seq 100); do
-  curl -fsS --cacert "$D/certs/apiserver.crt" -H "Authorization: Bearer $TOKEN" "$URL/apis/argoproj.io/v1alpha1/workflows" >/dev/null 2>&1 && break
-  sleep 0.1
+for api in argoproj.io/v1alpha1/workflows kubeflow.org/v1/pytorchjobs kubeflow.org/v1/xgboostjobs; do
+  for _ in $(seq 100); do
+    curl -fsS --cacert "$D/certs/apiserver.crt" -H "Authorization: Bearer $TOKEN" "$URL/apis/$api" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
 done
 export TRELLIS_TEST_KUBE_URL=$URL TRELLIS_TEST_KUBE_TOKEN=$TOKEN TRELLIS_TEST_KUBE_CA=$D/certs/apiserver.crt
 export TRELLIS_TEST_KUBE_CLIENT_CERT=$D/client.crt TRELLIS_TEST_KUBE_CLIENT_KEY=$D/client.key

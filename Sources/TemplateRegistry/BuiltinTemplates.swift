@@ -4,7 +4,9 @@ import Yams
 /// The templates every Trellis has from its first start, published to everyone.
 enum BuiltinTemplates {
     static func all() throws -> [TemplateSpec] {
-        try [shell, python, distributedShell, pytorch, tensorflow, mpi, noop].map { try YAMLDecoder().decode(TemplateSpec.self, from: $0) }
+        try [shell, python, distributedShell, pytorch, tensorflow, mpi, xgboost, noop].map {
+            try YAMLDecoder().decode(TemplateSpec.self, from: $0)
+        }
     }
 
     /// A POSIX sh prologue that reads `--command` and `--workdir` and runs the command there.
@@ -73,12 +75,19 @@ enum BuiltinTemplates {
         """
 
     /// A POSIX sh prologue that reads `--script` and `--python`, sets the variables PyTorch's distributed package reads
-    /// (`env://` initialisation, as torchrun sets them) from Trellis's replica variables, and runs the script.
+    /// (`env://` initialisation, as torchrun sets them) from Trellis's replica variables — or keeps those the training
+    /// operator set, in a PyTorchJob's pods — and runs the script.
     static let pytorchRunner =
         #"while [ $# -gt 0 ]; do case "$1" in --script) s=$2; shift 2;; --python) p=$2; shift 2;; *) shift;; esac; done; "#
-        + #"export MASTER_ADDR="${TRELLIS_MASTER_ADDR:-127.0.0.1}" MASTER_PORT="${TRELLIS_MASTER_PORT:-29500}" "#
-        + #"WORLD_SIZE="${TRELLIS_REPLICAS:-1}" RANK="${TRELLIS_REPLICA:-0}" LOCAL_RANK="${TRELLIS_LOCAL_REPLICA:-0}" "#
+        + rankVariables + #"export LOCAL_RANK="${TRELLIS_LOCAL_REPLICA:-0}" "#
         + #"LOCAL_WORLD_SIZE="${TRELLIS_LOCAL_REPLICAS:-1}"; exec "${p:-python3}" -c "$s""#
+
+    /// `MASTER_ADDR`, `MASTER_PORT`, `WORLD_SIZE` and `RANK` from Trellis's replica variables, else as an operator set
+    /// them (a PyTorchJob's or XGBoostJob's pods), else a single replica's.
+    static let rankVariables =
+        #"export MASTER_ADDR="${TRELLIS_MASTER_ADDR:-${MASTER_ADDR:-127.0.0.1}}" "#
+        + #"MASTER_PORT="${TRELLIS_MASTER_PORT:-${MASTER_PORT:-29500}}" WORLD_SIZE="${TRELLIS_REPLICAS:-${WORLD_SIZE:-1}}" "#
+        + #"RANK="${TRELLIS_REPLICA:-${RANK:-0}}"; "#
 
     static let pytorch = """
         name: pytorch
@@ -108,6 +117,7 @@ enum BuiltinTemplates {
                 dist.destroy_process_group()
           ```
         image: pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime
+        framework: pytorch
         command: [sh, -c, '\(pytorchRunner)', pytorch]
         env: {PYTHONUNBUFFERED: "1"}
         parameters:
@@ -162,6 +172,7 @@ enum BuiltinTemplates {
                 strategy = tf.distribute.MultiWorkerMirroredStrategy()
           ```
         image: tensorflow/tensorflow:2.16.1
+        framework: tensorflow
         command:
           - python3
           - -c
@@ -181,13 +192,14 @@ enum BuiltinTemplates {
             .joined(separator: "\n")
     }
 
-    /// A POSIX sh prologue for MPI: the launcher (replica 0) writes a hostfile of the task's slots in its working
-    /// directory and runs `command` under `mpirun`, which starts every rank; locally the other replicas have nothing
-    /// left to do.
+    /// A POSIX sh prologue for MPI: the launcher (replica 0) runs `command` under `mpirun`, which starts every rank —
+    /// with the hostfile of an MPIJob's launcher (the operator's), else one it writes of the task's slots in its working
+    /// directory; locally the other replicas have nothing left to do.
     static let mpiRunner =
         #"while [ $# -gt 0 ]; do case "$1" in --command) c=$2; shift 2;; *) shift;; esac; done; "#
-        + #"[ "${TRELLIS_REPLICA:-0}" = 0 ] || exit 0; n="${TRELLIS_REPLICAS:-1}"; h="$PWD/.mpi-hostfile"; "#
-        + #"echo "localhost slots=$n" > "$h" && exec mpirun --hostfile "$h" -np "$n" sh -c "$c""#
+        + #"[ "${TRELLIS_REPLICA:-0}" = 0 ] || exit 0; n="${TRELLIS_REPLICAS:-1}"; h="${OMPI_MCA_orte_default_hostfile:-}"; "#
+        + #"if [ -z "$h" ]; then h="$PWD/.mpi-hostfile"; echo "localhost slots=$n" > "$h" || exit 1; fi; "#
+        + #"exec mpirun --hostfile "$h" -np "$n" sh -c "$c""#
 
     static let mpi = """
         name: mpi
@@ -210,12 +222,53 @@ enum BuiltinTemplates {
               command: python3 -c 'from mpi4py import MPI; c = MPI.COMM_WORLD; print(c.Get_rank(), c.allreduce(1))'
           ```
         image: mpioperator/openmpi:0.5.0
+        framework: mpi
         command: [sh, -c, '\(mpiRunner)', mpi]
         env: {OMPI_ALLOW_RUN_AS_ROOT: "1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1"}
         parameters:
           - group: mpi
             params:
               - {name: command, type: text, label: Command, required: true, placeholder: "python3 train.py", help: "What every rank runs, with sh -c."}
+        """
+
+    /// A POSIX sh prologue that reads `--script` and `--python`, sets the rank variables an XGBoostJob's pods get and
+    /// Rabit's tracker variables from them, and runs the script.
+    static let xgboostRunner =
+        #"while [ $# -gt 0 ]; do case "$1" in --script) s=$2; shift 2;; --python) p=$2; shift 2;; *) shift;; esac; done; "#
+        + rankVariables + #"export DMLC_TRACKER_URI="$MASTER_ADDR" DMLC_TRACKER_PORT="$MASTER_PORT" DMLC_TASK_ID="$RANK" "#
+        + #"DMLC_NUM_WORKER="$WORLD_SIZE"; exec "${p:-python3}" -c "$s""#
+
+    static let xgboost = """
+        name: xgboost
+        version: 1.0.0
+        category: distributed
+        description: Distributed XGBoost over N replicas (a master running Rabit's tracker, and workers).
+        readme: |
+          # xgboost
+          Runs `script` with `python` in every replica of the task (`replicas: N`) with the variables an
+          XGBoostJob's pods get — `MASTER_ADDR`, `MASTER_PORT`, `WORLD_SIZE`, `RANK` (0 for the **master**, 1… for
+          the **workers**) — and Rabit's: `DMLC_TRACKER_URI`, `DMLC_TRACKER_PORT`, `DMLC_TASK_ID`, `DMLC_NUM_WORKER`.
+          The master starts the tracker (`xgboost.tracker.RabitTracker`) on the master port; every replica then joins
+          with `xgboost.collective.CommunicatorContext`. The image needs xgboost.
+
+          ```yaml
+          - name: boost
+            template: xgboost
+            replicas: 2
+            args:
+              script: |
+                import os, xgboost
+                print("worker", os.environ["DMLC_TASK_ID"], "of", os.environ["DMLC_NUM_WORKER"])
+          ```
+        image: python:3.12-slim
+        framework: xgboost
+        command: [sh, -c, '\(xgboostRunner)', xgboost]
+        env: {PYTHONUNBUFFERED: "1"}
+        parameters:
+          - group: xgboost
+            params:
+              - {name: script, type: text, label: Script, required: true, placeholder: "import xgboost"}
+              - {name: python, type: str, label: Python, default: python3, help: "The interpreter with xgboost: a name on PATH or an absolute path."}
         """
 
     static let noop = """

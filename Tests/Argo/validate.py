@@ -1,5 +1,7 @@
 """Every Argo Workflow manifest the Swift tests compiled (in the folder given) against Argo's JSON schema
-(../shared/data/argo-workflows/schema.json, draft 2020-12). Fails when the folder holds none.
+(../shared/data/argo-workflows/schema.json, draft 2020-12), and every training operator's job a Workflow's `resource`
+step creates against its kind's schema (../shared/data/kubeflow-training/<Kind>.schema.json). Fails when the folder
+holds no Workflow, or no job.
 
     python3 Tests/Argo/validate.py MANIFESTS_DIR [SCHEMA]
 """
@@ -24,13 +26,48 @@ def main(folder, schema_path):
     if not list(validator.iter_errors(broken)):
         sys.exit("validate: the schema accepted a broken manifest")
     failed = 0
+    jobs = []
     for path in manifests:
-        errors = list(validator.iter_errors(json.load(open(path))))
+        workflow = json.load(open(path))
+        errors = list(validator.iter_errors(workflow))
         for error in errors:
             print(f"{os.path.basename(path)}: {'/'.join(map(str, error.absolute_path))}: {error.message}", file=sys.stderr)
         failed += bool(errors)
+        for template in workflow.get("spec", {}).get("templates", []):
+            if "manifest" in template.get("resource", {}):
+                jobs.append((f"{os.path.basename(path)} {template['name']}", json.loads(template["resource"]["manifest"])))
     print(f"validate: {len(manifests) - failed} of {len(manifests)} Argo manifests valid against {schema_path}")
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed or not validate_jobs(jobs, os.path.dirname(schema_path)) else 0)
+
+
+def validate_jobs(jobs, data):
+    """Each job against its kind's schema: a wrong one must fail, and one of each framework must be there."""
+    if not jobs:
+        print("validate: no training job in the Workflows: did the Swift tests compile any?", file=sys.stderr)
+        return False
+    validators = {}
+    for kind in ("PyTorchJob", "TFJob", "MPIJob", "XGBoostJob"):
+        path = os.path.join(data, "..", "kubeflow-training", f"{kind}.schema.json")
+        validators[kind] = Draft202012Validator(json.load(open(path)))
+    broken = json.loads(json.dumps(jobs[0][1]))
+    specs = next(value for key, value in broken["spec"].items() if key.endswith("ReplicaSpecs"))
+    next(iter(specs.values()))["replicas"] = "two"
+    if not list(validators[broken["kind"]].iter_errors(broken)):
+        print("validate: the schema accepted a broken job", file=sys.stderr)
+        return False
+    failed = 0
+    for name, job in jobs:
+        validator = validators.get(job.get("kind"))
+        errors = list(validator.iter_errors(job)) if validator else [f"no schema for kind {job.get('kind')}"]
+        for error in errors:
+            where = "/".join(map(str, error.absolute_path)) if hasattr(error, "absolute_path") else ""
+            print(f"{name}: {where}: {getattr(error, 'message', error)}", file=sys.stderr)
+        failed += bool(errors)
+    missing = set(validators) - {job["kind"] for _, job in jobs}
+    if missing:
+        print(f"validate: no {', '.join(sorted(missing))} among the jobs compiled", file=sys.stderr)
+    print(f"validate: {len(jobs) - failed} of {len(jobs)} training jobs valid against their operator's schema")
+    return not failed and not missing
 
 
 if __name__ == "__main__":

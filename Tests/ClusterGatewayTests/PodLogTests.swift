@@ -51,10 +51,11 @@ import TrellisTestSupport
     }
 
     /// Appends a line stamped as the kubelet stamps them (RFC 3339, nanoseconds) to the pod's log.
-    static func write(_ text: String, at milliseconds: Int64, pod: String, namespace: String, root: URL) throws {
+    static func write(_ text: String, at milliseconds: Int64, pod: String, container: String = "main", namespace: String, root: URL) throws
+    {
         let folder = root.appendingPathComponent(namespace).appendingPathComponent(pod)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let log = folder.appendingPathComponent("main.log")
+        let log = folder.appendingPathComponent("\(container).log")
         if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
         let stamp = String(logTimestamp(milliseconds: milliseconds).dropLast()) + "456789Z"
         let handle = try FileHandle(forWritingTo: log)

@@ -17,6 +17,11 @@ import TrellisCore
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
+        // In a folder of its own, as a task's working directory is (the mpi launcher writes its hostfile there).
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("builtin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        process.currentDirectoryURL = folder
         process.environment = ProcessInfo.processInfo.environment.merging(spec.env ?? [:]) { $1 }.merging(env) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -65,6 +70,25 @@ import TrellisCore
         // One replica alone is a group of one.
         let (_, alone) = try Self.run(try Self.template("pytorch"), args: ["script": .string(script)])
         #expect(alone == "127.0.0.1 29500 1 0 0 1\n", "\(alone)")
+        // In a PyTorchJob's worker pod the operator's variables are kept (Trellis sets only TRELLIS_REPLICAS there).
+        let (_, operated) = try Self.run(
+            try Self.template("pytorch"), args: ["script": .string(script)],
+            env: ["TRELLIS_REPLICAS": "3", "MASTER_ADDR": "train-x2k9q-master-0", "MASTER_PORT": "23456", "WORLD_SIZE": "3", "RANK": "2"])
+        #expect(operated == "train-x2k9q-master-0 23456 3 2 0 1\n", "\(operated)")
+    }
+
+    @Test func xgboostSetsTheRankAndRabitTrackerVariables() throws {
+        let script = JSONValue.string(
+            "import os\nprint(*[os.environ[k] for k in ['MASTER_ADDR', 'MASTER_PORT', 'WORLD_SIZE', 'RANK', 'DMLC_TRACKER_URI', "
+                + "'DMLC_TRACKER_PORT', 'DMLC_TASK_ID', 'DMLC_NUM_WORKER']])")
+        let (status, local) = try Self.run(
+            try Self.template("xgboost"), args: ["script": script],
+            env: ["TRELLIS_REPLICA": "1", "TRELLIS_REPLICAS": "2", "TRELLIS_MASTER_ADDR": "127.0.0.1", "TRELLIS_MASTER_PORT": "40001"])
+        #expect(status == 0 && local == "127.0.0.1 40001 2 1 127.0.0.1 40001 1 2\n", "\(local)")
+        let (_, operated) = try Self.run(
+            try Self.template("xgboost"), args: ["script": script],
+            env: ["TRELLIS_REPLICAS": "2", "MASTER_ADDR": "boost-master-0", "MASTER_PORT": "9999", "WORLD_SIZE": "2", "RANK": "0"])
+        #expect(operated == "boost-master-0 9999 2 0 boost-master-0 9999 0 2\n", "\(operated)")
     }
 
     @Test func mpiRunsEveryRankFromTheLauncherAlone() throws {
@@ -76,6 +100,18 @@ import TrellisCore
         let (status, output) = try Self.run(
             try Self.template("mpi"), args: ["command": command], env: ["TRELLIS_REPLICA": "0", "TRELLIS_REPLICAS": "2"])
         #expect(status == 0 && output.split(separator: "\n").sorted() == ["rank 0", "rank 1"], "\(output)")
+        // An MPIJob's launcher (no TRELLIS_REPLICA) starts the ranks with the operator's hostfile.
+        let hostfile = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-hostfile-\(UUID().uuidString)")
+        try Data("localhost slots=3\n".utf8).write(to: hostfile)
+        defer { try? FileManager.default.removeItem(at: hostfile) }
+        let (launched, ranks) = try Self.run(
+            try Self.template("mpi"), args: ["command": command],
+            env: ["TRELLIS_REPLICAS": "3", "OMPI_MCA_orte_default_hostfile": hostfile.path])
+        #expect(launched == 0 && ranks.split(separator: "\n").sorted() == ["rank 0", "rank 1", "rank 2"], "\(ranks)")
+        let (missing, said) = try Self.run(
+            try Self.template("mpi"), args: ["command": command],
+            env: ["TRELLIS_REPLICAS": "3", "OMPI_MCA_orte_default_hostfile": hostfile.path + ".absent"])
+        #expect(missing != 0 && said.contains(".absent"), "\(said)")
     }
 
     @Test func tensorflowSetsTFConfigAsTensorFlowReadsIt() throws {

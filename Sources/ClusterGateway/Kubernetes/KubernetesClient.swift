@@ -47,6 +47,11 @@ public struct KubernetesResource: Sendable, Equatable {
     public static let customResourceDefinitions = KubernetesResource(
         group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions")
 
+    /// The training operator's jobs of a framework (kubeflow.org/v1).
+    public static func jobs(of framework: TrainingFramework) -> KubernetesResource {
+        KubernetesResource(group: "kubeflow.org", version: "v1", plural: framework.plural)
+    }
+
     var base: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
 
     /// The collection (or, with `name`, the object) in `namespace`; cluster-scoped without one.

@@ -188,11 +188,23 @@ actor WorkflowBackend {
     }
 
     /// Argo's stop: its controller stops the running pods and fails the Workflow; the run ends cancelled.
+    /// A training job its step created is not Argo's to stop: it is deleted, its log kept first as far as it got.
     func stop(run: String) async throws {
         guard let found = try await object(ofRun: run) else { throw APIError.notFound("no Workflow of run \(run)") }
         _ = try await found.client.patch(
             .workflows, namespace: found.placement.namespace, name: found.placement.name,
             merge: .object(["spec": .object(["shutdown": .string("Stop")])]))
+        for attempt in ArgoStatus.progress(of: found.workflow).attempts where !attempt.state.isFinished {
+            guard let framework = attempt.framework, let id = attempt.nodes.first else { continue }
+            do {
+                try await keepLogOnce(of: id)
+            } catch {
+                logger.warning("cannot keep a stopped job's log", metadata: ["execution": .string(id), "error": .string("\(error)")])
+            }
+            try await deleteJobs(
+                of: framework, selector: TrainingJob.selector(run: run, task: attempt.task, attempt: attempt.number),
+                placement: found.placement, client: found.client)
+        }
     }
 
     /// `argo retry`, on the Workflow object: failed nodes and their pods removed, succeeded ones kept — but those of
@@ -207,8 +219,29 @@ actor WorkflowBackend {
         for node in retry.podNodes {
             try await found.client.delete(.pods, namespace: found.placement.namespace, name: pods[node] ?? node)
         }
+        // The jobs of training tasks that run again go, with their pods: the new attempts' labels find only theirs.
+        var jobs: [String: TrainingFramework] = [:]
+        for attempt in ArgoStatus.progress(of: found.workflow).attempts where retry.podNodes.contains(attempt.nodes.first ?? "") {
+            jobs[attempt.task] = attempt.framework
+        }
+        for (task, framework) in jobs {
+            try await deleteJobs(
+                of: framework, selector: "trellis/run=\(run),trellis/task=\(task)", placement: found.placement, client: found.client)
+        }
         logger.info("workflow retried", metadata: ["run": .string(run), "pods": .stringConvertible(retry.podNodes.count)])
         return true
+    }
+
+    /// Deletes a training task's jobs and their pods (the operator's owner references would take the pods with the job,
+    /// but only where a garbage collector runs).
+    func deleteJobs(of framework: TrainingFramework, selector: String, placement: WorkflowPlacement, client: KubernetesClient) async throws
+    {
+        for resource in [KubernetesResource.jobs(of: framework), .pods] {
+            for item in try await client.list(resource, namespace: placement.namespace, labelSelector: selector).items {
+                guard let name = item["metadata"]?["name"]?.string else { continue }
+                _ = try await client.delete(resource, namespace: placement.namespace, name: name)
+            }
+        }
     }
 
     /// The Workflow's pods by Argo node id (Argo writes the node id on each pod it creates).
@@ -232,15 +265,45 @@ actor WorkflowBackend {
         let progress: WorkflowProgress.Attempt
         /// Its pods' names, by replica.
         let pods: [String]
+        /// The container of each pod whose log is the attempt's.
+        let container: String
     }
 
     func attempt(ofExecution id: String) async throws -> Attempt? {
         let prefix = ArgoWorkflow.name(ofRun: "")
-        guard id.hasPrefix(prefix), let found = try await object(ofRun: String(id.dropFirst(prefix.count).prefix(36))),
+        let run = String(id.dropFirst(prefix.count).prefix(36))
+        guard id.hasPrefix(prefix), let found = try await object(ofRun: run),
             let attempt = ArgoStatus.progress(of: found.workflow).attempts.first(where: { $0.nodes.first == id })
         else { return nil }
+        if let framework = attempt.framework {
+            let pods = try await replicaPods(
+                of: framework, selector: TrainingJob.selector(run: run, task: attempt.task, attempt: attempt.number),
+                placement: found.placement, client: found.client)
+            return Attempt(placement: found.placement, client: found.client, progress: attempt, pods: pods, container: framework.container)
+        }
         let names = try await podNames(of: found.placement, client: found.client)
-        return Attempt(placement: found.placement, client: found.client, progress: attempt, pods: attempt.nodes.map { names[$0] ?? $0 })
+        return Attempt(
+            placement: found.placement, client: found.client, progress: attempt, pods: attempt.nodes.map { names[$0] ?? $0 },
+            container: "main")
+    }
+
+    /// The pods of a training job's attempt in rank order: by role as the framework orders them, then by the
+    /// operator's replica index. None while the operator has made none; pods being deleted (a job's that ran before,
+    /// or stopped) are not the attempt's.
+    func replicaPods(of framework: TrainingFramework, selector: String, placement: WorkflowPlacement, client: KubernetesClient)
+        async throws -> [String]
+    {
+        let roles = framework.roleNames.map { $0.lowercased() }
+        let pods = try await client.list(.pods, namespace: placement.namespace, labelSelector: selector).items.compactMap {
+            pod -> (role: Int, index: Int, name: String)? in
+            guard let name = pod["metadata"]?["name"]?.string, pod["metadata"]?["deletionTimestamp"] == nil else { return nil }
+            let labels = pod["metadata"]?["labels"]
+            return (
+                roles.firstIndex(of: labels?[TrainingJob.roleLabel]?.string ?? "") ?? roles.count,
+                Int(labels?["training.kubeflow.org/replica-index"]?.string ?? "") ?? 0, name
+            )
+        }
+        return pods.sorted { ($0.role, $0.index, $0.name) < ($1.role, $1.index, $1.name) }.map(\.name)
     }
 
     /// How a Kubernetes attempt is doing, with its pods' phase, node, conditions and events.
@@ -323,6 +386,9 @@ actor WorkflowBackend {
     func logs(ofExecution id: String, replica: Int?, follow: Bool) async throws -> LogStream? {
         if let kept = archive.logs(of: id, replica: replica) { return kept }
         guard let attempt = try await attempt(ofExecution: id) else { return nil }
+        if let framework = attempt.progress.framework, attempt.pods.isEmpty {
+            throw APIError.failedPrecondition("the \(framework.kind) of this attempt has no pods yet; it has no log yet")
+        }
         let ranks = replica.map { [$0] } ?? Array(attempt.pods.indices)
         guard ranks.allSatisfy(attempt.pods.indices.contains) else { return nil }
         for rank in ranks {
@@ -338,6 +404,7 @@ actor WorkflowBackend {
         let client = attempt.client
         let namespace = attempt.placement.namespace
         let pods = attempt.pods
+        let container = attempt.container
         let replicas = replica == nil ? pods.count : 1
         return LogStream { continuation in
             let task = Task {
@@ -349,7 +416,7 @@ actor WorkflowBackend {
                                 group.addTask {
                                     var previous: Int64 = 0
                                     for try await text in client.logs(
-                                        pod: pods[rank], namespace: namespace, container: "main", follow: true, timestamps: true)
+                                        pod: pods[rank], namespace: namespace, container: container, follow: true, timestamps: true)
                                     {
                                         let line = PodLogLine(kubernetes: text, previous: previous)
                                         previous = line.milliseconds
@@ -365,7 +432,8 @@ actor WorkflowBackend {
                         for rank in ranks {
                             lines.append(
                                 try await Self.lines(
-                                    of: pods[rank], namespace: namespace, client: client, limitBytes: Self.keptLogBytes / ranks.count))
+                                    of: pods[rank], container: container, namespace: namespace, client: client,
+                                    limitBytes: Self.keptLogBytes / ranks.count))
                         }
                         for (position, line) in PodLogLine.interleave(lines) {
                             continuation.yield(
@@ -382,10 +450,12 @@ actor WorkflowBackend {
     }
 
     /// A pod's whole log, stamped, up to `limitBytes`.
-    static func lines(of pod: String, namespace: String, client: KubernetesClient, limitBytes: Int) async throws -> [PodLogLine] {
+    static func lines(of pod: String, container: String, namespace: String, client: KubernetesClient, limitBytes: Int) async throws
+        -> [PodLogLine]
+    {
         var lines: [PodLogLine] = []
         var previous: Int64 = 0
-        for try await text in client.logs(pod: pod, namespace: namespace, container: "main", timestamps: true, limitBytes: limitBytes) {
+        for try await text in client.logs(pod: pod, namespace: namespace, container: container, timestamps: true, limitBytes: limitBytes) {
             let line = PodLogLine(kubernetes: text, previous: previous)
             previous = line.milliseconds
             lines.append(line)
@@ -424,36 +494,11 @@ actor WorkflowBackend {
     }
 
     /// Copies the ended attempt's pods' logs into the archive, trying again a few times when the cluster cannot be
-    /// read. A pod that never reached a node has no log, and one already gone leaves a line saying so; when no pod has
-    /// a log nothing is kept, and reading the log says why as before (not on a node, gone).
+    /// read.
     private func keepLog(of id: String) async {
         for trial in 1...Self.keepTrials {
             do {
-                guard let attempt = try await attempt(ofExecution: id) else { return }
-                var replicas: [[PodLogLine]] = []
-                var logged = false
-                for name in attempt.pods {
-                    let pod = try await podStatus(name, of: attempt)
-                    if pod.phase == "Gone" {
-                        let at = attempt.progress.finishedAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0
-                        replicas.append([PodLogLine(milliseconds: at, text: "(pod \(name) was gone before its log was kept)")])
-                    } else if pod.node == nil {
-                        replicas.append([])
-                    } else {
-                        replicas.append(
-                            try await Self.lines(
-                                of: name, namespace: attempt.placement.namespace, client: attempt.client,
-                                limitBytes: Self.keptLogBytes / attempt.pods.count))
-                        logged = true
-                    }
-                }
-                guard logged else {
-                    if nothingToKeep.count >= 10_000 { nothingToKeep.removeAll() }
-                    nothingToKeep.insert(id)
-                    return
-                }
-                try archive.store(id, replicas: replicas)
-                logger.info("pod logs kept", metadata: ["execution": .string(id), "pods": .stringConvertible(attempt.pods.count)])
+                try await keepLogOnce(of: id)
                 return
             } catch {
                 logger.warning(
@@ -462,6 +507,37 @@ actor WorkflowBackend {
                 try? await Task.sleep(for: .seconds(min(60, 1 << trial)))
             }
         }
+    }
+
+    /// Copies the attempt's pods' logs into the archive. A pod that never reached a node has no log, and one already
+    /// gone leaves a line saying so; when no pod has a log nothing is kept, and reading the log says why as before
+    /// (not on a node, gone).
+    private func keepLogOnce(of id: String) async throws {
+        guard let attempt = try await attempt(ofExecution: id) else { return }
+        var replicas: [[PodLogLine]] = []
+        var logged = false
+        for name in attempt.pods {
+            let pod = try await podStatus(name, of: attempt)
+            if pod.phase == "Gone" {
+                let at = attempt.progress.finishedAt.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0
+                replicas.append([PodLogLine(milliseconds: at, text: "(pod \(name) was gone before its log was kept)")])
+            } else if pod.node == nil {
+                replicas.append([])
+            } else {
+                replicas.append(
+                    try await Self.lines(
+                        of: name, container: attempt.container, namespace: attempt.placement.namespace, client: attempt.client,
+                        limitBytes: Self.keptLogBytes / attempt.pods.count))
+                logged = true
+            }
+        }
+        guard logged else {
+            if nothingToKeep.count >= 10_000 { nothingToKeep.removeAll() }
+            nothingToKeep.insert(id)
+            return
+        }
+        try archive.store(id, replicas: replicas)
+        logger.info("pod logs kept", metadata: ["execution": .string(id), "pods": .stringConvertible(attempt.pods.count)])
     }
 
     static let keepTrials = 8

@@ -20,10 +20,13 @@ public struct WorkflowProgress: Codable, Sendable, Equatable {
         public var nodes: [String]
         /// The Kubernetes nodes its pods ran on.
         public var hosts: [String]
+        /// The training framework whose job the attempt's step created: its replicas are the job's pods, found by
+        /// ``TrainingJob/selector(run:task:attempt:)`` (the step's own pod only creates and follows the job).
+        public var framework: TrainingFramework?
 
         public init(
             task: String, number: Int, state: TaskState, exitCode: Int? = nil, message: String? = nil, startedAt: Date? = nil,
-            finishedAt: Date? = nil, nodes: [String] = [], hosts: [String] = []
+            finishedAt: Date? = nil, nodes: [String] = [], hosts: [String] = [], framework: TrainingFramework? = nil
         ) {
             self.task = task
             self.number = number
@@ -34,6 +37,7 @@ public struct WorkflowProgress: Codable, Sendable, Equatable {
             self.finishedAt = finishedAt
             self.nodes = nodes
             self.hosts = hosts
+            self.framework = framework
         }
     }
 
@@ -72,6 +76,7 @@ public enum ArgoStatus {
             guard type == "Pod" else { continue }
             pods[parsed.task, default: []].append((parsed.replica ?? 0, (parsed.retry ?? 0) + 1, id, node))
         }
+        let jobs = frameworks(of: workflow)
         var attempts: [WorkflowProgress.Attempt] = []
         for (task, found) in pods {
             for number in Set(found.map(\.attempt)).sorted() {
@@ -85,7 +90,8 @@ public enum ArgoStatus {
                         message: (failed ?? replicas.first?.node)?["message"]?.string,
                         startedAt: replicas.compactMap { date($0.node["startedAt"]) }.min(),
                         finishedAt: states.allSatisfy(\.isFinished) ? replicas.compactMap { date($0.node["finishedAt"]) }.max() : nil,
-                        nodes: replicas.map(\.id), hosts: replicas.compactMap { $0.node["hostNodeName"]?.string }))
+                        nodes: replicas.map(\.id), hosts: replicas.compactMap { $0.node["hostNodeName"]?.string },
+                        framework: jobs[task]))
             }
         }
         attempts.sort { ($0.task, $0.number) < ($1.task, $1.number) }
@@ -141,6 +147,20 @@ public enum ArgoStatus {
             "status": .object(["phase": .string("Running"), "finishedAt": .null, "message": .null, "nodes": .object(changes)]),
         ])
         return (patch, removed.filter { all[$0]?["type"]?.string == "Pod" }.sorted())
+    }
+
+    /// The tasks whose template is a `resource` step creating a training framework's job, by the job's kind.
+    static func frameworks(of workflow: JSONValue) -> [String: TrainingFramework] {
+        guard case .array(let templates)? = workflow["spec"]?["templates"] else { return [:] }
+        var found: [String: TrainingFramework] = [:]
+        for template in templates {
+            guard let manifest = template["resource"]?["manifest"]?.string, let name = template["name"]?.string,
+                let kind = (try? JSONDecoder().decode(JSONValue.self, from: Data(manifest.utf8)))?["kind"]?.string,
+                let framework = TrainingFramework(kind: kind)
+            else { continue }
+            found[String(name.dropFirst(ArgoWorkflow.templateName("").count))] = framework
+        }
+        return found
     }
 
     static func nodes(of workflow: JSONValue) -> [String: JSONValue] {

@@ -42,52 +42,44 @@ public enum ArgoWorkflow {
         var templates: [JSONValue] = [
             .object(["name": .string("main"), "dag": .object(["tasks": .array(plan.tasks.map(dagTask))])])
         ]
-        for task in plan.tasks { templates.append(try containerTemplate(task, plan: plan, run: run)) }
+        for task in plan.tasks { templates.append(try template(task, plan: plan, run: run)) }
         var spec: [String: JSONValue] = [
             "entrypoint": .string("main"),
             "templates": .array(templates),
             "ttlStrategy": .object(["secondsAfterCompletion": .int(keptSeconds)]),
-            "podMetadata": .object(["labels": labels(plan, run: run)]),
+            "podMetadata": .object(["labels": .object(labels(plan, run: run))]),
         ]
         if let parallelism = plan.parallelism { spec["parallelism"] = .int(parallelism) }
-        if let selector = plan.nodeSelector { spec["nodeSelector"] = .object(selector.mapValues(JSONValue.string)) }
         if let timeout = plan.timeoutMilliseconds { spec["activeDeadlineSeconds"] = .int(Int(seconds(timeout))) }
-        if plan.podSecurity == .restricted {
-            // Pod Security's restricted level: a non-root user (and group, owning mounted volumes) and the runtime's
-            // default seccomp profile for every pod.
-            spec["securityContext"] = .object([
-                "runAsNonRoot": .bool(true), "runAsUser": .int(restrictedUser), "runAsGroup": .int(restrictedUser),
-                "fsGroup": .int(restrictedUser), "seccompProfile": .object(["type": .string("RuntimeDefault")]),
-            ])
-        }
-        if !run.pullSecrets.isEmpty { spec["imagePullSecrets"] = .array(run.pullSecrets.map { .object(["name": .string($0)]) }) }
+        for (key, value) in workflowPod(plan, run: run) { spec[key] = value }
         return .object([
             "apiVersion": .string("argoproj.io/v1alpha1"),
             "kind": .string("Workflow"),
             "metadata": .object([
-                "name": .string(name(ofRun: run.id)), "namespace": .string(run.namespace), "labels": labels(plan, run: run),
+                "name": .string(name(ofRun: run.id)), "namespace": .string(run.namespace), "labels": .object(labels(plan, run: run)),
             ]),
             "spec": .object(spec),
         ])
     }
 
-    static func labels(_ plan: RunPlan, run: Run, task: String? = nil) -> JSONValue {
+    static func labels(_ plan: RunPlan, run: Run, task: String? = nil) -> [String: JSONValue] {
         var labels: [String: JSONValue] = [
             "trellis/project": .string(run.project), "trellis/pipeline": .string(plan.pipeline), "trellis/run": .string(run.id),
         ]
         if let task { labels["trellis/task"] = .string(task) }
-        return .object(labels)
+        return labels
     }
 
     static func templateName(_ task: String) -> String { "task-\(task)" }
 
     /// The task in the DAG: its dependencies, `when: "false"` when skipped (Argo then counts it as done), and
-    /// `withSequence` for replicas: N pods of the same template, each told its rank.
+    /// `withSequence` for replicas: N pods of the same template, each told its rank (a training framework's task is one
+    /// step, whose operator makes the replicas).
     static func dagTask(_ task: RunPlan.Task) -> JSONValue {
         var node: [String: JSONValue] = ["name": .string(task.name), "template": .string(templateName(task.name))]
         if !task.dependsOn.isEmpty { node["dependencies"] = .array(task.dependsOn.map(JSONValue.string)) }
         if task.skip { node["when"] = .string("false") }
-        if task.replicas > 1 {
+        if task.replicas > 1, task.framework == nil {
             node["withSequence"] = .object(["count": .string(String(task.replicas))])
             node["arguments"] = .object(["parameters": .array([.object(["name": .string("replica"), "value": .string("{{item}}")])])])
         }
@@ -107,14 +99,16 @@ public enum ArgoWorkflow {
         ])
     }
 
-    static func containerTemplate(_ task: RunPlan.Task, plan: RunPlan, run: Run) throws(ValidationError) -> JSONValue {
+    /// The task's template: a container, or for a training framework's task a `resource` step creating its job.
+    static func template(_ task: RunPlan.Task, plan: RunPlan, run: Run) throws(ValidationError) -> JSONValue {
         let field = "spec.tasks[\(task.name)]"
         // The attempt: Argo counts retries from 0; Trellis numbers attempts from 1.
+        let attempt = task.retry.limit > 0 ? "{{=asInt(retries) + 1}}" : "1"
         var environment = plan.environment(
-            of: task, project: run.project, run: run.id, attempt: task.retry.limit > 0 ? "{{=asInt(retries) + 1}}" : "1",
-            executionDate: run.executionDate, runner: run.runner)
-        if task.replicas > 1 {
-            environment["TRELLIS_REPLICA"] = "{{inputs.parameters.replica}}"
+            of: task, project: run.project, run: run.id, attempt: attempt, executionDate: run.executionDate, runner: run.runner)
+        if task.replicas > 1 || task.framework != nil {
+            // A framework's operator tells each replica its rank in the framework's own terms (`RANK`, `TF_CONFIG`…).
+            if task.framework == nil { environment["TRELLIS_REPLICA"] = "{{inputs.parameters.replica}}" }
             environment["TRELLIS_REPLICAS"] = String(task.replicas)
         }
         let secrets = Set(plan.secrets(in: environment))
@@ -134,31 +128,61 @@ public enum ArgoWorkflow {
             ])
         }
 
-        var template: [String: JSONValue] = [
-            "name": .string(templateName(task.name)),
-            "metadata": .object(["labels": labels(plan, run: run, task: task.name)]),
-        ]
+        // What the template says of the pod besides its container (a job's pods have the Workflow's pod-wide fields too).
+        var pod: [String: JSONValue] = [:]
         let mounts = try task.mounts.enumerated().map { item throws(ValidationError) in
             (name: "mount-\(item.offset)", mount: try Mount(parsing: item.element, field: "\(field).mounts[\(item.offset)]"))
         }
         if !mounts.isEmpty {
             container["volumeMounts"] = .array(mounts.map { volumeMount($0.mount, name: $0.name, user: run.runner) })
-            template["volumes"] = .array(mounts.map { volume($0.mount, name: $0.name) })
+            pod["volumes"] = .array(mounts.map { volume($0.mount, name: $0.name) })
         }
-        template["container"] = .object(container)
-        if task.replicas > 1 { template["inputs"] = .object(["parameters": .array([.object(["name": .string("replica")])])]) }
-        if task.retry.limit > 0 { template["retryStrategy"] = retryStrategy(task.retry) }
-        if let timeout = task.timeoutMilliseconds { template["activeDeadlineSeconds"] = .string(String(seconds(timeout))) }
-        if let account = task.serviceAccount { template["serviceAccountName"] = .string(account) }
+        if let account = task.serviceAccount { pod["serviceAccountName"] = .string(account) }
         if let aliases = task.hostAliases, !aliases.isEmpty {
-            template["hostAliases"] = .array(
+            pod["hostAliases"] = .array(
                 aliases.map { line in
                     let parts = line.split(separator: " ").map(String.init)
                     return .object(["ip": .string(parts[0]), "hostnames": .array(parts.dropFirst().map(JSONValue.string))])
                 })
         }
+
+        let taskLabels = labels(plan, run: run, task: task.name)
+        var template: [String: JSONValue] = [
+            "name": .string(templateName(task.name)), "metadata": .object(["labels": .object(taskLabels)]),
+        ]
+        if let framework = task.framework {
+            var jobLabels = taskLabels
+            jobLabels[TrainingJob.attemptLabel] = .string(attempt)
+            for (key, value) in workflowPod(plan, run: run) { pod[key] = value }
+            let job = try TrainingJob.manifest(
+                framework, task: task, container: container, pod: pod, labels: jobLabels, namespace: run.namespace)
+            template["resource"] = TrainingJob.resource(job)
+        } else {
+            for (key, value) in pod { template[key] = value }
+            template["container"] = .object(container)
+            if task.replicas > 1 { template["inputs"] = .object(["parameters": .array([.object(["name": .string("replica")])])]) }
+        }
+        if task.retry.limit > 0 { template["retryStrategy"] = retryStrategy(task.retry) }
+        if let timeout = task.timeoutMilliseconds { template["activeDeadlineSeconds"] = .string(String(seconds(timeout))) }
         return .object(template)
     }
+
+    /// The pod-wide fields the Workflow gives its own pods, which a job's pods need in their own spec: the node
+    /// selector, the restricted security context and the pull secrets.
+    static func workflowPod(_ plan: RunPlan, run: Run) -> [String: JSONValue] {
+        var pod: [String: JSONValue] = [:]
+        if let selector = plan.nodeSelector { pod["nodeSelector"] = .object(selector.mapValues(JSONValue.string)) }
+        if plan.podSecurity == .restricted { pod["securityContext"] = restrictedPod }
+        if !run.pullSecrets.isEmpty { pod["imagePullSecrets"] = .array(run.pullSecrets.map { .object(["name": .string($0)]) }) }
+        return pod
+    }
+
+    /// Pod Security's restricted level: a non-root user (and group, owning mounted volumes) and the runtime's default
+    /// seccomp profile for every pod.
+    static let restrictedPod: JSONValue = .object([
+        "runAsNonRoot": .bool(true), "runAsUser": .int(restrictedUser), "runAsGroup": .int(restrictedUser),
+        "fsGroup": .int(restrictedUser), "seccompProfile": .object(["type": .string("RuntimeDefault")]),
+    ])
 
     /// `limit`, the policy, and the backoff (Argo's factor multiplies the duration after each retry, as Trellis's does).
     static func retryStrategy(_ retry: RetryRule) -> JSONValue {

@@ -64,12 +64,14 @@ public struct RunPlan: Codable, Sendable, Equatable {
         public var serviceAccount: String?
         public var hostAliases: [String]?
         public var privileged: Bool?
+        /// The template's training framework: on Kubernetes the task is its operator's job (``TrainingJob``).
+        public var framework: TrainingFramework?
 
         public init(
             name: String, id: String, template: String, dependsOn: [String], command: [String], environment: [String: String],
             image: String, workingDirectory: String?, replicas: Int, timeoutMilliseconds: Int64?, retry: RetryRule, skip: Bool,
             mounts: [String] = [], resources: TemplateSpec.Resources? = nil, serviceAccount: String? = nil, hostAliases: [String]? = nil,
-            privileged: Bool? = nil
+            privileged: Bool? = nil, framework: TrainingFramework? = nil
         ) {
             self.name = name
             self.id = id
@@ -88,6 +90,7 @@ public struct RunPlan: Codable, Sendable, Equatable {
             self.serviceAccount = serviceAccount
             self.hostAliases = hostAliases
             self.privileged = privileged
+            self.framework = framework
         }
     }
 
@@ -173,7 +176,8 @@ public struct RunPlan: Codable, Sendable, Equatable {
                         resources: task.resources ?? template.resources,
                         serviceAccount: template.serviceAccount,
                         hostAliases: template.hostAliases,
-                        privileged: template.privileged
+                        privileged: template.privileged,
+                        framework: template.framework
                     ))
             } catch let error as ValidationErrors {
                 renderer.problems += error.errors

@@ -20,6 +20,9 @@ public struct TemplateSpec: Codable, Sendable, Equatable {
     /// `ip host1 host2` lines, as in /etc/hosts.
     public var hostAliases: [String]?
     public var privileged: Bool?
+    /// The distributed-training framework the template is for (`pytorch`, `tensorflow`, `mpi`, `xgboost`): on
+    /// Kubernetes a task of it is the framework operator's job, whose replicas have the framework's roles.
+    public var framework: TrainingFramework?
     /// The template the editor suggests as the next node.
     public var recommendedNext: String?
 

@@ -1,0 +1,154 @@
+/// The distributed-training framework a template is for: on Kubernetes its task becomes the framework operator's
+/// resource (Kubeflow's training operator, kubeflow.org/v1), whose replicas have the roles below; locally its replicas
+/// are processes told their rank as every replicated task's are.
+public enum TrainingFramework: String, Codable, Sendable, CaseIterable {
+    case pytorch, tensorflow, mpi, xgboost
+
+    /// A kind of replica and how many of the task's replicas have it.
+    public struct Role: Sendable, Equatable {
+        /// As the operator names it: `Master`, `Worker`, `Chief`, `PS`, `Launcher`.
+        public var name: String
+        public var replicas: Int
+
+        public init(_ name: String, replicas: Int) {
+            self.name = name
+            self.replicas = replicas
+        }
+    }
+
+    /// The roles of a task of `replicas` replicas in rank order (replica 0 has the first). TensorFlow's last
+    /// `parameterServers` replicas are parameter servers; an MPI job's replicas are its ranks, started by a launcher of
+    /// their own.
+    public func roles(replicas: Int, parameterServers: Int = 0) -> [Role] {
+        let counts: [Int] =
+            switch self {
+            case .pytorch, .xgboost: [1, replicas - 1]
+            case .tensorflow: [1, replicas - 1 - parameterServers, parameterServers]
+            case .mpi: [1, replicas]
+            }
+        return zip(roleNames, counts).map { Role($0, replicas: $1) }.filter { $0.replicas > 0 }
+    }
+
+    /// Its roles' names in rank order.
+    public var roleNames: [String] {
+        switch self {
+        case .pytorch, .xgboost: ["Master", "Worker"]
+        case .tensorflow: ["Chief", "Worker", "PS"]
+        case .mpi: ["Launcher", "Worker"]
+        }
+    }
+
+    /// The operator's resource kind.
+    public var kind: String {
+        switch self {
+        case .pytorch: "PyTorchJob"
+        case .tensorflow: "TFJob"
+        case .mpi: "MPIJob"
+        case .xgboost: "XGBoostJob"
+        }
+    }
+
+    /// Its plural, as the API server serves it.
+    public var plural: String { kind.lowercased() + "s" }
+
+    public init?(kind: String) {
+        guard let found = Self.allCases.first(where: { $0.kind == kind }) else { return nil }
+        self = found
+    }
+
+    /// The field of the spec holding the replica specs.
+    var replicaSpecsField: String {
+        switch self {
+        case .pytorch: "pytorchReplicaSpecs"
+        case .tensorflow: "tfReplicaSpecs"
+        case .mpi: "mpiReplicaSpecs"
+        case .xgboost: "xgbReplicaSpecs"
+        }
+    }
+
+    /// The container the operator looks for in each replica's pod (its default container name).
+    public var container: String {
+        switch self {
+        case .pytorch: "pytorch"
+        case .tensorflow: "tensorflow"
+        case .mpi: "mpi"
+        case .xgboost: "xgboost"
+        }
+    }
+}
+
+/// A distributed task compiled to its framework operator's resource, which an Argo `resource` step creates (owned by
+/// the Workflow, so it goes with it) and follows to its end. What it writes is in docs/kubernetes.md; the tests
+/// validate every one against the operator's JSON schema.
+public enum TrainingJob {
+    /// The label of each replica pod naming its role; with `trellis/run`, `trellis/task` and ``attemptLabel``, the
+    /// pods of one attempt are found by their labels (the operator copies a replica's pod labels onto its pods).
+    public static let roleLabel = "trellis/role"
+    public static let attemptLabel = "trellis/attempt"
+
+    /// The Argo condition on the job's status that ends the step: the operator's `Succeeded` or `Failed` condition
+    /// (a replica that fails fails the job: its restart policy is `Never`).
+    static func condition(_ type: String) -> String { #"status.conditions.#(type=="\#(type)").status == True"# }
+
+    /// The label selector of an attempt's replica pods.
+    public static func selector(run: String, task: String, attempt: Int) -> String {
+        "trellis/run=\(run),trellis/task=\(task),\(attemptLabel)=\(attempt)"
+    }
+
+    /// The tensorflow template's `ps` argument, from its flag in the task's command (0 without one).
+    static func parameterServers(_ task: RunPlan.Task) -> Int {
+        guard task.framework == .tensorflow, let flag = task.command.firstIndex(of: "--ps"), flag + 1 < task.command.count else { return 0 }
+        return Int(task.command[flag + 1]) ?? 0
+    }
+
+    /// The resource: one replica spec per role, each a pod of the task's `container` (named as the operator wants it)
+    /// with `pod`'s fields (volumes, service account, security context…) and `labels`. The MPI launcher runs the
+    /// command, its workers only wait for it to start their ranks. Pods are kept once the job ended, so that their
+    /// logs can be read and kept; the job itself goes with the Workflow.
+    static func manifest(
+        _ framework: TrainingFramework, task: RunPlan.Task, container: [String: JSONValue], pod: [String: JSONValue],
+        labels: [String: JSONValue], namespace: String
+    ) throws(ValidationError) -> JSONValue {
+        let parameterServers = parameterServers(task)
+        guard parameterServers >= 0, parameterServers < task.replicas else {
+            throw ValidationError(
+                field: "spec.tasks[\(task.name)].args.ps",
+                "must be 0 to \(task.replicas - 1) for \(task.replicas) replicas (the chief is replica 0), not \(parameterServers)")
+        }
+        var specs: [String: JSONValue] = [:]
+        for role in framework.roles(replicas: task.replicas, parameterServers: parameterServers) {
+            var main = container
+            main["name"] = .string(framework.container)
+            if framework == .mpi, role.name == "Worker" {
+                main["command"] = .array(["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"].map(JSONValue.string))
+                main["args"] = nil
+            }
+            var podLabels = labels
+            podLabels[roleLabel] = .string(role.name.lowercased())
+            var spec = pod
+            spec["containers"] = .array([.object(main)])
+            specs[role.name] = .object([
+                "replicas": .int(role.replicas), "restartPolicy": .string("Never"),
+                "template": .object(["metadata": .object(["labels": .object(podLabels)]), "spec": .object(spec)]),
+            ])
+        }
+        var runPolicy: [String: JSONValue] = ["cleanPodPolicy": .string("None"), "backoffLimit": .int(0)]
+        if let timeout = task.timeoutMilliseconds { runPolicy["activeDeadlineSeconds"] = .int(Int(ArgoWorkflow.seconds(timeout))) }
+        return .object([
+            "apiVersion": .string("kubeflow.org/v1"),
+            "kind": .string(framework.kind),
+            "metadata": .object([
+                "generateName": .string("\(task.name.prefix(40))-"), "namespace": .string(namespace), "labels": .object(labels),
+            ]),
+            "spec": .object([framework.replicaSpecsField: .object(specs), "runPolicy": .object(runPolicy)]),
+        ])
+    }
+
+    /// The Argo template's `resource`: create the job, owned by the Workflow, and wait for its end.
+    static func resource(_ manifest: JSONValue) -> JSONValue {
+        .object([
+            "action": .string("create"), "setOwnerReference": .bool(true), "manifest": .string(manifest.jsonText),
+            "successCondition": .string(condition("Succeeded")), "failureCondition": .string(condition("Failed")),
+        ])
+    }
+}
