@@ -102,6 +102,23 @@ import TrellisTestSupport
                         tasks: [["name": "duo", "template": "distributed-shell", "args": ["command": "echo hi"], "replicas": 2]])
                     let run = try await api.startRun("pair", project: project, token: token)
                     let argo = try await ArgoController.waitFor(run: run, client: client, namespace: namespace)
+                    // The replicas' headless Service, owned by the Workflow: TRELLIS_MASTER_ADDR resolves under it.
+                    let serviceName = ReplicaService.name(run: run, task: "duo")
+                    try await Waiting.until("the replicas' Service") {
+                        try await client.get(.services, namespace: namespace, name: serviceName) != nil
+                    }
+                    let service = try #require(try await client.get(.services, namespace: namespace, name: serviceName))
+                    let workflow = try #require(try await argo.workflow())
+                    #expect(service["spec"]?["clusterIP"]?.string == "None", "\(service)")
+                    let owners = service["metadata"]?["ownerReferences"]
+                    #expect(
+                        owners
+                            == .array([
+                                .object([
+                                    "apiVersion": .string("argoproj.io/v1alpha1"), "kind": .string("Workflow"), "name": .string(argo.name),
+                                    "uid": workflow["metadata"]?["uid"] ?? .null,
+                                ])
+                            ]), "\(service)")
                     func status(_ phase: String) -> [(String, JSONValue)] {
                         [
                             argo.root(phase), ArgoFixture.node("\(argo.name)-g", "\(argo.name).duo", type: "TaskGroup", phase: phase),

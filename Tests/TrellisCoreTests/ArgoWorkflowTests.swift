@@ -151,7 +151,17 @@ import TrellisTestSupport
         #expect((workers["inputs"] as? [String: Any])?["parameters"] as? [[String: String]] == [["name": "replica"]])
         let environment = Self.env(workers)
         #expect(environment["TRELLIS_REPLICA"] == "{{inputs.parameters.replica}}" && environment["TRELLIS_REPLICAS"] == "3")
-        #expect(environment["TRELLIS_MASTER_ADDR"] == nil)
+        // Replica 0 by its stable name: each pod's host name under the run's headless Service of the task.
+        let service = "workers-\(Self.run.id.filter { $0 != "-" })"
+        #expect(
+            environment["TRELLIS_MASTER_ADDR"] == "replica-0.\(service).trellis-ml.svc" && environment["TRELLIS_MASTER_PORT"] == "29500")
+        let patch = try JSONSerialization.jsonObject(with: Data((workers["podSpecPatch"] as? String ?? "").utf8)) as? [String: String]
+        #expect(patch == ["hostname": "replica-{{inputs.parameters.replica}}", "subdomain": service])
+        let services = ReplicaService.services(of: try ArgoWorkflow.manifest(plan, run: Self.run))
+        #expect(services.count == 1 && services.first?["metadata"]?["name"]?.string == service && service.count <= 63)
+        #expect(services.first?["spec"]?["clusterIP"]?.string == "None")
+        #expect(services.first?["spec"]?["selector"]?["trellis/task"]?.string == "workers")
+        #expect(services.first?["spec"]?["selector"]?["trellis/run"]?.string == Self.run.id)
     }
 
     @Test func aMalformedResourceNamesTheField() throws {

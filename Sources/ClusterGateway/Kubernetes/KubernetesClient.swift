@@ -44,6 +44,7 @@ public struct KubernetesResource: Sendable, Equatable {
     public static let namespaces = KubernetesResource(group: "", version: "v1", plural: "namespaces")
     public static let events = KubernetesResource(group: "", version: "v1", plural: "events")
     public static let secrets = KubernetesResource(group: "", version: "v1", plural: "secrets")
+    public static let services = KubernetesResource(group: "", version: "v1", plural: "services")
     public static let customResourceDefinitions = KubernetesResource(
         group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions")
 

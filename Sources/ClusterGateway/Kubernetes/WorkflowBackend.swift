@@ -119,11 +119,39 @@ actor WorkflowBackend {
         if !submission.secretEnvironment.isEmpty {
             try await saveSecretEnvironment(submission.secretEnvironment, namespace: namespace, client: client)
         }
+        let created: JSONValue
         do {
-            _ = try await client.create(.workflows, namespace: namespace, submission.workflow)
+            created = try await client.create(.workflows, namespace: namespace, submission.workflow)
             logger.info("workflow created", metadata: ["run": .string(submission.run), "cluster": .string(submission.cluster)])
         } catch let error as KubernetesError where error.reason == "AlreadyExists" {
+            guard let existing = try await client.get(.workflows, namespace: namespace, name: name) else { throw error }
+            created = existing
+        }
+        try await createReplicaServices(of: created, namespace: namespace, client: client)
+    }
+
+    /// The headless Services of the Workflow's replicated tasks (``ReplicaService``), owned by the Workflow so that
+    /// they go with it; those that exist already are left.
+    func createReplicaServices(of workflow: JSONValue, namespace: String, client: KubernetesClient) async throws {
+        let services = ReplicaService.services(of: workflow)
+        guard !services.isEmpty, let name = workflow["metadata"]?["name"]?.string, let uid = workflow["metadata"]?["uid"]?.string else {
             return
+        }
+        let owner: JSONValue = .array([
+            .object([
+                "apiVersion": .string("argoproj.io/v1alpha1"), "kind": .string("Workflow"), "name": .string(name), "uid": .string(uid),
+            ])
+        ])
+        for case .object(var service) in services {
+            if case .object(var metadata)? = service["metadata"] {
+                metadata["ownerReferences"] = owner
+                service["metadata"] = .object(metadata)
+            }
+            do {
+                _ = try await client.create(.services, namespace: namespace, .object(service))
+            } catch let error as KubernetesError where error.reason == "AlreadyExists" {
+                continue
+            }
         }
     }
 

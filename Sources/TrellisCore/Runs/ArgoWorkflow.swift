@@ -108,7 +108,11 @@ public enum ArgoWorkflow {
             of: task, project: run.project, run: run.id, attempt: attempt, executionDate: run.executionDate, runner: run.runner)
         if task.replicas > 1 || task.framework != nil {
             // A framework's operator tells each replica its rank in the framework's own terms (`RANK`, `TF_CONFIG`…).
-            if task.framework == nil { environment["TRELLIS_REPLICA"] = "{{inputs.parameters.replica}}" }
+            if task.framework == nil {
+                environment["TRELLIS_REPLICA"] = "{{inputs.parameters.replica}}"
+                environment["TRELLIS_MASTER_ADDR"] = ReplicaService.host(replica: 0, run: run.id, task: task.name, namespace: run.namespace)
+                environment["TRELLIS_MASTER_PORT"] = String(ReplicaService.masterPort)
+            }
             environment["TRELLIS_REPLICAS"] = String(task.replicas)
         }
         let secrets = Set(plan.secrets(in: environment))
@@ -160,7 +164,10 @@ public enum ArgoWorkflow {
         } else {
             for (key, value) in pod { template[key] = value }
             template["container"] = .object(container)
-            if task.replicas > 1 { template["inputs"] = .object(["parameters": .array([.object(["name": .string("replica")])])]) }
+            if task.replicas > 1 {
+                template["inputs"] = .object(["parameters": .array([.object(["name": .string("replica")])])])
+                template["podSpecPatch"] = .string(ReplicaService.podSpecPatch(run: run.id, task: task.name))
+            }
         }
         if task.retry.limit > 0 { template["retryStrategy"] = retryStrategy(task.retry) }
         if let timeout = task.timeoutMilliseconds { template["activeDeadlineSeconds"] = .string(String(seconds(timeout))) }
