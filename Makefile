@@ -19,7 +19,7 @@ run: deps-run
 	TRELLIS_ADMIN_PASSWORD='$(TRELLIS_ADMIN_PASSWORD)' "$$(swift build --show-bin-path)/trellis" serve --demo --port $(PORT) --data-dir $(DATA_DIR)
 
 ## make test: build once, then run every test with a private PostgreSQL, slapd, kube-apiserver and Prometheus on 127.0.0.1 (and
-## PyTorch's CPU build in a venv for the distributed-training test), then the
+## PyTorch's CPU build and Ray in a venv for the distributed-training tests), then the
 ## manifests compiled for Argo against Argo's JSON schema, then schemathesis against the API document and the Python
 ## client's tests against a private `trellis serve`, then the portal's (node --test, and a new user's session in
 ## headless Chromium against a private `trellis serve`).
@@ -28,7 +28,7 @@ test: deps-test
 	$(call bounded,2700,swift build --build-tests)
 	rm -rf .build-argo-manifests
 	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" TRELLIS_ARGO_MANIFESTS="$$PWD/.build-argo-manifests" \
-	  TRELLIS_TEST_TORCH_PYTHON="$$(scripts/torch-venv.sh)" scripts/with-postgres.sh scripts/with-ldap.sh scripts/with-kube.sh scripts/with-prometheus.sh \
+	  TRELLIS_TEST_TRAINING_PYTHON="$$(scripts/training-venv.sh)" scripts/with-postgres.sh scripts/with-ldap.sh scripts/with-kube.sh scripts/with-prometheus.sh \
 	  $(call bounded,1800,swift test --skip-build)
 	python="$$(scripts/test-venv.sh)" && $(call bounded,600,$$python Tests/Argo/validate.py .build-argo-manifests)
 	TRELLIS_BIN_DIR="$$(swift build --show-bin-path)" scripts/with-serve.sh $(call bounded,600,scripts/api-fuzz.sh)

@@ -4,7 +4,7 @@ import Yams
 /// The templates every Trellis has from its first start, published to everyone.
 enum BuiltinTemplates {
     static func all() throws -> [TemplateSpec] {
-        try [shell, python, distributedShell, pytorch, tensorflow, mpi, xgboost, noop].map {
+        try [shell, python, distributedShell, pytorch, tensorflow, mpi, xgboost, ray, noop].map {
             try YAMLDecoder().decode(TemplateSpec.self, from: $0)
         }
     }
@@ -269,6 +269,100 @@ enum BuiltinTemplates {
             params:
               - {name: script, type: text, label: Script, required: true, placeholder: "import xgboost"}
               - {name: python, type: str, label: Python, default: python3, help: "The interpreter with xgboost: a name on PATH or an absolute path."}
+        """
+
+    /// A Python prologue for Ray: in a RayJob's driver (`RAY_ADDRESS` set by the job's submission) it runs the script;
+    /// otherwise replica 0 starts a head node and the others worker nodes joining it (each `ray start --block` of
+    /// `python`, in a session of its own), the head waits until every replica's node is alive, runs the script as the
+    /// driver, and stops its node; a worker stops its own once the head is gone (killing it after 5 seconds: a node
+    /// that lost its head takes half a minute to stop).
+    static let rayRunner = #"""
+        import os, socket, subprocess, sys, tempfile, time
+        a = sys.argv
+        s = a[a.index("--script") + 1]
+        p = a[a.index("--python") + 1] if "--python" in a else sys.executable
+        if os.environ.get("RAY_ADDRESS"):
+            os.execvp(p, [p, "-c", s])
+        host, port = os.environ.get("TRELLIS_MASTER_ADDR", "127.0.0.1"), int(os.environ.get("TRELLIS_MASTER_PORT", "6379"))
+        n, r = int(os.environ.get("TRELLIS_REPLICAS", "1")), int(os.environ.get("TRELLIS_REPLICA", "0"))
+        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+        temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+        log = open(os.path.join(temp, "node.log"), "wb")
+        start = [p, "-m", "ray.scripts.scripts", "start", "--block", "--temp-dir", temp]
+        if host in ("127.0.0.1", "localhost"):
+            start.append("--node-ip-address=127.0.0.1")
+        def head_up(seconds):
+            end = time.time() + seconds
+            while True:
+                try:
+                    socket.create_connection((host, port), 1).close()
+                    return True
+                except OSError:
+                    if time.time() > end:
+                        return False
+                    time.sleep(0.5)
+        def stop(node, code):
+            node.terminate()
+            try:
+                node.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(node.pid, 9)
+                node.wait()
+            if code:
+                sys.stderr.write(open(log.name, errors="replace").read()[-4000:])
+            sys.exit(code)
+        if r == 0:
+            node = subprocess.Popen(start + ["--head", f"--port={port}", "--include-dashboard=false"], env=env, stdout=log, stderr=log, start_new_session=True)
+            driver = dict(env, RAY_ADDRESS=f"{host}:{port}")
+            wait = ("import ray, sys, time\nray.init()\nend = time.time() + 120\n"
+                    "while sum(x['Alive'] for x in ray.nodes()) < int(sys.argv[1]):\n"
+                    "    assert time.time() < end, 'ray: not every replica joined the head within 2 minutes'\n    time.sleep(0.5)\n")
+            code = subprocess.call([p, "-c", wait, str(n)], env=driver) or subprocess.call([p, "-c", s], env=driver)
+            stop(node, code)
+        if not head_up(120):
+            sys.exit(f"ray: no head at {host}:{port} within 2 minutes")
+        node = subprocess.Popen(start + [f"--address={host}:{port}"], env=env, stdout=log, stderr=log, start_new_session=True)
+        while node.poll() is None and head_up(5):
+            time.sleep(1)
+        stop(node, node.returncode or 0)
+        """#
+
+    static let ray = """
+        name: ray
+        version: 1.0.0
+        category: distributed
+        description: A Ray cluster of N replicas (a head and workers joining it) running a script as its driver.
+        readme: |
+          # ray
+          Runs `script` as the driver of a Ray cluster of `replicas` nodes: replica 0 is the **head**, the others
+          **workers** joining it; the script runs once every node is alive, with `RAY_ADDRESS` set, so `ray.init()`
+          connects to the cluster and remote functions run on any of its nodes. Locally the nodes are processes of
+          this machine (`ray start` of `python`, which needs ray); on Kubernetes the task is a RayJob of KubeRay,
+          whose head and workers KubeRay starts and which submits the script to the head.
+
+          ```yaml
+          - name: squares
+            template: ray
+            replicas: 2
+            args:
+              script: |
+                import ray
+                ray.init()
+                print(ray.get([ray.remote(lambda x: x * x).remote(i) for i in range(4)]))
+          ```
+        image: rayproject/ray:2.9.3
+        framework: ray
+        command:
+          - python3
+          - -c
+          - |
+        \(indented(rayRunner, by: 4))
+        env: {PYTHONUNBUFFERED: "1"}
+        parameters:
+          - group: ray
+            params:
+              - {name: script, type: text, label: Script, required: true, placeholder: "import ray; ray.init()"}
+              - {name: python, type: str, label: Python, default: python3, help: "The interpreter with ray: a name on PATH or an absolute path."}
         """
 
     static let noop = """

@@ -1,7 +1,7 @@
 """Every Argo Workflow manifest the Swift tests compiled (in the folder given) against Argo's JSON schema
 (../shared/data/argo-workflows/schema.json, draft 2020-12), and every training operator's job a Workflow's `resource`
-step creates against its kind's schema (../shared/data/kubeflow-training/<Kind>.schema.json). Fails when the folder
-holds no Workflow, or no job.
+step creates against its kind's schema (../shared/data/kubeflow-training/<Kind>.schema.json, and
+../shared/data/kuberay/RayJob.schema.json). Fails when the folder holds no Workflow, or no job of a kind.
 
     python3 Tests/Argo/validate.py MANIFESTS_DIR [SCHEMA]
 """
@@ -46,13 +46,19 @@ def validate_jobs(jobs, data):
         print("validate: no training job in the Workflows: did the Swift tests compile any?", file=sys.stderr)
         return False
     validators = {}
-    for kind in ("PyTorchJob", "TFJob", "MPIJob", "XGBoostJob"):
-        path = os.path.join(data, "..", "kubeflow-training", f"{kind}.schema.json")
+    kinds = [("kubeflow-training", kind) for kind in ("PyTorchJob", "TFJob", "MPIJob", "XGBoostJob")] + [("kuberay", "RayJob")]
+    for folder, kind in kinds:
+        path = os.path.join(data, "..", folder, f"{kind}.schema.json")
         validators[kind] = Draft202012Validator(json.load(open(path)))
-    broken = json.loads(json.dumps(jobs[0][1]))
-    specs = next(value for key, value in broken["spec"].items() if key.endswith("ReplicaSpecs"))
-    next(iter(specs.values()))["replicas"] = "two"
-    if not list(validators[broken["kind"]].iter_errors(broken)):
+    for _, job in jobs:
+        broken = json.loads(json.dumps(job))
+        broken["spec"] = "not-an-object"
+        if job.get("kind") in validators and not list(validators[job["kind"]].iter_errors(broken)):
+            print(f"validate: the {job['kind']} schema accepted a broken job", file=sys.stderr)
+            return False
+    broken = json.loads(json.dumps(next(job for _, job in jobs if job.get("kind") == "PyTorchJob")))
+    broken["spec"]["pytorchReplicaSpecs"]["Master"]["replicas"] = "two"
+    if not list(validators["PyTorchJob"].iter_errors(broken)):
         print("validate: the schema accepted a broken job", file=sys.stderr)
         return False
     failed = 0

@@ -244,7 +244,8 @@ import TrellisTestSupport
             #expect(try await gateway.call("POST", "/api/v1/projects/tmpl/templates", token: stranger, json: template).status == 404)
             let marketplace = try await gateway.call("GET", "/api/v1/templates?published=true", token: stranger)
             let names = (marketplace.json["templates"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-            #expect(names == ["distributed-shell", "mpi", "noop", "python", "pytorch", "shell", "split-echo", "tensorflow", "xgboost"])
+            #expect(
+                names == ["distributed-shell", "mpi", "noop", "python", "pytorch", "ray", "shell", "split-echo", "tensorflow", "xgboost"])
 
             // The pipelines service resolves templates through the templates service, over HTTP, as the caller.
             let pipeline: [String: Any] = [

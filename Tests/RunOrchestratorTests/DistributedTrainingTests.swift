@@ -5,10 +5,11 @@ import TrellisTestSupport
 /// Distributed training with the frameworks themselves: a `pytorch` task of two replicas runs as two processes of this
 /// machine that form a real PyTorch process group (gloo, on CPU) and all-reduce a tensor — which happens only when each
 /// gets its own rank, the world size and the master's address and port. PyTorch's CPU build comes from
-/// scripts/torch-venv.sh (`TRELLIS_TEST_TORCH_PYTHON`, set by `make test`); those tasks run unsandboxed so that they see
+/// scripts/training-venv.sh (`TRELLIS_TEST_TRAINING_PYTHON`, set by `make test`); those tasks run unsandboxed so that they see
 /// that venv. An `mpi` task of two ranks all-reduces with Open MPI and mpi4py (Debian's), in the sandbox. TensorFlow
 /// itself is too heavy here: three `tensorflow` replicas check the `TF_CONFIG` each gets as TensorFlow documents it —
-/// one cluster, each its own role and index, and its own address free for it to listen on.
+/// one cluster, each its own role and index, and its own address free for it to listen on. Ray (from the same venv as
+/// PyTorch) forms a cluster of a head and a worker.
 @Suite struct DistributedTrainingTests {
     static let script = """
         import os, torch, torch.distributed as dist
@@ -42,8 +43,8 @@ import TrellisTestSupport
     }
 
     @Test func twoPyTorchReplicasFormAGroupAndAllReduce() async throws {
-        guard let python = ProcessInfo.processInfo.environment["TRELLIS_TEST_TORCH_PYTHON"] else {
-            throw TransportError("TRELLIS_TEST_TORCH_PYTHON is not set: run the tests with `make test` (scripts/torch-venv.sh)")
+        guard let python = ProcessInfo.processInfo.environment["TRELLIS_TEST_TRAINING_PYTHON"] else {
+            throw TransportError("TRELLIS_TEST_TRAINING_PYTHON is not set: run the tests with `make test` (scripts/training-venv.sh)")
         }
         let task: [String: Any] = [
             "name": "allreduce", "template": "pytorch", "replicas": 2, "args": ["script": Self.script, "python": python],
@@ -54,6 +55,32 @@ import TrellisTestSupport
             for rank in 0..<2 {
                 #expect(log.contains("[replica-\(rank)] rank \(rank) of 2: sum 3.0"), "\(log)")
             }
+        }
+    }
+
+    /// A Ray head and one worker: the script (the driver) runs once both nodes are alive and runs a remote function
+    /// pinned to the worker's node, which only a worker that joined the head at its address can run.
+    @Test func aRayHeadAndAWorkerRunARemoteFunctionOnTheWorker() async throws {
+        guard let python = ProcessInfo.processInfo.environment["TRELLIS_TEST_TRAINING_PYTHON"] else {
+            throw TransportError("TRELLIS_TEST_TRAINING_PYTHON is not set: run the tests with `make test` (scripts/training-venv.sh)")
+        }
+        let script = """
+            import ray
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+            ray.init()
+            nodes = [n for n in ray.nodes() if n["Alive"]]
+            workers = [n["NodeID"] for n in nodes if "node:__internal_head__" not in n["Resources"]]
+            assert len(nodes) == 2 and len(workers) == 1, nodes
+            @ray.remote
+            def where():
+                return ray.get_runtime_context().get_node_id()
+            ran = ray.get(where.options(scheduling_strategy=NodeAffinitySchedulingStrategy(workers[0], soft=False)).remote())
+            print(f"{len(nodes)} nodes; ran on the worker: {ran == workers[0]}")
+            """
+        let task: [String: Any] = ["name": "cluster", "template": "ray", "replicas": 2, "args": ["script": script, "python": python]]
+        try await Self.runAlone(task, flags: ["local.executor": "unsandboxed"]) { state, log in
+            #expect(state == "succeeded", "\(log)")
+            #expect(log.contains("[replica-0] 2 nodes; ran on the worker: True"), "\(log)")
         }
     }
 

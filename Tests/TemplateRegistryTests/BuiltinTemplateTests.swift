@@ -137,6 +137,14 @@ import TrellisCore
         #expect(status != 0 && output.contains("ps must be 0 to 3 for 4 replicas"), "\(output)")
     }
 
+    @Test func rayInARayJobsDriverRunsTheScriptAgainstItsCluster() throws {
+        // KubeRay's submission sets RAY_ADDRESS for the driver: no node is started, the script runs as it is.
+        let (status, output) = try Self.run(
+            try Self.template("ray"), args: ["script": .string("import os; print('driver of', os.environ['RAY_ADDRESS'])")],
+            env: ["RAY_ADDRESS": "http://ddp-head-svc:8265", "TRELLIS_REPLICAS": "3"])
+        #expect(status == 0 && output == "driver of http://ddp-head-svc:8265\n", "\(output)")
+    }
+
     @Test func pythonRunsTheInlineScript() throws {
         let (status, output) = try Self.run(
             try Self.template("python"), args: ["script": .string("import os, sys\nprint(len(sys.argv), os.environ['PYTHONUNBUFFERED'])")])

@@ -23,7 +23,7 @@ import TrellisTestSupport
             let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
             let tokens = try await api.team(project: "lab", owner: "olga", members: [], admin: admin)
             let list = try await api.call("GET", "/api/v1/templates?published=true", token: tokens["olga"])
-            #expect(Self.names(list) == ["distributed-shell", "mpi", "noop", "python", "pytorch", "shell", "tensorflow", "xgboost"])
+            #expect(Self.names(list) == ["distributed-shell", "mpi", "noop", "python", "pytorch", "ray", "shell", "tensorflow", "xgboost"])
             let shell = try await api.call("GET", "/api/v1/templates/shell/versions/1.0.0", token: tokens["olga"])
             #expect(shell.status == 200)
             #expect((shell.json["spec"] as? [String: Any])?["readme"] as? String != nil)

@@ -106,6 +106,32 @@ import TrellisTestSupport
         #expect(xgboost["kind"] as? String == "XGBoostJob" && Self.roles(xgboost, "xgbReplicaSpecs") == ["Master": 1])
     }
 
+    @Test func aRayTaskIsARayJobWhoseSubmitterRunsTheCommandOnTheHead() throws {
+        let command = ["python3", "-c", "print('it''s')", "--script", "import ray"]
+        let manifest = try ArgoWorkflowTests.compile(
+            RunPlan(pipeline: "ray", version: 1, tasks: [Self.trainingTask(.ray, replicas: 3, command: command)]), "training-ray")
+        let resource = ArgoWorkflowTests.template(manifest, "task-train")["resource"] as? [String: Any]
+        #expect(resource?["successCondition"] as? String == "status.jobStatus == SUCCEEDED")
+        #expect(resource?["failureCondition"] as? String == "status.jobStatus == FAILED")
+        let job = try Self.job(manifest)
+        #expect(job["apiVersion"] as? String == "ray.io/v1" && job["kind"] as? String == "RayJob")
+        // The command, quoted for the shell (a quote in it too), is the job's entrypoint.
+        #expect(Self.at(job, "spec", "entrypoint") as? String == #"'python3' '-c' 'print('\''it'\'''\''s'\'')' '--script' 'import ray'"#)
+        #expect(Self.at(job, "spec", "shutdownAfterJobFinishes") as? Bool == true)
+        let head = Self.at(job, "spec", "rayClusterSpec", "headGroupSpec", "template")
+        #expect(Self.at(head, "metadata", "labels", "trellis/role") as? String == "head")
+        // KubeRay starts the nodes: their containers get no command.
+        #expect(Self.at(head, "spec", "containers", 0, "command") == nil)
+        #expect(Self.at(head, "spec", "containers", 0, "name") as? String == "ray")
+        let workers = Self.at(job, "spec", "rayClusterSpec", "workerGroupSpecs", 0)
+        #expect(Self.at(workers, "replicas") as? Int == 2 && Self.at(workers, "maxReplicas") as? Int == 2)
+        #expect(Self.at(workers, "template", "metadata", "labels", "trellis/attempt") as? String == "{{=asInt(retries) + 1}}")
+        let submitter = Self.at(job, "spec", "submitterPodTemplate")
+        #expect(Self.at(submitter, "metadata", "labels", "trellis/role") as? String == "submitter")
+        #expect(Self.at(submitter, "spec", "restartPolicy") as? String == "Never")
+        #expect(Self.at(submitter, "spec", "containers", 0, "command") == nil)
+    }
+
     @Test func parameterServersLeavingNoChiefAreRefusedNamingTheArgument() throws {
         let task = Self.trainingTask(.tensorflow, replicas: 2, command: ["python3", "--script", "x", "--ps", "2"])
         #expect {
@@ -142,6 +168,7 @@ import TrellisTestSupport
         #expect(TrainingFramework.pytorch.roles(replicas: 1) == [.init("Master", replicas: 1)])
         #expect(
             TrainingFramework.tensorflow.roles(replicas: 3, parameterServers: 2) == [.init("Chief", replicas: 1), .init("PS", replicas: 2)])
-        #expect(TrainingFramework(kind: "MPIJob") == .mpi && TrainingFramework(kind: "RayJob") == nil)
+        #expect(TrainingFramework(kind: "MPIJob") == .mpi && TrainingFramework(kind: "RayJob") == .ray)
+        #expect(TrainingFramework(kind: "PaddleJob") == nil && TrainingFramework.ray.podRoles == ["Head", "Worker", "Submitter"])
     }
 }

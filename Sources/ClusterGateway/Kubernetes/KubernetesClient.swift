@@ -48,9 +48,10 @@ public struct KubernetesResource: Sendable, Equatable {
     public static let customResourceDefinitions = KubernetesResource(
         group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions")
 
-    /// The training operator's jobs of a framework (kubeflow.org/v1).
+    /// The operator's jobs of a framework (kubeflow.org/v1, ray.io/v1).
     public static func jobs(of framework: TrainingFramework) -> KubernetesResource {
-        KubernetesResource(group: "kubeflow.org", version: "v1", plural: framework.plural)
+        let parts = framework.apiVersion.split(separator: "/").map(String.init)
+        return KubernetesResource(group: parts[0], version: parts[1], plural: framework.plural)
     }
 
     var base: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }

@@ -321,7 +321,7 @@ actor WorkflowBackend {
     func replicaPods(of framework: TrainingFramework, selector: String, placement: WorkflowPlacement, client: KubernetesClient)
         async throws -> [String]
     {
-        let roles = framework.roleNames.map { $0.lowercased() }
+        let roles = framework.podRoles.map { $0.lowercased() }
         let pods = try await client.list(.pods, namespace: placement.namespace, labelSelector: selector).items.compactMap {
             pod -> (role: Int, index: Int, name: String)? in
             guard let name = pod["metadata"]?["name"]?.string, pod["metadata"]?["deletionTimestamp"] == nil else { return nil }

@@ -160,7 +160,7 @@ public enum ArgoWorkflow {
             for (key, value) in workflowPod(plan, run: run) { pod[key] = value }
             let job = try TrainingJob.manifest(
                 framework, task: task, container: container, pod: pod, labels: jobLabels, namespace: run.namespace)
-            template["resource"] = TrainingJob.resource(job)
+            template["resource"] = TrainingJob.resource(job, framework: framework)
         } else {
             for (key, value) in pod { template[key] = value }
             template["container"] = .object(container)

@@ -1,12 +1,12 @@
 /// The distributed-training framework a template is for: on Kubernetes its task becomes the framework operator's
-/// resource (Kubeflow's training operator, kubeflow.org/v1), whose replicas have the roles below; locally its replicas
-/// are processes told their rank as every replicated task's are.
+/// resource (Kubeflow's training operator, kubeflow.org/v1; KubeRay, ray.io/v1), whose replicas have the roles below;
+/// locally its replicas are processes told their rank as every replicated task's are.
 public enum TrainingFramework: String, Codable, Sendable, CaseIterable {
-    case pytorch, tensorflow, mpi, xgboost
+    case pytorch, tensorflow, mpi, xgboost, ray
 
     /// A kind of replica and how many of the task's replicas have it.
     public struct Role: Sendable, Equatable {
-        /// As the operator names it: `Master`, `Worker`, `Chief`, `PS`, `Launcher`.
+        /// As the operator names it: `Master`, `Worker`, `Chief`, `PS`, `Launcher`, `Head`.
         public var name: String
         public var replicas: Int
 
@@ -22,7 +22,7 @@ public enum TrainingFramework: String, Codable, Sendable, CaseIterable {
     public func roles(replicas: Int, parameterServers: Int = 0) -> [Role] {
         let counts: [Int] =
             switch self {
-            case .pytorch, .xgboost: [1, replicas - 1]
+            case .pytorch, .xgboost, .ray: [1, replicas - 1]
             case .tensorflow: [1, replicas - 1 - parameterServers, parameterServers]
             case .mpi: [1, replicas]
             }
@@ -35,8 +35,12 @@ public enum TrainingFramework: String, Codable, Sendable, CaseIterable {
         case .pytorch, .xgboost: ["Master", "Worker"]
         case .tensorflow: ["Chief", "Worker", "PS"]
         case .mpi: ["Launcher", "Worker"]
+        case .ray: ["Head", "Worker"]
         }
     }
+
+    /// The roles of the pods of a job in rank order: its replicas', then a RayJob's submitter (which runs the driver).
+    public var podRoles: [String] { self == .ray ? roleNames + ["Submitter"] : roleNames }
 
     /// The operator's resource kind.
     public var kind: String {
@@ -45,8 +49,11 @@ public enum TrainingFramework: String, Codable, Sendable, CaseIterable {
         case .tensorflow: "TFJob"
         case .mpi: "MPIJob"
         case .xgboost: "XGBoostJob"
+        case .ray: "RayJob"
         }
     }
+
+    public var apiVersion: String { self == .ray ? "ray.io/v1" : "kubeflow.org/v1" }
 
     /// Its plural, as the API server serves it.
     public var plural: String { kind.lowercased() + "s" }
@@ -63,16 +70,18 @@ public enum TrainingFramework: String, Codable, Sendable, CaseIterable {
         case .tensorflow: "tfReplicaSpecs"
         case .mpi: "mpiReplicaSpecs"
         case .xgboost: "xgbReplicaSpecs"
+        case .ray: "rayClusterSpec"
         }
     }
 
-    /// The container the operator looks for in each replica's pod (its default container name).
+    /// The container the operator looks for in each replica's pod (its default container name; KubeRay takes the first).
     public var container: String {
         switch self {
         case .pytorch: "pytorch"
         case .tensorflow: "tensorflow"
         case .mpi: "mpi"
         case .xgboost: "xgboost"
+        case .ray: "ray"
         }
     }
 }
@@ -86,9 +95,13 @@ public enum TrainingJob {
     public static let roleLabel = "trellis/role"
     public static let attemptLabel = "trellis/attempt"
 
-    /// The Argo condition on the job's status that ends the step: the operator's `Succeeded` or `Failed` condition
-    /// (a replica that fails fails the job: its restart policy is `Never`).
-    static func condition(_ type: String) -> String { #"status.conditions.#(type=="\#(type)").status == True"# }
+    /// The Argo conditions on the job's status that end the step: the training operator's `Succeeded` or `Failed`
+    /// condition (a replica that fails fails the job: its restart policy is `Never`); a RayJob's `jobStatus`.
+    static func conditions(_ framework: TrainingFramework) -> (success: String, failure: String) {
+        if framework == .ray { return ("status.jobStatus == SUCCEEDED", "status.jobStatus == FAILED") }
+        let condition = { (type: String) in #"status.conditions.#(type=="\#(type)").status == True"# }
+        return (condition("Succeeded"), condition("Failed"))
+    }
 
     /// The label selector of an attempt's replica pods.
     public static func selector(run: String, task: String, attempt: Int) -> String {
@@ -109,6 +122,7 @@ public enum TrainingJob {
         _ framework: TrainingFramework, task: RunPlan.Task, container: [String: JSONValue], pod: [String: JSONValue],
         labels: [String: JSONValue], namespace: String
     ) throws(ValidationError) -> JSONValue {
+        if framework == .ray { return rayJob(task: task, container: container, pod: pod, labels: labels, namespace: namespace) }
         let parameterServers = parameterServers(task)
         guard parameterServers >= 0, parameterServers < task.replicas else {
             throw ValidationError(
@@ -135,7 +149,7 @@ public enum TrainingJob {
         var runPolicy: [String: JSONValue] = ["cleanPodPolicy": .string("None"), "backoffLimit": .int(0)]
         if let timeout = task.timeoutMilliseconds { runPolicy["activeDeadlineSeconds"] = .int(Int(ArgoWorkflow.seconds(timeout))) }
         return .object([
-            "apiVersion": .string("kubeflow.org/v1"),
+            "apiVersion": .string(framework.apiVersion),
             "kind": .string(framework.kind),
             "metadata": .object([
                 "generateName": .string("\(task.name.prefix(40))-"), "namespace": .string(namespace), "labels": .object(labels),
@@ -145,10 +159,62 @@ public enum TrainingJob {
     }
 
     /// The Argo template's `resource`: create the job, owned by the Workflow, and wait for its end.
-    static func resource(_ manifest: JSONValue) -> JSONValue {
-        .object([
+    static func resource(_ manifest: JSONValue, framework: TrainingFramework) -> JSONValue {
+        let conditions = conditions(framework)
+        return .object([
             "action": .string("create"), "setOwnerReference": .bool(true), "manifest": .string(manifest.jsonText),
-            "successCondition": .string(condition("Succeeded")), "failureCondition": .string(condition("Failed")),
+            "successCondition": .string(conditions.success), "failureCondition": .string(conditions.failure),
+        ])
+    }
+
+    /// `words` as one POSIX shell command: each word single-quoted (a quote in it as `'\''`).
+    static func shellCommand(_ words: [String]) -> String {
+        words.map { word in "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: #"'\''"#) + "'" }
+            .joined(separator: " ")
+    }
+
+    /// A RayJob: KubeRay starts the head and the worker group (their containers run its `ray start`, so they get no
+    /// command), and its submitter runs the task's command on the head as the job's driver. The cluster is shut down
+    /// five minutes after the job ended, time for the cluster gateway to keep the pods' logs.
+    static func rayJob(
+        task: RunPlan.Task, container: [String: JSONValue], pod: [String: JSONValue], labels: [String: JSONValue], namespace: String
+    ) -> JSONValue {
+        var node = container
+        node["name"] = .string(TrainingFramework.ray.container)
+        node["command"] = nil
+        node["args"] = nil
+        func template(_ role: String, _ main: [String: JSONValue], extra: [String: JSONValue] = [:]) -> JSONValue {
+            var podLabels = labels
+            podLabels[roleLabel] = .string(role)
+            var spec = pod.merging(extra) { $1 }
+            spec["containers"] = .array([.object(main)])
+            return .object(["metadata": .object(["labels": .object(podLabels)]), "spec": .object(spec)])
+        }
+        var cluster: [String: JSONValue] = [
+            "headGroupSpec": .object(["rayStartParams": .object([:]), "template": template("head", node)])
+        ]
+        if task.replicas > 1 {
+            cluster["workerGroupSpecs"] = .array([
+                .object([
+                    "groupName": .string("workers"), "replicas": .int(task.replicas - 1), "minReplicas": .int(task.replicas - 1),
+                    "maxReplicas": .int(task.replicas - 1), "rayStartParams": .object([:]), "template": template("worker", node),
+                ])
+            ])
+        }
+        // The submitter's command is KubeRay's own (`ray job submit`), which it sets when the template has none.
+        let submitter: [String: JSONValue] = ["name": .string(TrainingFramework.ray.container), "image": container["image"] ?? .null]
+        var spec: [String: JSONValue] = [
+            "entrypoint": .string(shellCommand(task.command)), "rayClusterSpec": .object(cluster),
+            "submitterPodTemplate": template("submitter", submitter, extra: ["restartPolicy": .string("Never")]),
+            "shutdownAfterJobFinishes": .bool(true), "ttlSecondsAfterFinished": .int(300), "backoffLimit": .int(0),
+        ]
+        if let timeout = task.timeoutMilliseconds { spec["activeDeadlineSeconds"] = .int(Int(ArgoWorkflow.seconds(timeout))) }
+        return .object([
+            "apiVersion": .string(TrainingFramework.ray.apiVersion), "kind": .string(TrainingFramework.ray.kind),
+            "metadata": .object([
+                "generateName": .string("\(task.name.prefix(40))-"), "namespace": .string(namespace), "labels": .object(labels),
+            ]),
+            "spec": .object(spec),
         ])
     }
 }
