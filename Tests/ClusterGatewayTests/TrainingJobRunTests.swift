@@ -11,24 +11,38 @@ import TrellisTestSupport
 /// plays Argo (its resource step creates the job from the Workflow's manifest, and the step's node follows the job's
 /// conditions) and the training operator (it makes the replicas' pods from the job's replica specs and writes the
 /// job's status): the replicas are the attempt's pods, in rank order, with their log; a failed replica fails the
-/// attempt; resume runs a new job; cancel deletes the running one, its log kept.
+/// attempt; resume runs a new job; cancel deletes the running one, its log kept. A `ray` task's RayJob likewise, with
+/// KubeRay's head, worker and submitter pods.
 @Suite struct TrainingJobRunTests {
     static let pytorch = TrainingFramework.pytorch
 
-    /// The training operator's part: a pod per replica of the job, from its replica specs, on `host`; their names in
-    /// rank order.
+    /// The pod templates of a job in rank order, each with how many pods it makes and their role.
+    static func podTemplates(of job: JSONValue) -> [(role: String, replicas: Int, template: JSONValue)] {
+        let count = { (value: JSONValue?) in Int(value?.jsonText ?? "") ?? 1 }
+        if job["kind"] == .string("RayJob") {
+            let cluster = job["spec"]?["rayClusterSpec"]
+            var found = [("head", 1, cluster?["headGroupSpec"]?["template"] ?? .null)]
+            if case .array(let groups)? = cluster?["workerGroupSpecs"], let group = groups.first {
+                found.append(("worker", count(group["replicas"]), group["template"] ?? .null))
+            }
+            return found + [("submitter", 1, job["spec"]?["submitterPodTemplate"] ?? .null)]
+        }
+        return Self.pytorch.roleNames.compactMap { role in
+            job["spec"]?["pytorchReplicaSpecs"]?[role].map { (role.lowercased(), count($0["replicas"]), $0["template"] ?? .null) }
+        }
+    }
+
+    /// The operator's part: a pod per replica of the job, from its pod templates, on `host`; their names in rank order.
     static func operate(_ job: JSONValue, client: KubernetesClient, namespace: String, host: String) async throws -> [String] {
         let name = try #require(job["metadata"]?["name"]?.string)
         var pods: [String] = []
-        for role in Self.pytorch.roleNames {
-            guard let spec = job["spec"]?["pytorchReplicaSpecs"]?[role], case .object(var pod)? = spec["template"]?["spec"],
-                case .object(var labels)? = spec["template"]?["metadata"]?["labels"]
-            else { continue }
-            let replicas = Int(spec["replicas"]?.jsonText ?? "") ?? 1
+        for (role, replicas, template) in Self.podTemplates(of: job) {
+            guard case .object(var pod)? = template["spec"], case .object(var labels)? = template["metadata"]?["labels"] else {
+                continue
+            }
             for index in 0..<replicas {
-                let podName = "\(name)-\(role.lowercased())-\(index)"
+                let podName = "\(name)-\(role)-\(index)"
                 labels["training.kubeflow.org/job-name"] = .string(name)
-                labels["training.kubeflow.org/replica-type"] = .string(role.lowercased())
                 labels["training.kubeflow.org/replica-index"] = .string(String(index))
                 pod["nodeName"] = .string(host)
                 pod["restartPolicy"] = .string("Never")
@@ -42,13 +56,13 @@ import TrellisTestSupport
     }
 
     /// Argo's resource step: the job created from the step's manifest, as the API server returns it (named).
-    static func createJob(of argo: ArgoController) async throws -> JSONValue {
+    static func createJob(of argo: ArgoController, framework: TrainingFramework = .pytorch) async throws -> JSONValue {
         let workflow = try #require(try await argo.workflow())
         guard case .array(let templates)? = workflow["spec"]?["templates"],
             let manifest = templates.first(where: { $0["name"] == .string("task-train") })?["resource"]?["manifest"]?.string
         else { throw TransportError("no resource step in \(workflow.jsonText)") }
         let job = try JSONDecoder().decode(JSONValue.self, from: Data(manifest.utf8))
-        return try await argo.client.create(.jobs(of: Self.pytorch), namespace: argo.namespace, job)
+        return try await argo.client.create(.jobs(of: framework), namespace: argo.namespace, job)
     }
 
     /// The operator's word on the job: its conditions, the last of `type`.
@@ -199,6 +213,61 @@ import TrellisTestSupport
                         cut.text
                             == "\(logTimestamp(milliseconds: base + 400)) [replica-0] cut short\n"
                             + "\(logTimestamp(milliseconds: base + 500)) [replica-1] cut too\n", "\(cut.text)")
+                }
+            }
+        }
+    }
+
+    /// A `ray` task: KubeRay's RayJob, whose head, worker and submitter pods are the attempt's, in that order; the
+    /// driver's output (the submitter's log) is in the attempt's log; the job's `jobStatus` ends it.
+    @Test func aRayTaskRunsAsARayJobWithItsHeadWorkerAndSubmitter() async throws {
+        let kubernetes = try TestKubernetes.fromEnvironment()
+        let project = "rayjob"
+        let namespace = ArgoWorkflow.namespace(ofProject: project)
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-kubelet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: logs) }
+        try await KubernetesClient.with(kubernetes.cluster()) { client in
+            try await PodLogTests.withKubelet(client: client, root: logs) { host in
+                try await EmbeddedHarness.with(.sqlite) { api, _ in
+                    let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+                    try await kubernetes.register(as: "lab", on: api, admin: admin)
+                    let token = try #require(try await api.team(project: project, owner: "olga", members: [], admin: admin)["olga"])
+                    #expect(
+                        try await api.call("PUT", "/api/v1/clusters/lab/policy", token: admin, json: ["projects": [project]]).status == 200)
+                    #expect(
+                        try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]])
+                            .status == 200)
+                    try await api.applyPipeline(
+                        "cluster", project: project, token: token,
+                        tasks: [["name": "train", "template": "ray", "replicas": 2, "args": ["script": "print('driven')"]]])
+                    let run = try await api.startRun("cluster", project: project, token: token)
+                    let argo = try await ArgoController.waitFor(run: run, client: client, namespace: namespace)
+                    let job = try await Self.createJob(of: argo, framework: .ray)
+                    let pods = try await Self.operate(job, client: client, namespace: namespace, host: host)
+                    #expect(pods.map { $0.split(separator: "-").dropLast().last.map(String.init) } == ["head", "worker", "submitter"])
+                    let base: Int64 = 1_796_200_000_000
+                    for (rank, (pod, text)) in zip(pods, ["head up", "worker joined", "driven"]).enumerated() {
+                        try PodLogTests.write(
+                            text, at: base + Int64(rank) * 100, pod: pod, container: "ray", namespace: namespace, root: logs)
+                    }
+                    try await argo.report("Running", Self.step(argo, "1", phase: "Running"))
+                    _ = try await api.waitForRun(run, project: project, token: token) { RunJSON.attempts($0, "train").count == 1 }
+                    let detail = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/train/attempts/1", token: token)
+                    let shown = ((detail.json["process"] as? [String: Any])?["pods"] as? [[String: Any]] ?? []).compactMap {
+                        $0["name"] as? String
+                    }
+                    #expect(shown == pods, "\(detail.text)")
+                    let log = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/train/logs", token: token)
+                    #expect(log.text.contains("[replica-2] driven") && log.text.contains("[replica-0] head up"), "\(log.text)")
+                    let name = try #require(job["metadata"]?["name"]?.string)
+                    _ = try await client.patch(
+                        .jobs(of: .ray), namespace: namespace, name: name,
+                        merge: .object(["status": .object(["jobStatus": .string("SUCCEEDED"), "jobDeploymentStatus": .string("Complete")])])
+                    )
+                    try await argo.report("Succeeded", Self.step(argo, "1", phase: "Succeeded"))
+                    let ended = try await api.waitForRun(run, project: project, token: token)
+                    #expect(ended["state"] as? String == "succeeded", "\(ended)")
                 }
             }
         }
