@@ -281,6 +281,7 @@ struct PipelineController<Repository: PipelineRepository>: Sendable {
         let settings = try await identity.settings(ofProject: project) ?? ProjectSettings()
         if let access = try await clusters.gateway?.cluster(named: settings.cluster), access.kind == .kubernetes {
             plan.podSecurity = access.policy.level
+            plan.gpuLabel = access.policy.gpuLabel
         }
         let run = ArgoWorkflow.Run(
             id: "preview", project: project, runner: try context.requireUser().username, executionDate: instant.milliseconds,

@@ -69,7 +69,10 @@ struct RunLauncher: Sendable {
             variables: variables, only: task, project: settings)
         let problems = access.problems(of: plan, project: project, settings: settings)
         guard problems.isEmpty else { throw ValidationErrors(problems) }
-        if cluster != nil { plan.podSecurity = access.policy.level }
+        if cluster != nil {
+            plan.podSecurity = access.policy.level
+            plan.gpuLabel = access.policy.gpuLabel
+        }
         if let task {
             guard let single = plan.single(task) else { throw APIError.notFound("pipeline \"\(name)\" has no task named \"\(task)\"") }
             plan = single

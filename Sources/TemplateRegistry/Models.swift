@@ -51,6 +51,9 @@ public struct TemplateSummary: Codable, Sendable, Equatable {
     public let category: String
     public let description: String
     public let latestVersion: String
+    /// The latest version's training framework and default resources, for the palette.
+    public let framework: TrainingFramework?
+    public let resources: TemplateSpec.Resources?
     public let versions: [VersionSummary]
 
     public struct VersionSummary: Codable, Sendable, Equatable {

@@ -221,7 +221,8 @@ struct TemplateController<Repository: TemplateRepository>: Sendable {
         guard let latest = versions.first else { return nil }
         return TemplateSummary(
             name: record.name, project: record.project, builtin: record.builtin, category: latest.spec.category ?? "",
-            description: latest.spec.description ?? "", latestVersion: latest.version,
+            description: latest.spec.description ?? "", latestVersion: latest.version, framework: latest.spec.framework,
+            resources: latest.spec.resources,
             versions: versions.map { .init(version: $0.version, status: $0.status, deprecated: $0.deprecated) }
         )
     }

@@ -35,4 +35,25 @@ public enum Names {
         guard password.count >= 8 else { throw ValidationError(field: field, "must be at least 8 characters") }
         guard password.utf8.count <= 72 else { throw ValidationError(field: field, "must be at most 72 bytes") }
     }
+
+    /// `[prefix/]name`: a DNS subdomain prefix, and a name of at most 63 characters.
+    public static func isLabelKey(_ key: String) -> Bool {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let name = parts.last, !name.isEmpty else { return false }
+        let prefixIsValid =
+            parts.count == 1
+            || (parts[0].count <= 253
+                && parts[0].split(separator: ".", omittingEmptySubsequences: false).allSatisfy {
+                    !$0.isEmpty && $0.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+                })
+        return prefixIsValid && isLabelValue(String(name))
+    }
+
+    /// At most 63 letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit (or empty).
+    public static func isLabelValue(_ value: String) -> Bool {
+        guard !value.isEmpty else { return true }
+        let alphanumeric: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        return value.count <= 63 && alphanumeric(value.first!) && alphanumeric(value.last!)
+            && value.allSatisfy { alphanumeric($0) || "-_.".contains($0) }
+    }
 }

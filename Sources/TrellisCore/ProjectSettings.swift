@@ -197,11 +197,11 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
             problems.append(ValidationError(field: "settings.maxConcurrentTasks", "must be at least 1 (leave it out for no limit)"))
         }
         for (key, value) in nodeSelector.sorted(by: { $0.key < $1.key }) {
-            if !Self.isLabelKey(key) {
+            if !Names.isLabelKey(key) {
                 problems.append(
                     ValidationError(
                         field: "settings.nodeSelector.\(key)", "is not a Kubernetes label key (such as gpu-type or example.com/pool)"))
-            } else if !Self.isLabelValue(value) {
+            } else if !Names.isLabelValue(value) {
                 problems.append(
                     ValidationError(
                         field: "settings.nodeSelector.\(key)", "\"\(value)\" is not a label value (at most 63 letters, digits, -, _ and .)")
@@ -220,26 +220,5 @@ public struct ProjectSettings: Codable, Sendable, Equatable {
                     field: "settings.hostPaths[\(index)]", "\"\(path)\" must be an absolute path without . or .. parts or a trailing /"))
         }
         return problems
-    }
-
-    /// `[prefix/]name`: a DNS subdomain prefix, and a name of at most 63 characters.
-    static func isLabelKey(_ key: String) -> Bool {
-        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let name = parts.last, !name.isEmpty else { return false }
-        let prefixIsValid =
-            parts.count == 1
-            || (parts[0].count <= 253
-                && parts[0].split(separator: ".", omittingEmptySubsequences: false).allSatisfy {
-                    !$0.isEmpty && $0.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
-                })
-        return prefixIsValid && isLabelValue(String(name))
-    }
-
-    /// At most 63 letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit (or empty).
-    static func isLabelValue(_ value: String) -> Bool {
-        guard !value.isEmpty else { return true }
-        let alphanumeric: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber) }
-        return value.count <= 63 && alphanumeric(value.first!) && alphanumeric(value.last!)
-            && value.allSatisfy { alphanumeric($0) || "-_.".contains($0) }
     }
 }

@@ -720,6 +720,17 @@ def main():
         css("[name=arg-epochs]").send_keys("500")
         wait.until(lambda d: "between 1 and 100" in css('[data-field="epochs"] .field-error').text)
 
+        # A framework template says so in the palette; its task shows its replicas by role, as the count changes.
+        assert "pytorch" in css('.palette-item[data-template="pytorch"] .badge').text
+        visible('.palette-item[data-template="pytorch"]').send_keys(Keys.ENTER)
+        wait.until(lambda d: len(all_css(".nodes [data-task]")) == 2)
+        css('.nodes [data-task="pytorch"] rect').click()
+        wait.until(lambda d: css(".panel .roles").text == "pytorch replicas: Master ×1")
+        replicas = visible("[name=setting-replicas]")
+        replicas.send_keys("3", Keys.TAB)
+        wait.until(lambda d: css(".panel .roles").text == "pytorch replicas: Master ×1, Worker ×2")
+        assert css("[name=setting-gpuType]").get_attribute("placeholder").startswith("e.g.")
+
         driver.get(BASE + "/#/p/ml/runs")
         waiting(10).until(EC.alert_is_present())  # the kitchen task was not saved
         driver.switch_to.alert.accept()

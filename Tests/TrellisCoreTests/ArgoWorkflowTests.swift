@@ -164,6 +164,23 @@ import TrellisTestSupport
         #expect(services.first?["spec"]?["selector"]?["trellis/run"]?.string == Self.run.id)
     }
 
+    @Test func aGPUTypeSelectsNodesByTheClustersGPULabelBesideTheProjectsSelector() throws {
+        var plan = RunPlan(
+            pipeline: "gpu", version: 1,
+            tasks: [
+                Self.task("train") { $0.resources = TemplateSpec.Resources(gpu: 2, gpuType: "NVIDIA-A100-SXM4-80GB") },
+                Self.task("report", after: ["train"]),
+            ])
+        plan.nodeSelector = ["pool": "ml"]
+        let manifest = try Self.compile(plan, "gpu-type")
+        // Argo's template node selector replaces the Workflow's: the project's is repeated there.
+        #expect(
+            Self.template(manifest, "task-train")["nodeSelector"] as? [String: String]
+                == ["pool": "ml", "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"])
+        #expect(Self.template(manifest, "task-report")["nodeSelector"] == nil)
+        #expect((manifest["spec"] as? [String: Any])?["nodeSelector"] as? [String: String] == ["pool": "ml"])
+    }
+
     @Test func aMalformedResourceNamesTheField() throws {
         let plan = RunPlan(pipeline: "p", version: 1, tasks: [Self.task("t") { $0.resources = TemplateSpec.Resources(cpu: "1~2~3") }])
         #expect(

@@ -45,6 +45,19 @@ import TrellisCore
         let bad = ClusterPolicy(projects: ["*", "Not A Name"], hostPaths: ["relative"], serviceAccounts: ["ok"], secrets: ["x/y"])
         #expect(bad.problems().map(\.field) == ["policy.projects[1]", "policy.hostPaths[0]", "policy.secrets[0]"])
         #expect(ClusterPolicy(level: .baseline).namespaceLabels["pod-security.kubernetes.io/enforce"] == "baseline")
+        #expect(decoded.gpuLabel == "nvidia.com/gpu.product")
+        #expect(ClusterPolicy(gpuLabel: "gpu type").problems().map(\.field) == ["policy.gpuLabel"])
+        #expect(ClusterPolicy(gpuLabel: "example.com/accelerator").problems().isEmpty)
+    }
+
+    @Test func aGPUTypeIsALabelValueAskedWithGPUs() {
+        var spec = TemplateSpec(name: "trainer", version: "1.0.0", image: "busybox:1")
+        spec.resources = TemplateSpec.Resources(gpu: 1, gpuType: "NVIDIA-A100-SXM4-80GB")
+        #expect(spec.problems().isEmpty)
+        spec.resources = TemplateSpec.Resources(gpuType: "A100")
+        #expect(spec.problems().map(\.description) == ["resources.gpuType: needs resources.gpu of at least 1"])
+        spec.resources = TemplateSpec.Resources(gpu: 2, gpuType: "A100 80GB")
+        #expect(spec.problems().map(\.field) == ["resources.gpuType"])
     }
 
     @Test func restrictedPodsRunAsNonRootWithoutCapabilities() throws {

@@ -13,7 +13,7 @@ import TrellisTestSupport
             $0.replicas = replicas
             $0.retry = RetryRule(limit: 2, policy: .always, backoffMilliseconds: 0, factor: 1, maxBackoffMilliseconds: nil)
             $0.timeoutMilliseconds = 3_600_000
-            $0.resources = TemplateSpec.Resources(cpu: "2", memory: "4Gi", gpu: 1)
+            $0.resources = TemplateSpec.Resources(cpu: "2", memory: "4Gi", gpu: 1, gpuType: "A100")
             $0.mounts = ["kubeflow-user(pvc):/mnt"]
             $0.serviceAccount = "pipeline-runner"
         }
@@ -42,7 +42,8 @@ import TrellisTestSupport
     @Test func aPyTorchTaskIsAPyTorchJobCreatedAndFollowedByAResourceStep() throws {
         var plan = RunPlan(pipeline: "ddp", version: 1, tasks: [Self.trainingTask(.pytorch, replicas: 3)])
         plan.podSecurity = .restricted
-        plan.nodeSelector = ["nvidia.com/gpu.product": "A100"]
+        plan.nodeSelector = ["pool": "training"]
+        plan.gpuLabel = "example.com/gpu"
         let manifest = try ArgoWorkflowTests.compile(plan, "training-pytorch")
         // One step, no withSequence: the operator makes the replicas.
         #expect(ArgoWorkflowTests.dagTasks(manifest)["train"]?["withSequence"] == nil)
@@ -66,7 +67,8 @@ import TrellisTestSupport
         #expect(labels["trellis/role"] == "worker" && labels["trellis/attempt"] == "{{=asInt(retries) + 1}}", "\(labels)")
         let pod = Self.at(worker, "template", "spec")
         // The Workflow's pod-wide settings, which a job's pods do not inherit, are in each replica's pod.
-        #expect(Self.at(pod, "nodeSelector", "nvidia.com/gpu.product") as? String == "A100")
+        // The project's node selector with the GPU type under the cluster's GPU label.
+        #expect(Self.at(pod, "nodeSelector") as? [String: String] == ["pool": "training", "example.com/gpu": "A100"])
         #expect(Self.at(pod, "securityContext", "runAsNonRoot") as? Bool == true)
         #expect(Self.at(pod, "imagePullSecrets", 0, "name") as? String == "registry-ml")
         #expect(Self.at(pod, "serviceAccountName") as? String == "pipeline-runner")

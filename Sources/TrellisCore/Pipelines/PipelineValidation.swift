@@ -183,6 +183,7 @@ extension PipelineSpec.Task {
                     _ = try ResourceQuantity.range(memory, field: "\(field).resources.memory", parse: ResourceQuantity.memory)
                 }
             }
+            problems += resources.problems(field: "\(field).resources")
             if let gpu = resources.gpu, gpu < 0 {
                 problems.append(ValidationError(field: "\(field).resources.gpu", "must not be negative"))
             }

@@ -142,6 +142,7 @@ public enum ArgoWorkflow {
             pod["volumes"] = .array(mounts.map { volume($0.mount, name: $0.name) })
         }
         if let account = task.serviceAccount { pod["serviceAccountName"] = .string(account) }
+        if let selector = nodeSelector(of: task, plan: plan) { pod["nodeSelector"] = selector }
         if let aliases = task.hostAliases, !aliases.isEmpty {
             pod["hostAliases"] = .array(
                 aliases.map { line in
@@ -157,7 +158,7 @@ public enum ArgoWorkflow {
         if let framework = task.framework {
             var jobLabels = taskLabels
             jobLabels[TrainingJob.attemptLabel] = .string(attempt)
-            for (key, value) in workflowPod(plan, run: run) { pod[key] = value }
+            for (key, value) in workflowPod(plan, run: run) where pod[key] == nil { pod[key] = value }
             let job = try TrainingJob.manifest(
                 framework, task: task, container: container, pod: pod, labels: jobLabels, namespace: run.namespace)
             template["resource"] = TrainingJob.resource(job, framework: framework)
@@ -172,6 +173,15 @@ public enum ArgoWorkflow {
         if task.retry.limit > 0 { template["retryStrategy"] = retryStrategy(task.retry) }
         if let timeout = task.timeoutMilliseconds { template["activeDeadlineSeconds"] = .string(String(seconds(timeout))) }
         return .object(template)
+    }
+
+    /// The task's own node selector when it asks for a GPU type: the project's with the cluster's GPU label (a
+    /// template's `nodeSelector` replaces the Workflow's in Argo, so the project's is repeated).
+    static func nodeSelector(of task: RunPlan.Task, plan: RunPlan) -> JSONValue? {
+        guard let type = task.resources?.gpuType, (task.resources?.gpu ?? 0) > 0 else { return nil }
+        var selector = plan.nodeSelector ?? [:]
+        selector[plan.gpuLabel ?? ClusterPolicy.defaultGPULabel] = type
+        return .object(selector.mapValues(JSONValue.string))
     }
 
     /// The pod-wide fields the Workflow gives its own pods, which a job's pods need in their own spec: the node

@@ -27,16 +27,22 @@ public struct ClusterPolicy: Codable, Sendable, Equatable {
     public var serviceAccounts: [String]
     /// Secrets pods may mount (`secret` mounts).
     public var secrets: [String]
+    /// The node label whose value is a GPU's type (a task's `resources.gpuType` selects nodes by it).
+    public var gpuLabel: String
+
+    /// The label NVIDIA's GPU feature discovery puts on nodes.
+    public static let defaultGPULabel = "nvidia.com/gpu.product"
 
     public init(
         projects: [String] = [], level: Level = .restricted, hostPaths: [String] = [], serviceAccounts: [String] = [],
-        secrets: [String] = []
+        secrets: [String] = [], gpuLabel: String = ClusterPolicy.defaultGPULabel
     ) {
         self.projects = projects
         self.level = level
         self.hostPaths = hostPaths
         self.serviceAccounts = serviceAccounts
         self.secrets = secrets
+        self.gpuLabel = gpuLabel
     }
 
     /// A Kubernetes cluster until an admin says otherwise: no project, restricted.
@@ -46,7 +52,7 @@ public struct ClusterPolicy: Codable, Sendable, Equatable {
     public static let localDefault = ClusterPolicy(projects: ["*"], level: .privileged)
 
     enum CodingKeys: String, CodingKey {
-        case projects, level, hostPaths, serviceAccounts, secrets
+        case projects, level, hostPaths, serviceAccounts, secrets, gpuLabel
     }
 
     public init(from decoder: any Decoder) throws {
@@ -56,6 +62,7 @@ public struct ClusterPolicy: Codable, Sendable, Equatable {
         hostPaths = try container.decodeIfPresent([String].self, forKey: .hostPaths) ?? []
         serviceAccounts = try container.decodeIfPresent([String].self, forKey: .serviceAccounts) ?? []
         secrets = try container.decodeIfPresent([String].self, forKey: .secrets) ?? []
+        gpuLabel = try container.decodeIfPresent(String.self, forKey: .gpuLabel) ?? Self.defaultGPULabel
     }
 
     public func grants(_ project: String) -> Bool { projects.contains(project) || projects.contains("*") }
@@ -82,6 +89,10 @@ public struct ClusterPolicy: Codable, Sendable, Equatable {
         }
         for (index, secret) in secrets.enumerated() {
             problems.record { () throws(ValidationError) in try Names.validateResourceName(secret, field: "policy.secrets[\(index)]") }
+        }
+        if !Names.isLabelKey(gpuLabel) {
+            problems.append(
+                ValidationError(field: "policy.gpuLabel", "\"\(gpuLabel)\" is not a Kubernetes label key (such as nvidia.com/gpu.product)"))
         }
         return problems
     }

@@ -22,6 +22,8 @@ public struct RunPlan: Codable, Sendable, Equatable {
     public var hostPaths: [String]?
     /// The Pod Security level of the Kubernetes cluster the run goes to, whose pods are made to fit it.
     public var podSecurity: ClusterPolicy.Level?
+    /// That cluster's GPU label: a task's `resources.gpuType` is its value in the task's node selector.
+    public var gpuLabel: String?
     /// The project's secret env entries when the run was created (names only): a task's env holds
     /// ``secretPlaceholder`` for each that nothing above the project overrode, and gets its value only at launch.
     public var secretEnvironment: [String]?

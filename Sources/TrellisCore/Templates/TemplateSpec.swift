@@ -32,16 +32,33 @@ public struct TemplateSpec: Codable, Sendable, Equatable {
         self.image = image
     }
 
-    /// Default resources of a task: `cpu` and `memory` as `request~limit` or one value for both.
+    /// Default resources of a task: `cpu` and `memory` as `request~limit` or one value for both; GPUs per replica,
+    /// and their type: the value of the cluster's GPU label (`nvidia.com/gpu.product` unless its admin chose another)
+    /// on the nodes its pods may go to.
     public struct Resources: Codable, Sendable, Equatable {
         public var cpu: String?
         public var memory: String?
         public var gpu: Int?
+        public var gpuType: String?
 
-        public init(cpu: String? = nil, memory: String? = nil, gpu: Int? = nil) {
+        public init(cpu: String? = nil, memory: String? = nil, gpu: Int? = nil, gpuType: String? = nil) {
             self.cpu = cpu
             self.memory = memory
             self.gpu = gpu
+            self.gpuType = gpuType
+        }
+
+        /// Problems of the GPU type, named under `field`: a label value, asked with GPUs.
+        public func problems(field: String) -> [ValidationError] {
+            guard let gpuType else { return [] }
+            var problems: [ValidationError] = []
+            if !Names.isLabelValue(gpuType) || gpuType.isEmpty {
+                problems.append(
+                    ValidationError(
+                        field: "\(field).gpuType", "\"\(gpuType)\" is not a label value (at most 63 letters, digits, -, _ and .)"))
+            }
+            if (gpu ?? 0) < 1 { problems.append(ValidationError(field: "\(field).gpuType", "needs \(field).gpu of at least 1")) }
+            return problems
         }
     }
 
@@ -86,6 +103,7 @@ public struct TemplateSpec: Codable, Sendable, Equatable {
         if let gpu = resources?.gpu, gpu < 0 {
             problems.append(ValidationError(field: "resources.gpu", "must not be negative"))
         }
+        problems += resources?.problems(field: "resources") ?? []
         for (index, line) in (hostAliases ?? []).enumerated() where line.split(separator: " ").count < 2 {
             problems.append(ValidationError(field: "hostAliases[\(index)]", "must be \"ip host [host...]\""))
         }

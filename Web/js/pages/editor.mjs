@@ -10,6 +10,7 @@ import { nextFireTimes } from "../cron.mjs";
 import { applySuggestion } from "../usage.mjs";
 import { triggers, ruleFromForm } from "../alerts.mjs";
 import { parametersText, parametersFromText, runValues } from "../parameters.mjs";
+import { replicaRoles, rolesText, templateBadge } from "../training.mjs";
 
 const width = 180;
 const height = 56;
@@ -138,6 +139,7 @@ export async function editorPage({ api, project, params, go }) {
                 },
                 h("strong", null, item.name),
                 h("small", null, item.description),
+                templateBadge(item) ? h("small", { class: "badge" }, templateBadge(item)) : "",
               ),
             ),
         ),
@@ -451,12 +453,15 @@ export async function editorPage({ api, project, params, go }) {
       else renderAll();
     });
     const parameters = h("fieldset", { class: "parameters" }, h("legend", null, "Parameters"), h("p", { class: "loading" }, "Loading the template…"));
+    const roles = h("p", { class: "roles", "aria-live": "polite" });
+    const settings = settingsFieldset(node, taskProblems);
     panel.replaceChildren(
       h("h2", null, "Task"),
       nameField,
       h("p", { class: "muted" }, `Template ${pinned[node.name] ?? node.template}`),
+      roles,
       parameters,
-      settingsFieldset(node, taskProblems),
+      settings,
       h(
         "div",
         { class: "row" },
@@ -473,6 +478,17 @@ export async function editorPage({ api, project, params, go }) {
       return;
     }
     if (!panel.contains(parameters)) return;
+    // A framework template's replicas by role, as they are now (the replica count or the ps argument may change).
+    const showRoles = () => {
+      const current = graph.nodes.get(node.name) ?? node;
+      const found = replicaRoles(spec.framework, current.replicas, current.args?.ps);
+      roles.textContent = found.length ? `${spec.framework} replicas: ${rolesText(found)}` : "";
+    };
+    showRoles();
+    for (const part of [parameters, settings]) {
+      part.addEventListener("change", showRoles);
+      part.addEventListener("input", showRoles);
+    }
     try {
       parameters.replaceChildren(...parameterFields(node, spec, taskProblems));
     } catch (error) {
@@ -565,6 +581,7 @@ export async function editorPage({ api, project, params, go }) {
       setting("CPU", "cpu", (input, current) => ({ resources: { ...(current.resources ?? {}), cpu: text(input.value) } }), (n) => n.resources?.cpu, { placeholder: "e.g. 1~2" }),
       setting("Memory", "memory", (input, current) => ({ resources: { ...(current.resources ?? {}), memory: text(input.value) } }), (n) => n.resources?.memory, { placeholder: "e.g. 2Gi" }),
       setting("GPUs", "gpu", (input, current) => ({ resources: { ...(current.resources ?? {}), gpu: number(input.value) } }), (n) => n.resources?.gpu, { type: "number", min: 0 }),
+      setting("GPU type", "gpuType", (input, current) => ({ resources: { ...(current.resources ?? {}), gpuType: text(input.value.trim()) } }), (n) => n.resources?.gpuType, { placeholder: "e.g. NVIDIA-A100-SXM4-80GB (per replica)" }),
       suggestionLine(node),
       setting("Skip this task", "skip", (input) => ({ skip: input.checked || undefined }), (n) => n.skip, { type: "checkbox" }),
     );
