@@ -10,7 +10,7 @@ struct ClusterCommand: AsyncParsableCommand {
 }
 
 /// `trellis cluster policy NAME [--grant P]… [--revoke P]… [--level L] [--host-path P]… [--service-account S]…
-/// [--secret S]…`: shows the cluster's policy, or changes it (read, changed, written back) and shows the result.
+/// [--secret S]… [--gpu-label K]`: shows the cluster's policy, or changes it (read, changed, written back) and shows the result.
 struct ClusterPolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy", abstract: "Show or change which projects may use a cluster and what their pods may ask of it.")
@@ -37,11 +37,14 @@ struct ClusterPolicyCommand: AsyncParsableCommand {
     @Option(help: "Allow pods to mount this Secret.")
     var secret: [String] = []
 
+    @Option(help: "The node label naming a node's kind of GPU, which a task's gpuType selects (nvidia.com/gpu.product).")
+    var gpuLabel: String?
+
     func run() async throws {
         let client = APIClient(options: server)
         let path = "/api/v1/clusters/\(name)/policy"
         var (_, data) = try await client.send(.GET, path)
-        let changes = !(grant + revoke + hostPath + serviceAccount + secret).isEmpty || level != nil
+        let changes = !(grant + revoke + hostPath + serviceAccount + secret).isEmpty || level != nil || gpuLabel != nil
         if changes {
             var policy = try JSONDecoder().decode(ClusterPolicy.self, from: data)
             func merged(_ current: [String], _ adding: [String], removing: [String] = []) -> [String] {
@@ -57,6 +60,7 @@ struct ClusterPolicyCommand: AsyncParsableCommand {
                 }
                 policy.level = parsed
             }
+            if let gpuLabel { policy.gpuLabel = gpuLabel }
             (_, data) = try await client.send(.PUT, path, body: try JSONEncoder().encode(policy))
         }
         print(String(decoding: data, as: UTF8.self))

@@ -63,11 +63,14 @@ import TrellisTestSupport
         let project = "restart-\(UUID().uuidString.prefix(6).lowercased())"
         #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": project]).status == 201)
         let granted = try Processes.run(
-            Processes.binDirectory.appendingPathComponent("trellis"), ["cluster", "policy", "lab", "--grant", project],
+            Processes.binDirectory.appendingPathComponent("trellis"),
+            ["cluster", "policy", "lab", "--grant", project, "--gpu-label", "example.com/gpu"],
             environment: [
                 "TRELLIS_SERVER": api.baseURL, "TRELLIS_HOME": dataDir.appendingPathComponent("cli").path, "TRELLIS_TOKEN": admin,
             ])
-        #expect(granted.status == 0 && granted.output.contains(project) && granted.output.contains("restricted"), "\(granted.output)")
+        #expect(
+            granted.status == 0 && granted.output.contains(project) && granted.output.contains("restricted")
+                && granted.output.contains("example.com"), "\(granted.output)")
         let bound = try await api.call("PATCH", "/api/v1/projects/\(project)", token: admin, json: ["settings": ["cluster": "lab"]])
         #expect(bound.status == 200, "\(bound.text)")
         try await api.applyPipeline(
