@@ -78,16 +78,14 @@ final class Supervisor {
     lazy var nextSample: Int64 = startedAt + 1000
     var previousTicks: [Int: (ticks: UInt64, at: Int64)] = [:]
     var cgroups = ControlGroups(.none)
-    /// Each line of each masked value, longest first (a value containing another is masked whole).
-    let maskedLines: [[UInt8]]
+    let mask: LogMask
 
     init(directory: String, spec: ShimSpec) {
         self.directory = directory
         self.spec = spec
         work = spec.workDirectory
         replicas = (0..<spec.replicas).map { Replica(rank: $0) }
-        maskedLines = spec.masked.flatMap { $0.split(separator: "\n").map { Array($0.utf8) } }.filter { $0.count >= 4 }
-            .sorted { $0.count > $1.count }
+        mask = LogMask(spec.masked)
     }
 
     func run() {
@@ -356,7 +354,7 @@ final class Supervisor {
         var all: [UInt8] = []
         own.reserveCapacity(lines.reduce(0) { $0 + $1.count + stamp.count + 1 })
         all.reserveCapacity(own.capacity + lines.count * prefix.count)
-        for line in lines.map(masking) {
+        for line in lines.map(mask.apply) {
             own.append(contentsOf: stamp)
             own.append(contentsOf: line)
             own.append(UInt8(ascii: "\n"))
@@ -367,33 +365,6 @@ final class Supervisor {
         }
         _ = FileBytes.writeAll(replicaLogs[replica], own)
         _ = FileBytes.writeAll(combinedLog, all)
-    }
-
-    /// The line with every masked value (each line of one) written `***`.
-    func masking(_ line: [UInt8]) -> [UInt8] {
-        guard !maskedLines.isEmpty else { return line }
-        var text = line
-        for value in maskedLines { text = Self.replacing(value, in: text) }
-        return text
-    }
-
-    static let mask = Array("***".utf8)
-
-    static func replacing(_ value: [UInt8], in line: [UInt8]) -> [UInt8] {
-        guard !value.isEmpty, line.count >= value.count else { return line }
-        var result: [UInt8] = []
-        result.reserveCapacity(line.count)
-        var index = 0
-        while index < line.count {
-            if index + value.count <= line.count, line[index] == value[0], line[index..<index + value.count].elementsEqual(value) {
-                result += mask
-                index += value.count
-            } else {
-                result.append(line[index])
-                index += 1
-            }
-        }
-        return result
     }
 
     func status(phase: String, finishedAt: Int64?) -> String {

@@ -194,4 +194,72 @@ import TrellisTestSupport
             }
         }
     }
+
+    /// A secret env value a pod prints is written `***` in its log as a local task's is: read and followed while the
+    /// pod runs, and in the copy the cluster gateway keeps (on disk too); the plain value beside it is left.
+    @Test func aSecretValueAPodPrintsIsMaskedInItsLogLiveAndKept() async throws {
+        let kubernetes = try TestKubernetes.fromEnvironment()
+        let project = "podsecrets"
+        let secret = "kube-secret-\(UUID().uuidString.prefix(8))"
+        let namespace = ArgoWorkflow.namespace(ofProject: project)
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-data-\(UUID().uuidString)")
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-kubelet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: logs)
+        }
+        try await KubernetesClient.with(kubernetes.cluster()) { client in
+            try await Self.withKubelet(client: client, root: logs) { host in
+                try await EmbeddedHarness.with(.sqlite, flags: ["data.dir": data.path]) { api, _ in
+                    let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+                    try await kubernetes.register(as: "lab", on: api, admin: admin)
+                    let token = try #require(try await api.team(project: project, owner: "olga", members: [], admin: admin)["olga"])
+                    #expect(
+                        try await api.call("PUT", "/api/v1/clusters/lab/policy", token: admin, json: ["projects": [project]]).status == 200)
+                    let bound = try await api.call(
+                        "PATCH", "/api/v1/projects/\(project)", token: token,
+                        json: [
+                            "settings": ["cluster": "lab", "env": ["TOKEN": ["secret": true, "value": secret], "PLAIN": "plain-value"]]
+                        ])
+                    #expect(bound.status == 200, "\(bound.text)")
+                    try await api.applyPipeline(
+                        "leaky", project: project, token: token,
+                        tasks: [["name": "print", "template": "shell", "args": ["command": "echo $TOKEN $PLAIN"]]])
+                    let run = try await api.startRun("leaky", project: project, token: token)
+                    let argo = try await ArgoController.waitFor(run: run, client: client, namespace: namespace)
+                    let node = "\(argo.name)-1"
+                    let base: Int64 = 1_796_000_000_000
+                    try Self.write("token \(secret) and plain-value", at: base + 100, pod: "pod-\(node)", namespace: namespace, root: logs)
+                    try await argo.pod(node, on: host)
+                    try await argo.report("Running", [argo.root("Running"), argo.node("1", "print", phase: "Running")])
+                    _ = try await api.waitForRun(run, project: project, token: token) { RunJSON.attempts($0, "print").count == 1 }
+                    let path = "/api/v1/projects/\(project)/runs/\(run)/tasks/print/logs"
+                    let expected = "\(logTimestamp(milliseconds: base + 100)) token *** and plain-value"
+
+                    let read = try await api.call("GET", path, token: token)
+                    #expect(read.status == 200 && read.text == expected + "\n", "\(read.text)")
+                    let followed = Task { try await api.call("GET", path + "?follow=true", token: token) }
+                    try Self.write("again \(secret)", at: base + 200, pod: "pod-\(node)", namespace: namespace, root: logs)
+                    try Self.finish(pod: "pod-\(node)", namespace: namespace, root: logs)
+                    let streamed = try await followed.value
+                    let again = "\(logTimestamp(milliseconds: base + 200)) again ***"
+                    #expect(Self.logLines(ofEvents: streamed.text) == [expected, again], "\(streamed.text)")
+
+                    try await argo.report(
+                        "Succeeded", [argo.root("Succeeded"), argo.node("1", "print", phase: "Succeeded", exitCode: "0")])
+                    #expect(try await api.waitForRun(run, project: project, token: token)["state"] as? String == "succeeded")
+                    let kept = data.appendingPathComponent("pod-logs").appendingPathComponent(node)
+                    try await Waiting.forFile(kept.appendingPathComponent("complete").path, "the attempt's log to be kept")
+                    for file in try FileManager.default.contentsOfDirectory(atPath: kept.path) {
+                        let text = try String(contentsOf: kept.appendingPathComponent(file), encoding: .utf8)
+                        #expect(!text.contains(secret), "\(file): \(text)")
+                    }
+                    try await client.delete(.pods, namespace: namespace, name: "pod-\(node)")
+                    let after = try await api.call("GET", path, token: token)
+                    #expect(after.status == 200 && after.text == expected + "\n" + again + "\n", "\(after.text)")
+                }
+            }
+        }
+    }
 }

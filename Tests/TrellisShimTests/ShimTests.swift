@@ -10,7 +10,7 @@ import Testing
             id: "x", replicas: 1, timeoutMilliseconds: nil, graceMilliseconds: 1000, keepWorkingDirectory: false, workDirectory: "/tmp/x",
             command: ["true"], environment: [], masked: ["token-123", "token-123-long", "-----BEGIN KEY-----\nAbCdEfGh\nxy"])
         let supervisor = Supervisor(directory: "/tmp/x", spec: spec)
-        func masked(_ line: String) -> String { String(decoding: supervisor.masking(Array(line.utf8)), as: UTF8.self) }
+        func masked(_ line: String) -> String { String(decoding: supervisor.mask.apply(Array(line.utf8)), as: UTF8.self) }
         #expect(masked("token-123") == "***")
         #expect(masked("a token-123 and token-123-long, token-123token-123") == "a *** and ***, ******")
         #expect(masked("-----BEGIN KEY----- then AbCdEfGh") == "*** then ***")

@@ -5,6 +5,7 @@ import SQLKit
 import ServiceContracts
 import TrellisCore
 import TrellisHTTP
+import TrellisShim
 import TrellisStore
 
 /// Where a run's Workflow is: `cluster_gateway_workflows` (migrations/cluster-gateway).
@@ -408,9 +409,10 @@ actor WorkflowBackend {
     static let keepingAtOnce = 4
 
     /// The log of an attempt: one replica's, or every replica's interleaved by time, each line stamped and prefixed as
-    /// local runs' are. Once the attempt ended its kept copy is read; before, its pods' (a followed log as each replica
-    /// writes it, none holding back the others). Nil when no Workflow has the attempt and nothing of it is kept; a pod
-    /// that is gone or not on a node yet is said so.
+    /// local runs' are, the project's secret env values masked (``logMask(namespace:client:)``). Once the attempt ended
+    /// its kept copy is read; before, its pods' (a followed log as each replica writes it, none holding back the
+    /// others). Nil when no Workflow has the attempt and nothing of it is kept; a pod that is gone or not on a node yet
+    /// is said so.
     func logs(ofExecution id: String, replica: Int?, follow: Bool) async throws -> LogStream? {
         if let kept = archive.logs(of: id, replica: replica) { return kept }
         guard let attempt = try await attempt(ofExecution: id) else { return nil }
@@ -434,6 +436,7 @@ actor WorkflowBackend {
         let pods = attempt.pods
         let container = attempt.container
         let replicas = replica == nil ? pods.count : 1
+        let mask = try await Self.logMask(namespace: namespace, client: client)
         return LogStream { continuation in
             let task = Task {
                 do {
@@ -446,8 +449,9 @@ actor WorkflowBackend {
                                     for try await text in client.logs(
                                         pod: pods[rank], namespace: namespace, container: container, follow: true, timestamps: true)
                                     {
-                                        let line = PodLogLine(kubernetes: text, previous: previous)
+                                        var line = PodLogLine(kubernetes: text, previous: previous)
                                         previous = line.milliseconds
+                                        line.text = mask.apply(line.text)
                                         continuation.yield(
                                             ByteBuffer(string: line.written(prefix: PodLogLine.prefix(rank: rank, of: replicas))))
                                     }
@@ -461,7 +465,7 @@ actor WorkflowBackend {
                             lines.append(
                                 try await Self.lines(
                                     of: pods[rank], container: container, namespace: namespace, client: client,
-                                    limitBytes: Self.keptLogBytes / ranks.count))
+                                    limitBytes: Self.keptLogBytes / ranks.count, mask: mask))
                         }
                         for (position, line) in PodLogLine.interleave(lines) {
                             continuation.yield(
@@ -477,18 +481,28 @@ actor WorkflowBackend {
         }
     }
 
-    /// A pod's whole log, stamped, up to `limitBytes`.
-    static func lines(of pod: String, container: String, namespace: String, client: KubernetesClient, limitBytes: Int) async throws
-        -> [PodLogLine]
-    {
+    /// A pod's whole log, stamped, up to `limitBytes`, masked.
+    static func lines(
+        of pod: String, container: String, namespace: String, client: KubernetesClient, limitBytes: Int, mask: LogMask
+    ) async throws -> [PodLogLine] {
         var lines: [PodLogLine] = []
         var previous: Int64 = 0
         for try await text in client.logs(pod: pod, namespace: namespace, container: container, timestamps: true, limitBytes: limitBytes) {
-            let line = PodLogLine(kubernetes: text, previous: previous)
+            var line = PodLogLine(kubernetes: text, previous: previous)
             previous = line.milliseconds
+            line.text = mask.apply(line.text)
             lines.append(line)
         }
         return lines
+    }
+
+    /// What pods' logs in `namespace` must not show: the values of the project's secret env entries, read from the
+    /// Secret its pods read them from (``saveSecretEnvironment(_:namespace:client:)``), so a value is masked as long as
+    /// the project has it. A log is not read when the Secret cannot be.
+    static func logMask(namespace: String, client: KubernetesClient) async throws -> LogMask {
+        guard case .object(let data)? = try await client.get(.secrets, namespace: namespace, name: ArgoWorkflow.secretEnvironment)?["data"]
+        else { return LogMask([]) }
+        return LogMask(data.values.compactMap { $0.string.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } })
     }
 
     /// Keeps the logs of the Workflow's attempts that ended and are not kept yet, in order, a few at once.
@@ -542,6 +556,7 @@ actor WorkflowBackend {
     /// (not on a node, gone).
     private func keepLogOnce(of id: String) async throws {
         guard let attempt = try await attempt(ofExecution: id) else { return }
+        let mask = try await Self.logMask(namespace: attempt.placement.namespace, client: attempt.client)
         var replicas: [[PodLogLine]] = []
         var logged = false
         for name in attempt.pods {
@@ -555,7 +570,7 @@ actor WorkflowBackend {
                 replicas.append(
                     try await Self.lines(
                         of: name, container: attempt.container, namespace: attempt.placement.namespace, client: attempt.client,
-                        limitBytes: Self.keptLogBytes / attempt.pods.count))
+                        limitBytes: Self.keptLogBytes / attempt.pods.count, mask: mask))
                 logged = true
             }
         }
