@@ -275,7 +275,8 @@ enum BuiltinTemplates {
     /// otherwise replica 0 starts a head node and the others worker nodes joining it (each `ray start --block` of
     /// `python`, in a session of its own), the head waits until every replica's node is alive, runs the script as the
     /// driver, and stops its node; a worker stops its own once the head is gone (killing it after 5 seconds: a node
-    /// that lost its head takes half a minute to stop).
+    /// that lost its head takes half a minute to stop). Each node's agents get their ports from it: a raylet left to
+    /// wait for the ports its agents chose gives up after 30 seconds, which a busy machine's Python start exceeds.
     static let rayRunner = #"""
         import os, socket, subprocess, sys, tempfile, time
         a = sys.argv
@@ -285,10 +286,15 @@ enum BuiltinTemplates {
             os.execvp(p, [p, "-c", s])
         host, port = os.environ.get("TRELLIS_MASTER_ADDR", "127.0.0.1"), int(os.environ.get("TRELLIS_MASTER_PORT", "6379"))
         n, r = int(os.environ.get("TRELLIS_REPLICAS", "1")), int(os.environ.get("TRELLIS_REPLICA", "0"))
-        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_agent_register_timeout_ms="300000")
         temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
         log = open(os.path.join(temp, "node.log"), "wb")
-        start = [p, "-m", "ray.scripts.scripts", "start", "--block", "--temp-dir", temp]
+        def free():
+            with socket.socket() as probe:
+                probe.bind(("", 0))
+                return probe.getsockname()[1]
+        start = [p, "-m", "ray.scripts.scripts", "start", "--block", "--temp-dir", temp,
+                 f"--dashboard-agent-grpc-port={free()}", f"--runtime-env-agent-port={free()}"]
         if host in ("127.0.0.1", "localhost"):
             start.append("--node-ip-address=127.0.0.1")
         def head_up(seconds):
