@@ -1,9 +1,11 @@
 """The editor with a 500-task pipeline, in headless Chromium: how long until it is drawn, how long a frame of
-dragging a task, of panning, and how long Arrange takes. Run with the selenium venv of scripts/browser-test.sh:
+dragging a task, of panning, and how long Arrange takes; then a pipeline's history grid of 50 runs × 200 tasks (the
+API's server time and the page drawn) and the run view of a 1,000-task run (graph and timeline drawn). Run with the
+selenium venv of scripts/browser-test.sh:
 
     .build-web-venv/bin/python benchmarks/portal.py "$(swift build --show-bin-path)"
 """
-import json, os, statistics, sys, time
+import json, os, statistics, sys, time, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -72,9 +74,63 @@ def main(bin_dir):
             driver.find_element(By.XPATH, "//button[text()='Arrange']").click()
             driver.execute_script("return 1")
             results["Arrange (layered layout + redraw)"] = f"{(time.perf_counter() - start) * 1000:.0f} ms"
+            results.update(history_and_run(driver, server))
             print(json.dumps(results, indent=2, ensure_ascii=False))
         finally:
             driver.quit()
+
+
+def finish(server, run):
+    for _ in range(6000):
+        if server.call("GET", f"/api/v1/projects/demo/runs/{run}")["state"] in ("succeeded", "failed", "cancelled"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"run {run} did not end")
+
+
+def timed(driver, url, ready):
+    """Median of 3: navigation to `url` until `ready(driver)` holds."""
+    times = []
+    for _ in range(3):
+        driver.get("about:blank")
+        start = time.perf_counter()
+        driver.get(url)
+        WebDriverWait(driver, 120).until(ready)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def history_and_run(driver, server):
+    """The history grid of 50 runs of a 200-task pipeline, and the run view of a 1,000-task run."""
+    results = {}
+    wide = [{"name": f"w{i}", "template": "noop", **({"dependsOn": [f"w{(i - 1) // 8}"]} if i else {})} for i in range(200)]
+    server.call("POST", "/api/v1/projects/demo/pipelines",
+                {"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": "wide"}, "spec": {"tasks": wide}})
+    for _ in range(50):
+        finish(server, server.call("POST", "/api/v1/projects/demo/pipelines/wide/runs", {})["id"])
+    api = []
+    for _ in range(10):
+        start = time.perf_counter()
+        request = urllib.request.Request(server.base + "/api/v1/projects/demo/pipelines/wide/grid?limit=50",
+                                         headers={"Authorization": "Bearer " + server.token})
+        body = urllib.request.urlopen(request, timeout=60).read()
+        api.append(time.perf_counter() - start)
+    results["GET …/grid?limit=50 of 50 runs × 200 tasks (client time, median of 10)"] = \
+        f"{statistics.median(api) * 1000:.0f} ms, {len(body) // 1024} KiB"
+    cells = lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.grid-history a.cell")) == 50 * 200
+    seconds = timed(driver, server.base + "/#/p/demo/pipelines/wide/history?limit=50", cells)
+    results["history grid 50 runs × 200 tasks (navigation → 10,000 cells drawn), median of 3"] = f"{seconds * 1000:.0f} ms"
+
+    big = [{"name": f"t{i}", "template": "noop", **({"dependsOn": [f"t{(i - 1) // 4}"]} if i else {})} for i in range(1000)]
+    server.call("POST", "/api/v1/projects/demo/pipelines",
+                {"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": "thousand"}, "spec": {"tasks": big}})
+    run = server.call("POST", "/api/v1/projects/demo/pipelines/thousand/runs", {})["id"]
+    finish(server, run)
+    drawn = lambda d: len(d.find_elements(By.CSS_SELECTOR, ".run-dag [data-task]")) == 1000 and \
+        len(d.find_elements(By.CSS_SELECTOR, "svg.timeline .timeline-row")) == 1000
+    seconds = timed(driver, server.base + f"/#/p/demo/runs/{run}", drawn)
+    results["run view of a 1,000-task run (navigation → graph and timeline drawn), median of 3"] = f"{seconds * 1000:.0f} ms"
+    return results
 
 
 if __name__ == "__main__":

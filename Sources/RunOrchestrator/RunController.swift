@@ -21,6 +21,7 @@ struct RunController: Sendable {
     func addRoutes(to routes: RouterGroup<TrellisRequestContext>) {
         routes.post("projects/:project/pipelines/:pipeline/runs", use: start)
         routes.get("projects/:project/pipelines/:pipeline/runs", use: listOfPipeline)
+        routes.get("projects/:project/pipelines/:pipeline/grid", use: grid)
         routes.post("projects/:project/pipelines/:pipeline/tasks/:task/run", use: startSingle)
         routes.get("projects/:project/runs", use: list)
         routes.get("projects/:project/runs/:run", use: get)
@@ -125,6 +126,31 @@ struct RunController: Sendable {
             [String($0.created_at), $0.id]
         }
         return RunList(runs: found.items.map(RunSummary.init), next: found.next)
+    }
+
+    /// The pipeline's runs × tasks, newest run first, `limit` runs (1-100, 25 by default) a page.
+    @Sendable func grid(_ request: Request, context: TrellisRequestContext) async throws -> RunGrid {
+        let project = try context.parameters.require("project")
+        let pipeline = try context.parameters.require("pipeline")
+        try await access.require(.read, in: project, context: context)
+        let query = request.uri.queryParameters
+        var limit = RunGrid.defaultRuns
+        if let text = query.get("limit") {
+            guard let parsed = Int(text), (1...RunGrid.maximumRuns).contains(parsed) else {
+                throw APIError.invalidField("limit", "must be 1 to \(RunGrid.maximumRuns) runs")
+            }
+            limit = parsed
+        }
+        let page = PageRequest(limit: limit, after: try query.get("cursor").map(PageCursor.keys(decoding:)))
+        var filter = RunRepository.Filter(pipeline: pipeline, limit: page.limit + 1)
+        if let createdAt = try page.integerKey(0), let id = try page.key(1) { filter.before = (createdAt, id) }
+        let found = Page(fetched: try await repository.runs(inProject: project, matching: filter), request: page) {
+            [String($0.created_at), $0.id]
+        }
+        let cells = try await repository.gridCells(ofRuns: found.items.map(\.id))
+        return RunGrid(
+            pipeline: pipeline, runs: found.items, taskOrder: try found.items.first.map(repository.taskOrder) ?? [], cells: cells,
+            next: found.next)
     }
 
     /// An execution-date bound of the run list: ISO 8601 with an offset.

@@ -49,10 +49,12 @@ public enum ServiceName: String, Sendable, CaseIterable {
         case "members": return .identity
         case "templates", "images": return .templates
         case "pipelines":
-            // Runs, single-task runs, the schedule, its records and backfills belong to the orchestrator; the resource
+            // Runs, their grid, single-task runs, the schedule, its records and backfills belong to the orchestrator; the resource
             // use of its tasks (and suggested requests) to the metrics collector.
             if rest.count == 4, rest[3] == "usage" { return .metrics }
-            if rest.count >= 4, ["runs", "tasks", "schedule", "schedule-records", "backfill"].contains(rest[3]) { return .orchestrator }
+            if rest.count >= 4, ["runs", "grid", "tasks", "schedule", "schedule-records", "backfill"].contains(rest[3]) {
+                return .orchestrator
+            }
             return .pipelines
         // A run's and an attempt's resource use are the metrics collector's.
         case "runs": return rest.last == "usage" && [4, 8].contains(rest.count) ? .metrics : .orchestrator

@@ -329,6 +329,56 @@ def parameters_section(driver, wait, css, all_css, visible):
     assert api("GET", f"/api/v1/projects/ml/runs/{run}", token=token)["parameters"] == {"sample": "0.1", "target": "prod"}
 
 
+def history_section(driver, wait, css, all_css, visible):
+    """A pipeline's history: a grid of its runs (oldest left) by task, each cell coloured by the task's state in that
+    run and opening it with the task selected; a task only an older version had is a blank cell in the newer run."""
+    token = ada_token(driver)
+
+    def finished(run):
+        for _ in range(1200):
+            state = api("GET", f"/api/v1/projects/ml/runs/{run}", token=token)["state"]
+            if state in ("succeeded", "failed", "cancelled"):
+                return state
+            time.sleep(0.1)
+        raise AssertionError(f"run {run} did not end")
+
+    first = [{"name": "extract", "template": "shell", "args": {"command": "echo one"}},
+             {"name": "legacy", "template": "shell", "args": {"command": "echo old"}, "dependsOn": ["extract"]}]
+    api("POST", "/api/v1/projects/ml/pipelines", pipeline("graded", first), token)
+    older = api("POST", "/api/v1/projects/ml/pipelines/graded/runs", {}, token)["id"]
+    assert finished(older) == "succeeded"
+    second = [{"name": "extract", "template": "shell", "args": {"command": "echo one"}},
+              {"name": "load", "template": "shell", "args": {"command": "exit 3"}, "dependsOn": ["extract"]}]
+    api("POST", "/api/v1/projects/ml/pipelines", pipeline("graded", second), token)
+    newer = api("POST", "/api/v1/projects/ml/pipelines/graded/runs", {}, token)["id"]
+    assert finished(newer) == "failed"
+
+    driver.get(BASE + "/#/p/ml/pipelines")
+    visible('tr[data-pipeline="graded"] a[href$="/graded/history"]').click()
+    wait.until(lambda d: all_css("table.grid-history tbody tr"))
+    assert [row.get_attribute("data-task") for row in all_css("table.grid-history tbody tr")] == ["extract", "load", "legacy"]
+    runs = [link.get_attribute("href").rsplit("/", 1)[-1] for link in all_css("table.grid-history thead a.run-bar")]
+    assert runs == [older, newer], runs
+    def states(task):
+        return [cell.get_attribute("data-state") or "absent" for cell in all_css(f'tr[data-task="{task}"] .cell')]
+    assert states("extract") == ["succeeded", "succeeded"]
+    assert states("load") == ["absent", "failed"]
+    assert states("legacy") == ["succeeded", "absent"]
+    assert all_css('tr[data-task="extract"] svg.sparkline path')[0].get_attribute("d").startswith("M")
+    driver.save_screenshot(os.path.join(SHOTS, "history.png"))
+    failed = css('tr[data-task="load"] a.cell.state-failed')
+    assert failed.get_attribute("title").startswith("load · failed")
+    failed.click()
+    wait.until(lambda d: d.current_url.endswith(f"/runs/{newer}?task=load"))
+    wait.until(lambda d: "Task load" in css(".task-detail").text)
+    # The run's timeline: a bar per attempt, and the critical path (extract, then load) in bold.
+    wait.until(lambda d: len(all_css("svg.timeline .timeline-row")) == 2)
+    assert [row.get_attribute("data-task") for row in all_css("svg.timeline .timeline-row.critical")] == ["extract", "load"]
+    assert css('svg.timeline [data-task="load"] rect.bar').get_attribute("data-state") == "failed"
+    assert "selected" in css('svg.timeline [data-task="load"]').get_attribute("class")
+    driver.save_screenshot(os.path.join(SHOTS, "timeline.png"))
+
+
 def round_trip_section(driver, wait, css, all_css, visible):
     """Saving from the editor keeps every field of the pipeline file, those it shows (the pipeline's timeout, the
     schedule's expiredLimit) and those it does not."""
@@ -431,6 +481,10 @@ def main():
         css("#editor-status").click()
         css('[data-task="python"] rect').click()
         visible("[name=arg-script]").send_keys("print('python ran after shell')")
+        # The selected task's upstream and the dependency between them stand out; the edge ends in an arrow.
+        assert "upstream" in css('.nodes [data-task="shell"]').get_attribute("class")
+        assert "lineage" in css('[data-edge="shell→python"]').get_attribute("class")
+        assert css('[data-edge="shell→python"] .edge-line').get_attribute("marker-end") == "url(#edge-arrow)"
         driver.find_element(By.XPATH, "//button[text()='Save']").click()
         error = visible('[data-field="workdir"] .field-error')
         wait.until(lambda d: "/" in error.text)
@@ -644,6 +698,7 @@ def main():
         alerts_section(driver, wait, css, all_css, visible)
         parameters_section(driver, wait, css, all_css, visible)
         round_trip_section(driver, wait, css, all_css, visible)
+        history_section(driver, wait, css, all_css, visible)
         reference_section(driver, wait, css, all_css, visible)
         # A new project of her own: she owns it and can switch to it.
         driver.find_element(By.LINK_TEXT, "New project").click()

@@ -137,3 +137,14 @@ test("saving from the editor keeps every field of the pipeline file", () => {
   assert.deepEqual(saved.document, document);
   assert.deepEqual(saved.layout, layout);
 });
+
+test("a selected task's lineage: everything upstream and downstream, and the dependencies on those paths", () => {
+  const graph = new Graph();
+  for (const name of ["a", "b", "c", "d", "e", "x"]) graph.nodes.set(name, { name, template: "shell", args: {}, x: 0, y: 0 });
+  graph.edges = [["a", "b"], ["b", "c"], ["c", "d"], ["x", "d"], ["b", "e"]];
+  const { upstream, downstream, edges } = graph.lineage(["c"]);
+  assert.deepEqual([...upstream].sort(), ["a", "b"]);
+  assert.deepEqual([...downstream].sort(), ["d"]);
+  assert.deepEqual([...edges].sort(), ["a→b", "b→c", "c→d"]);
+  assert.deepEqual([...graph.lineage([]).edges], []);
+});

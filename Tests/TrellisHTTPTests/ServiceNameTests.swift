@@ -20,6 +20,7 @@ import TrellisTestSupport
         ("/api/v1/projects/ml/pipelines/train/runs", .orchestrator),
         ("/api/v1/projects/ml/pipelines/train/tasks/prep/run", .orchestrator),
         ("/api/v1/projects/ml/pipelines/train/schedule-records", .orchestrator),
+        ("/api/v1/projects/ml/pipelines/train/grid", .orchestrator),
         ("/api/v1/projects/ml/pipelines/train/schedule", .orchestrator),
         ("/api/v1/projects/ml/pipelines/train/schedule/pause", .orchestrator),
         ("/api/v1/projects/ml/pipelines/train/backfill", .orchestrator),

@@ -6,6 +6,7 @@ import { pipelinesPage } from "./pages/pipelines.mjs";
 import { editorPage } from "./pages/editor.mjs";
 import { runsPage, recordsPage } from "./pages/runs.mjs";
 import { runPage } from "./pages/run.mjs";
+import { historyPage } from "./pages/history.mjs";
 import { marketplacePage, templatePage } from "./pages/marketplace.mjs";
 import { projectPage, newProjectPage } from "./pages/project.mjs";
 import { notificationsPage } from "./pages/notifications.mjs";
@@ -29,6 +30,7 @@ const routes = [
   [/^#\/p\/([^/]+)\/new$/, editorPage, ["project"]],
   [/^#\/p\/([^/]+)\/pipelines\/([^/]+)$/, editorPage, ["project", "pipeline"]],
   [/^#\/p\/([^/]+)\/pipelines\/([^/]+)\/records$/, recordsPage, ["project", "pipeline"]],
+  [/^#\/p\/([^/]+)\/pipelines\/([^/]+)\/history$/, historyPage, ["project", "pipeline"]],
   [/^#\/p\/([^/]+)\/runs$/, runsPage, ["project"]],
   [/^#\/p\/([^/]+)\/runs\/([^/]+)$/, runPage, ["project", "run"]],
   [/^#\/p\/([^/]+)\/settings$/, projectPage, ["project"]],

@@ -89,6 +89,39 @@ export class Graph {
     return this.edges.filter(([, to]) => to === name).map(([from]) => from);
   }
 
+  /**
+   * What the tasks `names` depend on and what depends on them, however far: {upstream, downstream} task names (the
+   * tasks themselves left out) and `edges`, the keys of the dependencies on those paths.
+   */
+  lineage(names) {
+    const chosen = new Set(names);
+    const follow = (forward) => {
+      const found = new Set();
+      const next = new Map();
+      for (const [from, to] of this.edges) {
+        const [a, b] = forward ? [from, to] : [to, from];
+        (next.get(a) ?? next.set(a, []).get(a)).push(b);
+      }
+      const stack = [...chosen];
+      while (stack.length) {
+        for (const other of next.get(stack.pop()) ?? []) {
+          if (chosen.has(other) || found.has(other)) continue;
+          found.add(other);
+          stack.push(other);
+        }
+      }
+      return found;
+    };
+    const upstream = follow(false);
+    const downstream = follow(true);
+    const edges = new Set(
+      this.edges
+        .filter(([from, to]) => (upstream.has(from) && (chosen.has(to) || upstream.has(to))) || ((chosen.has(from) || downstream.has(from)) && downstream.has(to)))
+        .map(([from, to]) => Graph.edgeKey(from, to)),
+    );
+    return { upstream, downstream, edges };
+  }
+
   /** Whether `to` can reach `from` already (so from → to would close a cycle). */
   reaches(start, goal) {
     const seen = new Set();

@@ -4,6 +4,7 @@
 import { h, svg, field, notice, keyValues, keyValueText } from "../ui.mjs";
 import { projectPath, locate } from "../api.mjs";
 import { Graph } from "../graph.mjs";
+import { edgePath as edgeCurve, arrowMarker } from "../edges.mjs";
 import { layeredLayout } from "../layout.mjs";
 import { fieldsFor, argumentFrom, hint, parametersOf } from "../schema.mjs";
 import { nextFireTimes } from "../cron.mjs";
@@ -91,7 +92,8 @@ export async function editorPage({ api, project, params, go }) {
   const nodeLayer = svg("g", { class: "nodes" });
   const ghost = svg("path", { class: "ghost-edge", d: "" });
   viewport.append(edgeLayer, nodeLayer, ghost);
-  const canvas = svg("svg", { class: "canvas", tabindex: 0, role: "application", "aria-label": "Pipeline canvas" }, viewport);
+  const arrow = svg("defs", null, svg("marker", arrowMarker, svg("path", { d: "M0,0 L10,5 L0,10 z", class: "edge-arrow" })));
+  const canvas = svg("svg", { class: "canvas", tabindex: 0, role: "application", "aria-label": "Pipeline canvas" }, arrow, viewport);
   const view = { x: 0, y: 0, k: 1 };
   const applyView = () => viewport.setAttribute("transform", `translate(${view.x} ${view.y}) scale(${view.k})`);
 
@@ -165,11 +167,7 @@ export async function editorPage({ api, project, params, go }) {
 
   // MARK: Canvas
 
-  function edgePath(from, to) {
-    const [x1, y1, x2, y2] = [from.x + width / 2, from.y + height, to.x + width / 2, to.y];
-    const bend = Math.max(30, Math.abs(y2 - y1) / 2);
-    return `M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}`;
-  }
+  const edgePath = (from, to) => edgeCurve(from, to, { width, height });
 
   // The drawn elements by task and by edge, so a drag moves only what it touches.
   const nodeElements = new Map();
@@ -177,15 +175,23 @@ export async function editorPage({ api, project, params, go }) {
 
   function renderEdges() {
     edgeElements.clear();
+    const lineage = graph.lineage(graph.selectedNodes);
     edgeLayer.replaceChildren(
       ...graph.edges.map(([from, to]) => {
         const key = Graph.edgeKey(from, to);
         const d = edgePath(graph.nodes.get(from), graph.nodes.get(to));
-        const paths = [svg("path", { class: "edge-hit", d }), svg("path", { class: "edge-line", d })];
+        const paths = [svg("path", { class: "edge-hit", d }), svg("path", { class: "edge-line", d, "marker-end": "url(#edge-arrow)" })];
         edgeElements.set(key, paths);
-        return svg("g", { class: `edge${graph.selectedEdges.has(key) ? " selected" : ""}`, dataset: { edge: key } }, ...paths);
+        const classes = ["edge"];
+        if (graph.selectedEdges.has(key)) classes.push("selected");
+        if (lineage.edges.has(key)) classes.push("lineage");
+        return svg("g", { class: classes.join(" "), dataset: { edge: key } }, ...paths);
       }),
     );
+    for (const [name, element] of nodeElements) {
+      element.classList.toggle("upstream", lineage.upstream.has(name));
+      element.classList.toggle("downstream", lineage.downstream.has(name));
+    }
   }
 
   /** Redraws the given tasks where they are now, and their edges. */
@@ -203,12 +209,15 @@ export async function editorPage({ api, project, params, go }) {
 
   function renderNodes() {
     nodeElements.clear();
+    const lineage = graph.lineage(graph.selectedNodes);
     nodeLayer.replaceChildren(
       ...[...graph.nodes.values()].map((node) => {
         const classes = ["node"];
         if (graph.selectedNodes.has(node.name)) classes.push("selected");
         if (problems.tasks[node.name]) classes.push("invalid");
         if (node.skip) classes.push("skipped");
+        if (lineage.upstream.has(node.name)) classes.push("upstream");
+        if (lineage.downstream.has(node.name)) classes.push("downstream");
         const element = svg(
           "g",
           { class: classes.join(" "), transform: `translate(${node.x} ${node.y})`, dataset: { task: node.name }, "aria-label": `task ${node.name}` },

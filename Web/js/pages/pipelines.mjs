@@ -30,6 +30,7 @@ export async function pipelinesPage({ api, project, go }) {
             "td",
             { class: "actions" },
             h("a", { href: `#/p/${project}/runs?pipeline=${item.name}` }, "Runs"),
+            h("a", { href: `#/p/${project}/pipelines/${item.name}/history` }, "History"),
             h("a", { href: `#/p/${project}/pipelines/${item.name}/records` }, "Schedule"),
             h("button", { type: "button", onclick: () => clone(item.name) }, "Clone"),
             h("button", { type: "button", class: "danger", onclick: () => remove(item.name) }, "Delete"),

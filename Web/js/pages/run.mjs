@@ -3,6 +3,8 @@
 import { h, svg, badge, duration, when, notice } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
 import { layeredLayout } from "../layout.mjs";
+import { timeline } from "../timeline.mjs";
+import { edgePath, arrowMarker } from "../edges.mjs";
 import { podSummary } from "../pods.mjs";
 import { chartModel, memoryText, summaryText } from "../usage.mjs";
 
@@ -29,7 +31,7 @@ export function parseEvents(buffer) {
   return { events, rest };
 }
 
-export async function runPage({ api, project, params }) {
+export async function runPage({ api, project, params, query }) {
   const runPath = projectPath(project, "runs", params.run);
   let run = await api.get(runPath);
   let selected = null;
@@ -41,6 +43,7 @@ export async function runPage({ api, project, params }) {
   const head = h("div", { class: "run-head" });
   const graph = svg("svg", { class: "canvas run-dag", role: "img", "aria-label": "Run graph" });
   const detail = h("aside", { class: "panel task-detail", "aria-label": "Task" }, h("p", { class: "muted" }, "Select a task to see its attempts and logs."));
+  const timelineChart = svg("svg", { class: "timeline", role: "img", "aria-label": "Run timeline" });
 
   function renderHead() {
     const actions = [];
@@ -75,9 +78,10 @@ export async function runPage({ api, project, params }) {
     graph.setAttribute("viewBox", `0 0 ${Math.max(maxX, 900)} ${Math.max(maxY, 560)}`);
     graph.setAttribute("preserveAspectRatio", "xMidYMin meet");
     graph.replaceChildren(
+      svg("defs", null, svg("marker", arrowMarker, svg("path", { d: "M0,0 L10,5 L0,10 z", class: "edge-arrow" }))),
       ...edges.map(([from, to]) => {
         const [a, b] = [positions[from], positions[to]];
-        return svg("path", { class: "edge-line", d: `M${a.x + width / 2},${a.y + height} C${a.x + width / 2},${a.y + height + 25} ${b.x + width / 2},${b.y - 25} ${b.x + width / 2},${b.y}` });
+        return svg("path", { class: "edge-line", d: edgePath(a, b, { width, height }), "marker-end": "url(#edge-arrow)" });
       }),
       ...run.tasks.map((task) => {
         const attempts = task.attempts ?? [];
@@ -102,6 +106,36 @@ export async function runPage({ api, project, params }) {
     );
   }
 
+  /** The run's timeline: a row per task that ran, a bar per attempt, the critical path outlined. */
+  function renderTimeline() {
+    const shown = timeline(run);
+    const [label, chartWidth, row] = [160, 640, 18];
+    const span = Math.max(1, shown.end - shown.start);
+    const critical = new Set(shown.critical);
+    timelineChart.setAttribute("viewBox", `0 0 ${label + chartWidth + 70} ${shown.rows.length * row + 24}`);
+    timelineChart.setAttribute("width", label + chartWidth + 70);
+    timelineChart.setAttribute("height", shown.rows.length * row + 24);
+    const x = (ms) => label + (ms / span) * chartWidth;
+    timelineChart.replaceChildren(
+      ...shown.rows.map((item, index) =>
+        svg(
+          "g",
+          { class: `timeline-row${critical.has(item.task) ? " critical" : ""}${selected === item.task ? " selected" : ""}`, dataset: { task: item.task }, transform: `translate(0 ${index * row})`, onclick: () => select(item.task) },
+          svg("text", { x: 0, y: 13, class: "timeline-label" }, item.task.length > 22 ? `${item.task.slice(0, 21)}…` : item.task),
+          ...item.bars.map((bar) =>
+            svg(
+              "rect",
+              { class: `bar state-${bar.state}`, x: x(bar.from), y: 3, width: Math.max(2, x(bar.to) - x(bar.from)), height: row - 6, rx: 2, dataset: { attempt: bar.attempt, state: bar.state } },
+              svg("title", null, `${item.task} · attempt ${bar.attempt} · ${bar.state} · ${((bar.to - bar.from) / 1000).toFixed(1)} s`),
+            ),
+          ),
+        ),
+      ),
+      svg("text", { x: label, y: shown.rows.length * row + 18, class: "timeline-axis" }, "0 s"),
+      svg("text", { x: label + chartWidth, y: shown.rows.length * row + 18, class: "timeline-axis", "text-anchor": "end" }, `${(span / 1000).toFixed(1)} s`),
+    );
+  }
+
   async function act(action, body) {
     try {
       run = await api.post(`${runPath}/${action}`, body);
@@ -117,6 +151,7 @@ export async function runPage({ api, project, params }) {
   function render() {
     renderHead();
     renderGraph();
+    renderTimeline();
     if (selected) renderAttempts();
   }
 
@@ -137,6 +172,7 @@ export async function runPage({ api, project, params }) {
     selected = name;
     shownAttempt = null;
     renderGraph();
+    renderTimeline();
     const task = run.tasks.find((item) => item.name === name);
     detail.replaceChildren(
       h("h2", null, `Task ${name}`),
@@ -382,8 +418,18 @@ export async function runPage({ api, project, params }) {
 
   await refreshRunUsage();
   render();
+  // Opened on one task (from the pipeline's history grid): that task selected.
+  const wanted = query?.get("task");
+  if (wanted && run.tasks.some((task) => task.name === wanted)) select(wanted);
   if (!ended(run.state)) poll();
-  const element = h("section", { class: "run" }, head, message, h("div", { class: "run-body" }, graph, detail));
+  const element = h(
+    "section",
+    { class: "run" },
+    head,
+    message,
+    h("div", { class: "run-body" }, graph, detail),
+    h("section", { class: "run-timeline", "aria-label": "Timeline" }, h("h2", null, "Timeline"), h("p", { class: "muted" }, "A bar per attempt; the critical path (the chain of tasks that decided when the run ended) in bold."), h("div", { class: "timeline-scroll" }, timelineChart)),
+  );
   return {
     element,
     dispose: () => {
