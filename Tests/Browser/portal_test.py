@@ -753,6 +753,18 @@ def main():
         wait.until(lambda d: position(css('[data-task="t0"]')) != before)
         driver.find_element(By.XPATH, "//button[text()='Fit']").click()
         driver.save_screenshot(os.path.join(SHOTS, "editor-500.png"))
+        # Fit stays readable; the overview shows every task and moves the view; a task is found by name.
+        scale = float(css(".canvas .viewport").get_attribute("transform").split("scale(")[1].rstrip(")"))
+        assert scale >= 0.5, scale
+        assert len(all_css(".minimap-tasks rect")) == 500
+        before = css(".canvas .viewport").get_attribute("transform")
+        ActionChains(driver).move_to_element_with_offset(css(".minimap"), 60, 40).click().perform()
+        wait.until(lambda d: css(".canvas .viewport").get_attribute("transform") != before)
+        visible("[name=find-task]").send_keys("t250", Keys.ENTER)
+        wait.until(lambda d: "selected" in css('.nodes [data-task="t250"]').get_attribute("class"))
+        assert "Found t250" in css("#editor-status").text
+        assert len(all_css(".minimap-tasks rect.selected")) == 1
+        driver.save_screenshot(os.path.join(SHOTS, "editor-500-found.png"))
 
         # Every kind of parameter gets its widget; the palette works from the keyboard.
         driver.get(BASE + "/#/p/ml/new")

@@ -5,6 +5,7 @@ import { h, svg, field, notice, keyValues, keyValueText } from "../ui.mjs";
 import { projectPath, locate } from "../api.mjs";
 import { Graph } from "../graph.mjs";
 import { edgePath as edgeCurve, arrowMarker } from "../edges.mjs";
+import { bounds, mapTransform, shownArea, centredOn, findTasks, readableScale } from "../minimap.mjs";
 import { layeredLayout } from "../layout.mjs";
 import { fieldsFor, argumentFrom, hint, parametersOf } from "../schema.mjs";
 import { nextFireTimes } from "../cron.mjs";
@@ -95,7 +96,79 @@ export async function editorPage({ api, project, params, go }) {
   const arrow = svg("defs", null, svg("marker", arrowMarker, svg("path", { d: "M0,0 L10,5 L0,10 z", class: "edge-arrow" })));
   const canvas = svg("svg", { class: "canvas", tabindex: 0, role: "application", "aria-label": "Pipeline canvas" }, arrow, viewport);
   const view = { x: 0, y: 0, k: 1 };
-  const applyView = () => viewport.setAttribute("transform", `translate(${view.x} ${view.y}) scale(${view.k})`);
+  const applyView = () => {
+    viewport.setAttribute("transform", `translate(${view.x} ${view.y}) scale(${view.k})`);
+    frameMinimap();
+  };
+
+  // MARK: Overview and finding a task
+
+  const [mapWidth, mapHeight] = [200, 140];
+  const mapDots = svg("g", { class: "minimap-tasks" });
+  const mapFrame = svg("rect", { class: "minimap-frame" });
+  const minimap = svg("svg", { class: "minimap", width: mapWidth, height: mapHeight, role: "button", "aria-label": "Overview: click to move the view there" }, mapDots, mapFrame);
+  let mapping = null;
+
+  /** Every task as a dot in the overview (the selection stands out); then the frame of what the canvas shows. */
+  function renderMinimap() {
+    const area = bounds([...graph.nodes.values()], width, height);
+    minimap.style.display = area ? "" : "none";
+    mapping = area && mapTransform({ x: area.x - 40, y: area.y - 40, width: area.width + 80, height: area.height + 80 }, mapWidth, mapHeight);
+    if (!mapping) return mapDots.replaceChildren();
+    const [w, hgt] = [Math.max(1.5, width * mapping.scale), Math.max(1.5, height * mapping.scale)];
+    mapDots.replaceChildren(
+      ...[...graph.nodes.values()].map((node) =>
+        svg("rect", { x: node.x * mapping.scale + mapping.x, y: node.y * mapping.scale + mapping.y, width: w, height: hgt, class: graph.selectedNodes.has(node.name) ? "selected" : "" }),
+      ),
+    );
+    frameMinimap();
+  }
+
+  function frameMinimap() {
+    const box = canvas.getBoundingClientRect();
+    if (!mapping || !box.width) return;
+    const shown = shownArea(view, box.width, box.height);
+    const [x, y] = [shown.x * mapping.scale + mapping.x, shown.y * mapping.scale + mapping.y];
+    const [right, bottom] = [x + shown.width * mapping.scale, y + shown.height * mapping.scale];
+    // Clipped to the map: a view far off the graph still shows where it is.
+    const [left, top] = [Math.max(0, Math.min(mapWidth - 2, x)), Math.max(0, Math.min(mapHeight - 2, y))];
+    mapFrame.setAttribute("x", left);
+    mapFrame.setAttribute("y", top);
+    mapFrame.setAttribute("width", Math.max(2, Math.min(mapWidth, right) - left));
+    mapFrame.setAttribute("height", Math.max(2, Math.min(mapHeight, bottom) - top));
+  }
+
+  minimap.addEventListener("pointerdown", (event) => {
+    event.stopPropagation();
+    if (!mapping) return;
+    const box = minimap.getBoundingClientRect();
+    const point = { x: (event.clientX - box.left - mapping.x) / mapping.scale, y: (event.clientY - box.top - mapping.y) / mapping.scale };
+    const canvasBox = canvas.getBoundingClientRect();
+    Object.assign(view, centredOn(point, view.k, canvasBox.width, canvasBox.height));
+    applyView();
+  });
+
+  const taskNames = h("datalist", { id: "editor-task-names" });
+  const findTask = h("input", { type: "search", name: "find-task", placeholder: "Find a task", "aria-label": "Find a task", list: "editor-task-names" });
+  /** Selects the best match of the text and centres the view on it, at a readable scale at least. */
+  function jumpToTask() {
+    const [name] = findTasks([...graph.nodes.keys()], findTask.value, 1);
+    if (!name) return notice(message, `No task matches "${findTask.value.trim()}".`, "error");
+    const node = graph.nodes.get(name);
+    graph.selectedNodes = new Set([name]);
+    graph.selectedEdges.clear();
+    const box = canvas.getBoundingClientRect();
+    Object.assign(view, centredOn({ x: node.x + width / 2, y: node.y + height / 2 }, Math.max(view.k, 1), box.width, box.height));
+    applyView();
+    renderAll();
+    notice(message, `Found ${name}.`, "ok");
+  }
+  findTask.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    jumpToTask();
+  });
+  findTask.addEventListener("change", () => findTask.value && graph.nodes.has(findTask.value) && jumpToTask());
 
   const toCanvas = (clientX, clientY) => {
     const box = canvas.getBoundingClientRect();
@@ -236,6 +309,8 @@ export async function editorPage({ api, project, params, go }) {
   function renderAll() {
     renderEdges();
     renderNodes();
+    renderMinimap();
+    taskNames.replaceChildren(...[...graph.nodes.keys()].slice(0, 2000).map((name) => h("option", { value: name })));
     renderPanel();
     renderToolbar();
   }
@@ -360,8 +435,8 @@ export async function editorPage({ api, project, params, go }) {
     applyView();
   }
 
-  /** Shows the whole graph, but not smaller than `floor` (on opening: still readable; then pan). */
-  function fit(floor = 0.02) {
+  /** Shows the whole graph, but never smaller than readable (the overview shows the rest; the wheel zooms further). */
+  function fit(floor = readableScale) {
     const nodes = [...graph.nodes.values()];
     const box = canvas.getBoundingClientRect();
     if (!nodes.length || !box.width) return;
@@ -761,6 +836,8 @@ export async function editorPage({ api, project, params, go }) {
     h("button", { type: "button", "aria-label": "Zoom out", onclick: () => zoom(1 / 1.2) }, "−"),
     h("button", { type: "button", onclick: () => fit() }, "Fit"),
     h("button", { type: "button", onclick: () => previewRender() }, "Preview"),
+    findTask,
+    taskNames,
     state,
   );
 
@@ -873,12 +950,12 @@ export async function editorPage({ api, project, params, go }) {
     { class: "editor" },
     h("div", { class: "editor-head" }, h("h1", null, existing ? `Pipeline ${existing}` : "New pipeline"), toolbar),
     message,
-    h("div", { class: "editor-body" }, h("aside", { class: "palette", "aria-label": "Templates" }, h("h2", null, "Templates"), paletteSearch, paletteList), canvas, panel),
+    h("div", { class: "editor-body" }, h("aside", { class: "palette", "aria-label": "Templates" }, h("h2", null, "Templates"), paletteSearch, paletteList), h("div", { class: "canvas-wrap" }, canvas, minimap), panel),
     dialog,
   );
   renderAll();
   applyView();
-  requestAnimationFrame(() => existing && fit(0.25));
+  requestAnimationFrame(() => (existing ? fit() : frameMinimap()));
   return {
     element,
     dispose: () => document.removeEventListener("keydown", onKey),
