@@ -88,188 +88,152 @@ import TrellisTestSupport
     }
 
     @Test func aPyTorchTaskRunsAsAPyTorchJobWhoseReplicasAreTheAttemptsPods() async throws {
-        let kubernetes = try TestKubernetes.fromEnvironment()
-        let project = "ddp"
-        let namespace = ArgoWorkflow.namespace(ofProject: project)
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-data-\(UUID().uuidString)")
-        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-kubelet-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        defer {
-            try? FileManager.default.removeItem(at: data)
-            try? FileManager.default.removeItem(at: logs)
-        }
-        try await KubernetesClient.with(kubernetes.cluster()) { client in
-            try await PodLogTests.withKubelet(client: client, root: logs) { host in
-                try await EmbeddedHarness.with(.sqlite, flags: ["data.dir": data.path]) { api, _ in
-                    let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
-                    try await kubernetes.register(as: "lab", on: api, admin: admin)
-                    let token = try #require(try await api.team(project: project, owner: "olga", members: [], admin: admin)["olga"])
-                    #expect(
-                        try await api.call("PUT", "/api/v1/clusters/lab/policy", token: admin, json: ["projects": [project]]).status == 200)
-                    let bound = try await api.call(
-                        "PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]])
-                    #expect(bound.status == 200, "\(bound.text)")
-                    try await api.applyPipeline(
-                        "ddp", project: project, token: token,
-                        tasks: [["name": "train", "template": "pytorch", "replicas": 2, "args": ["script": "print('step')"]]])
+        try await LabProject.with("ddp") { lab in
+            let (api, client, host, token, namespace, project) = (lab.api, lab.client, lab.node, lab.token, lab.namespace, lab.project)
+            let (data, logs) = (lab.data, lab.logs)
+            try await api.applyPipeline(
+                "ddp", project: project, token: token,
+                tasks: [["name": "train", "template": "pytorch", "replicas": 2, "args": ["script": "print('step')"]]])
 
-                    // 1. The step creates the job; the operator its replicas; they are the attempt's pods, in rank order.
-                    let run = try await api.startRun("ddp", project: project, token: token)
-                    let argo = try await ArgoController.waitFor(run: run, client: client, namespace: namespace)
-                    guard case .object(var submitted) = try #require(try await argo.workflow()) else { return }
-                    submitted["status"] = nil
-                    try ArgoManifests.save(Data(JSONValue.object(submitted).jsonText.utf8), name: "submitted-pytorch")
-                    let job = try await Self.createJob(of: argo)
-                    let pods = try await Self.operate(job, client: client, namespace: namespace, host: host)
-                    #expect(pods.count == 2 && pods[0].hasSuffix("-master-0") && pods[1].hasSuffix("-worker-0"), "\(pods)")
-                    let base: Int64 = 1_796_100_000_000
-                    try PodLogTests.write("master up", at: base + 100, pod: pods[0], container: "pytorch", namespace: namespace, root: logs)
-                    try PodLogTests.write("worker up", at: base + 200, pod: pods[1], container: "pytorch", namespace: namespace, root: logs)
-                    try await argo.report("Running", Self.step(argo, "1", phase: "Running"))
-                    _ = try await api.waitForRun(run, project: project, token: token) { RunJSON.attempts($0, "train").count == 1 }
-                    let attempt = "/api/v1/projects/\(project)/runs/\(run)/tasks/train/attempts/1"
-                    let detail = try await api.call("GET", attempt, token: token)
-                    let process = detail.json["process"] as? [String: Any]
-                    let shown = (process?["pods"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-                    #expect(shown == pods, "\(detail.text)")
-                    #expect((process?["replicas"] as? [[String: Any]])?.count == 2, "\(detail.text)")
-                    let path = "/api/v1/projects/\(project)/runs/\(run)/tasks/train/logs"
-                    let read = try await api.call("GET", path, token: token)
-                    let firstLines = [
-                        "\(logTimestamp(milliseconds: base + 100)) [replica-0] master up",
-                        "\(logTimestamp(milliseconds: base + 200)) [replica-1] worker up",
-                    ]
-                    #expect(read.status == 200 && read.text.split(separator: "\n").map(String.init) == firstLines, "\(read.text)")
+            // 1. The step creates the job; the operator its replicas; they are the attempt's pods, in rank order.
+            let run = try await api.startRun("ddp", project: project, token: token)
+            let argo = try await ArgoController.waitFor(run: run, client: client, namespace: namespace)
+            guard case .object(var submitted) = try #require(try await argo.workflow()) else { return }
+            submitted["status"] = nil
+            try ArgoManifests.save(Data(JSONValue.object(submitted).jsonText.utf8), name: "submitted-pytorch")
+            let job = try await Self.createJob(of: argo)
+            let pods = try await Self.operate(job, client: client, namespace: namespace, host: host)
+            #expect(pods.count == 2 && pods[0].hasSuffix("-master-0") && pods[1].hasSuffix("-worker-0"), "\(pods)")
+            let base: Int64 = 1_796_100_000_000
+            try PodLogTests.write("master up", at: base + 100, pod: pods[0], container: "pytorch", namespace: namespace, root: logs)
+            try PodLogTests.write("worker up", at: base + 200, pod: pods[1], container: "pytorch", namespace: namespace, root: logs)
+            try await argo.report("Running", Self.step(argo, "1", phase: "Running"))
+            _ = try await api.waitForRun(run, project: project, token: token) { RunJSON.attempts($0, "train").count == 1 }
+            let attempt = "/api/v1/projects/\(project)/runs/\(run)/tasks/train/attempts/1"
+            let detail = try await api.call("GET", attempt, token: token)
+            let process = detail.json["process"] as? [String: Any]
+            let shown = (process?["pods"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            #expect(shown == pods, "\(detail.text)")
+            #expect((process?["replicas"] as? [[String: Any]])?.count == 2, "\(detail.text)")
+            let path = "/api/v1/projects/\(project)/runs/\(run)/tasks/train/logs"
+            let read = try await api.call("GET", path, token: token)
+            let firstLines = [
+                "\(logTimestamp(milliseconds: base + 100)) [replica-0] master up",
+                "\(logTimestamp(milliseconds: base + 200)) [replica-1] worker up",
+            ]
+            #expect(read.status == 200 && read.text.split(separator: "\n").map(String.init) == firstLines, "\(read.text)")
 
-                    // 2. A replica fails: the operator fails the job, the step's failure condition holds, the attempt fails.
-                    _ = try await client.patch(
-                        .pods, namespace: namespace, name: pods[1], merge: .object(["status": .object(["phase": .string("Failed")])]),
-                        subresource: "status")
-                    try await Self.conclude(
-                        job, "Failed", message: "1 Worker replica(s) failed.", client: client, namespace: namespace)
-                    let because = #"failed with condition status.conditions.#(type=="Failed").status == True"#
-                    try await argo.report("Failed", message: "child failed", Self.step(argo, "1", phase: "Failed", message: because))
-                    let failed = try await api.waitForRun(run, project: project, token: token)
-                    #expect(failed["state"] as? String == "failed", "\(failed)")
-                    #expect(RunJSON.attempts(failed, "train").first?["reason"] as? String == because, "\(failed)")
-                    let kept = data.appendingPathComponent("pod-logs").appendingPathComponent("\(argo.name)-1")
-                    try await Waiting.forFile(kept.appendingPathComponent("complete").path, "the failed attempt's log to be kept")
+            // 2. A replica fails: the operator fails the job, the step's failure condition holds, the attempt fails.
+            _ = try await client.patch(
+                .pods, namespace: namespace, name: pods[1], merge: .object(["status": .object(["phase": .string("Failed")])]),
+                subresource: "status")
+            try await Self.conclude(
+                job, "Failed", message: "1 Worker replica(s) failed.", client: client, namespace: namespace)
+            let because = #"failed with condition status.conditions.#(type=="Failed").status == True"#
+            try await argo.report("Failed", message: "child failed", Self.step(argo, "1", phase: "Failed", message: because))
+            let failed = try await api.waitForRun(run, project: project, token: token)
+            #expect(failed["state"] as? String == "failed", "\(failed)")
+            #expect(RunJSON.attempts(failed, "train").first?["reason"] as? String == because, "\(failed)")
+            let kept = data.appendingPathComponent("pod-logs").appendingPathComponent("\(argo.name)-1")
+            try await Waiting.forFile(kept.appendingPathComponent("complete").path, "the failed attempt's log to be kept")
 
-                    // 3. Resume: the failed job and its pods go, the step runs again and creates a new one.
-                    let resumed = try await api.call("POST", "/api/v1/projects/\(project)/runs/\(run)/resume", token: token)
-                    #expect(resumed.status == 200 || resumed.status == 202, "\(resumed.text)")
-                    _ = try await argo.waitUntil("argo retry") { $0["status"]?["phase"] == .string("Running") }
-                    let selector = "trellis/run=\(run)"
-                    #expect(try await client.list(.jobs(of: Self.pytorch), namespace: namespace, labelSelector: selector).items.isEmpty)
-                    #expect(try await Self.livePods(selector, client: client, namespace: namespace).isEmpty)
-                    let second = try await Self.createJob(of: argo)
-                    #expect(second["metadata"]?["name"] != job["metadata"]?["name"])
-                    let again = try await Self.operate(second, client: client, namespace: namespace, host: host)
-                    for (rank, pod) in again.enumerated() {
-                        try PodLogTests.write(
-                            "replica \(rank) again", at: base + 300, pod: pod, container: "pytorch", namespace: namespace, root: logs)
-                    }
-                    try await argo.report("Running", Self.step(argo, "2", phase: "Running"))
-                    _ = try await api.waitForRun(run, project: project, token: token) { RunJSON.attempts($0, "train").count == 2 }
-                    try await Self.conclude(second, "Succeeded", message: "done", client: client, namespace: namespace)
-                    try await argo.report("Succeeded", Self.step(argo, "2", phase: "Succeeded"))
-                    let succeeded = try await api.waitForRun(run, project: project, token: token) { $0["state"] as? String == "succeeded" }
-                    #expect(RunJSON.attempts(succeeded, "train").map { $0["state"] as? String } == ["failed", "succeeded"], "\(succeeded)")
-                    let secondPods = try await api.call(
-                        "GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/train/attempts/2", token: token)
-                    let secondNames = ((secondPods.json["process"] as? [String: Any])?["pods"] as? [[String: Any]] ?? []).compactMap {
-                        $0["name"] as? String
-                    }
-                    #expect(secondNames == again, "\(secondPods.text)")
-                    // The first attempt's log reads as it was, its pods gone.
-                    let old = try await api.call("GET", path + "?attempt=1", token: token)
-                    #expect(old.status == 200 && old.text.split(separator: "\n").map(String.init) == firstLines, "\(old.text)")
-
-                    // 4. Cancel: the Workflow shuts down, and the running job is deleted with its pods, its log kept.
-                    let third = try await api.startRun("ddp", project: project, token: token)
-                    let argo3 = try await ArgoController.waitFor(run: third, client: client, namespace: namespace)
-                    let job3 = try await Self.createJob(of: argo3)
-                    let pods3 = try await Self.operate(job3, client: client, namespace: namespace, host: host)
-                    try PodLogTests.write(
-                        "cut short", at: base + 400, pod: pods3[0], container: "pytorch", namespace: namespace, root: logs)
-                    try PodLogTests.write("cut too", at: base + 500, pod: pods3[1], container: "pytorch", namespace: namespace, root: logs)
-                    try await argo3.report("Running", Self.step(argo3, "1", phase: "Running"))
-                    _ = try await api.waitForRun(third, project: project, token: token) { RunJSON.attempts($0, "train").count == 1 }
-                    let cancel = try await api.call("POST", "/api/v1/projects/\(project)/runs/\(third)/cancel", token: token)
-                    #expect(cancel.status == 200 || cancel.status == 202, "\(cancel.text)")
-                    _ = try await argo3.waitUntil("shutdown") { $0["spec"]?["shutdown"] == .string("Stop") }
-                    try await Waiting.until("the cancelled run's job to be deleted") {
-                        try await client.list(.jobs(of: Self.pytorch), namespace: namespace, labelSelector: "trellis/run=\(third)").items
-                            .isEmpty
-                    }
-                    #expect(try await Self.livePods("trellis/run=\(third)", client: client, namespace: namespace).isEmpty)
-                    try await argo3.report(
-                        "Failed", message: "Stopped with strategy 'Stop'",
-                        Self.step(argo3, "1", phase: "Failed", message: "Stopped with strategy 'Stop'"))
-                    let cancelled = try await api.waitForRun(third, project: project, token: token)
-                    #expect(cancelled["state"] as? String == "cancelled", "\(cancelled)")
-                    let cut = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(third)/tasks/train/logs", token: token)
-                    #expect(
-                        cut.text
-                            == "\(logTimestamp(milliseconds: base + 400)) [replica-0] cut short\n"
-                            + "\(logTimestamp(milliseconds: base + 500)) [replica-1] cut too\n", "\(cut.text)")
-                }
+            // 3. Resume: the failed job and its pods go, the step runs again and creates a new one.
+            let resumed = try await api.call("POST", "/api/v1/projects/\(project)/runs/\(run)/resume", token: token)
+            #expect(resumed.status == 200 || resumed.status == 202, "\(resumed.text)")
+            _ = try await argo.waitUntil("argo retry") { $0["status"]?["phase"] == .string("Running") }
+            let selector = "trellis/run=\(run)"
+            #expect(try await client.list(.jobs(of: Self.pytorch), namespace: namespace, labelSelector: selector).items.isEmpty)
+            #expect(try await Self.livePods(selector, client: client, namespace: namespace).isEmpty)
+            let second = try await Self.createJob(of: argo)
+            #expect(second["metadata"]?["name"] != job["metadata"]?["name"])
+            let again = try await Self.operate(second, client: client, namespace: namespace, host: host)
+            for (rank, pod) in again.enumerated() {
+                try PodLogTests.write(
+                    "replica \(rank) again", at: base + 300, pod: pod, container: "pytorch", namespace: namespace, root: logs)
             }
+            try await argo.report("Running", Self.step(argo, "2", phase: "Running"))
+            _ = try await api.waitForRun(run, project: project, token: token) { RunJSON.attempts($0, "train").count == 2 }
+            try await Self.conclude(second, "Succeeded", message: "done", client: client, namespace: namespace)
+            try await argo.report("Succeeded", Self.step(argo, "2", phase: "Succeeded"))
+            let succeeded = try await api.waitForRun(run, project: project, token: token) { $0["state"] as? String == "succeeded" }
+            #expect(RunJSON.attempts(succeeded, "train").map { $0["state"] as? String } == ["failed", "succeeded"], "\(succeeded)")
+            let secondPods = try await api.call(
+                "GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/train/attempts/2", token: token)
+            let secondNames = ((secondPods.json["process"] as? [String: Any])?["pods"] as? [[String: Any]] ?? []).compactMap {
+                $0["name"] as? String
+            }
+            #expect(secondNames == again, "\(secondPods.text)")
+            // The first attempt's log reads as it was, its pods gone.
+            let old = try await api.call("GET", path + "?attempt=1", token: token)
+            #expect(old.status == 200 && old.text.split(separator: "\n").map(String.init) == firstLines, "\(old.text)")
+
+            // 4. Cancel: the Workflow shuts down, and the running job is deleted with its pods, its log kept.
+            let third = try await api.startRun("ddp", project: project, token: token)
+            let argo3 = try await ArgoController.waitFor(run: third, client: client, namespace: namespace)
+            let job3 = try await Self.createJob(of: argo3)
+            let pods3 = try await Self.operate(job3, client: client, namespace: namespace, host: host)
+            try PodLogTests.write(
+                "cut short", at: base + 400, pod: pods3[0], container: "pytorch", namespace: namespace, root: logs)
+            try PodLogTests.write("cut too", at: base + 500, pod: pods3[1], container: "pytorch", namespace: namespace, root: logs)
+            try await argo3.report("Running", Self.step(argo3, "1", phase: "Running"))
+            _ = try await api.waitForRun(third, project: project, token: token) { RunJSON.attempts($0, "train").count == 1 }
+            let cancel = try await api.call("POST", "/api/v1/projects/\(project)/runs/\(third)/cancel", token: token)
+            #expect(cancel.status == 200 || cancel.status == 202, "\(cancel.text)")
+            _ = try await argo3.waitUntil("shutdown") { $0["spec"]?["shutdown"] == .string("Stop") }
+            try await Waiting.until("the cancelled run's job to be deleted") {
+                try await client.list(.jobs(of: Self.pytorch), namespace: namespace, labelSelector: "trellis/run=\(third)").items
+                    .isEmpty
+            }
+            #expect(try await Self.livePods("trellis/run=\(third)", client: client, namespace: namespace).isEmpty)
+            try await argo3.report(
+                "Failed", message: "Stopped with strategy 'Stop'",
+                Self.step(argo3, "1", phase: "Failed", message: "Stopped with strategy 'Stop'"))
+            let cancelled = try await api.waitForRun(third, project: project, token: token)
+            #expect(cancelled["state"] as? String == "cancelled", "\(cancelled)")
+            let cut = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(third)/tasks/train/logs", token: token)
+            #expect(
+                cut.text
+                    == "\(logTimestamp(milliseconds: base + 400)) [replica-0] cut short\n"
+                    + "\(logTimestamp(milliseconds: base + 500)) [replica-1] cut too\n", "\(cut.text)")
         }
     }
 
     /// A `ray` task: KubeRay's RayJob, whose head, worker and submitter pods are the attempt's, in that order; the
     /// driver's output (the submitter's log) is in the attempt's log; the job's `jobStatus` ends it.
     @Test func aRayTaskRunsAsARayJobWithItsHeadWorkerAndSubmitter() async throws {
-        let kubernetes = try TestKubernetes.fromEnvironment()
-        let project = "rayjob"
-        let namespace = ArgoWorkflow.namespace(ofProject: project)
-        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-kubelet-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: logs) }
-        try await KubernetesClient.with(kubernetes.cluster()) { client in
-            try await PodLogTests.withKubelet(client: client, root: logs) { host in
-                try await EmbeddedHarness.with(.sqlite) { api, _ in
-                    let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
-                    try await kubernetes.register(as: "lab", on: api, admin: admin)
-                    let token = try #require(try await api.team(project: project, owner: "olga", members: [], admin: admin)["olga"])
-                    #expect(
-                        try await api.call("PUT", "/api/v1/clusters/lab/policy", token: admin, json: ["projects": [project]]).status == 200)
-                    #expect(
-                        try await api.call("PATCH", "/api/v1/projects/\(project)", token: token, json: ["settings": ["cluster": "lab"]])
-                            .status == 200)
-                    try await api.applyPipeline(
-                        "cluster", project: project, token: token,
-                        tasks: [["name": "train", "template": "ray", "replicas": 2, "args": ["script": "print('driven')"]]])
-                    let run = try await api.startRun("cluster", project: project, token: token)
-                    let argo = try await ArgoController.waitFor(run: run, client: client, namespace: namespace)
-                    let job = try await Self.createJob(of: argo, framework: .ray)
-                    let pods = try await Self.operate(job, client: client, namespace: namespace, host: host)
-                    #expect(pods.map { $0.split(separator: "-").dropLast().last.map(String.init) } == ["head", "worker", "submitter"])
-                    let base: Int64 = 1_796_200_000_000
-                    for (rank, (pod, text)) in zip(pods, ["head up", "worker joined", "driven"]).enumerated() {
-                        try PodLogTests.write(
-                            text, at: base + Int64(rank) * 100, pod: pod, container: "ray", namespace: namespace, root: logs)
-                    }
-                    try await argo.report("Running", Self.step(argo, "1", phase: "Running"))
-                    _ = try await api.waitForRun(run, project: project, token: token) { RunJSON.attempts($0, "train").count == 1 }
-                    let detail = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/train/attempts/1", token: token)
-                    let shown = ((detail.json["process"] as? [String: Any])?["pods"] as? [[String: Any]] ?? []).compactMap {
-                        $0["name"] as? String
-                    }
-                    #expect(shown == pods, "\(detail.text)")
-                    let log = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/train/logs", token: token)
-                    #expect(log.text.contains("[replica-2] driven") && log.text.contains("[replica-0] head up"), "\(log.text)")
-                    let name = try #require(job["metadata"]?["name"]?.string)
-                    _ = try await client.patch(
-                        .jobs(of: .ray), namespace: namespace, name: name,
-                        merge: .object(["status": .object(["jobStatus": .string("SUCCEEDED"), "jobDeploymentStatus": .string("Complete")])])
-                    )
-                    try await argo.report("Succeeded", Self.step(argo, "1", phase: "Succeeded"))
-                    let ended = try await api.waitForRun(run, project: project, token: token)
-                    #expect(ended["state"] as? String == "succeeded", "\(ended)")
-                }
+        try await LabProject.with("rayjob") { lab in
+            let (api, client, host, token, namespace, project) = (lab.api, lab.client, lab.node, lab.token, lab.namespace, lab.project)
+            let logs = lab.logs
+            try await api.applyPipeline(
+                "cluster", project: project, token: token,
+                tasks: [["name": "train", "template": "ray", "replicas": 2, "args": ["script": "print('driven')"]]])
+            let run = try await api.startRun("cluster", project: project, token: token)
+            let argo = try await ArgoController.waitFor(run: run, client: client, namespace: namespace)
+            let job = try await Self.createJob(of: argo, framework: .ray)
+            let pods = try await Self.operate(job, client: client, namespace: namespace, host: host)
+            #expect(pods.map { $0.split(separator: "-").dropLast().last.map(String.init) } == ["head", "worker", "submitter"])
+            let base: Int64 = 1_796_200_000_000
+            for (rank, (pod, text)) in zip(pods, ["head up", "worker joined", "driven"]).enumerated() {
+                try PodLogTests.write(
+                    text, at: base + Int64(rank) * 100, pod: pod, container: "ray", namespace: namespace, root: logs)
             }
+            try await argo.report("Running", Self.step(argo, "1", phase: "Running"))
+            _ = try await api.waitForRun(run, project: project, token: token) { RunJSON.attempts($0, "train").count == 1 }
+            let detail = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/train/attempts/1", token: token)
+            let shown = ((detail.json["process"] as? [String: Any])?["pods"] as? [[String: Any]] ?? []).compactMap {
+                $0["name"] as? String
+            }
+            #expect(shown == pods, "\(detail.text)")
+            let log = try await api.call("GET", "/api/v1/projects/\(project)/runs/\(run)/tasks/train/logs", token: token)
+            #expect(log.text.contains("[replica-2] driven") && log.text.contains("[replica-0] head up"), "\(log.text)")
+            let name = try #require(job["metadata"]?["name"]?.string)
+            _ = try await client.patch(
+                .jobs(of: .ray), namespace: namespace, name: name,
+                merge: .object(["status": .object(["jobStatus": .string("SUCCEEDED"), "jobDeploymentStatus": .string("Complete")])])
+            )
+            try await argo.report("Succeeded", Self.step(argo, "1", phase: "Succeeded"))
+            let ended = try await api.waitForRun(run, project: project, token: token)
+            #expect(ended["state"] as? String == "succeeded", "\(ended)")
         }
     }
 }
