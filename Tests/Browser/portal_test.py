@@ -379,6 +379,75 @@ def history_section(driver, wait, css, all_css, visible):
     driver.save_screenshot(os.path.join(SHOTS, "timeline.png"))
 
 
+def users_section(driver, wait, css, all_css, visible):
+    """Admins manage users and clusters in the portal: create a user, make them an admin, disable, delete (their own
+    row is left alone); register a cluster, check its health, set its policy, remove it. A non-admin sees neither
+    link and is told the pages are not theirs."""
+    assert not css("#nav-users").is_displayed() and not css("#nav-clusters").is_displayed()
+    driver.get(BASE + "/#/admin/users")
+    wait.until(lambda d: "Only platform admins" in css("#page").text)
+    driver.find_element(By.ID, "logout").click()
+    wait.until(lambda d: d.current_url.endswith("#/login"))
+    visible("input[name=username]").send_keys("admin")
+    css("input[name=password]").send_keys(os.environ["TRELLIS_ADMIN_PASSWORD"])
+    css("form.login button[type=submit]").click()
+    visible("#nav-users").click()
+    wait.until(lambda d: all_css('tr[data-user="ada"]'))
+    assert all(button.get_attribute("disabled") is not None for button in all_css('tr[data-user="admin"] button'))
+    visible("[name=new-username]").send_keys("cid")
+    css("[name=new-password]").send_keys("cid-password")
+    css("form.new-user button[type=submit]").click()
+    wait.until(lambda d: all_css('tr[data-user="cid"]'))
+    css('tr[data-user="cid"] button[name=admin]').click()
+    wait.until(lambda d: "admin" in css('tr[data-user="cid"] td:nth-child(3)').text)
+    css('tr[data-user="cid"] button[name=disable]').click()
+    wait.until(lambda d: "disabled" in css('tr[data-user="cid"] td:nth-child(4)').text)
+    token = ada_token(driver)
+    listed = {user["username"]: user for user in api("GET", "/api/v1/users", token=token)["users"]}
+    assert listed["cid"]["isAdmin"] is True and listed["cid"]["disabled"] is True, listed["cid"]
+    driver.save_screenshot(os.path.join(SHOTS, "users.png"))
+    css('tr[data-user="cid"] button[name=delete]').click()
+    driver.switch_to.alert.accept()
+    wait.until(lambda d: not all_css('tr[data-user="cid"]'))
+
+    # Clusters: register one from a kubeconfig (nothing listens at its server: its health says why), grant it to a
+    # project at the baseline level, a bad GPU label refused naming its field, then remove it.
+    visible("#nav-clusters").click()
+    wait.until(lambda d: all_css('[data-cluster="local"]'))
+    kubeconfig = ("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+                  "users: [{name: u, user: {token: portal-secret-token}}]\n"
+                  "contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n")
+    visible("[name=cluster-name]").send_keys("lab")
+    css("[name=cluster-kubeconfig]").send_keys(kubeconfig)
+    css("form.new-cluster button[type=submit]").click()
+    wait.until(lambda d: all_css('[data-cluster="lab"]'))
+    assert "portal-secret-token" not in css("#page").text
+    css('[data-cluster="lab"] button[name=health]').click()
+    wait.until(lambda d: css('[data-cluster="lab"] .health').text.startswith("Not healthy"))
+    projects = css('[data-cluster="lab"] [name=policy-projects]')
+    projects.clear()
+    projects.send_keys("ml")
+    Select(css('[data-cluster="lab"] [name=policy-level]')).select_by_value("baseline")
+    label = css('[data-cluster="lab"] [name=policy-gpuLabel]')
+    label.clear()
+    label.send_keys("not a label!")
+    css('[data-cluster="lab"] form.policy button[type=submit]').click()
+    wait.until(lambda d: "policy.gpuLabel" in css("p.notice").text)
+    label.clear()
+    label.send_keys("example.com/gpu")
+    css('[data-cluster="lab"] form.policy button[type=submit]').click()
+    wait.until(lambda d: "Saved the policy of lab" in css("p.notice").text)
+    policy = api("GET", "/api/v1/clusters/lab/policy", token=token)
+    assert policy["projects"] == ["ml"] and policy["level"] == "baseline" and policy["gpuLabel"] == "example.com/gpu", policy
+    driver.save_screenshot(os.path.join(SHOTS, "clusters.png"))
+    css('[data-cluster="lab"] button[name=remove]').click()
+    driver.switch_to.alert.accept()
+    wait.until(lambda d: not all_css('[data-cluster="lab"]'))
+    driver.find_element(By.ID, "logout").click()
+    wait.until(lambda d: d.current_url.endswith("#/login"))
+    log_in(driver, wait, css, visible)
+
+
 def round_trip_section(driver, wait, css, all_css, visible):
     """Saving from the editor keeps every field of the pipeline file, those it shows (the pipeline's timeout, the
     schedule's expiredLimit) and those it does not."""
@@ -802,6 +871,7 @@ def main():
         waiting(10).until(EC.alert_is_present())  # the kitchen task was not saved
         driver.switch_to.alert.accept()
         visible("select[name=trigger]")
+        users_section(driver, wait, css, all_css, visible)
         log_out_and_in_again(driver, wait, css, visible)
         print("portal test: passed")
     except Exception:

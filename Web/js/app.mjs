@@ -7,6 +7,8 @@ import { editorPage } from "./pages/editor.mjs";
 import { runsPage, recordsPage } from "./pages/runs.mjs";
 import { runPage } from "./pages/run.mjs";
 import { historyPage } from "./pages/history.mjs";
+import { usersPage } from "./pages/users.mjs";
+import { clustersPage } from "./pages/clusters.mjs";
 import { marketplacePage, templatePage } from "./pages/marketplace.mjs";
 import { projectPage, newProjectPage } from "./pages/project.mjs";
 import { notificationsPage } from "./pages/notifications.mjs";
@@ -38,6 +40,8 @@ const routes = [
   [/^#\/marketplace$/, marketplacePage],
   [/^#\/marketplace\/([^/]+)$/, templatePage, ["template"]],
   [/^#\/notifications$/, notificationsPage],
+  [/^#\/admin\/users$/, usersPage],
+  [/^#\/admin\/clusters$/, clustersPage],
   [/^#\/api$/, referencePage],
 ];
 
@@ -77,6 +81,8 @@ function header(project) {
   document.getElementById("nav-pipelines").href = `#/p/${chosen}/pipelines`;
   document.getElementById("nav-runs").href = `#/p/${chosen}/runs`;
   document.getElementById("nav-project").href = `#/p/${chosen}/settings`;
+  document.getElementById("nav-users").hidden = !user.isAdmin;
+  document.getElementById("nav-clusters").hidden = !user.isAdmin;
   refreshUnread();
 }
 
