@@ -159,6 +159,16 @@ def ada_token(driver):
     return driver.execute_script("return localStorage.getItem('trellis.token')")
 
 
+CONTRAST = open(os.path.join(os.path.dirname(__file__), "contrast.js")).read()
+
+
+def shoot(driver, name):
+    """A screenshot of the page, whose text must pass WCAG AA contrast (Tests/Browser/contrast.js)."""
+    driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+    failures = driver.execute_script(CONTRAST)
+    assert failures == [], f"{name}: text below WCAG AA contrast: {failures}"
+
+
 def pipeline(name, tasks):
     return {"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": name}, "spec": {"tasks": tasks}}
 
@@ -185,7 +195,9 @@ DOWNLOADS = os.path.abspath(os.path.join(SHOTS, "downloads"))
 
 def log_in(driver, wait, css, visible):
     driver.get(BASE + "/")
-    visible("input[name=username]").send_keys("ada")
+    visible("input[name=username]")
+    shoot(driver, "login")
+    css("input[name=username]").send_keys("ada")
     css("input[name=password]").send_keys("ada-password")
     css("form.login button[type=submit]").click()
     wait.until(lambda d: "#/p/ml/pipelines" in d.current_url)
@@ -224,7 +236,7 @@ def split_pass(driver, wait, css, all_css, visible, waiting):
     waiting(90).until(lambda d: css(".run-head .badge").text == "succeeded")
     css('.run-dag [data-task="shell"] rect').click()
     wait.until(lambda d: "hello-through-the-gateway" in css("pre.log").text)
-    driver.save_screenshot(os.path.join(SHOTS, "split-run.png"))
+    shoot(driver, "split-run")
     log_out_and_in_again(driver, wait, css, visible)
 
 
@@ -268,6 +280,7 @@ def alerts_section(driver, wait, css, all_css, visible):
         time.sleep(0.1)
         driver.refresh()
     wait.until(lambda d: css("#nav-notifications").text == "Notifications (1)")
+    shoot(driver, "notifications")
     css("button[name=mark-all-read]").click()
     wait.until(lambda d: css("#nav-notifications").text == "Notifications")
     assert [path for path, _ in Receiver.accepted] == ["/oncall?key=robot-key"], Receiver.accepted
@@ -365,7 +378,7 @@ def history_section(driver, wait, css, all_css, visible):
     assert states("load") == ["absent", "failed"]
     assert states("legacy") == ["succeeded", "absent"]
     assert all_css('tr[data-task="extract"] svg.sparkline path')[0].get_attribute("d").startswith("M")
-    driver.save_screenshot(os.path.join(SHOTS, "history.png"))
+    shoot(driver, "history")
     failed = css('tr[data-task="load"] a.cell.state-failed')
     assert failed.get_attribute("title").startswith("load · failed")
     failed.click()
@@ -376,7 +389,7 @@ def history_section(driver, wait, css, all_css, visible):
     assert [row.get_attribute("data-task") for row in all_css("svg.timeline .timeline-row.critical")] == ["extract", "load"]
     assert css('svg.timeline [data-task="load"] rect.bar').get_attribute("data-state") == "failed"
     assert "selected" in css('svg.timeline [data-task="load"]').get_attribute("class")
-    driver.save_screenshot(os.path.join(SHOTS, "timeline.png"))
+    shoot(driver, "timeline")
 
 
 def users_section(driver, wait, css, all_css, visible):
@@ -405,7 +418,7 @@ def users_section(driver, wait, css, all_css, visible):
     token = ada_token(driver)
     listed = {user["username"]: user for user in api("GET", "/api/v1/users", token=token)["users"]}
     assert listed["cid"]["isAdmin"] is True and listed["cid"]["disabled"] is True, listed["cid"]
-    driver.save_screenshot(os.path.join(SHOTS, "users.png"))
+    shoot(driver, "users")
     css('tr[data-user="cid"] button[name=delete]').click()
     driver.switch_to.alert.accept()
     wait.until(lambda d: not all_css('tr[data-user="cid"]'))
@@ -439,7 +452,7 @@ def users_section(driver, wait, css, all_css, visible):
     wait.until(lambda d: "Saved the policy of lab" in css("p.notice").text)
     policy = api("GET", "/api/v1/clusters/lab/policy", token=token)
     assert policy["projects"] == ["ml"] and policy["level"] == "baseline" and policy["gpuLabel"] == "example.com/gpu", policy
-    driver.save_screenshot(os.path.join(SHOTS, "clusters.png"))
+    shoot(driver, "clusters")
     css('[data-cluster="lab"] button[name=remove]').click()
     driver.switch_to.alert.accept()
     wait.until(lambda d: not all_css('[data-cluster="lab"]'))
@@ -559,7 +572,7 @@ def main():
         wait.until(lambda d: "/" in error.text)
         assert "workdir" in css("#editor-status").text, css("#editor-status").text
         assert "invalid" in css('[data-task="shell"]').get_attribute("class")
-        driver.save_screenshot(os.path.join(SHOTS, "editor-error.png"))
+        shoot(driver, "editor-error")
         workdir = css("[name=arg-workdir]")
         workdir.clear()
         workdir.send_keys("/tmp")
@@ -568,7 +581,7 @@ def main():
         driver.find_element(By.XPATH, "//button[text()='Save']").click()
         wait.until(lambda d: d.current_url.endswith("#/p/ml/pipelines/first-flow"))
         wait.until(lambda d: len(all_css(".nodes [data-task]")) == 2 and len(all_css("[data-edge]")) == 1)
-        driver.save_screenshot(os.path.join(SHOTS, "editor.png"))
+        shoot(driver, "editor")
 
         # Keyboard: copy and paste, delete, undo; shift-click selects several, which move together.
         canvas = css("svg.canvas")
@@ -634,7 +647,7 @@ def main():
         wait.until(lambda d: "hello-from-trellis" in css("pre.log").text)
         assert "echo hello-from-trellis" in css(".invocation pre.command").text
         assert len(all_css(".charts figure")) == 2
-        driver.save_screenshot(os.path.join(SHOTS, "run.png"))
+        shoot(driver, "run")
         lines = len(all_css("pre.log .line"))
         css("input[aria-label='Search the log']").send_keys("HELLO-from")
         wait.until(lambda d: css(".task-detail .row .muted").text == "1 matching lines")
@@ -680,7 +693,7 @@ def main():
         driver.find_element(By.XPATH, "//button[text()='Resume from failure']").click()
         wait.until(lambda d: css(".run-head .badge").text in ("pending", "running", "succeeded"))
         waiting(60).until(lambda d: css(".run-head .badge").text == "succeeded")
-        driver.save_screenshot(os.path.join(SHOTS, "run-resumed.png"))
+        shoot(driver, "run-resumed")
 
         # Attempts and replicas: the second attempt shows by default, each replica's lines in its colour; the first
         # attempt's log is one click away.
@@ -707,6 +720,7 @@ def main():
         driver.get(BASE + "/#/p/ml/runs")
         visible("select[name=trigger]")
         wait.until(lambda d: all_css(f'tr[data-run="{run_id}"] .pinned'))
+        shoot(driver, "runs")
         Select(css("select[name=trigger]")).select_by_value("single")
         wait.until(lambda d: "trigger=single" in d.current_url)
         wait.until(lambda d: len(all_css("tbody tr[data-run]")) == 1)
@@ -717,6 +731,7 @@ def main():
         driver.get(BASE + "/#/p/ml/pipelines/nightly/records")
         wait.until(lambda d: "*/10 * * * *" in css("#page").text)
         waiting(60).until(lambda d: (driver.refresh(), visible("tbody tr"))[1] and "launched" in css("tbody").text)
+        shoot(driver, "records")
 
         # The marketplace: search, a template's parameters and readme, register a draft and publish it.
         driver.get(BASE + "/#/marketplace")
@@ -725,6 +740,7 @@ def main():
         wait.until(lambda d: [card.find_element(By.TAG_NAME, "strong").text for card in all_css(".template-card")] == ["python"])
         css(".template-card").click()
         wait.until(lambda d: "script" in css("#page table").text)
+        shoot(driver, "template")
         driver.get(BASE + "/#/marketplace")
         visible("textarea[name=register-file]").send_keys(
             "name: greeter\nversion: 1.0.0\ncategory: demo\ndescription: Greets\nimage: busybox:1.36\ncommand: [echo]\n"
@@ -734,6 +750,7 @@ def main():
         wait.until(lambda d: "draft" in css("#page").text and "Greeter" in css(".readme").text)
         driver.find_element(By.XPATH, "//button[text()='Publish to the marketplace']").click()
         wait.until(lambda d: "published" in css("#page .badge").text)
+        shoot(driver, "template-published")
         assert driver.execute_script(UNLABELLED) == [], driver.execute_script(UNLABELLED)
 
         # The project: settings with a bad quota refused at its field, then saved; members added, changed, removed.
@@ -753,6 +770,7 @@ def main():
         assert "1 pinned" in css(".storage").text, css(".storage").text
         driver.find_element(By.XPATH, "//button[text()='Save settings']").click()
         wait.until(lambda d: css(".project .notice").text == "Saved.")
+        shoot(driver, "project")
         saved = api("GET", "/api/v1/projects/ml", token=ada_token(driver))["settings"]
         assert saved["maxConcurrentRuns"] == 3 and saved["nodeSelector"] == {"org": "ml", "train": "true"}, saved
         assert saved["retention"] == {"runsPerPipeline": 500}, saved
@@ -800,7 +818,7 @@ def main():
         assert 90 < peak < 200, css(".usage-summary").text
         assert all_css(".charts .mark-request") and all_css(".charts .mark-limit")
         wait.until(lambda d: "MiB" in css("td.usage-memory").text)
-        driver.save_screenshot(os.path.join(SHOTS, "usage.png"))
+        shoot(driver, "usage")
         driver.get(BASE + "/#/p/ml/pipelines/hungry")
         visible('.nodes [data-task="eat"] rect').click()
         assert "from 3 runs" in visible(".suggestion").text
@@ -821,7 +839,7 @@ def main():
         ActionChains(driver).drag_and_drop_by_offset(css('[data-task="t0"] rect'), 40, 0).perform()
         wait.until(lambda d: position(css('[data-task="t0"]')) != before)
         driver.find_element(By.XPATH, "//button[text()='Fit']").click()
-        driver.save_screenshot(os.path.join(SHOTS, "editor-500.png"))
+        shoot(driver, "editor-500")
         # Fit stays readable; the overview shows every task and moves the view; a task is found by name.
         scale = float(css(".canvas .viewport").get_attribute("transform").split("scale(")[1].rstrip(")"))
         assert scale >= 0.5, scale
@@ -833,7 +851,7 @@ def main():
         wait.until(lambda d: "selected" in css('.nodes [data-task="t250"]').get_attribute("class"))
         assert "Found t250" in css("#editor-status").text
         assert len(all_css(".minimap-tasks rect.selected")) == 1
-        driver.save_screenshot(os.path.join(SHOTS, "editor-500-found.png"))
+        shoot(driver, "editor-500-found")
 
         # Every kind of parameter gets its widget; the palette works from the keyboard.
         driver.get(BASE + "/#/p/ml/new")

@@ -120,7 +120,16 @@ export async function runPage({ api, project, params, query }) {
       ...shown.rows.map((item, index) =>
         svg(
           "g",
-          { class: `timeline-row${critical.has(item.task) ? " critical" : ""}${selected === item.task ? " selected" : ""}`, dataset: { task: item.task }, transform: `translate(0 ${index * row})`, onclick: () => select(item.task) },
+          {
+            class: `timeline-row${critical.has(item.task) ? " critical" : ""}${selected === item.task ? " selected" : ""}`,
+            dataset: { task: item.task },
+            transform: `translate(0 ${index * row})`,
+            tabindex: 0,
+            role: "button",
+            "aria-label": `${item.task}: ${item.state}${critical.has(item.task) ? ", on the critical path" : ""}`,
+            onclick: () => select(item.task),
+            onkeydown: (event) => event.key === "Enter" && select(item.task),
+          },
           svg("text", { x: 0, y: 13, class: "timeline-label" }, item.task.length > 22 ? `${item.task.slice(0, 21)}…` : item.task),
           ...item.bars.map((bar) =>
             svg(
