@@ -342,6 +342,27 @@ def parameters_section(driver, wait, css, all_css, visible):
     assert api("GET", f"/api/v1/projects/ml/runs/{run}", token=token)["parameters"] == {"sample": "0.1", "target": "prod"}
 
 
+def fan_out_section(driver, wait, css, all_css, visible):
+    """A fan-out of 30 tasks of one template is one box in the run view, counted by state; expanded on a click."""
+    token = ada_token(driver)
+    tasks = [{"name": "split", "template": "shell", "args": {"command": "echo split"}}]
+    tasks += [{"name": f"shard{i}", "template": "noop", "dependsOn": ["split"]} for i in range(30)]
+    tasks += [{"name": "merge", "template": "shell", "args": {"command": "echo merge"}, "dependsOn": [f"shard{i}" for i in range(30)]}]
+    api("POST", "/api/v1/projects/ml/pipelines", pipeline("fanned", tasks), token)
+    run = api("POST", "/api/v1/projects/ml/pipelines/fanned/runs", {}, token)["id"]
+    driver.get(BASE + f"/#/p/ml/runs/{run}")
+    wait.until(lambda d: css(".run-head .badge").text == "succeeded")
+    group = visible(".run-dag [data-group]")
+    assert group.get_attribute("data-group").startswith("noop@"), group.get_attribute("data-group")
+    assert len(all_css(".run-dag [data-task]")) == 2
+    drawn = group.get_attribute("textContent")
+    assert "30 × noop" in drawn and "30 succeeded" in drawn, drawn
+    assert group.get_attribute("data-state") == "succeeded"
+    shoot(driver, "fan-out")
+    group.click()
+    wait.until(lambda d: len(all_css(".run-dag [data-task]")) == 32 and not all_css(".run-dag [data-group]"))
+
+
 def history_section(driver, wait, css, all_css, visible):
     """A pipeline's history: a grid of its runs (oldest left) by task, each cell coloured by the task's state in that
     run and opening it with the task selected; a task only an older version had is a blank cell in the newer run."""
@@ -786,6 +807,7 @@ def main():
         parameters_section(driver, wait, css, all_css, visible)
         round_trip_section(driver, wait, css, all_css, visible)
         history_section(driver, wait, css, all_css, visible)
+        fan_out_section(driver, wait, css, all_css, visible)
         reference_section(driver, wait, css, all_css, visible)
         # A new project of her own: she owns it and can switch to it.
         driver.find_element(By.LINK_TEXT, "New project").click()

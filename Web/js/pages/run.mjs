@@ -5,6 +5,7 @@ import { projectPath } from "../api.mjs";
 import { layeredLayout } from "../layout.mjs";
 import { timeline } from "../timeline.mjs";
 import { edgePath, arrowMarker } from "../edges.mjs";
+import { fanOuts, collapse, stateCounts, groupState } from "../groups.mjs";
 import { podSummary } from "../pods.mjs";
 import { chartModel, memoryText, summaryText } from "../usage.mjs";
 
@@ -68,10 +69,17 @@ export async function runPage({ api, project, params, query }) {
     );
   }
 
+  /** Fan-outs drawn as one box until expanded (by id); the plan does not change, so neither do they. */
+  const groups = fanOuts(run.tasks);
+  const expanded = new Set();
+
   function renderGraph() {
-    const names = run.tasks.map((task) => task.name);
-    const edges = run.tasks.flatMap((task) => (task.dependsOn ?? []).map((parent) => [parent, task.name]));
-    const positions = layeredLayout(names, edges, { width, height, gapX: 30, gapY: 40, margin: 20 });
+    const shown = collapse(run.tasks, groups, expanded);
+    const positions = layeredLayout(
+      shown.nodes.map((node) => node.name),
+      shown.edges,
+      { width, height, gapX: 30, gapY: 40, margin: 20 },
+    );
     const maxX = Math.max(...Object.values(positions).map((p) => p.x + width)) + 20;
     const maxY = Math.max(...Object.values(positions).map((p) => p.y + height)) + 20;
     // Never scaled up beyond life size: a small run stays small, a large one is shrunk to fit.
@@ -79,30 +87,59 @@ export async function runPage({ api, project, params, query }) {
     graph.setAttribute("preserveAspectRatio", "xMidYMin meet");
     graph.replaceChildren(
       svg("defs", null, svg("marker", arrowMarker, svg("path", { d: "M0,0 L10,5 L0,10 z", class: "edge-arrow" }))),
-      ...edges.map(([from, to]) => {
+      ...shown.edges.map(([from, to]) => {
         const [a, b] = [positions[from], positions[to]];
         return svg("path", { class: "edge-line", d: edgePath(a, b, { width, height }), "marker-end": "url(#edge-arrow)" });
       }),
-      ...run.tasks.map((task) => {
-        const attempts = task.attempts ?? [];
-        const last = attempts[attempts.length - 1];
-        return svg(
-          "g",
-          {
-            class: `node state-${task.state}${selected === task.name ? " selected" : ""}`,
-            transform: `translate(${positions[task.name].x} ${positions[task.name].y})`,
-            dataset: { task: task.name, state: task.state },
-            tabindex: 0,
-            role: "button",
-            "aria-label": `${task.name}: ${task.state}`,
-            onclick: () => select(task.name),
-            onkeydown: (event) => event.key === "Enter" && select(task.name),
-          },
-          svg("rect", { width, height, rx: 8 }),
-          svg("text", { x: 10, y: 20, class: "node-name" }, task.name),
-          svg("text", { x: 10, y: 38, class: "node-template" }, `${task.state}${attempts.length > 1 ? ` · ${attempts.length} attempts` : ""}${last?.exitCode != null ? ` · exit ${last.exitCode}` : ""}`),
-        );
-      }),
+      ...shown.nodes.map((node) => (node.group ? groupNode(node, positions[node.name]) : taskNode(node.task, positions[node.name]))),
+    );
+  }
+
+  function taskNode(task, position) {
+    const attempts = task.attempts ?? [];
+    const last = attempts[attempts.length - 1];
+    return svg(
+      "g",
+      {
+        class: `node state-${task.state}${selected === task.name ? " selected" : ""}`,
+        transform: `translate(${position.x} ${position.y})`,
+        dataset: { task: task.name, state: task.state },
+        tabindex: 0,
+        role: "button",
+        "aria-label": `${task.name}: ${task.state}`,
+        onclick: () => select(task.name),
+        onkeydown: (event) => event.key === "Enter" && select(task.name),
+      },
+      svg("rect", { width, height, rx: 8 }),
+      svg("text", { x: 10, y: 20, class: "node-name" }, task.name),
+      svg("text", { x: 10, y: 38, class: "node-template" }, `${task.state}${attempts.length > 1 ? ` · ${attempts.length} attempts` : ""}${last?.exitCode != null ? ` · exit ${last.exitCode}` : ""}`),
+    );
+  }
+
+  /** A collapsed fan-out: how many tasks of which template, counted by state; Enter or a click expands it. */
+  function groupNode({ group }, position) {
+    const counts = stateCounts(run.tasks, group.members);
+    const state = groupState(counts);
+    const expand = () => {
+      expanded.add(group.id);
+      renderGraph();
+    };
+    return svg(
+      "g",
+      {
+        class: `node group state-${state}`,
+        transform: `translate(${position.x} ${position.y})`,
+        dataset: { group: group.id, state },
+        tabindex: 0,
+        role: "button",
+        "aria-label": `${group.members.length} ${group.template} tasks: ${counts.map(([name, count]) => `${count} ${name}`).join(", ")}; expand`,
+        onclick: expand,
+        onkeydown: (event) => event.key === "Enter" && expand(),
+      },
+      svg("rect", { x: 4, y: 4, width, height, rx: 8, class: "group-shadow" }),
+      svg("rect", { width, height, rx: 8 }),
+      svg("text", { x: 10, y: 20, class: "node-name" }, `${group.members.length} × ${group.template}`),
+      svg("text", { x: 10, y: 38, class: "node-template group-counts" }, counts.map(([name, count]) => `${count} ${name}`).join(" · ")),
     );
   }
 
@@ -180,6 +217,8 @@ export async function runPage({ api, project, params, query }) {
   function select(name) {
     selected = name;
     shownAttempt = null;
+    // A task of a collapsed fan-out is shown by expanding it.
+    for (const group of groups) if (group.members.includes(name)) expanded.add(group.id);
     renderGraph();
     renderTimeline();
     const task = run.tasks.find((item) => item.name === name);
