@@ -164,6 +164,8 @@ import TrellisTestSupport
         #expect(
             TrainingJob.selector(run: ArgoWorkflowTests.run.id, task: "train", attempt: 1)
                 == "trellis/run=\(ArgoWorkflowTests.run.id),trellis/task=train,trellis/attempt=1")
+        // Every attempt's (a retry deletes the jobs of all of them).
+        #expect(TrainingJob.selector(run: "r", task: "train") == "trellis/run=r,trellis/task=train")
     }
 
     @Test func rolesInRankOrder() {

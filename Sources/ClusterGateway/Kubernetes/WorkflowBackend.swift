@@ -255,7 +255,7 @@ actor WorkflowBackend {
         }
         for (task, framework) in jobs {
             try await deleteJobs(
-                of: framework, selector: "trellis/run=\(run),trellis/task=\(task)", placement: found.placement, client: found.client)
+                of: framework, selector: TrainingJob.selector(run: run, task: task), placement: found.placement, client: found.client)
         }
         logger.info("workflow retried", metadata: ["run": .string(run), "pods": .stringConvertible(retry.podNodes.count)])
         return true

@@ -105,7 +105,12 @@ public enum TrainingJob {
 
     /// The label selector of an attempt's replica pods.
     public static func selector(run: String, task: String, attempt: Int) -> String {
-        "trellis/run=\(run),trellis/task=\(task),\(attemptLabel)=\(attempt)"
+        "\(selector(run: run, task: task)),\(attemptLabel)=\(attempt)"
+    }
+
+    /// The label selector of every attempt's jobs and pods of a task in a run.
+    public static func selector(run: String, task: String) -> String {
+        "trellis/run=\(run),trellis/task=\(task)"
     }
 
     /// The tensorflow template's `ps` argument, from its flag in the task's command (0 without one).
