@@ -16,6 +16,8 @@ if [ "${1:-run}" = test ]; then
   # The portal's tests (scripts/browser-test.sh): node --test, and Chromium driven by selenium from PyPI.
   command -v node >/dev/null || need+=(nodejs)
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  # Chinese text in the portal's Chinese screenshots (a small CJK font; without one, Chromium draws empty boxes).
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
   # The mpi template's test: Open MPI's launcher and mpi4py for the system python.
   command -v mpirun >/dev/null || need+=(openmpi-bin)
   [ -d /usr/lib/python3/dist-packages/mpi4py ] || need+=(python3-mpi4py)

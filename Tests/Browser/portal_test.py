@@ -12,6 +12,7 @@ pass meant for split mode (behind the gateway): log in, build, save and run a pi
 import http.server
 import json
 import os
+import random
 import sys
 import threading
 import time
@@ -160,6 +161,7 @@ def ada_token(driver):
 
 
 CONTRAST = open(os.path.join(os.path.dirname(__file__), "contrast.js")).read()
+UNTRANSLATED = open(os.path.join(os.path.dirname(__file__), "untranslated.js")).read()
 
 
 def shoot(driver, name):
@@ -181,8 +183,9 @@ def position(element):
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,950"]:
+    for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,950", "--lang=en-US"]:
         options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
     driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
     # Downloads land in a folder the test reads.
     os.makedirs(DOWNLOADS, exist_ok=True)
@@ -482,6 +485,80 @@ def users_section(driver, wait, css, all_css, visible):
     log_in(driver, wait, css, visible)
 
 
+def in_chinese(driver, name):
+    """A page in Chinese: none of the portal's own words left in English; its screenshot (contrast checked)."""
+    left = driver.execute_script(UNTRANSLATED)
+    assert left == [], f"{name}: still in English: {left}"
+    shoot(driver, f"zh-{name}")
+
+
+def chinese_section(driver, wait, css, all_css, visible):
+    """The portal in Simplified Chinese: chosen from the browser's languages when the reader picked none, switched in
+    the header, kept across pages and logins; every page's own words in Chinese (names, descriptions and what the
+    server says stay as written), dates in the Chinese form; then back to English."""
+    token = ada_token(driver)
+    agent = driver.execute_script("return navigator.userAgent")
+    driver.execute_cdp_cmd("Emulation.setUserAgentOverride", {"userAgent": agent, "acceptLanguage": "zh-CN,zh"})
+    driver.execute_script("localStorage.removeItem('trellis.language')")
+    driver.get(BASE + "/#/p/ml/pipelines")
+    driver.refresh()
+    wait.until(lambda d: d.execute_script("return document.documentElement.lang") == "zh-CN")
+    wait.until(lambda d: css("#nav-pipelines").text == "任务流" and css(".page-head h1").text == "ml 的任务流")
+    visible('tr[data-pipeline="graded"]')
+    in_chinese(driver, "pipelines")
+    graded = api("GET", "/api/v1/projects/ml/runs?pipeline=graded&limit=10", token=token)["runs"]
+    failed = next(run["id"] for run in graded if run["state"] == "failed")
+    pages = [
+        ("runs", "#/p/ml/runs", "tr[data-run]"),
+        ("run", f"#/p/ml/runs/{failed}?task=load", "table.attempts tbody tr"),
+        ("history", "#/p/ml/pipelines/graded/history", "table.grid-history tbody tr"),
+        ("records", "#/p/ml/pipelines/nightly/records", "table tbody tr"),
+        ("editor", "#/p/ml/pipelines/graded", ".nodes [data-task]"),
+        ("marketplace", "#/marketplace", ".template-card"),
+        ("template", "#/marketplace/shell", ".template table"),
+        ("project", "#/p/ml/settings", "tr[data-member]"),
+        ("notifications", "#/notifications", "ul.notifications li"),
+        ("api", "#/api", "details.operation"),
+        ("new-project", "#/projects/new", "[name=project-name]"),
+    ]
+    for name, page, ready in pages:
+        driver.get(BASE + "/" + page)
+        visible(ready)
+        wait.until(lambda d: not all_css(".loading"))
+        if name == "run":
+            wait.until(lambda d: "任务 load" in css(".task-detail h2").text and css(".run-head .badge").text == "失败")
+        if name == "runs":
+            assert any("/" in cell.text and cell.text[:4].isdigit() for cell in all_css("tr[data-run] td")), "dates in the Chinese form (2026/12/5 …)"
+        if name == "editor":
+            css('.nodes [data-task="load"] rect').click()
+            visible("[name=task-name]")
+            wait.until(lambda d: not all_css(".panel .loading"))
+            in_chinese(driver, "editor-task")
+            canvas = css("svg.canvas")
+            ActionChains(driver).move_to_element_with_offset(canvas, 10 - canvas.size["width"] // 2, 10 - canvas.size["height"] // 2).click().perform()
+            visible("[name=pipeline-name]")
+        in_chinese(driver, name)
+    # The login page, and an admin's pages, in the language kept from before.
+    driver.find_element(By.ID, "logout").click()
+    visible("input[name=username]")
+    assert css("form.login h1").text == "登录 Trellis"
+    in_chinese(driver, "login")
+    css("input[name=username]").send_keys("admin")
+    css("input[name=password]").send_keys(os.environ["TRELLIS_ADMIN_PASSWORD"])
+    css("form.login button[type=submit]").click()
+    wait.until(lambda d: "#/login" not in d.current_url)
+    for name, page, ready in [("users", "#/admin/users", 'tr[data-user="ada"]'), ("clusters", "#/admin/clusters", '[data-cluster="local"]')]:
+        driver.get(BASE + "/" + page)
+        visible(ready)
+        in_chinese(driver, name)
+    # Back to English from the header; it stays English whatever the browser prefers.
+    Select(css("#language")).select_by_value("en")
+    wait.until(lambda d: css("#nav-pipelines").text == "Pipelines" and css(".page-head h1").text == "Clusters")
+    driver.execute_cdp_cmd("Emulation.setUserAgentOverride", {"userAgent": agent, "acceptLanguage": "en-US,en"})
+    driver.find_element(By.ID, "logout").click()
+    log_in(driver, wait, css, visible)
+
+
 def round_trip_section(driver, wait, css, all_css, visible):
     """Saving from the editor keeps every field of the pipeline file, those it shows (the pipeline's timeout, the
     schedule's expiredLimit) and those it does not."""
@@ -636,6 +713,31 @@ def main():
         before = css("g.viewport").get_attribute("transform")
         ActionChains(driver).scroll_to_element(canvas).scroll_by_amount(0, -200).perform()
         wait.until(lambda d: css("g.viewport").get_attribute("transform") != before)
+        # Without a pointer: Tab reaches a task, Enter selects it, the arrows move it; the overview, focused, moves the
+        # view with its arrows; a task's dependencies are set from its panel's list, a cycle refused there.
+        ActionChains(driver).move_to_element_with_offset(canvas, 10 - canvas.size["width"] // 2, 10 - canvas.size["height"] // 2).click().perform()
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        assert driver.execute_script("return document.activeElement.dataset.task") == "shell"
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
+        wait.until(lambda d: "selected" in css('.nodes [data-task="shell"]').get_attribute("class") and all_css("[name=task-upstreams]"))
+        x = lambda: float(position(css('.nodes [data-task="shell"]')).split("(")[1].split()[0])
+        before = x()
+        ActionChains(driver).send_keys(Keys.ARROW_RIGHT).perform()
+        wait.until(lambda d: x() == before + 20)
+        assert driver.execute_script("return document.activeElement.dataset.task") == "shell"
+        driver.execute_script("document.querySelector('svg.minimap').focus()")
+        before = css("g.viewport").get_attribute("transform")
+        ActionChains(driver).send_keys(Keys.ARROW_DOWN).perform()
+        wait.until(lambda d: css("g.viewport").get_attribute("transform") != before)
+        css('.nodes [data-task="python"] rect').click()
+        Select(visible("[name=task-upstreams]")).deselect_by_value("shell")
+        wait.until(lambda d: not all_css("[data-edge]"))
+        Select(css("[name=task-upstreams]")).select_by_value("shell")
+        wait.until(lambda d: len(all_css('[data-edge="shell→python"]')) == 1)
+        css('.nodes [data-task="shell"] rect').click()
+        Select(visible("[name=task-upstreams]")).select_by_value("python")
+        wait.until(lambda d: "python → shell would close a cycle" in css("[name=task-upstreams]").find_element(By.XPATH, "..").text)
+        assert len(all_css("[data-edge]")) == 1
         # Leaving with unsaved work asks first; staying keeps it.
         driver.find_element(By.LINK_TEXT, "Marketplace").click()
         waiting(10).until(EC.alert_is_present())
@@ -671,7 +773,7 @@ def main():
         shoot(driver, "run")
         lines = len(all_css("pre.log .line"))
         css("input[aria-label='Search the log']").send_keys("HELLO-from")
-        wait.until(lambda d: css(".task-detail .row .muted").text == "1 matching lines")
+        wait.until(lambda d: css(".task-detail .row .muted").text == "1 matching line")
         shown = [line.text for line in all_css("pre.log .line") if line.is_displayed()]
         assert len(shown) == 1 and "hello-from-trellis" in shown[0] and lines > 1, (shown, lines)
         css("input[aria-label='Search the log']").send_keys(Keys.CONTROL, "a", Keys.DELETE)
@@ -809,6 +911,7 @@ def main():
         history_section(driver, wait, css, all_css, visible)
         fan_out_section(driver, wait, css, all_css, visible)
         reference_section(driver, wait, css, all_css, visible)
+        chinese_section(driver, wait, css, all_css, visible)
         # A new project of her own: she owns it and can switch to it.
         driver.find_element(By.LINK_TEXT, "New project").click()
         visible("[name=project-name]").send_keys("sandbox")
@@ -875,9 +978,36 @@ def main():
         assert len(all_css(".minimap-tasks rect.selected")) == 1
         shoot(driver, "editor-500-found")
 
+        # A thousand tasks, each after two earlier ones drawn at random: arranged and fitted readable, one found by name
+        # and renamed, its dependencies kept.
+        draw = random.Random(21)
+        tangle = [{"name": f"r{i}", "template": "noop", **({"dependsOn": sorted({f"r{draw.randrange(i)}", f"r{draw.randrange(i)}"})} if i else {})}
+                  for i in range(1000)]
+        api("POST", "/api/v1/projects/ml/pipelines", pipeline("tangle", tangle), ada_token(driver))
+        driver.get(BASE + "/#/p/ml/pipelines/tangle")
+        waiting(10).until(EC.alert_is_present())  # the big pipeline was moved and not saved
+        driver.switch_to.alert.accept()
+        waiting(120).until(lambda d: len(all_css(".nodes [data-task]")) == 1000 and len(all_css(".minimap-tasks rect")) == 1000)
+        # Opened without a saved layout, it is arranged already: Arrange changes nothing.
+        driver.find_element(By.XPATH, "//button[text()='Arrange']").click()
+        assert css("#editor-state").text == "Saved"
+        scale = float(css(".canvas .viewport").get_attribute("transform").split("scale(")[1].rstrip(")"))
+        assert scale >= 0.5, scale
+        shoot(driver, "editor-1000")
+        visible("[name=find-task]").send_keys("r999", Keys.ENTER)
+        wait.until(lambda d: "selected" in css('.nodes [data-task="r999"]').get_attribute("class"))
+        upstreams = {edge.get_attribute("data-edge").split("→")[0] for edge in all_css('[data-edge$="→r999"]')}
+        assert upstreams == set(tangle[999]["dependsOn"]), upstreams
+        name = visible("[name=task-name]")
+        name.send_keys(Keys.CONTROL, "a", Keys.DELETE)
+        name.send_keys("r999-last", Keys.TAB)
+        wait.until(lambda d: all_css('.nodes [data-task="r999-last"]') and not all_css('.nodes [data-task="r999"]'))
+        assert {edge.get_attribute("data-edge").split("→")[0] for edge in all_css('[data-edge$="→r999-last"]')} == upstreams
+        shoot(driver, "editor-1000-renamed")
+
         # Every kind of parameter gets its widget; the palette works from the keyboard.
         driver.get(BASE + "/#/p/ml/new")
-        waiting(10).until(EC.alert_is_present())  # the big pipeline was moved and not saved
+        waiting(10).until(EC.alert_is_present())  # a task of the tangle was renamed and not saved
         driver.switch_to.alert.accept()
         # The new editor, not the big pipeline's still on screen while it loads (its palette has the same items).
         wait.until(lambda d: css(".editor-head h1").text == "New pipeline")

@@ -148,3 +148,18 @@ test("a selected task's lineage: everything upstream and downstream, and the dep
   assert.deepEqual([...edges].sort(), ["a→b", "b→c", "c→d"]);
   assert.deepEqual([...graph.lineage([]).edges], []);
 });
+
+test("a task's upstreams set from a list: one undoable step, a cycle refused naming its edge, nothing changed then", () => {
+  const graph = new Graph();
+  for (const [name, y] of [["a", 0], ["b", 100], ["c", 200]]) graph.addTask(name, 0, y);
+  graph.connect("a", "b");
+  assert.deepEqual(graph.setUpstreams("c", ["a", "b"]), { ok: true });
+  assert.deepEqual(graph.parents("c").sort(), ["a", "b"]);
+  assert.deepEqual(graph.setUpstreams("c", ["b"]), { ok: true });
+  assert.deepEqual(graph.edges, [["a", "b"], ["b", "c"]]);
+  assert.equal(graph.setUpstreams("a", ["c"]).reason, "c → a would close a cycle");
+  assert.equal(graph.setUpstreams("a", ["a"]).reason, "a task cannot depend on itself");
+  assert.deepEqual(graph.edges, [["a", "b"], ["b", "c"]]);
+  graph.undo();
+  assert.deepEqual(graph.parents("c").sort(), ["a", "b"]);
+});

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bounds, mapTransform, shownArea, union, centredOn, findTasks, readableScale } from "../../Web/js/minimap.mjs";
+import { bounds, mapTransform, shownArea, union, centredOn, findTasks, readableScale, fitView } from "../../Web/js/minimap.mjs";
 
 test("the graph's bounds, and the map that shows them centred", () => {
   const box = bounds([{ x: 0, y: 0 }, { x: 1000, y: 400 }], 180, 56);
@@ -30,4 +30,18 @@ test("finding a task: exact, then prefix, then containing; empty text finds noth
   assert.deepEqual(findTasks(names, ""), []);
   assert.deepEqual(findTasks(names, "zzz"), []);
   assert.equal(findTasks(Array.from({ length: 100 }, (_, i) => `t${i}`), "t", 20).length, 20);
+});
+
+test("fitting: the whole graph centred when it is readable so; else its top row centred at the readable scale", () => {
+  const small = [{ x: 0, y: 0 }, { x: 200, y: 100 }];
+  const whole = fitView(small, 100, 50, 1000, 500);
+  assert.equal(whole.k, 1.5);
+  assert.deepEqual([whole.x, whole.y], [(1000 - 300 * 1.5) / 2, (500 - 150 * 1.5) / 2]);
+  // 50 tasks in a row below one source: too wide to show whole at half size.
+  const wide = [{ x: 2400, y: 40 }, ...Array.from({ length: 50 }, (_, index) => ({ x: index * 100, y: 200 }))];
+  const start = fitView(wide, 80, 50, 1000, 500);
+  assert.equal(start.k, readableScale);
+  assert.equal(start.x + (2400 + 40) * start.k, 500, "the source is centred");
+  assert.equal(start.y + 40 * start.k, 40 * start.k, "the top row is at the top");
+  assert.equal(fitView([], 80, 50, 1000, 500), null);
 });

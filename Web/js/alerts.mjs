@@ -1,23 +1,16 @@
 // Alerts in the portal, without the DOM: an alert rule from its form, a project's webhooks to save, and the words
 // of deliveries and notifications.
+import { t } from "./i18n.mjs";
 
-/** The ends that may alert, as the API names them, with their labels. */
-export const triggers = [
-  ["failed", "Failed"],
-  ["timed_out", "Timed out"],
-  ["succeeded", "Succeeded"],
-  ["cancelled", "Cancelled"],
-  ["tick_expired", "Schedule tick expired"],
-  ["tick_failed", "Schedule tick could not start"],
-];
+/** The ends that may alert, as the API names them, with their labels in the reader's language. */
+export function triggers() {
+  return ["failed", "timed_out", "succeeded", "cancelled", "tick_expired", "tick_failed"].map((value) => [value, t(`alerts.on.${value}`)]);
+}
 
 /** Webhook body formats, as the API names them, with their labels. */
-export const formats = [
-  ["json", "JSON (signed with the secret)"],
-  ["slack", "Slack"],
-  ["wecom", "WeCom (企业微信)"],
-  ["dingtalk", "DingTalk (钉钉)"],
-];
+export function formats() {
+  return ["json", "slack", "wecom", "dingtalk"].map((value) => [value, t(`alerts.format.${value}`)]);
+}
 
 /**
  * An alert rule from a form's values. A pipeline's rule leaves out what it takes from the project's defaults:
@@ -57,25 +50,19 @@ export function webhooksToSave(current = {}, removed = [], added = []) {
 /** A delivery as one table row's texts. */
 export function deliveryRow(delivery) {
   const event = delivery.event ?? {};
-  const tries = `${delivery.attempts} ${delivery.attempts === 1 ? "try" : "tries"}`;
+  const tries = t("alerts.tries", { count: delivery.attempts });
   let state = delivery.state;
-  if (delivery.state === "pending" && delivery.attempts > 0) state = `retrying (${tries})`;
-  else if (delivery.state === "dead") state = `dead after ${tries}`;
+  if (delivery.state === "pending" && delivery.attempts > 0) state = t("alerts.retrying", { tries });
+  else if (delivery.state === "dead") state = t("alerts.deadAfter", { tries });
   return { what: titleOf(event), pipeline: event.pipeline ?? "", webhook: delivery.webhook, state, error: delivery.lastError ?? "" };
 }
 
 /** What an event tells, in one line (the API's `title`, rebuilt for deliveries, which do not carry it). */
 export function titleOf(event) {
-  const words = {
-    succeeded: "succeeded",
-    failed: "failed",
-    cancelled: "was cancelled",
-    timed_out: "timed out",
-    tick_expired: "skipped an expired schedule tick",
-    tick_failed: "could not start a scheduled run",
-    running_long: "is running long",
-  };
-  return `Pipeline ${event.pipeline} (project ${event.project}) ${words[event.kind] ?? event.kind}`;
+  const values = { pipeline: event.pipeline, project: event.project, kind: event.kind };
+  const key = `alerts.event.${event.kind}`;
+  const text = t(key, values);
+  return text !== key ? text : t("alerts.event.other", values);
 }
 
 /** Where a notification leads: its run, or its pipeline's schedule records for a tick. */
@@ -87,5 +74,5 @@ export function notificationLink(event) {
 
 /** The header's label: "Notifications" and the unread count, when any. */
 export function unreadLabel(count) {
-  return count > 0 ? `Notifications (${count > 99 ? "99+" : count})` : "Notifications";
+  return count > 0 ? t("nav.notificationsUnread", { count: count > 99 ? "99+" : count }) : t("nav.notifications");
 }

@@ -1,5 +1,6 @@
 // The API client of the portal: bearer token kept in storage, JSON in and out, and errors that carry the
-// server's code, message and per-field problems.
+// server's code, message and per-field problems (the server's words are English; see docs/portal.md).
+import { t } from "./i18n.mjs";
 
 /** A refused or failed request: `status`, `code`, `message`, and `fields` ([{field, message}]) for bad documents. */
 export class APIFailure extends Error {
@@ -30,7 +31,7 @@ export function createClient({ fetch, storage, base = "", onUnauthenticated = ()
       const payload = body === undefined || typeof body === "string" ? body : JSON.stringify(body);
       response = await fetch(base + path, { method, headers, body: payload });
     } catch (error) {
-      throw new APIFailure(0, "unreachable", `the server cannot be reached (${error.message})`);
+      throw new APIFailure(0, "unreachable", t("api.unreachable", { message: error.message }));
     }
     if (raw && response.ok) return response;
     const text = await response.text();

@@ -14,8 +14,20 @@ import { projectPage, newProjectPage } from "./pages/project.mjs";
 import { notificationsPage } from "./pages/notifications.mjs";
 import { referencePage } from "./pages/reference.mjs";
 import { unreadLabel } from "./alerts.mjs";
+import { t, chooseLanguage, setLanguage, language, languages, translateStatic } from "./i18n.mjs";
 
 const projectKey = "trellis.project";
+const languageKey = "trellis.language";
+
+/** The reader's language, on the page's static text and its `lang` (which also picks fonts and hyphenation). */
+function useLanguage(code) {
+  setLanguage(code);
+  document.documentElement.lang = language();
+  translateStatic(document);
+  const select = document.getElementById("language");
+  select.replaceChildren(...languages.map(([value, name]) => new Option(name, value, false, value === language())));
+}
+useLanguage(chooseLanguage(localStorage.getItem(languageKey), navigator.languages ?? [navigator.language]));
 // A refused token ends the session here too: nothing shown or asked as that user any more.
 const api = createClient({
   fetch: window.fetch.bind(window),
@@ -76,7 +88,7 @@ function header(project) {
   document.getElementById("whoami").textContent = user.displayName ?? user.username;
   const select = document.getElementById("project");
   select.replaceChildren(...projects.map((item) => new Option(item.name, item.name, false, item.name === project)));
-  if (!projects.length) select.append(new Option("no projects", "", true, true));
+  if (!projects.length) select.append(new Option(t("header.noProjects"), "", true, true));
   const chosen = project ?? select.value;
   document.getElementById("nav-pipelines").href = `#/p/${chosen}/pipelines`;
   document.getElementById("nav-runs").href = `#/p/${chosen}/runs`;
@@ -135,7 +147,7 @@ async function route() {
     }
     return;
   }
-  document.getElementById("page").textContent = `Nothing here: ${hash}`;
+  document.getElementById("page").textContent = t("page.nothingHere", { hash });
 }
 
 /** After logging in or creating a project: the session (and its projects) again, then `next`. */
@@ -153,6 +165,13 @@ document.getElementById("logout").addEventListener("click", async () => {
   await api.logout().catch(() => {});
   user = null;
   go("#/login");
+});
+// Another language: the header and the page again, in it (the editor asks first when something is unsaved).
+document.getElementById("language").addEventListener("change", (event) => {
+  localStorage.setItem(languageKey, event.target.value);
+  useLanguage(event.target.value);
+  if (user) header(localStorage.getItem(projectKey));
+  route();
 });
 window.addEventListener("hashchange", route);
 window.addEventListener("beforeunload", (event) => {

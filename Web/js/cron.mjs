@@ -1,6 +1,7 @@
 // Cron expressions (Vixie: minute hour day-of-month month day-of-week, names, ranges, steps, lists and the @
 // macros) and the next fire times in an IANA time zone, for the schedule preview while a pipeline is edited.
 // The server computes the real schedule; this preview shows the same instants for ordinary expressions.
+import { t } from "./i18n.mjs";
 
 const macros = {
   "@yearly": "0 0 1 1 *",
@@ -14,16 +15,16 @@ const macros = {
 const fields = [
   { name: "minute", min: 0, max: 59 },
   { name: "hour", min: 0, max: 23 },
-  { name: "day of month", min: 1, max: 31 },
+  { name: "dayOfMonth", min: 1, max: 31 },
   { name: "month", min: 1, max: 12, names: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"] },
-  { name: "day of week", min: 0, max: 7, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
+  { name: "dayOfWeek", min: 0, max: 7, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
 ];
 
 /** Parses an expression into sets of allowed values; throws an Error naming the field at fault. */
 export function parseCron(expression) {
   const text = macros[expression.trim().toLowerCase()] ?? expression.trim();
   const parts = text.split(/\s+/);
-  if (parts.length !== 5) throw new Error(`cron: needs 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}`);
+  if (parts.length !== 5) throw new Error(t("cron.fieldCount", { count: parts.length }));
   const sets = parts.map((part, index) => parseField(part, fields[index]));
   // 7 is Sunday too.
   if (sets[4].has(7)) sets[4].add(0);
@@ -43,14 +44,14 @@ function parseField(text, field) {
   for (const item of text.split(",")) {
     const [rangeText, stepText] = item.split("/");
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new Error(`${field.name}: step "${stepText}" must be a whole number above 0`);
+    if (!Number.isInteger(step) || step < 1) throw new Error(t("cron.step", { field: t(`cron.field.${field.name}`), step: stepText }));
     let low = field.min;
     let high = field.max;
     if (rangeText !== "*" && rangeText !== "?") {
       const [first, last] = rangeText.split("-");
       low = value(first, field);
       high = last === undefined ? (stepText === undefined ? low : field.max) : value(last, field);
-      if (low > high) throw new Error(`${field.name}: range ${rangeText} runs backwards`);
+      if (low > high) throw new Error(t("cron.backwards", { field: t(`cron.field.${field.name}`), range: rangeText }));
     }
     for (let current = low; current <= high; current += step) values.add(current);
   }
@@ -61,7 +62,7 @@ function value(text, field) {
   const named = field.names?.indexOf(text?.toLowerCase());
   const number = named !== undefined && named >= 0 ? named + (field.name === "month" ? 1 : 0) : Number(text);
   if (!Number.isInteger(number) || number < field.min || number > field.max) {
-    throw new Error(`${field.name}: "${text}" is not a value from ${field.min} to ${field.max}`);
+    throw new Error(t("cron.value", { field: t(`cron.field.${field.name}`), text, min: field.min, max: field.max }));
   }
   return number;
 }

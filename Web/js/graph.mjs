@@ -1,5 +1,6 @@
 // The editor's model of a pipeline: tasks (nodes with a template, arguments, settings and a position) and their
 // dependencies (edges), the selection, undo/redo, copy/paste, and the pipeline document it saves. No DOM here.
+import { t } from "./i18n.mjs";
 
 const taskSettings = ["retry", "timeout", "replicas", "resources", "skip", "env", "mounts"];
 
@@ -138,19 +139,32 @@ export class Graph {
 
   /** Adds from → to, or says why not. */
   connect(from, to) {
-    if (!this.nodes.has(from) || !this.nodes.has(to)) return { ok: false, reason: "both ends must be tasks" };
-    if (from === to) return { ok: false, reason: "a task cannot depend on itself" };
-    if (this.edges.some(([a, b]) => a === from && b === to)) return { ok: false, reason: `${to} already depends on ${from}` };
-    if (this.reaches(to, from)) return { ok: false, reason: `${from} → ${to} would close a cycle` };
+    if (!this.nodes.has(from) || !this.nodes.has(to)) return { ok: false, reason: t("graph.bothEnds") };
+    if (from === to) return { ok: false, reason: t("graph.selfDependency") };
+    if (this.edges.some(([a, b]) => a === from && b === to)) return { ok: false, reason: t("graph.alreadyDepends", { from, to }) };
+    if (this.reaches(to, from)) return { ok: false, reason: t("graph.cycle", { from, to }) };
     this.change(() => this.edges.push([from, to]));
+    return { ok: true };
+  }
+
+  /** Makes `upstreams` the tasks `name` runs after, as one step; says why not (naming the task at fault) and changes nothing. */
+  setUpstreams(name, upstreams) {
+    for (const from of upstreams) {
+      if (!this.nodes.has(from) || !this.nodes.has(name)) return { ok: false, reason: t("graph.bothEnds") };
+      if (from === name) return { ok: false, reason: t("graph.selfDependency") };
+      if (this.reaches(name, from)) return { ok: false, reason: t("graph.cycle", { from, to: name }) };
+    }
+    this.change(() => {
+      this.edges = [...this.edges.filter(([, to]) => to !== name), ...[...new Set(upstreams)].map((from) => [from, name])];
+    });
     return { ok: true };
   }
 
   /** Renames a task, keeping its dependencies; says why not when the name is taken or malformed. */
   rename(old, name) {
     if (old === name) return { ok: true };
-    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) return { ok: false, reason: "lowercase letters, digits and '-', at most 63" };
-    if (this.nodes.has(name)) return { ok: false, reason: `a task named ${name} exists` };
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) return { ok: false, reason: t("graph.badName") };
+    if (this.nodes.has(name)) return { ok: false, reason: t("graph.nameTaken", { name }) };
     this.change(() => {
       const node = this.nodes.get(old);
       this.nodes.delete(old);

@@ -1,5 +1,6 @@
 // A pipeline's run history (Airflow's grid view) from GET …/pipelines/{pipeline}/grid: tasks as rows, runs as columns
 // from the oldest shown to the newest, each cell a task's state in a run; and a task's durations across runs.
+import { t, fixed, stateName } from "./i18n.mjs";
 
 /** Seconds between two ISO instants, or null when either is missing. */
 export function seconds(startedAt, finishedAt) {
@@ -39,10 +40,10 @@ export function gridModel(grid) {
 
 /** `load · failed · 2 attempts · 3.5 s`: a cell in words (its title and accessible name). */
 export function cellLabel(task, cell) {
-  if (!cell) return `${task}: not in this run`;
-  const parts = [task, cell.state];
-  if (cell.attempts > 1) parts.push(`${cell.attempts} attempts`);
-  if (cell.seconds != null) parts.push(cell.seconds < 60 ? `${cell.seconds.toFixed(1)} s` : `${(cell.seconds / 60).toFixed(1)} min`);
+  if (!cell) return t("history.notInRun", { task });
+  const parts = [task, stateName(cell.state)];
+  if (cell.attempts > 1) parts.push(t("run.attempts", { count: cell.attempts }));
+  if (cell.seconds != null) parts.push(cell.seconds < 60 ? t("time.seconds", { seconds: fixed(cell.seconds, 1) }) : t("time.minutesOnly", { minutes: fixed(cell.seconds / 60, 1) }));
   return parts.join(" · ");
 }
 

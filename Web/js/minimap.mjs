@@ -1,5 +1,5 @@
 // The editor's overview of a big pipeline: every task as a dot in a small map, the part the canvas shows as a frame,
-// and finding a task by name. Pure geometry and matching here; the editor draws them.
+// finding a task by name, and the view that fits it. Pure geometry and matching here; the editor draws them.
 
 /** The smallest scale Fit, Arrange and opening use: task names stay readable (zoom further by hand). */
 export const readableScale = 0.5;
@@ -29,6 +29,26 @@ export function mapTransform(area, mapWidth, mapHeight, margin = 4) {
 /** What the canvas (`canvasWidth` × `canvasHeight` on screen) shows of the graph under `view` ({x, y, k}). */
 export function shownArea(view, canvasWidth, canvasHeight) {
   return { x: -view.x / view.k, y: -view.y / view.k, width: canvasWidth / view.k, height: canvasHeight / view.k };
+}
+
+/**
+ * The view ({x, y, k}) that shows every node ({x, y} corners of `width` × `height` boxes) on a canvas of
+ * `canvasWidth` × `canvasHeight`, centred, at most 1.5× — or, when that would take less than the readable scale, the
+ * start of the pipeline at the readable scale: its top row centred at the top of the canvas. Null when there is
+ * nothing to show.
+ */
+export function fitView(nodes, width, height, canvasWidth, canvasHeight, margin = 40) {
+  const area = bounds(nodes, width, height);
+  if (!area || !canvasWidth) return null;
+  const whole = Math.min(canvasWidth / (area.width + 2 * margin), canvasHeight / (area.height + 2 * margin));
+  if (whole >= readableScale) {
+    const k = Math.min(1.5, whole);
+    return { k, x: (canvasWidth - area.width * k) / 2 - area.x * k, y: (canvasHeight - area.height * k) / 2 - area.y * k };
+  }
+  const k = readableScale;
+  const top = nodes.filter((node) => node.y === area.y);
+  const centre = top.reduce((sum, node) => sum + node.x + width / 2, 0) / top.length;
+  return { k, x: canvasWidth / 2 - centre * k, y: margin * k - area.y * k };
 }
 
 /** The smallest box holding both. */

@@ -1,8 +1,9 @@
 // A Kubernetes attempt's pods as the run view shows them: one line per pod, then what is wrong with it.
+import { t } from "./i18n.mjs";
 
 /** The summary of a pod (`process.pods[i]` of the attempt API): its title, the conditions that do not hold, its events. */
 export function podSummary(pod) {
-  const where = pod.node ? `on ${pod.node}` : "on no node yet";
+  const where = pod.node ? t("pods.on", { node: pod.node }) : t("pods.noNode");
   const title = [pod.name, pod.phase, where, pod.container].filter(Boolean).join(" · ");
   const problems = (pod.conditions ?? [])
     .filter((condition) => condition.status !== "True")

@@ -1,6 +1,7 @@
 // A template's parameter schema → the fields of the properties panel: which widget, its limits and choices,
 // whether it shows, and how what the user typed becomes a task argument. The server checks arguments when the
 // pipeline is saved; these fields only guide the user to a valid value.
+import { t } from "./i18n.mjs";
 
 const widgets = {
   str: "text",
@@ -133,13 +134,13 @@ function parseLoosely(text) {
 /** A first check in the browser, before the server's: required, range, pattern. Returns a message or "". */
 export function hint(field, input) {
   const empty = input === "" || input === undefined || (Array.isArray(input) && input.length === 0);
-  if (empty) return field.required && field.defaultValue === "" ? "is required" : "";
+  if (empty) return field.required && field.defaultValue === "" ? t("hint.required") : "";
   if (field.widget === "number") {
     const number = Number(input);
-    if (!Number.isFinite(number)) return "must be a number";
-    if (field.type === "int" && !Number.isInteger(number)) return "must be a whole number";
-    if (field.min !== undefined && (number < field.min || number > field.max)) return `must be between ${field.min} and ${field.max}`;
+    if (!Number.isFinite(number)) return t("hint.number");
+    if (field.type === "int" && !Number.isInteger(number)) return t("hint.wholeNumber");
+    if (field.min !== undefined && (number < field.min || number > field.max)) return t("hint.between", { min: field.min, max: field.max });
   }
-  if (field.pattern && typeof input === "string" && !new RegExp(`^(?:${field.pattern})$`).test(input)) return `must match ${field.pattern}`;
+  if (field.pattern && typeof input === "string" && !new RegExp(`^(?:${field.pattern})$`).test(input)) return t("hint.pattern", { pattern: field.pattern });
   return "";
 }

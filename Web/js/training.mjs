@@ -1,5 +1,6 @@
 // Distributed training in the editor: a framework template's replica roles for a task's replica count (as the
 // platform gives them, TrellisCore's TrainingFramework.roles), and a template's resources in a few words.
+import { t } from "./i18n.mjs";
 
 const roleNames = {
   pytorch: ["Master", "Worker"],
@@ -32,6 +33,6 @@ export function templateBadge(summary) {
   const parts = [];
   if (summary.framework) parts.push(summary.framework);
   const gpu = summary.resources?.gpu ?? 0;
-  if (gpu > 0) parts.push(`${gpu} GPU${gpu > 1 ? "s" : ""}${summary.resources.gpuType ? ` ${summary.resources.gpuType}` : ""} per replica`);
+  if (gpu > 0) parts.push(summary.resources.gpuType ? t("training.gpusOfType", { count: gpu, type: summary.resources.gpuType }) : t("training.gpus", { count: gpu }));
   return parts.join(" · ");
 }

@@ -1,4 +1,5 @@
 // Building DOM without a framework: h("div", {class: "x", onclick: f}, children…), svg("g", …).
+import { t, formatDate, fixed, stateName } from "./i18n.mjs";
 
 function build(element, props, children) {
   for (const [key, value] of Object.entries(props ?? {})) {
@@ -42,17 +43,18 @@ export function field(label, control, { help, error } = {}) {
 export function duration(start, end) {
   if (!start) return "";
   const seconds = Math.max(0, ((end ? Date.parse(end) : Date.now()) - Date.parse(start)) / 1000);
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  if (seconds < 60) return t("time.seconds", { seconds: fixed(seconds, 1) });
   const minutes = Math.floor(seconds / 60);
-  return minutes < 60 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return minutes < 60 ? t("time.minutes", { minutes, seconds: Math.round(seconds % 60) }) : t("time.hours", { hours: Math.floor(minutes / 60), minutes: minutes % 60 });
 }
 
+/** An instant for the reader's language ("" for none). */
 export function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
+  return formatDate(iso);
 }
 
 export function badge(state) {
-  return h("span", { class: `badge state-${state}` }, state);
+  return h("span", { class: `badge state-${state}`, dataset: { state } }, stateName(state));
 }
 
 /** A message line that pages reuse: ok, error or busy. */

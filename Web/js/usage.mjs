@@ -1,5 +1,6 @@
 // Resource use as the portal shows it: an attempt's series per replica as lines with the task's request and limit on
 // the same scale, a summary in words, and requests suggested from past runs, applied to a task's resources by the user.
+import { t, fixed } from "./i18n.mjs";
 
 /** Cores from `2`, `0.5` or `500m`; NaN for anything else. */
 export function cores(text) {
@@ -18,19 +19,19 @@ export function bytes(text) {
 
 /** `212.3 MiB`, `1.5 GiB`. */
 export function memoryText(value) {
-  return value >= 2 ** 30 ? `${(value / 2 ** 30).toFixed(1)} GiB` : `${(value / 2 ** 20).toFixed(1)} MiB`;
+  return value >= 2 ** 30 ? `${fixed(value / 2 ** 30, 1)} GiB` : `${fixed(value / 2 ** 20, 1)} MiB`;
 }
 
 /** An attempt's summary in one line: peak memory, CPU, GPU where there was one. */
 export function summaryText(summary) {
-  if (!summary || !summary.samples) return "No samples yet.";
+  if (!summary || !summary.samples) return t("usage.noSamplesYet");
   const parts = [];
-  if (summary.peakMemoryBytes != null) parts.push(`memory peak ${memoryText(summary.peakMemoryBytes)}`);
-  if (summary.meanCpuCores != null) parts.push(`CPU mean ${summary.meanCpuCores.toFixed(2)} cores, peak ${(summary.peakCpuCores ?? 0).toFixed(2)}`);
-  if (summary.cpuSeconds != null) parts.push(`${summary.cpuSeconds.toFixed(1)} s of CPU`);
-  if (summary.peakThreads != null) parts.push(`${summary.peakThreads} threads at most`);
-  if (summary.peakGpuPercent != null) parts.push(`GPU peak ${Math.round(summary.peakGpuPercent)}%`);
-  if (summary.peakGpuMemoryBytes != null) parts.push(`GPU memory peak ${memoryText(summary.peakGpuMemoryBytes)}`);
+  if (summary.peakMemoryBytes != null) parts.push(t("usage.memoryPeak", { memory: memoryText(summary.peakMemoryBytes) }));
+  if (summary.meanCpuCores != null) parts.push(t("usage.cpu", { mean: fixed(summary.meanCpuCores, 2), peak: fixed(summary.peakCpuCores ?? 0, 2) }));
+  if (summary.cpuSeconds != null) parts.push(t("usage.cpuSeconds", { seconds: fixed(summary.cpuSeconds, 1) }));
+  if (summary.peakThreads != null) parts.push(t("usage.threads", { count: summary.peakThreads }));
+  if (summary.peakGpuPercent != null) parts.push(t("usage.gpuPeak", { percent: Math.round(summary.peakGpuPercent) }));
+  if (summary.peakGpuMemoryBytes != null) parts.push(t("usage.gpuMemoryPeak", { memory: memoryText(summary.peakGpuMemoryBytes) }));
   return parts.join(" · ");
 }
 

@@ -1,6 +1,7 @@
 // The clusters projects run on, for admins: register one from a kubeconfig, check its health, set who may use it and
 // what their pods may ask of it (its policy), remove it. Credentials go in and never come out.
 import { h, field, notice, when } from "../ui.mjs";
+import { t } from "../i18n.mjs";
 
 const levels = ["restricted", "baseline", "privileged"];
 const listText = (items) => (items ?? []).join(", ");
@@ -11,7 +12,7 @@ const listOf = (text) =>
     .filter(Boolean);
 
 export async function clustersPage({ api, user }) {
-  if (!user?.isAdmin) throw new Error("Only platform admins manage clusters.");
+  if (!user?.isAdmin) throw new Error(t("clusters.adminsOnly"));
   const message = h("p", { class: "notice", role: "status" });
   const list = h("div", { class: "clusters" });
 
@@ -23,20 +24,20 @@ export async function clustersPage({ api, user }) {
   /** A cluster: what it is, its health on demand, its policy as a form. */
   async function card(cluster) {
     const policy = await api.get(`/api/v1/clusters/${encodeURIComponent(cluster.name)}/policy`);
-    const health = h("p", { class: "health muted", role: "status" }, "Health not checked yet.");
+    const health = h("p", { class: "health muted", role: "status" }, t("clusters.notChecked"));
     const inputs = {
-      projects: h("input", { name: "policy-projects", value: listText(policy.projects), placeholder: "project names, * for all" }),
+      projects: h("input", { name: "policy-projects", value: listText(policy.projects), placeholder: t("clusters.projectsPlaceholder") }),
       level: h("select", { name: "policy-level" }, ...levels.map((level) => h("option", { value: level, selected: level === policy.level }, level))),
-      hostPaths: h("input", { name: "policy-hostPaths", value: listText(policy.hostPaths), placeholder: "none" }),
-      serviceAccounts: h("input", { name: "policy-serviceAccounts", value: listText(policy.serviceAccounts), placeholder: "none" }),
-      secrets: h("input", { name: "policy-secrets", value: listText(policy.secrets), placeholder: "none" }),
+      hostPaths: h("input", { name: "policy-hostPaths", value: listText(policy.hostPaths), placeholder: t("clusters.none") }),
+      serviceAccounts: h("input", { name: "policy-serviceAccounts", value: listText(policy.serviceAccounts), placeholder: t("clusters.none") }),
+      secrets: h("input", { name: "policy-secrets", value: listText(policy.secrets), placeholder: t("clusters.none") }),
       gpuLabel: h("input", { name: "policy-gpuLabel", value: policy.gpuLabel ?? "" }),
     };
     async function checkHealth() {
-      health.textContent = "Checking…";
+      health.textContent = t("clusters.checking");
       try {
         const found = await api.get(`/api/v1/clusters/${encodeURIComponent(cluster.name)}/health`);
-        health.textContent = `${found.ok ? "Healthy" : "Not healthy"}: ${found.message}`;
+        health.replaceChildren(`${found.ok ? t("clusters.healthy") : t("clusters.notHealthy")}: `, h("span", { translate: "no" }, found.message));
         health.className = `health ${found.ok ? "ok" : "error"}`;
       } catch (error) {
         health.textContent = error.message;
@@ -55,16 +56,16 @@ export async function clustersPage({ api, user }) {
       };
       try {
         await api.put(`/api/v1/clusters/${encodeURIComponent(cluster.name)}/policy`, changed);
-        notice(message, `Saved the policy of ${cluster.name}.`, "ok");
+        notice(message, t("clusters.policySaved", { cluster: cluster.name }), "ok");
       } catch (error) {
         notice(message, error.message, "error");
       }
     }
     async function remove() {
-      if (!confirm(`Remove cluster ${cluster.name}? Projects bound to it cannot start runs until they choose another.`)) return;
+      if (!confirm(t("clusters.confirmRemove", { cluster: cluster.name }))) return;
       try {
         await api.del(`/api/v1/clusters/${encodeURIComponent(cluster.name)}`);
-        notice(message, `Removed ${cluster.name}.`, "ok");
+        notice(message, t("clusters.removed", { cluster: cluster.name }), "ok");
         await load();
       } catch (error) {
         notice(message, error.message, "error");
@@ -75,28 +76,28 @@ export async function clustersPage({ api, user }) {
       "article",
       { class: "cluster card", dataset: { cluster: cluster.name } },
       h("h2", null, cluster.name, " ", h("small", { class: "muted" }, cluster.kind)),
-      h("p", { class: "muted" }, local ? "Tasks run as processes on this machine." : `${cluster.server} · namespace ${cluster.namespace ?? "default"} · credentials ${cluster.credentials ?? "none"}${cluster.prometheus ? ` · Prometheus ${cluster.prometheus}` : ""} · added ${when(cluster.createdAt)}`),
-      h("div", { class: "row" }, h("button", { type: "button", name: "health", onclick: checkHealth }, "Check health"), local ? null : h("button", { type: "button", name: "remove", class: "danger", onclick: remove }, "Remove")),
+      h("p", { class: "muted" }, local ? t("clusters.local") : `${cluster.server} · ${t("clusters.namespace", { namespace: cluster.namespace ?? "default" })} · ${t("clusters.credentials", { credentials: cluster.credentials ?? t("clusters.none") })}${cluster.prometheus ? ` · Prometheus ${cluster.prometheus}` : ""} · ${t("clusters.added", { date: when(cluster.createdAt) })}`),
+      h("div", { class: "row" }, h("button", { type: "button", name: "health", onclick: checkHealth }, t("clusters.checkHealth")), local ? null : h("button", { type: "button", name: "remove", class: "danger", onclick: remove }, t("common.remove"))),
       health,
       h(
         "form",
         { class: "policy", onsubmit: savePolicy },
-        h("h3", null, "Who may use it, and what their pods may ask"),
-        field("Projects", inputs.projects, { help: "Granted projects, comma-separated; * for every project." }),
-        field("Pod Security level", inputs.level),
-        field("Host paths", inputs.hostPaths, { help: "Host folders pods may mount (privileged level only)." }),
-        field("Service accounts", inputs.serviceAccounts),
-        field("Secrets", inputs.secrets),
-        field("GPU label", inputs.gpuLabel, { help: "The node label naming a node's kind of GPU, which a task's GPU type selects." }),
-        h("button", { type: "submit", class: "primary" }, "Save policy"),
+        h("h3", null, t("clusters.policy")),
+        field(t("clusters.projects"), inputs.projects, { help: t("clusters.projectsHelp") }),
+        field(t("clusters.level"), inputs.level),
+        field(t("clusters.hostPaths"), inputs.hostPaths, { help: t("clusters.hostPathsHelp") }),
+        field(t("clusters.serviceAccounts"), inputs.serviceAccounts),
+        field(t("clusters.secrets"), inputs.secrets),
+        field(t("clusters.gpuLabel"), inputs.gpuLabel, { help: t("clusters.gpuLabelHelp") }),
+        h("button", { type: "submit", class: "primary" }, t("clusters.savePolicy")),
       ),
     );
   }
 
   const name = h("input", { name: "cluster-name", required: true, autocomplete: "off" });
   const kubeconfig = h("textarea", { name: "cluster-kubeconfig", rows: 8, required: true, placeholder: "apiVersion: v1\nkind: Config\n…" });
-  const file = h("input", { type: "file", name: "cluster-kubeconfig-file", "aria-label": "Read a kubeconfig file" });
-  const context = h("input", { name: "cluster-context", placeholder: "the file's current context" });
+  const file = h("input", { type: "file", name: "cluster-kubeconfig-file", "aria-label": t("clusters.readFile") });
+  const context = h("input", { name: "cluster-context", placeholder: t("clusters.contextPlaceholder") });
   const prometheus = h("input", { name: "cluster-prometheus", placeholder: "http://prometheus.monitoring:9090" });
   file.addEventListener("change", async () => {
     if (file.files?.[0]) kubeconfig.value = await file.files[0].text();
@@ -112,7 +113,7 @@ export async function clustersPage({ api, user }) {
         if (prometheus.value.trim()) request.prometheus = prometheus.value.trim();
         try {
           await api.post("/api/v1/clusters", request);
-          notice(message, `Registered ${request.name}; grant it to projects in its policy.`, "ok");
+          notice(message, t("clusters.registered", { cluster: request.name }), "ok");
           form.reset();
           await load();
         } catch (error) {
@@ -120,16 +121,16 @@ export async function clustersPage({ api, user }) {
         }
       },
     },
-    h("h2", null, "Register a Kubernetes cluster"),
-    field("Name", name),
-    field("Kubeconfig", kubeconfig, { help: "Its credentials are sealed and never shown again." }),
+    h("h2", null, t("clusters.register")),
+    field(t("common.name"), name),
+    field("Kubeconfig", kubeconfig, { help: t("clusters.kubeconfigHelp") }),
     file,
-    field("Context", context),
-    field("Prometheus", prometheus, { help: "Optional: the Prometheus that scrapes its pods, for tasks' resource charts." }),
-    h("button", { type: "submit", class: "primary" }, "Register"),
+    field(t("clusters.context"), context),
+    field("Prometheus", prometheus, { help: t("clusters.prometheusHelp") }),
+    h("button", { type: "submit", class: "primary" }, t("clusters.registerButton")),
   );
 
   await load();
-  const element = h("section", { class: "list-page" }, h("div", { class: "page-head" }, h("h1", null, "Clusters")), message, list, form);
+  const element = h("section", { class: "list-page" }, h("div", { class: "page-head" }, h("h1", null, t("nav.clusters"))), message, list, form);
   return { element };
 }

@@ -5,7 +5,7 @@ import { h, svg, field, notice, keyValues, keyValueText } from "../ui.mjs";
 import { projectPath, locate } from "../api.mjs";
 import { Graph } from "../graph.mjs";
 import { edgePath as edgeCurve, arrowMarker } from "../edges.mjs";
-import { bounds, mapTransform, shownArea, centredOn, findTasks, readableScale } from "../minimap.mjs";
+import { bounds, mapTransform, shownArea, centredOn, findTasks, fitView } from "../minimap.mjs";
 import { layeredLayout } from "../layout.mjs";
 import { fieldsFor, argumentFrom, hint, parametersOf } from "../schema.mjs";
 import { nextFireTimes } from "../cron.mjs";
@@ -13,6 +13,7 @@ import { applySuggestion } from "../usage.mjs";
 import { triggers, ruleFromForm } from "../alerts.mjs";
 import { parametersText, parametersFromText, runValues } from "../parameters.mjs";
 import { replicaRoles, rolesText, templateBadge } from "../training.mjs";
+import { t, formatDate } from "../i18n.mjs";
 
 const width = 180;
 const height = 56;
@@ -25,7 +26,7 @@ function groupProblems(fields) {
     if (where.task) {
       const task = (grouped.tasks[where.task] ??= { args: {}, settings: [] });
       if (where.arg) task.args[where.arg] = problem.message;
-      else task.settings.push(`${where.setting || "task"}: ${problem.message}`);
+      else task.settings.push(`${where.setting || t("common.task").toLowerCase()}: ${problem.message}`);
     } else grouped.pipeline.push(`${problem.field}: ${problem.message}`);
   }
   return grouped;
@@ -87,14 +88,14 @@ export async function editorPage({ api, project, params, go }) {
   // MARK: Layout of the page
 
   const message = h("p", { class: "notice", role: "status", id: "editor-status" });
-  const panel = h("aside", { class: "panel", "aria-label": "Properties" });
+  const panel = h("aside", { class: "panel", "aria-label": t("editor.properties") });
   const viewport = svg("g", { class: "viewport" });
   const edgeLayer = svg("g", { class: "edges" });
   const nodeLayer = svg("g", { class: "nodes" });
   const ghost = svg("path", { class: "ghost-edge", d: "" });
   viewport.append(edgeLayer, nodeLayer, ghost);
   const arrow = svg("defs", null, svg("marker", arrowMarker, svg("path", { d: "M0,0 L10,5 L0,10 z", class: "edge-arrow" })));
-  const canvas = svg("svg", { class: "canvas", tabindex: 0, role: "application", "aria-label": "Pipeline canvas" }, arrow, viewport);
+  const canvas = svg("svg", { class: "canvas", tabindex: 0, role: "application", "aria-label": t("editor.canvas") }, arrow, viewport);
   const view = { x: 0, y: 0, k: 1 };
   const applyView = () => {
     viewport.setAttribute("transform", `translate(${view.x} ${view.y}) scale(${view.k})`);
@@ -106,7 +107,7 @@ export async function editorPage({ api, project, params, go }) {
   const [mapWidth, mapHeight] = [200, 140];
   const mapDots = svg("g", { class: "minimap-tasks" });
   const mapFrame = svg("rect", { class: "minimap-frame" });
-  const minimap = svg("svg", { class: "minimap", width: mapWidth, height: mapHeight, role: "button", "aria-label": "Overview: click to move the view there" }, mapDots, mapFrame);
+  const minimap = svg("svg", { class: "minimap", width: mapWidth, height: mapHeight, tabindex: 0, role: "button", "aria-label": t("editor.overview") }, mapDots, mapFrame);
   let mapping = null;
 
   /** Every task as a dot in the overview (the selection stands out); then the frame of what the canvas shows. */
@@ -149,11 +150,11 @@ export async function editorPage({ api, project, params, go }) {
   });
 
   const taskNames = h("datalist", { id: "editor-task-names" });
-  const findTask = h("input", { type: "search", name: "find-task", placeholder: "Find a task", "aria-label": "Find a task", list: "editor-task-names" });
+  const findTask = h("input", { type: "search", name: "find-task", placeholder: t("editor.findTask"), "aria-label": t("editor.findTask"), list: "editor-task-names" });
   /** Selects the best match of the text and centres the view on it, at a readable scale at least. */
   function jumpToTask() {
     const [name] = findTasks([...graph.nodes.keys()], findTask.value, 1);
-    if (!name) return notice(message, `No task matches "${findTask.value.trim()}".`, "error");
+    if (!name) return notice(message, t("editor.noTaskMatches", { text: findTask.value.trim() }), "error");
     const node = graph.nodes.get(name);
     graph.selectedNodes = new Set([name]);
     graph.selectedEdges.clear();
@@ -161,14 +162,16 @@ export async function editorPage({ api, project, params, go }) {
     Object.assign(view, centredOn({ x: node.x + width / 2, y: node.y + height / 2 }, Math.max(view.k, 1), box.width, box.height));
     applyView();
     renderAll();
-    notice(message, `Found ${name}.`, "ok");
+    notice(message, t("editor.found", { name }), "ok");
   }
   findTask.addEventListener("keydown", (event) => {
     if (event.key !== "Enter") return;
     event.preventDefault();
     jumpToTask();
   });
-  findTask.addEventListener("change", () => findTask.value && graph.nodes.has(findTask.value) && jumpToTask());
+  // A name picked from the suggestions jumps at once; typing waits for Enter (and leaving the box does nothing: the
+  // panel it would draw again may be the one being typed in).
+  findTask.addEventListener("input", (event) => event.inputType === "insertReplacementText" && graph.nodes.has(findTask.value) && jumpToTask());
 
   const toCanvas = (clientX, clientY) => {
     const box = canvas.getBoundingClientRect();
@@ -177,18 +180,19 @@ export async function editorPage({ api, project, params, go }) {
 
   // MARK: Palette
 
-  const paletteSearch = h("input", { type: "search", placeholder: "Search templates", "aria-label": "Search templates" });
+  const paletteSearch = h("input", { type: "search", placeholder: t("editor.searchTemplates"), "aria-label": t("editor.searchTemplates") });
   const paletteList = h("div", { class: "palette-list" });
   function renderPalette() {
     const text = paletteSearch.value.trim().toLowerCase();
     const shown = summaries.filter((item) => !text || `${item.name} ${item.description} ${item.category}`.toLowerCase().includes(text));
     const categories = [...new Set(shown.map((item) => item.category || "other"))].sort();
+    const categoryName = (category) => (category === "other" ? t("templates.otherCategory") : category);
     paletteList.replaceChildren(
       ...categories.map((category) =>
         h(
           "details",
           { open: true },
-          h("summary", null, category),
+          h("summary", null, categoryName(category)),
           ...shown
             .filter((item) => (item.category || "other") === category)
             .map((item) =>
@@ -196,6 +200,8 @@ export async function editorPage({ api, project, params, go }) {
                 "div",
                 {
                   class: "palette-item",
+                  // A template's name and words are its author's, in their language.
+                  translate: "no",
                   draggable: "true",
                   tabindex: 0,
                   title: item.description,
@@ -213,7 +219,7 @@ export async function editorPage({ api, project, params, go }) {
                   },
                 },
                 h("strong", null, item.name),
-                h("small", null, item.description),
+                h("small", { translate: "no" }, item.description),
                 templateBadge(item) ? h("small", { class: "badge" }, templateBadge(item)) : "",
               ),
             ),
@@ -246,9 +252,8 @@ export async function editorPage({ api, project, params, go }) {
   const nodeElements = new Map();
   const edgeElements = new Map();
 
-  function renderEdges() {
+  function renderEdges(lineage = graph.lineage(graph.selectedNodes)) {
     edgeElements.clear();
-    const lineage = graph.lineage(graph.selectedNodes);
     edgeLayer.replaceChildren(
       ...graph.edges.map(([from, to]) => {
         const key = Graph.edgeKey(from, to);
@@ -280,9 +285,8 @@ export async function editorPage({ api, project, params, go }) {
     }
   }
 
-  function renderNodes() {
+  function renderNodes(lineage = graph.lineage(graph.selectedNodes)) {
     nodeElements.clear();
-    const lineage = graph.lineage(graph.selectedNodes);
     nodeLayer.replaceChildren(
       ...[...graph.nodes.values()].map((node) => {
         const classes = ["node"];
@@ -293,7 +297,24 @@ export async function editorPage({ api, project, params, go }) {
         if (lineage.downstream.has(node.name)) classes.push("downstream");
         const element = svg(
           "g",
-          { class: classes.join(" "), transform: `translate(${node.x} ${node.y})`, dataset: { task: node.name }, "aria-label": `task ${node.name}` },
+          {
+            class: classes.join(" "),
+            transform: `translate(${node.x} ${node.y})`,
+            dataset: { task: node.name },
+            // Reachable by Tab; Enter or Space selects it (its panel opens), the arrows then move it.
+            tabindex: 0,
+            role: "button",
+            "aria-label": t("editor.taskLabel", { name: node.name }),
+            "aria-pressed": String(graph.selectedNodes.has(node.name)),
+            onkeydown: (event) => {
+              if (event.key !== "Enter" && event.key !== " ") return;
+              event.preventDefault();
+              graph.selectedNodes = new Set([node.name]);
+              graph.selectedEdges.clear();
+              renderAll();
+              nodeElements.get(node.name)?.focus();
+            },
+          },
           svg("rect", { width, height, rx: 8 }),
           svg("text", { x: 12, y: 23, class: "node-name" }, node.name),
           svg("text", { x: 12, y: 42, class: "node-template" }, pinned[node.name] ?? node.template),
@@ -306,11 +327,18 @@ export async function editorPage({ api, project, params, go }) {
     );
   }
 
+  let listedNames = "";
   function renderAll() {
-    renderEdges();
-    renderNodes();
+    const lineage = graph.lineage(graph.selectedNodes);
+    renderEdges(lineage);
+    renderNodes(lineage);
     renderMinimap();
-    taskNames.replaceChildren(...[...graph.nodes.keys()].slice(0, 2000).map((name) => h("option", { value: name })));
+    // The find box's suggestions, rebuilt only when the names change.
+    const names = [...graph.nodes.keys()].slice(0, 2000);
+    if (names.join("\n") !== listedNames) {
+      listedNames = names.join("\n");
+      taskNames.replaceChildren(...names.map((name) => h("option", { value: name })));
+    }
     renderPanel();
     renderToolbar();
   }
@@ -435,25 +463,41 @@ export async function editorPage({ api, project, params, go }) {
     applyView();
   }
 
-  /** Shows the whole graph, but never smaller than readable (the overview shows the rest; the wheel zooms further). */
-  function fit(floor = readableScale) {
-    const nodes = [...graph.nodes.values()];
+  /** Shows the whole graph, or its start at a readable scale (the overview shows the rest; the wheel zooms further). */
+  function fit() {
     const box = canvas.getBoundingClientRect();
-    if (!nodes.length || !box.width) return;
-    const [minX, minY] = [Math.min(...nodes.map((node) => node.x)), Math.min(...nodes.map((node) => node.y))];
-    const [maxX, maxY] = [Math.max(...nodes.map((node) => node.x + width)), Math.max(...nodes.map((node) => node.y + height))];
-    view.k = Math.min(1.5, Math.max(floor, Math.min(box.width / (maxX - minX + 80), box.height / (maxY - minY + 80))));
-    view.x = (box.width - (maxX - minX) * view.k) / 2 - minX * view.k;
-    view.y = (box.height - (maxY - minY) * view.k) / 2 - minY * view.k;
+    const fitted = fitView([...graph.nodes.values()], width, height, box.width, box.height);
+    if (!fitted) return;
+    Object.assign(view, fitted);
     applyView();
   }
 
   // MARK: Keyboard
 
+  const arrows = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
   const onKey = (event) => {
     if (!canvas.isConnected || event.target.closest?.("input, textarea, select, [contenteditable]")) return;
     const command = event.ctrlKey || event.metaKey;
-    if (event.key === "Delete" || event.key === "Backspace") graph.deleteSelection();
+    // On the canvas or the overview: the arrows move the selected tasks (Shift: further), or the view when none is
+    // selected or the overview has the focus; Home shows the whole pipeline.
+    const onCanvas = event.target === document.body || event.target.closest?.(".canvas-wrap");
+    const focused = document.activeElement?.closest?.("[data-task]")?.dataset.task;
+    if (onCanvas && arrows[event.key]) {
+      const [dx, dy] = arrows[event.key];
+      event.preventDefault();
+      if (graph.selectedNodes.size && !event.target.closest?.(".minimap")) {
+        const step = event.shiftKey ? 100 : 20;
+        graph.moveSelection(dx * step, dy * step);
+      } else {
+        const box = canvas.getBoundingClientRect();
+        view.x -= (dx * box.width) / 4;
+        view.y -= (dy * box.height) / 4;
+        return applyView();
+      }
+    } else if (onCanvas && event.key === "Home") {
+      event.preventDefault();
+      return fit();
+    } else if (event.key === "Delete" || event.key === "Backspace") graph.deleteSelection();
     else if (command && event.key.toLowerCase() === "z" && !event.shiftKey) graph.undo();
     else if (command && (event.key.toLowerCase() === "y" || (event.key.toLowerCase() === "z" && event.shiftKey))) graph.redo();
     else if (command && event.key.toLowerCase() === "c") clipboard = graph.copy();
@@ -462,6 +506,8 @@ export async function editorPage({ api, project, params, go }) {
     else return;
     event.preventDefault();
     renderAll();
+    // The task that had the focus keeps it (its element was drawn again).
+    if (focused) nodeElements.get(focused)?.focus();
   };
   document.addEventListener("keydown", onKey);
 
@@ -472,17 +518,17 @@ export async function editorPage({ api, project, params, go }) {
     if (selected.length === 1) return renderTaskPanel(graph.nodes.get(selected[0]));
     if (selected.length > 1) {
       return panel.replaceChildren(
-        h("h2", null, `${selected.length} tasks`),
-        h("p", null, "Drag one to move them all; Delete removes them; Ctrl+C and Ctrl+V copy them."),
-        h("button", { type: "button", class: "danger", onclick: () => (graph.deleteSelection(), renderAll()) }, "Delete tasks"),
+        h("h2", null, t("editor.tasksSelected", { count: selected.length })),
+        h("p", null, t("editor.tasksSelectedHelp")),
+        h("button", { type: "button", class: "danger", onclick: () => (graph.deleteSelection(), renderAll()) }, t("editor.deleteTasks")),
       );
     }
     if (graph.selectedEdges.size) {
       const [key] = graph.selectedEdges;
       return panel.replaceChildren(
-        h("h2", null, "Dependency"),
-        h("p", null, key.replace("→", " runs before ")),
-        h("button", { type: "button", class: "danger", onclick: () => (graph.deleteSelection(), renderAll()) }, "Delete dependency"),
+        h("h2", null, t("editor.dependency")),
+        h("p", null, t("editor.runsBefore", { from: key.split("→")[0], to: key.split("→")[1] })),
+        h("button", { type: "button", class: "danger", onclick: () => (graph.deleteSelection(), renderAll()) }, t("editor.deleteDependency")),
       );
     }
     renderPipelinePanel();
@@ -497,13 +543,13 @@ export async function editorPage({ api, project, params, go }) {
       case "toggle":
         return h("input", { type: "checkbox", checked: value === true, disabled });
       case "select":
-        return h("select", { disabled }, h("option", { value: "" }, "(default)"), ...choices.map((choice) => h("option", { value: choice, selected: choice === value }, choice)));
+        return h("select", { disabled }, h("option", { value: "" }, t("editor.defaultChoice")), ...choices.map((choice) => h("option", { value: choice, selected: choice === value }, choice)));
       case "multiselect":
         return h("select", { multiple: true, disabled }, ...choices.map((choice) => h("option", { value: choice, selected: value.includes(choice) }, choice)));
       case "list":
-        return h("textarea", { rows: 3, placeholder: "one per line", disabled }, value.join("\n"));
+        return h("textarea", { rows: 3, placeholder: t("editor.onePerLine"), disabled }, value.join("\n"));
       case "keyvalue":
-        return h("textarea", { rows: 3, placeholder: "key=value, one per line", disabled }, value.map(([key, item]) => `${key}=${item}`).join("\n"));
+        return h("textarea", { rows: 3, placeholder: t("editor.keyValuePerLine"), disabled }, value.map(([key, item]) => `${key}=${item}`).join("\n"));
       default:
         return h("input", { type: "text", value, placeholder, disabled });
     }
@@ -530,35 +576,51 @@ export async function editorPage({ api, project, params, go }) {
   async function renderTaskPanel(node) {
     const taskProblems = problems.tasks[node.name] ?? { args: {}, settings: [] };
     const name = h("input", { value: node.name, name: "task-name" });
-    const nameField = field("Task name", name);
+    const nameField = field(t("editor.taskName"), name);
     name.addEventListener("change", () => {
       const result = graph.rename(node.name, name.value.trim());
       if (!result.ok) nameField.querySelector(".field-error").textContent = result.reason;
       else renderAll();
     });
-    const parameters = h("fieldset", { class: "parameters" }, h("legend", null, "Parameters"), h("p", { class: "loading" }, "Loading the template…"));
+    // Its dependencies without a pointer: the tasks it runs after, chosen from a list.
+    const parents = new Set(graph.parents(node.name));
+    const others = [...graph.nodes.keys()].filter((other) => other !== node.name).sort();
+    const upstreams = h("select", { name: "task-upstreams", multiple: true, size: Math.min(6, Math.max(2, others.length)) }, ...others.map((other) => h("option", { value: other, selected: parents.has(other) }, other)));
+    const upstreamsField = field(t("editor.upstreams"), upstreams, { help: t("editor.upstreamsHelp") });
+    upstreams.addEventListener("change", () => {
+      const result = graph.setUpstreams(node.name, [...upstreams.selectedOptions].map((option) => option.value));
+      if (!result.ok) {
+        for (const option of upstreams.options) option.selected = parents.has(option.value);
+        upstreamsField.querySelector(".field-error").textContent = result.reason;
+        return;
+      }
+      renderAll();
+      panel.querySelector("[name=task-upstreams]")?.focus();
+    });
+    const parameters = h("fieldset", { class: "parameters" }, h("legend", null, t("common.parameters")), h("p", { class: "loading" }, t("editor.loadingTemplate")));
     const roles = h("p", { class: "roles", "aria-live": "polite" });
     const settings = settingsFieldset(node, taskProblems);
     panel.replaceChildren(
-      h("h2", null, "Task"),
+      h("h2", null, t("common.task")),
       nameField,
-      h("p", { class: "muted" }, `Template ${pinned[node.name] ?? node.template}`),
+      upstreamsField,
+      h("p", { class: "muted" }, t("editor.template"), " ", h("span", { translate: "no" }, pinned[node.name] ?? node.template)),
       roles,
       parameters,
       settings,
       h(
         "div",
         { class: "row" },
-        h("button", { type: "button", onclick: () => runTask(node.name, false), disabled: dirty() || !existing }, "Run this task"),
-        h("button", { type: "button", onclick: () => runTask(node.name, true), disabled: dirty() || !existing }, "Debug"),
-        h("button", { type: "button", class: "danger", onclick: () => (graph.deleteSelection(), renderAll()) }, "Delete"),
+        h("button", { type: "button", onclick: () => runTask(node.name, false), disabled: dirty() || !existing }, t("editor.runTask")),
+        h("button", { type: "button", onclick: () => runTask(node.name, true), disabled: dirty() || !existing }, t("editor.debug")),
+        h("button", { type: "button", class: "danger", onclick: () => (graph.deleteSelection(), renderAll()) }, t("common.delete")),
       ),
     );
     let spec;
     try {
       spec = await specOf(node);
     } catch (error) {
-      parameters.replaceChildren(h("legend", null, "Parameters"), h("p", { class: "notice error" }, error.message));
+      parameters.replaceChildren(h("legend", null, t("common.parameters")), h("p", { class: "notice error" }, error.message));
       return;
     }
     if (!panel.contains(parameters)) return;
@@ -566,7 +628,7 @@ export async function editorPage({ api, project, params, go }) {
     const showRoles = () => {
       const current = graph.nodes.get(node.name) ?? node;
       const found = replicaRoles(spec.framework, current.replicas, current.args?.ps);
-      roles.textContent = found.length ? `${spec.framework} replicas: ${rolesText(found)}` : "";
+      roles.textContent = found.length ? t("editor.replicas", { framework: spec.framework, roles: rolesText(found) }) : "";
     };
     showRoles();
     for (const part of [parameters, settings]) {
@@ -576,7 +638,7 @@ export async function editorPage({ api, project, params, go }) {
     try {
       parameters.replaceChildren(...parameterFields(node, spec, taskProblems));
     } catch (error) {
-      parameters.replaceChildren(h("legend", null, "Parameters"), h("p", { class: "notice error" }, `The form cannot be drawn: ${error.message}`));
+      parameters.replaceChildren(h("legend", null, t("common.parameters")), h("p", { class: "notice error" }, t("editor.formFailed", { message: error.message })));
     }
   }
 
@@ -585,18 +647,24 @@ export async function editorPage({ api, project, params, go }) {
     const byName = Object.fromEntries(parametersOf(spec).map((parameter) => [parameter.name, parameter]));
     const fields = fieldsFor(spec, node.args);
     let group = null;
-    const children = [h("legend", null, "Parameters")];
-    if (!fields.length) children.push(h("p", { class: "muted" }, "This template has no parameters."));
+    const children = [h("legend", null, t("common.parameters"))];
+    if (!fields.length) children.push(h("p", { class: "muted" }, t("editor.noParameters")));
     for (const item of fields) {
-      if (item.group !== group) children.push(h("h3", null, (group = item.group)));
+      if (item.group !== group) children.push(h("h3", { translate: "no" }, (group = item.group)));
       const element = control(item.widget, item.set ? item.value : item.widget === "toggle" ? item.defaultValue : item.value, {
         ...item,
-        placeholder: item.placeholder || (item.defaultValue !== "" && !Array.isArray(item.defaultValue) ? `default: ${item.defaultValue}` : ""),
+        placeholder: item.placeholder || (item.defaultValue !== "" && !Array.isArray(item.defaultValue) ? t("editor.defaultValue", { value: item.defaultValue }) : ""),
         disabled: !item.editable,
       });
       element.name = `arg-${item.name}`;
+      // A placeholder the template gives is its author's words.
+      if (item.placeholder) element.setAttribute("translate", "no");
       element.dataset.arg = item.name;
-      const wrapper = field(item.label + (item.required ? " *" : ""), element, { help: item.help, error: taskProblems.args[item.name] });
+      // The template's words (label and help) are its author's, in their language.
+      const wrapper = field(h("span", { translate: "no" }, item.label + (item.required ? " *" : "")), element, {
+        help: item.help ? h("span", { translate: "no" }, item.help) : undefined,
+        error: taskProblems.args[item.name],
+      });
       wrapper.hidden = !item.shown;
       wrapper.dataset.field = item.name;
       const update = () => {
@@ -628,8 +696,9 @@ export async function editorPage({ api, project, params, go }) {
     return h(
       "p",
       { class: "suggestion" },
-      `Suggested from ${suggestion.attempts} runs (95th percentile of their peaks + 20%): CPU ${suggestion.cpu}, memory ${suggestion.memory} `,
-      h("button", { type: "button", name: "apply-suggestion", onclick: apply }, "Apply"),
+      t("editor.suggestion", { count: suggestion.attempts, cpu: suggestion.cpu, memory: suggestion.memory }),
+      " ",
+      h("button", { type: "button", name: "apply-suggestion", onclick: apply }, t("editor.apply")),
     );
   }
 
@@ -650,61 +719,61 @@ export async function editorPage({ api, project, params, go }) {
     return h(
       "fieldset",
       { class: "settings" },
-      h("legend", null, "Settings"),
+      h("legend", null, t("common.settings")),
       ...taskProblems.settings.map((problem) => h("p", { class: "field-error" }, problem)),
-      setting("Retries", "retry", (input, current) => ({ retry: input.value === "" ? undefined : { ...(current.retry ?? {}), limit: Number(input.value) } }), (n) => n.retry?.limit, { type: "number", min: 0 }),
+      setting(t("editor.retries"), "retry", (input, current) => ({ retry: input.value === "" ? undefined : { ...(current.retry ?? {}), limit: Number(input.value) } }), (n) => n.retry?.limit, { type: "number", min: 0 }),
       setting(
-        "Retry backoff",
+        t("editor.backoff"),
         "backoff",
         (input, current) => ({ retry: { limit: current.retry?.limit ?? 1, ...(current.retry ?? {}), backoff: input.value ? { duration: input.value, factor: 2 } : undefined } }),
         (n) => n.retry?.backoff?.duration,
-        { placeholder: "e.g. 10s (doubling)" },
+        { placeholder: t("editor.backoffPlaceholder") },
       ),
-      setting("Timeout", "timeout", (input) => ({ timeout: text(input.value) }), (n) => n.timeout, { placeholder: "e.g. 30m" }),
-      setting("Replicas", "replicas", (input) => ({ replicas: number(input.value) }), (n) => n.replicas, { type: "number", min: 1 }),
-      setting("CPU", "cpu", (input, current) => ({ resources: { ...(current.resources ?? {}), cpu: text(input.value) } }), (n) => n.resources?.cpu, { placeholder: "e.g. 1~2" }),
-      setting("Memory", "memory", (input, current) => ({ resources: { ...(current.resources ?? {}), memory: text(input.value) } }), (n) => n.resources?.memory, { placeholder: "e.g. 2Gi" }),
-      setting("GPUs", "gpu", (input, current) => ({ resources: { ...(current.resources ?? {}), gpu: number(input.value) } }), (n) => n.resources?.gpu, { type: "number", min: 0 }),
-      setting("GPU type", "gpuType", (input, current) => ({ resources: { ...(current.resources ?? {}), gpuType: text(input.value.trim()) } }), (n) => n.resources?.gpuType, { placeholder: "e.g. NVIDIA-A100-SXM4-80GB (per replica)" }),
+      setting(t("editor.timeout"), "timeout", (input) => ({ timeout: text(input.value) }), (n) => n.timeout, { placeholder: t("common.example", { example: "30m" }) }),
+      setting(t("editor.replicaCount"), "replicas", (input) => ({ replicas: number(input.value) }), (n) => n.replicas, { type: "number", min: 1 }),
+      setting(t("common.cpu"), "cpu", (input, current) => ({ resources: { ...(current.resources ?? {}), cpu: text(input.value) } }), (n) => n.resources?.cpu, { placeholder: t("common.example", { example: "1~2" }) }),
+      setting(t("common.memory"), "memory", (input, current) => ({ resources: { ...(current.resources ?? {}), memory: text(input.value) } }), (n) => n.resources?.memory, { placeholder: t("common.example", { example: "2Gi" }) }),
+      setting(t("editor.gpus"), "gpu", (input, current) => ({ resources: { ...(current.resources ?? {}), gpu: number(input.value) } }), (n) => n.resources?.gpu, { type: "number", min: 0 }),
+      setting(t("editor.gpuType"), "gpuType", (input, current) => ({ resources: { ...(current.resources ?? {}), gpuType: text(input.value.trim()) } }), (n) => n.resources?.gpuType, { placeholder: t("editor.gpuTypePlaceholder") }),
       suggestionLine(node),
-      setting("Skip this task", "skip", (input) => ({ skip: input.checked || undefined }), (n) => n.skip, { type: "checkbox" }),
+      setting(t("editor.skip"), "skip", (input) => ({ skip: input.checked || undefined }), (n) => n.skip, { type: "checkbox" }),
     );
   }
 
   function renderPipelinePanel() {
     const schedule = meta.schedule ?? {};
-    const name = h("input", { name: "pipeline-name", value: meta.name, disabled: Boolean(existing), placeholder: "e.g. daily-train" });
+    const name = h("input", { name: "pipeline-name", value: meta.name, disabled: Boolean(existing), placeholder: t("common.example", { example: "daily-train" }) });
     name.addEventListener("input", () => ((meta.name = name.value.trim()), renderToolbar()));
     const description = h("input", { name: "pipeline-description", value: meta.description });
     description.addEventListener("input", () => ((meta.description = description.value), markChanged()));
     const parallelism = h("input", { name: "pipeline-parallelism", type: "number", min: 1, value: meta.parallelism ?? "" });
     parallelism.addEventListener("input", () => ((meta.parallelism = parallelism.value ? Number(parallelism.value) : undefined), markChanged()));
-    const env = h("textarea", { name: "pipeline-env", rows: 3, placeholder: "KEY=value, one per line" }, keyValueText(meta.env));
+    const env = h("textarea", { name: "pipeline-env", rows: 3, placeholder: t("editor.envPlaceholder") }, keyValueText(meta.env));
     env.addEventListener("input", () => {
       meta.env = keyValues(env.value);
       markChanged();
     });
-    const parameters = h("textarea", { name: "pipeline-parameters", rows: 2, placeholder: "name=default, one per line (name alone: the run must give it)" }, parametersText(meta.parameters));
+    const parameters = h("textarea", { name: "pipeline-parameters", rows: 2, placeholder: t("editor.parametersPlaceholder") }, parametersText(meta.parameters));
     parameters.addEventListener("input", () => {
       meta.parameters = parametersFromText(parameters.value, meta.parameters);
       markChanged();
     });
-    const cron = h("input", { name: "schedule-cron", value: schedule.cron ?? "", placeholder: "e.g. 0 2 * * * (empty: manual only)" });
+    const cron = h("input", { name: "schedule-cron", value: schedule.cron ?? "", placeholder: t("editor.cronPlaceholder") });
     const zone = h("input", { name: "schedule-timezone", value: schedule.timezone ?? "", placeholder: "UTC" });
-    const start = h("input", { name: "schedule-start", value: schedule.startTime ?? "", placeholder: "e.g. 2026-11-01T00:00:00" });
+    const start = h("input", { name: "schedule-start", value: schedule.startTime ?? "", placeholder: t("common.example", { example: "2026-11-01T00:00:00" }) });
     const catchup = h("input", { type: "checkbox", name: "schedule-catchup", checked: schedule.catchup !== false });
     const past = h("input", { type: "checkbox", name: "schedule-depends-on-past", checked: schedule.dependsOnPast === true });
     const active = h("input", { type: "number", min: 1, name: "schedule-max-active", value: schedule.maxActiveRuns ?? "" });
     const expired = h("input", { type: "number", min: 0, name: "schedule-expired-limit", value: schedule.expiredLimit ?? "" });
-    const timeout = h("input", { name: "pipeline-timeout", value: meta.timeout ?? "", placeholder: "e.g. 6h (empty: no limit)" });
+    const timeout = h("input", { name: "pipeline-timeout", value: meta.timeout ?? "", placeholder: t("editor.timeoutPlaceholder") });
     timeout.addEventListener("input", () => ((meta.timeout = timeout.value.trim() || undefined), markChanged()));
-    const preview = h("ol", { class: "fire-times", "aria-label": "Next fire times" });
-    const cronField = field("Cron", cron);
+    const preview = h("ol", { class: "fire-times", "aria-label": t("editor.nextFireTimes") });
+    const cronField = field(t("editor.cron"), cron);
     const showFireTimes = () => {
       try {
         const timeZone = zone.value.trim() || "UTC";
         const times = nextFireTimes(cron.value, { timeZone });
-        preview.replaceChildren(...times.map((time) => h("li", null, time.toLocaleString(undefined, { timeZone, timeZoneName: "short" }))));
+        preview.replaceChildren(...times.map((time) => h("li", null, formatDate(time, { timeZone, timeZoneName: "short" }))));
         cronField.querySelector(".field-error").textContent = "";
       } catch (error) {
         preview.replaceChildren();
@@ -735,26 +804,26 @@ export async function editorPage({ api, project, params, go }) {
     for (const input of [cron, zone, start, active, expired]) input.addEventListener("input", updateSchedule);
     for (const input of [catchup, past]) input.addEventListener("change", updateSchedule);
     panel.replaceChildren(
-      h("h2", null, "Pipeline"),
+      h("h2", null, t("editor.pipeline")),
       ...problems.pipeline.map((problem) => h("p", { class: "field-error" }, problem)),
-      field("Name", name),
-      field("Description", description),
-      field("Parallelism", parallelism, { help: "Most tasks running at once in one run." }),
-      field("Timeout", timeout, { help: "A run still going after this is stopped and fails." }),
-      field("Environment", env, { help: "Every task gets these; {{template variables}} are rendered." }),
-      field("Parameters", parameters, { help: "Read as {{ params.name }}; Run asks for their values, schedules take the defaults." }),
+      field(t("common.name"), name),
+      field(t("common.description"), description),
+      field(t("editor.parallelism"), parallelism, { help: t("editor.parallelismHelp") }),
+      field(t("editor.timeout"), timeout, { help: t("editor.pipelineTimeoutHelp") }),
+      field(t("editor.environment"), env, { help: t("editor.environmentHelp") }),
+      field(t("common.parameters"), parameters, { help: t("editor.pipelineParametersHelp") }),
       h(
         "fieldset",
         null,
-        h("legend", null, "Schedule"),
+        h("legend", null, t("editor.schedule")),
         cronField,
-        field("Time zone", zone),
-        field("Start", start),
-        field("Catch up missed ticks", catchup),
-        field("Depends on past", past),
-        field("Most runs at once", active),
-        field("Newest pending ticks kept", expired, { help: "Older ticks waiting to launch expire (0 or empty: all wait)." }),
-        h("h3", null, "Next fire times"),
+        field(t("editor.timeZone"), zone),
+        field(t("editor.start"), start),
+        field(t("editor.catchup"), catchup),
+        field(t("editor.dependsOnPast"), past),
+        field(t("editor.maxActiveRuns"), active),
+        field(t("editor.expiredLimit"), expired, { help: t("editor.expiredLimitHelp") }),
+        h("h3", null, t("editor.nextFireTimes")),
         preview,
       ),
     );
@@ -767,11 +836,11 @@ export async function editorPage({ api, project, params, go }) {
   function alertsFieldset() {
     const rule = meta.alerts ?? {};
     const sameOn = h("input", { type: "checkbox", name: "alerts-same-on", checked: rule.on === undefined });
-    const on = triggers.map(([value, label]) => [value, h("input", { type: "checkbox", name: `alerts-on-${value}`, checked: (rule.on ?? []).includes(value) }), label]);
-    const users = h("input", { name: "alerts-users", value: (rule.users ?? []).join(", "), placeholder: "the project's" });
+    const on = triggers().map(([value, label]) => [value, h("input", { type: "checkbox", name: `alerts-on-${value}`, checked: (rule.on ?? []).includes(value) }), label]);
+    const users = h("input", { name: "alerts-users", value: (rule.users ?? []).join(", "), placeholder: t("editor.projects") });
     const sameWebhooks = h("input", { type: "checkbox", name: "alerts-same-webhooks", checked: rule.webhooks === undefined });
     const webhooks = projectWebhooks.map((name) => [name, h("input", { type: "checkbox", name: `alerts-webhook-${name}`, checked: (rule.webhooks ?? []).includes(name) })]);
-    const long = h("input", { name: "alerts-runningLongerThan", value: rule.runningLongerThan ?? "", placeholder: "the project's (e.g. 2h)" });
+    const long = h("input", { name: "alerts-runningLongerThan", value: rule.runningLongerThan ?? "", placeholder: t("editor.projectsExample") });
     const update = () => {
       for (const [, input] of on) input.disabled = sameOn.checked;
       for (const [, input] of webhooks) input.disabled = sameWebhooks.checked;
@@ -793,13 +862,13 @@ export async function editorPage({ api, project, params, go }) {
     return h(
       "fieldset",
       { class: "alerts" },
-      h("legend", null, "Alerts"),
-      field("Alert on the project's choice", sameOn),
+      h("legend", null, t("editor.alerts")),
+      field(t("editor.alertsSameOn"), sameOn),
       ...on.map(([, input, label]) => field(label, input)),
-      field("Tell these members", users, { help: "User names; empty: the project's." }),
-      field("Call the project's webhooks", sameWebhooks),
-      ...(webhooks.length ? webhooks.map(([name, input]) => field(name, input)) : [h("small", { class: "help" }, "The project has no webhook (Project page).")]),
-      field("When a run runs longer than", long),
+      field(t("alerts.tellMembers"), users, { help: t("editor.alertsUsersHelp") }),
+      field(t("editor.alertsSameWebhooks"), sameWebhooks),
+      ...(webhooks.length ? webhooks.map(([name, input]) => field(name, input)) : [h("small", { class: "help" }, t("editor.noWebhooks"))]),
+      field(t("alerts.runningLongerThan"), long),
     );
   }
 
@@ -812,30 +881,30 @@ export async function editorPage({ api, project, params, go }) {
 
   // MARK: Toolbar
 
-  const saveButton = h("button", { type: "button", class: "primary", onclick: () => save() }, "Save");
-  const runButton = h("button", { type: "button", onclick: () => run() }, "Run");
-  const undoButton = h("button", { type: "button", title: "Ctrl+Z", onclick: () => (graph.undo(), renderAll()) }, "Undo");
-  const redoButton = h("button", { type: "button", title: "Ctrl+Y", onclick: () => (graph.redo(), renderAll()) }, "Redo");
+  const saveButton = h("button", { type: "button", class: "primary", onclick: () => save() }, t("editor.save"));
+  const runButton = h("button", { type: "button", onclick: () => run() }, t("editor.run"));
+  const undoButton = h("button", { type: "button", title: "Ctrl+Z", onclick: () => (graph.undo(), renderAll()) }, t("editor.undo"));
+  const redoButton = h("button", { type: "button", title: "Ctrl+Y", onclick: () => (graph.redo(), renderAll()) }, t("editor.redo"));
   const state = h("span", { class: "muted", id: "editor-state" });
   function renderToolbar() {
     const unsaved = dirty() || metaChanged;
-    state.textContent = unsaved ? "Unsaved changes" : existing ? "Saved" : "";
+    state.textContent = unsaved ? t("editor.unsaved") : existing ? t("editor.saved") : "";
     undoButton.disabled = !graph.past.length;
     redoButton.disabled = !graph.future.length;
     saveButton.disabled = !meta.name;
   }
   const toolbar = h(
     "div",
-    { class: "toolbar", role: "toolbar", "aria-label": "Editor" },
+    { class: "toolbar", role: "toolbar", "aria-label": t("editor.toolbar") },
     saveButton,
     runButton,
     undoButton,
     redoButton,
-    h("button", { type: "button", onclick: () => (graph.place(layeredLayout([...graph.nodes.keys()], graph.edges, { width, height })), renderAll(), fit()) }, "Arrange"),
-    h("button", { type: "button", "aria-label": "Zoom in", onclick: () => zoom(1.2) }, "+"),
-    h("button", { type: "button", "aria-label": "Zoom out", onclick: () => zoom(1 / 1.2) }, "−"),
-    h("button", { type: "button", onclick: () => fit() }, "Fit"),
-    h("button", { type: "button", onclick: () => previewRender() }, "Preview"),
+    h("button", { type: "button", onclick: () => (graph.place(layeredLayout([...graph.nodes.keys()], graph.edges, { width, height })), renderAll(), fit()) }, t("editor.arrange")),
+    h("button", { type: "button", "aria-label": t("editor.zoomIn"), onclick: () => zoom(1.2) }, "+"),
+    h("button", { type: "button", "aria-label": t("editor.zoomOut"), onclick: () => zoom(1 / 1.2) }, "−"),
+    h("button", { type: "button", onclick: () => fit() }, t("editor.fit")),
+    h("button", { type: "button", onclick: () => previewRender() }, t("editor.preview")),
     findTask,
     taskNames,
     state,
@@ -845,11 +914,11 @@ export async function editorPage({ api, project, params, go }) {
 
   async function save() {
     if (!meta.name) {
-      notice(message, "Name the pipeline first (Pipeline panel: click the empty canvas).", "error");
+      notice(message, t("editor.nameFirst"), "error");
       return false;
     }
     const { document, layout } = graph.toPipeline(meta);
-    notice(message, "Saving…", "busy");
+    notice(message, t("editor.saving"), "busy");
     try {
       const saved = await api.post(projectPath(project, "pipelines"), document);
       await api.put(projectPath(project, "pipelines", meta.name, "layout"), { layout });
@@ -857,7 +926,7 @@ export async function editorPage({ api, project, params, go }) {
       problems = { tasks: {}, pipeline: [] };
       savedRevision = graph.revision;
       metaChanged = false;
-      notice(message, `Saved version ${saved.version}.`, "ok");
+      notice(message, t("editor.savedVersion", { version: saved.version }), "ok");
       if (!existing) {
         go(`#/p/${project}/pipelines/${meta.name}`, { replace: true });
         return true;
@@ -904,14 +973,14 @@ export async function editorPage({ api, project, params, go }) {
   function askParameters() {
     const declared = meta.parameters ?? [];
     if (!declared.length) return Promise.resolve({});
-    const inputs = declared.map((parameter) => [parameter.name, h("input", { name: `param-${parameter.name}`, value: parameter.default ?? "", placeholder: parameter.default === undefined ? "required" : "" })]);
+    const inputs = declared.map((parameter) => [parameter.name, h("input", { name: `param-${parameter.name}`, value: parameter.default ?? "", placeholder: parameter.default === undefined ? t("common.required") : "" })]);
     return new Promise((resolve) => {
       const form = h(
         "form",
         { method: "dialog", class: "run-parameters" },
-        h("h2", null, "Run with parameters"),
+        h("h2", null, t("editor.runWithParameters")),
         ...inputs.map(([name, input]) => field(name, input, { help: declared.find((parameter) => parameter.name === name)?.description })),
-        h("div", { class: "row" }, h("button", { type: "submit", value: "run", class: "primary" }, "Run"), h("button", { type: "submit", value: "cancel" }, "Cancel")),
+        h("div", { class: "row" }, h("button", { type: "submit", value: "run", class: "primary" }, t("editor.run")), h("button", { type: "submit", value: "cancel" }, t("common.cancel"))),
       );
       dialog.replaceChildren(form);
       dialog.addEventListener(
@@ -926,17 +995,17 @@ export async function editorPage({ api, project, params, go }) {
   }
   async function previewRender() {
     if (!existing || dirty() || metaChanged) {
-      notice(message, "Save first: the preview renders the saved version.", "error");
+      notice(message, t("editor.saveFirst"), "error");
       return;
     }
     try {
       const rendered = await api.post(projectPath(project, "pipelines", meta.name, "render"), {});
       dialog.replaceChildren(
-        h("h2", null, `${rendered.pipeline} v${rendered.version}: what each task would run`),
+        h("h2", null, t("editor.previewTitle", { pipeline: rendered.pipeline, version: rendered.version })),
         ...rendered.tasks.map((task) =>
           h("section", null, h("h3", null, task.name), h("pre", null, task.command.join(" ")), h("pre", null, Object.entries(task.env).map(([key, value]) => `${key}=${value}`).join("\n"))),
         ),
-        h("form", { method: "dialog" }, h("button", { class: "primary" }, "Close")),
+        h("form", { method: "dialog" }, h("button", { class: "primary" }, t("editor.close"))),
       );
       dialog.showModal();
     } catch (error) {
@@ -948,9 +1017,9 @@ export async function editorPage({ api, project, params, go }) {
   const element = h(
     "section",
     { class: "editor" },
-    h("div", { class: "editor-head" }, h("h1", null, existing ? `Pipeline ${existing}` : "New pipeline"), toolbar),
+    h("div", { class: "editor-head" }, h("h1", null, existing ? t("editor.title", { name: existing }) : t("pipelines.new")), toolbar),
     message,
-    h("div", { class: "editor-body" }, h("aside", { class: "palette", "aria-label": "Templates" }, h("h2", null, "Templates"), paletteSearch, paletteList), h("div", { class: "canvas-wrap" }, canvas, minimap), panel),
+    h("div", { class: "editor-body" }, h("aside", { class: "palette", "aria-label": t("editor.templates") }, h("h2", null, t("editor.templates")), paletteSearch, paletteList), h("div", { class: "canvas-wrap" }, canvas, minimap), panel),
     dialog,
   );
   renderAll();
@@ -959,6 +1028,6 @@ export async function editorPage({ api, project, params, go }) {
   return {
     element,
     dispose: () => document.removeEventListener("keydown", onKey),
-    beforeLeave: ({ quiet } = {}) => !(dirty() || metaChanged) || (!quiet && confirm("Leave the editor? Unsaved changes will be lost.")),
+    beforeLeave: ({ quiet } = {}) => !(dirty() || metaChanged) || (!quiet && confirm(t("editor.confirmLeave"))),
   };
 }

@@ -2,6 +2,7 @@
 // run), every run's state above its column, each task's durations across the runs as a small line, older runs on
 // demand.
 import { h, svg, badge, when, notice } from "../ui.mjs";
+import { t, fixed, stateName, triggerName } from "../i18n.mjs";
 import { projectPath } from "../api.mjs";
 import { gridModel, mergeGrids, cellLabel, sparklinePath } from "../history.mjs";
 
@@ -13,28 +14,28 @@ export async function historyPage({ api, project, params, query, go }) {
   const path = `${projectPath(project, "pipelines", pipeline, "grid")}?limit=${limit}`;
   let grid = await api.get(path);
   const message = h("p", { class: "notice", role: "status" });
-  const table = h("table", { class: "grid-history", "aria-label": `Runs of ${pipeline} by task` });
-  const more = h("button", { type: "button", onclick: older }, "Older runs");
+  const table = h("table", { class: "grid-history", "aria-label": t("history.tableLabel", { pipeline }) });
+  const more = h("button", { type: "button", onclick: older }, t("history.older"));
 
   function render() {
     const model = gridModel(grid);
     more.hidden = !grid.next;
     if (!model.runs.length) {
-      table.replaceChildren(h("tbody", null, h("tr", null, h("td", { class: "empty" }, "No runs of this pipeline yet."))));
+      table.replaceChildren(h("tbody", null, h("tr", null, h("td", { class: "empty" }, t("history.none")))));
       return;
     }
     const head = h(
       "tr",
       null,
-      h("th", { scope: "col" }, "Task"),
+      h("th", { scope: "col" }, t("common.task")),
       ...model.runs.map((run) =>
         h(
           "th",
           { scope: "col", class: "grid-run" },
-          h("a", { href: `#/p/${project}/runs/${run.id}`, class: `run-bar state-${run.state}`, title: `${run.state} · ${run.trigger} · ${when(run.createdAt)}`, "aria-label": `run ${run.id.slice(0, 8)}: ${run.state}` }),
+          h("a", { href: `#/p/${project}/runs/${run.id}`, class: `run-bar state-${run.state}`, title: `${stateName(run.state)} · ${triggerName(run.trigger)} · ${when(run.createdAt)}`, "aria-label": t("history.runLabel", { run: run.id.slice(0, 8), state: stateName(run.state) }) }),
         ),
       ),
-      h("th", { scope: "col" }, "Duration"),
+      h("th", { scope: "col" }, t("runs.column.duration")),
     );
     const rows = model.rows.map((row) =>
       h(
@@ -62,7 +63,7 @@ export async function historyPage({ api, project, params, query, go }) {
     const longest = known.length ? Math.max(...known) : 0;
     return svg(
       "svg",
-      { class: "sparkline", width: 80, height: 20, viewBox: "-2 -2 84 24", role: "img", "aria-label": `${task}: longest ${longest.toFixed(1)} s over ${known.length} runs` },
+      { class: "sparkline", width: 80, height: 20, viewBox: "-2 -2 84 24", role: "img", "aria-label": t("history.sparkline", { task, longest: fixed(longest, 1), count: known.length }) },
       svg("path", { d: sparklinePath(values, 80, 20) }),
     );
   }
@@ -78,12 +79,12 @@ export async function historyPage({ api, project, params, query, go }) {
   }
 
   render();
-  const size = h("select", { "aria-label": "Runs shown", onchange: (event) => go(`#/p/${project}/pipelines/${pipeline}/history?limit=${event.target.value}`) }, ...sizes.map((value) => h("option", { value, selected: value === limit }, `${value} runs`)));
+  const size = h("select", { "aria-label": t("history.runsShown"), onchange: (event) => go(`#/p/${project}/pipelines/${pipeline}/history?limit=${event.target.value}`) }, ...sizes.map((value) => h("option", { value, selected: value === limit }, t("history.runs", { count: value }))));
   const legend = h("p", { class: "legend muted" }, ...["succeeded", "failed", "running", "upstream_failed", "skipped", "pending"].map((state) => [badge(state), " "]));
   const element = h(
     "section",
     { class: "list-page history" },
-    h("div", { class: "page-head" }, h("h1", null, "History of ", h("a", { href: `#/p/${project}/pipelines/${pipeline}` }, pipeline)), size, more),
+    h("div", { class: "page-head" }, h("h1", null, t("history.title"), " ", h("a", { href: `#/p/${project}/pipelines/${pipeline}` }, pipeline)), size, more),
     message,
     legend,
     h("div", { class: "grid-scroll" }, table),

@@ -1,5 +1,6 @@
 // Logging in: local and directory (LDAP) users alike.
 import { h, field, notice } from "../ui.mjs";
+import { t } from "../i18n.mjs";
 
 export async function loginPage({ api, signedIn }) {
   const username = h("input", { name: "username", autocomplete: "username", required: true });
@@ -11,7 +12,7 @@ export async function loginPage({ api, signedIn }) {
       class: "login card",
       onsubmit: async (event) => {
         event.preventDefault();
-        notice(message, "Logging in…", "busy");
+        notice(message, t("login.busy"), "busy");
         try {
           await api.login(username.value.trim(), password.value);
           await signedIn();
@@ -20,10 +21,10 @@ export async function loginPage({ api, signedIn }) {
         }
       },
     },
-    h("h1", null, "Log in to Trellis"),
-    field("User name", username),
-    field("Password", password, { help: "Your directory (LDAP) password, or your Trellis password." }),
-    h("button", { type: "submit", class: "primary" }, "Log in"),
+    h("h1", null, t("login.title")),
+    field(t("login.username"), username),
+    field(t("login.password"), password, { help: t("login.passwordHelp") }),
+    h("button", { type: "submit", class: "primary" }, t("login.submit")),
     message,
   );
   return { element: h("section", { class: "centered" }, form), focus: username };

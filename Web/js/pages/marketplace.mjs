@@ -3,12 +3,13 @@
 import { h, notice, field, badge } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
 import { parametersOf } from "../schema.mjs";
+import { t, stateName } from "../i18n.mjs";
 
 export async function marketplacePage({ api, projects, query, go }) {
   const templates = await api.all("/api/v1/templates", "templates");
-  const search = h("input", { type: "search", placeholder: "Search templates", "aria-label": "Search templates", value: query.get("q") ?? "" });
+  const search = h("input", { type: "search", placeholder: t("editor.searchTemplates"), "aria-label": t("editor.searchTemplates"), value: query.get("q") ?? "" });
   const categories = ["", ...new Set(templates.map((item) => item.category || "other"))].sort();
-  const category = h("select", { "aria-label": "Category" }, ...categories.map((value) => h("option", { value }, value || "every category")));
+  const category = h("select", { "aria-label": t("marketplace.category") }, ...categories.map((value) => h("option", { value }, value === "other" ? t("templates.otherCategory") : value || t("marketplace.everyCategory"))));
   const grid = h("div", { class: "cards" });
   function show() {
     const text = search.value.trim().toLowerCase();
@@ -21,13 +22,13 @@ export async function marketplacePage({ api, projects, query, go }) {
           "a",
           { class: "card template-card", href: `#/marketplace/${item.name}` },
           h("strong", null, item.name),
-          h("small", null, `${item.category || "other"} · ${item.latestVersion}${item.builtin ? " · built-in" : item.project ? ` · ${item.project}` : ""}`),
-          h("p", null, item.description),
+          h("small", null, `${item.category || t("templates.otherCategory")} · ${item.latestVersion}${item.builtin ? ` · ${t("marketplace.builtin")}` : item.project ? ` · ${item.project}` : ""}`),
+          h("p", { translate: "no" }, item.description),
           h("span", null, ...item.versions.slice(0, 3).map((version) => badge(version.status))),
         ),
       ),
     );
-    if (!shown.length) grid.append(h("p", { class: "empty" }, "No template matches."));
+    if (!shown.length) grid.append(h("p", { class: "empty" }, t("marketplace.noMatch")));
   }
   search.addEventListener("input", show);
   category.addEventListener("change", show);
@@ -54,16 +55,16 @@ export async function marketplacePage({ api, projects, query, go }) {
         }
       },
     },
-    h("h2", null, "Register a template"),
-    field("Project", target),
-    field("Template file (YAML or JSON)", file),
-    h("button", { type: "submit", class: "primary" }, "Register as a draft"),
+    h("h2", null, t("marketplace.register")),
+    field(t("header.project"), target),
+    field(t("marketplace.file"), file),
+    h("button", { type: "submit", class: "primary" }, t("marketplace.registerDraft")),
     message,
   );
   const element = h(
     "section",
     { class: "marketplace" },
-    h("div", { class: "page-head" }, h("h1", null, "Marketplace"), search, category),
+    h("div", { class: "page-head" }, h("h1", null, t("nav.marketplace")), search, category),
     grid,
     projects.length ? register : null,
   );
@@ -98,16 +99,16 @@ export async function templatePage({ api, params }) {
     const lifecycle = async (action) => {
       try {
         await api.post(`/api/v1/templates/${encodeURIComponent(summary.name)}/versions/${encodeURIComponent(version)}/${action}`);
-        notice(message, `${action}: done.`, "ok");
+        notice(message, t(`marketplace.done.${action}`), "ok");
         await showVersion(version);
       } catch (error) {
         notice(message, error.message, "error");
       }
     };
     body.replaceChildren(
-      h("p", null, badge(found.status), found.deprecated ? h("span", { class: "reason" }, ` deprecated: ${found.deprecated}`) : "", ` · image ${spec.image} · by ${found.createdBy}`),
+      h("p", null, badge(found.status), found.deprecated ? h("span", { class: "reason" }, ` ${t("marketplace.deprecated")} `, h("span", { translate: "no" }, found.deprecated)) : "", ` · ${t("marketplace.image", { image: spec.image })} · ${t("marketplace.by", { user: found.createdBy })}`),
       (found.needs ?? []).length
-        ? h("p", { class: "needs", dataset: { needs: "" } }, `Needs on Kubernetes: ${found.needs.join(", ")} — more than the restricted level; only a platform admin can publish it.`)
+        ? h("p", { class: "needs", dataset: { needs: "" } }, t("marketplace.needs", { needs: found.needs.join(", ") }))
         : null,
       summary.builtin
         ? null
@@ -115,15 +116,15 @@ export async function templatePage({ api, params }) {
             "div",
             { class: "row" },
             found.status === "published"
-              ? h("button", { type: "button", onclick: () => lifecycle("unpublish") }, "Unpublish")
-              : h("button", { type: "button", class: "primary", onclick: () => lifecycle("publish") }, "Publish to the marketplace"),
-            h("button", { type: "button", onclick: () => lifecycle("deprecate") }, "Deprecate"),
+              ? h("button", { type: "button", onclick: () => lifecycle("unpublish") }, t("marketplace.unpublish"))
+              : h("button", { type: "button", class: "primary", onclick: () => lifecycle("publish") }, t("marketplace.publish")),
+            h("button", { type: "button", onclick: () => lifecycle("deprecate") }, t("marketplace.deprecate")),
           ),
-      h("h2", null, "Parameters"),
+      h("h2", null, t("common.parameters")),
       h(
         "table",
         null,
-        h("thead", null, h("tr", null, ...["Name", "Type", "Default", "Rules", "Help"].map((title) => h("th", null, title)))),
+        h("thead", null, h("tr", null, ...["name", "type", "default", "rules", "help"].map((title) => h("th", null, t(`marketplace.column.${title}`))))),
         h(
           "tbody",
           null,
@@ -131,33 +132,33 @@ export async function templatePage({ api, params }) {
             h(
               "tr",
               null,
-              h("td", null, parameter.label ? `${parameter.label} (${parameter.name})` : parameter.name),
+              h("td", { translate: "no" }, parameter.label ? `${parameter.label} (${parameter.name})` : parameter.name),
               h("td", null, parameter.type),
               h("td", null, parameter.default === undefined ? "" : JSON.stringify(parameter.default)),
               h(
                 "td",
                 null,
-                [parameter.required ? "required" : "", parameter.range ? `${parameter.range[0]}–${parameter.range[1]}` : "", parameter.choices ? parameter.choices.join(", ") : "", parameter.regex ? `matches ${parameter.regex}` : ""]
+                [parameter.required ? t("common.required") : "", parameter.range ? `${parameter.range[0]}–${parameter.range[1]}` : "", parameter.choices ? parameter.choices.join(", ") : "", parameter.regex ? t("marketplace.matches", { regex: parameter.regex }) : ""]
                   .filter(Boolean)
                   .join("; "),
               ),
-              h("td", null, parameter.help ?? ""),
+              h("td", { translate: "no" }, parameter.help ?? ""),
             ),
           ),
         ),
       ),
-      h("h2", null, "Readme"),
-      h("div", { class: "readme" }, readme(spec.readme)),
+      h("h2", null, t("marketplace.readme")),
+      h("div", { class: "readme", translate: "no" }, readme(spec.readme)),
     );
   }
 
-  const versions = h("select", { "aria-label": "Version", onchange: (event) => showVersion(event.target.value) }, ...summary.versions.map((item) => h("option", { value: item.version }, `${item.version} (${item.status})`)));
+  const versions = h("select", { "aria-label": t("marketplace.version"), onchange: (event) => showVersion(event.target.value) }, ...summary.versions.map((item) => h("option", { value: item.version }, `${item.version} (${stateName(item.status)})`)));
   await showVersion(summary.latestVersion);
   const element = h(
     "section",
     { class: "template" },
     h("div", { class: "page-head" }, h("h1", null, summary.name), versions),
-    h("p", null, summary.description, summary.project ? ` · project ${summary.project}` : " · built-in"),
+    h("p", null, h("span", { translate: "no" }, summary.description), summary.project ? ` · ${t("marketplace.project", { project: summary.project })}` : ` · ${t("marketplace.builtin")}`),
     message,
     body,
   );

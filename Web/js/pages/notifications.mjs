@@ -1,12 +1,13 @@
 // The caller's notifications: alerts of the pipelines whose rules name them, newest first, each leading to its run
 // (or its schedule's records); unread ones marked, read all at once or one by one as they are opened.
 import { h, notice, when } from "../ui.mjs";
-import { notificationLink } from "../alerts.mjs";
+import { notificationLink, titleOf } from "../alerts.mjs";
+import { t } from "../i18n.mjs";
 
 export async function notificationsPage({ api, refreshHeader }) {
   const message = h("p", { class: "notice", role: "status" });
   const list = h("ul", { class: "notifications" });
-  const more = h("button", { type: "button", hidden: true }, "More");
+  const more = h("button", { type: "button", hidden: true }, t("notifications.more"));
   let next = null;
 
   async function load(append = false) {
@@ -17,12 +18,12 @@ export async function notificationsPage({ api, refreshHeader }) {
       h(
         "li",
         { class: item.read ? "read" : "unread", dataset: { event: item.event.id } },
-        h("a", { href: notificationLink(item.event), onclick: () => markRead([item.event.id]) }, item.title),
-        item.event.reason ? h("div", { class: "muted" }, item.event.reason) : null,
+        h("a", { href: notificationLink(item.event), onclick: () => markRead([item.event.id]) }, titleOf(item.event)),
+        item.event.reason ? h("div", { class: "muted", translate: "no" }, item.event.reason) : null,
         h("small", null, when(item.createdAt)),
       ),
     );
-    if (!append && !items.length) items.push(h("li", { class: "muted" }, "Nothing yet. Pipelines' alert rules name who is told here."));
+    if (!append && !items.length) items.push(h("li", { class: "muted" }, t("notifications.none")));
     if (append) list.append(...items);
     else list.replaceChildren(...items);
   }
@@ -44,8 +45,8 @@ export async function notificationsPage({ api, refreshHeader }) {
     h(
       "div",
       { class: "page-head" },
-      h("h1", null, "Notifications"),
-      h("button", { type: "button", name: "mark-all-read", onclick: async () => (await markRead(null), await load()) }, "Mark all read"),
+      h("h1", null, t("nav.notifications")),
+      h("button", { type: "button", name: "mark-all-read", onclick: async () => (await markRead(null), await load()) }, t("notifications.markAllRead")),
     ),
     message,
     list,

@@ -1,10 +1,11 @@
 // A project's pipelines: search, create, open, clone, delete, and the way to their runs and schedule records.
 import { h, notice, when } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
+import { t } from "../i18n.mjs";
 
 export async function pipelinesPage({ api, project, go }) {
   const message = h("p", { class: "notice", role: "status" });
-  const search = h("input", { type: "search", placeholder: "Search pipelines", "aria-label": "Search pipelines" });
+  const search = h("input", { type: "search", placeholder: t("pipelines.search"), "aria-label": t("pipelines.search") });
   const body = h("tbody");
   let pipelines = [];
 
@@ -22,27 +23,27 @@ export async function pipelinesPage({ api, project, go }) {
           "tr",
           { dataset: { pipeline: item.name } },
           h("td", null, h("a", { href: `#/p/${project}/pipelines/${item.name}` }, item.name)),
-          h("td", null, item.description ?? ""),
+          h("td", { translate: "no" }, item.description ?? ""),
           h("td", null, String(item.tasks)),
           h("td", null, `v${item.version}`),
           h("td", null, when(item.updatedAt)),
           h(
             "td",
             { class: "actions" },
-            h("a", { href: `#/p/${project}/runs?pipeline=${item.name}` }, "Runs"),
-            h("a", { href: `#/p/${project}/pipelines/${item.name}/history` }, "History"),
-            h("a", { href: `#/p/${project}/pipelines/${item.name}/records` }, "Schedule"),
-            h("button", { type: "button", onclick: () => clone(item.name) }, "Clone"),
-            h("button", { type: "button", class: "danger", onclick: () => remove(item.name) }, "Delete"),
+            h("a", { href: `#/p/${project}/runs?pipeline=${item.name}` }, t("pipelines.runs")),
+            h("a", { href: `#/p/${project}/pipelines/${item.name}/history` }, t("pipelines.history")),
+            h("a", { href: `#/p/${project}/pipelines/${item.name}/records` }, t("pipelines.schedule")),
+            h("button", { type: "button", onclick: () => clone(item.name) }, t("pipelines.clone")),
+            h("button", { type: "button", class: "danger", onclick: () => remove(item.name) }, t("common.delete")),
           ),
         ),
       ),
     );
-    if (!shown.length) body.append(h("tr", null, h("td", { colspan: 6, class: "empty" }, pipelines.length ? "No pipeline matches." : "No pipelines yet: create one.")));
+    if (!shown.length) body.append(h("tr", null, h("td", { colspan: 6, class: "empty" }, pipelines.length ? t("pipelines.noMatch") : t("pipelines.none"))));
   }
 
   async function clone(name) {
-    const copy = prompt(`Name of the copy of ${name}`, `${name}-copy`);
+    const copy = prompt(t("pipelines.copyName", { name }), `${name}-copy`);
     if (!copy) return;
     try {
       const current = await api.get(projectPath(project, "pipelines", name));
@@ -50,7 +51,7 @@ export async function pipelinesPage({ api, project, go }) {
       const document = { ...current.spec, metadata: { ...current.spec.metadata, name: copy, project: undefined } };
       await api.post(projectPath(project, "pipelines"), document);
       await api.put(projectPath(project, "pipelines", copy, "layout"), layout);
-      notice(message, `Cloned ${name} as ${copy}.`, "ok");
+      notice(message, t("pipelines.cloned", { name, copy }), "ok");
       await load();
     } catch (error) {
       notice(message, error.message, "error");
@@ -58,10 +59,10 @@ export async function pipelinesPage({ api, project, go }) {
   }
 
   async function remove(name) {
-    if (!confirm(`Delete pipeline ${name}? Its runs stay.`)) return;
+    if (!confirm(t("pipelines.confirmDelete", { name }))) return;
     try {
       await api.del(projectPath(project, "pipelines", name));
-      notice(message, `Deleted ${name}.`, "ok");
+      notice(message, t("common.deleted", { name }), "ok");
       await load();
     } catch (error) {
       notice(message, error.message, "error");
@@ -73,9 +74,9 @@ export async function pipelinesPage({ api, project, go }) {
   const element = h(
     "section",
     { class: "list-page" },
-    h("div", { class: "page-head" }, h("h1", null, `Pipelines of ${project}`), search, h("button", { type: "button", class: "primary", onclick: () => go(`#/p/${project}/new`) }, "New pipeline")),
+    h("div", { class: "page-head" }, h("h1", null, t("pipelines.title", { project })), search, h("button", { type: "button", class: "primary", onclick: () => go(`#/p/${project}/new`) }, t("pipelines.new"))),
     message,
-    h("table", null, h("thead", null, h("tr", null, ...["Name", "Description", "Tasks", "Version", "Updated", ""].map((title) => h("th", null, title)))), body),
+    h("table", null, h("thead", null, h("tr", null, ...["name", "description", "tasks", "version", "updated"].map((title) => h("th", null, t(`pipelines.column.${title}`))), h("th"))), body),
   );
   return { element };
 }

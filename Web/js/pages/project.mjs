@@ -5,6 +5,7 @@ import { h, field, notice, when, badge, keyValues, keyValueText, splitEnvironmen
 import { projectPath } from "../api.mjs";
 import { triggers, formats, ruleFromForm, webhooksToSave, deliveryRow } from "../alerts.mjs";
 import { memoryText } from "../usage.mjs";
+import { t, stateName } from "../i18n.mjs";
 
 const roles = ["viewer", "developer", "owner"];
 
@@ -25,35 +26,35 @@ export async function projectPage({ api, project, user }) {
     [...new Set(["local", ...known, current])].map((name) => h("option", { value: name, selected: name === current }, name)),
   );
   const { plain, secretNames } = splitEnvironment(settings.env);
-  const env = h("textarea", { name: "settings-env", rows: 3, disabled: !may("configure"), placeholder: "KEY=value, one per line" }, keyValueText(plain));
-  const secrets = h("textarea", { name: "settings-secrets", rows: 2, disabled: !may("configure"), placeholder: "NAME=value to set; NAME alone keeps it" }, secretNames.join("\n"));
-  const nodeSelector = h("textarea", { name: "settings-nodeSelector", rows: 2, disabled: !may("configure"), placeholder: "label=value, one per line" }, keyValueText(settings.nodeSelector));
-  const mounts = h("textarea", { name: "settings-mounts", rows: 2, disabled: !may("configure"), placeholder: "source(kind):/path, one per line" }, (settings.mounts ?? []).join("\n"));
-  const runs = h("input", { name: "settings-maxConcurrentRuns", type: "number", value: settings.maxConcurrentRuns ?? "", disabled: !may("configure"), placeholder: "no limit" });
+  const env = h("textarea", { name: "settings-env", rows: 3, disabled: !may("configure"), placeholder: t("editor.envPlaceholder") }, keyValueText(plain));
+  const secrets = h("textarea", { name: "settings-secrets", rows: 2, disabled: !may("configure"), placeholder: t("project.secretsPlaceholder") }, secretNames.join("\n"));
+  const nodeSelector = h("textarea", { name: "settings-nodeSelector", rows: 2, disabled: !may("configure"), placeholder: t("project.nodeSelectorPlaceholder") }, keyValueText(settings.nodeSelector));
+  const mounts = h("textarea", { name: "settings-mounts", rows: 2, disabled: !may("configure"), placeholder: t("project.mountsPlaceholder") }, (settings.mounts ?? []).join("\n"));
+  const runs = h("input", { name: "settings-maxConcurrentRuns", type: "number", value: settings.maxConcurrentRuns ?? "", disabled: !may("configure"), placeholder: t("project.noLimit") });
   const network = h("input", { name: "settings-network", type: "checkbox", checked: settings.network !== false, disabled: !may("configure") });
   // Host folders the project's local tasks may mount: a platform admin's choice (others see them, read-only).
-  const hostPaths = h("textarea", { name: "settings-hostPaths", rows: 2, disabled: !user?.isAdmin, placeholder: "/data/team, one per line" }, (settings.hostPaths ?? []).join("\n"));
-  const tasks = h("input", { name: "settings-maxConcurrentTasks", type: "number", value: settings.maxConcurrentTasks ?? "", disabled: !may("configure"), placeholder: "no limit" });
+  const hostPaths = h("textarea", { name: "settings-hostPaths", rows: 2, disabled: !user?.isAdmin, placeholder: t("project.hostPathsPlaceholder") }, (settings.hostPaths ?? []).join("\n"));
+  const tasks = h("input", { name: "settings-maxConcurrentTasks", type: "number", value: settings.maxConcurrentTasks ?? "", disabled: !may("configure"), placeholder: t("project.noLimit") });
   const retention = settings.retention ?? {};
-  const retentionDays = h("input", { name: "settings-retention-days", type: "number", min: 1, value: retention.days ?? "", disabled: !may("configure"), placeholder: "any age" });
-  const retentionRuns = h("input", { name: "settings-retention-runsPerPipeline", type: "number", min: 1, value: retention.runsPerPipeline ?? "", disabled: !may("configure"), placeholder: "any number" });
+  const retentionDays = h("input", { name: "settings-retention-days", type: "number", min: 1, value: retention.days ?? "", disabled: !may("configure"), placeholder: t("project.anyAge") });
+  const retentionRuns = h("input", { name: "settings-retention-runsPerPipeline", type: "number", min: 1, value: retention.runsPerPipeline ?? "", disabled: !may("configure"), placeholder: t("project.anyNumber") });
   const fields = {
-    description: field("Description", description),
-    "settings.cluster": field("Cluster", cluster, { help: "Where the project's runs go: local processes, or a Kubernetes cluster through Argo." }),
-    "settings.env": field("Default environment", env, { help: "Every task of every run, below the template's and the pipeline's." }),
-    "settings.secrets": field("Secret environment", secrets, { help: "Shown to no one, masked in logs, given to tasks at launch. Write NAME=value to set one; a name alone keeps its value." }),
-    "settings.mounts": field("Default mounts", mounts),
-    "settings.maxConcurrentRuns": field("Most runs at once", runs),
-    "settings.maxConcurrentTasks": field("Most tasks at once", tasks),
-    "settings.nodeSelector": field("Node selector", nodeSelector, { help: "On Kubernetes: node labels every pod of the project's runs must match." }),
-    "settings.network": field("Network", network, { help: "Local tasks reach the network; off, each has only its own loopback." }),
-    "settings.hostPaths": field("Host folders tasks may mount", hostPaths, { help: "Local hostpath mounts must be one of these or below one. Set by a platform admin." }),
+    description: field(t("common.description"), description),
+    "settings.cluster": field(t("project.cluster"), cluster, { help: t("project.clusterHelp") }),
+    "settings.env": field(t("project.env"), env, { help: t("project.envHelp") }),
+    "settings.secrets": field(t("project.secrets"), secrets, { help: t("project.secretsHelp") }),
+    "settings.mounts": field(t("project.mounts"), mounts),
+    "settings.maxConcurrentRuns": field(t("editor.maxActiveRuns"), runs),
+    "settings.maxConcurrentTasks": field(t("project.maxTasks"), tasks),
+    "settings.nodeSelector": field(t("project.nodeSelector"), nodeSelector, { help: t("project.nodeSelectorHelp") }),
+    "settings.network": field(t("project.network"), network, { help: t("project.networkHelp") }),
+    "settings.hostPaths": field(t("project.hostPaths"), hostPaths, { help: t("project.hostPathsHelp") }),
     "settings.retention": h(
       "fieldset",
       { class: "field" },
-      h("legend", null, "Keep runs"),
-      h("small", { class: "help" }, "Finished runs older than this or beyond the newest of their pipeline are deleted with their logs; pinned runs are kept."),
-      h("div", { class: "row" }, field("Days", retentionDays), field("Runs per pipeline", retentionRuns)),
+      h("legend", null, t("project.retention")),
+      h("small", { class: "help" }, t("project.retentionHelp")),
+      h("div", { class: "row" }, field(t("project.days"), retentionDays), field(t("project.runsPerPipeline"), retentionRuns)),
       h("div", { class: "field-error", role: "alert" }),
     ),
   };
@@ -73,12 +74,12 @@ export async function projectPage({ api, project, user }) {
           h("td", null, name),
           h("td", null, webhook.format),
           h("td", null, webhook.endpoint),
-          h("td", null, webhook.signed ? "signed" : ""),
+          h("td", null, webhook.signed ? t("project.signed") : ""),
           h(
             "td",
             null,
             may("configure")
-              ? h("button", { type: "button", onclick: () => (removedWebhooks.has(name) ? removedWebhooks.delete(name) : removedWebhooks.add(name), renderWebhooks()) }, removedWebhooks.has(name) ? "Keep" : "Remove")
+              ? h("button", { type: "button", onclick: () => (removedWebhooks.has(name) ? removedWebhooks.delete(name) : removedWebhooks.add(name), renderWebhooks()) }, removedWebhooks.has(name) ? t("project.keep") : t("common.remove"))
               : "",
           ),
         ),
@@ -86,33 +87,33 @@ export async function projectPage({ api, project, user }) {
     );
   renderWebhooks();
   const newWebhook = {
-    name: h("input", { name: "webhook-name", placeholder: "e.g. oncall", disabled: !may("configure") }),
+    name: h("input", { name: "webhook-name", placeholder: t("common.example", { example: "oncall" }), disabled: !may("configure") }),
     url: h("input", { name: "webhook-url", placeholder: "https://…", disabled: !may("configure") }),
-    format: h("select", { name: "webhook-format", disabled: !may("configure") }, ...formats.map(([value, label]) => h("option", { value }, label))),
-    secret: h("input", { name: "webhook-secret", type: "password", autocomplete: "off", placeholder: "optional: signs each request", disabled: !may("configure") }),
+    format: h("select", { name: "webhook-format", disabled: !may("configure") }, ...formats().map(([value, label]) => h("option", { value }, label))),
+    secret: h("input", { name: "webhook-secret", type: "password", autocomplete: "off", placeholder: t("project.webhookSecretPlaceholder"), disabled: !may("configure") }),
   };
   const defaults = settings.alerts ?? {};
-  const alertOn = triggers.map(([value, label]) => [value, h("input", { type: "checkbox", name: `alerts-on-${value}`, checked: (defaults.on ?? []).includes(value), disabled: !may("configure") }), label]);
-  const alertUsers = h("input", { name: "alerts-users", value: (defaults.users ?? []).join(", "), placeholder: "user names", disabled: !may("configure") });
-  const alertWebhooks = h("input", { name: "alerts-webhooks", value: (defaults.webhooks ?? []).join(", "), placeholder: "webhook names", disabled: !may("configure") });
-  const alertLong = h("input", { name: "alerts-runningLongerThan", value: defaults.runningLongerThan ?? "", placeholder: "e.g. 2h", disabled: !may("configure") });
+  const alertOn = triggers().map(([value, label]) => [value, h("input", { type: "checkbox", name: `alerts-on-${value}`, checked: (defaults.on ?? []).includes(value), disabled: !may("configure") }), label]);
+  const alertUsers = h("input", { name: "alerts-users", value: (defaults.users ?? []).join(", "), placeholder: t("project.userNames"), disabled: !may("configure") });
+  const alertWebhooks = h("input", { name: "alerts-webhooks", value: (defaults.webhooks ?? []).join(", "), placeholder: t("project.webhookNames"), disabled: !may("configure") });
+  const alertLong = h("input", { name: "alerts-runningLongerThan", value: defaults.runningLongerThan ?? "", placeholder: t("common.example", { example: "2h" }), disabled: !may("configure") });
   fields["settings.webhooks"] = h(
     "fieldset",
     { class: "field" },
-    h("legend", null, "Webhooks"),
-    h("table", { class: "webhooks" }, h("thead", null, h("tr", null, ...["Name", "Format", "Endpoint", "", ""].map((title) => h("th", null, title)))), webhookRows),
-    h("div", { class: "row" }, field("New webhook", newWebhook.name), field("URL", newWebhook.url), field("Format", newWebhook.format), field("Secret", newWebhook.secret)),
+    h("legend", null, t("project.webhooks")),
+    h("table", { class: "webhooks" }, h("thead", null, h("tr", null, ...["name", "format", "endpoint"].map((title) => h("th", null, t(`project.webhook.${title}`))), h("th"), h("th"))), webhookRows),
+    h("div", { class: "row" }, field(t("project.newWebhook"), newWebhook.name), field(t("project.webhook.url"), newWebhook.url), field(t("project.webhook.format"), newWebhook.format), field(t("project.webhook.secret"), newWebhook.secret)),
     h("div", { class: "field-error", role: "alert" }),
   );
   fields["settings.alerts"] = h(
     "fieldset",
     { class: "field" },
-    h("legend", null, "Alert defaults"),
-    h("small", { class: "help" }, "For every pipeline; a pipeline's own alerts (in the editor) replace these field by field."),
+    h("legend", null, t("project.alertDefaults")),
+    h("small", { class: "help" }, t("project.alertDefaultsHelp")),
     h("div", { class: "row" }, ...alertOn.map(([, input, label]) => field(label, input))),
-    field("Tell these members", alertUsers, { help: "In their notifications." }),
-    field("Call these webhooks", alertWebhooks),
-    field("When a run runs longer than", alertLong),
+    field(t("alerts.tellMembers"), alertUsers, { help: t("project.alertUsersHelp") }),
+    field(t("project.alertWebhooks"), alertWebhooks),
+    field(t("alerts.runningLongerThan"), alertLong),
     h("div", { class: "field-error", role: "alert" }),
   );
   const names = (text) => text.split(/[\s,]+/).map((name) => name.trim()).filter(Boolean);
@@ -150,7 +151,7 @@ export async function projectPage({ api, project, user }) {
       removedWebhooks.clear();
       for (const input of [newWebhook.name, newWebhook.url, newWebhook.secret]) input.value = "";
       renderWebhooks();
-      notice(message, "Saved.", "ok");
+      notice(message, t("project.saved"), "ok");
     } catch (error) {
       notice(message, error.message, "error");
       for (const problem of error.fields ?? []) {
@@ -172,11 +173,11 @@ export async function projectPage({ api, project, user }) {
             "td",
             null,
             may("manageMembers")
-              ? h("select", { "aria-label": `Role of ${member.username}`, onchange: (event) => setRole(member.username, event.target.value) }, ...roles.map((role) => h("option", { value: role, selected: role === member.role }, role)))
-              : member.role,
+              ? h("select", { "aria-label": t("project.roleOf", { user: member.username }), onchange: (event) => setRole(member.username, event.target.value) }, ...roles.map((role) => h("option", { value: role, selected: role === member.role }, t(`role.${role}`))))
+              : t(`role.${member.role}`),
           ),
           h("td", null, when(member.addedAt)),
-          h("td", null, may("manageMembers") ? h("button", { type: "button", class: "danger", onclick: () => remove(member.username) }, "Remove") : ""),
+          h("td", null, may("manageMembers") ? h("button", { type: "button", class: "danger", onclick: () => remove(member.username) }, t("common.remove")) : ""),
         ),
       ),
     );
@@ -185,7 +186,7 @@ export async function projectPage({ api, project, user }) {
   async function setRole(username, role) {
     try {
       await api.post(projectPath(project, "members"), { username, role });
-      notice(message, `${username} is now ${role}.`, "ok");
+      notice(message, t("project.roleSet", { user: username, role: t(`role.${role}`) }), "ok");
       await loadMembers();
     } catch (error) {
       notice(message, error.message, "error");
@@ -193,10 +194,10 @@ export async function projectPage({ api, project, user }) {
   }
 
   async function remove(username) {
-    if (!confirm(`Remove ${username} from ${project}?`)) return;
+    if (!confirm(t("project.confirmRemove", { user: username, project }))) return;
     try {
       await api.del(projectPath(project, "members", username));
-      notice(message, `Removed ${username}.`, "ok");
+      notice(message, t("project.removed", { user: username }), "ok");
       await loadMembers();
     } catch (error) {
       notice(message, error.message, "error");
@@ -205,12 +206,12 @@ export async function projectPage({ api, project, user }) {
 
   // Alert deliveries: newest first, a dead one retried by hand.
   const deliveryBody = h("tbody");
-  const deliveryState = h("select", { name: "deliveries-state", "aria-label": "Deliveries to show", onchange: () => loadDeliveries() }, ...["", "pending", "dead", "delivered"].map((state) => h("option", { value: state }, state || "all")));
+  const deliveryState = h("select", { name: "deliveries-state", "aria-label": t("project.deliveriesShown"), onchange: () => loadDeliveries() }, ...["", "pending", "dead", "delivered"].map((state) => h("option", { value: state }, state ? stateName(state) : t("project.all"))));
   async function loadDeliveries() {
     const filter = deliveryState.value ? `?state=${deliveryState.value}` : "";
     const { deliveries } = await api.get(projectPath(project, "alerts") + filter);
     deliveryBody.replaceChildren(
-      ...(deliveries.length ? [] : [h("tr", null, h("td", { colspan: 6, class: "muted" }, "No alert has been sent."))]),
+      ...(deliveries.length ? [] : [h("tr", null, h("td", { colspan: 6, class: "muted" }, t("project.noDeliveries")))]),
       ...deliveries.map((delivery) => {
         const row = deliveryRow(delivery);
         return h(
@@ -220,8 +221,8 @@ export async function projectPage({ api, project, user }) {
           h("td", null, row.what),
           h("td", null, row.webhook),
           h("td", null, badge(delivery.state), " ", row.state === delivery.state ? "" : row.state),
-          h("td", { class: "error-text" }, row.error),
-          h("td", null, delivery.state === "dead" && may("runPipelines") ? h("button", { type: "button", name: "retry-delivery", onclick: () => retryDelivery(delivery) }, "Retry") : ""),
+          h("td", { class: "error-text", translate: "no" }, row.error),
+          h("td", null, delivery.state === "dead" && may("runPipelines") ? h("button", { type: "button", name: "retry-delivery", onclick: () => retryDelivery(delivery) }, t("common.retry")) : ""),
         );
       }),
     );
@@ -229,7 +230,7 @@ export async function projectPage({ api, project, user }) {
   async function retryDelivery(delivery) {
     try {
       await api.post(projectPath(project, "alerts", "retry"), { event: delivery.event.id, webhook: delivery.webhook });
-      notice(message, `Sending ${delivery.webhook} again.`, "ok");
+      notice(message, t("project.sendingAgain", { webhook: delivery.webhook }), "ok");
       await loadDeliveries();
     } catch (error) {
       notice(message, error.message, "error");
@@ -241,38 +242,38 @@ export async function projectPage({ api, project, user }) {
   const storage = h("p", { class: "storage", "aria-live": "polite" });
   async function loadStorage() {
     const used = await api.get(projectPath(project, "storage"));
-    storage.replaceChildren(`${used.runs} runs (${used.pinnedRuns} pinned), ${used.attempts} task attempts: logs and samples ${memoryText(used.logBytes)}, records ${memoryText(used.recordBytes)}.`);
+    storage.replaceChildren(t("project.storage", { runs: used.runs, pinned: used.pinnedRuns, attempts: used.attempts, logs: memoryText(used.logBytes), records: memoryText(used.recordBytes) }));
   }
   await loadStorage().catch((error) => notice(message, error.message, "error"));
 
-  const newMember = h("input", { name: "member-username", placeholder: "user name" });
-  const newRole = h("select", { name: "member-role" }, ...roles.map((role) => h("option", { value: role }, role)));
+  const newMember = h("input", { name: "member-username", placeholder: t("project.userName") });
+  const newRole = h("select", { name: "member-role" }, ...roles.map((role) => h("option", { value: role }, t(`role.${role}`))));
   await loadMembers();
   const element = h(
     "section",
     { class: "project" },
-    h("div", { class: "page-head" }, h("h1", null, `Project ${project}`), h("span", { class: "muted" }, `your role: ${details.role}`)),
+    h("div", { class: "page-head" }, h("h1", null, t("project.title", { project })), h("span", { class: "muted" }, t("project.yourRole", { role: t(`role.${details.role}`) }))),
     message,
     h(
       "div",
       { class: "columns" },
-      h("form", { class: "card", onsubmit: save }, h("h2", null, "Settings"), ...Object.values(fields), may("configure") ? h("button", { type: "submit", class: "primary" }, "Save settings") : null),
+      h("form", { class: "card", onsubmit: save }, h("h2", null, t("common.settings")), ...Object.values(fields), may("configure") ? h("button", { type: "submit", class: "primary" }, t("project.saveSettings")) : null),
       h(
         "div",
         { class: "card" },
-        h("h2", null, "Members"),
-        h("table", null, h("thead", null, h("tr", null, ...["User", "Role", "Since", ""].map((title) => h("th", null, title)))), membersBody),
+        h("h2", null, t("project.members")),
+        h("table", null, h("thead", null, h("tr", null, ...["user", "role", "since"].map((title) => h("th", null, t(`project.member.${title}`))), h("th"))), membersBody),
         may("manageMembers")
-          ? h("form", { class: "row", onsubmit: (event) => (event.preventDefault(), setRole(newMember.value.trim(), newRole.value)) }, field("Add a member", newMember), field("Role", newRole), h("button", { type: "submit" }, "Add"))
+          ? h("form", { class: "row", onsubmit: (event) => (event.preventDefault(), setRole(newMember.value.trim(), newRole.value)) }, field(t("project.addMember"), newMember), field(t("project.member.role"), newRole), h("button", { type: "submit" }, t("project.add")))
           : null,
       ),
     ),
-    h("div", { class: "card" }, h("h2", null, "Storage"), storage),
+    h("div", { class: "card" }, h("h2", null, t("project.storageTitle")), storage),
     h(
       "div",
       { class: "card deliveries" },
-      h("div", { class: "page-head" }, h("h2", null, "Alert deliveries"), deliveryState, h("button", { type: "button", onclick: () => loadDeliveries() }, "Refresh")),
-      h("table", null, h("thead", null, h("tr", null, ...["When", "What", "Webhook", "State", "Last error", ""].map((title) => h("th", null, title)))), deliveryBody),
+      h("div", { class: "page-head" }, h("h2", null, t("project.deliveries")), deliveryState, h("button", { type: "button", onclick: () => loadDeliveries() }, t("project.refresh"))),
+      h("table", null, h("thead", null, h("tr", null, ...["when", "what", "webhook", "state", "lastError"].map((title) => h("th", null, t(`project.delivery.${title}`))), h("th"))), deliveryBody),
     ),
   );
   return { element };
@@ -280,7 +281,7 @@ export async function projectPage({ api, project, user }) {
 
 /** Creating a project (any user may; they become its owner). */
 export async function newProjectPage({ api, go, signedIn }) {
-  const name = h("input", { name: "project-name", placeholder: "e.g. ml-team", required: true });
+  const name = h("input", { name: "project-name", placeholder: t("common.example", { example: "ml-team" }), required: true });
   const description = h("input", { name: "project-description" });
   const message = h("p", { class: "notice", role: "status" });
   const form = h(
@@ -297,10 +298,10 @@ export async function newProjectPage({ api, go, signedIn }) {
         }
       },
     },
-    h("h1", null, "New project"),
-    field("Name", name, { help: "Lowercase letters, digits and '-'." }),
-    field("Description", description),
-    h("button", { type: "submit", class: "primary" }, "Create"),
+    h("h1", null, t("nav.newProject")),
+    field(t("common.name"), name, { help: t("project.nameHelp") }),
+    field(t("common.description"), description),
+    h("button", { type: "submit", class: "primary" }, t("common.create")),
     message,
   );
   return { element: h("section", null, form), focus: name };

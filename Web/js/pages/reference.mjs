@@ -2,10 +2,11 @@
 // searchable, with who may call it and its parameters.
 import { h } from "../ui.mjs";
 import { operationsByTag, accessText } from "../reference.mjs";
+import { t } from "../i18n.mjs";
 
 export async function referencePage({ api }) {
   const document = await api.get("/api/v1/openapi.json");
-  const search = h("input", { name: "reference-search", type: "search", placeholder: "Search: runs, POST, schedule…", "aria-label": "Search the API" });
+  const search = h("input", { name: "reference-search", type: "search", placeholder: t("reference.searchPlaceholder"), "aria-label": t("reference.search") });
   const list = h("div", { class: "reference" });
   const render = () =>
     list.replaceChildren(
@@ -13,16 +14,16 @@ export async function referencePage({ api }) {
         h(
           "section",
           { dataset: { tag } },
-          h("h2", null, tag),
+          h("h2", { translate: "no" }, tag),
           ...operations.map((operation) =>
             h(
               "details",
               { class: "operation", dataset: { operation: `${operation.method} ${operation.path}` } },
               h("summary", null, h("code", { class: `method method-${operation.method.toLowerCase()}` }, operation.method), " ", h("code", null, operation.path), h("span", { class: "muted" }, ` — ${accessText(operation.access)}`)),
               operation.parameters.length
-                ? h("ul", null, ...operation.parameters.map((parameter) => h("li", null, h("code", null, parameter.name), ` (${parameter.in}${parameter.required ? ", required" : ""}) ${parameter.description}`)))
+                ? h("ul", null, ...operation.parameters.map((parameter) => h("li", null, h("code", null, parameter.name), ` (${parameter.in}${parameter.required ? `, ${t("common.required")}` : ""}) `, h("span", { translate: "no" }, parameter.description))))
                 : null,
-              operation.body ? h("p", null, "Body: ", h("code", null, operation.body)) : null,
+              operation.body ? h("p", null, t("reference.body"), " ", h("code", null, operation.body)) : null,
             ),
           ),
         ),
@@ -33,8 +34,8 @@ export async function referencePage({ api }) {
   const element = h(
     "section",
     null,
-    h("div", { class: "page-head" }, h("h1", null, `${document.info?.title ?? "API"} (v${document.info?.version ?? ""})`), h("a", { href: "/api/v1/openapi.yaml", download: "openapi.yaml" }, "openapi.yaml")),
-    h("p", { class: "muted" }, document.info?.description ?? ""),
+    h("div", { class: "page-head" }, h("h1", { translate: "no" }, `${document.info?.title ?? "API"} (v${document.info?.version ?? ""})`), h("a", { href: "/api/v1/openapi.yaml", download: "openapi.yaml" }, "openapi.yaml")),
+    h("p", { class: "muted", translate: "no" }, document.info?.description ?? ""),
     search,
     list,
   );

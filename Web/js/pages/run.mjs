@@ -1,6 +1,7 @@
 // One run: its DAG coloured by task state and updated live; per task the attempts, logs (live tail, replicas in
 // colour, search, download), CPU and memory charts and the exact command and env; cancel, resume, re-run from a task.
 import { h, svg, badge, duration, when, notice } from "../ui.mjs";
+import { t, fixed, stateName, triggerName } from "../i18n.mjs";
 import { projectPath } from "../api.mjs";
 import { layeredLayout } from "../layout.mjs";
 import { timeline } from "../timeline.mjs";
@@ -42,28 +43,28 @@ export async function runPage({ api, project, params, query }) {
 
   const message = h("p", { class: "notice", role: "status" });
   const head = h("div", { class: "run-head" });
-  const graph = svg("svg", { class: "canvas run-dag", role: "img", "aria-label": "Run graph" });
-  const detail = h("aside", { class: "panel task-detail", "aria-label": "Task" }, h("p", { class: "muted" }, "Select a task to see its attempts and logs."));
-  const timelineChart = svg("svg", { class: "timeline", role: "img", "aria-label": "Run timeline" });
+  const graph = svg("svg", { class: "canvas run-dag", role: "img", "aria-label": t("run.graph") });
+  const detail = h("aside", { class: "panel task-detail", "aria-label": t("common.task") }, h("p", { class: "muted" }, t("run.selectTask")));
+  const timelineChart = svg("svg", { class: "timeline", role: "img", "aria-label": t("run.timelineLabel") });
 
   function renderHead() {
     const actions = [];
-    if (!ended(run.state)) actions.push(h("button", { type: "button", class: "danger", onclick: () => act("cancel") }, "Cancel"));
-    if (run.state === "failed" || run.state === "cancelled") actions.push(h("button", { type: "button", class: "primary", onclick: () => act("resume") }, "Resume from failure"));
+    if (!ended(run.state)) actions.push(h("button", { type: "button", class: "danger", onclick: () => act("cancel") }, t("common.cancel")));
+    if (run.state === "failed" || run.state === "cancelled") actions.push(h("button", { type: "button", class: "primary", onclick: () => act("resume") }, t("run.resume")));
     // A pinned run is kept from the project's retention.
-    actions.push(h("button", { type: "button", name: "pin", "aria-pressed": String(Boolean(run.pinned)), onclick: () => act(run.pinned ? "unpin" : "pin") }, run.pinned ? "Unpin" : "Pin (keep)"));
+    actions.push(h("button", { type: "button", name: "pin", "aria-pressed": String(Boolean(run.pinned)), onclick: () => act(run.pinned ? "unpin" : "pin") }, run.pinned ? t("run.unpin") : t("run.pin")));
     head.replaceChildren(
-      h("h1", null, "Run of ", h("a", { href: `#/p/${project}/pipelines/${run.pipeline}` }, run.pipeline), ` v${run.pipelineVersion}`),
+      h("h1", null, t("run.title"), " ", h("a", { href: `#/p/${project}/pipelines/${run.pipeline}` }, run.pipeline), ` v${run.pipelineVersion}`),
       h(
         "p",
         null,
         badge(run.state),
-        ` ${run.trigger}`,
-        run.executionDate ? ` for ${when(run.executionDate)}` : "",
-        ` · started by ${run.startedBy ?? "?"} · ${when(run.startedAt ?? run.createdAt)}`,
+        ` ${triggerName(run.trigger)}`,
+        run.executionDate ? ` ${t("run.for", { date: when(run.executionDate) })}` : "",
+        ` · ${t("run.startedBy", { user: run.startedBy ?? "?" })} · ${when(run.startedAt ?? run.createdAt)}`,
         run.startedAt ? ` · ${duration(run.startedAt, run.finishedAt)}` : "",
-        run.reason ? h("span", { class: "reason" }, ` · ${run.reason}`) : "",
-        run.pinned ? h("span", { class: "pinned" }, " · pinned") : "",
+        run.reason ? h("span", { class: "reason", translate: "no" }, ` · ${run.reason}`) : "",
+        run.pinned ? h("span", { class: "pinned" }, ` · ${t("runs.pinned")}`) : "",
       ),
       h("div", { class: "row" }, ...actions),
     );
@@ -106,13 +107,13 @@ export async function runPage({ api, project, params, query }) {
         dataset: { task: task.name, state: task.state },
         tabindex: 0,
         role: "button",
-        "aria-label": `${task.name}: ${task.state}`,
+        "aria-label": `${task.name}: ${stateName(task.state)}`,
         onclick: () => select(task.name),
         onkeydown: (event) => event.key === "Enter" && select(task.name),
       },
       svg("rect", { width, height, rx: 8 }),
       svg("text", { x: 10, y: 20, class: "node-name" }, task.name),
-      svg("text", { x: 10, y: 38, class: "node-template" }, `${task.state}${attempts.length > 1 ? ` · ${attempts.length} attempts` : ""}${last?.exitCode != null ? ` · exit ${last.exitCode}` : ""}`),
+      svg("text", { x: 10, y: 38, class: "node-template" }, `${stateName(task.state)}${attempts.length > 1 ? ` · ${t("run.attempts", { count: attempts.length })}` : ""}${last?.exitCode != null ? ` · ${t("run.exit", { code: last.exitCode })}` : ""}`),
     );
   }
 
@@ -132,14 +133,14 @@ export async function runPage({ api, project, params, query }) {
         dataset: { group: group.id, state },
         tabindex: 0,
         role: "button",
-        "aria-label": `${group.members.length} ${group.template} tasks: ${counts.map(([name, count]) => `${count} ${name}`).join(", ")}; expand`,
+        "aria-label": t("run.groupLabel", { count: group.members.length, template: group.template, states: counts.map(([name, count]) => `${count} ${stateName(name)}`).join(", ") }),
         onclick: expand,
         onkeydown: (event) => event.key === "Enter" && expand(),
       },
       svg("rect", { x: 4, y: 4, width, height, rx: 8, class: "group-shadow" }),
       svg("rect", { width, height, rx: 8 }),
       svg("text", { x: 10, y: 20, class: "node-name" }, `${group.members.length} × ${group.template}`),
-      svg("text", { x: 10, y: 38, class: "node-template group-counts" }, counts.map(([name, count]) => `${count} ${name}`).join(" · ")),
+      svg("text", { x: 10, y: 38, class: "node-template group-counts" }, counts.map(([name, count]) => `${count} ${stateName(name)}`).join(" · ")),
     );
   }
 
@@ -163,7 +164,7 @@ export async function runPage({ api, project, params, query }) {
             transform: `translate(0 ${index * row})`,
             tabindex: 0,
             role: "button",
-            "aria-label": `${item.task}: ${item.state}${critical.has(item.task) ? ", on the critical path" : ""}`,
+            "aria-label": `${item.task}: ${stateName(item.state)}${critical.has(item.task) ? t("run.onCriticalPath") : ""}`,
             onclick: () => select(item.task),
             onkeydown: (event) => event.key === "Enter" && select(item.task),
           },
@@ -172,21 +173,20 @@ export async function runPage({ api, project, params, query }) {
             svg(
               "rect",
               { class: `bar state-${bar.state}`, x: x(bar.from), y: 3, width: Math.max(2, x(bar.to) - x(bar.from)), height: row - 6, rx: 2, dataset: { attempt: bar.attempt, state: bar.state } },
-              svg("title", null, `${item.task} · attempt ${bar.attempt} · ${bar.state} · ${((bar.to - bar.from) / 1000).toFixed(1)} s`),
+              svg("title", null, `${item.task} · ${t("run.attempt", { number: bar.attempt })} · ${stateName(bar.state)} · ${t("time.seconds", { seconds: fixed((bar.to - bar.from) / 1000, 1) })}`),
             ),
           ),
         ),
       ),
-      svg("text", { x: label, y: shown.rows.length * row + 18, class: "timeline-axis" }, "0 s"),
-      svg("text", { x: label + chartWidth, y: shown.rows.length * row + 18, class: "timeline-axis", "text-anchor": "end" }, `${(span / 1000).toFixed(1)} s`),
+      svg("text", { x: label, y: shown.rows.length * row + 18, class: "timeline-axis" }, t("time.seconds", { seconds: fixed(0, 0) })),
+      svg("text", { x: label + chartWidth, y: shown.rows.length * row + 18, class: "timeline-axis", "text-anchor": "end" }, t("time.seconds", { seconds: fixed(span / 1000, 1) })),
     );
   }
 
   async function act(action, body) {
     try {
       run = await api.post(`${runPath}/${action}`, body);
-      const said = { cancel: "Cancelling: running tasks get SIGTERM.", resume: "Resumed.", pin: "Pinned: kept from the project's retention.", unpin: "Unpinned." };
-      notice(message, said[action], "ok");
+      notice(message, t(`run.done.${action}`), "ok");
       render();
       poll();
     } catch (error) {
@@ -204,8 +204,8 @@ export async function runPage({ api, project, params, query }) {
   // MARK: A task
 
   const attemptsTable = h("table", { class: "attempts" });
-  const logView = h("pre", { class: "log", "aria-label": "Log", tabindex: 0 });
-  const logSearch = h("input", { type: "search", placeholder: "Search the log", "aria-label": "Search the log" });
+  const logView = h("pre", { class: "log", "aria-label": t("run.log"), tabindex: 0 });
+  const logSearch = h("input", { type: "search", placeholder: t("run.searchLog"), "aria-label": t("run.searchLog") });
   const logCount = h("span", { class: "muted" });
   const usageSummary = h("p", { class: "usage-summary muted" });
   const charts = h("div", { class: "charts" });
@@ -223,21 +223,21 @@ export async function runPage({ api, project, params, query }) {
     renderTimeline();
     const task = run.tasks.find((item) => item.name === name);
     detail.replaceChildren(
-      h("h2", null, `Task ${name}`),
-      h("p", null, badge(task.state), ` template ${task.template}`),
+      h("h2", null, t("run.task", { name })),
+      h("p", null, badge(task.state), ` ${t("run.template", { template: task.template })}`),
       h(
         "div",
         { class: "row" },
-        h("button", { type: "button", onclick: () => act("resume", { task: name }), disabled: !ended(run.state) }, "Re-run from here"),
+        h("button", { type: "button", onclick: () => act("resume", { task: name }), disabled: !ended(run.state) }, t("run.rerunFromHere")),
       ),
       attemptsTable,
-      h("h3", null, "Log"),
-      h("div", { class: "row" }, logSearch, logCount, h("button", { type: "button", onclick: download }, "Download")),
+      h("h3", null, t("run.log")),
+      h("div", { class: "row" }, logSearch, logCount, h("button", { type: "button", onclick: download }, t("run.download"))),
       logView,
-      h("h3", null, "Resources"),
+      h("h3", null, t("run.resources")),
       usageSummary,
       charts,
-      h("h3", null, "Command and environment"),
+      h("h3", null, t("run.command")),
       invocation,
     );
     renderAttempts();
@@ -247,7 +247,7 @@ export async function runPage({ api, project, params, query }) {
     const task = run.tasks.find((item) => item.name === selected);
     const attempts = task?.attempts ?? [];
     attemptsTable.replaceChildren(
-      h("thead", null, h("tr", null, ...["#", "State", "Exit", "Duration", "Peak memory", "CPU", "Reason"].map((title) => h("th", null, title)))),
+      h("thead", null, h("tr", null, h("th", null, "#"), ...["state", "exit", "duration", "peakMemory", "cpu", "reason"].map((title) => h("th", null, t(`run.column.${title}`))))),
       h(
         "tbody",
         null,
@@ -260,7 +260,7 @@ export async function runPage({ api, project, params, query }) {
             h("td", null, attempt.exitCode ?? ""),
             h("td", null, duration(attempt.startedAt, attempt.finishedAt)),
             ...usageCells(runUsage.get(`${selected}#${attempt.number}`)),
-            h("td", null, attempt.reason ?? ""),
+            h("td", { translate: "no" }, attempt.reason ?? ""),
           ),
         ),
       ),
@@ -275,7 +275,7 @@ export async function runPage({ api, project, params, query }) {
     const cpu = summary?.meanCpuCores;
     return [
       h("td", { class: "usage-memory" }, memory != null ? memoryText(memory) : ""),
-      h("td", { class: "usage-cpu" }, cpu != null ? `${cpu.toFixed(2)} (peak ${(summary.peakCpuCores ?? 0).toFixed(2)})` : ""),
+      h("td", { class: "usage-cpu" }, cpu != null ? t("run.cpuCell", { mean: fixed(cpu, 2), peak: fixed(summary.peakCpuCores ?? 0, 2) }) : ""),
     ];
   }
 
@@ -302,7 +302,7 @@ export async function runPage({ api, project, params, query }) {
       line.hidden = !hit;
       if (hit && text) matches++;
     }
-    logCount.textContent = text ? `${matches} matching lines` : "";
+    logCount.textContent = text ? t("run.matchingLines", { count: matches }) : "";
   }
   logSearch.addEventListener("input", filterLog);
 
@@ -360,9 +360,9 @@ export async function runPage({ api, project, params, query }) {
       const found = await api.get(`${runPath}/tasks/${encodeURIComponent(selected)}/attempts/${number}`);
       const call = found.attempt.invocation;
       invocation.replaceChildren(
-        call ? h("pre", { class: "command" }, call.command.map((part) => (/\s/.test(part) ? JSON.stringify(part) : part)).join(" ")) : h("p", { class: "muted" }, "Not started."),
+        call ? h("pre", { class: "command" }, call.command.map((part) => (/\s/.test(part) ? JSON.stringify(part) : part)).join(" ")) : h("p", { class: "muted" }, t("run.notStarted")),
         call ? h("pre", { class: "env" }, Object.entries(call.environment).sort().map(([key, value]) => `${key}=${value}`).join("\n")) : "",
-        call?.workingDirectory ? h("p", { class: "muted" }, `Working directory ${call.workingDirectory}`) : "",
+        call?.workingDirectory ? h("p", { class: "muted" }, t("run.workingDirectory", { folder: call.workingDirectory })) : "",
         ...(found.process?.pods ?? []).map(podView),
       );
     } catch (error) {
@@ -388,16 +388,16 @@ export async function runPage({ api, project, params, query }) {
       const usage = await api.get(`${runPath}/tasks/${encodeURIComponent(task)}/attempts/${number}/usage`);
       if (task === selected && number === shownAttempt) renderCharts(usage);
     } catch (error) {
-      if (task === selected && number === shownAttempt) renderCharts(null, error.status === 404 ? "No samples yet." : error.message);
+      if (task === selected && number === shownAttempt) renderCharts(null, error.status === 404 ? t("usage.noSamplesYet") : error.message);
     }
   }
 
   function chart(title, series, value, format, bounds) {
     const w = 300;
     const hgt = 90;
-    if (!series.some((item) => item.points.length)) return h("figure", null, h("figcaption", null, title), h("p", { class: "muted" }, "No samples."));
+    if (!series.some((item) => item.points.length)) return h("figure", null, h("figcaption", null, title), h("p", { class: "muted" }, t("run.noSamples")));
     const model = chartModel(series, { value, request: bounds?.request, limit: bounds?.limit, width: w, height: hgt });
-    const caption = [`${title} (peak ${format(model.peak)})`, ...model.marks.map((mark) => `${mark.kind} ${format(mark.amount)}`)].join(" · ");
+    const caption = [t("run.chartPeak", { title, peak: format(model.peak) }), ...model.marks.map((mark) => `${t(`run.mark.${mark.kind}`)} ${format(mark.amount)}`)].join(" · ");
     return h(
       "figure",
       null,
@@ -415,14 +415,14 @@ export async function runPage({ api, project, params, query }) {
     usageSummary.textContent = usage ? summaryText(usage.summary) : problem ?? "";
     const series = usage?.series ?? [];
     const figures = [
-      chart("CPU", series, (point) => point.cpuCores, (value) => `${value.toFixed(2)} cores`, {
+      chart(t("common.cpu"), series, (point) => point.cpuCores, (value) => t("run.cores", { cores: fixed(value, 2) }), {
         request: usage?.requests?.cpuCores,
         limit: usage?.limits?.cpuCores,
       }),
-      chart("Memory", series, (point) => point.memoryBytes, memoryText, { request: usage?.requests?.memoryBytes, limit: usage?.limits?.memoryBytes }),
+      chart(t("common.memory"), series, (point) => point.memoryBytes, memoryText, { request: usage?.requests?.memoryBytes, limit: usage?.limits?.memoryBytes }),
     ];
     if (series.some((item) => item.points.some((point) => point.gpuPercent != null))) {
-      figures.push(chart("GPU", series, (point) => point.gpuPercent ?? 0, (value) => `${Math.round(value)}%`));
+      figures.push(chart(t("run.gpu"), series, (point) => point.gpuPercent ?? 0, (value) => `${Math.round(value)}%`));
     }
     charts.replaceChildren(...figures);
   }
@@ -476,7 +476,7 @@ export async function runPage({ api, project, params, query }) {
     head,
     message,
     h("div", { class: "run-body" }, graph, detail),
-    h("section", { class: "run-timeline", "aria-label": "Timeline" }, h("h2", null, "Timeline"), h("p", { class: "muted" }, "A bar per attempt; the critical path (the chain of tasks that decided when the run ended) in bold."), h("div", { class: "timeline-scroll" }, timelineChart)),
+    h("section", { class: "run-timeline", "aria-label": t("run.timeline") }, h("h2", null, t("run.timeline")), h("p", { class: "muted" }, t("run.timelineHelp")), h("div", { class: "timeline-scroll" }, timelineChart)),
   );
   return {
     element,
