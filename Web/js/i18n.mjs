@@ -13,6 +13,13 @@ export const languages = [
 ];
 
 let current = "en";
+// Intl's formatters cost tens of microseconds to make and nothing to reuse: kept by language and options.
+const formatters = new Map();
+function formatter(kind, options) {
+  const key = `${kind}|${current}|${JSON.stringify(options ?? {})}`;
+  if (!formatters.has(key)) formatters.set(key, new Intl[kind](current, options));
+  return formatters.get(key);
+}
 
 /** The language to use: the one picked before when it is offered, else the browser's first offered one, else English. */
 export function chooseLanguage(stored, preferred = []) {
@@ -41,7 +48,7 @@ export function language() {
  */
 export function t(key, values = {}) {
   let text = catalogues[current][key] ?? en[key] ?? key;
-  if (typeof text === "object") text = text[new Intl.PluralRules(current).select(values.count ?? 0)] ?? text.other;
+  if (typeof text === "object") text = text[formatter("PluralRules").select(values.count ?? 0)] ?? text.other;
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 }
 
@@ -58,14 +65,20 @@ export const stateName = (state) => wordOf("state", state);
 /** How a run was started (manual, single, schedule, backfill) as the reader's language names it. */
 export const triggerName = (trigger) => wordOf("trigger", trigger);
 
+const dateAndTime = { year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" };
+
 /** An instant as a date and time of the current language ("" for none). */
 export function formatDate(iso, options) {
-  return iso ? new Date(iso).toLocaleString(current, options) : "";
+  if (!iso) return "";
+  // As toLocaleString: the date and the time unless the options name a part or a style.
+  const parts = ["weekday", "year", "month", "day", "dayPeriod", "hour", "minute", "second", "dateStyle", "timeStyle"];
+  const whole = parts.some((part) => options?.[part] !== undefined) ? {} : dateAndTime;
+  return formatter("DateTimeFormat", { ...whole, ...options }).format(new Date(iso));
 }
 
 /** A number for the current language, e.g. formatNumber(1234.5, {maximumFractionDigits: 1}). */
 export function formatNumber(value, options) {
-  return new Intl.NumberFormat(current, options).format(value);
+  return formatter("NumberFormat", options).format(value);
 }
 
 /** A number with exactly `digits` decimals (what toFixed gives, in the current language's digits and separators). */
