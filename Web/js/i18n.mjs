@@ -67,6 +67,9 @@ export const triggerName = (trigger) => wordOf("trigger", trigger);
 
 const dateAndTime = { year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" };
 
+/** A template category as the reader's language names it: the built-in ones and "other"; a project's own as written. */
+export const categoryName = (category) => wordOf("category", category || "other");
+
 /** An instant as a date and time of the current language ("" for none). */
 export function formatDate(iso, options) {
   if (!iso) return "";

@@ -13,7 +13,7 @@ import { applySuggestion } from "../usage.mjs";
 import { triggers, ruleFromForm } from "../alerts.mjs";
 import { parametersText, parametersFromText, runValues } from "../parameters.mjs";
 import { replicaRoles, rolesText, templateBadge } from "../training.mjs";
-import { t, formatDate } from "../i18n.mjs";
+import { t, formatDate, categoryName } from "../i18n.mjs";
 
 const width = 180;
 const height = 56;
@@ -186,7 +186,6 @@ export async function editorPage({ api, project, params, go }) {
     const text = paletteSearch.value.trim().toLowerCase();
     const shown = summaries.filter((item) => !text || `${item.name} ${item.description} ${item.category}`.toLowerCase().includes(text));
     const categories = [...new Set(shown.map((item) => item.category || "other"))].sort();
-    const categoryName = (category) => (category === "other" ? t("templates.otherCategory") : category);
     paletteList.replaceChildren(
       ...categories.map((category) =>
         h(

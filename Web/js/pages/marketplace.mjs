@@ -3,13 +3,13 @@
 import { h, notice, field, badge } from "../ui.mjs";
 import { projectPath } from "../api.mjs";
 import { parametersOf } from "../schema.mjs";
-import { t, stateName } from "../i18n.mjs";
+import { t, stateName, categoryName } from "../i18n.mjs";
 
 export async function marketplacePage({ api, projects, query, go }) {
   const templates = await api.all("/api/v1/templates", "templates");
   const search = h("input", { type: "search", placeholder: t("editor.searchTemplates"), "aria-label": t("editor.searchTemplates"), value: query.get("q") ?? "" });
   const categories = ["", ...new Set(templates.map((item) => item.category || "other"))].sort();
-  const category = h("select", { "aria-label": t("marketplace.category") }, ...categories.map((value) => h("option", { value }, value === "other" ? t("templates.otherCategory") : value || t("marketplace.everyCategory"))));
+  const category = h("select", { "aria-label": t("marketplace.category") }, ...categories.map((value) => h("option", { value }, value ? categoryName(value) : t("marketplace.everyCategory"))));
   const grid = h("div", { class: "cards" });
   function show() {
     const text = search.value.trim().toLowerCase();
@@ -22,7 +22,7 @@ export async function marketplacePage({ api, projects, query, go }) {
           "a",
           { class: "card template-card", href: `#/marketplace/${item.name}` },
           h("strong", null, item.name),
-          h("small", null, `${item.category || t("templates.otherCategory")} · ${item.latestVersion}${item.builtin ? ` · ${t("marketplace.builtin")}` : item.project ? ` · ${item.project}` : ""}`),
+          h("small", null, `${categoryName(item.category)} · ${item.latestVersion}${item.builtin ? ` · ${t("marketplace.builtin")}` : item.project ? ` · ${item.project}` : ""}`),
           h("p", { translate: "no" }, item.description),
           h("span", null, ...item.versions.slice(0, 3).map((version) => badge(version.status))),
         ),
