@@ -1,6 +1,6 @@
 // Alerts in the portal, without the DOM: an alert rule from its form, a project's webhooks to save, and the words
 // of deliveries and notifications.
-import { t } from "./i18n.mjs";
+import { t, has } from "./i18n.mjs";
 
 /** The ends that may alert, as the API names them, with their labels in the reader's language. */
 export function triggers() {
@@ -61,8 +61,7 @@ export function deliveryRow(delivery) {
 export function titleOf(event) {
   const values = { pipeline: event.pipeline, project: event.project, kind: event.kind };
   const key = `alerts.event.${event.kind}`;
-  const text = t(key, values);
-  return text !== key ? text : t("alerts.event.other", values);
+  return has(key) ? t(key, values) : t("alerts.event.other", values);
 }
 
 /** Where a notification leads: its run, or its pipeline's schedule records for a tick. */

@@ -52,11 +52,15 @@ export function t(key, values = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 }
 
+/** Whether the catalogues have `key` (each has English's keys: the catalogue test holds them to it). */
+export function has(key) {
+  return Object.hasOwn(en, key);
+}
+
 /** A word of the API (`kind.word`) as the reader's language names it; the API's word when the catalogue has none. */
 function wordOf(kind, word) {
   const key = `${kind}.${word}`;
-  const text = t(key);
-  return text === key ? word : text;
+  return has(key) ? t(key) : word;
 }
 
 /** A run's, attempt's, record's or version's state as the reader's language names it. */
@@ -66,6 +70,7 @@ export const stateName = (state) => wordOf("state", state);
 export const triggerName = (trigger) => wordOf("trigger", trigger);
 
 const dateAndTime = { year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" };
+const dateTimeParts = ["weekday", "year", "month", "day", "dayPeriod", "hour", "minute", "second", "dateStyle", "timeStyle"];
 
 /** A template category as the reader's language names it: the built-in ones and "other"; a project's own as written. */
 export const categoryName = (category) => wordOf("category", category || "other");
@@ -74,8 +79,7 @@ export const categoryName = (category) => wordOf("category", category || "other"
 export function formatDate(iso, options) {
   if (!iso) return "";
   // As toLocaleString: the date and the time unless the options name a part or a style.
-  const parts = ["weekday", "year", "month", "day", "dayPeriod", "hour", "minute", "second", "dateStyle", "timeStyle"];
-  const whole = parts.some((part) => options?.[part] !== undefined) ? {} : dateAndTime;
+  const whole = dateTimeParts.some((part) => options?.[part] !== undefined) ? {} : dateAndTime;
   return formatter("DateTimeFormat", { ...whole, ...options }).format(new Date(iso));
 }
 

@@ -1,6 +1,6 @@
 // The API reference, without the DOM: the OpenAPI document's operations grouped by tag, each with what a reader
 // needs (method, path, who may call it, its parameters and body), filtered by words typed.
-import { t } from "./i18n.mjs";
+import { t, has } from "./i18n.mjs";
 
 const methods = ["get", "post", "put", "patch", "delete"];
 
@@ -44,9 +44,7 @@ export function operationsByTag(document, filter = "") {
 /** Who may call an operation, in words. */
 export function accessText(access) {
   const key = `reference.access.${access}`;
-  const known = t(key);
-  if (known !== key) return known;
-  const actionKey = `reference.action.${access}`;
-  const action = t(actionKey);
-  return t("reference.access.members", { action: action !== actionKey ? action : access.replace(/([A-Z])/g, " $1").toLowerCase() });
+  if (has(key)) return t(key);
+  const action = `reference.action.${access}`;
+  return t("reference.access.members", { action: has(action) ? t(action) : access.replace(/([A-Z])/g, " $1").toLowerCase() });
 }

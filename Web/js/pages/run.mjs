@@ -121,6 +121,7 @@ export async function runPage({ api, project, params, query }) {
   function groupNode({ group }, position) {
     const counts = stateCounts(run.tasks, group.members);
     const state = groupState(counts);
+    const counted = counts.map(([name, count]) => `${count} ${stateName(name)}`);
     const expand = () => {
       expanded.add(group.id);
       renderGraph();
@@ -133,14 +134,14 @@ export async function runPage({ api, project, params, query }) {
         dataset: { group: group.id, state },
         tabindex: 0,
         role: "button",
-        "aria-label": t("run.groupLabel", { count: group.members.length, template: group.template, states: counts.map(([name, count]) => `${count} ${stateName(name)}`).join(", ") }),
+        "aria-label": t("run.groupLabel", { count: group.members.length, template: group.template, states: counted.join(", ") }),
         onclick: expand,
         onkeydown: (event) => event.key === "Enter" && expand(),
       },
       svg("rect", { x: 4, y: 4, width, height, rx: 8, class: "group-shadow" }),
       svg("rect", { width, height, rx: 8 }),
       svg("text", { x: 10, y: 20, class: "node-name" }, `${group.members.length} × ${group.template}`),
-      svg("text", { x: 10, y: 38, class: "node-template group-counts" }, counts.map(([name, count]) => `${count} ${stateName(name)}`).join(" · ")),
+      svg("text", { x: 10, y: 38, class: "node-template group-counts" }, counted.join(" · ")),
     );
   }
 
