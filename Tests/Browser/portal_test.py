@@ -175,6 +175,11 @@ def pipeline(name, tasks):
     return {"apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": name}, "spec": {"tasks": tasks}}
 
 
+def click_background(driver, canvas):
+    """A click on the canvas's top-left corner, where no task is: the selection cleared, the canvas focused."""
+    ActionChains(driver).move_to_element_with_offset(canvas, 10 - canvas.size["width"] // 2, 10 - canvas.size["height"] // 2).click().perform()
+
+
 def position(element):
     """A task's place on the canvas, from its transform."""
     return element.get_attribute("transform")
@@ -534,8 +539,7 @@ def chinese_section(driver, wait, css, all_css, visible):
             visible("[name=task-name]")
             wait.until(lambda d: not all_css(".panel .loading"))
             in_chinese(driver, "editor-task")
-            canvas = css("svg.canvas")
-            ActionChains(driver).move_to_element_with_offset(canvas, 10 - canvas.size["width"] // 2, 10 - canvas.size["height"] // 2).click().perform()
+            click_background(driver, css("svg.canvas"))
             visible("[name=pipeline-name]")
         in_chinese(driver, name)
     # The login page, and an admin's pages, in the language kept from before.
@@ -715,7 +719,7 @@ def main():
         wait.until(lambda d: css("g.viewport").get_attribute("transform") != before)
         # Without a pointer: Tab reaches a task, Enter selects it, the arrows move it; the overview, focused, moves the
         # view with its arrows; a task's dependencies are set from its panel's list, a cycle refused there.
-        ActionChains(driver).move_to_element_with_offset(canvas, 10 - canvas.size["width"] // 2, 10 - canvas.size["height"] // 2).click().perform()
+        click_background(driver, canvas)
         ActionChains(driver).send_keys(Keys.TAB).perform()
         assert driver.execute_script("return document.activeElement.dataset.task") == "shell"
         ActionChains(driver).send_keys(Keys.ENTER).perform()
