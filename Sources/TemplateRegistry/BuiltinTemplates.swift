@@ -276,7 +276,9 @@ enum BuiltinTemplates {
     /// `python`, in a session of its own), the head waits until every replica's node is alive, runs the script as the
     /// driver, and stops its node; a worker stops its own once the head is gone (killing it after 5 seconds: a node
     /// that lost its head takes half a minute to stop). Each node's agents get their ports from it: a raylet left to
-    /// wait for the ports its agents chose gives up after 30 seconds, which a busy machine's Python start exceeds.
+    /// wait for the ports its agents chose gives up after 30 seconds, which a busy machine's Python start exceeds, and
+    /// the agents' fixed default HTTP port is taken by the first node of the machine. A worker node that stops by itself
+    /// while the head is up (its raylet gave up waiting for its agents all the same) is started again, twice at most.
     static let rayRunner = #"""
         import os, socket, subprocess, sys, tempfile, time
         a = sys.argv
@@ -294,7 +296,7 @@ enum BuiltinTemplates {
                 probe.bind(("", 0))
                 return probe.getsockname()[1]
         start = [p, "-m", "ray.scripts.scripts", "start", "--block", "--temp-dir", temp,
-                 f"--dashboard-agent-grpc-port={free()}", f"--runtime-env-agent-port={free()}"]
+                 f"--dashboard-agent-grpc-port={free()}", f"--dashboard-agent-listen-port={free()}", f"--runtime-env-agent-port={free()}"]
         if host in ("127.0.0.1", "localhost"):
             start.append("--node-ip-address=127.0.0.1")
         def head_up(seconds):
@@ -327,9 +329,13 @@ enum BuiltinTemplates {
             stop(node, code)
         if not head_up(120):
             sys.exit(f"ray: no head at {host}:{port} within 2 minutes")
-        node = subprocess.Popen(start + [f"--address={host}:{port}"], env=env, stdout=log, stderr=log, start_new_session=True)
-        while node.poll() is None and head_up(5):
-            time.sleep(1)
+        for attempt in range(3):
+            node = subprocess.Popen(start + [f"--address={host}:{port}"], env=env, stdout=log, stderr=log, start_new_session=True)
+            while node.poll() is None and head_up(5):
+                time.sleep(1)
+            if node.returncode in (None, 0) or attempt == 2 or not head_up(5):
+                break
+            sys.stderr.write(f"ray: the worker node stopped (exit {node.returncode}) while the head is up; starting it again\n")
         stop(node, node.returncode or 0)
         """#
 
