@@ -1,5 +1,9 @@
 import Foundation
 import ServiceContracts
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import TrellisHTTP
 import TrellisShim
 
@@ -42,10 +46,22 @@ struct ExecutionDirectory: Sendable {
 
     var exists: Bool { FileManager.default.fileExists(atPath: url.path) }
 
-    /// What its files take, in bytes (the files only: the directory holds no directories).
+    /// What its files take, in bytes (the files only: the directory holds no directories). Read with `readdir` and
+    /// `fstatat`: Foundation's `resourceValues` went through `NSURL` and UTF-16 for each file, a third of the server's
+    /// time when a thousand executions end together.
     var bytes: Int64 {
-        let files = (try? FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: [.fileSizeKey])) ?? []
-        return files.reduce(0) { total, file in total + Int64((try? file.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) }
+        guard let folder = opendir(url.path) else { return 0 }
+        defer { closedir(folder) }
+        let descriptor = dirfd(folder)
+        var total: Int64 = 0
+        while let entry = readdir(folder) {
+            var info = stat()
+            let found = withUnsafePointer(to: entry.pointee.d_name) {
+                fstatat(descriptor, UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self), &info, AT_SYMLINK_NOFOLLOW)
+            }
+            if found == 0, info.st_mode & S_IFMT == S_IFREG { total += Int64(info.st_size) }
+        }
+        return total
     }
 
     func read<T: Decodable>(_ type: T.Type, from file: URL) -> T? {
