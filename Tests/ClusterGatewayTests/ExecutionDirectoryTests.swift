@@ -23,4 +23,14 @@ import Testing
         #expect(directory.bytes == 1_000_003)
         #expect(ExecutionDirectory(root: root, id: "missing").bytes == 0)
     }
+
+    /// An execution id names a folder: ASCII letters, digits and "-" only, so none climbs out of the root.
+    @Test func executionIdsAreLettersDigitsAndDashesOnly() {
+        for good in ["a", "Z", "0", "run-1-task-2", "ABCxyz-789", String(repeating: "a", count: 200)] {
+            #expect(LocalBackend.isValid(good), "\(good)")
+        }
+        for bad in ["", "..", "a/b", "a.b", "a_b", "a b", "@", "[", "`", "{", "é", "ａ", "٣", "a\u{0}", String(repeating: "a", count: 201)] {
+            #expect(!LocalBackend.isValid(bad), "\(bad)")
+        }
+    }
 }

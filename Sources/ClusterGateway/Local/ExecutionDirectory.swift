@@ -1,11 +1,11 @@
 import Foundation
 import ServiceContracts
+import TrellisHTTP
+import TrellisShim
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import TrellisHTTP
-import TrellisShim
 
 /// The files of one execution, shared by the local backend and the supervisor (`trellis-shim`) it starts:
 ///
