@@ -87,17 +87,25 @@ struct MissingSupervisor: Error, CustomStringConvertible {
     }
 }
 
-/// Finds the executions a previous server left running and follows them until they end.
+/// Finds the executions a previous server left running and follows them until they end; then those whose launcher
+/// went away before telling their end. At shutdown, ends the launcher (the supervisors run on).
 struct AdoptionService: Service {
     let backend: LocalBackend
 
     func run() async throws {
         await backend.adoptRunning()
-        while !Task.isShuttingDownGracefully, await backend.hasAdopted {
-            await backend.pollAdopted()
-            try? await Task.sleep(for: .milliseconds(250))
+        await cancelWhenGracefulShutdown {
+            var adoptions = backend.adoptions.stream.makeAsyncIterator()
+            while !Task.isCancelled {
+                if await backend.hasAdopted {
+                    await backend.pollAdopted()
+                    try? await Task.sleep(for: .milliseconds(250))
+                } else if await adoptions.next() == nil {
+                    return
+                }
+            }
         }
-        try? await gracefulShutdown()
+        backend.launcher.stop()
     }
 }
 

@@ -125,4 +125,70 @@ import TrellisTestSupport
 
         try await Processes.stop(second)
     }
+
+    /// `kill -9` of the launcher that forks the supervisors: the task it started runs on and is followed to its end
+    /// from its files, and the next task starts under a new launcher; `kill -9` of a supervisor: its attempt fails,
+    /// saying so.
+    @Test func killMinusNineOfTheSupervisorLauncher() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-launcher-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let shared = URL(fileURLWithPath: dataDir.path + "-gates")
+        defer { try? FileManager.default.removeItem(at: shared) }
+        let gate = shared.appendingPathComponent("go").path
+        let port = try Processes.freePorts(1)
+        let api = HTTPTransport(baseURL: "http://127.0.0.1:\(port)", client: HTTPClient.shared)
+        let server = try await Processes.serve(
+            dataDir: dataDir, port: port, log: "server.log", environment: ["TRELLIS_ADMIN_PASSWORD": Self.adminPassword])
+        defer { if server.isRunning { server.terminate() } }
+        let admin = try await api.login("admin", Self.adminPassword)
+        try await api.shareFolder(shared, project: "demo", admin: admin)
+        try await api.applyPipeline(
+            "relaunch", project: "demo", token: admin,
+            tasks: [
+                ["name": "first", "template": "shell", "args": ["command": "\(Self.waitFor(gate)); echo first done"]],
+                ["name": "second", "template": "shell", "dependsOn": ["first"], "args": ["command": "echo second done"]],
+                [
+                    "name": "doomed", "template": "shell", "dependsOn": ["first"],
+                    "args": ["command": Self.waitFor(shared.appendingPathComponent("never").path)],
+                ],
+            ])
+        let id = try await api.startRun("relaunch", project: "demo", token: admin)
+        let executions = dataDir.appendingPathComponent("executions")
+        try await Waiting.forFile(executions.appendingPathComponent("\(id)-first-1/running.json").path, "`first` to run")
+        let launcher = try #require(Self.launchers(of: server.processIdentifier).first, "no `trellis-shim launch` under the server")
+
+        kill(launcher, SIGKILL)
+        try await Waiting.until("the launcher (\(launcher)) to be gone", limit: .seconds(10)) { !Processes.isAlive(launcher) }
+        FileManager.default.createFile(atPath: gate, contents: Data())
+        // Started by the new launcher, which tells its supervisor's end.
+        try await Waiting.forFile(executions.appendingPathComponent("\(id)-doomed-1/running.json").path, "`doomed` to run")
+        let shim = try JSONSerialization.jsonObject(with: Data(contentsOf: executions.appendingPathComponent("\(id)-doomed-1/shim.json")))
+        kill(pid_t(try #require((shim as? [String: Any])?["pid"] as? Int)), SIGKILL)
+        let run = try await api.waitForRun(id, project: "demo", token: admin)
+        #expect(run["state"] as? String == "failed", "\(run)")
+        for task in ["first", "second"] {
+            #expect(RunJSON.attempts(run, task).map { $0["state"] as? String } == ["succeeded"], "task \(task)")
+        }
+        let doomed = try #require(RunJSON.attempts(run, "doomed").first)
+        #expect(doomed["state"] as? String == "failed")
+        #expect((doomed["reason"] as? String)?.contains("supervisor ended with wait status 9") == true, "\(doomed)")
+        let log = try await api.call("GET", "/api/v1/projects/demo/runs/\(id)/tasks/first/logs", token: admin)
+        #expect(log.text.hasSuffix(" first done\n"))
+        let relaunched = Self.launchers(of: server.processIdentifier)
+        #expect(relaunched.count == 1 && !relaunched.contains(launcher), "\(relaunched)")
+        try await Processes.stop(server)
+    }
+
+    /// The `trellis-shim launch` processes whose parent is `parent`.
+    static func launchers(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 1, Int32(fields[1]) == parent,
+                let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
+            else { return false }
+            return command.hasSuffix("trellis-shim\0launch\0")
+        }
+    }
 }
