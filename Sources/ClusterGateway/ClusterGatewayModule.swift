@@ -87,25 +87,17 @@ struct MissingSupervisor: Error, CustomStringConvertible {
     }
 }
 
-/// Finds the executions a previous server left running and follows them until they end; then those whose launcher
-/// went away before telling their end. At shutdown, ends the launcher (the supervisors run on).
+/// Finds the executions a previous server left running and follows them until they end.
 struct AdoptionService: Service {
     let backend: LocalBackend
 
     func run() async throws {
         await backend.adoptRunning()
-        await cancelWhenGracefulShutdown {
-            var adoptions = backend.adoptions.stream.makeAsyncIterator()
-            while !Task.isCancelled {
-                if await backend.hasAdopted {
-                    await backend.pollAdopted()
-                    try? await Task.sleep(for: .milliseconds(250))
-                } else if await adoptions.next() == nil {
-                    return
-                }
-            }
+        while !Task.isShuttingDownGracefully, await backend.hasAdopted {
+            await backend.pollAdopted()
+            try? await Task.sleep(for: .milliseconds(250))
         }
-        backend.launcher.stop()
+        try? await gracefulShutdown()
     }
 }
 

@@ -2,7 +2,7 @@
     import Glibc
 #endif
 
-/// `trellis-shim DIR` (or a child of `trellis-shim launch`, see ``Launcher``): supervises one execution from outside the server, in its own session, so the task's processes
+/// `trellis-shim DIR`: supervises one execution from outside the server, in its own session, so the task's processes
 /// outlive a crash or restart of the server (as containerd's shim does for containers). It starts one process group
 /// per replica, writes their output as timestamped lines, samples CPU and memory every second, enforces the timeout,
 /// stops everything when asked (the `stop` file) or when one replica fails, and writes the final status last. It
@@ -11,16 +11,11 @@
 public enum Shim {
     public static func main(arguments: [String] = CommandLine.arguments) -> Never {
         if arguments.count > 1, arguments[1] == "measure" { Measure.main(arguments) }
-        if arguments.count == 2, arguments[1] == "launch" { Launcher.main() }
-        guard arguments.count == 2 else {
-            fail("usage: trellis-shim EXECUTION_DIRECTORY | trellis-shim launch", code: 2)
-        }
-        supervise(arguments[1])
-    }
-
-    /// Supervises the execution of `directory` to its end, then exits.
-    static func supervise(_ directory: String) -> Never {
         closeInheritedDescriptors()
+        guard arguments.count == 2 else {
+            fail("usage: trellis-shim EXECUTION_DIRECTORY", code: 2)
+        }
+        let directory = arguments[1]
         guard let bytes = FileBytes.read(directory + "/spec"), let spec = ShimSpec(decoding: bytes) else {
             fail("trellis-shim: no readable spec in \(directory)", code: 2)
         }

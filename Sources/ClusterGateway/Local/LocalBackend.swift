@@ -14,14 +14,10 @@ actor LocalBackend {
     let sandbox: LocalSandbox
     let logger: Logger
     let feed = ChangeFeed()
-    /// Starts the supervisors (forks of one `trellis-shim launch`) and tells when each ends.
-    let launcher: SupervisorLauncher
-    /// Launched by this process, each awaited through the launcher.
+    /// Launched by this process and awaited as children.
     private var children: Set<String> = []
-    /// Found running at start, or whose launcher went away: polled until they end.
+    /// Found running at start; polled until they end.
     private var adopted: Set<String> = []
-    /// Tells the adoption loop (``AdoptionService``) that executions were adopted while it waited.
-    let adoptions = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     /// Final statuses recently read, so the orchestrator's question right after an end reads no file.
     private var finished: [String: ExecutionStatus] = [:]
 
@@ -30,7 +26,6 @@ actor LocalBackend {
         self.shimPath = shimPath
         self.sandbox = sandbox
         self.logger = logger
-        launcher = SupervisorLauncher(shimPath: shimPath, log: root.deletingLastPathComponent().appendingPathComponent("launcher.log").path)
     }
 
     /// `trellis-shim` next to the running executable (the same build products folder in tests).
@@ -68,29 +63,24 @@ actor LocalBackend {
             throw APIError.unavailable("cannot write \(directory.spec.path): \(String(cString: strerror(errno)))")
         }
         children.insert(request.id)
-        let launcher = launcher
+        let shimPath = shimPath
         // Unstructured on purpose: a server shutting down must not take the supervisor (and the task) with it.
         Task.detached {
-            let failure: String?
-            do {
-                guard let status = try await launcher.supervise(directory.url.path) else {
-                    // Its launcher is gone; the supervisor runs on, followed by its files as after a restart.
-                    await self.follow(request.id)
-                    return
-                }
-                failure = status == 0 ? nil : "the supervisor ended with wait status \(status)"
-            } catch {
-                failure = "the supervisor could not start: \(error)"
-            }
-            await self.childEnded(request.id, directory: directory, failure: failure)
+            let outcome = await Self.supervise(directory, shimPath: shimPath)
+            await self.childEnded(request.id, directory: directory, failure: outcome)
         }
     }
 
-    /// An execution whose supervisor's end will not be told: polled, as those found at the start are.
-    private func follow(_ id: String) {
-        children.remove(id)
-        adopted.insert(id)
-        adoptions.continuation.yield()
+    /// Runs the supervisor to its end; returns why it failed, when it did without writing a status.
+    private static func supervise(_ directory: ExecutionDirectory, shimPath: String) async -> String? {
+        let pid: pid_t
+        do {
+            pid = try SupervisorProcess.spawn(shimPath, directory: directory.url.path, errors: directory.supervisorLog.path)
+        } catch {
+            return "the supervisor could not start: \(error)"
+        }
+        let status = await SupervisorProcess.exitStatus(of: pid)
+        return status == 0 ? nil : "the supervisor ended with wait status \(status)"
     }
 
     private func childEnded(_ id: String, directory: ExecutionDirectory, failure: String?) async {
