@@ -210,6 +210,8 @@ import TrellisCore
         ("{{ datetime.timedelta(days=99999999) + datetime.timedelta(days=99999999) }}", "too large"),
         ("{{ datetime.timedelta(days=-99999999) - datetime.timedelta(days=99999999) }}", "too large"),
         ("{{ datetime.timedelta(days=99999999) * 2 }}", "too large"),
+        // Exactly Int64.min microseconds: no overflow reported, and abs() of it would trap (found by the fuzz test).
+        ("{{ datetime.timedelta(microseconds=-4294967296) * 2147483648 }}", "too large"),
         ("{{ datetime.timedelta(microseconds=1) * 9223372036854775807 }}", "too large"),
         ("{{ datetime.timedelta(days=1e300) }}", "too large"),
         ("{{ datetime.datetime(9999, 12, 31) + datetime.timedelta(days=99999999) }}", "out of range"),

@@ -84,7 +84,8 @@ enum Operators {
 
     /// A timedelta of `microseconds` (nil: the arithmetic overflowed), within ``PyTimeDelta/limit``.
     static func delta(_ microseconds: Int64?, column: Int, fail: Fail) throws(VariableError) -> PyTimeDelta {
-        guard let microseconds, abs(microseconds) <= PyTimeDelta.limit else { throw fail(column, "timedelta is too large") }
+        // `magnitude`, not `abs`: abs(Int64.min) traps, and a product can land exactly there without overflowing.
+        guard let microseconds, microseconds.magnitude <= PyTimeDelta.limit.magnitude else { throw fail(column, "timedelta is too large") }
         return PyTimeDelta(microseconds: microseconds)
     }
 

@@ -247,7 +247,7 @@ func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
 }
 
 func pad(_ value: Int, _ width: Int) -> String {
-    let text = String(abs(value))
+    let text = String(value.magnitude)
     return (value < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - text.count)) + text
 }
 
