@@ -39,6 +39,8 @@ export async function notificationsPage({ api, refreshHeader }) {
 
   more.addEventListener("click", () => load(true));
   await load();
+  // The header counted the unread before this list was read: counted again, the two agree on what is shown.
+  refreshHeader?.();
   const element = h(
     "section",
     { class: "notifications-page" },
