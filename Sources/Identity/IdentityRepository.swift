@@ -158,10 +158,18 @@ public struct SQLIdentityRepository: IdentityRepository {
     }
 
     public func users(after: String?, limit: Int) async throws -> [User] {
-        try await database.read { sql in
-            try await sql.select().column("*").from("identity_users").where("username", .greaterThan, after ?? "").orderBy("username")
-                .limit(limit).all(decoding: UserRow.self).map(\.user)
-        }
+        try await database.rows(UserPage(after: after ?? "", limit: Int64(limit))).map { try $0.decode(model: UserRow.self).user }
+    }
+
+    /// A page of users by name, without their password hashes.
+    struct UserPage: PreparedRead {
+        static let text = """
+            SELECT id, username, is_admin, source, created_at, display_name, email, disabled_at FROM identity_users
+            WHERE username > $1 ORDER BY username LIMIT $2
+            """
+        let after: String
+        let limit: Int64
+        var parameters: [PreparedValue] { [.text(after), .integer(limit)] }
     }
 
     public func createProject(_ project: Project, owner: Identifier<User>) async throws {
@@ -199,22 +207,29 @@ public struct SQLIdentityRepository: IdentityRepository {
     public func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int) async throws -> [(
         project: Project, role: ProjectRole
     )] {
-        try await database.read { sql in
-            try await sql.raw(
-                """
-                SELECT p.*, m.role
-                FROM identity_projects p
-                LEFT JOIN identity_memberships m ON m.project_id = p.id AND m.user_id = \(bind: user.rawValue)
-                WHERE (m.role IS NOT NULL OR \(bind: all)) AND p.deleting_since IS NULL AND p.name > \(bind: after ?? "")
-                ORDER BY p.name
-                LIMIT \(bind: limit)
-                """
-            ).all().map { row in
-                // Admins listing every project see the ones they are not a member of as owners.
-                let role = try row.decode(column: "role", as: String?.self).flatMap(ProjectRole.init(rawValue:)) ?? .owner
-                return (try row.decode(model: ProjectRow.self).project, role)
-            }
+        try await database.rows(ProjectsOfUser(user: user.rawValue, all: all, after: after ?? "", limit: Int64(limit))).map { row in
+            // Admins listing every project see the ones they are not a member of as owners.
+            let role = try row.decode(column: "role", as: String?.self).flatMap(ProjectRole.init(rawValue:)) ?? .owner
+            return (try row.decode(model: ProjectRow.self).project, role)
         }
+    }
+
+    /// A page of the projects a user is a member of (with their role), or of all projects; every project list reads it.
+    /// Its columns are named: a prepared statement's result may not change shape when a migration adds one.
+    struct ProjectsOfUser: PreparedRead {
+        static let text = """
+            SELECT p.id, p.name, p.description, p.created_by, p.created_at, p.updated_at, p.settings, m.role
+            FROM identity_projects p
+            LEFT JOIN identity_memberships m ON m.project_id = p.id AND m.user_id = $1
+            WHERE (m.role IS NOT NULL OR $2) AND p.deleting_since IS NULL AND p.name > $3
+            ORDER BY p.name
+            LIMIT $4
+            """
+        let user: String
+        let all: Bool
+        let after: String
+        let limit: Int64
+        var parameters: [PreparedValue] { [.text(user), .bool(all), .text(after), .integer(limit)] }
     }
 
     static func update(_ project: Project, sql: any SQLDatabase) async throws {
@@ -439,18 +454,21 @@ public struct SQLIdentityRepository: IdentityRepository {
     }
 
     public func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool {
-        // One statement: this runs on every request a user token makes.
-        try await database.read { sql in
-            let row = try await sql.raw(
-                """
-                SELECT CASE WHEN EXISTS (SELECT 1 FROM identity_revoked_tokens WHERE token_id = \(bind: tokenID)) THEN 1 ELSE 0 END AS revoked,
-                (SELECT before FROM identity_voided_sessions WHERE user_id = \(bind: userID)) AS voided_before
-                """
-            ).first()
-            guard let row else { return false }
-            if try row.decode(column: "revoked", as: Int.self) == 1 { return true }
-            return try row.decode(column: "voided_before", as: Int64?.self).map { issuedAt < .fromMilliseconds($0) } ?? false
-        }
+        guard let row = try await database.rows(Revocation(tokenID: tokenID, userID: userID)).first else { return false }
+        if try row.decode(column: "revoked", as: Int.self) == 1 { return true }
+        return try row.decode(column: "voided_before", as: Int64?.self).map { issuedAt < .fromMilliseconds($0) } ?? false
+    }
+
+    /// Whether a token was revoked, and since when its user's sessions are void: one statement, on every request a
+    /// user token makes.
+    struct Revocation: PreparedRead {
+        static let text = """
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM identity_revoked_tokens WHERE token_id = $1) THEN 1 ELSE 0 END AS revoked,
+            (SELECT before FROM identity_voided_sessions WHERE user_id = $2) AS voided_before
+            """
+        let tokenID: String
+        let userID: String
+        var parameters: [PreparedValue] { [.text(tokenID), .text(userID)] }
     }
 
     public func setDisabled(_ user: Identifier<User>, _ disabled: Bool, now: Date, tokenLifetime: TimeInterval) async throws {

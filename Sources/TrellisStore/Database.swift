@@ -17,7 +17,7 @@ public final class Database: Service, Sendable {
         case postgres
     }
 
-    private enum Backend: Sendable {
+    enum Backend: Sendable {
         /// One connection for writes, serialized: statements of concurrent callers never interleave inside a
         /// transaction; and, for a file, reader connections that reads take turns on (WAL lets them read while the
         /// writer writes). Each its own thread: a statement waiting on another process's lock blocks no one else's.
@@ -28,7 +28,7 @@ public final class Database: Service, Sendable {
 
     public let url: DatabaseURL
     public let logger: Logger
-    private let backend: Backend
+    let backend: Backend
 
     public var dialect: Dialect {
         switch backend {
