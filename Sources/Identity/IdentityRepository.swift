@@ -198,10 +198,17 @@ public struct SQLIdentityRepository: IdentityRepository {
     }
 
     public func project(named name: String) async throws -> Project? {
-        try await database.read { sql in
-            try await sql.select().column("*").from("identity_projects").where("name", .equal, name)
-                .where("deleting_since", .is, SQLLiteral.null).first(decoding: ProjectRow.self)?.project
-        }
+        try await database.rows(ProjectNamed(name: name)).first?.decode(model: ProjectRow.self).project
+    }
+
+    /// A project by name, unless it is being deleted: every request on a project's resources asks.
+    struct ProjectNamed: PreparedRead {
+        static let text = """
+            SELECT id, name, description, created_by, created_at, updated_at, settings FROM identity_projects
+            WHERE name = $1 AND deleting_since IS NULL
+            """
+        let name: String
+        var parameters: [PreparedValue] { [.text(name)] }
     }
 
     public func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int) async throws -> [(
@@ -352,11 +359,16 @@ public struct SQLIdentityRepository: IdentityRepository {
     }
 
     public func role(of user: Identifier<User>, in project: Identifier<Project>) async throws -> ProjectRole? {
-        try await database.read { sql in
-            let row = try await sql.select().column("role").from("identity_memberships")
-                .where("project_id", .equal, project.rawValue).where("user_id", .equal, user.rawValue).first()
-            return try row.flatMap { ProjectRole(rawValue: try $0.decode(column: "role", as: String.self)) }
-        }
+        let row = try await database.rows(Membership(project: project.rawValue, user: user.rawValue)).first
+        return try row.flatMap { ProjectRole(rawValue: try $0.decode(column: "role", as: String.self)) }
+    }
+
+    /// A user's role in a project: every request on a project's resources asks.
+    struct Membership: PreparedRead {
+        static let text = "SELECT role FROM identity_memberships WHERE project_id = $1 AND user_id = $2"
+        let project: String
+        let user: String
+        var parameters: [PreparedValue] { [.text(project), .text(user)] }
     }
 
     public func members(of project: Identifier<Project>) async throws -> [Member] {
