@@ -3,8 +3,9 @@
 #   benchmarks/api-load.sh [embedded|split|both] [--bin-dir DIR] [--duration 10s] [--connections 32]
 # Embedded: a private `trellis serve --demo` (SQLite). Split: every service its own process behind the gateway
 # (deploy/local/trellis-local) on a private PostgreSQL (scripts/with-postgres.sh). Each logs in as the admin and reads,
-# with its token, GET /api/v1/projects, then GET /api/v1/projects/demo/pipelines (embedded: the demo project's) with
-# wrk's 2 threads and the connections given, and prints requests a second and the latency percentiles.
+# with its token, GET /api/v1/projects, then GET /api/v1/projects/demo/pipelines (embedded: the demo project's; split:
+# /api/v1/users and a new project's pipelines, a read that crosses from the pipeline service to the identity service)
+# with wrk's 2 threads and the connections given, and prints requests a second and the latency percentiles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Inside a running platform at $TRELLIS_URL: log in, then load each path.
@@ -12,6 +13,10 @@ if [ "${LOAD_INSIDE:-}" = 1 ]; then
   TOKEN=$(curl -fsS -X POST -H 'Content-Type: application/json' \
     -d "{\"username\":\"admin\",\"password\":\"$TRELLIS_ADMIN_PASSWORD\"}" "$TRELLIS_URL/api/v1/auth/login" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+  if [ -n "${LOAD_PROJECT:-}" ]; then
+    curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+      -d "{\"name\":\"$LOAD_PROJECT\"}" "$TRELLIS_URL/api/v1/projects"
+  fi
   for path in "$@"; do
     curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" "$TRELLIS_URL$path"
     out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$TRELLIS_URL$path")
@@ -56,6 +61,7 @@ if [ "$MODE" != embedded ]; then
       return 1
     }
     on_free_port LOAD_SPLIT start
-    TRELLIS_URL=http://127.0.0.1:$PORT LOAD_INSIDE=1 LOAD_MODE=split benchmarks/api-load.sh /api/v1/projects /api/v1/users
+    TRELLIS_URL=http://127.0.0.1:$PORT LOAD_INSIDE=1 LOAD_MODE=split LOAD_PROJECT=load benchmarks/api-load.sh /api/v1/projects \
+      /api/v1/users /api/v1/projects/load/pipelines
   '
 fi
