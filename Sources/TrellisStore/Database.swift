@@ -7,7 +7,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// The one SQL layer over SQLite (embedded) and PostgreSQL (at scale). Services get SQL through
-/// `read`/`transaction` and never touch a driver.
+/// `read`/`snapshot`/`transaction` (and run the reads of every request as ``PreparedRead``s) and never touch a driver.
 ///
 /// It is a `Service`: PostgreSQL's connection pool works while `run()` runs; SQLite's connection is closed when
 /// `run()` returns at graceful shutdown. Use ``withOpened(_:logger:_:)`` for short-lived commands and tests.
