@@ -107,8 +107,15 @@ import TrellisTestSupport
             #expect(log.text.components(separatedBy: "finished").count == 2, "\(log.text)")
         }
         // The schedule goes on: a tick after the database came back, each tick once with its own run.
-        let records = try await api.waitForRecords("ticking", project: "steady", token: admin, limit: .seconds(150)) { records in
-            records.contains { RunJSON.date($0["executionDate"]).map { $0 > back } == true } && records.allSatisfy(RecordJSON.succeeded)
+        let records: [[String: Any]]
+        do {
+            records = try await api.waitForRecords("ticking", project: "steady", token: admin, limit: .seconds(150)) { records in
+                records.contains { RunJSON.date($0["executionDate"]).map { $0 > back } == true } && records.allSatisfy(RecordJSON.succeeded)
+            }
+        } catch {
+            // The scheduler stopped ticking once in a loaded CI run: its log says why, next time.
+            print(deployment.logTail(of: "orchestrator"))
+            throw error
         }
         #expect(records.count >= caughtUp.count + 1)
         let dates = records.compactMap(RecordJSON.date)

@@ -237,6 +237,12 @@ struct SplitDeployment {
 
     var pids: [(name: String, pid: Int32)] { Processes.launched(in: stateDir) }
 
+    /// The last `count` lines of a service's log (`gateway` or one of ``services``), to say why a test failed.
+    func logTail(of service: String, lines count: Int = 60) -> String {
+        let text = (try? String(contentsOf: stateDir.appendingPathComponent("\(service).log"), encoding: .utf8)) ?? ""
+        return "\(service).log, last \(count) lines:\n" + text.split(separator: "\n").suffix(count).joined(separator: "\n")
+    }
+
     /// Stops one service if it still runs and starts it again with the same settings.
     func restart(_ service: String) throws {
         let restarted = try launch("restart", service)
