@@ -223,7 +223,9 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
 
     @Sendable func me(_ request: Request, context: TrellisRequestContext) async throws -> MeResponse {
         let caller = try context.requireUser()
-        let projects = try await repository.projects(of: .init(caller.id), all: false, after: nil, limit: PageRequest.maximumLimit)
+        let projects = try await Self.read(settling: context.revocation) { token in
+            try await repository.projects(of: .init(caller.id), all: false, after: nil, limit: PageRequest.maximumLimit, checking: token)
+        }
         return MeResponse(
             id: caller.id, username: caller.username, isAdmin: caller.isAdmin,
             projects: projects.compactMap { found in
@@ -294,10 +296,27 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         let next: String?
     }
 
+    /// What `read` finds, asked with the caller's token while its revocation is unsettled (``DeferredRevocation``):
+    /// the check rides on the read, and a revoked token is refused with 401.
+    static func read<Value>(
+        settling revocation: DeferredRevocation?, _ read: (TokenSession?) async throws -> Checked<Value>
+    ) async throws -> Value {
+        let token = revocation.flatMap { revocation in
+            revocation.revoked == nil
+                ? TokenSession(tokenID: revocation.tokenID, userID: revocation.userID, issuedAt: revocation.issuedAt) : nil
+        }
+        let checked = try await read(token)
+        if let revoked = checked.revoked { try revocation?.settle(revoked: revoked) }
+        return checked.value
+    }
+
     @Sendable func listUsers(_ request: Request, context: TrellisRequestContext) async throws -> UserList {
         _ = try context.requireAdmin(for: "managing users")
         let page = try request.pageRequest()
-        let found = try await repository.users(after: try page.key(0), limit: page.limit + 1)
+        let after = try page.key(0)
+        let found = try await Self.read(settling: context.revocation) { token in
+            try await repository.users(after: after, limit: page.limit + 1, checking: token)
+        }
         let listed = Page(fetched: found, request: page) { [$0.username] }
         return UserList(users: listed.items, next: listed.next)
     }
@@ -380,7 +399,10 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
         let page = try await Page.filtering(
             try request.pageRequest(), key: { [$0.project.name] }, rowKey: { [$0.project.name] },
             read: { after, count in
-                try await repository.projects(of: .init(caller.id), all: caller.isAdmin, after: after?.first, limit: count)
+                try await Self.read(settling: context.revocation) { token in
+                    try await repository.projects(
+                        of: .init(caller.id), all: caller.isAdmin, after: after?.first, limit: count, checking: token)
+                }
             },
             keep: { found in caller.limited(found.role, in: found.project.name).map { ProjectView(found.project, role: $0) } })
         return ProjectList(projects: page.items, next: page.next)

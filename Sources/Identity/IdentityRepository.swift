@@ -12,14 +12,15 @@ public protocol IdentityRepository: Sendable {
     func user(named username: String) async throws -> (user: User, passwordHash: String?)?
     /// Writes the user's admin flag, display name and email (a directory login refreshes them).
     func updateProfile(of user: User) async throws
-    /// Up to `limit` users named after `after`, by name.
-    func users(after: String?, limit: Int) async throws -> [User]
+    /// Up to `limit` users named after `after`, by name; with `token`, whether it was revoked, asked in the same statement.
+    func users(after: String?, limit: Int, checking token: TokenSession?) async throws -> Checked<[User]>
 
     func createProject(_ project: Project, owner: Identifier<User>) async throws
     func project(named name: String) async throws -> Project?
     /// The projects `user` is a member of, with the role; every project (as owner) when `all` is set. By name, up to
-    /// `limit` named after `after`.
-    func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int) async throws -> [(project: Project, role: ProjectRole)]
+    /// `limit` named after `after`. With `token`, whether it was revoked, asked in the same statement.
+    func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int, checking token: TokenSession?) async throws
+        -> Checked<[(project: Project, role: ProjectRole)]>
     /// Saves the project's settings with the sealed values of its secret env entries: `sealed` adds or replaces
     /// values; a stored value its settings no longer name goes.
     func updateProject(_ project: Project, sealedSecrets sealed: [String: String]) async throws
@@ -74,6 +75,23 @@ public struct SigningKey: Sendable, Equatable {
     public let kid: String
     public let privateKeyPEM: String
     public let createdAt: Date
+}
+
+/// A user token whose revocation a read is asked to check: its id, its user, and when it was issued.
+public struct TokenSession: Sendable {
+    public let tokenID: String
+    public let userID: String
+    public let issuedAt: Date
+}
+
+/// What a read found, and whether the token it was asked to check was revoked (nil: not checked).
+public struct Checked<Value> {
+    public let value: Value
+    public let revoked: Bool?
+
+    func map<Other>(_ transform: (Value) throws -> Other) rethrows -> Checked<Other> {
+        Checked<Other>(value: try transform(value), revoked: revoked)
+    }
 }
 
 /// ``IdentityRepository`` in SQL, the same on SQLite and PostgreSQL.
@@ -157,8 +175,10 @@ public struct SQLIdentityRepository: IdentityRepository {
         }
     }
 
-    public func users(after: String?, limit: Int) async throws -> [User] {
-        try await database.rows(UserPage(after: after ?? "", limit: Int64(limit))).map { try $0.decode(model: UserRow.self).user }
+    public func users(after: String?, limit: Int, checking token: TokenSession?) async throws -> Checked<[User]> {
+        try await rows(UserPage(after: after ?? "", limit: Int64(limit)), checking: token).map { rows in
+            try rows.map { try $0.decode(model: UserRow.self).user }
+        }
     }
 
     /// A page of users by name, without their password hashes.
@@ -211,13 +231,16 @@ public struct SQLIdentityRepository: IdentityRepository {
         var parameters: [PreparedValue] { [.text(name)] }
     }
 
-    public func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int) async throws -> [(
-        project: Project, role: ProjectRole
-    )] {
-        try await database.rows(ProjectsOfUser(user: user.rawValue, all: all, after: after ?? "", limit: Int64(limit))).map { row in
-            // Admins listing every project see the ones they are not a member of as owners.
-            let role = try row.decode(column: "role", as: String?.self).flatMap(ProjectRole.init(rawValue:)) ?? .owner
-            return (try row.decode(model: ProjectRow.self).project, role)
+    public func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int, checking token: TokenSession?) async throws
+        -> Checked<[(project: Project, role: ProjectRole)]>
+    {
+        let read = ProjectsOfUser(user: user.rawValue, all: all, after: after ?? "", limit: Int64(limit))
+        return try await rows(read, checking: token).map { rows in
+            try rows.map { row in
+                // Admins listing every project see the ones they are not a member of as owners.
+                let role = try row.decode(column: "role", as: String?.self).flatMap(ProjectRole.init(rawValue:)) ?? .owner
+                return (try row.decode(model: ProjectRow.self).project, role)
+            }
         }
     }
 
@@ -466,21 +489,54 @@ public struct SQLIdentityRepository: IdentityRepository {
     }
 
     public func isRevoked(_ tokenID: String, user userID: String, issuedAt: Date) async throws -> Bool {
-        guard let row = try await database.rows(Revocation(tokenID: tokenID, userID: userID)).first else { return false }
-        if try row.decode(column: "revoked", as: Int.self) == 1 { return true }
-        return try row.decode(column: "voided_before", as: Int64?.self).map { issuedAt < .fromMilliseconds($0) } ?? false
+        let token = TokenSession(tokenID: tokenID, userID: userID, issuedAt: issuedAt)
+        guard let row = try await database.rows(Revocation(token: token)).first else { return false }
+        return try Revocation.revoked(token, in: row)
+    }
+
+    /// The rows of `read`; with `token`, read in the same statement as the token's revocation (``Unrevoked``), one
+    /// round trip to the database instead of two. An empty answer has no row to carry it: the token is then unchecked.
+    func rows<Read: PreparedRead>(_ read: Read, checking token: TokenSession?) async throws -> Checked<[any SQLRow]> {
+        guard let token else { return Checked(value: try await database.rows(read), revoked: nil) }
+        let rows = try await database.rows(Unrevoked(read: read, token: token))
+        return Checked(value: rows, revoked: try rows.first.map { try Revocation.revoked(token, in: $0) })
     }
 
     /// Whether a token was revoked, and since when its user's sessions are void: one statement, on every request a
     /// user token makes.
     struct Revocation: PreparedRead {
-        static let text = """
-            SELECT CASE WHEN EXISTS (SELECT 1 FROM identity_revoked_tokens WHERE token_id = $1) THEN 1 ELSE 0 END AS revoked,
-            (SELECT before FROM identity_voided_sessions WHERE user_id = $2) AS voided_before
+        /// The two columns, their parameters numbered from `first`.
+        static func columns(first: Int) -> String {
             """
-        let tokenID: String
-        let userID: String
-        var parameters: [PreparedValue] { [.text(tokenID), .text(userID)] }
+            CASE WHEN EXISTS (SELECT 1 FROM identity_revoked_tokens WHERE token_id = $\(first)) THEN 1 ELSE 0 END AS trellis_revoked,
+            (SELECT before FROM identity_voided_sessions WHERE user_id = $\(first + 1)) AS trellis_voided_before
+            """
+        }
+        static var text: String { "SELECT " + columns(first: 1) }
+        let token: TokenSession
+        var parameters: [PreparedValue] { [.text(token.tokenID), .text(token.userID)] }
+
+        /// What the two columns of `row` say of `token`.
+        static func revoked(_ token: TokenSession, in row: any SQLRow) throws -> Bool {
+            if try row.decode(column: "trellis_revoked", as: Int.self) == 1 { return true }
+            return try row.decode(column: "trellis_voided_before", as: Int64?.self).map { token.issuedAt < .fromMilliseconds($0) } ?? false
+        }
+    }
+
+    /// `Read` with a token's ``Revocation`` columns added to each of its rows, their parameters after `Read`'s.
+    /// Uncorrelated, the two subqueries run once per statement, not per row.
+    struct Unrevoked<Read: PreparedRead>: PreparedRead {
+        static var text: String {
+            precondition(Read.text.hasPrefix("SELECT "), "a read checked with a token's revocation starts with SELECT")
+            return "SELECT " + Revocation.columns(first: Read.highestParameter + 1) + ", " + Read.text.dropFirst("SELECT ".count)
+        }
+        let read: Read
+        let token: TokenSession
+        var parameters: [PreparedValue] {
+            let own = read.parameters
+            precondition(own.count == Read.highestParameter, "a read's parameters are $1 to its highest, each given")
+            return own + [.text(token.tokenID), .text(token.userID)]
+        }
     }
 
     public func setDisabled(_ user: Identifier<User>, _ disabled: Bool, now: Date, tokenLifetime: TimeInterval) async throws {

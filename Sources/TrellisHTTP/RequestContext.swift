@@ -13,6 +13,8 @@ public struct TrellisRequestContext: RequestContext {
     public var user: AuthenticatedUser?
     /// The caller's bearer token, to ask other services on their behalf.
     public var bearerToken: String?
+    /// The caller's token's revocation, when ``AuthenticationMiddleware`` left it to this request's first read.
+    public var revocation: DeferredRevocation?
     /// The peer's IP address (in split mode, the gateway's).
     public let remoteAddress: String?
     /// The client's address: the peer's, or in split mode the one the gateway vouches for (``ClientAddressMiddleware``).
@@ -23,6 +25,7 @@ public struct TrellisRequestContext: RequestContext {
         self.requestID = ""
         self.user = nil
         self.bearerToken = nil
+        self.revocation = nil
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
         self.clientAddress = remoteAddress
     }

@@ -28,18 +28,32 @@ public actor TokenVerifier {
 
     /// The caller named by a valid token, or 401 naming what is wrong with it.
     public func verify(_ token: String) async throws(APIError) -> AuthenticatedUser {
-        if token.hasPrefix(APITokenFormat.prefix) { return try await verifyAPIToken(token) }
+        let (user, revocation) = try await verifyDeferringRevocation(token)
+        if let revocation { try await check(revocation) }
+        return user
+    }
+
+    /// The caller named by a token whose signature, issuer and expiry are valid, and for a user token its revocation,
+    /// still to be checked (``check(_:)``, or a read that settles it); nil for a personal API token, checked whole.
+    public func verifyDeferringRevocation(_ token: String) async throws(APIError) -> (AuthenticatedUser, DeferredRevocation?) {
+        if token.hasPrefix(APITokenFormat.prefix) { return (try await verifyAPIToken(token), nil) }
         let claims = try await signed(token)
+        return (claims.user, DeferredRevocation(tokenID: claims.jti.value, userID: claims.sub.value, issuedAt: claims.iat.value))
+    }
+
+    /// Asks whether the token was revoked, unless a read already settled it; 401 when it was.
+    public nonisolated func check(_ revocation: DeferredRevocation) async throws(APIError) {
+        if let revoked = revocation.revoked {
+            if revoked { throw DeferredRevocation.refusal }
+            return
+        }
         let revoked: Bool
         do {
-            revoked = try await identity.isRevoked(claims.jti.value, user: claims.sub.value, issuedAt: claims.iat.value)
+            revoked = try await identity.isRevoked(revocation.tokenID, user: revocation.userID, issuedAt: revocation.issuedAt)
         } catch {
             throw APIError.unavailable("cannot ask the identity service whether the token was revoked: \(error)")
         }
-        guard !revoked else {
-            throw APIError.unauthorized("the bearer token was revoked (logged out, or the account changed); log in again")
-        }
-        return claims.user
+        try revocation.settle(revoked: revoked)
     }
 
     /// The claims of `token` once its signature, issuer and expiry are checked (the signature once per token).

@@ -13,6 +13,23 @@ public protocol PreparedRead: Sendable {
     var parameters: [PreparedValue] { get }
 }
 
+extension PreparedRead {
+    /// The highest `$N` of `text`: a read that adds parameters to another's numbers them from here.
+    public static var highestParameter: Int {
+        var highest = 0
+        var number: Int?  // the digits after a `$`, while they are read
+        for byte in text.utf8 {
+            if let digits = number, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                number = digits * 10 + Int(byte - UInt8(ascii: "0"))
+                continue
+            }
+            if let digits = number { highest = max(highest, digits) }
+            number = byte == UInt8(ascii: "$") ? 0 : nil
+        }
+        return max(highest, number ?? 0)
+    }
+}
+
 /// A parameter of a ``PreparedRead``.
 public enum PreparedValue: Sendable, Equatable {
     case text(String)

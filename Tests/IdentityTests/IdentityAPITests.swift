@@ -180,7 +180,7 @@ import TrellisTestSupport
     func theAdminIsCreatedOnceOnFirstStart(_ kind: DatabaseKind) async throws {
         try await IdentityHarness.with(kind, adminPassword: nil) { api, module in
             // No password was configured: one was generated (and printed); the user exists and is an admin.
-            let users = try await module.controller.repository.users(after: nil, limit: 100)
+            let users = try await module.controller.repository.users(after: nil, limit: 100, checking: nil).value
             #expect(users.map(\.username) == ["admin"])
             #expect(users.first?.isAdmin == true)
             #expect(

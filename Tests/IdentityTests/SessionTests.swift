@@ -31,6 +31,46 @@ import TrellisTestSupport
         }
     }
 
+    /// The identity service's reads check a token's revocation in the statement that reads (or, when they find no
+    /// row, read nothing or fail, right after): a token logged out or of a disabled account is refused on each, and a
+    /// read that fails says nothing to it (401, not whether a project exists).
+    @Test(arguments: DatabaseKind.allCases)
+    func aRevokedTokenIsRefusedOnEveryReadOfTheIdentityService(_ kind: DatabaseKind) async throws {
+        try await EmbeddedHarness.with(kind) { api, _ in
+            let admin = try await api.login("admin", EmbeddedHarness.adminPassword)
+            #expect(try await api.call("POST", "/api/v1/projects", token: admin, json: ["name": "vault"]).status == 201)
+            for user in ["olga", "pavel"] {
+                let created = try await api.call(
+                    "POST", "/api/v1/users", token: admin, json: ["username": user, "password": "\(user)-password"])
+                #expect(created.status == 201, "\(created.text)")
+            }
+            let reads = [
+                "/api/v1/projects", "/api/v1/me", "/api/v1/users", "/api/v1/projects/vault", "/api/v1/projects/vault/members",
+                "/api/v1/projects/nowhere", "/api/v1/tokens",
+            ]
+            let session = try await api.login("admin", EmbeddedHarness.adminPassword)
+            let olga = try await api.login("olga", "olga-password")  // a member of nothing: her project list is empty
+            let pavel = try await api.login("pavel", "pavel-password")
+            for token in [session, olga, pavel] {
+                for path in reads {
+                    #expect(try await api.call("GET", path, token: token).status != 401, "\(path)")
+                }
+            }
+            #expect(try await api.call("POST", "/api/v1/auth/logout", token: session).status == 204)
+            #expect(try await api.call("POST", "/api/v1/auth/logout", token: olga).status == 204)
+            #expect(try await api.call("PATCH", "/api/v1/users/pavel", token: admin, json: ["disabled": true]).status == 200)
+            for (name, token) in [("the admin's", session), ("olga's", olga), ("pavel's", pavel)] {
+                for path in reads {
+                    let refused = try await api.call("GET", path, token: token)
+                    #expect(refused.status == 401 && refused.text.contains("revoked"), "\(name) token on \(path): \(refused.text)")
+                }
+            }
+            // The other session of the admin still reads.
+            #expect(try await api.call("GET", "/api/v1/projects", token: admin).status == 200)
+            #expect(try await api.call("GET", "/api/v1/users", token: admin).status == 200)
+        }
+    }
+
     @Test(arguments: DatabaseKind.allCases)
     func refreshGivesAFreshTokenAndRevokesTheOld(_ kind: DatabaseKind) async throws {
         try await EmbeddedHarness.with(kind) { api, _ in

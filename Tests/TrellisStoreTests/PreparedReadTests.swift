@@ -64,4 +64,20 @@ import TrellisTestSupport
             #expect(String(describing: error!).contains("uses $2 but has 1 parameters"))
         }
     }
+
+    /// The highest `$N` of a text, where a read that extends another numbers its own parameters from.
+    @Test func theHighestParameterIsReadFromTheText() {
+        #expect(Named.highestParameter == 3)
+        #expect(MissingParameter.highestParameter == 2)
+        struct Many: PreparedRead {
+            static let text = "SELECT $12, $3 || '$' AS dollar, $1"
+            var parameters: [PreparedValue] { [] }
+        }
+        #expect(Many.highestParameter == 12)
+        struct None: PreparedRead {
+            static let text = "SELECT 1"
+            var parameters: [PreparedValue] { [] }
+        }
+        #expect(None.highestParameter == 0)
+    }
 }

@@ -1,0 +1,35 @@
+import Foundation
+import ServiceContracts
+import Synchronization
+
+/// Whether a user token was revoked, left to be checked with the first read its request makes: on the identity
+/// service's reads (``AuthenticationMiddleware``) the token's revocation and the read go to the database as one
+/// statement instead of two. Whatever no read settles — a handler that reads nothing, an empty answer, an error — the
+/// middleware checks before the answer leaves, so a revoked token is refused on every path, as before.
+public final class DeferredRevocation: Sendable {
+    /// The token's id (`jti`).
+    public let tokenID: String
+    /// The token's user (`sub`), whose sessions may have been voided since `issuedAt`.
+    public let userID: String
+    public let issuedAt: Date
+    private let verdict = Mutex<Bool?>(nil)
+
+    init(tokenID: String, userID: String, issuedAt: Date) {
+        self.tokenID = tokenID
+        self.userID = userID
+        self.issuedAt = issuedAt
+    }
+
+    /// What a read or the middleware found; nil while unchecked.
+    public var revoked: Bool? { verdict.withLock { $0 } }
+
+    /// Records what a check found; a revoked token is refused with 401.
+    public func settle(revoked: Bool) throws(APIError) {
+        verdict.withLock { $0 = revoked }
+        if revoked { throw Self.refusal }
+    }
+
+    static var refusal: APIError {
+        APIError.unauthorized("the bearer token was revoked (logged out, or the account changed); log in again")
+    }
+}
