@@ -544,11 +544,13 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     func access(_ context: TrellisRequestContext, needs action: ProjectAction) async throws -> (Project, ProjectRole) {
         let caller = try context.requireUser()
         let name = try context.parameters.require("project")
-        guard let project = try await repository.project(named: name) else { throw IdentityError.projectNotFound(name) }
-        let role = caller.limited(caller.isAdmin ? .owner : try await repository.role(of: .init(caller.id), in: project.id), in: name)
-        guard let role else { throw IdentityError.projectNotFound(name) }
+        let found = try await Self.read(settling: context.revocation) { token in
+            try await repository.project(named: name, roleOf: .init(caller.id), checking: token)
+        }
+        guard let found else { throw IdentityError.projectNotFound(name) }
+        guard let role = caller.limited(caller.isAdmin ? .owner : found.role, in: name) else { throw IdentityError.projectNotFound(name) }
         guard role >= action.minimumRole else { throw IdentityError.notAllowed(action, project: name, role: role) }
-        return (project, role)
+        return (found.project, role)
     }
 
     // MARK: Passwords

@@ -17,6 +17,10 @@ public protocol IdentityRepository: Sendable {
 
     func createProject(_ project: Project, owner: Identifier<User>) async throws
     func project(named name: String) async throws -> Project?
+    /// A project by name with `user`'s role in it (nil: not a member), in one statement; with `token`, whether it was
+    /// revoked, asked in the same statement.
+    func project(named name: String, roleOf user: Identifier<User>, checking token: TokenSession?) async throws
+        -> Checked<(project: Project, role: ProjectRole?)?>
     /// The projects `user` is a member of, with the role; every project (as owner) when `all` is set. By name, up to
     /// `limit` named after `after`. With `token`, whether it was revoked, asked in the same statement.
     func projects(of user: Identifier<User>, all: Bool, after: String?, limit: Int, checking token: TokenSession?) async throws
@@ -219,6 +223,29 @@ public struct SQLIdentityRepository: IdentityRepository {
 
     public func project(named name: String) async throws -> Project? {
         try await database.rows(ProjectNamed(name: name)).first?.decode(model: ProjectRow.self).project
+    }
+
+    public func project(named name: String, roleOf user: Identifier<User>, checking token: TokenSession?) async throws
+        -> Checked<(project: Project, role: ProjectRole?)?>
+    {
+        try await rows(ProjectWithRole(name: name, user: user.rawValue), checking: token).map { rows in
+            try rows.first.map { row in
+                (try row.decode(model: ProjectRow.self).project, try row.decode(column: "role", as: String?.self).flatMap(ProjectRole.init))
+            }
+        }
+    }
+
+    /// A project by name, unless it is being deleted, and a user's role in it: every request on one project asks.
+    struct ProjectWithRole: PreparedRead {
+        static let text = """
+            SELECT p.id, p.name, p.description, p.created_by, p.created_at, p.updated_at, p.settings, m.role
+            FROM identity_projects p
+            LEFT JOIN identity_memberships m ON m.project_id = p.id AND m.user_id = $2
+            WHERE p.name = $1 AND p.deleting_since IS NULL
+            """
+        let name: String
+        let user: String
+        var parameters: [PreparedValue] { [.text(name), .text(user)] }
     }
 
     /// A project by name, unless it is being deleted: every request on a project's resources asks.
