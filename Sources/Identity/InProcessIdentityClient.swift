@@ -17,9 +17,8 @@ struct InProcessIdentityClient: IdentityClient {
     }
 
     func role(of user: AuthenticatedUser, inProject project: String, token: String) async throws -> ProjectRole? {
-        guard let found = try await repository.project(named: project) else { return nil }
-        if user.isAdmin { return .owner }
-        return try await repository.role(of: .init(user.id), in: found.id)
+        guard let found = try await repository.project(named: project, roleOf: .init(user.id), checking: nil).value else { return nil }
+        return user.isAdmin ? .owner : found.role
     }
 
     func actAs(_ username: String) async throws -> Caller? {
