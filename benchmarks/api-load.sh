@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-command -v wrk >/dev/null || { echo "api-load: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+scripts/install-deps.sh bench
 export BIN DURATION CONNECTIONS TRELLIS_LOG_LEVEL=warning TRELLIS_ADMIN_PASSWORD=load-admin-password
 
 echo "api-load: $(nproc) cores, wrk -t2 -c$CONNECTIONS -d$DURATION, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1 /proc/loadavg)"

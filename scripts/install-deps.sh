@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages `make run` and `make test` need, from Debian's registry, when they are missing.
-#   scripts/install-deps.sh run|test
+#   scripts/install-deps.sh run|test|bench
 set -euo pipefail
 need=()
 command -v swift >/dev/null || { echo "install-deps: the Swift toolchain (6.2 or later) is required and not on PATH" >&2; exit 1; }
@@ -23,6 +23,10 @@ if [ "${1:-run}" = test ]; then
   [ -d /usr/lib/python3/dist-packages/mpi4py ] || need+=(python3-mpi4py)
   [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
   python3 -c "import ensurepip" 2>/dev/null || need+=(python3-venv)
+fi
+if [ "${1:-run}" = bench ]; then
+  command -v wrk >/dev/null || need+=(wrk)   # benchmarks/api-load.sh
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)   # its split mode
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "install-deps: installing ${need[*]}"
