@@ -64,17 +64,8 @@ public struct SQLPipelineRepository: PipelineRepository {
         struct SummaryRow: Decodable {
             let name: String, current_version: Int, updated_at: Int64, document: String
         }
-        let rows = try await database.read { sql in
-            try await sql.raw(
-                """
-                SELECT p.name, p.current_version, p.updated_at, v.document
-                FROM pipelines_pipelines p
-                JOIN pipelines_versions v ON v.pipeline_id = p.id AND v.version = p.current_version
-                WHERE p.project = \(bind: project) AND p.name > \(bind: after ?? "")
-                ORDER BY p.name
-                LIMIT \(bind: limit)
-                """
-            ).all(decoding: SummaryRow.self)
+        let rows = try await database.rows(PipelinePage(project: project, after: after ?? "", limit: Int64(limit))).map {
+            try $0.decode(model: SummaryRow.self)
         }
         let decoder = JSONDecoder()
         return try rows.map { row in
@@ -84,6 +75,22 @@ public struct SQLPipelineRepository: PipelineRepository {
                 updatedAt: .fromMilliseconds(row.updated_at)
             )
         }
+    }
+
+    /// A page of a project's pipelines by name, with their current versions' documents: the pipeline list reads it.
+    struct PipelinePage: PreparedRead {
+        static let text = """
+            SELECT p.name, p.current_version, p.updated_at, v.document
+            FROM pipelines_pipelines p
+            JOIN pipelines_versions v ON v.pipeline_id = p.id AND v.version = p.current_version
+            WHERE p.project = $1 AND p.name > $2
+            ORDER BY p.name
+            LIMIT $3
+            """
+        let project: String
+        let after: String
+        let limit: Int64
+        var parameters: [PreparedValue] { [.text(project), .text(after), .integer(limit)] }
     }
 
     public func versions(of pipeline: PipelineRecord) async throws -> [PipelineVersion] {

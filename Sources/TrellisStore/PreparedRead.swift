@@ -47,6 +47,9 @@ extension Database {
             return try await read { sql in try await sql.raw(query).all() }
         case .postgres(let client, let running):
             await running.wait()
+            // As PostgresKit logs the statements it runs, so that a debug log shows these too.
+            logger.debug(
+                "Executing query", metadata: ["sql": .string(Statement.text), "binds": .array(parameters.map { .string("\($0)") })])
             let prepared = PostgresPrepared<Statement>(parameters: parameters)
             return try await client.withConnection { connection in
                 var rows: [any SQLRow] = []
