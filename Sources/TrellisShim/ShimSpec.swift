@@ -138,7 +138,8 @@ public struct ShimSpec: Equatable, Sendable {
 public struct ProcStat: Equatable, Sendable {
     public let parent: Int32
     public let processGroup: Int32
-    /// User plus system CPU time, in clock ticks.
+    /// User plus system CPU time, in clock ticks: the process's own and its children's that it waited for (which left
+    /// the tree of processes when they were reaped, and would otherwise leave the sum of its processes' time).
     public let cpuTicks: UInt64
     /// When the process started, in clock ticks since boot: with the pid, it names one process for good.
     public let startTime: UInt64
@@ -155,12 +156,12 @@ public struct ProcStat: Equatable, Sendable {
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 21, let parent = Int32(fields[1]), let group = Int32(fields[2]), let user = UInt64(fields[11]),
-            let system = UInt64(fields[12]),
+            let system = UInt64(fields[12]), let children = UInt64(fields[13]), let childrenSystem = UInt64(fields[14]),
             let threads = Int(fields[17]), let start = UInt64(fields[19]), let rss = Int64(fields[21])
         else { return nil }
         self.parent = parent
         processGroup = group
-        cpuTicks = user + system
+        cpuTicks = user + system + children + childrenSystem
         startTime = start
         residentPages = rss
         self.threads = threads

@@ -431,7 +431,10 @@ final class Supervisor {
             if ticks >= before.ticks, now > before.at {
                 cpu = Double(ticks - before.ticks) / ticksPerSecond / (Double(now - before.at) / 1000) * 100
             }
-            previousTicks[replica.rank] = (ticks, now)
+            // A process that ended is counted in the children's time of the parent that reaped it (`ProcStat.cpuTicks`);
+            // one whose parent left the tree before it ended is not: the reading never goes back, or the next sample
+            // would count that time again, over however short an interval.
+            previousTicks[replica.rank] = (max(ticks, before.ticks), now)
             let gpuUse = gpu?.use(of: Set(processes))
             lines +=
                 JSONText.object([

@@ -99,6 +99,24 @@ import TrellisTestSupport
         }
     }
 
+    /// A replica whose child burns CPU, ends and is reaped while the replica goes on: the child's time leaves the
+    /// tree's sum at the next sample, and must not be counted again by the last one (it once was, over the few
+    /// milliseconds since the sample before: hundreds of cores).
+    @Test func aReapedChildsCPUTimeIsCountedOnce() async throws {
+        try await Self.withTeam(.sqlite) { api, team in
+            let token = team["olga"]
+            let parent = #"python3 -c 'import time; exec("while time.process_time() < 1.2: pass")'; sleep 1.6"#
+            try await api.applyPipeline("reap", project: "ml", token: token, tasks: [Self.task("reap", parent)])
+            let run = try await api.startRun("reap", project: "ml", token: token)
+            _ = try await api.waitForRun(run, project: "ml", token: token)
+            let usage = try await Self.completeUsage(api, run: run, task: "reap", token: token)
+            let points = ((usage["series"] as? [[String: Any]])?.first?["points"] as? [[String: Any]] ?? []).compactMap {
+                $0["cpuCores"] as? Double
+            }
+            #expect(!points.isEmpty && points.allSatisfy { $0 <= 1.15 }, "\(points)")
+        }
+    }
+
     /// GPU use where `nvidia-smi` is (here a stand-in printing its CSV for the processes marked as using a GPU): the
     /// memory the replica's processes hold and the utilisation of the GPU they hold it on.
     @Test func gpuUseComesFromNvidiaSmi() async throws {

@@ -40,11 +40,11 @@ import Testing
     }
 
     @Test func procStatReadsPastACommandWithSpacesAndParentheses() {
-        let line = "4242 (my (odd) cmd) S 1 4240 4240 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 987654 1000000 250 18446744073709551615"
+        let line = "4242 (my (odd) cmd) S 1 4240 4240 0 -1 4194560 100 0 0 0 7 3 4 1 20 0 1 0 987654 1000000 250 18446744073709551615"
         let stat = ProcStat(line)
         #expect(stat?.parent == 1)
         #expect(stat?.processGroup == 4240)
-        #expect(stat?.cpuTicks == 10)
+        #expect(stat?.cpuTicks == 15)  // its own 7 + 3, and 4 + 1 of children it waited for
         #expect(stat?.startTime == 987654)
         #expect(stat?.residentPages == 250)
         #expect(stat?.threads == 1)
