@@ -6,10 +6,10 @@ DATA_DIR ?= .trellis
 
 .PHONY: run test build deps-run deps-test
 
-# A phase of make test with a bound on its time, so that CI says which phase is stuck instead of running out its own
-# time: $(call bounded,SECONDS,COMMAND…). Innermost, inside the scripts that start PostgreSQL, slapd and the API
-# server, so that they still stop them when the bound ends the phase.
-bounded = timeout --kill-after=30 $(1) $(2) || { status=$$?; [ $$status -ne 124 ] || echo "make test: '$(2)' did not end within $(1) s" >&2; exit $$status; }
+# A phase of make test with a bound on its time, so that CI says which phase is stuck, and where (the test process's
+# threads), instead of running out its own time: $(call bounded,SECONDS,COMMAND…). Innermost, inside the scripts that
+# start PostgreSQL, slapd and the API server, so that they still stop them when the bound ends the phase.
+bounded = scripts/bounded.sh $(1) $(2)
 
 ## make run: build and start Trellis on http://127.0.0.1:$(PORT) with the demo project (SQLite in $(DATA_DIR)).
 run: deps-run

@@ -23,6 +23,7 @@ if [ "${1:-run}" = test ]; then
   [ -d /usr/lib/python3/dist-packages/mpi4py ] || need+=(python3-mpi4py)
   [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
   python3 -c "import ensurepip" 2>/dev/null || need+=(python3-venv)
+  command -v gdb >/dev/null || need+=(gdb)   # where a phase that did not end was stuck (scripts/bounded.sh)
 fi
 if [ "${1:-run}" = bench ]; then
   command -v wrk >/dev/null || need+=(wrk)   # benchmarks/api-load.sh

@@ -194,7 +194,7 @@ enum Processes {
 /// One end-to-end test at a time: each starts whole deployments (several servers, supervisors and tasks, a 100 MB log,
 /// `kill -9`), and two of them at once on 2 cores starve each other into timeouts. The unit suites still run beside.
 struct AloneAmongDeployments: SuiteTrait, TestTrait, TestScoping {
-    static let room = Slots(1)
+    static let room = Slots(1, of: "rooms for a deployment")
     var isRecursive: Bool { true }
 
     func provideScope(

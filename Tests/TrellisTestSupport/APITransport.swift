@@ -42,7 +42,7 @@ extension APITransport {
             headers["Content-Type"] = "application/json"
             data = try JSONSerialization.data(withJSONObject: body)
         }
-        return try await send(method, path, headers: headers, body: data)
+        return try await Trail.step("\(method) \(path)") { try await send(method, path, headers: headers, body: data) }
     }
 
     /// Logs in and returns the token, failing loudly when login does not work.

@@ -46,9 +46,16 @@ public enum EmbeddedHarness {
                     "schedule.min.interval": "0s",
                 ].merging(extra) { $1 }
             )
-            let platform = try await Platform.embedded(environment: environment, demo: false)
+            let platform = try await Trail.step("composing the embedded platform") {
+                try await Platform.embedded(environment: environment, demo: false)
+            }
             let routes = platform.routes
-            try await platform.application.test(.router) { client in try await body(TestClientTransport(client), url, routes) }
+            // Open while its services start, the test runs, and they stop.
+            try await Trail.step("the embedded platform's services") {
+                try await platform.application.test(.router) { client in
+                    try await Trail.step("the test's body") { try await body(TestClientTransport(client), url, routes) }
+                }
+            }
         }
     }
 }

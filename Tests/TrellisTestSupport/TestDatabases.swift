@@ -25,41 +25,50 @@ public enum TestDatabases {
     /// Connections the tests may hold on the test PostgreSQL at once: scripts/with-postgres.sh starts it with
     /// `max_connections=300`, less its 3 reserved for superusers and room for the admin connections that create and
     /// drop the databases.
-    static let postgresConnections = Slots(280)
+    static let postgresConnections = Slots(280, of: "connections to the test PostgreSQL")
     /// What one service's pool opens at most (`Database`'s `maximumConnections`).
     public static let connectionsPerPool = 10
 
     /// A new, empty database of `kind` for one test, removed afterwards. PostgreSQL tests fail (they are not
     /// skipped) when no server is configured, so a green run always covers both stores. A PostgreSQL test waits until
     /// `pools` service pools fit within the server's connections beside the tests already running (by default one:
-    /// an embedded platform; a split-mode deployment passes one per service).
+    /// an embedded platform; a split-mode deployment passes one per service). The test is watched: still running
+    /// after five minutes, it says where it is (``Trail``).
     public static func withFresh<T: Sendable>(
         _ kind: DatabaseKind, pools: Int = 1, _ body: @Sendable (DatabaseURL) async throws -> T
     ) async throws -> T {
-        switch kind {
-        case .sqlite:
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-test-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: folder) }
-            return try await body(.sqliteFile(path: folder.appendingPathComponent("trellis.db").path))
-        case .postgres:
-            return try await postgresConnections.holding(pools * connectionsPerPool) { try await withFreshPostgres(body) }
+        try await Trail.watching {
+            switch kind {
+            case .sqlite:
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-test-\(UUID().uuidString)")
+                defer { try? FileManager.default.removeItem(at: folder) }
+                let path = folder.appendingPathComponent("trellis.db").path
+                return try await Trail.step("on the SQLite database \(path)") { try await body(.sqliteFile(path: path)) }
+            case .postgres:
+                return try await postgresConnections.holding(pools * connectionsPerPool) { try await withFreshPostgres(body) }
+            }
         }
     }
 
     static func withFreshPostgres<T: Sendable>(_ body: @Sendable (DatabaseURL) async throws -> T) async throws -> T {
         let admin = try postgresAdminURL()
         let name = "trellis_test_\(UUID().uuidString.prefix(8).lowercased())"
-        try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
-            try await database.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        try await Trail.step("creating the PostgreSQL database \(name)") {
+            try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
+                try await database.read { try await $0.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+            }
         }
         let result: Result<T, any Error>
         do {
-            result = .success(try await body(try DatabaseURL(replacingDatabase(in: admin, with: name))))
+            let url = try DatabaseURL(replacingDatabase(in: admin, with: name))
+            result = .success(try await Trail.step("on the PostgreSQL database \(name)") { try await body(url) })
         } catch {
             result = .failure(error)
         }
-        try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
-            try await database.read { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+        try await Trail.step("dropping the PostgreSQL database \(name)") {
+            try await Database.withOpened(try DatabaseURL(admin), logger: logger) { database in
+                try await database.read { try await $0.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+            }
         }
         return try result.get()
     }

@@ -44,18 +44,21 @@ public enum Waiting {
 /// deployment on 2 cores): a test takes what it needs and waits, in order, until that much is free.
 public actor Slots {
     public let capacity: Int
+    /// What a unit is, for a test's trail: "connections to the test PostgreSQL".
+    public let units: String
     private var free: Int
     private var waiting: [(units: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
-    public init(_ capacity: Int) {
+    public init(_ capacity: Int, of units: String) {
         self.capacity = capacity
+        self.units = units
         free = capacity
     }
 
     /// Runs `body` holding `units` (at most the capacity).
     public func holding<T: Sendable>(_ units: Int, _ body: @Sendable () async throws -> T) async rethrows -> T {
         let units = min(units, capacity)
-        await take(units)
+        await Trail.step("waiting for \(units) of the \(capacity) \(self.units)") { await take(units) }
         do {
             let value = try await body()
             give(units)
