@@ -301,11 +301,7 @@ struct IdentityController<Repository: IdentityRepository>: Sendable {
     static func read<Value>(
         settling revocation: DeferredRevocation?, _ read: (TokenSession?) async throws -> Checked<Value>
     ) async throws -> Value {
-        let token = revocation.flatMap { revocation in
-            revocation.revoked == nil
-                ? TokenSession(tokenID: revocation.tokenID, userID: revocation.userID, issuedAt: revocation.issuedAt) : nil
-        }
-        let checked = try await read(token)
+        let checked = try await read(revocation.flatMap { $0.revoked == nil ? $0.token : nil })
         if let revoked = checked.revoked { try revocation?.settle(revoked: revoked) }
         return checked.value
     }

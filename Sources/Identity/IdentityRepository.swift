@@ -81,13 +81,6 @@ public struct SigningKey: Sendable, Equatable {
     public let createdAt: Date
 }
 
-/// A user token whose revocation a read is asked to check: its id, its user, and when it was issued.
-public struct TokenSession: Sendable {
-    public let tokenID: String
-    public let userID: String
-    public let issuedAt: Date
-}
-
 /// What a read found, and whether the token it was asked to check was revoked (nil: not checked).
 public struct Checked<Value> {
     public let value: Value

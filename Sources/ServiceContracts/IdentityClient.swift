@@ -282,3 +282,18 @@ public struct ProjectAlerting: Codable, Sendable, Equatable {
         self.webhooks = webhooks
     }
 }
+
+/// A user token whose revocation is to be checked: its id, its user, and when it was issued.
+public struct TokenSession: Sendable {
+    /// The token's id (`jti`).
+    public let tokenID: String
+    /// The token's user (`sub`), whose sessions may have been voided since `issuedAt`.
+    public let userID: String
+    public let issuedAt: Date
+
+    public init(tokenID: String, userID: String, issuedAt: Date) {
+        self.tokenID = tokenID
+        self.userID = userID
+        self.issuedAt = issuedAt
+    }
+}

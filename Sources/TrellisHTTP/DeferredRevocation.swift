@@ -7,17 +7,11 @@ import Synchronization
 /// statement instead of two. Whatever no read settles — a handler that reads nothing, an empty answer, an error — the
 /// middleware checks before the answer leaves, so a revoked token is refused on every path, as before.
 public final class DeferredRevocation: Sendable {
-    /// The token's id (`jti`).
-    public let tokenID: String
-    /// The token's user (`sub`), whose sessions may have been voided since `issuedAt`.
-    public let userID: String
-    public let issuedAt: Date
+    public let token: TokenSession
     private let verdict = Mutex<Bool?>(nil)
 
-    init(tokenID: String, userID: String, issuedAt: Date) {
-        self.tokenID = tokenID
-        self.userID = userID
-        self.issuedAt = issuedAt
+    init(_ token: TokenSession) {
+        self.token = token
     }
 
     /// What a read or the middleware found; nil while unchecked.

@@ -38,7 +38,8 @@ public actor TokenVerifier {
     public func verifyDeferringRevocation(_ token: String) async throws(APIError) -> (AuthenticatedUser, DeferredRevocation?) {
         if token.hasPrefix(APITokenFormat.prefix) { return (try await verifyAPIToken(token), nil) }
         let claims = try await signed(token)
-        return (claims.user, DeferredRevocation(tokenID: claims.jti.value, userID: claims.sub.value, issuedAt: claims.iat.value))
+        let session = TokenSession(tokenID: claims.jti.value, userID: claims.sub.value, issuedAt: claims.iat.value)
+        return (claims.user, DeferredRevocation(session))
     }
 
     /// Asks whether the token was revoked, unless a read already settled it; 401 when it was.
@@ -49,7 +50,8 @@ public actor TokenVerifier {
         }
         let revoked: Bool
         do {
-            revoked = try await identity.isRevoked(revocation.tokenID, user: revocation.userID, issuedAt: revocation.issuedAt)
+            let token = revocation.token
+            revoked = try await identity.isRevoked(token.tokenID, user: token.userID, issuedAt: token.issuedAt)
         } catch {
             throw APIError.unavailable("cannot ask the identity service whether the token was revoked: \(error)")
         }
