@@ -50,9 +50,11 @@ public enum EmbeddedHarness {
                 try await Platform.embedded(environment: environment, demo: false)
             }
             let routes = platform.routes
+            var application = platform.application
+            application.services = application.services.map(TrailedService.init)
             // Open while its services start, the test runs, and they stop.
             try await Trail.step("the embedded platform's services") {
-                try await platform.application.test(.router) { client in
+                try await application.test(.router) { client in
                     try await Trail.step("the test's body") { try await body(TestClientTransport(client), url, routes) }
                 }
             }

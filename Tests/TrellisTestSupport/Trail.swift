@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -77,4 +78,16 @@ public final class Trail: Sendable {
             return text
         }
     }
+}
+
+/// A service of the platform under test, on the test's trail while it runs: a platform that does not stop says which
+/// of its services are still running.
+struct TrailedService: Service, CustomStringConvertible {
+    let base: any Service
+
+    func run() async throws {
+        try await Trail.step("the service \(description)") { try await base.run() }
+    }
+
+    var description: String { String(describing: type(of: base)) }
 }
