@@ -26,8 +26,8 @@ struct UsageIngestion: Service {
     static let page = 1_000
 
     func run() async throws {
-        await ready.wait()
         await cancelWhenGracefulShutdown {
+            guard await ready.wait() else { return }
             var lastRetention = ContinuousClock.now - Self.retentionInterval
             while !Task.isCancelled {
                 await passes.start()

@@ -79,8 +79,8 @@ struct PlatformGaugeService: Service {
     static let interval = Duration.seconds(5)
 
     func run() async throws {
-        await ready.wait()
         await cancelWhenGracefulShutdown {
+            guard await ready.wait() else { return }
             while !Task.isCancelled {
                 do {
                     metrics.record(try await repository.platformCounts())

@@ -123,9 +123,9 @@ struct EngineService: Service {
     static let sweepInterval = Duration.seconds(3)
 
     func run() async throws {
-        await ready.wait()
-        await engine.reconcile()
         await cancelWhenGracefulShutdown {
+            guard await ready.wait() else { return }
+            await engine.reconcile()
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await follow() }
                 group.addTask { await sweep() }

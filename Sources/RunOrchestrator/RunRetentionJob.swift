@@ -85,7 +85,7 @@ struct RetentionService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            await ready.wait()
+            guard await ready.wait() else { return }
             while !Task.isCancelled {
                 do {
                     try await job.pass()

@@ -228,8 +228,8 @@ struct SchedulerService: Service {
     static let poll = Duration.seconds(1)
 
     func run() async throws {
-        await ready.wait()
         await cancelWhenGracefulShutdown {
+            guard await ready.wait() else { return }
             while !Task.isCancelled {
                 var sleep = Self.poll
                 do {

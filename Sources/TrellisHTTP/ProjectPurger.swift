@@ -28,7 +28,7 @@ public struct ProjectPurger: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            await ready.wait()
+            guard await ready.wait() else { return }
             while !Task.isCancelled {
                 await pass()
                 try? await Task.sleep(for: interval)

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Hummingbird
 import Logging
 import Prometheus
@@ -130,19 +131,32 @@ public struct ServiceEnvironment: Sendable {
 /// A gate that opens once; waiters resume when it does.
 public actor Readiness {
     private var isOpen = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var waiters: [UUID: CheckedContinuation<Bool, Never>] = [:]
 
     public init() {}
 
     public func open() {
         isOpen = true
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters.values { waiter.resume(returning: true) }
         waiters.removeAll()
     }
 
-    public func wait() async {
-        if isOpen { return }
-        await withCheckedContinuation { waiters.append($0) }
+    /// True once open; false as soon as the waiting task is cancelled — a service waits for it under
+    /// `cancelWhenGracefulShutdown`, so that a platform whose start failed (its migrations refused) still stops.
+    public func wait() async -> Bool {
+        if isOpen { return true }
+        let token = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { waiter in
+                if Task.isCancelled { waiter.resume(returning: false) } else { waiters[token] = waiter }
+            }
+        } onCancel: {
+            Task { await self.cancel(token) }
+        }
+    }
+
+    private func cancel(_ token: UUID) {
+        waiters.removeValue(forKey: token)?.resume(returning: false)
     }
 }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ClusterGateway
 import Foundation
 import NIOPosix
+import SQLKit
 import Testing
 import TrellisCore
 import TrellisStore
@@ -470,6 +471,27 @@ import TrellisTestSupport
         let bad = try Processes.run(trellis, ["migrate", "--database-url", "mysql://db/trellis"], directory: "/")
         #expect(bad.status != 0)
         #expect(bad.output.contains("database.url"))
+    }
+
+    /// A start that fails before the services' tables are ready (here its migrations refuse a database newer than the
+    /// binary) ends the process with the reason: the services waiting for the tables stop too, instead of a server
+    /// that neither serves nor exits nor says why (and ignores SIGTERM).
+    @Test func aServeOnADatabaseAheadOfItSaysSoAndExits() async throws {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-ahead-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDir) }
+        let trellis = Processes.binDirectory.appendingPathComponent("trellis")
+        #expect(try Processes.run(trellis, ["migrate", "--data-dir", dataDir.path]).status == 0)
+        let url = DatabaseURL.sqliteFile(path: dataDir.appendingPathComponent("trellis.db").path)
+        try await Database.withOpened(url, logger: TestDatabases.logger) { database in
+            try await database.transaction { sql in
+                try await sql.raw("INSERT INTO trellis_migrations VALUES ('orchestrator', 999, '999_future.sql', 0)").run()
+            }
+        }
+        let ahead = try Processes.run(
+            trellis, ["serve", "--port", String(try Processes.freePorts(1)), "--data-dir", dataDir.path],
+            environment: ["TRELLIS_ADMIN_PASSWORD": "ahead-admin-password"], limit: .seconds(60))
+        #expect(ahead.status == 1, "\(ahead.output)")
+        #expect(ahead.output.contains("orchestrator migrations this binary does not know (999)"), "\(ahead.output)")
     }
 
     @Test func aServiceWhosePortIsTakenSaysSoAndExits() async throws {

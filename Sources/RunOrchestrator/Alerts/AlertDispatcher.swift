@@ -32,8 +32,8 @@ struct AlertDispatcher: Service {
     private let memberships = ExpiringCache<[String], Bool>(ttl: .seconds(30))
 
     func run() async throws {
-        await ready.wait()
         await cancelWhenGracefulShutdown {
+            guard await ready.wait() else { return }
             var recordedLong: Set<String> = []
             var pass = 0
             while !Task.isCancelled {
