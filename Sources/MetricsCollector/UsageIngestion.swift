@@ -14,7 +14,7 @@ struct UsageIngestion: Service {
     let repository: UsageRepository
     let attempts: any AttemptFeedClient
     let executor: any ExecutorClient
-    let ready: Readiness
+    let ready: Gate
     let logger: Logger
     let retention: UsageRetention
     let passes = Passes()

@@ -4,6 +4,7 @@ import Prometheus
 import ServiceLifecycle
 import TrellisCore
 import TrellisHTTP
+import TrellisStore
 
 /// The orchestrator's platform metrics on `/metrics` (docs/metrics.md): how long attempts waited to start and ran, how
 /// late the scheduler decided due schedules, and — counted from the tables every few seconds — runs by state, the
@@ -73,7 +74,7 @@ struct RunMetrics: Sendable {
 struct PlatformGaugeService: Service {
     let repository: RunRepository
     let metrics: RunMetrics
-    let ready: Readiness
+    let ready: Gate
     let logger: Logger
 
     static let interval = Duration.seconds(5)

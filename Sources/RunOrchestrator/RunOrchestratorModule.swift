@@ -117,7 +117,7 @@ public struct RunOrchestratorModule: ServiceModule {
 struct EngineService: Service {
     let engine: RunEngine
     let executor: any ExecutorClient
-    let ready: Readiness
+    let ready: Gate
     let logger: Logger
 
     static let sweepInterval = Duration.seconds(3)

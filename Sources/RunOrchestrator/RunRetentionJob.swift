@@ -4,6 +4,7 @@ import ServiceContracts
 import ServiceLifecycle
 import TrellisCore
 import TrellisHTTP
+import TrellisStore
 
 /// Applies each project's `settings.retention` (``RunRetention``): deletes the runs it no longer keeps, with their
 /// tasks, attempts and schedule records, noting each deletion in the same transaction; then has the cluster gateway
@@ -80,7 +81,7 @@ struct RunRetentionJob: Sendable {
 /// Runs the retention job every `interval` once the tables are ready.
 struct RetentionService: Service {
     let job: RunRetentionJob
-    let ready: Readiness
+    let ready: Gate
     let interval: Duration
 
     func run() async throws {

@@ -222,7 +222,7 @@ actor Scheduler {
 /// Runs the scheduler for as long as the process serves: a pass at each due instant, and at least every second.
 struct SchedulerService: Service {
     let scheduler: Scheduler
-    let ready: Readiness
+    let ready: Gate
     let logger: Logger
 
     static let poll = Duration.seconds(1)

@@ -1,6 +1,7 @@
 import Logging
 import ServiceContracts
 import ServiceLifecycle
+import TrellisStore
 
 /// Purges a service's data of deleted projects: asks the identity service for the deletions it has still to do,
 /// purges each and says so. A purge that fails or cannot finish yet is asked for again on the next pass, after a
@@ -8,7 +9,7 @@ import ServiceLifecycle
 public struct ProjectPurger: Service {
     let service: ServiceName
     let identity: any IdentityClient
-    let ready: Readiness
+    let ready: Gate
     let logger: Logger
     let interval: Duration
     let purge: @Sendable (ProjectDeletion) async throws -> Void

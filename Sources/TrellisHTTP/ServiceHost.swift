@@ -72,7 +72,7 @@ public enum ServiceHost {
                 }
             }
             for module in modules { try await module.bootstrap() }
-            await environment.ready.open()
+            environment.ready.open()
         }
         return app
     }

@@ -73,7 +73,7 @@ public struct ServiceEnvironment: Sendable {
     public var attempts: (any AttemptFeedClient)?
     /// Opened once the migrations are applied and the modules bootstrapped: long-running services wait for it
     /// before they touch their tables.
-    public let ready = Readiness()
+    public let ready = Gate()
 
     public init(
         configuration: TrellisConfiguration, database: Database, httpClient: HTTPClient, logger: Logger,
@@ -125,38 +125,6 @@ public struct ServiceEnvironment: Sendable {
                 reason: "the \(service.rawValue) service needs the \(provider.rawValue) service")
         }
         return client
-    }
-}
-
-/// A gate that opens once; waiters resume when it does.
-public actor Readiness {
-    private var isOpen = false
-    private var waiters: [UUID: CheckedContinuation<Bool, Never>] = [:]
-
-    public init() {}
-
-    public func open() {
-        isOpen = true
-        for waiter in waiters.values { waiter.resume(returning: true) }
-        waiters.removeAll()
-    }
-
-    /// True once open; false as soon as the waiting task is cancelled — a service waits for it under
-    /// `cancelWhenGracefulShutdown`, so that a platform whose start failed (its migrations refused) still stops.
-    public func wait() async -> Bool {
-        if isOpen { return true }
-        let token = UUID()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { waiter in
-                if Task.isCancelled { waiter.resume(returning: false) } else { waiters[token] = waiter }
-            }
-        } onCancel: {
-            Task { await self.cancel(token) }
-        }
-    }
-
-    private func cancel(_ token: UUID) {
-        waiters.removeValue(forKey: token)?.resume(returning: false)
     }
 }
 

@@ -133,7 +133,7 @@ public final class Database: Service, Sendable {
             let reader = readers.next()
             return try await reader.lock.withLock { try await body(reader.connection.sql()) }
         case .postgres(let client, let running):
-            await running.wait()
+            guard await running.wait() else { throw CancellationError() }
             return try await client.withConnection { connection in try await body(connection.sql()) }
         }
     }
@@ -147,7 +147,7 @@ public final class Database: Service, Sendable {
             let reader = readers.next()
             return try await reader.lock.withLock { try await Self.inTransaction(reader.connection.sql(), begin: "BEGIN", body) }
         case .postgres(let client, let running):
-            await running.wait()
+            guard await running.wait() else { throw CancellationError() }
             return try await client.withConnection { connection in
                 try await Self.inTransaction(connection.sql(), begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
             }
@@ -163,7 +163,7 @@ public final class Database: Service, Sendable {
             // IMMEDIATE takes the write lock up front: two processes never deadlock upgrading read locks.
             return try await writer.lock.withLock { try await Self.inTransaction(writer.connection.sql(), begin: "BEGIN IMMEDIATE", body) }
         case .postgres(let client, let running):
-            await running.wait()
+            guard await running.wait() else { throw CancellationError() }
             return try await client.withConnection { connection in
                 try await Self.inTransaction(connection.sql(), begin: "BEGIN", body)
             }

@@ -46,7 +46,7 @@ extension Database {
             let query = try PreparedText.sqlite(Statement.text, parameters)
             return try await read { sql in try await sql.raw(query).all() }
         case .postgres(let client, let running):
-            await running.wait()
+            guard await running.wait() else { throw CancellationError() }
             // As PostgresKit logs the statements it runs, so that a debug log shows these too.
             logger.debug(
                 "Executing query", metadata: ["sql": .string(Statement.text), "binds": .array(parameters.map { .string("\($0)") })])

@@ -35,6 +35,17 @@ import TrellisTestSupport
         }
     }
 
+    /// A statement asked for before PostgreSQL's pool runs waits for it; cancelled (a platform whose start failed,
+    /// stopping), it ends at once instead of waiting for a pool that will never run.
+    @Test func aStatementWaitingForAPoolThatNeverRunsEndsWhenCancelled() async throws {
+        try await TestDatabases.withFresh(.postgres) { url in
+            let database = try await Database.open(url, logger: TestDatabases.logger)
+            let statement = Task { try await database.read { try await $0.raw("SELECT 1").run() } }
+            statement.cancel()
+            await #expect(throws: CancellationError.self) { try await statement.value }
+        }
+    }
+
     /// A task cancelled inside a transaction (a request whose client left, a service stopping) rolls it back: the
     /// connection is not left inside it, so the next transaction neither fails nor commits the cancelled one's writes.
     @Test(arguments: DatabaseKind.allCases)

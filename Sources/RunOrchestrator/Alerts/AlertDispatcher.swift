@@ -18,7 +18,7 @@ struct AlertDispatcher: Service {
     let attempts: Int
     /// The wait before the second try.
     let backoff: Duration
-    let ready: Readiness
+    let ready: Gate
     let logger: Logger
     let now: @Sendable () -> Date
 
