@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Reads of big things: the view of a 1,000-task run, the first page of runs with 10,000 stored, and a 1,000-task
-pipeline compiled to an Argo Workflow.
+"""Reads of big things: the view of a 1,000-task run, the first page of runs with 10,000 stored, a page of a 1,000-task
+pipeline's runs (and its grid), and a 1,000-task pipeline compiled to an Argo Workflow.
 
-    benchmarks/views.py [--bin-dir DIR] [--runs 10000] [--samples 50]
+    benchmarks/views.py [--bin-dir DIR] [--runs 10000] [--big-runs 25] [--samples 50]
 
-Starts a private `trellis serve` (SQLite), runs W4 (a random DAG of 1,000 no-op tasks, benchmarks/runs.py) once,
+Starts a private `trellis serve` (SQLite), runs W4 (a random DAG of 1,000 no-op tasks, benchmarks/runs.py) `--big-runs` times,
 creates `--runs` runs of a one-task pipeline whose task is skipped (no process: what is stored is what matters), then
 times each read `--samples` times, one after the other, from a client on the same machine: the request's send to the
 last byte of the answer, which is the server's time plus a loopback round trip (about 0.1 ms here).
@@ -30,12 +30,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir", default=".build/release")
     parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--big-runs", type=int, default=25, help="runs of W4: a page of them is read")
     parser.add_argument("--samples", type=int, default=50)
     args = parser.parse_args()
     with Server(args.bin_dir, {"TRELLIS_LOCAL_EXECUTOR": "unsandboxed"}) as server:
         label, _ = WORKLOADS["W4"]
         document = workloads(["W4"])[label]
-        run_workload(server, document, 1)
+        run_workload(server, document, args.big_runs)
         run_id = server.call("GET", "/api/v1/projects/demo/pipelines/random-1000/runs?limit=1")["runs"][0]["id"]
         server.call("POST", "/api/v1/projects/demo/pipelines", {
             "apiVersion": "trellis.dev/v1", "kind": "Pipeline", "metadata": {"name": "many"},
@@ -49,6 +50,10 @@ def main():
             ("the run view of a 1,000-task run (W4)", f"/api/v1/projects/demo/runs/{run_id}", "application/json"),
             (f"the first page of runs, {args.runs + 1} stored", "/api/v1/projects/demo/runs", "application/json"),
             ("the first page of a pipeline's runs", "/api/v1/projects/demo/pipelines/many/runs", "application/json"),
+            (f"the first page of a 1,000-task pipeline's runs, {args.big_runs} stored",
+             "/api/v1/projects/demo/pipelines/random-1000/runs", "application/json"),
+            (f"the grid of a 1,000-task pipeline's runs, {args.big_runs} stored",
+             "/api/v1/projects/demo/pipelines/random-1000/grid", "application/json"),
             ("the 1,000-task pipeline as an Argo Workflow (JSON)", "/api/v1/projects/demo/pipelines/random-1000/argo", "application/json"),
             ("the 1,000-task pipeline as an Argo Workflow (YAML)", "/api/v1/projects/demo/pipelines/random-1000/argo", "application/yaml"),
         ]

@@ -148,9 +148,9 @@ struct RunController: Sendable {
             [String($0.created_at), $0.id]
         }
         let cells = try await repository.gridCells(ofRuns: found.items.map(\.id))
-        return RunGrid(
-            pipeline: pipeline, runs: found.items, taskOrder: try found.items.first.map(repository.taskOrder) ?? [], cells: cells,
-            next: found.next)
+        var taskOrder: [String] = []
+        if let newest = found.items.first { taskOrder = try await repository.taskOrder(ofRun: newest.id) }
+        return RunGrid(pipeline: pipeline, runs: found.items, taskOrder: taskOrder, cells: cells, next: found.next)
     }
 
     /// An execution-date bound of the run list: ISO 8601 with an offset.

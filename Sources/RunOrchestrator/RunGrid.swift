@@ -30,7 +30,7 @@ struct RunGrid: ResponseEncodable {
         let finishedAt: Date?
     }
 
-    init(pipeline: String, runs: [RunRepository.RunRow], taskOrder: [String], cells: [String: [String: Cell]], next: String?) {
+    init(pipeline: String, runs: [RunRepository.RunListRow], taskOrder: [String], cells: [String: [String: Cell]], next: String?) {
         self.pipeline = pipeline
         var names = taskOrder
         var known = Set(names)
@@ -78,8 +78,14 @@ extension RunRepository {
         }
     }
 
-    /// The task names of a run's plan, in its order.
-    func taskOrder(of run: RunRow) throws -> [String] {
-        try plans.plan(of: run.id) { try JSONDecoder().decode(RunPlan.self, from: Data(run.plan.utf8)) }.plan.tasks.map(\.name)
+    /// The task names of a run's plan, in its order (none for a run that is gone).
+    func taskOrder(ofRun id: String) async throws -> [String] {
+        if let plan = plans.cached(id) { return plan.plan.tasks.map(\.name) }
+        let text = try await database.read { sql in
+            try await sql.select().column("plan").from("orchestrator_runs").where("id", .equal, id).first()?
+                .decode(column: "plan", as: String.self)
+        }
+        guard let text else { return [] }
+        return try plans.plan(of: id) { try JSONDecoder().decode(RunPlan.self, from: Data(text.utf8)) }.plan.tasks.map(\.name)
     }
 }

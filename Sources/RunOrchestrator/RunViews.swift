@@ -122,7 +122,7 @@ struct RunSummary: Codable {
     let startedAt: Date?
     let finishedAt: Date?
 
-    init(_ row: RunRepository.RunRow) {
+    init(_ row: RunRepository.RunListRow) {
         id = row.id
         pipeline = row.pipeline
         pipelineVersion = row.pipeline_version
