@@ -29,13 +29,54 @@ public enum APICoding {
     }
 
     /// `2026-11-29T04:38:53.123Z`: the instant rounded to the millisecond. Not `ISO8601FormatStyle`'s fractional
-    /// seconds, which truncate the binary fraction: an instant stored as 889 ms was written .888.
+    /// seconds, which truncate the binary fraction: an instant stored as 889 ms was written .888. Computed from the
+    /// days since 1970 (the Gregorian calendar): a response with thousands of dates (a run's grid) spent most of its
+    /// time in Foundation's calendar.
     public static func text(_ date: Date) -> String {
-        var (seconds, milliseconds) = Int64((date.timeIntervalSince1970 * 1000).rounded()).quotientAndRemainder(dividingBy: 1000)
-        if milliseconds < 0 { (seconds, milliseconds) = (seconds - 1, milliseconds + 1000) }
-        let whole = Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601)
-        let fraction = String(milliseconds)
-        return whole.dropLast() + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        // From 1600 (Foundation's calendar is Julian before 1582) to 9999 (four digits); what else is a date no API field
+        // holds, its second written by Foundation as it reads it back.
+        guard milliseconds >= -11_676_096_000_000, milliseconds < 253_402_300_800_000 else {
+            guard abs(milliseconds) < 1e18 else { return date.formatted(.iso8601) }
+            var (seconds, fraction) = Int64(milliseconds).quotientAndRemainder(dividingBy: 1000)
+            if fraction < 0 { (seconds, fraction) = (seconds - 1, fraction + 1000) }
+            let whole = Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601)
+            return whole.dropLast() + "." + String(String(fraction + 1000).dropFirst()) + "Z"
+        }
+        var (days, ofDay) = Int64(milliseconds).quotientAndRemainder(dividingBy: 86_400_000)
+        if ofDay < 0 { (days, ofDay) = (days - 1, ofDay + 86_400_000) }
+        let (year, month, day) = civil(daysSince1970: days)
+        let fields: [(value: Int64, digits: Int, after: UInt8)] = [
+            (year, 4, UInt8(ascii: "-")), (month, 2, UInt8(ascii: "-")), (day, 2, UInt8(ascii: "T")),
+            (ofDay / 3_600_000, 2, UInt8(ascii: ":")), (ofDay / 60_000 % 60, 2, UInt8(ascii: ":")),
+            (ofDay / 1000 % 60, 2, UInt8(ascii: ".")), (ofDay % 1000, 3, UInt8(ascii: "Z")),
+        ]
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var position = 0
+            for field in fields {
+                var value = field.value
+                for digit in stride(from: field.digits - 1, through: 0, by: -1) {
+                    buffer[position + digit] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                buffer[position + field.digits] = field.after
+                position += field.digits + 1
+            }
+            return position
+        }
+    }
+
+    /// The year, month and day of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    static func civil(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     static let withMilliseconds = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
