@@ -182,6 +182,7 @@ let package = Package(
             dependencies: [
                 "TrellisHTTP", "ServiceContracts", "TrellisCore", "TrellisTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -78,7 +78,7 @@ public enum Platform {
 
     /// The gateway of split mode: the portal, plus a token check and a reverse proxy to each service's own process.
     public static func gatewayApplication(configuration: TrellisConfiguration, logger: Logger) throws -> some ApplicationProtocol {
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let httpClient = HTTPClient.betweenServices()
         let upstreams = configuration.serviceURLs
         let identity = HTTPIdentityClient(baseURL: upstreams[.identity]!, httpClient: httpClient, serviceToken: nil)
         let router = Router(context: TrellisRequestContext.self)

@@ -114,7 +114,7 @@ public enum ServiceHost {
         _ module: Module.Type, configuration: TrellisConfiguration
     ) async throws {
         let logger = JSONLogHandler.logger(label: "trellis-\(Module.name.rawValue)", level: configuration.logLevel)
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let httpClient = HTTPClient.betweenServices()
         let serviceToken = try ServiceToken(configuration: configuration)
         let remoteIdentity: (any IdentityClient)? =
             Module.name == .identity
