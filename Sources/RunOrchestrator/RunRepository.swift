@@ -22,8 +22,8 @@ struct RunRepository: Sendable {
         var pinned: Bool
     }
 
-    /// A run as lists show it: its row without the plan, which a list never shows and which is hundreds of
-    /// kilobytes for a pipeline of a thousand tasks (a page of 25 such runs read 10 MB).
+    /// A run as lists show it: its row without the plan, which a list never shows and which is 288 kB for the
+    /// benchmarks' pipeline of a thousand tasks (a page of 25 such runs read 7 MB).
     struct RunListRow: Codable {
         var id: String, pipeline: String, pipeline_version: Int, run_trigger: String, state: String, reason: String?
         var pinned: Bool, execution_date: Int64, started_by: String, created_at: Int64, started_at: Int64?, finished_at: Int64?
