@@ -22,7 +22,8 @@ public final class Database: Service, Sendable {
         /// transaction; and, for a file, reader connections that reads take turns on (WAL lets them read while the
         /// writer writes). Each its own thread: a statement waiting on another process's lock blocks no one else's.
         case sqlite(SQLiteSession, readers: SQLiteReaders)
-        /// The gate opens when `run()` starts the pool.
+        /// The gate opens when `run()` starts the pool: PostgresNIO queues (and warns about) a lease asked for before,
+        /// so statements wait on the gate instead.
         case postgres(PostgresClient, Gate)
     }
 
