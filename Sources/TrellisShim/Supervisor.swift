@@ -215,9 +215,11 @@ final class Supervisor {
         var drainUntil: Int64?
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         // With every output closed, only a process's exit is left to wait for, which no descriptor announces (and
-        // SIGCHLD does not cut a poll short): look again soon, then less and less often (1 ms doubling to 100 ms), so
-        // an exit right after the last output is seen at once and a process that closed its output costs nothing.
-        var quietWait: Int64 = 1
+        // SIGCHLD does not cut a poll short): look again soon, then less and less often (50 µs doubling to 100 ms), so
+        // an exit right after the last output is seen at once — a process's descriptors close a moment before it can be
+        // reaped, and a millisecond's wait was a third of a `true` attempt — and a process that closed its output costs
+        // nothing.
+        var quietWait: Int64 = 50
         while true {
             let now = currentMilliseconds()
             let open = replicas.flatMap { replica in replica.streams.enumerated().map { (replica.rank, $0.offset, $0.element) } }
@@ -232,12 +234,14 @@ final class Supervisor {
                 if open.isEmpty || now >= drainUntil! { break }
             }
             var descriptors = open.map { pollfd(fd: $0.2, events: Int16(POLLIN), revents: 0) }
-            var wait = nextWake(now: now)
+            let wait = nextWake(now: now)
             if open.isEmpty {
-                wait = min(wait, quietWait)
-                quietWait = min(quietWait * 2, 100)
+                // Microseconds: poll's milliseconds are too coarse here.
+                usleep(useconds_t(min(wait * 1000, quietWait)))
+                quietWait = min(quietWait * 2, 100_000)
+            } else {
+                _ = poll(&descriptors, nfds_t(descriptors.count), Int32(wait))
             }
-            _ = poll(&descriptors, nfds_t(descriptors.count), Int32(wait))
             for (index, entry) in open.enumerated() where descriptors[index].revents != 0 {
                 read(replica: entry.0, stream: entry.1, into: &buffer)
             }

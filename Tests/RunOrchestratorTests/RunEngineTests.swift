@@ -253,6 +253,21 @@ import TrellisTestSupport
         }
     }
 
+    /// A task that closes its output and goes on running: its supervisor, with nothing left to read, still sees its end
+    /// (looking again more and more rarely) and its exit code, and keeps what it printed before.
+    @Test func aTaskThatClosesItsOutputIsStillSeenToEnd() async throws {
+        try await Self.withTeam(.sqlite) { api, token, _ in
+            try await api.applyPipeline(
+                "quiet", project: "ml", token: token, tasks: [Self.shell("hush", [], "echo before; exec >&- 2>&-; sleep 1; exit 4")])
+            let id = try await api.startRun("quiet", project: "ml", token: token)
+            let run = try await api.waitForRun(id, project: "ml", token: token)
+            #expect(RunJSON.state(run, "hush") == "failed")
+            #expect(RunJSON.attempts(run, "hush").first?["exitCode"] as? Int == 4)
+            let logs = try await api.call("GET", "/api/v1/projects/ml/runs/\(id)/tasks/hush/logs", token: token)
+            #expect(logs.text.contains("before"))
+        }
+    }
+
     @Test(arguments: DatabaseKind.allCases)
     func logsFollowLiveAndAttemptsShowProcessesAndSamples(_ kind: DatabaseKind) async throws {
         try await Self.withTeam(kind) { api, token, _ in
