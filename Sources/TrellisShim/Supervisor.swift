@@ -217,8 +217,8 @@ final class Supervisor {
         // With every output closed, only a process's exit is left to wait for, which no descriptor announces (and
         // SIGCHLD does not cut a poll short): look again soon, then less and less often (50 µs doubling to 100 ms), so
         // an exit right after the last output is seen at once — a process's descriptors close a moment before it can be
-        // reaped, and a millisecond's wait was a third of a `true` attempt — and a process that closed its output costs
-        // nothing.
+        // reaped, and a first wait of a whole millisecond made W1–W4 4–15 % slower (docs/benchmarks.md) — and a process
+        // that closed its output costs nothing.
         var quietWait: Int64 = 50
         while true {
             let now = currentMilliseconds()
