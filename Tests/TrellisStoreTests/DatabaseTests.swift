@@ -2,8 +2,9 @@ import Foundation
 import SQLKit
 import Synchronization
 import Testing
-import TrellisStore
 import TrellisTestSupport
+
+@testable import TrellisStore
 
 @Suite struct DatabaseTests {
     struct Boom: Error {}
@@ -33,6 +34,17 @@ import TrellisTestSupport
                 #expect(rows == [Row(id: "b", flag: false, at: 1_700_000_000_123)])
             }
         }
+    }
+
+    /// A pool told to stop is waited for a bounded time: one that never ends (PostgresNIO's has been seen not to) is
+    /// let go and the stop goes on; one that ends is seen to.
+    @Test func aTaskThatNeverEndsIsLetGoAfterTheBound() async {
+        let held = HeldContinuation()
+        let never = Task { await withCheckedContinuation { held.keep($0) } }
+        #expect(await Database.ends(never, within: .milliseconds(50)) == false)
+        #expect(await Database.ends(Task {}, within: .seconds(600)) == true)
+        held.resume()
+        #expect(await Database.ends(never, within: .seconds(600)) == true)
     }
 
     /// A statement asked for before PostgreSQL's pool runs waits for it; cancelled (a platform whose start failed,
@@ -160,5 +172,25 @@ import TrellisTestSupport
         #expect(postgres.description == "postgres://trellis:***@db:5432/trellis")
         #expect(throws: StoreError.self) { try DatabaseURL("mysql://x") }
         #expect(throws: StoreError.self) { try DatabaseURL("sqlite://") }
+    }
+}
+
+/// A continuation a test resumes when it chooses.
+final class HeldContinuation: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Void, Never>?>(nil)
+
+    func keep(_ waiter: CheckedContinuation<Void, Never>) {
+        continuation.withLock { $0 = waiter }
+    }
+
+    /// Resumes it, once it is kept (the task holding it may not have started yet).
+    func resume() {
+        while true {
+            if let waiter = continuation.withLock({ $0.take() }) {
+                waiter.resume()
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
     }
 }
