@@ -1,4 +1,5 @@
 import Foundation
+import TrellisCore
 
 /// The JSON of the API: dates as ISO 8601 in UTC with milliseconds (`2026-11-29T04:38:53.123Z`), so attempt times
 /// can be compared to the millisecond; dates without fractional seconds are read too.
@@ -45,9 +46,9 @@ public enum APICoding {
         }
         var (days, ofDay) = Int64(milliseconds).quotientAndRemainder(dividingBy: 86_400_000)
         if ofDay < 0 { (days, ofDay) = (days - 1, ofDay + 86_400_000) }
-        let (year, month, day) = civil(daysSince1970: days)
+        let (year, month, day) = PyDateTime.civil(fromDays: Int(days))
         let fields: [(value: Int64, digits: Int, after: UInt8)] = [
-            (year, 4, UInt8(ascii: "-")), (month, 2, UInt8(ascii: "-")), (day, 2, UInt8(ascii: "T")),
+            (Int64(year), 4, UInt8(ascii: "-")), (Int64(month), 2, UInt8(ascii: "-")), (Int64(day), 2, UInt8(ascii: "T")),
             (ofDay / 3_600_000, 2, UInt8(ascii: ":")), (ofDay / 60_000 % 60, 2, UInt8(ascii: ":")),
             (ofDay / 1000 % 60, 2, UInt8(ascii: ".")), (ofDay % 1000, 3, UInt8(ascii: "Z")),
         ]
@@ -64,19 +65,6 @@ public enum APICoding {
             }
             return position
         }
-    }
-
-    /// The year, month and day of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    static func civil(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     static let withMilliseconds = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

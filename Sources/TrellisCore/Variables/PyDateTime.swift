@@ -194,7 +194,8 @@ public struct PyDateTime: Sendable, Equatable, Comparable, Hashable {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+    /// The year, month and day of a day counted from 1970-01-01 (the proleptic Gregorian calendar).
+    public static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
