@@ -138,9 +138,11 @@ public struct ShimSpec: Equatable, Sendable {
 public struct ProcStat: Equatable, Sendable {
     public let parent: Int32
     public let processGroup: Int32
-    /// User plus system CPU time, in clock ticks: the process's own and its children's that it waited for (which left
-    /// the tree of processes when they were reaped, and would otherwise leave the sum of its processes' time).
-    public let cpuTicks: UInt64
+    /// The process's own user plus system CPU time, in clock ticks, each rounded down.
+    public let ownTicks: UInt64
+    /// The user plus system CPU time of the children it waited for, in clock ticks: it left the tree of processes
+    /// when they were reaped, and would otherwise leave the sum of its processes' time.
+    public let childrenTicks: UInt64
     /// When the process started, in clock ticks since boot: with the pid, it names one process for good.
     public let startTime: UInt64
     public let residentPages: Int64
@@ -161,10 +163,27 @@ public struct ProcStat: Equatable, Sendable {
         else { return nil }
         self.parent = parent
         processGroup = group
-        cpuTicks = user + system + children + childrenSystem
+        ownTicks = user + system
+        childrenTicks = children + childrenSystem
         startTime = start
         residentPages = rss
         self.threads = threads
+    }
+}
+
+extension ProcStat {
+    /// The CPU time, in nanoseconds, of process `pid` (whose entry this is) and of the children it waited for. Its own
+    /// comes from its CPU-time clock, exact: /proc's two tick counts are each rounded down, so a reading lags by up to
+    /// two ticks (20 ms), which over the few milliseconds between a replica's last sample and its end read as more
+    /// than a core. The children's has no finer count than /proc's ticks; it changes only when one is reaped.
+    public func cpuNanoseconds(of pid: Int32) -> UInt64 {
+        let tick = 1_000_000_000 / UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        var clock = clockid_t()
+        var now = timespec()
+        let own =
+            clock_getcpuclockid(pid, &clock) == 0 && clock_gettime(clock, &now) == 0
+            ? UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec) : ownTicks * tick
+        return own + childrenTicks * tick
     }
 }
 

@@ -74,9 +74,10 @@ final class Supervisor {
     /// The first sample a second after the start, then every second: a sample reads every process's `/proc` entry,
     /// which hundreds of supervisors starting at once would each pay for nothing on tasks that end sooner (they are
     /// measured at their end, from the kernel's count); and a share of a core over a second is not skewed by the
-    /// kernel counting CPU time in ticks.
+    /// kernel counting reaped children's CPU time in ticks.
     lazy var nextSample: Int64 = startedAt + 1000
-    var previousTicks: [Int: (ticks: UInt64, at: Int64)] = [:]
+    /// Each replica's CPU time at its last sample, in nanoseconds, and when it was read.
+    var previousCPU: [Int: (nanoseconds: UInt64, at: Int64)] = [:]
     var cgroups = ControlGroups(.none)
     let mask: LogMask
 
@@ -412,7 +413,6 @@ final class Supervisor {
     /// stopped.
     func sample() {
         nextSample = currentMilliseconds() + 1000
-        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
         let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
         let live = replicas.filter { $0.pid > 0 && !$0.ended }
         guard !live.isEmpty else { return }
@@ -425,20 +425,20 @@ final class Supervisor {
             guard !processes.isEmpty else { continue }
             // The replica's processes read again right before the clock (the scan of every process can take a while on
             // a busy machine): a share of a core is CPU time over the time between two readings, from the start first.
-            let stats = processes.compactMap { ProcStat(pid: $0) }
+            let stats = processes.compactMap { pid in ProcStat(pid: pid).map { (pid, $0) } }
+            let nanoseconds = stats.reduce(UInt64(0)) { $0 + $1.1.cpuNanoseconds(of: $1.0) }
             let now = currentMilliseconds()
-            let ticks = stats.reduce(UInt64(0)) { $0 + $1.cpuTicks }
-            let pages = stats.reduce(Int64(0)) { $0 + $1.residentPages }
-            let threads = stats.reduce(0) { $0 + $1.threads }
+            let pages = stats.reduce(Int64(0)) { $0 + $1.1.residentPages }
+            let threads = stats.reduce(0) { $0 + $1.1.threads }
             var cpu = 0.0
-            let before = previousTicks[replica.rank] ?? (0, startedAt)
-            if ticks >= before.ticks, now > before.at {
-                cpu = Double(ticks - before.ticks) / ticksPerSecond / (Double(now - before.at) / 1000) * 100
+            let before = previousCPU[replica.rank] ?? (0, startedAt)
+            if nanoseconds >= before.nanoseconds, now > before.at {
+                cpu = Double(nanoseconds - before.nanoseconds) / 1e9 / (Double(now - before.at) / 1000) * 100
             }
-            // A process that ended is counted in the children's time of the parent that reaped it (`ProcStat.cpuTicks`);
-            // one whose parent left the tree before it ended is not: the reading never goes back, or the next sample
-            // would count that time again, over however short an interval.
-            previousTicks[replica.rank] = (max(ticks, before.ticks), now)
+            // A process that ended is counted in the children's time of the parent that reaped it
+            // (`ProcStat.childrenTicks`); one whose parent left the tree before it ended is not: the reading never goes
+            // back, or the next sample would count that time again, over however short an interval.
+            previousCPU[replica.rank] = (max(nanoseconds, before.nanoseconds), now)
             let gpuUse = gpu?.use(of: Set(processes))
             lines +=
                 JSONText.object([
@@ -472,8 +472,7 @@ final class Supervisor {
     func finalSample(_ rank: Int, usage: Usage?) {
         guard let usage else { return }
         let now = currentMilliseconds()
-        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let before: (seconds: Double, at: Int64) = previousTicks[rank].map { (Double($0.ticks) / ticksPerSecond, $0.at) } ?? (0, startedAt)
+        let before: (seconds: Double, at: Int64) = previousCPU[rank].map { (Double($0.nanoseconds) / 1e9, $0.at) } ?? (0, startedAt)
         let seconds = Double(usage.cpuMicroseconds) / 1_000_000
         let cpu = now > before.at ? max(0, seconds - before.seconds) / (Double(now - before.at) / 1000) * 100 : 0
         let line =

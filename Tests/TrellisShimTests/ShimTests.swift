@@ -2,6 +2,10 @@ import Testing
 
 @testable import TrellisShim
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite struct ShimTests {
     /// Secret values are written `***` wherever they appear in a log line; a value of several lines, line by line
     /// (those of 4 bytes or more); a value holding another is masked whole.
@@ -44,11 +48,28 @@ import Testing
         let stat = ProcStat(line)
         #expect(stat?.parent == 1)
         #expect(stat?.processGroup == 4240)
-        #expect(stat?.cpuTicks == 15)  // its own 7 + 3, and 4 + 1 of children it waited for
+        #expect(stat?.ownTicks == 10)  // 7 user + 3 system
+        #expect(stat?.childrenTicks == 5)  // 4 + 1 of children it waited for
         #expect(stat?.startTime == 987654)
         #expect(stat?.residentPages == 250)
         #expect(stat?.threads == 1)
         #expect(ProcStat("garbage") == nil)
+    }
+
+    /// A sample's CPU time is the process's own to the nanosecond (its CPU-time clock), not /proc's ticks rounded
+    /// down: those lag by up to 20 ms, which over a replica's last few milliseconds read as more than a core.
+    @Test func aProcessOwnCPUTimeIsReadExactlyNotInTicks() throws {
+        func processClock() -> UInt64 {
+            var now = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+            return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        }
+        let tick = 1_000_000_000 / UInt64(sysconf(Int32(_SC_CLK_TCK)))
+        let before = processClock()
+        let stat = try #require(ProcStat(pid: getpid()))
+        let own = stat.cpuNanoseconds(of: getpid()) - stat.childrenTicks * tick
+        let after = processClock()
+        #expect(before <= own && own <= after, "read \(own) ns, between \(before) and \(after) ns")
     }
 
     @Test func linesAreCutAtNewlinesAndAtTheLengthLimit() {
