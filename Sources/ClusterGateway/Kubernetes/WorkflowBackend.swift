@@ -524,7 +524,7 @@ actor WorkflowBackend {
             keepingNow += 1
             Task {
                 await self.keepLog(of: id)
-                await self.kept(id)
+                self.kept(id)
             }
         }
     }
