@@ -122,7 +122,9 @@ let package = Package(
         // OpenLDAP's client library, for directory logins.
         .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap2-dev"])]),
         // The task supervisor: the standard library only, so it starts in a few milliseconds.
-        .target(name: "TrellisShim"),
+        .target(name: "TrellisShim", dependencies: ["CSpawn"]),
+        // How the supervisor starts a task's process: vfork's way, which Swift cannot call.
+        .target(name: "CSpawn"),
         .target(name: "MetricsCollector", dependencies: serviceDependencies, plugins: ["EmbedFiles"]),
         .target(
             name: "Gateway",

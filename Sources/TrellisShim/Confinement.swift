@@ -1,11 +1,13 @@
+import CSpawn
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Starts one replica's process: fork, then in the child its own process group, default signals, the pipes as
-/// stdout and stderr, the control groups joined, the limits set, the user switched, and exec. `posix_spawn` cannot
-/// do the middle part, and the supervisor is single-threaded, so a plain fork is safe. A step that fails is written on
-/// `report` (close-on-exec: a successful exec leaves it empty) and the child exits 127.
+/// Starts one replica's process: in the child its own process group, default signals, the pipes as stdout and stderr,
+/// the control groups joined, the limits set, the user switched, and exec (`cspawn_start`, which shares the
+/// supervisor's memory until the exec instead of copying it; `posix_spawn` cannot do the middle part). A step that
+/// fails is written on `report` (close-on-exec: a successful exec leaves it empty) and the child exits 127.
 struct Launch {
     let path: String
     let arguments: [String]
@@ -25,54 +27,36 @@ struct Launch {
     /// The descriptor `trellis-shim measure` writes its report on, through the sandbox.
     static let usageDescriptor: Int32 = 3
 
-    /// The child's pid, or -1 when fork failed.
+    /// The child's pid, or -1 when it could not be started.
     func start() -> pid_t {
-        // Everything the child needs is made before the fork: it only calls the C library.
+        // Everything the child needs is made here: it only calls the C library, on this process's memory.
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
         let procs = cgroups.map { strdup($0 + "/cgroup.procs") }
-        defer { procs.forEach { free($0) } }
-        let pid = fork()
-        guard pid == 0 else { return pid }
-        setpgid(0, 0)
-        for signal in Self.defaultSignals { Glibc.signal(signal, SIG_DFL) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        sigprocmask(SIG_SETMASK, &none, nil)
-        let null = open("/dev/null", O_RDONLY)
-        if null < 0 || dup2(null, 0) < 0 || dup2(output, 1) < 0 || dup2(errors, 2) < 0 { fail("cannot set up its output") }
-        if usage >= 0 {
-            // dup2 onto itself would keep close-on-exec.
-            let kept = usage == Self.usageDescriptor ? fcntl(usage, F_SETFD, 0) : dup2(usage, Self.usageDescriptor)
-            if kept < 0 { fail("cannot pass the measuring descriptor") }
+        defer { (argv + envp + procs).forEach { free($0) } }
+        let procFiles = procs.map { UnsafePointer($0) }
+        return argv.withUnsafeBufferPointer { argv in
+            envp.withUnsafeBufferPointer { envp in
+                procFiles.withUnsafeBufferPointer { procFiles in
+                    Self.defaultSignals.withUnsafeBufferPointer { signals in
+                        var plan = cspawn_plan(
+                            path: nil, argv: argv.baseAddress, envp: envp.baseAddress, output: output, errors: errors, report: report,
+                            usage: usage, usage_target: Self.usageDescriptor, cgroup_procs: procFiles.baseAddress,
+                            cgroup_count: Int32(procFiles.count), default_signals: signals.baseAddress,
+                            default_signal_count: Int32(signals.count), file_limit: confinement.fileLimit,
+                            user_process_limit: confinement.userProcessLimit, gid: confinement.gid ?? -1, uid: confinement.uid ?? -1,
+                            directory: nil)
+                        return path.withCString { path in
+                            directory.withCString { directory in
+                                plan.path = path
+                                plan.directory = directory
+                                return cspawn_start(&plan)
+                            }
+                        }
+                    }
+                }
+            }
         }
-        for file in procs {
-            let descriptor = open(file!, O_WRONLY | O_CLOEXEC)
-            if descriptor < 0 || Glibc.write(descriptor, "0", 1) != 1 { fail("cannot join its control group \(String(cString: file!))") }
-            close(descriptor)
-        }
-        limit(Int32(RLIMIT_CORE.rawValue), 0)
-        if confinement.fileLimit > 0 { limit(Int32(RLIMIT_NOFILE.rawValue), confinement.fileLimit) }
-        if confinement.userProcessLimit > 0 { limit(Int32(__RLIMIT_NPROC.rawValue), confinement.userProcessLimit) }
-        if let gid = confinement.gid {
-            if setgroups(0, nil) != 0 || setgid(gid_t(gid)) != 0 { fail("cannot switch to group \(gid)") }
-        }
-        if let uid = confinement.uid, setuid(uid_t(uid)) != 0 { fail("cannot switch to user \(uid)") }
-        if chdir(directory) != 0 { fail("cannot enter \(directory)") }
-        execve(path, argv, envp)
-        fail("exec \(path)")
-    }
-
-    private func limit(_ resource: Int32, _ value: Int) {
-        var bound = rlimit(rlim_cur: rlim_t(value), rlim_max: rlim_t(value))
-        if setrlimit(__rlimit_resource_t(UInt32(resource)), &bound) != 0 { fail("cannot set resource limit \(resource)") }
-    }
-
-    private func fail(_ step: String) -> Never {
-        let message = "\(step): \(String(cString: strerror(errno)))"
-        _ = FileBytes.writeAll(report, Array(message.utf8))
-        _exit(127)
     }
 }
 

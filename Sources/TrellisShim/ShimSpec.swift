@@ -194,12 +194,14 @@ public enum FileBytes {
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        // Uninitialized: the pages a read does not fill are never touched.
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
+        defer { chunk.deallocate() }
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            let count = Glibc.read(descriptor, chunk.baseAddress, chunk.count)
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { return count == 0 ? result : nil }
-            result += chunk[0..<count]
+            result.append(contentsOf: chunk[0..<count])
         }
     }
 

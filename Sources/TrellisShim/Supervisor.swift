@@ -214,7 +214,10 @@ final class Supervisor {
     /// Reads output and reaps processes until every replica ended and its pipes are drained.
     func supervise() {
         var drainUntil: Int64?
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // Uninitialized: zeroing it would touch its 16 pages, a fault each, in every supervisor, for output most
+        // tasks never write.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        defer { buffer.deallocate() }
         // With every output closed, only a process's exit is left to wait for, which no descriptor announces (and
         // SIGCHLD does not cut a poll short): look again soon, then less and less often (50 µs doubling to 100 ms), so
         // an exit right after the last output is seen at once — a process's descriptors close a moment before it can be
@@ -244,7 +247,7 @@ final class Supervisor {
                 _ = poll(&descriptors, nfds_t(descriptors.count), Int32(wait))
             }
             for (index, entry) in open.enumerated() where descriptors[index].revents != 0 {
-                read(replica: entry.0, stream: entry.1, into: &buffer)
+                read(replica: entry.0, stream: entry.1, into: buffer)
             }
             reap()
             checkStopAndTime()
@@ -262,14 +265,12 @@ final class Supervisor {
         return max(0, wake - now)
     }
 
-    func read(replica rank: Int, stream: Int, into buffer: inout [UInt8]) {
+    func read(replica rank: Int, stream: Int, into buffer: UnsafeMutableRawBufferPointer) {
         let descriptor = replicas[rank].streams[stream]
         while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
             if count > 0 {
-                let lines = buffer.withUnsafeBytes {
-                    replicas[rank].splitters[stream].push(UnsafeRawBufferPointer(rebasing: $0[0..<count]))
-                }
+                let lines = replicas[rank].splitters[stream].push(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 if !lines.isEmpty { log(lines, replica: rank) }
                 continue
             }
