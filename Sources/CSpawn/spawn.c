@@ -65,7 +65,8 @@ static int child(void *context) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    int null = open("/dev/null", O_RDONLY);
+    // Close-on-exec: the copy dup2 makes as stdin stays, this one is not left open in the task.
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null < 0 || dup2(null, 0) < 0 || dup2(plan->output, 1) < 0 || dup2(plan->errors, 2) < 0) {
         fail(plan, "cannot set up its output", NULL);
     }

@@ -49,6 +49,17 @@ import Testing
         return Ended(output: text, report: reported, status: status, pid: pid)
     }
 
+    /// This process's descriptors above 2 that are /dev/null and not close-on-exec: every child inherits them.
+    static func inheritedNulls() -> Int {
+        (3..<Int32(1024)).filter { descriptor in
+            let flags = fcntl(descriptor, F_GETFD)
+            guard flags >= 0, flags & FD_CLOEXEC == 0 else { return false }
+            var target = [CChar](repeating: 0, count: 64)
+            let count = readlink("/proc/self/fd/\(descriptor)", &target, target.count - 1)
+            return count > 0 && String(cString: target) == "/dev/null"
+        }.count
+    }
+
     @Test func theChildTakesEveryStepBeforeItsExec() throws {
         let script = """
             echo "group $(cut -d' ' -f5 /proc/$$/stat) self $$"
@@ -56,13 +67,16 @@ import Testing
             echo "files $(ulimit -n) cores $(ulimit -c)"
             echo "blocked $(grep SigBlk /proc/$$/status | cut -f2)"
             echo "stdin $(readlink /proc/$$/fd/0)"
+            echo "nulls $(for open in /proc/$$/fd/*; do readlink "$open"; done | grep -c /dev/null)"
             """
         let ended = try Self.launch("/bin/sh", ["sh", "-c", script], directory: "/tmp", confinement: .init(fileLimit: 77))
         #expect(ended.report.isEmpty)
         #expect(ended.status == 0)
         let lines = ended.output.split(separator: "\n").map(String.init)
         #expect(lines.first == "group \(ended.pid) self \(ended.pid)", "its own process group: \(lines)")
-        let rest = ["in /tmp", "files 77 cores 0", "blocked 0000000000000000", "stdin /dev/null"]
+        // /dev/null as stdin, not left open a second time (besides what this process passes on to every child).
+        let nulls = 1 + Self.inheritedNulls()
+        let rest = ["in /tmp", "files 77 cores 0", "blocked 0000000000000000", "stdin /dev/null", "nulls \(nulls)"]
         #expect(Array(lines.dropFirst()) == rest, "\(lines)")
     }
 
