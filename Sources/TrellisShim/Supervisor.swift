@@ -7,15 +7,19 @@
 /// per replica, writes their output as timestamped lines, samples CPU and memory every second, enforces the timeout,
 /// stops everything when asked (the `stop` file) or when one replica fails, and writes the final status last. It
 /// links nothing but the standard library, so it starts in a few milliseconds. Its files are described by the local
-/// backend's `ExecutionDirectory`.
+/// backend's `ExecutionDirectory`. `trellis-shim DIR DIR…` supervises several, one process each (``Batch``).
 public enum Shim {
     public static func main(arguments: [String] = CommandLine.arguments) -> Never {
         if arguments.count > 1, arguments[1] == "measure" { Measure.main(arguments) }
         closeInheritedDescriptors()
-        guard arguments.count == 2 else {
-            fail("usage: trellis-shim EXECUTION_DIRECTORY", code: 2)
+        guard arguments.count >= 2 else {
+            fail("usage: trellis-shim EXECUTION_DIRECTORY...", code: 2)
         }
-        let directory = arguments[1]
+        if arguments.count > 2 { Batch.main(Array(arguments.dropFirst())) }
+        supervise(arguments[1])
+    }
+
+    static func supervise(_ directory: String) -> Never {
         guard let bytes = FileBytes.read(directory + "/spec"), let spec = ShimSpec(decoding: bytes) else {
             fail("trellis-shim: no readable spec in \(directory)", code: 2)
         }

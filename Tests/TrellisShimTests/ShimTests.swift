@@ -72,6 +72,14 @@ import Testing
         #expect(before <= own && own <= after, "read \(own) ns, between \(before) and \(after) ns")
     }
 
+    @Test func batchReportsSurviveTheTripWithSpacesInTheDirectory() {
+        let ended = BatchReport(directory: "/srv/my data/executions/run-a-1", waitStatus: 256)
+        #expect(ended.line == "256 /srv/my data/executions/run-a-1\n")
+        #expect(BatchReport(line: ended.line.dropLast()) == ended)
+        #expect(BatchReport(line: "-1 /x") == BatchReport(directory: "/x", waitStatus: nil))
+        for garbage in ["", "256", "256 ", "x /x", " /x"] { #expect(BatchReport(line: garbage[...]) == nil, "\(garbage)") }
+    }
+
     @Test func linesAreCutAtNewlinesAndAtTheLengthLimit() {
         var splitter = LineSplitter()
         let first = Array("one\ntw".utf8).withUnsafeBytes { splitter.push($0) }

@@ -20,6 +20,17 @@ actor LocalBackend {
     private var adopted: Set<String> = []
     /// Final statuses recently read, so the orchestrator's question right after an end reads no file.
     private var finished: [String: ExecutionStatus] = [:]
+    /// Launched, their supervisors not started yet: those that arrive while one start is under way start together,
+    /// in one process (``SupervisorProcess/spawnBatch(_:directories:report:ended:)``), at most ``batchLimit`` at once.
+    private var queued: [(id: String, directory: ExecutionDirectory)] = []
+    private var startingQueued = false
+
+    /// How many supervisors may start in one process. Sandboxed, one: each sandbox's set-up mounts, under a lock the
+    /// kernel holds for every mount of the machine, and a batch's sandboxes, all set up at once, held W3 up for
+    /// minutes (docs/benchmarks.md); one supervisor started at a time spreads them out.
+    var batchLimit: Int {
+        if case .sandboxed = sandbox.mode { 1 } else { 64 }
+    }
 
     init(root: URL, shimPath: String, sandbox: LocalSandbox, logger: Logger) {
         self.root = root
@@ -63,24 +74,77 @@ actor LocalBackend {
             throw APIError.unavailable("cannot write \(directory.spec.path): \(String(cString: strerror(errno)))")
         }
         children.insert(request.id)
-        let shimPath = shimPath
-        // Unstructured on purpose: a server shutting down must not take the supervisor (and the task) with it.
-        Task.detached {
-            let outcome = await Self.supervise(directory, shimPath: shimPath)
-            await self.childEnded(request.id, directory: directory, failure: outcome)
+        queued.append((request.id, directory))
+        guard !startingQueued else { return }
+        startingQueued = true
+        // Unstructured on purpose: a server shutting down must not take the supervisors (and the tasks) with it.
+        Task.detached { await self.startQueued() }
+    }
+
+    /// Starts the queued executions' supervisors, off the actor, so the launches that come meanwhile queue up and
+    /// start together next.
+    private func startQueued() async {
+        while !queued.isEmpty {
+            let batch = Array(queued.prefix(batchLimit))
+            queued.removeFirst(batch.count)
+            await start(batch)
+        }
+        startingQueued = false
+    }
+
+    /// One supervisor started alone and awaited as this process's child; several through a batch process.
+    private nonisolated func start(_ batch: [(id: String, directory: ExecutionDirectory)]) async {
+        if batch.count == 1, let (id, directory) = batch.first {
+            do {
+                let pid = try SupervisorProcess.spawn(shimPath, directories: [directory.url.path], errors: directory.supervisorLog.path)
+                Task.detached {
+                    let status = await SupervisorProcess.exitStatus(of: pid)
+                    await self.childEnded(id, directory: directory, failure: Self.failure(waitStatus: status))
+                }
+            } catch {
+                await childEnded(id, directory: directory, failure: "the supervisor could not start: \(error)")
+            }
+            return
+        }
+        let byPath = Dictionary(uniqueKeysWithValues: batch.map { ($0.directory.url.path, $0) })
+        do {
+            try SupervisorProcess.spawnBatch(
+                shimPath, directories: batch.map(\.directory.url.path),
+                report: { report in
+                    guard let (id, directory) = byPath[report.directory] else { return }
+                    let failure = report.waitStatus.map(Self.failure(waitStatus:)) ?? "the supervisor could not start: fork failed"
+                    Task { await self.childEnded(id, directory: directory, failure: failure) }
+                },
+                ended: { unreported in
+                    Task { await self.follow(unreported.compactMap { byPath[$0]?.id }) }
+                })
+        } catch {
+            for (id, directory) in batch { await childEnded(id, directory: directory, failure: "the supervisor could not start: \(error)") }
         }
     }
 
-    /// Runs the supervisor to its end; returns why it failed, when it did without writing a status.
-    private static func supervise(_ directory: ExecutionDirectory, shimPath: String) async -> String? {
-        let pid: pid_t
-        do {
-            pid = try SupervisorProcess.spawn(shimPath, directory: directory.url.path, errors: directory.supervisorLog.path)
-        } catch {
-            return "the supervisor could not start: \(error)"
+    /// Why a supervisor that ended with `waitStatus` failed; nil when it did not.
+    private static func failure(waitStatus: Int32) -> String? {
+        waitStatus == 0 ? nil : "the supervisor ended with wait status \(waitStatus)"
+    }
+
+    /// Executions whose batch process ended without reporting them (it was killed): their supervisors carry on,
+    /// followed from their files until they end, as after a restart.
+    private func follow(_ ids: [String]) {
+        guard !ids.isEmpty else { return }
+        for id in ids { children.remove(id) }
+        logger.warning("a batch of supervisors ended early; following its executions", metadata: ["count": .stringConvertible(ids.count)])
+        Task {
+            var left = ids
+            while !left.isEmpty {
+                var running: [String] = []
+                for id in left {
+                    if status(of: id).phase.isFinished { await feed.record(id) } else { running.append(id) }
+                }
+                left = running
+                if !left.isEmpty { try? await Task.sleep(for: .milliseconds(250)) }
+            }
         }
-        let status = await SupervisorProcess.exitStatus(of: pid)
-        return status == 0 ? nil : "the supervisor ended with wait status \(status)"
     }
 
     private func childEnded(_ id: String, directory: ExecutionDirectory, failure: String?) async {

@@ -122,7 +122,7 @@ struct LocalSandbox: Sendable {
             workingDirectory: nil, replicas: 1, timeoutMilliseconds: 10_000, stopGraceMilliseconds: 1000, keepWorkingDirectory: false)
         guard let spec = try? spec(for: request, user: users.map { Int32($0.lowerBound) }) else { return "no sandbox" }
         guard FileBytes.replace(directory + "/spec", with: spec.encoded),
-            let pid = try? SupervisorProcess.spawn(shimPath, directory: directory, errors: directory + "/shim.log")
+            let pid = try? SupervisorProcess.spawn(shimPath, directories: [directory], errors: directory + "/shim.log")
         else { return "cannot start \(shimPath) for a trial sandbox" }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1, errno == EINTR {}
