@@ -3,14 +3,15 @@
 #endif
 
 /// `trellis-shim DIR DIR…`: the supervisors of several executions that start together, each forked from this process
-/// instead of started anew. A start is a quarter of a short task's supervisor (glibc probing the CPU, which traps to the
-/// hypervisor on a VM, and the Swift runtime's first steps); a fork of this small, single-threaded process costs a
-/// fraction of that. Each supervisor gets its own session and its own `shim.log`, as one started alone; this process
-/// waits for them and writes a ``BatchReport`` line on stdout (the server's pipe) as each ends, then exits. Killed, it
-/// takes none of them along: they write their files as always, and the server follows them from those.
+/// instead of started anew. An exec'd supervisor's start is about a quarter of a `true` attempt's CPU, supervisor and
+/// task (glibc probing the CPU, which traps to the hypervisor on a VM, and the Swift runtime's first steps); a fork of
+/// this small, single-threaded process costs a fraction of that. Each supervisor gets its own session and its own
+/// `shim.log`, as one started alone; this process waits for them and writes a ``BatchReport`` line on stdout (a socket
+/// the server reads) as each ends, then exits. Killed, it takes none of them along: they write their files as always,
+/// and the server follows them from those.
 enum Batch {
     static func main(_ directories: [String]) -> Never {
-        // A server gone (restarted, say) closes the pipe: the reports are lost, the supervisors are still reaped.
+        // A server gone (restarted, say) closes the socket: the reports are lost, the supervisors are still reaped.
         signal(SIGPIPE, SIG_IGN)
         var pending: [pid_t: String] = [:]
         for directory in directories {
