@@ -20,10 +20,18 @@ import TrellisShim
         return LocalBackend(root: root, shimPath: shimPath, sandbox: sandbox, logger: Logger(label: "test"))
     }
 
-    static func request(_ id: String, _ command: [String]) -> ExecutionRequest {
-        ExecutionRequest(
-            id: id, project: "ml", pipeline: "p", run: "run", task: id, attempt: 1, command: command, environment: [:], image: "",
-            workingDirectory: nil, replicas: 1, timeoutMilliseconds: nil, stopGraceMilliseconds: 1000, keepWorkingDirectory: false)
+    /// A task that waits for `root/go` (so it is still running however long the test takes to look), then runs `then`.
+    static func request(_ id: String, root: URL, then: String) -> ExecutionRequest {
+        let script = "while [ ! -e '\(root.path)/go' ]; do sleep 0.05; done; \(then)"
+        return ExecutionRequest(
+            id: id, project: "ml", pipeline: "p", run: "run", task: id, attempt: 1, command: ["sh", "-c", script], environment: [:],
+            image: "", workingDirectory: nil, replicas: 1, timeoutMilliseconds: nil, stopGraceMilliseconds: 1000,
+            keepWorkingDirectory: false)
+    }
+
+    /// Lets the tasks of `request(_:root:then:)` go on.
+    static func go(_ root: URL) {
+        FileManager.default.createFile(atPath: root.appendingPathComponent("go").path, contents: Data())
     }
 
     /// Launches `requests` in one turn of the backend's actor: all are queued before any starts.
@@ -73,10 +81,10 @@ import TrellisShim
         defer { try? FileManager.default.removeItem(at: root) }
         let backend = Self.backend(root)
         let ids = ["batch-a", "batch-b", "batch-c"]
-        try await Self.launchTogether(
-            ids.map { Self.request($0, ["sh", "-c", $0 == "batch-b" ? "sleep 1; exit 3" : "sleep 1; echo done"]) }, on: backend)
+        try await Self.launchTogether(ids.map { Self.request($0, root: root, then: $0 == "batch-b" ? "exit 3" : "echo done") }, on: backend)
         let parents = Set(try await Self.supervisors(ids, in: root).compactMap { ProcStat(pid: $0)?.parent })
         #expect(parents.count == 1 && !parents.contains(getpid()), "one batch process forked every supervisor: \(parents)")
+        Self.go(root)
         let statuses = try await Self.ends(ids, of: backend)
         #expect(statuses.mapValues(\.phase) == ["batch-a": .succeeded, "batch-b": .failed, "batch-c": .succeeded])
         #expect(statuses["batch-b"]?.exitCode == 3)
@@ -91,11 +99,12 @@ import TrellisShim
         defer { try? FileManager.default.removeItem(at: root) }
         let backend = Self.backend(root)
         let ids = ["early-a", "early-b"]
-        try await Self.launchTogether(ids.map { Self.request($0, ["sleep", "1"]) }, on: backend)
+        try await Self.launchTogether(ids.map { Self.request($0, root: root, then: "true") }, on: backend)
         let parents = Set(try await Self.supervisors(ids, in: root).compactMap { ProcStat(pid: $0)?.parent })
         let batch = try #require(parents.first)
         #expect(parents.count == 1 && batch != getpid())
         #expect(kill(batch, SIGKILL) == 0)
+        Self.go(root)
         let statuses = try await Self.ends(ids, of: backend)
         #expect(statuses.mapValues(\.phase) == ["early-a": .succeeded, "early-b": .succeeded])
     }
