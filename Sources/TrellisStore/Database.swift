@@ -195,16 +195,21 @@ public final class Database: Service, Sendable {
         case .postgres(let client, let running):
             let pool = Task { await Self.run(client, opening: running) }
             try? await gracefulShutdown()
-            pool.cancel()
-            // Cancelled, the pool closes every connection, then waits for its own tasks. PostgresNIO 1.33.2's pool has
-            // been seen never to end that wait (the test suite's one hang: no connection left, every thread idle) — one
-            // of its timers waiting for a cancellation that never comes, as vapor/postgres-nio#641 fixed for another
-            // path. Its connections closed, what is left of it is let go rather than holding the process's stop.
-            if await !Self.ends(pool, within: Self.poolStopBound) {
-                logger.warning(
-                    "PostgreSQL's connection pool did not stop \(Self.poolStopBound) after it was told to; left behind",
-                    metadata: ["database": .string(url.description)])
-            }
+            await stop(pool)
+        }
+    }
+
+    /// Cancels the pool and waits for it, at most ``poolStopBound``. Cancelled, the pool closes every connection, then
+    /// waits for its own tasks. PostgresNIO 1.33.2's pool has been seen never to end that wait (the test suite's one
+    /// hang: no connection left, every thread idle) — one of its timers waiting for a cancellation that never comes,
+    /// as vapor/postgres-nio#641 fixed for another path. Its connections closed, what is left of it is let go rather
+    /// than holding the process's stop.
+    func stop(_ pool: Task<Void, Never>) async {
+        pool.cancel()
+        if await !Self.ends(pool, within: Self.poolStopBound) {
+            logger.warning(
+                "PostgreSQL's connection pool did not stop \(Self.poolStopBound) after it was told to; left behind",
+                metadata: ["database": .string(url.description)])
         }
     }
 
@@ -249,13 +254,7 @@ public final class Database: Service, Sendable {
         } catch {
             result = .failure(error)
         }
-        if let pool {
-            pool.cancel()
-            // As when the service stops (``run()``).
-            if await !Self.ends(pool, within: Self.poolStopBound) {
-                logger.warning("PostgreSQL's connection pool did not stop \(Self.poolStopBound) after it was told to; left behind")
-            }
-        }
+        if let pool { await database.stop(pool) }
         try await database.close()
         return try result.get()
     }
