@@ -129,20 +129,16 @@ actor LocalBackend {
     }
 
     /// Executions whose batch process ended without reporting them (it was killed): their supervisors carry on,
-    /// followed from their files until they end, as after a restart.
+    /// adopted and followed from their files until they end, as after a restart.
     private func follow(_ ids: [String]) {
         guard !ids.isEmpty else { return }
         for id in ids { children.remove(id) }
+        adopted.formUnion(ids)
         logger.warning("a batch of supervisors ended early; following its executions", metadata: ["count": .stringConvertible(ids.count)])
         Task {
-            var left = ids
-            while !left.isEmpty {
-                var running: [String] = []
-                for id in left {
-                    if status(of: id).phase.isFinished { await feed.record(id) } else { running.append(id) }
-                }
-                left = running
-                if !left.isEmpty { try? await Task.sleep(for: .milliseconds(250)) }
+            while hasAdopted {
+                await pollAdopted()
+                try? await Task.sleep(for: .milliseconds(250))
             }
         }
     }
@@ -236,8 +232,9 @@ actor LocalBackend {
 
     /// Checks the adopted executions; each that ended is announced once.
     func pollAdopted() async {
+        // Two pollers may overlap (the start's and a killed batch's): an end is announced by the one that removes it.
         for id in adopted where status(of: id).phase.isFinished {
-            adopted.remove(id)
+            guard adopted.remove(id) != nil else { continue }
             await feed.record(id)
         }
     }

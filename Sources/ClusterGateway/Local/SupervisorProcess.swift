@@ -74,17 +74,15 @@ enum SupervisorProcess {
         close(writer)
         Thread.detachNewThread {
             var unreported = Set(directories)
-            var pending: [UInt8] = []
+            var lines = LineSplitter()
             var chunk = [UInt8](repeating: 0, count: 4096)
             while true {
                 let count = chunk.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
                 if count < 0, errno == EINTR { continue }
                 guard count > 0 else { break }
-                pending += chunk[0..<count]
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = String(decoding: pending[..<newline], as: UTF8.self)
-                    pending.removeSubrange(...newline)
-                    if let parsed = BatchReport(line: line[...]), unreported.remove(parsed.directory) != nil { report(parsed) }
+                for line in chunk.withUnsafeBytes({ lines.push(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }) {
+                    let text = String(decoding: line, as: UTF8.self)
+                    if let parsed = BatchReport(line: text[...]), unreported.remove(parsed.directory) != nil { report(parsed) }
                 }
             }
             close(reader)
